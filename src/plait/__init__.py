@@ -1,0 +1,46 @@
+"""plait: a small explicit core, typed async APIs, and batteries when you want them."""
+
+from plait.__about__ import __version__
+from plait._app import App
+from plait._background import BackgroundTask, BackgroundTasks
+from plait._convertors import Convertor, register_convertor
+from plait._datastructures import URL, FormData, Headers, QueryParams, State, UploadFile
+from plait._exceptions import HTTPException, WebSocketException
+from plait._request import Request
+from plait._responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
+from plait._routing import Router
+from plait._websockets import WebSocket, WebSocketDisconnect
+
+__all__ = [
+    "URL",
+    "App",
+    "BackgroundTask",
+    "BackgroundTasks",
+    "Convertor",
+    "FormData",
+    "HTMLResponse",
+    "HTTPException",
+    "Headers",
+    "JSONResponse",
+    "PlainTextResponse",
+    "QueryParams",
+    "RedirectResponse",
+    "Request",
+    "Response",
+    "Router",
+    "State",
+    "StreamingResponse",
+    "UploadFile",
+    "WebSocket",
+    "WebSocketDisconnect",
+    "WebSocketException",
+    "__version__",
+    "register_convertor",
+]

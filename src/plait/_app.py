@@ -1,0 +1,356 @@
+"""The application: route registration, start-up compilation, and the ASGI entry point."""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import logging
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+from plait._datastructures import State
+from plait._errors import ErrorHandling, ExceptionHandler
+from plait._exceptions import HTTPException
+from plait._matcher import WEBSOCKET, Matcher
+from plait._params import Call, compile_call
+from plait._rendering import make_renderer
+from plait._request import Request
+from plait._responses import RedirectResponse, Response
+from plait._routing import Mount, Route, Router, WebSocketRoute
+from plait._types import ASGIApp, Receive, Scope, Send
+
+__all__ = ["App"]
+
+logger = logging.getLogger("plait.error")
+
+F = TypeVar("F", bound=Callable[..., Any])
+Lifespan = Callable[["App"], contextlib.AbstractAsyncContextManager[Any]]
+
+
+class _CompiledRoute:
+    """One route's request pipeline, fixed at start-up: bind parameters, call, render."""
+
+    __slots__ = ("call", "render", "route")
+
+    def __init__(self, route: Route, call: Call, render: Callable[[Any], Response]) -> None:
+        self.route = route
+        self.call = call
+        self.render = render
+
+    def __repr__(self) -> str:
+        return repr(self.route)
+
+
+class _CompiledWebSocket:
+    __slots__ = ("call", "route")
+
+    def __init__(self, route: WebSocketRoute, call: Call) -> None:
+        self.route = route
+        self.call = call
+
+    def __repr__(self) -> str:
+        return repr(self.route)
+
+
+class App(Router):
+    """A plait application: an ASGI app (and an RSGI app on granian)::
+
+        from plait import App
+
+        app = App()
+
+        @app.get("/")
+        def index():
+            return "Hello, World!"
+
+    Routes, middleware and handlers may be added until the app starts; then everything is
+    compiled once and frozen, and adding more is an error.
+    """
+
+    def __init__(
+        self,
+        *,
+        debug: bool = False,
+        title: str = "plait",
+        version: str = "0.1.0",
+        description: str | None = None,
+        middleware: Sequence[tuple[type, Mapping[str, Any]]] = (),
+        exception_handlers: Mapping[type[BaseException] | int, ExceptionHandler] | None = None,
+        on_startup: Sequence[Callable[[], Any]] = (),
+        on_shutdown: Sequence[Callable[[], Any]] = (),
+        lifespan: Lifespan | None = None,
+        max_body_size: int | None = 10 * 1024 * 1024,
+        redirect_slashes: bool = True,
+        dependencies: Sequence[Any] | None = None,
+    ) -> None:
+        super().__init__(dependencies=dependencies)
+        self.debug = debug
+        self.title = title
+        self.version = version
+        self.description = description
+        self.max_body_size = max_body_size
+        self.redirect_slashes = redirect_slashes
+        self.state = State()
+        self.user_middleware: list[tuple[type, dict[str, Any]]] = [
+            (cls, dict(opts)) for cls, opts in middleware
+        ]
+        self.errors = ErrorHandling(debug=debug)
+        for key, handler in (exception_handlers or {}).items():
+            self.errors.add(key, handler)
+        self.startup_hooks: list[Callable[[], Any]] = list(on_startup)
+        self.shutdown_hooks: list[Callable[[], Any]] = list(on_shutdown)
+        self.lifespan_context = lifespan
+        self.dependency_overrides: dict[Callable[..., Any], Callable[..., Any]] = {}
+        self._started = False
+        self._matcher: Matcher[Any] = Matcher()
+        self._mounts: list[Mount] = []
+        self._asgi: ASGIApp = self._dispatch
+        self._lifespan_stack: contextlib.AsyncExitStack | None = None
+
+    # ---------------------------------------------------------------- registration
+
+    def _check_open(self, what: str) -> None:
+        if self._started:
+            raise RuntimeError(
+                f"Cannot {what} after the app has started: register everything before serving"
+            )
+
+    def _add(self, route: Route | WebSocketRoute | Mount) -> None:
+        self._check_open("add a route")
+        super()._add(route)
+
+    def add_middleware(self, middleware_class: type, **options: Any) -> None:
+        """Wrap the app in an ASGI middleware; the last one added runs first."""
+        self._check_open("add middleware")
+        self.user_middleware.insert(0, (middleware_class, options))
+
+    def exception_handler(self, key: type[BaseException] | int) -> Callable[[F], F]:
+        """Handle an exception type (or an HTTP error status) with the decorated function."""
+        self._check_open("add an exception handler")
+
+        def decorator(func: F) -> F:
+            self.errors.add(key, func)
+            return func
+
+        return decorator
+
+    def add_exception_handler(
+        self, key: type[BaseException] | int, handler: ExceptionHandler
+    ) -> None:
+        self._check_open("add an exception handler")
+        self.errors.add(key, handler)
+
+    def on_startup(self, func: F) -> F:
+        """Run ``func`` (sync or async) when the server starts the app."""
+        self._check_open("add a start-up hook")
+        self.startup_hooks.append(func)
+        return func
+
+    def on_shutdown(self, func: F) -> F:
+        """Run ``func`` (sync or async) when the server stops the app."""
+        self._check_open("add a shutdown hook")
+        self.shutdown_hooks.append(func)
+        return func
+
+    def url_path_for(self, name: str, /, **params: Any) -> str:
+        """The path of the route called ``name`` with ``params`` filled in (reverse routing)."""
+        for route in self.routes:
+            if route.name == name:
+                return route.url_path(**params)
+        raise LookupError(f"No route named {name!r}")
+
+    # ---------------------------------------------------------------- start-up
+
+    def build(self) -> None:
+        """Compile routes, handlers and the middleware stack; then freeze the app.
+
+        Called on lifespan start-up, or on the first request when the server sends no
+        lifespan events. Calling it again does nothing.
+        """
+        if self._started:
+            return
+        matcher: Matcher[Any] = Matcher()
+        mounts: list[Mount] = []
+        for route in self.routes:
+            if isinstance(route, Route):
+                compiled = _CompiledRoute(
+                    route,
+                    self._compile_call(route.endpoint, route, Request),
+                    make_renderer(route.status_code, route.response_class),
+                )
+                for method in sorted(route.methods):
+                    matcher.add(route.segments, method, compiled, repr(route))
+                if "GET" in route.methods and "HEAD" not in route.methods:
+                    with contextlib.suppress(ValueError):
+                        matcher.add(route.segments, "HEAD", compiled, repr(route))
+            elif isinstance(route, WebSocketRoute):
+                from plait._websockets import WebSocket
+
+                ws = _CompiledWebSocket(route, self._compile_call(route.endpoint, route, WebSocket))
+                matcher.add(route.segments, WEBSOCKET, ws, repr(route))
+            else:
+                mounts.append(route)
+        mounts.sort(key=lambda mount: len(mount.path), reverse=True)
+        asgi: ASGIApp = self._dispatch
+        for cls, options in reversed(self.user_middleware):
+            asgi = cls(asgi, **options)
+        self._matcher, self._mounts = matcher, mounts
+        self._asgi = asgi if asgi is self._dispatch else self.errors.guard(asgi)
+        self._started = True
+
+    def _compile_call(self, endpoint: Callable[..., Any], route: Any, connection: type) -> Call:
+        return compile_call(endpoint, route.convertors, connection)
+
+    # ---------------------------------------------------------------- serving
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not self._started:
+            if scope["type"] == "lifespan":
+                await self._lifespan(receive, send)
+                return
+            self.build()
+        await self._asgi(scope, receive, send)
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self._http(scope, receive, send)
+        elif kind == "websocket":
+            await self._websocket(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+
+    def _route_path(self, scope: Scope) -> str:
+        path: str = scope["path"]
+        root = scope.get("root_path")
+        if root and path.startswith(root):
+            path = path[len(root) :] or "/"
+        return path
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # PERF: the common case (no root_path) reads the path straight from the scope.
+        path = scope["path"] if not scope.get("root_path") else self._route_path(scope)
+        method = scope["method"]
+        leaf, values = self._matcher.match(path, method)
+        request = Request(scope, receive, self)
+        if leaf is None:
+            await self._miss(path, scope, receive, send, request)
+            return
+        compiled = leaf.handlers.get(method)
+        try:
+            if compiled is None or compiled.__class__ is not _CompiledRoute:
+                raise HTTPException(405, headers={"Allow": leaf.allow})
+            scope["path_params"] = leaf.params(method, values) if values else {}
+            scope["route"] = compiled.route
+            response = compiled.render(await compiled.call(request))
+        except Exception as exc:
+            response = await self.errors.respond(request, exc)
+        await response(scope, receive, send)
+        state = scope.get("state")
+        if state is not None and "background_tasks" in state:
+            await state["background_tasks"]()
+
+    async def _miss(
+        self, path: str, scope: Scope, receive: Receive, send: Send, request: Request
+    ) -> None:
+        for mount in self._mounts:
+            if path == mount.path or path.startswith(mount.path + "/"):
+                child = dict(scope)
+                child["root_path"] = scope.get("root_path", "") + mount.path
+                await mount.app(child, receive, send)
+                return
+        response: Response
+        try:
+            response = self._redirect_slash(path, scope) or _raise_not_found()
+        except Exception as exc:
+            response = await self.errors.respond(request, exc)
+        await response(scope, receive, send)
+
+    def _redirect_slash(self, path: str, scope: Scope) -> Response | None:
+        if not self.redirect_slashes or path == "/":
+            return None
+        other = path[:-1] if path.endswith("/") else path + "/"
+        leaf, _ = self._matcher.match(other, scope["method"])
+        if leaf is None:
+            return None
+        target = scope.get("root_path", "") + other
+        query = scope.get("query_string", b"")
+        if query:
+            target += "?" + query.decode("latin-1")
+        return RedirectResponse(target, status_code=308)
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        from plait._websockets import WebSocket
+
+        path = self._route_path(scope)
+        leaf, values = self._matcher.match(path, WEBSOCKET)
+        compiled = leaf.handlers.get(WEBSOCKET) if leaf is not None else None
+        if compiled is None or leaf is None:
+            for mount in self._mounts:
+                if path == mount.path or path.startswith(mount.path + "/"):
+                    child = dict(scope)
+                    child["root_path"] = scope.get("root_path", "") + mount.path
+                    await mount.app(child, receive, send)
+                    return
+            await send({"type": "websocket.close", "code": 1000, "reason": ""})
+            return
+        scope["path_params"] = leaf.params(WEBSOCKET, values) if values else {}
+        websocket = WebSocket(scope, receive, send, self)
+        await self.errors.run_websocket(websocket, compiled.call)
+
+    # ---------------------------------------------------------------- lifespan
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        message = await receive()
+        if message["type"] != "lifespan.startup":
+            return
+        try:
+            self.build()
+            async with self._lifespan_hooks():
+                await send({"type": "lifespan.startup.complete"})
+                message = await receive()
+        except BaseException as exc:
+            logger.exception("Application start-up failed")
+            failed = "shutdown" if message["type"] == "lifespan.shutdown" else "startup"
+            await send({"type": f"lifespan.{failed}.failed", "message": repr(exc)})
+            if failed == "startup":
+                return
+            raise
+        await send({"type": "lifespan.shutdown.complete"})
+
+    @contextlib.asynccontextmanager
+    async def _lifespan_hooks(self) -> AsyncIterator[None]:
+        for hook in self.startup_hooks:
+            await _maybe_await(hook())
+        if self.lifespan_context is not None:
+            async with self.lifespan_context(self) as state:
+                if isinstance(state, Mapping):
+                    for key, value in state.items():
+                        setattr(self.state, key, value)
+                yield
+        else:
+            yield
+        for hook in self.shutdown_hooks:
+            await _maybe_await(hook())
+
+    async def startup(self) -> None:
+        """Run start-up without a server (test clients, scripts)."""
+        self.build()
+        self._lifespan_stack = contextlib.AsyncExitStack()
+        await self._lifespan_stack.enter_async_context(self._lifespan_hooks())
+
+    async def shutdown(self) -> None:
+        stack = self._lifespan_stack
+        if stack is not None:
+            self._lifespan_stack = None
+            await stack.aclose()
+
+
+def _raise_not_found() -> Response:
+    raise HTTPException(404)
+
+
+async def _maybe_await(value: Any) -> Any:
+    if inspect.isawaitable(value):
+        return await value
+    return value

@@ -1,0 +1,357 @@
+"""Small containers shared by requests, responses and forms: headers, query params, URLs, state."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
+from typing import IO, Any
+from urllib.parse import SplitResult, urlencode, urlsplit
+
+__all__ = [
+    "URL",
+    "FormData",
+    "Headers",
+    "MultiDict",
+    "MutableHeaders",
+    "QueryParams",
+    "State",
+    "UploadFile",
+]
+
+
+class MultiDict(Mapping[str, str]):
+    """An immutable mapping that keeps every value of a repeated key.
+
+    ``d[key]`` gives the last value (as Flask and Starlette do), ``d.getlist(key)`` all of them.
+    """
+
+    __slots__ = ("_dict", "_list")
+
+    def __init__(self, items: Iterable[tuple[str, str]] | Mapping[str, str] = ()) -> None:
+        pairs = list(items.items()) if isinstance(items, Mapping) else list(items)
+        self._list: list[tuple[str, str]] = pairs
+        self._dict: dict[str, str] = dict(pairs)
+
+    def __getitem__(self, key: str) -> str:
+        return self._dict[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._dict)
+
+    def __len__(self) -> int:
+        return len(self._dict)
+
+    def getlist(self, key: str) -> list[str]:
+        return [v for k, v in self._list if k == key]
+
+    def multi_items(self) -> list[tuple[str, str]]:
+        return list(self._list)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, MultiDict):
+            return sorted(self._list) == sorted(other._list)
+        return isinstance(other, Mapping) and self._dict == dict(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._list!r})"
+
+
+class QueryParams(MultiDict):
+    """Parsed query string. Built from the raw bytes with a hand-rolled fast parser."""
+
+    __slots__ = ()
+
+    def __init__(
+        self, query: bytes | str | Iterable[tuple[str, str]] | Mapping[str, str] = b""
+    ) -> None:
+        if isinstance(query, bytes | str):
+            super().__init__(
+                parse_qsl(query if isinstance(query, str) else query.decode("latin-1"))
+            )
+        else:
+            super().__init__(query)
+
+    def __str__(self) -> str:
+        return urlencode(self._list)
+
+
+def _unquote(value: str) -> str:
+    if "+" in value:
+        value = value.replace("+", " ")
+    if "%" in value:
+        from urllib.parse import unquote
+
+        return unquote(value, errors="replace")
+    return value
+
+
+def parse_qsl(qs: str) -> list[tuple[str, str]]:
+    """Parse ``a=1&b=2`` into pairs, keeping blank values.
+
+    # PERF: ``urllib.parse.parse_qsl`` is several times slower on the common case of a few
+    plain ASCII pairs; this only unquotes when a ``%`` or ``+`` is present.
+    """
+    if not qs:
+        return []
+    pairs: list[tuple[str, str]] = []
+    for part in qs.split("&"):
+        if not part:
+            continue
+        key, _, value = part.partition("=")
+        pairs.append((_unquote(key), _unquote(value)))
+    return pairs
+
+
+class Headers(Mapping[str, str]):
+    """Case-insensitive, read-only view over raw ASGI headers (``list[tuple[bytes, bytes]]``).
+
+    Lookups decode lazily: the raw list is kept, and a dict is only built on first use.
+    """
+
+    __slots__ = ("_dict", "raw")
+
+    def __init__(
+        self,
+        raw: list[tuple[bytes, bytes]] | None = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        if headers is not None:
+            raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+        self.raw: list[tuple[bytes, bytes]] = raw if raw is not None else []
+        self._dict: dict[str, str] | None = None
+
+    def _lookup(self) -> dict[str, str]:
+        d = self._dict
+        if d is None:
+            d = {}
+            for k, v in self.raw:
+                key = k.decode("latin-1").lower()
+                value = v.decode("latin-1")
+                # Repeated headers fold into one comma-separated value (RFC 9110 §5.3),
+                # except Cookie, whose pairs are joined with "; ".
+                if key in d:
+                    d[key] = f"{d[key]}{'; ' if key == 'cookie' else ', '}{value}"
+                else:
+                    d[key] = value
+            self._dict = d
+        return d
+
+    def __getitem__(self, key: str) -> str:
+        return self._lookup()[key.lower()]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._lookup().get(key.lower(), default)
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and key.lower() in self._lookup()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._lookup())
+
+    def __len__(self) -> int:
+        return len(self._lookup())
+
+    def getlist(self, key: str) -> list[str]:
+        name = key.lower().encode("latin-1")
+        return [v.decode("latin-1") for k, v in self.raw if k.lower() == name]
+
+    def __repr__(self) -> str:
+        return f"Headers({self._lookup()!r})"
+
+
+class MutableHeaders(Headers):
+    """Headers that write through to the raw list they wrap (a response's or a message's)."""
+
+    __slots__ = ()
+
+    def __setitem__(self, key: str, value: str) -> None:
+        """Set a header, replacing every previous value of it."""
+        name = key.lower().encode("latin-1")
+        self.raw[:] = [(k, v) for k, v in self.raw if k != name]
+        self.raw.append((name, value.encode("latin-1")))
+        self._dict = None
+
+    def __delitem__(self, key: str) -> None:
+        name = key.lower().encode("latin-1")
+        self.raw[:] = [(k, v) for k, v in self.raw if k != name]
+        self._dict = None
+
+    def append(self, key: str, value: str) -> None:
+        """Add a header, keeping earlier values of it (``Set-Cookie``, ``Vary``…)."""
+        self.raw.append((key.lower().encode("latin-1"), value.encode("latin-1")))
+        self._dict = None
+
+    def setdefault(self, key: str, value: str) -> str:
+        current: str | None = self.get(key)
+        if current is None:
+            self.append(key, value)
+            return value
+        return current
+
+
+class URL:
+    """A parsed URL; components are computed once from the string."""
+
+    __slots__ = ("_parts", "_url")
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._parts: SplitResult | None = None
+
+    @classmethod
+    def from_scope(cls, scope: Mapping[str, Any]) -> URL:
+        scheme = scope.get("scheme", "http")
+        server = scope.get("server")
+        path = scope.get("root_path", "") + scope["path"]
+        query = scope.get("query_string", b"")
+        host = None
+        for key, value in scope.get("headers", ()):
+            if key == b"host":
+                host = value.decode("latin-1")
+                break
+        if host is None:
+            if server:
+                host_name, port = server[0], server[1]
+                default = {"http": 80, "https": 443, "ws": 80, "wss": 443}.get(scheme)
+                host = host_name if port == default or port is None else f"{host_name}:{port}"
+            else:
+                host = "localhost"
+        url = f"{scheme}://{host}{path}"
+        if query:
+            url += "?" + query.decode("latin-1")
+        return cls(url)
+
+    @property
+    def parts(self) -> SplitResult:
+        if self._parts is None:
+            self._parts = urlsplit(self._url)
+        return self._parts
+
+    @property
+    def scheme(self) -> str:
+        return self.parts.scheme
+
+    @property
+    def netloc(self) -> str:
+        return self.parts.netloc
+
+    @property
+    def hostname(self) -> str | None:
+        return self.parts.hostname
+
+    @property
+    def port(self) -> int | None:
+        return self.parts.port
+
+    @property
+    def path(self) -> str:
+        return self.parts.path
+
+    @property
+    def query(self) -> str:
+        return self.parts.query
+
+    def replace(self, **kwargs: Any) -> URL:
+        return URL(self.parts._replace(**kwargs).geturl())
+
+    def __str__(self) -> str:
+        return self._url
+
+    def __repr__(self) -> str:
+        return f"URL({self._url!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return str(self) == str(other)
+
+    def __hash__(self) -> int:
+        return hash(self._url)
+
+
+class State:
+    """Attribute bag for ``app.state`` and ``request.state``."""
+
+    def __init__(self, state: dict[str, Any] | None = None) -> None:
+        super().__setattr__("_state", state if state is not None else {})
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        self._state[key] = value
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self._state[key]
+        except KeyError:
+            raise AttributeError(f"'State' object has no attribute {key!r}") from None
+
+    def __delattr__(self, key: str) -> None:
+        del self._state[key]
+
+
+class UploadFile:
+    """An uploaded file, kept in memory and spooled to disk past ``max_memory`` bytes."""
+
+    def __init__(
+        self,
+        filename: str | None,
+        *,
+        content_type: str = "application/octet-stream",
+        headers: Headers | None = None,
+        max_memory: int = 1024 * 1024,
+    ) -> None:
+        self.filename = filename
+        self.content_type = content_type
+        self.headers = headers if headers is not None else Headers()
+        self.file: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=max_memory)  # noqa: SIM115
+        self.size = 0
+
+    @property
+    def in_memory(self) -> bool:
+        return not getattr(self.file, "_rolled", False)
+
+    def _write(self, data: bytes) -> None:
+        self.file.write(data)
+        self.size += len(data)
+
+    async def read(self, size: int = -1) -> bytes:
+        return self.file.read(size)
+
+    async def seek(self, offset: int) -> None:
+        self.file.seek(offset)
+
+    async def close(self) -> None:
+        self.file.close()
+
+    def __repr__(self) -> str:
+        return f"UploadFile(filename={self.filename!r}, size={self.size})"
+
+
+class FormData(Mapping[str, "str | UploadFile"]):
+    """Parsed form fields and files; repeated keys are kept (``getlist``)."""
+
+    __slots__ = ("_dict", "_list")
+
+    def __init__(self, items: Iterable[tuple[str, str | UploadFile]] = ()) -> None:
+        self._list = list(items)
+        self._dict = dict(self._list)
+
+    def __getitem__(self, key: str) -> str | UploadFile:
+        return self._dict[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._dict)
+
+    def __len__(self) -> int:
+        return len(self._dict)
+
+    def getlist(self, key: str) -> list[str | UploadFile]:
+        return [v for k, v in self._list if k == key]
+
+    def multi_items(self) -> list[tuple[str, str | UploadFile]]:
+        return list(self._list)
+
+    async def close(self) -> None:
+        for _, value in self._list:
+            if isinstance(value, UploadFile):
+                await value.close()

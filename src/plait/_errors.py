@@ -1,0 +1,139 @@
+"""Exception handling: user handlers by type or status, problem JSON, and safe 500s."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from plait._concurrency import run_in_threadpool
+from plait._debug import debug_response
+from plait._exceptions import HTTPException, WebSocketException
+from plait._request import ClientDisconnect, Request
+from plait._responses import Response, json_encoder
+from plait._types import ASGIApp, Message, Receive, Scope, Send
+
+__all__ = ["ErrorHandling", "ExceptionHandler", "problem_response"]
+
+logger = logging.getLogger("plait.error")
+
+ExceptionHandler = Callable[[Any, Any], Any]
+
+_PROBLEM = b"application/problem+json"
+
+
+def problem_response(exc: HTTPException, instance: str | None = None) -> Response:
+    """Render an :class:`HTTPException` as an RFC 9457 ``application/problem+json`` response."""
+    body = json_encoder.encode(exc.to_problem(instance))
+    response = Response(body, status_code=exc.status_code, headers=exc.headers)
+    response.raw_headers.append((b"content-type", _PROBLEM))
+    return response
+
+
+_INTERNAL = HTTPException(500)
+
+
+class ErrorHandling:
+    """Finds the handler for an exception and turns the outcome into a response."""
+
+    def __init__(self, *, debug: bool = False) -> None:
+        self.debug = debug
+        self.by_type: dict[type[BaseException], ExceptionHandler] = {}
+        self.by_status: dict[int, ExceptionHandler] = {}
+
+    def add(self, key: type[BaseException] | int, handler: ExceptionHandler) -> None:
+        if isinstance(key, int):
+            if not 400 <= key <= 599:
+                raise ValueError(f"Exception handlers take 4xx/5xx statuses, not {key}")
+            self.by_status[key] = handler
+        elif isinstance(key, type) and issubclass(key, BaseException):
+            self.by_type[key] = handler
+        else:
+            raise TypeError(f"Exception handler key must be an exception type or a status: {key!r}")
+
+    def _find(self, exc: BaseException) -> ExceptionHandler | None:
+        if isinstance(exc, HTTPException) and exc.status_code in self.by_status:
+            return self.by_status[exc.status_code]
+        for cls in type(exc).__mro__:
+            handler = self.by_type.get(cls)
+            if handler is not None:
+                return handler
+        if not isinstance(exc, HTTPException):
+            return self.by_status.get(500)
+        return None
+
+    async def respond(self, request: Request, exc: Exception) -> Response:
+        """The response for ``exc`` raised while handling ``request``."""
+        handler = self._find(exc)
+        if handler is not None:
+            try:
+                if inspect.iscoroutinefunction(handler):
+                    result = await handler(request, exc)
+                else:
+                    result = await run_in_threadpool(handler, request, exc)
+            except Exception as handler_exc:
+                if handler_exc is exc:
+                    return self._default(request, exc)
+                return self._default(request, handler_exc)
+            if not isinstance(result, Response):
+                from plait._rendering import make_renderer
+
+                status = exc.status_code if isinstance(exc, HTTPException) else 500
+                result = make_renderer(status, None)(result)
+            return result
+        return self._default(request, exc)
+
+    def _default(self, request: Request, exc: Exception) -> Response:
+        if isinstance(exc, HTTPException):
+            return problem_response(exc)
+        if isinstance(exc, ClientDisconnect):
+            return Response(status_code=400)
+        logger.error("Unhandled exception in %s %s", request.method, request.path, exc_info=exc)
+        if self.debug:
+            return debug_response(
+                exc, request.method, request.path, request.headers.get("accept", "")
+            )
+        return problem_response(_INTERNAL)
+
+    def guard(self, app: ASGIApp) -> ASGIApp:
+        """Wrap the middleware stack: an error escaping a middleware still gets a safe 500."""
+
+        async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != "http":
+                await app(scope, receive, send)
+                return
+            started = False
+
+            async def tracking_send(message: Message) -> None:
+                nonlocal started
+                if message["type"] == "http.response.start":
+                    started = True
+                await send(message)
+
+            try:
+                await app(scope, receive, tracking_send)
+            except Exception as exc:
+                if started:
+                    raise
+                response = self._default(Request(scope, receive), exc)
+                await response(scope, receive, send)
+
+        return guarded
+
+    async def run_websocket(self, websocket: Any, call: Callable[[Any], Awaitable[Any]]) -> None:
+        """Run a WebSocket handler; errors close the connection with a fitting code."""
+        from plait._websockets import WebSocketDisconnect
+
+        try:
+            await call(websocket)
+        except WebSocketDisconnect:
+            return
+        except WebSocketException as exc:
+            await websocket.close(exc.code, exc.reason)
+        except HTTPException as exc:
+            # Before accept(), an HTTP error means: refuse the handshake.
+            await websocket.close(1008, str(exc.detail or exc.title)[:120])
+        except Exception as exc:
+            logger.error("Unhandled exception in WebSocket %s", websocket.path, exc_info=exc)
+            await websocket.close(1011, "Internal error")

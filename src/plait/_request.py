@@ -1,0 +1,260 @@
+"""The HTTP request: a slotted, lazy view over the ASGI scope and receive channel."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import msgspec
+
+from plait._datastructures import URL, FormData, Headers, QueryParams, State
+from plait._exceptions import HTTPException
+from plait._forms import FormLimits, parse_form
+from plait._types import Message, Receive, Scope
+
+if TYPE_CHECKING:
+    from plait._app import App
+
+__all__ = ["Address", "ClientDisconnect", "HTTPConnection", "Request", "parse_cookies"]
+
+
+class Address(NamedTuple):
+    host: str
+    port: int
+
+
+class ClientDisconnect(Exception):
+    """The client went away before the request body was read."""
+
+
+async def _empty_receive() -> Message:
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+
+def parse_cookies(header: str) -> dict[str, str]:
+    """Parse a ``Cookie`` header leniently, as browsers send it (not as RFC 2109 wished)."""
+    cookies: dict[str, str] = {}
+    for chunk in header.split(";"):
+        key, sep, value = chunk.partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep and not key:
+            continue
+        if len(value) >= 2 and value[0] == value[-1] == '"':
+            value = value[1:-1]
+        if key or value:
+            cookies[key] = value
+    return cookies
+
+
+_DEFAULT_FORM_LIMITS = FormLimits()
+
+
+class HTTPConnection:
+    """What requests and WebSockets share: scope data parsed on first use, then cached."""
+
+    __slots__ = ("_cookies", "_headers", "_query_params", "_state", "_url", "app", "scope")
+
+    def __init__(self, scope: Scope, app: App | None = None) -> None:
+        self.scope = scope
+        self.app = app if app is not None else scope.get("app")
+        self._headers: Headers | None = None
+        self._query_params: QueryParams | None = None
+        self._cookies: dict[str, str] | None = None
+        self._url: URL | None = None
+        self._state: State | None = None
+
+    @property
+    def path(self) -> str:
+        return self.scope["path"]  # type: ignore[no-any-return]
+
+    @property
+    def path_params(self) -> dict[str, Any]:
+        return self.scope.get("path_params", {})  # type: ignore[no-any-return]
+
+    @property
+    def headers(self) -> Headers:
+        if self._headers is None:
+            self._headers = Headers(self.scope["headers"])
+        return self._headers
+
+    @property
+    def query_params(self) -> QueryParams:
+        if self._query_params is None:
+            self._query_params = QueryParams(self.scope.get("query_string", b""))
+        return self._query_params
+
+    @property
+    def cookies(self) -> dict[str, str]:
+        if self._cookies is None:
+            self._cookies = parse_cookies(self.headers.get("cookie", ""))
+        return self._cookies
+
+    @property
+    def url(self) -> URL:
+        if self._url is None:
+            self._url = URL.from_scope(self.scope)
+        return self._url
+
+    @property
+    def client(self) -> Address | None:
+        client = self.scope.get("client")
+        return Address(client[0], client[1]) if client else None
+
+    @property
+    def state(self) -> State:
+        """Per-request attributes, shared with middleware through ``scope["state"]``."""
+        if self._state is None:
+            self._state = State(self.scope.setdefault("state", {}))
+        return self._state
+
+    def url_for(self, name: str, /, **params: Any) -> str:
+        """Absolute URL of the route called ``name``."""
+        if self.app is None:
+            raise RuntimeError("url_for needs the request to belong to an app")
+        path = self.app.url_path_for(name, **params)
+        return str(self.url.replace(path=self.scope.get("root_path", "") + path, query=""))
+
+
+class Request(HTTPConnection):
+    """An HTTP request. Nothing is parsed until asked for; each result is kept."""
+
+    __slots__ = ("_body", "_form", "_json", "_receive", "_stream_consumed")
+
+    def __init__(
+        self, scope: Scope, receive: Receive = _empty_receive, app: App | None = None
+    ) -> None:
+        super().__init__(scope, app)
+        self._receive = receive
+        self._body: bytes | None = None
+        self._json: Any = _UNSET
+        self._form: FormData | None = None
+        self._stream_consumed = False
+
+    @property
+    def method(self) -> str:
+        return self.scope["method"]  # type: ignore[no-any-return]
+
+    @property
+    def receive(self) -> Receive:
+        return self._receive
+
+    @property
+    def max_body_size(self) -> int | None:
+        return self.app.max_body_size if self.app is not None else None
+
+    def _check_declared_length(self, limit: int) -> None:
+        declared = self.headers.get("content-length")
+        if declared is None:
+            return
+        if not declared.isdigit():
+            raise HTTPException(400, "Content-Length is not a number")
+        if int(declared) > limit:
+            raise HTTPException(413, f"The request body is larger than {limit} bytes")
+
+    async def stream(self) -> AsyncIterator[bytes]:
+        """Yield the body as it arrives, refusing it past ``app.max_body_size`` with a 413."""
+        if self._body is not None:
+            yield self._body
+            return
+        if self._stream_consumed:
+            raise RuntimeError("The request body was already streamed")
+        self._stream_consumed = True
+        limit = self.max_body_size
+        if limit is not None:
+            self._check_declared_length(limit)
+        received = 0
+        while True:
+            message = await self._receive()
+            if message["type"] == "http.request":
+                chunk: bytes = message.get("body", b"")
+                if chunk:
+                    received += len(chunk)
+                    if limit is not None and received > limit:
+                        raise HTTPException(413, f"The request body is larger than {limit} bytes")
+                    yield chunk
+                if not message.get("more_body", False):
+                    return
+            elif message["type"] == "http.disconnect":
+                raise ClientDisconnect()
+
+    async def body(self) -> bytes:
+        """The whole body as bytes (read once, then cached)."""
+        if self._body is None:
+            # PERF: most bodies arrive in one message; skip the generator machinery for them.
+            if not self._stream_consumed:
+                limit = self.max_body_size
+                if limit is not None:
+                    self._check_declared_length(limit)
+                message = await self._receive()
+                if message["type"] == "http.request" and not message.get("more_body", False):
+                    body: bytes = message.get("body", b"")
+                    if limit is not None and len(body) > limit:
+                        raise HTTPException(413, f"The request body is larger than {limit} bytes")
+                    self._stream_consumed = True
+                    self._body = body
+                    return body
+                self._body = await self._collect(message, limit)
+            else:
+                raise RuntimeError("The request body was already streamed")
+        return self._body
+
+    async def _collect(self, first: Message, limit: int | None) -> bytes:
+        self._stream_consumed = True
+        chunks: list[bytes] = []
+        received = 0
+        message = first
+        while True:
+            if message["type"] == "http.disconnect":
+                raise ClientDisconnect()
+            chunk: bytes = message.get("body", b"")
+            received += len(chunk)
+            if limit is not None and received > limit:
+                raise HTTPException(413, f"The request body is larger than {limit} bytes")
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+            message = await self._receive()
+
+    async def json(self) -> Any:
+        """The body decoded as JSON; a non-JSON Content-Type is a 415, bad JSON a 400."""
+        if self._json is _UNSET:
+            content_type = self.headers.get("content-type")
+            if content_type is not None and not is_json_content_type(content_type):
+                raise HTTPException(415, "Expected a JSON body (Content-Type: application/json)")
+            body = await self.body()
+            try:
+                self._json = msgspec.json.decode(body)
+            except msgspec.DecodeError as exc:
+                raise HTTPException(400, f"Malformed JSON: {exc}", title="Malformed JSON") from None
+        return self._json
+
+    async def form(self, limits: FormLimits | None = None) -> FormData:
+        """The form fields and files; call ``await form.close()`` or let the request end."""
+        if self._form is None:
+            self._form = await parse_form(self, limits or _DEFAULT_FORM_LIMITS)
+        return self._form
+
+    async def close(self) -> None:
+        if self._form is not None:
+            await self._form.close()
+
+    async def is_disconnected(self) -> bool:
+        """Whether the client has gone (never blocks)."""
+        import asyncio
+
+        try:
+            message = await asyncio.wait_for(self._receive(), timeout=0.000_001)
+        except TimeoutError:
+            return False
+        return bool(message.get("type") == "http.disconnect")
+
+
+_UNSET: Any = object()
+
+
+def is_json_content_type(content_type: str) -> bool:
+    """``application/json``, or any ``+json`` type such as ``application/problem+json``."""
+    media = content_type.partition(";")[0].strip().lower()
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
