@@ -6,6 +6,7 @@ from plait._background import BackgroundTask, BackgroundTasks
 from plait._convertors import Convertor, register_convertor
 from plait._datastructures import URL, FormData, Headers, QueryParams, State, UploadFile
 from plait._exceptions import HTTPException, WebSocketException
+from plait._markers import Body, Cookie, Depends, File, Form, Header, Param, Path, Query, Security
 from plait._request import Request
 from plait._responses import (
     HTMLResponse,
@@ -23,18 +24,28 @@ __all__ = [
     "App",
     "BackgroundTask",
     "BackgroundTasks",
+    "Body",
     "Convertor",
+    "Cookie",
+    "Depends",
+    "File",
+    "Form",
     "FormData",
     "HTMLResponse",
     "HTTPException",
+    "Header",
     "Headers",
     "JSONResponse",
+    "Param",
+    "Path",
     "PlainTextResponse",
+    "Query",
     "QueryParams",
     "RedirectResponse",
     "Request",
     "Response",
     "Router",
+    "Security",
     "State",
     "StreamingResponse",
     "UploadFile",

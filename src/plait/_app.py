@@ -5,18 +5,20 @@ from __future__ import annotations
 import contextlib
 import inspect
 import logging
+import typing
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
+from plait._binding import Call, compile_plan
 from plait._datastructures import State
 from plait._errors import ErrorHandling, ExceptionHandler
 from plait._exceptions import HTTPException
 from plait._matcher import WEBSOCKET, Matcher
-from plait._params import Call, compile_call
 from plait._rendering import make_renderer
 from plait._request import Request
 from plait._responses import RedirectResponse, Response
 from plait._routing import Mount, Route, Router, WebSocketRoute
+from plait._signature import CallPlan, analyze
 from plait._types import ASGIApp, Receive, Scope, Send
 
 __all__ = ["App"]
@@ -30,10 +32,13 @@ Lifespan = Callable[["App"], contextlib.AbstractAsyncContextManager[Any]]
 class _CompiledRoute:
     """One route's request pipeline, fixed at start-up: bind parameters, call, render."""
 
-    __slots__ = ("call", "render", "route")
+    __slots__ = ("call", "plan", "render", "route")
 
-    def __init__(self, route: Route, call: Call, render: Callable[[Any], Response]) -> None:
+    def __init__(
+        self, route: Route, plan: CallPlan, call: Call, render: Callable[[Any], Response]
+    ) -> None:
         self.route = route
+        self.plan = plan
         self.call = call
         self.render = render
 
@@ -42,10 +47,11 @@ class _CompiledRoute:
 
 
 class _CompiledWebSocket:
-    __slots__ = ("call", "route")
+    __slots__ = ("call", "plan", "route")
 
-    def __init__(self, route: WebSocketRoute, call: Call) -> None:
+    def __init__(self, route: WebSocketRoute, plan: CallPlan, call: Call) -> None:
         self.route = route
+        self.plan = plan
         self.call = call
 
     def __repr__(self) -> str:
@@ -100,8 +106,11 @@ class App(Router):
         self.startup_hooks: list[Callable[[], Any]] = list(on_startup)
         self.shutdown_hooks: list[Callable[[], Any]] = list(on_shutdown)
         self.lifespan_context = lifespan
-        self.dependency_overrides: dict[Callable[..., Any], Callable[..., Any]] = {}
+        self.dependency_overrides: dict[Callable[..., Any], Callable[..., Any]] = _Overrides(
+            self._invalidate
+        )
         self._started = False
+        self._ready = False
         self._matcher: Matcher[Any] = Matcher()
         self._mounts: list[Mount] = []
         self._asgi: ASGIApp = self._dispatch
@@ -165,46 +174,67 @@ class App(Router):
         """Compile routes, handlers and the middleware stack; then freeze the app.
 
         Called on lifespan start-up, or on the first request when the server sends no
-        lifespan events. Calling it again does nothing.
+        lifespan events. Calling it again does nothing, unless ``dependency_overrides``
+        changed since: then the routes are compiled again with the overrides.
         """
-        if self._started:
+        if self._ready:
             return
+        self._compile_routes()
+        if not self._started:
+            asgi: ASGIApp = self._dispatch
+            for cls, options in reversed(self.user_middleware):
+                asgi = cls(asgi, **options)
+            self._asgi = asgi if asgi is self._dispatch else self.errors.guard(asgi)
+            self._started = True
+        self._ready = True
+
+    def _invalidate(self) -> None:
+        self._ready = False
+
+    def _compile_routes(self) -> None:
+        from plait._websockets import WebSocket
+
         matcher: Matcher[Any] = Matcher()
         mounts: list[Mount] = []
         for route in self.routes:
-            if isinstance(route, Route):
-                compiled = _CompiledRoute(
-                    route,
-                    self._compile_call(route.endpoint, route, Request),
-                    make_renderer(route.status_code, route.response_class),
-                )
-                for method in sorted(route.methods):
-                    matcher.add(route.segments, method, compiled, repr(route))
-                if "GET" in route.methods and "HEAD" not in route.methods:
-                    with contextlib.suppress(ValueError):
-                        matcher.add(route.segments, "HEAD", compiled, repr(route))
-            elif isinstance(route, WebSocketRoute):
-                from plait._websockets import WebSocket
-
-                ws = _CompiledWebSocket(route, self._compile_call(route.endpoint, route, WebSocket))
-                matcher.add(route.segments, WEBSOCKET, ws, repr(route))
-            else:
+            if isinstance(route, Mount):
                 mounts.append(route)
+                continue
+            plan = analyze(
+                route.endpoint,
+                route.convertors,
+                Request if isinstance(route, Route) else WebSocket,
+                self.dependency_overrides,
+                [*self.dependencies, *route.dependencies],
+            )
+            if isinstance(route, WebSocketRoute):
+                ws = _CompiledWebSocket(route, plan, compile_plan(plan))
+                matcher.add(route.segments, WEBSOCKET, ws, repr(route))
+                continue
+            render = make_renderer(route.status_code, route.response_class, response_type(route))
+            compiled = _CompiledRoute(route, plan, compile_plan(plan), render)
+            for method in sorted(route.methods):
+                matcher.add(route.segments, method, compiled, repr(route))
+            if "GET" in route.methods and "HEAD" not in route.methods:
+                with contextlib.suppress(ValueError):
+                    matcher.add(route.segments, "HEAD", compiled, repr(route))
         mounts.sort(key=lambda mount: len(mount.path), reverse=True)
-        asgi: ASGIApp = self._dispatch
-        for cls, options in reversed(self.user_middleware):
-            asgi = cls(asgi, **options)
         self._matcher, self._mounts = matcher, mounts
-        self._asgi = asgi if asgi is self._dispatch else self.errors.guard(asgi)
-        self._started = True
 
-    def _compile_call(self, endpoint: Callable[..., Any], route: Any, connection: type) -> Call:
-        return compile_call(endpoint, route.convertors, connection)
+    def compiled_routes(self) -> list[Any]:
+        """The compiled routes with their call plans, in registration order (for OpenAPI)."""
+        self.build()
+        seen: dict[int, Any] = {}
+        for leaf in [*self._matcher.static.values(), *_tree_leaves(self._matcher)]:
+            for compiled in leaf.handlers.values():
+                seen.setdefault(id(compiled), compiled)
+        order = {id(route): i for i, route in enumerate(self.routes)}
+        return sorted(seen.values(), key=lambda c: order.get(id(c.route), 0))
 
     # ---------------------------------------------------------------- serving
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if not self._started:
+        if not self._ready:
             if scope["type"] == "lifespan":
                 await self._lifespan(receive, send)
                 return
@@ -244,9 +274,15 @@ class App(Router):
             scope["route"] = compiled.route
             response = compiled.render(await compiled.call(request))
         except Exception as exc:
+            if request.exit_stack is not None:
+                exc = await _unwind(request, exc)
             response = await self.errors.respond(request, exc)
-        await response(scope, receive, send)
         state = scope.get("state")
+        if state is not None:
+            _apply_response_defaults(state, response)
+        await response(scope, receive, send)
+        if request.exit_stack is not None:
+            await request.exit_stack.aclose()
         if state is not None and "background_tasks" in state:
             await state["background_tasks"]()
 
@@ -296,7 +332,11 @@ class App(Router):
             return
         scope["path_params"] = leaf.params(WEBSOCKET, values) if values else {}
         websocket = WebSocket(scope, receive, send, self)
-        await self.errors.run_websocket(websocket, compiled.call)
+        try:
+            await self.errors.run_websocket(websocket, compiled.call)
+        finally:
+            if websocket.exit_stack is not None:
+                await websocket.exit_stack.aclose()
 
     # ---------------------------------------------------------------- lifespan
 
@@ -344,6 +384,79 @@ class App(Router):
         if stack is not None:
             self._lifespan_stack = None
             await stack.aclose()
+
+
+class _Overrides(dict[Callable[..., Any], Callable[..., Any]]):
+    """``app.dependency_overrides``: changing it makes the app recompile its routes."""
+
+    def __init__(self, on_change: Callable[[], None]) -> None:
+        super().__init__()
+        self._on_change = on_change
+
+    def __setitem__(self, key: Callable[..., Any], value: Callable[..., Any]) -> None:
+        super().__setitem__(key, value)
+        self._on_change()
+
+    def __delitem__(self, key: Callable[..., Any]) -> None:
+        super().__delitem__(key)
+        self._on_change()
+
+    def clear(self) -> None:
+        super().clear()
+        self._on_change()
+
+    def pop(self, key: Any, *default: Any) -> Any:
+        value = super().pop(key, *default)
+        self._on_change()
+        return value
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        super().update(*args, **kwargs)
+        self._on_change()
+
+
+def response_type(route: Route) -> Any:
+    """The declared output type: ``response_model=`` or the handler's return annotation."""
+    if route.response_model is not None:
+        return route.response_model
+    try:
+        hints = typing.get_type_hints(route.endpoint, include_extras=True)
+    except (NameError, TypeError):
+        return None
+    return hints.get("return")
+
+
+def _tree_leaves(matcher: Matcher[Any]) -> list[Any]:
+    leaves: list[Any] = []
+    stack = [matcher._root]
+    while stack:
+        node = stack.pop()
+        if node.leaf is not None:
+            leaves.append(node.leaf)
+        if node.rest is not None:
+            leaves.append(node.rest[1])
+        stack.extend(node.static.values())
+        stack.extend(child for _, _, child in node.params)
+    return leaves
+
+
+async def _unwind(request: Request, exc: Exception) -> Exception:
+    """Close generator dependencies with the handler's error, so they can roll back."""
+    stack, request.exit_stack = request.exit_stack, None
+    assert stack is not None
+    try:
+        await stack.__aexit__(type(exc), exc, exc.__traceback__)
+    except Exception as cleanup_exc:
+        return cleanup_exc
+    return exc
+
+
+def _apply_response_defaults(state: dict[str, Any], response: Response) -> None:
+    defaults = state.get("response_defaults")
+    if defaults is not None:
+        response.raw_headers.extend(defaults.raw_headers)
+        if defaults.status_code:
+            response.status_code = defaults.status_code
 
 
 def _raise_not_found() -> Response:

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
+
 from plait._background import BackgroundTask
 from plait._responses import JSONResponse, Response, json_encoder
 
-__all__ = ["PreparedResponse", "make_renderer"]
+__all__ = ["PreparedResponse", "ResponseValidationError", "make_renderer"]
 
 _TEXT = (b"content-type", b"text/plain; charset=utf-8")
 _BYTES = (b"content-type", b"application/octet-stream")
@@ -43,11 +45,62 @@ def _to_builtins(value: Any) -> Any:
     raise TypeError(f"Handlers cannot return a {type(value).__name__!r}")
 
 
+def _output_converter(response_type: Any) -> Callable[[Any], Any] | None:
+    """Validate and filter return values against the declared output type.
+
+    Only structured types (Structs, dataclasses, TypedDicts, Pydantic models, lists of them)
+    filter anything: a handler returning an ORM object or a dict with a ``password_hash`` key
+    sends only the fields the output type declares.
+    """
+    from plait._signature import is_model_type
+
+    if response_type is None or not is_model_type(response_type):
+        return None
+    if isinstance(response_type, type) and hasattr(response_type, "model_validate"):
+        model: Any = response_type
+
+        def to_pydantic(value: Any) -> Any:
+            if type(value) is not model:
+                value = model.model_validate(value, from_attributes=True)
+            return value.model_dump(mode="json")
+
+        return to_pydantic
+
+    def to_output(value: Any) -> Any:
+        # PERF: a value already of the declared class needs no conversion.
+        if type(value) is response_type:
+            return value
+        try:
+            return msgspec.convert(value, response_type, from_attributes=True)
+        except msgspec.ValidationError as exc:
+            raise ResponseValidationError(
+                f"The handler returned a value that does not match {response_type!r}: {exc}"
+            ) from exc
+
+    return to_output
+
+
+class ResponseValidationError(TypeError):
+    """A handler returned something its declared output type rejects (a server bug: 500)."""
+
+
 def make_renderer(
-    status_code: int | None, response_class: type[Response] | None
+    status_code: int | None,
+    response_class: type[Response] | None,
+    response_type: Any = None,
 ) -> Callable[[Any], Response]:
     """Build the function that converts one route's return values into responses."""
     status = status_code if status_code is not None else 200
+    convert = _output_converter(response_type)
+    if convert is not None:
+        plain = make_renderer(status_code, response_class)
+
+        def render_output(result: Any) -> Response:
+            if result is None or isinstance(result, Response):
+                return plain(result)
+            return plain(convert(result))
+
+        return render_output
 
     if response_class is not None and response_class is not JSONResponse:
         cls = response_class

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -52,7 +53,16 @@ _DEFAULT_FORM_LIMITS = FormLimits()
 class HTTPConnection:
     """What requests and WebSockets share: scope data parsed on first use, then cached."""
 
-    __slots__ = ("_cookies", "_headers", "_query_params", "_state", "_url", "app", "scope")
+    __slots__ = (
+        "_cookies",
+        "_headers",
+        "_query_params",
+        "_state",
+        "_url",
+        "app",
+        "exit_stack",
+        "scope",
+    )
 
     def __init__(self, scope: Scope, app: App | None = None) -> None:
         self.scope = scope
@@ -62,6 +72,8 @@ class HTTPConnection:
         self._cookies: dict[str, str] | None = None
         self._url: URL | None = None
         self._state: State | None = None
+        self.exit_stack: contextlib.AsyncExitStack | None = None
+        """Cleanup of generator dependencies, closed once the response has been sent."""
 
     @property
     def path(self) -> str:

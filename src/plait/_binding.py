@@ -1,0 +1,392 @@
+"""Compiling a :class:`~plait._signature.CallPlan` into the function run per request.
+
+Everything here runs once per route at start-up, except the closures it returns. Per request,
+a route only runs its list of extractors, then calls its dependencies and the handler.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import msgspec
+
+from plait._concurrency import run_in_threadpool
+from plait._datastructures import FormData, UploadFile
+from plait._exceptions import HTTPException
+from plait._markers import Body
+from plait._request import HTTPConnection, Request, is_json_content_type
+from plait._responses import Response
+from plait._signature import CallPlan, DependencyInfo, ParamInfo, is_model_type
+from plait._validation import (
+    ValidationErrorItem,
+    collect_errors,
+    error_item,
+    from_msgspec,
+    from_pydantic,
+    validation_error,
+)
+
+__all__ = ["Call", "compile_plan"]
+
+Call = Callable[[Any], Awaitable[Any]]
+Errors = list[ValidationErrorItem]
+Extractor = Callable[[HTTPConnection, Errors], Any]
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _fresh_default(default: Any) -> Callable[[], Any]:
+    if isinstance(default, list | dict | set):
+        return lambda: copy.copy(default)
+    return lambda: default
+
+
+def _scalar_converter(info: ParamInfo) -> Callable[[Any], Any]:
+    annotation = info.annotation
+    if annotation is str or annotation is Any:
+        return _identity
+    if annotation is int:
+        # PERF: int() on a digits-only string is several times cheaper than msgspec.convert.
+        def to_int(raw: Any) -> Any:
+            if type(raw) is str and raw.isascii() and raw.isdigit() and len(raw) < 19:
+                return int(raw)
+            return msgspec.convert(raw, int, strict=False)
+
+        return to_int
+
+    def convert(raw: Any) -> Any:
+        return msgspec.convert(raw, annotation, strict=False)
+
+    return convert
+
+
+def _source_getter(info: ParamInfo) -> Callable[[HTTPConnection], Any]:
+    key = info.key
+    if info.source == "query":
+        if info.multiple:
+            return lambda conn: conn.query_params.getlist(key) or None
+        return lambda conn: conn.query_params.get(key)
+    if info.source == "header":
+        if info.multiple:
+            return lambda conn: conn.headers.getlist(key) or None
+        return lambda conn: conn.headers.get(key)
+    if info.source == "cookie":
+        return lambda conn: conn.cookies.get(key)
+    if info.source == "path":
+        return lambda conn: conn.scope["path_params"][key]
+    raise AssertionError(info.source)
+
+
+def _simple_extractor(info: ParamInfo) -> Extractor:
+    """Path, query, header and cookie values: read a string (or list), convert, check."""
+    get = _source_getter(info)
+    convert = _scalar_converter(info)
+    loc = [info.source, info.key]
+    required = info.required
+    default = _fresh_default(info.default)
+
+    def extract(conn: HTTPConnection, errors: Errors) -> Any:
+        raw = get(conn)
+        if raw is None:
+            if required:
+                errors.append(error_item(loc, "Field required", "missing"))
+                return None
+            return default()
+        try:
+            return convert(raw)
+        except msgspec.ValidationError as exc:
+            errors.append(from_msgspec(exc, loc))
+            return None
+
+    return extract
+
+
+class _BodyReader:
+    """Reads and validates the JSON body once for every body parameter of a route."""
+
+    def __init__(self, infos: list[ParamInfo]) -> None:
+        self.infos = infos
+        self.single = len(infos) == 1 and not infos[0].embed
+        if self.single:
+            self.type: Any = infos[0].annotation
+            self.required = infos[0].required
+        else:
+            fields = [
+                (i.key, i.annotation) if i.required else (i.key, i.annotation, i.default)
+                for i in infos
+            ]
+            self.type = msgspec.defstruct("Body", fields)
+            self.required = any(i.required for i in infos)
+        self.pydantic = self.single and _is_pydantic(self.type)
+        decode_type = Any if self.pydantic else self.type
+        self.decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(decode_type)
+        self.media_types = {i.marker.media_type for i in infos if isinstance(i.marker, Body)} or {
+            "application/json"
+        }
+
+    async def read(self, request: Request, errors: Errors) -> list[Any]:
+        content_type = request.headers.get("content-type")
+        if content_type is not None and not is_json_content_type(content_type):
+            raise HTTPException(
+                415,
+                f"Expected a JSON body, got Content-Type {content_type!r}",
+                title="Unsupported Media Type",
+            )
+        body = await request.body()
+        if not body:
+            if self.required:
+                errors.append(error_item(["body"], "A JSON body is required", "missing"))
+                return [None] * len(self.infos)
+            return [_fresh_default(i.default)() for i in self.infos]
+        try:
+            value = self.decoder.decode(body)
+        except msgspec.ValidationError:
+            data = _decode_any(body)
+            errors.extend(collect_errors(data, self.type, ["body"]))
+            return [None] * len(self.infos)
+        except msgspec.DecodeError as exc:
+            raise HTTPException(400, f"Malformed JSON: {exc}", title="Malformed JSON") from None
+        if self.pydantic:
+            try:
+                value = self.type.model_validate(value)
+            except Exception as exc:  # pydantic.ValidationError, without importing pydantic
+                if not hasattr(exc, "errors"):
+                    raise
+                errors.extend(from_pydantic(exc, ["body"]))
+                return [None]
+        if self.single:
+            return [value]
+        return [getattr(value, i.key) for i in self.infos]
+
+
+def _decode_any(body: bytes) -> Any:
+    return msgspec.json.decode(body)
+
+
+def _is_pydantic(tp: Any) -> bool:
+    return isinstance(tp, type) and hasattr(tp, "model_validate") and hasattr(tp, "model_fields")
+
+
+class _FormReader:
+    """Reads form fields and files for the form/file parameters of a route."""
+
+    def __init__(self, infos: list[ParamInfo]) -> None:
+        self.infos = infos
+
+    async def read(self, request: Request, errors: Errors) -> list[Any]:
+        form = await request.form()
+        return [self._one(form, info, errors) for info in self.infos]
+
+    def _one(self, form: FormData, info: ParamInfo, errors: Errors) -> Any:
+        loc = ["body", info.key]
+        tp = info.python_type
+        if is_model_type(tp):
+            data: dict[str, Any] = {}
+            for key in form:
+                values = form.getlist(key)
+                data[key] = values if len(values) > 1 else values[0]
+            try:
+                return msgspec.convert(data, info.annotation, strict=False)
+            except msgspec.ValidationError as exc:
+                errors.append(from_msgspec(exc, ["body"]))
+                return None
+        values = form.getlist(info.key)
+        if not values:
+            if info.required:
+                errors.append(error_item(loc, "Field required", "missing"))
+                return None
+            return _fresh_default(info.default)()
+        if info.source == "file":
+            files = [v for v in values if isinstance(v, UploadFile)]
+            if len(files) != len(values):
+                errors.append(error_item(loc, "Expected an uploaded file", "invalid"))
+                return None
+            return files if info.multiple else files[-1]
+        if any(isinstance(v, UploadFile) for v in values):
+            errors.append(error_item(loc, "Expected a form field, got a file", "invalid"))
+            return None
+        raw: Any = values if info.multiple else values[-1]
+        try:
+            return msgspec.convert(raw, info.annotation, strict=False)
+        except msgspec.ValidationError as exc:
+            errors.append(from_msgspec(exc, loc))
+            return None
+
+
+# ---------------------------------------------------------------------- calling
+
+
+class _Context:
+    """Per-request state of a call: the dependency cache and the cleanup stack."""
+
+    __slots__ = ("cache", "conn", "values")
+
+    def __init__(self, conn: HTTPConnection, values: list[Any]) -> None:
+        self.conn = conn
+        self.values = values
+        self.cache: dict[Callable[..., Any], Any] = {}
+
+
+def _kind(func: Callable[..., Any]) -> str:
+    target = func
+    if not inspect.isfunction(func) and not inspect.ismethod(func) and not isinstance(func, type):
+        target = getattr(func, "__call__", func)  # noqa: B004 - callable objects
+    if inspect.isasyncgenfunction(target):
+        return "asyncgen"
+    if inspect.isgeneratorfunction(target):
+        return "gen"
+    if inspect.iscoroutinefunction(target):
+        return "coro"
+    return "sync"
+
+
+class _Invoker:
+    """Calls one plan's function with its values, dependencies and connection objects."""
+
+    def __init__(self, plan: CallPlan, index: dict[int, int], allow_generators: bool) -> None:
+        self.func = plan.func
+        self.kind = _kind(plan.func)
+        if self.kind in ("gen", "asyncgen") and not allow_generators:
+            raise TypeError(
+                f"{plan.func!r} is a generator: only dependencies may yield (to clean up)"
+            )
+        self.slots = [(p.name, index[id(p)]) for p in plan.params]
+        self.deps = [(d, _Invoker(d.plan, index, True)) for d in plan.dependencies]
+        self.specials = plan.specials
+        self.plain = not self.deps and not self.specials
+
+    def kwargs(self, values: list[Any]) -> dict[str, Any]:
+        return {name: values[i] for name, i in self.slots}
+
+    async def __call__(self, ctx: _Context) -> Any:
+        kwargs = {name: ctx.values[i] for name, i in self.slots}
+        for dep, invoker in self.deps:
+            value = await _resolve(dep, invoker, ctx)
+            if dep.name is not None:
+                kwargs[dep.name] = value
+        for name, special in self.specials:
+            kwargs[name] = _special(special, ctx.conn)
+        return await self.call(kwargs, ctx.conn)
+
+    async def call(self, kwargs: dict[str, Any], conn: HTTPConnection) -> Any:
+        kind = self.kind
+        if kind == "coro":
+            return await self.func(**kwargs)
+        if kind == "sync":
+            return await run_in_threadpool(self.func, **kwargs)
+        stack = _exit_stack(conn)
+        if kind == "asyncgen":
+            return await stack.enter_async_context(
+                contextlib.asynccontextmanager(self.func)(**kwargs)
+            )
+        manager = contextlib.contextmanager(self.func)(**kwargs)
+        value = await run_in_threadpool(manager.__enter__)
+
+        async def close(*exc_info: Any) -> bool | None:
+            return await run_in_threadpool(manager.__exit__, *exc_info)
+
+        stack.push_async_exit(close)
+        return value
+
+
+async def _resolve(dep: DependencyInfo, invoker: _Invoker, ctx: _Context) -> Any:
+    if dep.use_cache and dep.call in ctx.cache:
+        return ctx.cache[dep.call]
+    value = await invoker(ctx)
+    if dep.use_cache:
+        ctx.cache[dep.call] = value
+    return value
+
+
+def _exit_stack(conn: HTTPConnection) -> contextlib.AsyncExitStack:
+    if conn.exit_stack is None:
+        conn.exit_stack = contextlib.AsyncExitStack()
+    return conn.exit_stack
+
+
+def _special(kind: str, conn: HTTPConnection) -> Any:
+    if kind == "connection":
+        return conn
+    state = conn.scope.setdefault("state", {})
+    if kind == "background":
+        from plait._background import BackgroundTasks
+
+        tasks = state.get("background_tasks")
+        if tasks is None:
+            tasks = state["background_tasks"] = BackgroundTasks()
+        return tasks
+    if kind == "response":
+        response = state.get("response_defaults")
+        if response is None:
+            response = state["response_defaults"] = Response(status_code=0)
+            response.raw_headers.clear()
+        return response
+    raise AssertionError(kind)
+
+
+def compile_plan(plan: CallPlan) -> Call:
+    """The per-request function for ``plan``: extract, validate, resolve, call."""
+    params = plan.all_params()
+    index = {id(p): i for i, p in enumerate(params)}
+    count = len(params)
+    simple = [
+        (index[id(p)], _simple_extractor(p))
+        for p in params
+        if p.source in ("path", "query", "header", "cookie")
+    ]
+    body_infos = [p for p in params if p.source == "body"]
+    form_infos = [p for p in params if p.source in ("form", "file")]
+    if body_infos and form_infos:
+        raise TypeError(
+            f"{plan.func!r} mixes JSON body and form parameters; a request has one body"
+        )
+    body = _BodyReader(body_infos) if body_infos else None
+    form = _FormReader(form_infos) if form_infos else None
+    body_slots = [index[id(p)] for p in (body_infos or form_infos)]
+    reader = body or form
+    invoker = _Invoker(plan, index, allow_generators=False)
+
+    if reader is None and invoker.plain:
+        slots = invoker.slots
+        func = plan.func
+        is_coro = invoker.kind == "coro"
+        if not simple and is_coro:
+            # PERF: a handler without parameters is called without building anything.
+            async def call_bare(conn: Any) -> Any:
+                return await func()
+
+            return call_bare
+
+        async def call_simple(conn: Any) -> Any:
+            errors: Errors = []
+            values = [None] * count
+            for i, extract in simple:
+                values[i] = extract(conn, errors)
+            if errors:
+                raise validation_error(errors)
+            kwargs = {name: values[i] for name, i in slots}
+            if is_coro:
+                return await func(**kwargs)
+            return await run_in_threadpool(func, **kwargs)
+
+        return call_simple
+
+    async def call(conn: Any) -> Any:
+        errors: Errors = []
+        values = [None] * count
+        for i, extract in simple:
+            values[i] = extract(conn, errors)
+        if reader is not None:
+            for i, value in zip(body_slots, await reader.read(conn, errors), strict=True):
+                values[i] = value
+        if errors:
+            raise validation_error(errors)
+        return await invoker(_Context(conn, values))
+
+    return call

@@ -1,0 +1,366 @@
+"""Reading a handler's signature once, at start-up, into a plan of where each value comes from.
+
+The plan is plain data: the binder (``_binding``) turns it into per-request extractors, and
+the OpenAPI generator reads it to document parameters, bodies and dependencies.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import decimal
+import enum
+import inspect
+import types
+import typing
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
+
+import msgspec
+
+from plait._background import BackgroundTasks
+from plait._datastructures import UploadFile
+from plait._markers import REQUIRED, Body, Depends, Header, Param, Path, Security
+from plait._request import HTTPConnection
+from plait._responses import Response
+
+__all__ = [
+    "CallPlan",
+    "DependencyInfo",
+    "ParamInfo",
+    "SignatureError",
+    "analyze",
+    "is_model_type",
+    "is_scalar_type",
+]
+
+_SCALARS: tuple[type, ...] = (
+    str,
+    int,
+    float,
+    bool,
+    bytes,
+    decimal.Decimal,
+    uuid.UUID,
+    datetime.datetime,
+    datetime.date,
+    datetime.time,
+    datetime.timedelta,
+)
+
+
+class SignatureError(TypeError):
+    """A handler or dependency parameter that cannot be bound; raised at start-up."""
+
+
+def _strip_optional(tp: Any) -> Any:
+    origin = get_origin(tp)
+    if origin is Union or origin is types.UnionType:
+        args = [a for a in get_args(tp) if a is not type(None)]
+        if len(args) == 1:
+            return args[0]
+    return tp
+
+
+def _strip_annotated(tp: Any) -> Any:
+    while get_origin(tp) is Annotated:
+        tp = get_args(tp)[0]
+    return tp
+
+
+def is_scalar_type(tp: Any) -> bool:
+    """Types a single query/header/path string converts to."""
+    tp = _strip_optional(_strip_annotated(tp))
+    if tp is Any:
+        return True
+    origin = get_origin(tp)
+    if origin is Literal:
+        return True
+    if origin is Union or origin is types.UnionType:
+        return all(is_scalar_type(a) for a in get_args(tp) if a is not type(None))
+    return isinstance(tp, type) and (issubclass(tp, _SCALARS) or issubclass(tp, enum.Enum))
+
+
+def _is_sequence_of_scalars(tp: Any) -> bool:
+    tp = _strip_optional(_strip_annotated(tp))
+    origin = get_origin(tp)
+    if origin in (list, set, frozenset, tuple):
+        args = [a for a in get_args(tp) if a is not Ellipsis]
+        return all(is_scalar_type(a) for a in args)
+    return False
+
+
+def is_model_type(tp: Any) -> bool:
+    """Structured types whose values are validated as a whole (Struct, dataclass, Pydantic…)."""
+    tp = _strip_optional(_strip_annotated(tp))
+    if not isinstance(tp, type):
+        origin = get_origin(tp)
+        if origin in (list, tuple, set, frozenset):
+            return any(is_model_type(a) for a in get_args(tp) if a is not Ellipsis)
+        return False
+    return (
+        issubclass(tp, msgspec.Struct)
+        or dataclasses.is_dataclass(tp)
+        or typing.is_typeddict(tp)
+        or _is_pydantic(tp)
+    )
+
+
+def _is_pydantic(tp: Any) -> bool:
+    return isinstance(tp, type) and hasattr(tp, "model_validate") and hasattr(tp, "model_fields")
+
+
+def _is_upload(tp: Any) -> bool:
+    tp = _strip_optional(_strip_annotated(tp))
+    if tp is UploadFile:
+        return True
+    origin = get_origin(tp)
+    return origin is list and bool(get_args(tp)) and _strip_annotated(get_args(tp)[0]) is UploadFile
+
+
+@dataclasses.dataclass(eq=False)
+class ParamInfo:
+    """One value taken from the request."""
+
+    name: str
+    """The Python argument name."""
+    source: str
+    """``path``, ``query``, ``header``, ``cookie``, ``body``, ``form`` or ``file``."""
+    key: str
+    """The name in the request (alias, or ``User-Agent`` for ``user_agent``)."""
+    annotation: Any
+    """The type to validate against, constraints included (``Annotated[int, Meta(ge=1)]``)."""
+    default: Any
+    marker: Param | None
+    multiple: bool = False
+    embed: bool = False
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+    @property
+    def python_type(self) -> Any:
+        return _strip_annotated(self.annotation)
+
+
+@dataclasses.dataclass(eq=False)
+class DependencyInfo:
+    """A ``Depends(...)`` to resolve; ``name`` is None for route-level dependencies."""
+
+    name: str | None
+    call: Callable[..., Any]
+    use_cache: bool
+    plan: CallPlan
+    scopes: list[str] | None = None
+
+
+@dataclasses.dataclass(eq=False)
+class CallPlan:
+    """Everything needed to call one function for a request."""
+
+    func: Callable[..., Any]
+    params: list[ParamInfo] = dataclasses.field(default_factory=list)
+    dependencies: list[DependencyInfo] = dataclasses.field(default_factory=list)
+    specials: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+    """``(argument name, kind)``: connection, background tasks or response defaults."""
+    defaults: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def all_params(self) -> list[ParamInfo]:
+        """This plan's parameters and those of its dependencies, depth first."""
+        found: list[ParamInfo] = []
+        for dep in self.dependencies:
+            found.extend(dep.plan.all_params())
+        found.extend(self.params)
+        return found
+
+    def all_dependencies(self) -> list[DependencyInfo]:
+        found: list[DependencyInfo] = []
+        for dep in self.dependencies:
+            found.extend(dep.plan.all_dependencies())
+            found.append(dep)
+        return found
+
+
+def describe(func: Callable[..., Any]) -> str:
+    module = getattr(func, "__module__", None)
+    name = getattr(func, "__qualname__", None) or repr(func)
+    return f"{module}.{name}" if module else name
+
+
+def _hints(func: Callable[..., Any]) -> dict[str, Any]:
+    target: Any = func
+    if isinstance(func, type):
+        target = func.__init__  # type: ignore[misc]
+    elif not inspect.isfunction(func) and not inspect.ismethod(func) and callable(func):
+        target = func.__call__  # type: ignore[operator]
+    try:
+        return get_type_hints(target, include_extras=True)
+    except (NameError, TypeError) as exc:
+        raise SignatureError(f"Cannot read the type hints of {describe(func)}: {exc}") from exc
+
+
+def analyze(
+    func: Callable[..., Any],
+    path_params: Mapping[str, Any],
+    connection_type: type[HTTPConnection],
+    overrides: Mapping[Callable[..., Any], Callable[..., Any]],
+    route_dependencies: list[Depends] | None = None,
+    _stack: tuple[Callable[..., Any], ...] = (),
+) -> CallPlan:
+    """Plan how to call ``func``: one entry per parameter, and its dependencies, recursively."""
+    plan = CallPlan(func)
+    hints = _hints(func)
+    for dep in route_dependencies or ():
+        if not isinstance(dep, Depends):
+            raise SignatureError(
+                f"Route dependencies must be Depends(...) objects, got {dep!r} for {describe(func)}"
+            )
+        plan.dependencies.append(
+            _dependency(None, dep, path_params, connection_type, overrides, (*_stack, func))
+        )
+    try:
+        signature = inspect.signature(func)
+    except (TypeError, ValueError) as exc:
+        raise SignatureError(f"Cannot inspect {describe(func)}: {exc}") from exc
+    for name, param in signature.parameters.items():
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            continue
+        annotation = hints.get(name, Any if param.annotation is param.empty else param.annotation)
+        _plan_param(
+            plan, func, name, param, annotation, path_params, connection_type, overrides, _stack
+        )
+    return plan
+
+
+def _plan_param(
+    plan: CallPlan,
+    func: Callable[..., Any],
+    name: str,
+    param: inspect.Parameter,
+    annotation: Any,
+    path_params: Mapping[str, Any],
+    connection_type: type[HTTPConnection],
+    overrides: Mapping[Callable[..., Any], Callable[..., Any]],
+    stack: tuple[Callable[..., Any], ...],
+) -> None:
+    marker: Param | Depends | None = None
+    metas: list[Any] = []
+    base = annotation
+    if get_origin(annotation) is Annotated:
+        base, *extras = get_args(annotation)
+        for extra in extras:
+            if isinstance(extra, Param | Depends):
+                marker = extra
+            else:
+                metas.append(extra)
+    default = param.default
+    if isinstance(default, Param | Depends):
+        marker, default = default, REQUIRED
+    if default is param.empty:
+        default = REQUIRED
+    where = f"parameter {name!r} of {describe(func)}"
+
+    if isinstance(marker, Depends):
+        plan.dependencies.append(
+            _dependency(
+                name,
+                marker,
+                path_params,
+                connection_type,
+                overrides,
+                (*stack, func),
+                annotation=base,
+            )
+        )
+        return
+    special = _special_kind(base, connection_type, where)
+    if special is not None:
+        plan.specials.append((name, special))
+        return
+    if marker is not None and marker.default is not REQUIRED:
+        if default is not REQUIRED:
+            raise SignatureError(
+                f"{where}: give the default either to the marker or to the parameter, not both"
+            )
+        default = marker.default
+    meta = marker.meta() if marker is not None else None
+    extras = [*metas, meta] if meta is not None else metas
+    full: Any = Annotated[(base, *extras)] if extras else base
+
+    if name in path_params or isinstance(marker, Path):
+        if name not in path_params:
+            raise SignatureError(f"{where} is marked Path() but the route has no {{{name}}}")
+        if default is not REQUIRED:
+            raise SignatureError(f"{where}: path parameters cannot have a default")
+        plan.params.append(ParamInfo(name, "path", name, full, REQUIRED, marker))
+        return
+    source = marker.source if marker is not None else _default_source(base, where)
+    key = marker.alias if marker is not None and marker.alias else name
+    if isinstance(marker, Header) and not marker.alias and marker.convert_underscores:
+        key = name.replace("_", "-")
+    multiple = _is_sequence_of_scalars(base) or (
+        source == "file" and get_origin(_strip_optional(_strip_annotated(base))) is list
+    )
+    if source in ("query", "header", "cookie", "path") and not (is_scalar_type(base) or multiple):
+        raise SignatureError(
+            f"{where}: a {source} parameter must be a scalar or a list of scalars, not {base!r}"
+        )
+    embed = isinstance(marker, Body) and marker.embed
+    info = ParamInfo(name, source, key, full, default, marker, multiple=multiple, embed=embed)
+    plan.params.append(info)
+
+
+def _special_kind(base: Any, connection_type: type[HTTPConnection], where: str) -> str | None:
+    if not isinstance(base, type):
+        return None
+    if issubclass(base, HTTPConnection):
+        if not issubclass(connection_type, base):
+            raise SignatureError(
+                f"{where} asks for a {base.__name__}, but this endpoint receives a "
+                f"{connection_type.__name__}"
+            )
+        return "connection"
+    if issubclass(base, BackgroundTasks):
+        return "background"
+    if base is Response:
+        return "response"
+    return None
+
+
+def _default_source(base: Any, where: str) -> str:
+    if _is_upload(base):
+        return "file"
+    if is_scalar_type(base) or _is_sequence_of_scalars(base):
+        return "query"
+    stripped = _strip_optional(_strip_annotated(base))
+    if is_model_type(base) or stripped in (dict, list) or get_origin(stripped) in (dict, list):
+        return "body"
+    raise SignatureError(
+        f"{where}: cannot tell where a {base!r} comes from; annotate it with "
+        "Query(), Body(), Header(), Cookie(), Form() or Depends()"
+    )
+
+
+def _dependency(
+    name: str | None,
+    marker: Depends,
+    path_params: Mapping[str, Any],
+    connection_type: type[HTTPConnection],
+    overrides: Mapping[Callable[..., Any], Callable[..., Any]],
+    stack: tuple[Callable[..., Any], ...],
+    annotation: Any = None,
+) -> DependencyInfo:
+    target = marker.dependency
+    if target is None:
+        if annotation is None or not callable(annotation):
+            raise SignatureError(f"Depends() without a callable needs a class annotation ({name})")
+        target = annotation
+    call = overrides.get(target, target)
+    if call in stack:
+        chain = " -> ".join(describe(f) for f in (*stack, call))
+        raise SignatureError(f"Dependency cycle: {chain}")
+    plan = analyze(call, path_params, connection_type, overrides, None, stack)
+    scopes = marker.scopes if isinstance(marker, Security) else None
+    return DependencyInfo(name, call, marker.use_cache, plan, scopes)
