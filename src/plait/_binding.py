@@ -225,12 +225,18 @@ class _FormReader:
 class _Context:
     """Per-request state of a call: the dependency cache and the cleanup stack."""
 
-    __slots__ = ("cache", "conn", "values")
+    __slots__ = ("cache", "conn", "function_stack", "values")
 
-    def __init__(self, conn: HTTPConnection, values: list[Any]) -> None:
+    def __init__(
+        self,
+        conn: HTTPConnection,
+        values: list[Any],
+        function_stack: contextlib.AsyncExitStack | None = None,
+    ) -> None:
         self.conn = conn
         self.values = values
         self.cache: dict[Callable[..., Any], Any] = {}
+        self.function_stack = function_stack
 
 
 def _kind(func: Callable[..., Any]) -> str:
@@ -260,6 +266,9 @@ class _Invoker:
         self.deps = [(d, _Invoker(d.plan, index, True)) for d in plan.dependencies]
         self.specials = plan.specials
         self.plain = not self.deps and not self.specials
+        self.function_scoped = False
+        for dep, invoker in self.deps:
+            invoker.function_scoped = dep.scope == "function"
 
     def kwargs(self, values: list[Any]) -> dict[str, Any]:
         return {name: values[i] for name, i in self.slots}
@@ -272,15 +281,16 @@ class _Invoker:
                 kwargs[dep.name] = value
         for name, special in self.specials:
             kwargs[name] = _special(special, ctx.conn)
-        return await self.call(kwargs, ctx.conn)
+        return await self.call(kwargs, ctx)
 
-    async def call(self, kwargs: dict[str, Any], conn: HTTPConnection) -> Any:
+    async def call(self, kwargs: dict[str, Any], ctx: _Context) -> Any:
         kind = self.kind
         if kind == "coro":
             return await self.func(**kwargs)
         if kind == "sync":
             return await run_in_threadpool(self.func, **kwargs)
-        stack = _exit_stack(conn)
+        stack = ctx.function_stack if self.function_scoped else _exit_stack(ctx.conn)
+        assert stack is not None
         if kind == "asyncgen":
             return await stack.enter_async_context(
                 contextlib.asynccontextmanager(self.func)(**kwargs)
@@ -351,6 +361,7 @@ def compile_plan(plan: CallPlan) -> Call:
     body_slots = [index[id(p)] for p in (body_infos or form_infos)]
     reader = body or form
     invoker = _Invoker(plan, index, allow_generators=False)
+    function_scoped = any(d.scope == "function" for d in plan.all_dependencies())
 
     if reader is None and invoker.plain:
         slots = invoker.slots
@@ -387,6 +398,11 @@ def compile_plan(plan: CallPlan) -> Call:
                 values[i] = value
         if errors:
             raise validation_error(errors)
-        return await invoker(_Context(conn, values))
+        if not function_scoped:
+            return await invoker(_Context(conn, values))
+        # Function-scoped generator dependencies clean up here, before the response is sent,
+        # and see the handler's exception if there was one.
+        async with contextlib.AsyncExitStack() as stack:
+            return await invoker(_Context(conn, values, stack))
 
     return call

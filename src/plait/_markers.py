@@ -10,7 +10,7 @@ async def search(
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import msgspec
 
@@ -162,12 +162,26 @@ class File(Form):
 
 class Depends:
     """A dependency: ``dependency`` is called (with its own parameters resolved the same way)
-    and its result passed in. Generators get their cleanup run after the response is sent.
-    Results are cached once per request unless ``use_cache=False``."""
+    and its result passed in. Results are cached once per request unless ``use_cache=False``.
 
-    def __init__(self, dependency: Callable[..., Any] | None = None, *, use_cache: bool = True):
+    A generator dependency's cleanup (the code after ``yield``) runs after the response is
+    sent (``scope="request"``, the default), or as soon as the handler returns, before the
+    response is sent, with ``scope="function"`` — use that when the cleanup can fail in a way
+    the client must hear about, such as committing a database transaction.
+    """
+
+    def __init__(
+        self,
+        dependency: Callable[..., Any] | None = None,
+        *,
+        use_cache: bool = True,
+        scope: Literal["request", "function"] = "request",
+    ):
+        if scope not in ("request", "function"):
+            raise ValueError("Depends scope must be 'request' or 'function'")
         self.dependency = dependency
         self.use_cache = use_cache
+        self.scope = scope
 
     def __repr__(self) -> str:
         name = getattr(self.dependency, "__qualname__", repr(self.dependency))
@@ -183,6 +197,7 @@ class Security(Depends):
         *,
         scopes: Sequence[str] = (),
         use_cache: bool = True,
+        scope: Literal["request", "function"] = "request",
     ):
-        super().__init__(dependency, use_cache=use_cache)
+        super().__init__(dependency, use_cache=use_cache, scope=scope)
         self.scopes = list(scopes)

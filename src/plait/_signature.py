@@ -154,6 +154,8 @@ class DependencyInfo:
     use_cache: bool
     plan: CallPlan
     scopes: list[str] | None = None
+    scope: str = "request"
+    """When a generator's cleanup runs: ``request`` (after the response) or ``function``."""
 
 
 @dataclasses.dataclass(eq=False)
@@ -363,4 +365,4 @@ def _dependency(
         raise SignatureError(f"Dependency cycle: {chain}")
     plan = analyze(call, path_params, connection_type, overrides, None, stack)
     scopes = marker.scopes if isinstance(marker, Security) else None
-    return DependencyInfo(name, call, marker.use_cache, plan, scopes)
+    return DependencyInfo(name, call, marker.use_cache, plan, scopes, marker.scope)
