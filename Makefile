@@ -1,0 +1,42 @@
+# plait's developer commands. `make demo` and `make test` are the README's two set-up commands:
+# each works from a fresh clone, installing plait and its dev tools into a virtualenv first
+# (`$(VENV)`, default .venv, or the one already active; set PYTHON for another interpreter).
+
+PYTHON ?= python3
+VENV ?= $(or $(VIRTUAL_ENV),.venv)
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.plait-installed
+
+.PHONY: install demo test lint format clean
+
+## install: create the virtualenv and `pip install -e '.[dev]'` (again when pyproject.toml changes)
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+		|| { echo "plait needs Python >= 3.11: make ... PYTHON=python3.11"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+## demo: install, then serve the demo app at http://127.0.0.1:8000
+demo: install
+	$(BIN)/plait run examples/hello/app.py:app --host 127.0.0.1 --port 8000
+
+## test: install, then run the whole test suite with coverage (extra pytest options: ARGS=...)
+test: install
+	$(BIN)/python -m pytest --cov=plait --cov-report=term $(ARGS)
+
+## lint: ruff (lint and format) and mypy --strict
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy src/plait
+
+## format: apply ruff's fixes and formatting
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf .venv .coverage .coverage.* htmlcov .pytest_cache .mypy_cache .ruff_cache

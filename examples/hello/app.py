@@ -1,0 +1,8 @@
+from plait import App
+
+app = App()
+
+
+@app.get("/")
+def index():
+    return "Hello, World!"

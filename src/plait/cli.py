@@ -1,0 +1,371 @@
+"""The ``plait`` command: ``plait run``, ``plait routes`` and the commands batteries add.
+
+``main`` is a click group. Add a command to it in one of two ways:
+
+* in code, ``main.add_command(command)``: for commands that ship inside plait itself;
+* from any installed package, an entry point in the ``plait.commands`` group, whose name is
+  the command's name and whose object is a ``click.Command`` (often a ``click.Group``)::
+
+      [project.entry-points."plait.commands"]
+      db = "plait.db.cli:db"
+
+  Entry-point commands are imported only when they are run or listed by ``plait --help``; one
+  that fails to import shows up as a command that explains the failure instead of breaking
+  ``plait`` as a whole.
+
+Commands that need the user's app take it as ``APP`` (``module:attr``,
+``path/to/file.py:attr`` or a bare ``module`` meaning ``module:app``; the ``PLAIT_APP``
+environment variable is the default) and call :func:`load_app`, which turns every way of
+getting it wrong into a short click error (exit code 2) instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import traceback
+from collections.abc import Callable, Iterable
+from importlib.metadata import EntryPoint, entry_points
+from pathlib import Path
+from typing import Any, NamedTuple, TypeVar
+
+import click
+
+from plait.__about__ import __version__
+from plait._app import App
+from plait._routing import Mount, Route, Router, WebSocketRoute
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "AppLoadError",
+    "LoadedApp",
+    "PlaitGroup",
+    "app_argument",
+    "cli_load_app",
+    "format_routes",
+    "load_app",
+    "main",
+]
+
+ENTRY_POINT_GROUP = "plait.commands"
+APP_ENVVAR = "PLAIT_APP"
+SPEC_HELP = "expected 'module:attr', 'path/to/file.py:attr' or 'module' (meaning 'module:app')"
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+# ------------------------------------------------------------------------- finding the app
+
+
+class AppLoadError(Exception):
+    """The APP argument does not name a plait app; the message says why."""
+
+
+class LoadedApp(NamedTuple):
+    """An app found from an APP argument, and the import string servers re-import it by."""
+
+    app: App
+    import_string: str
+
+
+def _module_for_file(spec_path: str) -> tuple[str, str]:
+    """``examples/hello/app.py`` -> (``app``, ``/abs/examples/hello``), walking up packages."""
+    path = Path(spec_path).resolve()
+    if path.is_dir():
+        path = path / "__init__.py"
+    if not path.is_file():
+        raise AppLoadError(f"File {spec_path!r} does not exist")
+    if path.suffix != ".py":
+        raise AppLoadError(f"{spec_path!r} is not a Python file; {SPEC_HELP}")
+    parts = [] if path.stem == "__init__" else [path.stem]
+    directory = path.parent
+    while (directory / "__init__.py").is_file():
+        parts.append(directory.name)
+        directory = directory.parent
+    return ".".join(reversed(parts)), str(directory)
+
+
+def _parse_spec(spec: str) -> tuple[str, str, str | None]:
+    """Split APP into (module name, attribute path, directory to import the module from)."""
+    target, sep, attr = spec.partition(":")
+    if not sep:
+        attr = "app"
+    if not target or not all(part.isidentifier() for part in attr.split(".")):
+        raise AppLoadError(f"{spec!r} is not an app; {SPEC_HELP}")
+    if target.endswith(".py") or "/" in target or os.sep in target:
+        module, directory = _module_for_file(target)
+        return module, attr, directory
+    if not all(part.isidentifier() for part in target.split(".")):
+        raise AppLoadError(f"{target!r} is not a module name; {SPEC_HELP}")
+    return target, attr, None
+
+
+def _user_frames(exc: BaseException) -> Any:
+    """The traceback of ``exc`` without the frames of this module and of importlib."""
+    tb = exc.__traceback__
+    while tb is not None and (
+        tb.tb_frame.f_code.co_filename == __file__ or "importlib" in tb.tb_frame.f_code.co_filename
+    ):
+        tb = tb.tb_next
+    return tb
+
+
+def _import(module_name: str) -> Any:
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        missing = exc.name or ""
+        if missing == module_name or module_name.startswith(missing + "."):
+            raise AppLoadError(
+                f"Could not import {module_name!r}: no module named {missing!r} "
+                "(is the current directory, or --app-dir, the right one?)"
+            ) from None
+        error: BaseException = exc
+    except Exception as exc:
+        error = exc
+    # The app's own code failed: its traceback is what the user needs to see.
+    click.echo(
+        "".join(traceback.format_exception(type(error), error, _user_frames(error))),
+        err=True,
+        nl=False,
+    )
+    raise AppLoadError(
+        f"Importing {module_name!r} failed with {type(error).__name__}: {error} (traceback above)"
+    ) from None
+
+
+def _app_names(module: Any) -> list[str]:
+    return sorted(name for name, value in vars(module).items() if isinstance(value, App))
+
+
+def load_app(spec: str, app_dir: str | os.PathLike[str] = ".") -> LoadedApp:
+    """Import the app named by ``spec`` (an APP argument), with ``app_dir`` on ``sys.path``.
+
+    Raises :class:`AppLoadError` with a one-line explanation when ``spec`` is malformed, the
+    module can't be found, the attribute is missing, or the object is not a plait ``App``.
+    """
+    module_name, attr, file_dir = _parse_spec(spec)
+    for directory in (str(Path(app_dir).resolve()), file_dir):
+        if directory is not None and directory not in sys.path:
+            sys.path.insert(0, directory)
+    module = _import(module_name)
+    obj: Any = module
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            found = _app_names(module)
+            hint = f"; it has these apps: {', '.join(found)}" if found else ""
+            raise AppLoadError(f"Module {module_name!r} has no attribute {attr!r}{hint}")
+        obj = getattr(obj, part)
+    if not isinstance(obj, App):
+        hint = "; include it in an App with app.include_router()" if isinstance(obj, Router) else ""
+        raise AppLoadError(
+            f"{module_name}:{attr} is not a plait App (got {type(obj).__name__}{hint})"
+        )
+    return LoadedApp(obj, f"{module_name}:{attr}")
+
+
+def app_argument(func: F) -> F:
+    """Add the ``APP`` argument and ``--app-dir`` option; the command gets ``app_spec`` and
+    ``app_dir`` and calls :func:`cli_load_app` with them."""
+    func = click.option(
+        "--app-dir",
+        default=".",
+        show_default=True,
+        type=click.Path(file_okay=False),
+        help="Directory put first on sys.path to import APP from.",
+    )(func)
+    return click.argument("app_spec", metavar="APP", envvar=APP_ENVVAR)(func)
+
+
+def cli_load_app(app_spec: str, app_dir: str) -> LoadedApp:
+    """:func:`load_app` for a command: failures become a click usage error (exit code 2)."""
+    try:
+        return load_app(app_spec, app_dir)
+    except AppLoadError as exc:
+        raise click.BadParameter(
+            str(exc), ctx=click.get_current_context(silent=True), param_hint="APP"
+        ) from None
+
+
+# ------------------------------------------------------------------------- the group
+
+
+def _discover() -> Iterable[EntryPoint]:
+    return entry_points(group=ENTRY_POINT_GROUP)
+
+
+def _broken_command(name: str, entry_point: EntryPoint, problem: str) -> click.Command:
+    message = f"The {name!r} command ({entry_point.value}) could not be loaded: {problem}"
+
+    def fail() -> None:
+        raise click.ClickException(message)
+
+    return click.Command(name, callback=fail, help=message, short_help="(failed to load)")
+
+
+class PlaitGroup(click.Group):
+    """A click group that also offers the commands installed packages register under the
+    ``plait.commands`` entry-point group (loaded lazily, built-in commands win)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._plugins: dict[str, click.Command] = {}
+
+    def _entry_points(self) -> dict[str, EntryPoint]:
+        return {ep.name: ep for ep in _discover()}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self._entry_points()})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None or cmd_name in self._plugins:
+            return command or self._plugins[cmd_name]
+        entry_point = self._entry_points().get(cmd_name)
+        if entry_point is None:
+            return None
+        try:
+            loaded = entry_point.load()
+        except Exception as exc:
+            loaded = _broken_command(cmd_name, entry_point, f"{type(exc).__name__}: {exc}")
+        if not isinstance(loaded, click.Command):
+            loaded = _broken_command(cmd_name, entry_point, "it is not a click command")
+        self._plugins[cmd_name] = loaded
+        return loaded
+
+
+@click.group(cls=PlaitGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", prog_name="plait")
+def main() -> None:
+    """plait: a fast async Python web framework.
+
+    APP arguments are 'module:attr', 'path/to/file.py:attr' or 'module' (meaning
+    'module:app'); the PLAIT_APP environment variable is the default.
+    """
+
+
+# ------------------------------------------------------------------------- plait run
+
+
+@main.command()
+@app_argument
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
+@click.option(
+    "--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port."
+)
+@click.option("--reload", is_flag=True, help="Restart when a file changes (development).")
+@click.option(
+    "--workers", type=click.IntRange(min=1), default=None, help="Worker processes (default 1)."
+)
+@click.option(
+    "--server",
+    type=click.Choice(["uvicorn", "granian"]),
+    default="uvicorn",
+    show_default=True,
+    help="Server to run the app on; granian speaks plait's native RSGI interface.",
+)
+def run(
+    app_spec: str,
+    app_dir: str,
+    host: str,
+    port: int,
+    reload: bool,
+    workers: int | None,
+    server: str,
+) -> None:
+    """Serve APP over HTTP (for example: plait run examples/hello/app.py:app)."""
+    if reload and workers is not None:
+        raise click.UsageError("--reload and --workers can't be used together")
+    loaded = cli_load_app(app_spec, app_dir)
+    if server == "granian":
+        _serve_granian(loaded, host, port, reload, workers)
+    else:
+        _serve_uvicorn(loaded, host, port, reload, workers)
+
+
+def _serve_uvicorn(
+    loaded: LoadedApp, host: str, port: int, reload: bool, workers: int | None
+) -> None:
+    import uvicorn
+
+    # An import string, not the object: reload and workers re-import the app in child
+    # processes (which inherit sys.path, where load_app put the app's directory).
+    uvicorn.run(loaded.import_string, host=host, port=port, reload=reload, workers=workers)
+
+
+def _serve_granian(
+    loaded: LoadedApp, host: str, port: int, reload: bool, workers: int | None
+) -> None:
+    try:
+        from granian import Granian
+        from granian.constants import Interfaces
+    except ImportError:
+        raise click.ClickException(
+            "--server granian needs granian: pip install 'plait[granian]'"
+        ) from None
+    # RSGI skips ASGI's per-message dicts; an app without it is still served over ASGI.
+    native = callable(getattr(loaded.app, "__rsgi__", None))
+    interface = Interfaces.RSGI if native else Interfaces.ASGI
+    Granian(
+        loaded.import_string,
+        address=host,
+        port=port,
+        interface=interface,
+        workers=workers or 1,
+        reload=reload,
+    ).serve()
+
+
+# ------------------------------------------------------------------------- plait routes
+
+_SORT_KEYS = ("methods", "path", "name", "handler")
+
+
+def _handler_name(obj: Any) -> str:
+    if not hasattr(obj, "__qualname__"):
+        obj = type(obj)
+    module = getattr(obj, "__module__", None)
+    qualname: str = obj.__qualname__
+    return f"{module}.{qualname}" if module else qualname
+
+
+def _route_row(route: Route | WebSocketRoute | Mount) -> tuple[str, str, str, str]:
+    if isinstance(route, Route):
+        methods, handler = ",".join(sorted(route.methods)), route.endpoint
+    elif isinstance(route, WebSocketRoute):
+        methods, handler = "WEBSOCKET", route.endpoint
+    else:
+        methods, handler = "MOUNT", route.app
+    path = route.path + "/..." if isinstance(route, Mount) else route.path
+    return methods, path, route.name or "-", _handler_name(handler)
+
+
+def format_routes(routes: Iterable[Route | WebSocketRoute | Mount], sort: str | None) -> str:
+    """A plain-text table of ``routes``: methods, path, name, handler."""
+    rows = [_route_row(route) for route in routes]
+    if sort is not None:
+        column = _SORT_KEYS.index(sort)
+        rows.sort(key=lambda row: row[column])
+    table = [tuple(key.upper() for key in _SORT_KEYS), *rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(_SORT_KEYS))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in table]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(line.rstrip() for line in lines)
+
+
+@main.command()
+@app_argument
+@click.option(
+    "--sort",
+    type=click.Choice(_SORT_KEYS),
+    default=None,
+    help="Sort by this column (default: the order routes were registered in).",
+)
+def routes(app_spec: str, app_dir: str, sort: str | None) -> None:
+    """Print APP's routes: methods, path, name and handler."""
+    app = cli_load_app(app_spec, app_dir).app
+    if not app.routes:
+        click.echo("No routes.")
+        return
+    click.echo(format_routes(app.routes, sort))

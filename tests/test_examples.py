@@ -1,0 +1,89 @@
+"""Every ``examples/*/app.py`` imports and answers its documented routes."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from plait import App
+from plait._routing import Route
+from plait.testing import TestClient
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+APPS = sorted(EXAMPLES.glob("*/app.py"))
+
+# example name -> (method, path, status, body text) checks; keep in step with examples/README.md.
+EXPECTED: dict[str, list[tuple[str, str, int, str]]] = {
+    "hello": [
+        ("GET", "/", 200, "Hello, World!"),
+        ("HEAD", "/", 200, ""),
+        ("POST", "/", 405, ""),
+        ("GET", "/missing", 404, ""),
+    ],
+}
+
+
+def load_example(app_file: Path) -> ModuleType:
+    """Import an example under a name of its own, with its directory on ``sys.path``."""
+    name = f"plait_example_{app_file.parent.name}"
+    spec = importlib.util.spec_from_file_location(name, app_file)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(params=APPS, ids=lambda path: path.parent.name)
+def example(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[str, App]]:
+    app_file: Path = request.param
+    monkeypatch.syspath_prepend(str(app_file.parent))
+    monkeypatch.chdir(app_file.parent)
+    before = set(sys.modules)
+    module = load_example(app_file)
+    assert isinstance(module.app, App), f"{app_file} must define `app = App()`"
+    yield app_file.parent.name, module.app
+    for name in set(sys.modules) - before:
+        del sys.modules[name]
+
+
+def test_there_are_examples() -> None:
+    assert "hello" in {path.parent.name for path in APPS}
+
+
+def test_every_example_is_listed() -> None:
+    assert {path.parent.name for path in APPS} == set(EXPECTED)
+    readme = (EXAMPLES / "README.md").read_text()
+    for name in EXPECTED:
+        assert f"[`{name}/`]({name}/app.py)" in readme
+
+
+def test_example_answers_its_documented_routes(example: tuple[str, App]) -> None:
+    name, app = example
+    with TestClient(app) as client:
+        for method, path, status, text in EXPECTED[name]:
+            response = client.request(method, path)
+            assert response.status_code == status, (method, path, response.text)
+            if status < 400:
+                assert response.text == text, (method, path)
+
+
+def test_example_get_routes_without_parameters_do_not_fail(example: tuple[str, App]) -> None:
+    _, app = example
+    paths = [
+        route.path
+        for route in app.routes
+        if isinstance(route, Route) and "GET" in route.methods and "{" not in route.path
+    ]
+    assert paths, "an example should have at least one plain GET route"
+    with TestClient(app) as client:
+        for path in paths:
+            assert client.get(path).status_code < 500, path
