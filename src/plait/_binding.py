@@ -10,23 +10,35 @@ import contextlib
 import copy
 import inspect
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, get_args, get_origin
 
 import msgspec
 
 from plait._concurrency import run_in_threadpool
 from plait._datastructures import FormData, UploadFile
 from plait._exceptions import HTTPException
-from plait._markers import Body
 from plait._request import HTTPConnection, Request, is_json_content_type
 from plait._responses import Response
-from plait._signature import CallPlan, DependencyInfo, ParamInfo, is_model_type
+from plait._signature import (
+    CallPlan,
+    DependencyInfo,
+    ParamInfo,
+    SignatureError,
+    contains_pydantic,
+    describe,
+    is_model_type,
+    is_pydantic_model,
+    is_sequence_type,
+    strip_type,
+)
 from plait._validation import (
     ValidationErrorItem,
     collect_errors,
     error_item,
     from_msgspec,
     from_pydantic,
+    model_fields,
+    pydantic_validator,
     validation_error,
 )
 
@@ -108,27 +120,33 @@ def _simple_extractor(info: ParamInfo) -> Extractor:
 
 
 class _BodyReader:
-    """Reads and validates the JSON body once for every body parameter of a route."""
+    """Reads and validates the JSON body once for every body parameter of a route.
+
+    msgspec decodes and validates in one pass; a parameter whose type mentions a Pydantic
+    model is decoded as plain JSON and then validated by Pydantic.
+    """
 
     def __init__(self, infos: list[ParamInfo]) -> None:
         self.infos = infos
         self.single = len(infos) == 1 and not infos[0].embed
+        self.checks = [
+            pydantic_validator(i.annotation) if contains_pydantic(i.annotation) else None
+            for i in infos
+        ]
+        types = [
+            Any if check else i.annotation for i, check in zip(infos, self.checks, strict=True)
+        ]
         if self.single:
-            self.type: Any = infos[0].annotation
+            self.type: Any = types[0]
             self.required = infos[0].required
         else:
             fields = [
-                (i.key, i.annotation) if i.required else (i.key, i.annotation, i.default)
-                for i in infos
+                (i.key, tp) if i.required else (i.key, tp, i.default)
+                for i, tp in zip(infos, types, strict=True)
             ]
             self.type = msgspec.defstruct("Body", fields)
             self.required = any(i.required for i in infos)
-        self.pydantic = self.single and _is_pydantic(self.type)
-        decode_type = Any if self.pydantic else self.type
-        self.decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(decode_type)
-        self.media_types = {i.marker.media_type for i in infos if isinstance(i.marker, Body)} or {
-            "application/json"
-        }
+        self.decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(self.type)
 
     async def read(self, request: Request, errors: Errors) -> list[Any]:
         content_type = request.headers.get("content-type")
@@ -149,53 +167,69 @@ class _BodyReader:
         except msgspec.ValidationError:
             data = _decode_any(body)
             errors.extend(collect_errors(data, self.type, ["body"]))
+            if not self.single and isinstance(data, dict):
+                for info, check in zip(self.infos, self.checks, strict=True):
+                    if check is not None and info.key in data:
+                        _run_check(check, data[info.key], ["body", info.key], errors)
             return [None] * len(self.infos)
         except msgspec.DecodeError as exc:
             raise HTTPException(400, f"Malformed JSON: {exc}", title="Malformed JSON") from None
-        if self.pydantic:
-            try:
-                value = self.type.model_validate(value)
-            except Exception as exc:  # pydantic.ValidationError, without importing pydantic
-                if not hasattr(exc, "errors"):
-                    raise
-                errors.extend(from_pydantic(exc, ["body"]))
-                return [None]
-        if self.single:
-            return [value]
-        return [getattr(value, i.key) for i in self.infos]
+        values = [value] if self.single else [getattr(value, i.key) for i in self.infos]
+        for n, (info, check) in enumerate(zip(self.infos, self.checks, strict=True)):
+            if check is not None and values[n] is not info.default:
+                loc: list[str | int] = ["body"] if self.single else ["body", info.key]
+                values[n] = _run_check(check, values[n], loc, errors)
+        return values
+
+
+def _run_check(check: Callable[[Any], Any], data: Any, loc: list[str | int], errors: Errors) -> Any:
+    try:
+        return check(data)
+    except Exception as exc:  # pydantic.ValidationError, without importing pydantic
+        if not hasattr(exc, "errors"):
+            raise
+        errors.extend(from_pydantic(exc, loc))
+        return None
 
 
 def _decode_any(body: bytes) -> Any:
     return msgspec.json.decode(body)
 
 
-def _is_pydantic(tp: Any) -> bool:
-    return isinstance(tp, type) and hasattr(tp, "model_validate") and hasattr(tp, "model_fields")
+def _wants_bytes(info: ParamInfo) -> bool:
+    tp = strip_type(info.annotation)
+    if get_origin(tp) is list:
+        tp = strip_type(get_args(tp)[0])
+    return tp is bytes
 
 
 class _FormReader:
-    """Reads form fields and files for the form/file parameters of a route."""
+    """Reads form fields and files for the form/file parameters of a route.
+
+    A parameter of a structured type (``Annotated[Login, Form()]``) is built from the whole
+    form; its list fields take every value of their key, its other fields the last one.
+    """
 
     def __init__(self, infos: list[ParamInfo]) -> None:
         self.infos = infos
+        self.models = {
+            id(i): _FormModel(i.annotation) for i in infos if is_model_type(i.annotation)
+        }
+        self.bytes = [id(i) for i in infos if i.source == "file" and _wants_bytes(i)]
 
     async def read(self, request: Request, errors: Errors) -> list[Any]:
         form = await request.form()
-        return [self._one(form, info, errors) for info in self.infos]
+        values = []
+        for info in self.infos:
+            model = self.models.get(id(info))
+            value = model.build(form, errors) if model else self._one(form, info, errors)
+            if id(info) in self.bytes and value is not None:
+                value = await _read_files(value)
+            values.append(value)
+        return values
 
     def _one(self, form: FormData, info: ParamInfo, errors: Errors) -> Any:
         loc = ["body", info.key]
-        tp = info.python_type
-        if is_model_type(tp):
-            data: dict[str, Any] = {}
-            for key in form:
-                values = form.getlist(key)
-                data[key] = values if len(values) > 1 else values[0]
-            try:
-                return msgspec.convert(data, info.annotation, strict=False)
-            except msgspec.ValidationError as exc:
-                errors.append(from_msgspec(exc, ["body"]))
-                return None
         values = form.getlist(info.key)
         if not values:
             if info.required:
@@ -217,6 +251,43 @@ class _FormReader:
         except msgspec.ValidationError as exc:
             errors.append(from_msgspec(exc, loc))
             return None
+
+
+class _FormModel:
+    """A Struct, dataclass, TypedDict or Pydantic model built from a whole form."""
+
+    def __init__(self, annotation: Any) -> None:
+        self.annotation = annotation
+        self.check = pydantic_validator(annotation) if contains_pydantic(annotation) else None
+        self.list_keys = {
+            name for name, hint in _field_hints(strip_type(annotation)) if is_sequence_type(hint)
+        }
+
+    def build(self, form: FormData, errors: Errors) -> Any:
+        data: dict[str, Any] = {}
+        for key in form:
+            values = form.getlist(key)
+            data[key] = values if key in self.list_keys else values[-1]
+        if self.check is not None:
+            return _run_check(self.check, data, ["body"], errors)
+        try:
+            return msgspec.convert(data, self.annotation, strict=False)
+        except msgspec.ValidationError:
+            errors.extend(collect_errors(data, self.annotation, ["body"], strict=False))
+            return None
+
+
+def _field_hints(tp: Any) -> list[tuple[str, Any]]:
+    """``(name in the form, type)`` of each field of a model type."""
+    if is_pydantic_model(tp):
+        return [(f.alias or name, f.annotation) for name, f in tp.model_fields.items()]
+    return [(name, hint) for name, hint, _ in model_fields(tp) or ()]
+
+
+async def _read_files(value: UploadFile | list[UploadFile]) -> bytes | list[bytes]:
+    if isinstance(value, list):
+        return [await f.read() for f in value]
+    return await value.read()
 
 
 # ---------------------------------------------------------------------- calling
@@ -259,8 +330,8 @@ class _Invoker:
         self.func = plan.func
         self.kind = _kind(plan.func)
         if self.kind in ("gen", "asyncgen") and not allow_generators:
-            raise TypeError(
-                f"{plan.func!r} is a generator: only dependencies may yield (to clean up)"
+            raise SignatureError(
+                f"{describe(plan.func)} is a generator: only dependencies may yield (to clean up)"
             )
         self.slots = [(p.name, index[id(p)]) for p in plan.params]
         self.deps = [(d, _Invoker(d.plan, index, True)) for d in plan.dependencies]
@@ -353,8 +424,8 @@ def compile_plan(plan: CallPlan) -> Call:
     body_infos = [p for p in params if p.source == "body"]
     form_infos = [p for p in params if p.source in ("form", "file")]
     if body_infos and form_infos:
-        raise TypeError(
-            f"{plan.func!r} mixes JSON body and form parameters; a request has one body"
+        raise SignatureError(
+            f"{describe(plan.func)} mixes JSON body and form parameters; a request has one body"
         )
     body = _BodyReader(body_infos) if body_infos else None
     form = _FormReader(form_infos) if form_infos else None

@@ -14,7 +14,7 @@ import inspect
 import types
 import typing
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
 
 import msgspec
@@ -31,8 +31,13 @@ __all__ = [
     "ParamInfo",
     "SignatureError",
     "analyze",
+    "contains_model_type",
+    "contains_pydantic",
     "is_model_type",
+    "is_pydantic_model",
     "is_scalar_type",
+    "is_sequence_type",
+    "strip_type",
 ]
 
 _SCALARS: tuple[type, ...] = (
@@ -109,6 +114,44 @@ def is_model_type(tp: Any) -> bool:
 
 def _is_pydantic(tp: Any) -> bool:
     return isinstance(tp, type) and hasattr(tp, "model_validate") and hasattr(tp, "model_fields")
+
+
+is_pydantic_model = _is_pydantic
+
+
+def strip_type(tp: Any) -> Any:
+    """``tp`` without ``Annotated`` metadata and without ``| None``."""
+    return _strip_optional(_strip_annotated(tp))
+
+
+def is_sequence_type(tp: Any) -> bool:
+    """``list[...]``, ``set[...]``, ``frozenset[...]`` or ``tuple[...]``, optional or not."""
+    return get_origin(strip_type(tp)) in (list, set, frozenset, tuple)
+
+
+_CONTAINERS = (Union, types.UnionType, list, tuple, set, frozenset, dict)
+
+
+def _walk(tp: Any) -> Iterator[Any]:
+    """``tp`` and the types nested in it: union members, item, key and value types."""
+    tp = _strip_annotated(tp)
+    yield tp
+    origin = get_origin(tp)
+    if origin in _CONTAINERS:
+        for arg in get_args(tp):
+            yield from _walk(arg)
+    elif origin is not None:
+        yield origin  # a generic model: ``Page[Item]``
+
+
+def contains_model_type(tp: Any) -> bool:
+    """Whether a structured type appears in ``tp`` (``dict[str, Out]``, ``Out | None``)."""
+    return any(isinstance(t, type) and is_model_type(t) for t in _walk(tp))
+
+
+def contains_pydantic(tp: Any) -> bool:
+    """Whether a Pydantic model appears in ``tp``: Pydantic, not msgspec, validates it."""
+    return any(_is_pydantic(t) for t in _walk(tp))
 
 
 def _is_upload(tp: Any) -> bool:
@@ -287,9 +330,13 @@ def _plan_param(
                 f"{where}: give the default either to the marker or to the parameter, not both"
             )
         default = marker.default
-    meta = marker.meta() if marker is not None else None
+    try:
+        meta = marker.meta() if marker is not None else None
+    except TypeError as exc:
+        raise SignatureError(f"{where}: {exc}") from None
     extras = [*metas, meta] if meta is not None else metas
     full: Any = Annotated[(base, *extras)] if extras else base
+    _check_constraints(full, where)
 
     if name in path_params or isinstance(marker, Path):
         if name not in path_params:
@@ -312,6 +359,16 @@ def _plan_param(
     embed = isinstance(marker, Body) and marker.embed
     info = ParamInfo(name, source, key, full, default, marker, multiple=multiple, embed=embed)
     plan.params.append(info)
+
+
+def _check_constraints(tp: Any, where: str) -> None:
+    """Refuse at start-up a constraint the type cannot take (``min_length`` on an ``int``)."""
+    if contains_pydantic(tp) or _is_upload(tp):
+        return
+    try:
+        msgspec.json.Decoder(tp)
+    except TypeError as exc:
+        raise SignatureError(f"{where}: {exc}") from None
 
 
 def _special_kind(base: Any, connection_type: type[HTTPConnection], where: str) -> str | None:
@@ -362,7 +419,8 @@ def _dependency(
     call = overrides.get(target, target)
     if call in stack:
         chain = " -> ".join(describe(f) for f in (*stack, call))
-        raise SignatureError(f"Dependency cycle: {chain}")
+        where = f"parameter {name!r}" if name is not None else "a route dependency"
+        raise SignatureError(f"Dependency cycle at {where} of {describe(stack[-1])}: {chain}")
     plan = analyze(call, path_params, connection_type, overrides, None, stack)
     scopes = marker.scopes if isinstance(marker, Security) else None
     return DependencyInfo(name, call, marker.use_cache, plan, scopes, marker.scope)

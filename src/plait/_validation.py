@@ -9,15 +9,25 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import types
 import typing
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Union, get_args, get_origin, get_type_hints
 
 import msgspec
 
 from plait._exceptions import HTTPException
 
-__all__ = ["ValidationErrorItem", "collect_errors", "error_item", "validation_error"]
+__all__ = [
+    "ValidationErrorItem",
+    "collect_errors",
+    "error_item",
+    "from_msgspec",
+    "from_pydantic",
+    "model_fields",
+    "pydantic_validator",
+    "validation_error",
+]
 
 ValidationErrorItem = dict[str, Any]
 _AT = re.compile(r" - at `\$(.*)`$")
@@ -64,7 +74,7 @@ def _strip(tp: Any) -> Any:
     return tp
 
 
-def _fields(tp: type) -> list[tuple[str, Any, bool]] | None:
+def model_fields(tp: Any) -> list[tuple[str, Any, bool]] | None:
     """``(encoded name, annotated type, required)`` of a Struct/dataclass/TypedDict."""
     if isinstance(tp, type) and issubclass(tp, msgspec.Struct):
         hints = get_type_hints(tp, include_extras=True)
@@ -87,18 +97,26 @@ def _fields(tp: type) -> list[tuple[str, Any, bool]] | None:
     return None
 
 
-def collect_errors(data: Any, tp: Any, loc: list[str | int]) -> list[ValidationErrorItem]:
-    """Every validation error of ``data`` (decoded JSON) against ``tp``, with locations."""
+def collect_errors(
+    data: Any, tp: Any, loc: list[str | int], *, strict: bool = True
+) -> list[ValidationErrorItem]:
+    """Every validation error of ``data`` (decoded JSON) against ``tp``, with locations.
+
+    ``strict=False`` accepts strings for numbers and booleans, as form fields hold only strings.
+    """
     try:
-        msgspec.convert(data, tp)
+        msgspec.convert(data, tp, strict=strict)
         return []
     except msgspec.ValidationError as exc:
         first = from_msgspec(exc, loc)
     base = _strip(tp)
     origin = get_origin(base)
-    if origin is Union or origin is typing.Union.__class__:
+    if origin is Union or origin is types.UnionType:
+        members = [a for a in get_args(base) if a is not type(None)]
+        if len(members) == 1 and data is not None:
+            return collect_errors(data, members[0], loc, strict=strict)
         return [first]
-    fields = _fields(base) if isinstance(base, type) else None
+    fields = model_fields(base) if isinstance(base, type) else None
     if fields is not None and isinstance(data, dict):
         errors: list[ValidationErrorItem] = []
         for name, hint, required in fields:
@@ -106,7 +124,7 @@ def collect_errors(data: Any, tp: Any, loc: list[str | int]) -> list[ValidationE
                 if required:
                     errors.append(error_item([*loc, name], "Field required", "missing"))
                 continue
-            errors.extend(collect_errors(data[name], hint, [*loc, name]))
+            errors.extend(collect_errors(data[name], hint, [*loc, name], strict=strict))
         if (
             isinstance(base, type)
             and issubclass(base, msgspec.Struct)
@@ -123,14 +141,14 @@ def collect_errors(data: Any, tp: Any, loc: list[str | int]) -> list[ValidationE
         (item_type,) = get_args(base) or (Any,)
         errors = []
         for index, item in enumerate(data):
-            errors.extend(collect_errors(item, item_type, [*loc, index]))
+            errors.extend(collect_errors(item, item_type, [*loc, index], strict=strict))
         # Length constraints live on the outer type: keep the first error if items were fine.
         return errors or [first]
     if origin is dict and isinstance(data, dict):
         _, value_type = get_args(base) or (Any, Any)
         errors = []
         for key, value in data.items():
-            errors.extend(collect_errors(value, value_type, [*loc, key]))
+            errors.extend(collect_errors(value, value_type, [*loc, key], strict=strict))
         return errors or [first]
     return [first]
 
@@ -143,3 +161,17 @@ def from_pydantic(exc: Any, loc: Sequence[str | int]) -> list[ValidationErrorIte
         )
         for err in exc.errors(include_url=False)
     ]
+
+
+def pydantic_validator(tp: Any) -> Callable[[Any], Any]:
+    """A function validating decoded data against ``tp``, a type mentioning a Pydantic model.
+
+    Pydantic is imported here only: the app declared a model, so it is already loaded.
+    """
+    base = _strip(tp)
+    if isinstance(base, type) and hasattr(base, "model_validate"):
+        validate: Callable[[Any], Any] = base.model_validate
+        return validate
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(tp).validate_python
