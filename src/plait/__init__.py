@@ -17,6 +17,7 @@ from plait._responses import (
     StreamingResponse,
 )
 from plait._routing import Router
+from plait._settings import Settings, SettingsError
 from plait._websockets import WebSocket, WebSocketDisconnect
 
 __all__ = [
@@ -46,6 +47,8 @@ __all__ = [
     "Response",
     "Router",
     "Security",
+    "Settings",
+    "SettingsError",
     "State",
     "StreamingResponse",
     "UploadFile",

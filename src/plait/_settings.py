@@ -1,0 +1,257 @@
+"""Typed settings read from ``PLAIT_*`` environment variables and a ``.env`` file.
+
+Settings are a msgspec Struct: fields are typed, defaults live in the class, and a subclass
+adds an app's own settings. :meth:`Settings.load` reads every field from the environment (then
+the ``.env`` file, then the class default), converts the strings to the field types, and
+reports every bad or missing value at once, before the app serves anything.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import secrets
+import types
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar, Self, Union, get_args, get_origin
+
+import msgspec
+
+__all__ = ["Settings", "SettingsError", "default_database_url", "read_env_file"]
+
+logger = logging.getLogger("plait.settings")
+
+_MIN_SECRET_KEY_LENGTH = 32
+_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
+_SECRET = re.compile(r"SECRET|PASSWORD|TOKEN|PRIVATE", re.IGNORECASE)
+_URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")
+_BOOLEANS = {
+    **dict.fromkeys(("1", "true", "yes", "on", "y", "t"), True),
+    **dict.fromkeys(("0", "false", "no", "off", "n", "f"), False),
+}
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
+
+
+class SettingsError(ValueError):
+    """Settings that are missing or malformed; the message lists every problem found."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        lines = "\n".join(f"  - {problem}" for problem in problems)
+        super().__init__(f"Invalid settings ({len(problems)} problem(s)):\n{lines}")
+
+
+def default_database_url(directory: str | os.PathLike[str] | None = None) -> str:
+    """``sqlite+aiosqlite:///./<project>.sqlite3``: a SQLite file named after the project's
+    directory (the current one unless given), in that directory."""
+    base = Path(directory) if directory is not None else Path.cwd()
+    name = re.sub(r"[^A-Za-z0-9_-]+", "_", base.resolve().name).strip("_") or "plait"
+    if directory is None:
+        return f"sqlite+aiosqlite:///./{name}.sqlite3"
+    return f"sqlite+aiosqlite:///{base / (name + '.sqlite3')}"
+
+
+def _unquote(raw: str) -> str:
+    if len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "\"'":
+        inner = raw[1:-1]
+        if raw[0] == "'":
+            return inner
+        return re.sub(r"\\(.)", lambda m: _ESCAPES.get(m.group(1), "\\" + m.group(1)), inner)
+    # An unquoted value ends at a `` #`` comment.
+    return re.split(r"\s+#", raw, maxsplit=1)[0].strip()
+
+
+def read_env_file(path: str | os.PathLike[str]) -> dict[str, str]:
+    """Parse a ``.env`` file: ``KEY=value`` lines, optional ``export``, quotes, ``#`` comments.
+
+    A missing file reads as empty. Double-quoted values understand ``\\n``-style escapes;
+    single-quoted values are taken literally.
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    values: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        match = _LINE.match(line)
+        if match is None:
+            raise SettingsError([f"{path}, line {number}: expected KEY=value, got {stripped!r}"])
+        values[match.group(1)] = _unquote(match.group(2))
+    return values
+
+
+def _allows_none(tp: Any) -> bool:
+    origin = get_origin(tp)
+    if origin is typing.Annotated:
+        return _allows_none(get_args(tp)[0])
+    if origin is Union or origin is types.UnionType:
+        return type(None) in get_args(tp)
+    return tp is None or tp is type(None) or tp is Any
+
+
+def _base_kind(tp: Any) -> Any:
+    """The container kind of a field type (list, dict, Struct…), through Annotated/Optional."""
+    origin = get_origin(tp)
+    if origin is typing.Annotated:
+        return _base_kind(get_args(tp)[0])
+    if origin is Union or origin is types.UnionType:
+        kinds = [_base_kind(a) for a in get_args(tp) if a is not type(None)]
+        return kinds[0] if len(kinds) == 1 else None
+    if origin is not None:
+        return origin
+    return tp
+
+
+def _parse(raw: str, tp: Any) -> Any:
+    """An environment string as the JSON-ish value msgspec converts to ``tp``."""
+    if raw == "" and _allows_none(tp):
+        return None
+    kind = _base_kind(tp)
+    if kind is bool:
+        return _BOOLEANS.get(raw.strip().lower(), raw)
+    structured = kind in (list, set, frozenset, tuple, dict) or (
+        isinstance(kind, type) and issubclass(kind, msgspec.Struct)
+    )
+    if not structured:
+        return raw
+    if raw.lstrip().startswith(("[", "{")):
+        return msgspec.json.decode(raw)
+    # ``a, b, c`` is a list of three strings.
+    return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+class Settings(msgspec.Struct, kw_only=True):
+    """Typed settings, loaded from ``PLAIT_<NAME>`` environment variables and ``.env``::
+
+        from plait import Settings
+
+        class AppSettings(Settings):
+            STRIPE_KEY: str                 # required: start-up fails if it is not set
+            PAGE_SIZE: int = 20
+
+        settings = AppSettings.load()       # reads PLAIT_STRIPE_KEY, PLAIT_PAGE_SIZE, PLAIT_DEBUG…
+
+    Environment variables win over the ``.env`` file, which wins over the defaults.
+    Strings are converted to the field types (``"1"``/``"true"`` for booleans, JSON or
+    ``a,b,c`` for lists). Every problem is reported at once as a :class:`SettingsError`.
+
+    Without ``SECRET_KEY``, a random key is generated when ``DEBUG`` is on (with a warning:
+    sessions signed with it end at each restart); when ``DEBUG`` is off, loading fails, so a
+    production server never signs with a key nobody chose. Apps that sign nothing can set
+    ``secret_key_required = False`` on their subclass.
+    """
+
+    DEBUG: bool = False
+    """Development mode: detailed error pages, a generated ``SECRET_KEY`` allowed."""
+    SECRET_KEY: str | None = None
+    """The key for signing sessions, cookies and tokens (at least 32 characters in production)."""
+    DATABASE_URL: str = msgspec.field(default_factory=default_database_url)
+    """SQLAlchemy URL; default a SQLite file named after the project, in the current directory."""
+    ALLOWED_HOSTS: list[str] = msgspec.field(
+        default_factory=lambda: ["localhost", "127.0.0.1", "[::1]"]
+    )
+    """Host names the app answers to (for ``TrustedHostMiddleware``)."""
+    REDIS_URL: str | None = None
+    """Redis server for caches, sessions and queues, when a battery needs one."""
+
+    env_prefix: ClassVar[str] = "PLAIT_"
+    """The prefix of the environment variables (``PLAIT_DEBUG`` sets ``DEBUG``)."""
+    secret_key_required: ClassVar[bool] = True
+    """Whether loading fails without ``SECRET_KEY`` when ``DEBUG`` is off."""
+
+    @classmethod
+    def load(
+        cls,
+        *,
+        env_file: str | os.PathLike[str] | None = ".env",
+        environ: Mapping[str, str] | None = None,
+        check: bool = True,
+        **overrides: Any,
+    ) -> Self:
+        """Read, convert and check the settings; raise :class:`SettingsError` listing problems.
+
+        ``environ`` replaces ``os.environ`` (for tests); ``env_file=None`` skips the ``.env``
+        file; ``overrides`` set fields directly (already typed). ``check=False`` skips the
+        production checks of :meth:`check` (for tools that only read one setting).
+        """
+        env = dict(os.environ if environ is None else environ)
+        from_file = read_env_file(env_file) if env_file is not None else {}
+        fields = {f.name: f for f in msgspec.structs.fields(cls)}
+        unknown = sorted(set(overrides) - set(fields))
+        if unknown:
+            raise TypeError(f"{cls.__name__} has no settings named {', '.join(unknown)}")
+        values: dict[str, Any] = {}
+        problems: list[str] = []
+        for name, field in fields.items():
+            if name in overrides:
+                values[name] = overrides[name]
+                continue
+            key = cls.env_prefix + name
+            if key in env:
+                raw, origin = env[key], "environment"
+            elif key in from_file:
+                raw, origin = from_file[key], str(env_file)
+            else:
+                if field.required:
+                    problems.append(f"{key} is required: set it in the environment or in .env")
+                continue
+            try:
+                values[name] = msgspec.convert(_parse(raw, field.type), field.type, strict=False)
+            except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+                problems.append(f"{key}={raw!r} (from the {origin}): {exc}")
+        if problems:
+            raise SettingsError(problems)
+        try:
+            settings = cls(**values)
+        except (TypeError, ValueError, msgspec.ValidationError) as exc:
+            raise SettingsError([str(exc)]) from None
+        if settings.SECRET_KEY is None and settings.DEBUG:
+            logger.warning(
+                "SECRET_KEY is not set: using a random key for this run (DEBUG is on). "
+                "Sessions and signed values will not survive a restart."
+            )
+            settings = msgspec.structs.replace(settings, SECRET_KEY=secrets.token_urlsafe(48))
+        if check:
+            problems = settings.check()
+            if problems:
+                raise SettingsError(problems)
+        return settings
+
+    def __repr__(self) -> str:
+        # Settings end up in logs and tracebacks: never print secrets or URL passwords.
+        parts = []
+        for name in self.__struct_fields__:
+            value = getattr(self, name)
+            if value is not None and _SECRET.search(name):
+                shown = "'***'"
+            elif isinstance(value, str):
+                shown = repr(_URL_PASSWORD.sub(r"\1***@", value))
+            else:
+                shown = repr(value)
+            parts.append(f"{name}={shown}")
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+    def check(self) -> list[str]:
+        """Production checks run by :meth:`load`; a subclass may add its own and call super."""
+        problems: list[str] = []
+        if self.DEBUG or not self.secret_key_required:
+            return problems
+        hint = (
+            "generate one with `python -c 'import secrets; print(secrets.token_urlsafe(48))'` "
+            f"and set {self.env_prefix}SECRET_KEY in the environment or .env "
+            f"(or set {self.env_prefix}DEBUG=1 in development)"
+        )
+        if self.SECRET_KEY is None:
+            problems.append(f"{self.env_prefix}SECRET_KEY is not set and DEBUG is off: {hint}")
+        elif len(self.SECRET_KEY) < _MIN_SECRET_KEY_LENGTH:
+            problems.append(
+                f"{self.env_prefix}SECRET_KEY is too short ({len(self.SECRET_KEY)} characters; "
+                f"use at least {_MIN_SECRET_KEY_LENGTH}): {hint}"
+            )
+        return problems
