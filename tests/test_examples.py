@@ -51,8 +51,10 @@ def example(
     module = load_example(app_file)
     assert isinstance(module.app, App), f"{app_file} must define `app = App()`"
     yield app_file.parent.name, module.app
-    for name in set(sys.modules) - before:
-        del sys.modules[name]
+    for name in set(sys.modules) - before:  # the example's own modules, not libraries
+        file = getattr(sys.modules[name], "__file__", None) or ""
+        if name == module.__name__ or file.startswith(str(app_file.parent)):
+            del sys.modules[name]
 
 
 def test_there_are_examples() -> None:
