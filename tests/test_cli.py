@@ -555,6 +555,9 @@ def test_plait_run_serves_the_hello_example(
     response = wait_for(port, log, "Hello, World!")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
+    if server == "granian":
+        interface = "RSGI" if callable(getattr(plait.App, "__rsgi__", None)) else "ASGI"
+        assert f"on granian over {interface}" in log.read_text()
 
 
 def test_plait_run_with_workers(serve: Callable[..., tuple[int, Path]]) -> None:

@@ -307,6 +307,7 @@ def _serve_granian(
     # RSGI skips ASGI's per-message dicts; an app without it is still served over ASGI.
     native = callable(getattr(loaded.app, "__rsgi__", None))
     interface = Interfaces.RSGI if native else Interfaces.ASGI
+    click.echo(f"plait: serving {loaded.import_string} on granian over {interface.name}", err=True)
     Granian(
         loaded.import_string,
         address=host,
