@@ -13,7 +13,7 @@ from plait._binding import Call, compile_plan
 from plait._datastructures import State
 from plait._errors import ErrorHandling, ExceptionHandler
 from plait._exceptions import HTTPException
-from plait._matcher import WEBSOCKET, Matcher
+from plait._matcher import WEBSOCKET, Matcher, RouteConflictError
 from plait._rendering import make_renderer
 from plait._request import Request
 from plait._responses import RedirectResponse, Response
@@ -196,6 +196,7 @@ class App(Router):
 
         matcher: Matcher[Any] = Matcher()
         mounts: list[Mount] = []
+        implicit_head: list[_CompiledRoute] = []
         for route in self.routes:
             if isinstance(route, Mount):
                 mounts.append(route)
@@ -216,8 +217,12 @@ class App(Router):
             for method in sorted(route.methods):
                 matcher.add(route.segments, method, compiled, repr(route))
             if "GET" in route.methods and "HEAD" not in route.methods:
-                with contextlib.suppress(ValueError):
-                    matcher.add(route.segments, "HEAD", compiled, repr(route))
+                implicit_head.append(compiled)
+        # Automatic HEAD for GET routes comes after every explicit route, so that an explicit
+        # HEAD handler on the same path wins whatever the order they were registered in.
+        for compiled in implicit_head:
+            with contextlib.suppress(RouteConflictError):
+                matcher.add(compiled.route.segments, "HEAD", compiled, repr(compiled.route))
         mounts.sort(key=lambda mount: len(mount.path), reverse=True)
         self._matcher, self._mounts = matcher, mounts
 
@@ -269,6 +274,9 @@ class App(Router):
         compiled = leaf.handlers.get(method)
         try:
             if compiled is None or compiled.__class__ is not _CompiledRoute:
+                # A path that only has a WebSocket endpoint is not an HTTP resource at all.
+                if not leaf.allow:
+                    raise HTTPException(404)
                 raise HTTPException(405, headers={"Allow": leaf.allow})
             scope["path_params"] = leaf.params(method, values) if values else {}
             scope["route"] = compiled.route
@@ -280,7 +288,12 @@ class App(Router):
         state = scope.get("state")
         if state is not None:
             _apply_response_defaults(state, response)
-        await response(scope, receive, send)
+        try:
+            await response(scope, receive, send)
+        finally:
+            if request._form is not None:
+                # Uploaded files may have been spooled to disk: close them with the request.
+                await request.close()
         if request.exit_stack is not None:
             await request.exit_stack.aclose()
         if state is not None and "background_tasks" in state:

@@ -91,13 +91,20 @@ class FloatConvertor(Convertor):
         return repr(number)
 
 
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+
+
 class UUIDConvertor(Convertor):
     regex = "[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
     priority = 20
     python_type = uuid.UUID
 
     def convert(self, value: str) -> uuid.UUID:
-        if len(value) not in (32, 36):
+        # uuid.UUID() is lenient (hyphens anywhere, braces, "_" or "+" through int()): accept
+        # only 32 hex digits, bare or hyphenated 8-4-4-4-12, as ``regex`` says.
+        if len(value) == 36 and value[8] == value[13] == value[18] == value[23] == "-":
+            value = value.replace("-", "")
+        if len(value) != 32 or not _HEX_DIGITS.issuperset(value):
             raise ValueError("not a UUID")
         return uuid.UUID(value)
 

@@ -205,7 +205,8 @@ class URL:
     def from_scope(cls, scope: Mapping[str, Any]) -> URL:
         scheme = scope.get("scheme", "http")
         server = scope.get("server")
-        path = scope.get("root_path", "") + scope["path"]
+        # The ASGI path already includes root_path (mounts and proxies only set root_path).
+        path = scope["path"]
         query = scope.get("query_string", b"")
         host = None
         for key, value in scope.get("headers", ()):
@@ -286,7 +287,10 @@ class State:
             raise AttributeError(f"'State' object has no attribute {key!r}") from None
 
     def __delattr__(self, key: str) -> None:
-        del self._state[key]
+        try:
+            del self._state[key]
+        except KeyError:
+            raise AttributeError(f"'State' object has no attribute {key!r}") from None
 
 
 class UploadFile:

@@ -125,6 +125,12 @@ class _MultipartState:
                 413, f"A form field is larger than {self.limits.max_part_size} bytes"
             )
 
+    async def discard(self) -> None:
+        """Close every file received so far, the one being written included."""
+        await FormData(self.items).close()
+        if self.file is not None:
+            await self.file.close()
+
     def on_part_end(self) -> None:
         if self.file is not None:
             self.file.file.seek(0)
@@ -156,15 +162,13 @@ async def _parse_multipart(
         async for chunk in stream:
             parser.write(chunk)
         parser.finalize()
+        if parser.state != MultipartState.END:
+            raise _bad("The multipart body ended before its closing boundary")
     except FormParserError as exc:
-        await FormData(state.items).close()
+        await state.discard()
         raise _bad(f"Malformed multipart body: {exc}") from None
-    except HTTPException:
-        await FormData(state.items).close()
-        if state.file is not None:
-            await state.file.close()
+    except BaseException:
+        # 4xx from a limit, a client that went away, a cancelled task: no file may stay open.
+        await state.discard()
         raise
-    if parser.state != MultipartState.END:
-        await FormData(state.items).close()
-        raise _bad("The multipart body ended before its closing boundary")
     return FormData(state.items)

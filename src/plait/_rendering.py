@@ -37,14 +37,6 @@ class PreparedResponse(Response):
         self.background = background
 
 
-def _to_builtins(value: Any) -> Any:
-    # Pydantic models are encoded through their own serialiser, without importing pydantic.
-    dump = getattr(value, "model_dump", None)
-    if dump is not None:
-        return dump(mode="json")
-    raise TypeError(f"Handlers cannot return a {type(value).__name__!r}")
-
-
 def _output_converter(response_type: Any) -> Callable[[Any], Any] | None:
     """Validate and filter return values against the declared output type.
 
@@ -104,11 +96,13 @@ def make_renderer(
 
     if response_class is not None and response_class is not JSONResponse:
         cls = response_class
+        # Without status_code=, the class keeps its own default (307 for RedirectResponse).
+        options: dict[str, Any] = {} if status_code is None else {"status_code": status_code}
 
         def render_with_class(result: Any) -> Response:
             if isinstance(result, Response):
                 return result
-            return cls(result, status_code=status)
+            return cls(result, **options)
 
         return render_with_class
 
@@ -136,10 +130,19 @@ def make_renderer(
             )
         if isinstance(result, str):
             return render(str(result))
-        try:
-            body = json_encoder.encode(result)
-        except TypeError:
-            body = json_encoder.encode(_to_builtins(result))
-        return PreparedResponse(status, [_JSON, (b"content-length", str(len(body)).encode())], body)
+        return _json(status, result)
 
+    if response_class is JSONResponse:
+        # An explicit JSONResponse makes every value JSON, strings included.
+        def render_json(result: Any) -> Response:
+            if result is None or isinstance(result, Response):
+                return render(result)
+            return _json(status, result)
+
+        return render_json
     return render
+
+
+def _json(status: int, result: Any) -> PreparedResponse:
+    body = json_encoder.encode(result)
+    return PreparedResponse(status, [_JSON, (b"content-length", str(len(body)).encode())], body)

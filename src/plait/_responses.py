@@ -27,8 +27,17 @@ __all__ = [
     "json_encoder",
 ]
 
-json_encoder = msgspec.json.Encoder()
-"""The shared msgspec JSON encoder (dataclasses, Structs, datetimes, UUIDs, enums…)."""
+def _encode_other(value: Any) -> Any:
+    # Pydantic models, wherever they sit in the value, through their own serialiser (without
+    # importing pydantic: the core never does).
+    dump = getattr(value, "model_dump", None)
+    if dump is not None:
+        return dump(mode="json")
+    raise TypeError(f"Objects of type {type(value).__name__!r} cannot be JSON-encoded")
+
+
+json_encoder = msgspec.json.Encoder(enc_hook=_encode_other)
+"""The shared msgspec JSON encoder (dataclasses, Structs, Pydantic models, datetimes, UUIDs…)."""
 
 _CONTENT_LENGTH = b"content-length"
 _CONTENT_TYPE = b"content-type"
@@ -136,7 +145,8 @@ class Response:
             morsel["path"] = path
         if domain is not None:
             morsel["domain"] = domain
-        if secure or samesite == "none":
+        # Browsers drop SameSite=None and Partitioned (CHIPS) cookies that are not Secure.
+        if secure or samesite == "none" or partitioned:
             morsel["secure"] = True
         if httponly:
             morsel["httponly"] = True
@@ -144,9 +154,11 @@ class Response:
             if samesite not in ("lax", "strict", "none"):
                 raise ValueError("samesite must be 'lax', 'strict' or 'none'")
             morsel["samesite"] = samesite
+        header = cookie.output(header="").strip()
         if partitioned:
-            morsel["partitioned"] = True
-        self.raw_headers.append((b"set-cookie", cookie.output(header="").strip().encode("latin-1")))
+            # http.cookies only knows the Partitioned attribute from Python 3.14 on.
+            header += "; Partitioned"
+        self.raw_headers.append((b"set-cookie", header.encode("latin-1")))
 
     def delete_cookie(
         self,

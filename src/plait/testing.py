@@ -361,7 +361,12 @@ class TestClient(httpx.Client):
         while self._lifespan_queue is None:
             threading.Event().wait(0.001)
         reply = self._lifespan_send({"type": "lifespan.startup"})
-        if reply["type"] == "lifespan.startup.failed":
+        if reply["type"] == "_app.finished":
+            # The app does not speak the lifespan protocol: as the ASGI spec asks of servers,
+            # carry on without it (an error it raised for the lifespan scope is ignored).
+            task, self._lifespan_task = self._lifespan_task, None
+            concurrent.futures.wait([task], timeout=60)
+        elif reply["type"] == "lifespan.startup.failed":
             self._lifespan_task.result(timeout=60)
             self._close_portal()
             raise RuntimeError(f"Application start-up failed: {reply.get('message', '')}")
@@ -427,7 +432,14 @@ class AsyncTestClient(httpx.AsyncClient):
 
     async def _exchange(self, message: Message) -> Message:
         await self._lifespan_in.put(message)
-        return await self._lifespan_out.get()
+        task = self._lifespan_task
+        assert task is not None
+        reply = asyncio.ensure_future(self._lifespan_out.get())
+        await asyncio.wait({reply, task}, return_when=asyncio.FIRST_COMPLETED)
+        if reply.done():
+            return reply.result()
+        reply.cancel()
+        return {"type": "_app.finished"}
 
     async def __aenter__(self) -> AsyncTestClient:
         await super().__aenter__()
@@ -436,7 +448,12 @@ class AsyncTestClient(httpx.AsyncClient):
             _awaitable(self.app(scope, self._lifespan_in.get, self._lifespan_out.put))
         )
         reply = await self._exchange({"type": "lifespan.startup"})
-        if reply["type"] == "lifespan.startup.failed":
+        if reply["type"] == "_app.finished":
+            # No lifespan support in the app: carry on without it, as ASGI servers do.
+            task, self._lifespan_task = self._lifespan_task, None
+            if not task.cancelled():
+                task.exception()  # retrieved, so asyncio does not log it as lost
+        elif reply["type"] == "lifespan.startup.failed":
             await self._lifespan_task
             raise RuntimeError(f"Application start-up failed: {reply.get('message', '')}")
         return self
