@@ -173,7 +173,7 @@ class _BodyReader:
                         _run_check(check, data[info.key], ["body", info.key], errors)
             return [None] * len(self.infos)
         except msgspec.DecodeError as exc:
-            raise HTTPException(400, f"Malformed JSON: {exc}", title="Malformed JSON") from None
+            raise _malformed(exc) from None
         values = [value] if self.single else [getattr(value, i.key) for i in self.infos]
         for n, (info, check) in enumerate(zip(self.infos, self.checks, strict=True)):
             if check is not None and values[n] is not info.default:
@@ -193,7 +193,15 @@ def _run_check(check: Callable[[Any], Any], data: Any, loc: list[str | int], err
 
 
 def _decode_any(body: bytes) -> Any:
-    return msgspec.json.decode(body)
+    # The typed decoder can fail on a wrong type before it reaches a syntax error further on.
+    try:
+        return msgspec.json.decode(body)
+    except msgspec.DecodeError as exc:
+        raise _malformed(exc) from None
+
+
+def _malformed(exc: msgspec.DecodeError) -> HTTPException:
+    return HTTPException(400, f"Malformed JSON: {exc}", title="Malformed JSON")
 
 
 def _wants_bytes(info: ParamInfo) -> bool:
