@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import types
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Union, get_args, get_origin
 
 import msgspec
 
@@ -40,23 +41,22 @@ class PreparedResponse(Response):
 def _output_converter(response_type: Any) -> Callable[[Any], Any] | None:
     """Validate and filter return values against the declared output type.
 
-    Only structured types (Structs, dataclasses, TypedDicts, Pydantic models, lists of them)
-    filter anything: a handler returning an ORM object or a dict with a ``password_hash`` key
-    sends only the fields the output type declares.
+    Only types holding structured types (Structs, dataclasses, TypedDicts, Pydantic models,
+    anywhere inside: ``list[Out]``, ``dict[str, Out]``, ``Out | None``) filter anything: a
+    handler returning an ORM object or a dict with a ``password_hash`` key sends only the
+    fields the output type declares. ``Response`` members of a union are passed through.
     """
-    from plait._signature import is_model_type
+    from plait._signature import contains_model_type, contains_pydantic
 
-    if response_type is None or not is_model_type(response_type):
+    response_type = _without_responses(response_type)
+    if response_type is None or not contains_model_type(response_type):
         return None
-    if isinstance(response_type, type) and hasattr(response_type, "model_validate"):
-        model: Any = response_type
-
-        def to_pydantic(value: Any) -> Any:
-            if type(value) is not model:
-                value = model.model_validate(value, from_attributes=True)
-            return value.model_dump(mode="json")
-
-        return to_pydantic
+    if contains_pydantic(response_type):
+        return _pydantic_converter(response_type)
+    try:
+        msgspec.json.Decoder(response_type)
+    except TypeError as exc:
+        raise TypeError(f"Cannot validate responses against {response_type!r}: {exc}") from None
 
     def to_output(value: Any) -> Any:
         # PERF: a value already of the declared class needs no conversion.
@@ -70,6 +70,49 @@ def _output_converter(response_type: Any) -> Callable[[Any], Any] | None:
             ) from exc
 
     return to_output
+
+
+def _without_responses(tp: Any) -> Any:
+    """``tp`` without its ``Response`` members (``Out | RedirectResponse`` -> ``Out``)."""
+    if isinstance(tp, type) and issubclass(tp, Response):
+        return None
+    if get_origin(tp) not in (Union, types.UnionType):
+        return tp
+    members = [a for a in get_args(tp) if not (isinstance(a, type) and issubclass(a, Response))]
+    if not members:
+        return None
+    return Union[tuple(members)]  # noqa: UP007 - built from a runtime list
+
+
+def _pydantic_converter(response_type: Any) -> Callable[[Any], Any]:
+    if isinstance(response_type, type):
+        model: Any = response_type
+
+        def validate(value: Any) -> Any:
+            if type(value) is not model:
+                value = model.model_validate(value, from_attributes=True)
+            return value.model_dump(mode="json")
+
+    else:
+        from pydantic import TypeAdapter
+
+        adapter: Any = TypeAdapter(response_type)
+
+        def validate(value: Any) -> Any:
+            value = adapter.validate_python(value, from_attributes=True)
+            return adapter.dump_python(value, mode="json")
+
+    def to_pydantic(value: Any) -> Any:
+        try:
+            return validate(value)
+        except Exception as exc:  # pydantic.ValidationError, without importing pydantic
+            if not hasattr(exc, "errors"):
+                raise
+            raise ResponseValidationError(
+                f"The handler returned a value that does not match {response_type!r}: {exc}"
+            ) from exc
+
+    return to_pydantic
 
 
 class ResponseValidationError(TypeError):
