@@ -1,0 +1,215 @@
+"""The database layer every bench app shares, so that only the framework differs.
+
+The TechEmpower tables: ``world(id, randomnumber)`` with 10,000 rows and ``fortune(id, message)``
+with 12. SQLite by default (the file ``BENCH_SQLITE``, else ``bench/bench.sqlite3``, which the
+runner creates); PostgreSQL when ``BENCH_DB=postgres`` (``BENCH_PG_DSN``).
+
+Async apps open an :class:`AsyncDB` in their start-up hook (aiosqlite, or an asyncpg pool);
+sync apps use a :class:`SyncDB` that keeps one connection per thread (sqlite3 or psycopg).
+The settings are read when the connection opens, so tests can point them elsewhere first.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any, NamedTuple
+
+__all__ = [
+    "EXTRA_FORTUNE",
+    "FORTUNES",
+    "ROWS",
+    "AsyncDB",
+    "Fortune",
+    "SyncDB",
+    "create_postgres",
+    "create_sqlite",
+    "query_count",
+    "random_id",
+]
+
+ROWS = 10_000
+POOL_SIZE = 8
+DEFAULT_SQLITE = Path(__file__).resolve().parent.parent / "bench.sqlite3"
+DEFAULT_PG_DSN = "postgresql://postgres@127.0.0.1:5432/test"
+
+EXTRA_FORTUNE = "Additional fortune added at request time."
+FORTUNES = [
+    "fortune: No such file or directory",
+    "A computer scientist is someone who fixes things that aren't broken.",
+    "After enough decimal places, nobody gives a damn.",
+    "A bad random number generator: 1, 1, 1, 1, 1, 4.33e+67, 1, 1, 1",
+    "A computer program does what you tell it to do, not what you want it to do.",
+    "Emacs is a nice operating system, but I prefer UNIX. \u2014 Tom Christaensen",
+    "Any program that runs right is obsolete.",
+    "A list is only as strong as its weakest link. \u2014 Donald Knuth",
+    "Feature: A bug with seniority.",
+    "Computers make very fast, very accurate mistakes.",
+    '<script>alert("This should not be displayed in a browser alert box.");</script>',
+    "\u30d5\u30ec\u30fc\u30e0\u30ef\u30fc\u30af\u306e\u30d9\u30f3\u30c1\u30de\u30fc\u30af",
+]
+
+WORLD_SQL = "SELECT id, randomnumber FROM world WHERE id = ?"
+WORLD_SQL_ASYNCPG = "SELECT id, randomnumber FROM world WHERE id = $1"
+WORLD_SQL_PSYCOPG = "SELECT id, randomnumber FROM world WHERE id = %s"
+FORTUNE_SQL = "SELECT id, message FROM fortune"
+
+
+class Fortune(NamedTuple):
+    id: int
+    message: str
+
+
+def random_id() -> int:
+    return random.randint(1, ROWS)
+
+
+def query_count(raw: str | None) -> int:
+    """TechEmpower's rule for ``?queries=``: 1 when missing or not an integer, else clamped to 1..500."""
+    try:
+        count = int(raw)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return 1
+    return min(max(count, 1), 500)
+
+
+def _use_postgres() -> bool:
+    return os.environ.get("BENCH_DB", "sqlite") == "postgres"
+
+
+def _pg_dsn() -> str:
+    return os.environ.get("BENCH_PG_DSN", DEFAULT_PG_DSN)
+
+
+def _sqlite_uri() -> str:
+    # Read-only: the apps never write, and a typo in the path fails instead of creating a file.
+    return f"file:{os.environ.get('BENCH_SQLITE', DEFAULT_SQLITE)}?mode=ro"
+
+
+class AsyncDB:
+    """One aiosqlite connection or one asyncpg pool per worker, opened by :meth:`connect`."""
+
+    def __init__(self) -> None:
+        self._sqlite: Any = None
+        self._pool: Any = None
+
+    async def connect(self) -> None:
+        if _use_postgres():
+            import asyncpg
+
+            self._pool = await asyncpg.create_pool(
+                _pg_dsn(), min_size=POOL_SIZE, max_size=POOL_SIZE
+            )
+        else:
+            import aiosqlite
+
+            self._sqlite = await aiosqlite.connect(_sqlite_uri(), uri=True)
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+        if self._sqlite is not None:
+            await self._sqlite.close()
+            self._sqlite = None
+
+    async def world(self, world_id: int) -> dict[str, int]:
+        if self._pool is not None:
+            row = await self._pool.fetchrow(WORLD_SQL_ASYNCPG, world_id)
+        else:
+            (row,) = await self._sqlite.execute_fetchall(WORLD_SQL, (world_id,))
+        return {"id": row[0], "randomNumber": row[1]}
+
+    async def worlds(self, count: int) -> list[dict[str, int]]:
+        """``count`` rows fetched one query at a time, as TechEmpower's rules require."""
+        if self._pool is not None:
+            async with self._pool.acquire() as conn:
+                rows = [await conn.fetchrow(WORLD_SQL_ASYNCPG, random_id()) for _ in range(count)]
+        else:
+            fetch = self._sqlite.execute_fetchall
+            rows = [(await fetch(WORLD_SQL, (random_id(),)))[0] for _ in range(count)]
+        return [{"id": row[0], "randomNumber": row[1]} for row in rows]
+
+    async def fortunes(self) -> list[Fortune]:
+        if self._pool is not None:
+            rows = await self._pool.fetch(FORTUNE_SQL)
+        else:
+            rows = await self._sqlite.execute_fetchall(FORTUNE_SQL)
+        return [Fortune(row[0], row[1]) for row in rows]
+
+
+class SyncDB:
+    """One sqlite3 or psycopg connection per thread, opened on first use."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+        self._world_sql = WORLD_SQL
+
+    def _conn(self) -> Any:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._connect()
+        return conn
+
+    def _connect(self) -> Any:
+        if _use_postgres():
+            import psycopg
+
+            self._world_sql = WORLD_SQL_PSYCOPG
+            return psycopg.connect(_pg_dsn(), autocommit=True)
+        self._world_sql = WORLD_SQL
+        return sqlite3.connect(_sqlite_uri(), uri=True, check_same_thread=False)
+
+    def world(self, world_id: int) -> dict[str, int]:
+        conn = self._conn()  # first: it picks the SQL dialect
+        ((id_, number),) = conn.execute(self._world_sql, (world_id,)).fetchall()
+        return {"id": id_, "randomNumber": number}
+
+    def worlds(self, count: int) -> list[dict[str, int]]:
+        return [self.world(random_id()) for _ in range(count)]
+
+    def fortunes(self) -> list[Fortune]:
+        rows = self._conn().execute(FORTUNE_SQL).fetchall()
+        return [Fortune(id_, message) for id_, message in rows]
+
+
+def _rows(seed: int = 42) -> list[tuple[int, int]]:
+    rng = random.Random(seed)
+    return [(i, rng.randint(1, ROWS)) for i in range(1, ROWS + 1)]
+
+
+def create_sqlite(path: str | os.PathLike[str]) -> None:
+    """(Re)create the two tables in a SQLite file."""
+    with sqlite3.connect(path) as conn:
+        conn.executescript(
+            "DROP TABLE IF EXISTS world; DROP TABLE IF EXISTS fortune;"
+            "CREATE TABLE world (id INTEGER PRIMARY KEY, randomnumber INTEGER NOT NULL);"
+            "CREATE TABLE fortune (id INTEGER PRIMARY KEY, message TEXT NOT NULL);"
+        )
+        conn.executemany("INSERT INTO world VALUES (?, ?)", _rows())
+        conn.executemany("INSERT INTO fortune VALUES (?, ?)", enumerate(FORTUNES, start=1))
+    conn.close()
+
+
+def create_postgres(dsn: str = DEFAULT_PG_DSN) -> None:
+    """(Re)create the two tables in PostgreSQL, unless they already hold the expected rows."""
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        try:
+            worlds = conn.execute("SELECT count(*) FROM world").fetchone()
+            fortunes = conn.execute("SELECT count(*) FROM fortune").fetchone()
+            if worlds == (ROWS,) and fortunes == (len(FORTUNES),):
+                return
+        except psycopg.errors.UndefinedTable:
+            pass
+        conn.execute("DROP TABLE IF EXISTS world")
+        conn.execute("DROP TABLE IF EXISTS fortune")
+        conn.execute("CREATE TABLE world (id integer PRIMARY KEY, randomnumber integer NOT NULL)")
+        conn.execute("CREATE TABLE fortune (id integer PRIMARY KEY, message text NOT NULL)")
+        with conn.cursor() as cur:
+            cur.executemany("INSERT INTO world VALUES (%s, %s)", _rows())
+            cur.executemany("INSERT INTO fortune VALUES (%s, %s)", list(enumerate(FORTUNES, 1)))

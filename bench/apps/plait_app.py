@@ -1,0 +1,96 @@
+"""plait: the bench endpoints, written the way plait's docs teach."""
+
+from operator import attrgetter
+from pathlib import Path
+from typing import Annotated
+
+import jinja2
+import msgspec
+from benchdb import EXTRA_FORTUNE, AsyncDB, Fortune, query_count, random_id
+
+from plait import App, HTMLResponse, Query, Request
+
+app = App()
+db = AsyncDB()
+fortunes_html = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True
+).get_template("fortunes.html")
+
+
+class Customer(msgspec.Struct):
+    name: str
+    email: str
+
+
+class Item(msgspec.Struct):
+    sku: str
+    qty: Annotated[int, msgspec.Meta(ge=1)]
+    price: float
+
+
+class Order(msgspec.Struct):
+    customer: Customer
+    items: list[Item]
+    note: str | None = None
+
+
+class OrderSummary(msgspec.Struct):
+    customer: str
+    item_count: int
+    total: float
+
+
+@app.on_startup
+async def open_db() -> None:
+    await db.connect()
+
+
+@app.on_shutdown
+async def close_db() -> None:
+    await db.close()
+
+
+@app.get("/plaintext")
+async def plaintext() -> str:
+    return "Hello, World!"
+
+
+@app.get("/json")
+async def json() -> dict[str, str]:
+    return {"message": "Hello, World!"}
+
+
+@app.get("/items/{item_id}")
+async def read_item(
+    item_id: int, q: str | None = None, limit: Annotated[int, Query(ge=1, le=100)] = 10
+) -> dict[str, object]:
+    return {"item_id": item_id, "q": q, "limit": limit}
+
+
+@app.post("/orders", status_code=201)
+async def create_order(order: Order) -> OrderSummary:
+    total = sum(item.qty * item.price for item in order.items)
+    return OrderSummary(order.customer.name, len(order.items), round(total, 2))
+
+
+@app.get("/db")
+async def single_query() -> dict[str, int]:
+    return await db.world(random_id())
+
+
+@app.get("/queries")
+async def queries(queries: str | None = None) -> list[dict[str, int]]:
+    return await db.worlds(query_count(queries))
+
+
+@app.get("/fortunes")
+async def fortunes() -> HTMLResponse:
+    rows = await db.fortunes()
+    rows.append(Fortune(0, EXTRA_FORTUNE))
+    rows.sort(key=attrgetter("message"))
+    return HTMLResponse(fortunes_html.render(fortunes=rows))
+
+
+@app.post("/upload")
+async def upload(request: Request) -> dict[str, int]:
+    return {"size": len(await request.body())}

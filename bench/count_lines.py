@@ -1,0 +1,235 @@
+#!/usr/bin/env python3
+"""Count what a user maintains in each code-economy app: lines, files, dependencies, names.
+
+    python bench/count_lines.py                # a table of every bench/economy/<framework>/<app>/
+    python bench/count_lines.py --app hello    # one app, every framework
+    python bench/count_lines.py --json         # machine-readable
+
+The apps are the same small programs written in each framework the way its docs teach
+(``economy/<framework>/<app>/``, each with a ``requirements.txt`` of its direct
+dependencies). For each one:
+
+- **Python lines**: non-blank lines that hold code: not comments, not docstrings (a
+  scaffold's docstrings read as comments); generated scaffolding counts, since the user
+  maintains it.
+- **template lines**: non-blank lines of templates and other non-Python sources.
+- **files**: every file but ``requirements.txt`` and caches.
+- **deps**: the lines of ``requirements.txt``.
+- **names**: distinct names the code takes from its dependencies: each name imported from
+  them (``from flask import Flask, request`` is two), each attribute read off one of those
+  (``models.CharField``), and each attribute read off an object made by calling one or a
+  parameter annotated with one (``app.get`` after ``app = FastAPI()``). An approximation,
+  the same for every framework.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import io
+import json
+import re
+import sys
+import tokenize
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+ECONOMY = Path(__file__).resolve().parent / "economy"
+SKIP_DIRS = {"__pycache__", ".venv", "node_modules", ".pytest_cache", ".mypy_cache"}
+TEMPLATE_SUFFIXES = {".html", ".jinja", ".jinja2", ".j2", ".txt", ".css", ".js", ".toml", ".cfg"}
+# Distributions whose import name is not their normalised project name.
+IMPORT_NAMES = {
+    "djangorestframework": "rest_framework",
+    "drf_spectacular": "drf_spectacular",
+    "python_multipart": "multipart",
+    "psycopg_binary": "psycopg",
+    "pyjwt": "jwt",
+    "flask_wtf": "flask_wtf",
+    "argon2_cffi": "argon2",
+}
+
+
+@dataclass
+class Count:
+    framework: str
+    app: str
+    python_lines: int
+    template_lines: int
+    files: int
+    deps: int
+    names: int
+
+
+def _docstring_lines(source: str) -> set[int]:
+    lines: set[int] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            first = node.body[0] if node.body else None
+            if (
+                isinstance(first, ast.Expr)
+                and isinstance(first.value, ast.Constant)
+                and isinstance(first.value.value, str)
+            ):
+                lines.update(range(first.lineno, (first.end_lineno or first.lineno) + 1))
+    return lines
+
+
+def python_lines(source: str) -> int:
+    """Non-blank lines with at least one token that is not a comment, outside docstrings."""
+    lines: set[int] = set()
+    skip = {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT}
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        if token.type not in skip and token.type != tokenize.ENDMARKER:
+            lines.update(range(token.start[0], token.end[0] + 1))
+    return len(lines - _docstring_lines(source))
+
+
+def requirements(app_dir: Path) -> list[str]:
+    path = app_dir / "requirements.txt"
+    if not path.exists():
+        return []
+    lines = (line.split("#", 1)[0].strip() for line in path.read_text().splitlines())
+    return [line for line in lines if line]
+
+
+def import_name(requirement: str) -> str:
+    name = re.split(r"[\[<>=!~; ]", requirement, maxsplit=1)[0].lower().replace("-", "_")
+    return IMPORT_NAMES.get(name, name)
+
+
+class _Names(ast.NodeVisitor):
+    """Qualified names taken from the given top-level packages."""
+
+    def __init__(self, packages: set[str]) -> None:
+        self.packages = packages
+        self.aliases: dict[str, str] = {}
+        self.names: set[str] = set()
+
+    def _qualify(self, node: ast.AST) -> str | None:
+        if isinstance(node, ast.Name):
+            return self.aliases.get(node.id)
+        if isinstance(node, ast.Attribute):
+            base = self._qualify(node.value)
+            return f"{base}.{node.attr}" if base else None
+        return None
+
+    def visit_Import(self, node: ast.Import) -> None:
+        for alias in node.names:
+            if alias.name.split(".")[0] in self.packages:
+                local = alias.asname or alias.name.split(".")[0]
+                self.aliases[local] = alias.name if alias.asname else local
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        if node.level == 0 and node.module and node.module.split(".")[0] in self.packages:
+            for alias in node.names:
+                qualified = f"{node.module}.{alias.name}"
+                self.names.add(qualified)
+                self.aliases[alias.asname or alias.name] = qualified
+
+    def _bind_instance(self, target: ast.AST, value: ast.AST | None) -> None:
+        if isinstance(target, ast.Name) and isinstance(value, ast.Call):
+            made_by = self._qualify(value.func)
+            if made_by:
+                self.aliases[target.id] = f"{made_by}()"
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        self.visit(node.value)
+        for target in node.targets:
+            self._bind_instance(target, node.value)
+            self.visit(target)
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        if node.value is not None:
+            self.visit(node.value)
+        self._bind_instance(node.target, node.value)
+        self.visit(node.annotation)
+
+    def visit_arg(self, node: ast.arg) -> None:
+        if node.annotation is not None:
+            self.visit(node.annotation)
+            made_by = self._qualify(node.annotation)
+            if made_by:
+                self.aliases[node.arg] = f"{made_by}()"
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        qualified = self._qualify(node)
+        if qualified:
+            self.names.add(qualified)
+        self.generic_visit(node)
+
+
+def framework_names(sources: list[str], packages: set[str]) -> set[str]:
+    names: set[str] = set()
+    for source in sources:
+        visitor = _Names(packages)
+        visitor.visit(ast.parse(source))
+        names |= visitor.names
+    return names
+
+
+def count_app(app_dir: Path) -> Count:
+    files = [
+        path
+        for path in sorted(app_dir.rglob("*"))
+        if path.is_file()
+        and path.name != "requirements.txt"
+        and not SKIP_DIRS.intersection(path.relative_to(app_dir).parts)
+        and path.suffix not in {".pyc", ".sqlite3", ".db"}
+    ]
+    sources = [path.read_text() for path in files if path.suffix == ".py"]
+    templates = [path.read_text() for path in files if path.suffix in TEMPLATE_SUFFIXES]
+    deps = requirements(app_dir)
+    return Count(
+        framework=app_dir.parent.name,
+        app=app_dir.name,
+        python_lines=sum(python_lines(source) for source in sources),
+        template_lines=sum(1 for text in templates for line in text.splitlines() if line.strip()),
+        files=len(files),
+        deps=len(deps),
+        names=len(framework_names(sources, {import_name(dep) for dep in deps})),
+    )
+
+
+def count_all(root: Path = ECONOMY, app: str | None = None) -> list[Count]:
+    return [
+        count_app(app_dir)
+        for framework_dir in sorted(path for path in root.iterdir() if path.is_dir())
+        for app_dir in sorted(path for path in framework_dir.iterdir() if path.is_dir())
+        if app is None or app_dir.name == app
+    ]
+
+
+def markdown(counts: list[Count]) -> str:
+    out = []
+    for app in sorted({count.app for count in counts}):
+        out += [
+            f"#### {app}",
+            "",
+            "| framework | Python lines | template lines | files | deps | names |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
+        for c in sorted((c for c in counts if c.app == app), key=lambda c: c.python_lines):
+            out.append(
+                f"| {c.framework} | {c.python_lines} | {c.template_lines} | {c.files}"
+                f" | {c.deps} | {c.names} |"
+            )
+        out.append("")
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--app", help="only this app (e.g. hello)")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
+    parser.add_argument("--root", type=Path, default=ECONOMY, help="default bench/economy")
+    args = parser.parse_args(argv)
+    counts = count_all(args.root, args.app)
+    if args.json:
+        print(json.dumps([asdict(count) for count in counts], indent=1))
+    else:
+        print(markdown(counts), end="")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,461 @@
+#!/usr/bin/env python3
+"""Run plait's benchmark suite against its peers: one command, from a fresh clone.
+
+    python bench/run.py                 # the whole matrix (about 2 hours)
+    python bench/run.py --quick         # short runs, to see that everything works
+    python bench/run.py --frameworks bare,plait,starlette --servers uvicorn --endpoints json,db
+
+First, with any Python 3.11+, it makes ``bench/.venv``, installs ``bench/requirements.txt``
+there (the peers, the servers and plait itself, editable), installs wrk with apt-get if it is
+missing, and runs itself again with the venv's Python. Then, for each repeat and each
+framework x server: start the server pinned to one CPU, time it to its first 200, read the
+worker's idle RSS, run the leak check (first repeat only), then per endpoint a warm-up and a
+measured wrk run pinned to the other CPU. Every server is stopped by its PID, also on Ctrl-C.
+Writes ``bench/results/latest.json``, the tables in ``docs/benchmarks.md`` and
+``docs/benchmarks.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+APPS = BENCH / "apps"
+VENV = BENCH / ".venv"
+REQUIREMENTS = BENCH / "requirements.txt"
+RESULTS = BENCH / "results"
+DOCS = ROOT / "docs"
+SQLITE = BENCH / "bench.sqlite3"
+DEFAULT_PG_DSN = "postgresql://postgres@127.0.0.1:5432/test"
+VERSIONED = (
+    "plait", "fastapi", "litestar", "blacksheep", "starlette", "flask", "django", "uvicorn",
+    "granian", "gunicorn", "uvloop", "httptools", "msgspec", "pydantic", "jinja2", "aiosqlite",
+    "asyncpg", "psycopg",
+)  # fmt: skip
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    # Imported late: the bootstrap stage must run before the venv (and its packages) exist.
+    sys.path.insert(0, str(BENCH))
+    from plaitbench.servers import FRAMEWORKS, SERVERS
+    from plaitbench.wrk import ENDPOINTS
+
+    def names(allowed: tuple[str, ...] | list[str]) -> Any:
+        def parse(value: str) -> list[str]:
+            chosen = [name.strip() for name in value.split(",") if name.strip()]
+            unknown = sorted(set(chosen) - set(allowed))
+            if unknown:
+                raise argparse.ArgumentTypeError(
+                    f"unknown: {', '.join(unknown)} (choose from {', '.join(allowed)})"
+                )
+            return [name for name in allowed if name in chosen]
+
+        return parse
+
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="3 s runs, 1 s warm-up, 1 repeat, 20k-request leak check",
+    )
+    parser.add_argument(
+        "--duration", type=int, help="seconds per measured run (default 10; quick 3)"
+    )
+    parser.add_argument(
+        "--warmup", type=int, help="seconds of warm-up per endpoint (default 3; quick 1)"
+    )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        help="runs per endpoint, servers restarted between (default 3; quick 1)",
+    )
+    parser.add_argument(
+        "--leak",
+        type=int,
+        help="requests for the leak check, RSS read at a tenth and at the end (default 100000; quick 20000; 0 skips)",
+    )
+    parser.add_argument("--connections", type=int, default=64, help="wrk connections (default 64)")
+    parser.add_argument(
+        "--frameworks",
+        type=names(FRAMEWORKS),
+        default=list(FRAMEWORKS),
+        help=f"comma-separated, from {','.join(FRAMEWORKS)}",
+    )
+    parser.add_argument(
+        "--servers",
+        type=names(SERVERS),
+        default=list(SERVERS),
+        help=f"comma-separated, from {','.join(SERVERS)}",
+    )
+    parser.add_argument(
+        "--endpoints",
+        type=names(list(ENDPOINTS)),
+        default=list(ENDPOINTS),
+        help=f"comma-separated, from {','.join(ENDPOINTS)}",
+    )
+    parser.add_argument(
+        "--postgres", action="store_true", help="PostgreSQL (asyncpg / psycopg) instead of SQLite"
+    )
+    parser.add_argument(
+        "--pg-dsn", default=DEFAULT_PG_DSN, help=f"with --postgres (default {DEFAULT_PG_DSN})"
+    )
+    parser.add_argument("--server-cpu", default="1", help="CPU the server is pinned to (default 1)")
+    parser.add_argument("--load-cpu", default="0", help="CPU wrk is pinned to (default 0)")
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="keep latest.json's other rows, replacing only the rows run now",
+    )
+    parser.add_argument(
+        "--no-docs",
+        action="store_true",
+        help="write results/latest.json only, not docs/benchmarks.{md,png}",
+    )
+    parser.add_argument(
+        "--report", action="store_true", help="only redraw docs/ from results/latest.json"
+    )
+    args = parser.parse_args(argv)
+    quick = args.quick
+    args.duration = args.duration or (3 if quick else 10)
+    args.warmup = args.warmup if args.warmup is not None else (1 if quick else 3)
+    args.repeats = args.repeats or (1 if quick else 3)
+    args.leak = args.leak if args.leak is not None else (20_000 if quick else 100_000)
+    if (os.cpu_count() or 1) < 2:
+        print("fewer than 2 CPUs: not pinning server and wrk apart", file=sys.stderr)
+        args.server_cpu = args.load_cpu = None
+    return args
+
+
+# --- stage 1: the virtualenv and wrk (standard library only) -------------------------------
+
+
+def _in_venv() -> bool:
+    return Path(sys.prefix).resolve() == VENV.resolve()
+
+
+def _requirements_digest() -> str:
+    return hashlib.sha256(
+        REQUIREMENTS.read_bytes() + (ROOT / "pyproject.toml").read_bytes()
+    ).hexdigest()
+
+
+def _pip(python: Path, *args: str) -> bool:
+    command = [str(python), "-m", "pip", "install", "--disable-pip-version-check", "-q", *args]
+    return subprocess.run(command, cwd=BENCH, check=False).returncode == 0
+
+
+def ensure_venv() -> Path:
+    python = VENV / "bin" / "python"
+    if not python.exists():
+        print(f"creating {VENV.relative_to(ROOT)} ...", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+    stamp = VENV / ".requirements.sha256"
+    digest = _requirements_digest()
+    if stamp.exists() and stamp.read_text() == digest:
+        return python
+    print(
+        f"installing {REQUIREMENTS.relative_to(ROOT)} into the venv (a few minutes the first time) ...",
+        flush=True,
+    )
+    if _pip(python, "-r", REQUIREMENTS.name):
+        stamp.write_text(digest)
+        return python
+    # plait's own packaging may be broken mid-change: install the rest, and put src/ on the
+    # path the way an editable install would (without writing the stamp, so it retries).
+    print(
+        "could not install plait editable; installing the peers and linking src/ instead",
+        file=sys.stderr,
+    )
+    peers = [
+        line for line in REQUIREMENTS.read_text().splitlines() if not line.lstrip().startswith("-e")
+    ]
+    fallback = VENV / "requirements-without-plait.txt"
+    fallback.write_text("\n".join(peers) + "\n")
+    if not _pip(python, "-r", str(fallback)):
+        raise SystemExit("pip could not install bench/requirements.txt")
+    purelib = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    (Path(purelib) / "plait-src.pth").write_text(f"{ROOT / 'src'}\n")
+    return python
+
+
+def ensure_tools() -> None:
+    if shutil.which("taskset") is None:
+        raise SystemExit("taskset (util-linux) is needed to pin the server and wrk to CPUs")
+    if shutil.which("wrk") is not None:
+        return
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        raise SystemExit("wrk is needed: install it (Debian/Ubuntu: sudo apt-get install wrk)")
+    print("installing wrk with apt-get ...", flush=True)
+    subprocess.run(["apt-get", "update", "-qq"], check=True)
+    subprocess.run(
+        ["apt-get", "install", "-y", "-qq", "wrk"],
+        check=True,
+        env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+        stdout=subprocess.DEVNULL,
+    )
+
+
+# --- stage 2: the measurements (inside the venv) -------------------------------------------
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def machine_info() -> dict[str, Any]:
+    from plaitbench.wrk import wrk_version
+
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    nproc = subprocess.run(["nproc"], capture_output=True, text=True, check=False).stdout.strip()
+    return {
+        "cpu": cpu,
+        "nproc": nproc or str(os.cpu_count()),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "wrk": wrk_version(),
+    }
+
+
+def versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {}
+    for name in VERSIONED:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
+def prepare_database(args: argparse.Namespace) -> dict[str, str]:
+    """The tables the apps read, and the environment that points the apps at them."""
+    import benchdb
+
+    if args.postgres:
+        benchdb.create_postgres(args.pg_dsn)
+        return {"BENCH_DB": "postgres", "BENCH_PG_DSN": args.pg_dsn}
+    if not SQLITE.exists():
+        benchdb.create_sqlite(SQLITE)
+    return {"BENCH_DB": "sqlite", "BENCH_SQLITE": str(SQLITE)}
+
+
+def _row(results: dict[str, Any], target: Any) -> dict[str, Any]:
+    for row in results["rows"]:
+        if row["framework"] == target.framework and row["server"] == target.server:
+            return row
+    row = {
+        "framework": target.framework,
+        "server": target.server,
+        "start_s": [],
+        "idle_rss_kib": [],
+        "leak": None,
+        "endpoints": {},
+        "error": None,
+    }
+    results["rows"].append(row)
+    return row
+
+
+def run_target(
+    target: Any, repeat: int, args: argparse.Namespace, env: dict[str, str], results: dict[str, Any]
+) -> None:
+    from plaitbench.servers import Server, ServerError, free_port
+    from plaitbench.wrk import ENDPOINTS, check_endpoint, run_requests, run_wrk, single_script
+
+    row = _row(results, target)
+    port = free_port()
+    log = RESULTS / "raw" / "logs" / f"{target.framework}-{target.server}.log"
+    bin_dir = Path(sys.executable).parent
+    print(f"[{repeat + 1}/{args.repeats}] {target.key}", flush=True)
+    with Server(
+        target, port, bin_dir=bin_dir, cwd=APPS, env=env, cpu=args.server_cpu, log=log
+    ) as server:
+        try:
+            started = server.start()
+        except ServerError as exc:
+            row["error"] = str(exc)
+            print(f"    failed to start: {exc}", flush=True)
+            return
+        row["start_s"].append(round(started, 4))
+        row.setdefault("loadavg", []).append(os.getloadavg()[0])
+        time.sleep(1.0)
+        row["idle_rss_kib"].append(server.rss_kib())
+        print(
+            f"    started in {started:.2f} s, idle RSS {server.rss_kib() / 1024:.1f} MiB",
+            flush=True,
+        )
+
+        usable = []
+        for name in args.endpoints:
+            problem = check_endpoint(port, ENDPOINTS[name])
+            data = row["endpoints"].setdefault(
+                name,
+                {
+                    "rps": [],
+                    "p99_ms": [],
+                    "server_cpu_pct": [],
+                    "non2xx": [],
+                    "socket_errors": [],
+                    "error": None,
+                },
+            )
+            if problem:
+                data["error"] = problem
+                print(f"    {name}: wrong answer, skipped: {problem}", flush=True)
+            else:
+                usable.append(ENDPOINTS[name])
+
+        load = {"connections": args.connections, "cpu": args.load_cpu}
+        if repeat == 0 and args.leak and usable:
+            first = max(args.leak // 10, 1)
+            rss = []
+            for count in (first, args.leak - first):
+                run_requests(port, usable, count, **load)
+                time.sleep(0.5)
+                rss.append(server.rss_kib())
+            row["leak"] = {"requests": [first, args.leak], "rss_kib": rss}
+            print(
+                f"    RSS after {first} requests {rss[0] / 1024:.1f} MiB, after {args.leak} {rss[1] / 1024:.1f} MiB",
+                flush=True,
+            )
+
+        for endpoint in usable:
+            script = single_script(endpoint)
+            if args.warmup:
+                run_wrk(port, endpoint.path, duration=args.warmup, script=script, **load)
+            cpu_before = server.cpu_seconds()
+            result = run_wrk(port, endpoint.path, duration=args.duration, script=script, **load)
+            # The worker's share of its core: well under 100 % means something else ran there.
+            cpu_pct = (server.cpu_seconds() - cpu_before) / args.duration * 100
+            data = row["endpoints"][endpoint.name]
+            data["rps"].append(result.rps)
+            data["p99_ms"].append(result.p99_ms)
+            data["non2xx"].append(result.non2xx)
+            data["socket_errors"].append(result.socket_errors)
+            data["server_cpu_pct"].append(round(cpu_pct, 1))
+            print(
+                f"    {endpoint.name:<10} {result.rps:>10,.0f} req/s   p99 {result.p99_ms or 0:7.2f} ms"
+                f"   server CPU {cpu_pct:5.1f} %",
+                flush=True,
+            )
+
+
+def save(results: dict[str, Any]) -> None:
+    (RESULTS / "raw").mkdir(parents=True, exist_ok=True)
+    text = json.dumps(results, indent=1, ensure_ascii=False) + "\n"
+    (RESULTS / "latest.json").write_text(text)
+    (RESULTS / "raw" / f"{results['meta']['started']}.json").write_text(text)
+
+
+def merged(results: dict[str, Any]) -> dict[str, Any]:
+    """Earlier rows of latest.json that this run did not redo, followed by this run's."""
+    try:
+        previous = json.loads((RESULTS / "latest.json").read_text())
+    except (OSError, ValueError):
+        return results
+    ran = {(row["framework"], row["server"]) for row in results["rows"]}
+    kept = [row for row in previous.get("rows", []) if (row["framework"], row["server"]) not in ran]
+    return {**results, "rows": kept + results["rows"]}
+
+
+def measure(args: argparse.Namespace, argv: list[str]) -> int:
+    from plaitbench.report import write_docs
+    from plaitbench.servers import stop_all, targets
+
+    if args.report:
+        write_docs(
+            json.loads((RESULTS / "latest.json").read_text()),
+            DOCS / "benchmarks.md",
+            DOCS / "benchmarks.png",
+        )
+        return 0
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    signal.signal(signal.SIGHUP, _raise_interrupt)
+    env = {**os.environ, "PYTHONPATH": str(APPS), **prepare_database(args)}
+    env.pop("PYTHONHOME", None)
+    options = {
+        key: getattr(args, key)
+        for key in (
+            "duration",
+            "warmup",
+            "repeats",
+            "leak",
+            "connections",
+            "postgres",
+            "server_cpu",
+            "load_cpu",
+            "endpoints",
+        )
+    }
+    results: dict[str, Any] = {
+        "meta": {
+            "command": shlex.join(["python", "bench/run.py", *argv]),
+            "date": time.strftime("%Y-%m-%d"),
+            "started": time.strftime("%Y%m%d-%H%M%S"),
+            "machine": machine_info(),
+            "versions": versions(),
+            "options": options,
+        },
+        "rows": [],
+    }
+    rows = targets(args.frameworks, args.servers)
+    if not rows:
+        raise SystemExit("no framework runs on the chosen servers")
+    try:
+        for repeat in range(args.repeats):
+            for target in rows:
+                run_target(target, repeat, args, env, results)
+                save(merged(results) if args.merge else results)
+    except KeyboardInterrupt:
+        print("\ninterrupted: stopping the servers", file=sys.stderr)
+        return 130
+    finally:
+        stop_all()
+    final = merged(results) if args.merge else results
+    save(final)
+    if not args.no_docs:
+        write_docs(final, DOCS / "benchmarks.md", DOCS / "benchmarks.png")
+        print(f"wrote {RESULTS / 'latest.json'}, docs/benchmarks.md and docs/benchmarks.png")
+    return 0
+
+
+def main() -> int:
+    argv = sys.argv[1:]
+    args = parse_args(argv)
+    if not _in_venv() and not os.environ.get("BENCH_NO_VENV"):
+        python = ensure_venv()
+        ensure_tools()
+        os.execv(python, [str(python), str(Path(__file__).resolve()), *argv])
+    ensure_tools()
+    sys.path.insert(0, str(APPS))
+    return measure(args, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,290 @@
+"""Every app of the benchmark suite answers every endpoint correctly.
+
+The benchmark itself (``bench/run.py``) is not a timed test; this only makes sure each app
+under ``bench/apps/`` does the same work, so the numbers compare like with like. The apps
+run in-process: ASGI apps through ``httpx.ASGITransport`` with their lifespan driven by hand,
+WSGI apps through ``httpx.WSGITransport``. A peer framework's app is skipped when that
+framework is not installed here; ``bench/.venv`` (made by the runner) has them all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import html
+import importlib.util
+import re
+import sys
+import warnings
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import httpx
+import pytest
+
+APPS = Path(__file__).resolve().parent.parent / "bench" / "apps"
+
+# framework -> (the package it needs, whether the app is WSGI)
+FRAMEWORKS: dict[str, tuple[str | None, bool]] = {
+    "bare": (None, False),
+    "plait": (None, False),
+    "fastapi": ("fastapi", False),
+    "litestar": ("litestar", False),
+    "blacksheep": ("blacksheep", False),
+    "starlette": ("starlette", False),
+    "flask": ("flask", True),
+    "django": ("django", True),
+}
+
+ORDER = {
+    "customer": {"name": "Ada", "email": "ada@example.com"},
+    "items": [{"sku": "A1", "qty": 2, "price": 2.5}, {"sku": "B2", "qty": 1, "price": 10.0}],
+    "note": None,
+}
+JAPANESE_FORTUNE = "フレームワークのベンチマーク"
+ROW = re.compile(r"<tr><td>(\d+)</td><td>(.*?)</td></tr>")
+
+
+# fetch(method, url, **httpx request options) -> response
+Fetch = Callable[..., Awaitable[httpx.Response]]
+Check = Callable[[Fetch], Coroutine[Any, Any, None]]
+
+
+@pytest.fixture(scope="session")
+def bench_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A fresh SQLite file with the TechEmpower tables, for every app's DB endpoints."""
+    path = tmp_path_factory.mktemp("bench") / "bench.sqlite3"
+    db_module = _load_module("benchdb", APPS / "benchdb.py")
+    db_module.create_sqlite(path)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("BENCH_DB", "sqlite")
+        mp.setenv("BENCH_SQLITE", str(path))
+        yield path
+
+
+def _load_module(name: str, path: Path) -> ModuleType:
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    # Registered before it runs: Django's settings name the module as their URLconf.
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return module
+
+
+@functools.cache
+def _load_app(framework: str) -> ModuleType:
+    """Import ``bench/apps/<framework>_app.py`` once; the apps import ``benchdb`` beside them."""
+    if str(APPS) not in sys.path:
+        sys.path.append(str(APPS))
+    _load_module("benchdb", APPS / "benchdb.py")
+    name = f"bench_{framework}_app"
+    if FRAMEWORKS[framework][0] is None:
+        return _load_module(name, APPS / f"{framework}_app.py")
+    # A peer's own deprecation noise is not this suite's business.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return _load_module(name, APPS / f"{framework}_app.py")
+
+
+@asynccontextmanager
+async def _lifespan(app: Any) -> AsyncIterator[None]:
+    """Run an ASGI app's lifespan start-up and shutdown around the block, as a server would."""
+    inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}, "state": {}}
+    task = asyncio.create_task(app(scope, inbox.get, outbox.put))
+
+    async def step(message: str) -> None:
+        await inbox.put({"type": message})
+        reply = asyncio.create_task(outbox.get())
+        done, _ = await asyncio.wait({task, reply}, timeout=10, return_when="FIRST_COMPLETED")
+        if reply not in done:
+            reply.cancel()
+            if task in done:
+                task.result()  # raises the app's own error, if it had one
+            pytest.fail(f"no answer to {message}")
+        assert reply.result()["type"] == f"{message}.complete", reply.result()
+
+    await step("lifespan.startup")
+    try:
+        yield
+    finally:
+        await step("lifespan.shutdown")
+        await asyncio.wait_for(task, 10)
+
+
+class _Served:
+    """An ASGI app started once, as a server would: one event loop, lifespan up until closed."""
+
+    def __init__(self, app: Any) -> None:
+        self._app = app
+        self._runner = asyncio.Runner()
+        self._stack = AsyncExitStack()
+        self._client: httpx.AsyncClient | None = None
+        self._runner.run(self._start())
+
+    async def _start(self) -> None:
+        await self._stack.enter_async_context(_lifespan(self._app))
+        transport = httpx.ASGITransport(app=self._app)
+        client = httpx.AsyncClient(transport=transport, base_url="http://bench")
+        self._client = await self._stack.enter_async_context(client)
+
+    def check(self, check: Check) -> None:
+        assert self._client is not None
+        self._runner.run(check(self._client.request))
+
+    def close(self) -> None:
+        try:
+            self._runner.run(self._stack.aclose())
+        finally:
+            self._runner.close()
+
+
+@pytest.fixture(scope="session")
+def served(bench_db: Path) -> Iterator[dict[str, _Served]]:
+    """ASGI apps by framework, each started on first use and shut down at the end."""
+    apps: dict[str, _Served] = {}
+    yield apps
+    for app in apps.values():
+        app.close()
+
+
+def _drive(framework: str, check: Check, served: dict[str, _Served]) -> None:
+    package, wsgi = FRAMEWORKS[framework]
+    if package is not None:
+        pytest.importorskip(package, reason=f"{package} is not installed (bench/.venv has it)")
+    app = _load_app(framework).app
+    if not wsgi:
+        if framework not in served:
+            served[framework] = _Served(app)
+        served[framework].check(check)
+        return
+    with httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://bench") as client:
+
+        async def fetch(method: str, url: str, **kwargs: Any) -> httpx.Response:
+            # WSGI apps answer synchronously; the checks are shared with the ASGI apps.
+            return client.request(method, url, **kwargs)  # noqa: ASYNC212
+
+        asyncio.run(check(fetch))
+
+
+def _is_client_error(response: httpx.Response) -> bool:
+    return 400 <= response.status_code < 500
+
+
+async def check_plaintext(fetch: Fetch) -> None:
+    response = await fetch("GET", "/plaintext")
+    assert response.status_code == 200
+    assert response.text == "Hello, World!"
+    assert response.headers["content-type"].startswith("text/plain")
+
+
+async def check_json(fetch: Fetch) -> None:
+    response = await fetch("GET", "/json")
+    assert response.status_code == 200
+    assert response.json() == {"message": "Hello, World!"}
+    assert response.headers["content-type"].startswith("application/json")
+
+
+async def check_items(fetch: Fetch) -> None:
+    response = await fetch("GET", "/items/42?q=hello%20world&limit=5")
+    assert response.status_code == 200
+    assert response.json() == {"item_id": 42, "q": "hello world", "limit": 5}
+    response = await fetch("GET", "/items/7")
+    assert response.status_code == 200
+    assert response.json() == {"item_id": 7, "q": None, "limit": 10}
+    for url in ("/items/1?limit=abc", "/items/1?limit=0", "/items/1?limit=101"):
+        response = await fetch("GET", url)
+        assert response.status_code in (400, 422), url
+    # A converter in the route may answer 404 here (Starlette, Flask, Django): still a 4xx.
+    assert _is_client_error(await fetch("GET", "/items/abc"))
+
+
+async def check_orders(fetch: Fetch) -> None:
+    response = await fetch("POST", "/orders", json=ORDER)
+    assert response.status_code == 201
+    assert response.json() == {"customer": "Ada", "item_count": 2, "total": 15.0}
+    bad_qty = {**ORDER, "items": [{"sku": "A1", "qty": 0, "price": 2.5}]}
+    no_email = {**ORDER, "customer": {"name": "Ada"}}
+    invalid: list[dict[str, Any]] = [bad_qty, no_email, {"items": []}]
+    for body in invalid:
+        assert _is_client_error(await fetch("POST", "/orders", json=body)), body
+    malformed = await fetch(
+        "POST", "/orders", content=b"{", headers={"content-type": "application/json"}
+    )
+    assert _is_client_error(malformed)
+
+
+def _assert_world(row: Any) -> None:
+    assert set(row) == {"id", "randomNumber"}
+    assert 1 <= row["id"] <= 10_000
+    assert 1 <= row["randomNumber"] <= 10_000
+
+
+async def check_db(fetch: Fetch) -> None:
+    response = await fetch("GET", "/db")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/json")
+    _assert_world(response.json())
+
+
+async def check_queries(fetch: Fetch) -> None:
+    for query, count in (("20", 20), ("foo", 1), ("0", 1), ("501", 500)):
+        response = await fetch("GET", f"/queries?queries={query}")
+        assert response.status_code == 200
+        rows = response.json()
+        assert len(rows) == count, query
+        for row in rows:
+            _assert_world(row)
+
+
+async def check_fortunes(fetch: Fetch) -> None:
+    response = await fetch("GET", "/fortunes")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    body = response.text
+    assert "<script>" not in body
+    assert "&lt;script&gt;" in body
+    rows = [(int(id_), html.unescape(message)) for id_, message in ROW.findall(body)]
+    assert len(rows) == 13
+    assert (0, "Additional fortune added at request time.") in rows
+    assert (12, JAPANESE_FORTUNE) in rows
+    messages = [message for _, message in rows]
+    assert messages == sorted(messages)
+
+
+async def check_upload(fetch: Fetch) -> None:
+    body = b"x" * (1 << 20)
+    headers = {"content-type": "application/octet-stream"}
+    response = await fetch("POST", "/upload", content=body, headers=headers)
+    assert response.status_code == 200
+    assert response.json() == {"size": 1 << 20}
+
+
+CHECKS: dict[str, Check] = {
+    "plaintext": check_plaintext,
+    "json": check_json,
+    "items": check_items,
+    "orders": check_orders,
+    "db": check_db,
+    "queries": check_queries,
+    "fortunes": check_fortunes,
+    "upload": check_upload,
+}
+
+
+@pytest.mark.parametrize("endpoint", list(CHECKS))
+@pytest.mark.parametrize("framework", list(FRAMEWORKS))
+def test_bench_app_answers(framework: str, endpoint: str, served: dict[str, _Served]) -> None:
+    _drive(framework, CHECKS[endpoint], served)
