@@ -249,7 +249,6 @@ def main() -> None:
 
 
 @main.command()
-@app_argument
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
 @click.option(
     "--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port."
@@ -265,6 +264,7 @@ def main() -> None:
     show_default=True,
     help="Server to run the app on; granian speaks plait's native RSGI interface.",
 )
+@app_argument
 def run(
     app_spec: str,
     app_dir: str,
@@ -356,13 +356,13 @@ def format_routes(routes: Iterable[Route | WebSocketRoute | Mount], sort: str | 
 
 
 @main.command()
-@app_argument
 @click.option(
     "--sort",
     type=click.Choice(_SORT_KEYS),
     default=None,
     help="Sort by this column (default: the order routes were registered in).",
 )
+@app_argument
 def routes(app_spec: str, app_dir: str, sort: str | None) -> None:
     """Print APP's routes: methods, path, name and handler."""
     app = cli_load_app(app_spec, app_dir).app
