@@ -413,8 +413,11 @@ def _dependency(
 ) -> DependencyInfo:
     target = marker.dependency
     if target is None:
-        if annotation is None or not callable(annotation):
-            raise SignatureError(f"Depends() without a callable needs a class annotation ({name})")
+        if not isinstance(annotation, type) or annotation is Any:
+            raise SignatureError(
+                f"parameter {name!r} of {describe(stack[-1])}: Depends() without a callable "
+                "needs a class annotation"
+            )
         target = annotation
     call = overrides.get(target, target)
     if call in stack:
