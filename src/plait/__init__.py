@@ -6,6 +6,7 @@ from plait._background import BackgroundTask, BackgroundTasks
 from plait._convertors import Convertor, register_convertor
 from plait._datastructures import URL, FormData, Headers, QueryParams, State, UploadFile
 from plait._exceptions import HTTPException, WebSocketException
+from plait._fileresponse import FileResponse
 from plait._markers import Body, Cookie, Depends, File, Form, Header, Param, Path, Query, Security
 from plait._request import Request
 from plait._responses import (
@@ -18,6 +19,8 @@ from plait._responses import (
 )
 from plait._routing import Router
 from plait._settings import Settings, SettingsError
+from plait._sse import EventSourceResponse, ServerSentEvent
+from plait._staticfiles import StaticFiles
 from plait._websockets import WebSocket, WebSocketDisconnect
 
 __all__ = [
@@ -29,7 +32,9 @@ __all__ = [
     "Convertor",
     "Cookie",
     "Depends",
+    "EventSourceResponse",
     "File",
+    "FileResponse",
     "Form",
     "FormData",
     "HTMLResponse",
@@ -47,9 +52,11 @@ __all__ = [
     "Response",
     "Router",
     "Security",
+    "ServerSentEvent",
     "Settings",
     "SettingsError",
     "State",
+    "StaticFiles",
     "StreamingResponse",
     "UploadFile",
     "WebSocket",

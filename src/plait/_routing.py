@@ -12,7 +12,10 @@ from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, Unpack
 from plait._convertors import CONVERTORS, Convertor
 
 if TYPE_CHECKING:
+    import os
+
     from plait._responses import Response
+    from plait._staticfiles import StaticFiles
     from plait._types import ASGIApp
 
 __all__ = [
@@ -303,6 +306,34 @@ class Router:
     def mount(self, path: str, app: ASGIApp, *, name: str | None = None) -> None:
         """Serve any ASGI app under ``path`` (WSGI apps through ``plait.wsgi.WSGIMiddleware``)."""
         self._add(Mount(path, app, name=name))
+
+    def static(
+        self,
+        path: str,
+        directory: str | os.PathLike[str],
+        *,
+        name: str | None = None,
+        html: bool = False,
+        check_dir: bool = True,
+        follow_symlinks: bool = False,
+        cache_control: str | None = "public, max-age=3600",
+    ) -> StaticFiles:
+        """Serve the files under ``directory`` at ``path`` (see :class:`plait.StaticFiles`)::
+
+        app.static("/static", "static", name="static")
+        app.url_path_for("static", path="css/app.css")  # "/static/css/app.css"
+        """
+        from plait._staticfiles import StaticFiles
+
+        files = StaticFiles(
+            directory,
+            html=html,
+            check_dir=check_dir,
+            follow_symlinks=follow_symlinks,
+            cache_control=cache_control,
+        )
+        self.mount(path, files, name=name)
+        return files
 
     def include_router(
         self,

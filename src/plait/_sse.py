@@ -1,0 +1,238 @@
+"""Server-Sent Events: ``EventSourceResponse`` streams events to a browser's ``EventSource``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
+from typing import Any
+
+from plait._background import BackgroundTask
+from plait._concurrency import run_in_threadpool
+from plait._responses import Response, json_encoder
+from plait._types import Receive, Scope, Send
+
+__all__ = ["EventSourceResponse", "ServerSentEvent"]
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_FIELDS = frozenset(["data", "event", "id", "retry", "comment"])
+_PING = b": ping\n\n"
+_STOP: Any = object()
+
+
+class ServerSentEvent:
+    """One event of a stream (see the WHATWG "server-sent events" format).
+
+    ``data`` may be a ``str`` (sent as is, one ``data:`` line per line) or any value msgspec
+    can encode, sent as JSON. ``event`` names the event type; ``id`` sets the client's
+    last-event ID; ``retry`` sets its reconnection delay in milliseconds; ``comment`` adds a
+    comment line, which clients ignore::
+
+        ServerSentEvent({"price": 42}, event="tick", id="17")
+    """
+
+    __slots__ = ("comment", "data", "event", "id", "retry")
+
+    def __init__(
+        self,
+        data: Any = None,
+        *,
+        event: str | None = None,
+        id: str | int | None = None,
+        retry: int | None = None,
+        comment: str | None = None,
+    ) -> None:
+        if event is not None and ("\r" in event or "\n" in event):
+            raise ValueError("An SSE event name cannot contain a line break")
+        if id is not None:
+            id = str(id)
+            if "\r" in id or "\n" in id or "\0" in id:
+                raise ValueError("An SSE id cannot contain a line break or NUL")
+        if retry is not None and (
+            not isinstance(retry, int) or isinstance(retry, bool) or retry < 0
+        ):
+            raise ValueError(f"SSE retry must be a whole number of milliseconds, not {retry!r}")
+        self.data = data
+        self.event = event
+        self.id = id
+        self.retry = retry
+        self.comment = comment
+
+    def encode(self) -> bytes:
+        """The event in wire format, ending with the blank line that dispatches it."""
+        lines: list[str] = []
+        if self.comment is not None:
+            lines.extend(": " + line for line in _LINE_BREAK.split(self.comment))
+        if self.id is not None:
+            lines.append("id: " + self.id)
+        if self.event is not None:
+            lines.append("event: " + self.event)
+        data = self.data
+        if data is not None:
+            if not isinstance(data, str):
+                data = json_encoder.encode(data).decode()  # JSON never holds a raw line break
+            lines.extend("data: " + line for line in _LINE_BREAK.split(data))
+        if self.retry is not None:
+            lines.append(f"retry: {self.retry}")
+        return ("\n".join(lines) + "\n\n").encode()
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ServerSentEvent):
+            return NotImplemented
+        return all(getattr(self, name) == getattr(other, name) for name in self.__slots__)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        fields = ", ".join(
+            f"{name}={getattr(self, name)!r}"
+            for name in ("data", "event", "id", "retry", "comment")
+            if getattr(self, name) is not None
+        )
+        return f"ServerSentEvent({fields})"
+
+
+def encode_event(item: Any) -> bytes:
+    """Encode one item of an event stream: a ``str`` (data), a dict of fields, or an event."""
+    if isinstance(item, str):
+        # PERF: plain one-line strings are the common case; skip building an event for them.
+        if "\n" not in item and "\r" not in item:
+            return b"data: " + item.encode() + b"\n\n"
+        return ServerSentEvent(item).encode()
+    if isinstance(item, ServerSentEvent):
+        return item.encode()
+    if isinstance(item, Mapping):
+        unknown = set(item) - _FIELDS
+        if unknown:
+            raise TypeError(
+                f"An SSE dict takes the keys {sorted(_FIELDS)}, not {sorted(unknown)}; "
+                "to send a dict as JSON data, yield ServerSentEvent(data=...)"
+            )
+        return ServerSentEvent(**item).encode()
+    raise TypeError(
+        f"An event stream yields str, dict or ServerSentEvent items, not {type(item).__name__}"
+    )
+
+
+async def _next_item(iterator: AsyncIterator[Any]) -> Any:
+    try:
+        return await anext(iterator)
+    except StopAsyncIteration:
+        return _STOP
+
+
+async def _sync_items(iterator: Iterator[Any]) -> AsyncIterator[Any]:
+    while (item := await run_in_threadpool(next, iterator, _STOP)) is not _STOP:
+        yield item
+
+
+def _close_quietly(iterator: Iterator[Any]) -> None:
+    close = getattr(iterator, "close", None)
+    if close is not None:
+        with contextlib.suppress(ValueError):  # still running in a worker thread
+            close()
+
+
+async def _wait_for_disconnect(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+class EventSourceResponse(Response):
+    """Stream Server-Sent Events from an async or sync iterable.
+
+    Each item is a ``str`` (sent as data), a dict of event fields (``data``, ``event``, ``id``,
+    ``retry``, ``comment``) or a :class:`ServerSentEvent`. While the iterable is idle for
+    ``ping`` seconds a ``: ping`` comment keeps proxies from closing the connection. When the
+    client disconnects the iteration is cancelled and an async generator is closed, so its
+    ``finally`` blocks run::
+
+        @app.get("/clock")
+        async def clock() -> EventSourceResponse:
+            async def ticks():
+                while True:
+                    yield {"data": {"now": time.time()}, "event": "tick"}
+                    await asyncio.sleep(1)
+
+            return EventSourceResponse(ticks())
+    """
+
+    media_type = "text/event-stream"
+
+    def __init__(
+        self,
+        content: AsyncIterable[Any] | Iterable[Any],
+        status_code: int = 200,
+        headers: Mapping[str, str] | None = None,
+        *,
+        ping: float | None = 15.0,
+        background: BackgroundTask | None = None,
+    ) -> None:
+        if ping is not None and not ping > 0:
+            raise ValueError(f"ping must be a positive number of seconds or None, not {ping!r}")
+        self._sync_iterator: Iterator[Any] | None = None
+        self.body_iterator: AsyncIterator[Any]
+        if isinstance(content, AsyncIterable):
+            self.body_iterator = aiter(content)
+        else:
+            self._sync_iterator = iter(content)
+            self.body_iterator = _sync_items(self._sync_iterator)
+        self.status_code = status_code
+        self.ping = ping
+        self.background = background
+        self.raw_headers = self._init_headers(headers)
+        extra = self.headers
+        extra.setdefault("cache-control", "no-cache")
+        extra.setdefault("x-accel-buffering", "no")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send(
+            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+        )
+        try:
+            disconnected = scope.get("method") != "HEAD" and await self._stream(receive, send)
+        finally:
+            await self._close()
+        if not disconnected:
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        if self.background is not None:
+            await self.background()
+
+    async def _stream(self, receive: Receive, send: Send) -> bool:
+        """Send every event, pinging while idle; ``True`` if the client went away first."""
+        iterator = self.body_iterator
+        watcher = asyncio.ensure_future(_wait_for_disconnect(receive))
+        pending: asyncio.Future[Any] | None = None
+        try:
+            while True:
+                pending = asyncio.ensure_future(_next_item(iterator))
+                while not pending.done():
+                    done, _ = await asyncio.wait(
+                        {pending, watcher}, timeout=self.ping, return_when=asyncio.FIRST_COMPLETED
+                    )
+                    if watcher in done:
+                        return True
+                    if not done:
+                        await send({"type": "http.response.body", "body": _PING, "more_body": True})
+                item = pending.result()
+                if item is _STOP:
+                    return False
+                body = encode_event(item)
+                await send({"type": "http.response.body", "body": body, "more_body": True})
+        finally:
+            watcher.cancel()
+            tasks: set[asyncio.Future[Any]] = {watcher}
+            if pending is not None:
+                pending.cancel()
+                tasks.add(pending)
+            await asyncio.wait(tasks)
+            if not watcher.cancelled():
+                watcher.exception()  # retrieved, so asyncio does not log it
+
+    async def _close(self) -> None:
+        aclose = getattr(self.body_iterator, "aclose", None)
+        if aclose is not None:
+            await aclose()
+        if self._sync_iterator is not None:
+            await run_in_threadpool(_close_quietly, self._sync_iterator)
