@@ -156,6 +156,15 @@ def test_partial_content_is_not_compressed() -> None:
     assert result.body == BIG
 
 
+def test_multipart_byteranges_are_not_compressed() -> None:
+    # A multi-range 206 has no top-level Content-Range, yet its byte offsets must survive.
+    ranges = [(b"content-type", b"multipart/byteranges; boundary=sep")]
+    inner = TextApp(BIG, headers=ranges, status=206)
+    result = run(GZipMiddleware(inner), http_scope(headers=GZIP))
+    assert result.header("content-encoding") is None
+    assert result.body == BIG
+
+
 def test_non_http_scopes_pass_through() -> None:
     inner = TextApp()
     result = run(GZipMiddleware(inner), websocket_scope(headers=GZIP), inner)

@@ -45,8 +45,8 @@ class GZipMiddleware:
     would not pay for its own header). Streaming responses are compressed chunk by
     chunk and each chunk is flushed at once, so the stream still arrives
     progressively; the body is never collected in memory. Responses that already
-    carry ``Content-Encoding`` or ``Content-Range``, and ``text/event-stream``
-    responses, pass through untouched.
+    carry ``Content-Encoding`` or ``Content-Range``, partial (206) responses, and
+    ``text/event-stream`` responses pass through untouched.
 
     Example::
 
@@ -140,6 +140,10 @@ class _GZipResponder:
 
 
 def _should_compress(start: Message) -> bool:
+    # A 206 is a slice (or a multipart/byteranges set of slices) of a representation:
+    # compressing it would break the byte offsets the client asked for.
+    if start.get("status") == 206:
+        return False
     for key, value in start.get("headers", ()):
         name = key.lower()
         if name in _SKIP_HEADERS:
