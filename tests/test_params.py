@@ -495,3 +495,21 @@ def test_sync_handler_parameters() -> None:
     with TestClient(app) as client:
         assert client.get("/sync/3").json() == 6.0
         assert locs(client.get("/sync/3?factor=x")) == [["query", "factor"]]
+
+
+def test_ellipsis_means_required_as_in_fastapi() -> None:
+    app = App()
+
+    @app.get("/legacy")
+    async def legacy(
+        q: str = Query(...),  # type: ignore[assignment]
+        n: Annotated[int, Query(ge=0)] = ...,  # type: ignore[assignment]
+    ) -> list[Any]:
+        return [q, n]
+
+    with TestClient(app) as client:
+        assert client.get("/legacy?q=a&n=1").json() == ["a", 1]
+        assert errors_of(client.get("/legacy")) == [
+            {"loc": ["query", "q"], "msg": "Field required", "type": "missing"},
+            {"loc": ["query", "n"], "msg": "Field required", "type": "missing"},
+        ]

@@ -60,7 +60,8 @@ class Param:
         max_length: int | None = None,
         pattern: str | None = None,
     ) -> None:
-        self.default = default
+        # ``Query(...)``, FastAPI's spelling of "required", means required here too.
+        self.default = REQUIRED if default is Ellipsis else default
         self.alias = alias
         self.title = title
         self.description = description

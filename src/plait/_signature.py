@@ -303,7 +303,7 @@ def _plan_param(
     default = param.default
     if isinstance(default, Param | Depends):
         marker, default = default, REQUIRED
-    if default is param.empty:
+    if default is param.empty or default is Ellipsis:
         default = REQUIRED
     where = f"parameter {name!r} of {describe(func)}"
 
