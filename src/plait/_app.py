@@ -6,7 +6,7 @@ import contextlib
 import inspect
 import logging
 import typing
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from plait._binding import Call, compile_plan
@@ -18,6 +18,7 @@ from plait._rendering import make_renderer
 from plait._request import Request
 from plait._responses import RedirectResponse, Response
 from plait._routing import Mount, Route, Router, WebSocketRoute
+from plait._rsgi import rsgi_shutdown, rsgi_startup, serve_rsgi
 from plait._signature import CallPlan, analyze
 from plait._types import ASGIApp, Receive, Scope, Send
 
@@ -262,7 +263,14 @@ class App(Router):
             path = path[len(root) :] or "/"
         return path
 
-    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _http(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        respond: Callable[[Response], Awaitable[None]] | None = None,
+    ) -> None:
+        """Serve one request; ``respond`` (RSGI) sends a handler's response its own way."""
         # PERF: the common case (no root_path) reads the path straight from the scope.
         path = scope["path"] if not scope.get("root_path") else self._route_path(scope)
         method = scope["method"]
@@ -289,7 +297,10 @@ class App(Router):
         if state is not None:
             _apply_response_defaults(state, response)
         try:
-            await response(scope, receive, send)
+            if respond is None:
+                await response(scope, receive, send)
+            else:
+                await respond(response)
         finally:
             if request._form is not None:
                 # Uploaded files may have been spooled to disk: close them with the request.
@@ -347,9 +358,17 @@ class App(Router):
         websocket = WebSocket(scope, receive, send, self)
         try:
             await self.errors.run_websocket(websocket, compiled.call)
+            await websocket._finish()
         finally:
             if websocket.exit_stack is not None:
                 await websocket.exit_stack.aclose()
+
+    # ---------------------------------------------------------------- RSGI (granian)
+
+    # PERF: the function itself, not a wrapper: no extra coroutine per request.
+    __rsgi__ = serve_rsgi
+    __rsgi_init__ = rsgi_startup
+    __rsgi_del__ = rsgi_shutdown
 
     # ---------------------------------------------------------------- lifespan
 

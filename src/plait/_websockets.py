@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import enum
 from collections.abc import AsyncIterator, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
 
@@ -42,14 +43,20 @@ class WebSocket(HTTPConnection):
             await ws.send_text(text)
     """
 
-    __slots__ = ("_receive", "_send", "application_state", "client_state")
+    __slots__ = ("_close_code", "_receive", "_send", "application_state", "client_state")
 
     def __init__(self, scope: Scope, receive: Receive, send: Send, app: App | None = None) -> None:
         super().__init__(scope, app)
         self._receive = receive
         self._send = send
+        self._close_code = 1000
         self.client_state = WebSocketState.CONNECTING
         self.application_state = WebSocketState.CONNECTING
+
+    @property
+    def subprotocols(self) -> list[str]:
+        """The subprotocols the client offered, in its order of preference."""
+        return list(self.scope.get("subprotocols") or ())
 
     async def receive(self) -> Message:
         """The next raw ASGI message (``websocket.receive`` or ``websocket.disconnect``)."""
@@ -67,13 +74,23 @@ class WebSocket(HTTPConnection):
         return message
 
     async def send(self, message: Message) -> None:
+        """Send a raw ASGI message; a peer that has gone raises ``WebSocketDisconnect(1006)``."""
         if self.application_state is WebSocketState.DISCONNECTED:
             raise RuntimeError("Cannot send on a closed WebSocket")
-        if message["type"] in ("websocket.close", "websocket.http.response.start"):
+        kind = message["type"]
+        if kind == "websocket.close":
             self.application_state = WebSocketState.DISCONNECTED
-        elif message["type"] == "websocket.accept":
+            self._close_code = message.get("code", 1000)
+        elif kind == "websocket.http.response.start":
+            self.application_state = WebSocketState.DISCONNECTED
+        elif kind == "websocket.accept":
             self.application_state = WebSocketState.CONNECTED
-        await self._send(message)
+        try:
+            await self._send(message)
+        except OSError:
+            # ASGI servers raise an OSError when the client went away mid-send.
+            self.client_state = self.application_state = WebSocketState.DISCONNECTED
+            raise WebSocketDisconnect(1006, "The client went away") from None
 
     async def accept(
         self,
@@ -105,19 +122,31 @@ class WebSocket(HTTPConnection):
         return value
 
     def _check_accepted(self) -> None:
-        if self.application_state is not WebSocketState.CONNECTED:
+        state = self.application_state
+        if state is WebSocketState.DISCONNECTED:
+            # We closed it: the conversation is over, as if the peer had answered our close.
+            raise WebSocketDisconnect(self._close_code, "The WebSocket was closed")
+        if state is not WebSocketState.CONNECTED:
+            raise RuntimeError('WebSocket is not connected: call "await websocket.accept()"')
+
+    def _check_can_send(self) -> None:
+        if self.application_state is WebSocketState.CONNECTING:
             raise RuntimeError('WebSocket is not connected: call "await websocket.accept()"')
 
     async def receive_text(self) -> str:
+        """The next text message; a bytes message raises ``TypeError``."""
         self._check_accepted()
         return str(self._data(await self.receive(), "text"))
 
     async def receive_bytes(self) -> bytes:
+        """The next bytes message; a text message raises ``TypeError``."""
         self._check_accepted()
         return bytes(self._data(await self.receive(), "bytes"))
 
-    async def receive_json(self, mode: str = "text") -> Any:
+    async def receive_json(self, mode: Literal["text", "binary"] = "text") -> Any:
         """A JSON message; malformed JSON closes the connection with 1007 (invalid data)."""
+        if mode not in ("text", "binary"):
+            raise ValueError(f'mode must be "text" or "binary", not {mode!r}')
         self._check_accepted()
         message = await self.receive()
         data = self._data(message, "text" if mode == "text" else "bytes")
@@ -150,14 +179,33 @@ class WebSocket(HTTPConnection):
             pass
 
     async def send_text(self, data: str) -> None:
+        self._check_can_send()
         await self.send({"type": "websocket.send", "text": data})
 
     async def send_bytes(self, data: bytes) -> None:
+        self._check_can_send()
         await self.send({"type": "websocket.send", "bytes": data})
 
-    async def send_json(self, data: Any, mode: str = "text") -> None:
+    async def send_json(self, data: Any, mode: Literal["text", "binary"] = "text") -> None:
+        """Send ``data`` encoded as JSON (msgspec), in a text or a binary message."""
+        if mode not in ("text", "binary"):
+            raise ValueError(f'mode must be "text" or "binary", not {mode!r}')
         encoded = msgspec.json.encode(data)
         if mode == "text":
             await self.send_text(encoded.decode())
         else:
             await self.send_bytes(encoded)
+
+    async def _finish(self) -> None:
+        """Called once the handler returned: close what it left open.
+
+        Before ``accept`` this refuses the handshake; after it, it closes normally (1000).
+        A peer that already left is not written to.
+        """
+        if self.application_state is WebSocketState.DISCONNECTED:
+            return
+        if self.client_state is WebSocketState.DISCONNECTED:
+            self.application_state = WebSocketState.DISCONNECTED
+            return
+        with contextlib.suppress(WebSocketDisconnect):
+            await self.close(1000)

@@ -179,6 +179,9 @@ class WebSocketTestSession:
 
         async def send(message: Message) -> None:
             self._from_app.put(message)
+            if message["type"] == "websocket.close":
+                # As a server does: once the app closed, its next receive() is a disconnect.
+                to_app.put_nowait({"type": "websocket.disconnect", "code": message.get("code")})
 
         try:
             await self._client.app(self._scope, receive, send)

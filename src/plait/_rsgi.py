@@ -1,0 +1,426 @@
+"""granian's RSGI interface: the same compiled app, without ASGI's per-message dicts.
+
+granian calls ``await app.__rsgi__(scope, protocol)`` with a native scope object. This module
+turns it into the ASGI-style scope that requests read (built lazily: headers, client, server
+and the query string are converted only when something asks for them), runs the app's usual
+request pipeline, and hands a fully rendered response straight to ``protocol.response_bytes``.
+Streaming and file responses, mounted apps, user middleware (which is ASGI-only) and
+WebSockets run over small ``receive``/``send`` shims that translate ASGI messages to RSGI.
+
+What RSGI (granian 2.x) cannot carry, and so differs from ASGI servers:
+
+- a WebSocket close code sent after ``accept`` (the client sees 1005, "no status"), and the
+  code of a close the client sends (handlers get 1005);
+- the subprotocol and extra headers chosen in ``websocket.accept`` (a warning is logged);
+- a body on a refused WebSocket handshake (only its status is sent).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from plait._responses import Response
+from plait._types import Message, Scope
+
+if TYPE_CHECKING:
+    from _collections_abc import dict_items, dict_keys, dict_values
+
+    from plait._app import App
+
+__all__ = ["RSGIScope", "rsgi_shutdown", "rsgi_startup", "serve_rsgi"]
+
+logger = logging.getLogger("plait.error")
+
+_ASGI = {"version": "3.0", "spec_version": "2.4"}
+_HTTP_VERSIONS = {"1": "1.0", "1.0": "1.0", "1.1": "1.1", "2": "2", "3": "3"}
+_WS_SCHEMES = {"http": "ws", "https": "wss"}
+
+
+def _address(value: str) -> tuple[str, int] | None:
+    """``"127.0.0.1:8000"`` or ``"[::1]:8000"`` as ASGI's ``(host, port)``."""
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit():
+        return None
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    return host, int(port)
+
+
+def _headers(scope: RSGIScope) -> list[tuple[bytes, bytes]]:
+    # granian has decoded the raw header bytes as UTF-8 (names come lower-cased): encoding
+    # them back gives the bytes the client sent, as an ASGI server passes them.
+    return [(k.encode(), v.encode()) for k, v in scope.rsgi.headers.items()]
+
+
+def _subprotocols(scope: RSGIScope) -> list[str]:
+    offered = scope.rsgi.headers.get("sec-websocket-protocol")
+    return [p.strip() for p in offered.split(",") if p.strip()] if offered else []
+
+
+_HTTP_LAZY: dict[str, Callable[[RSGIScope], Any]] = {
+    "headers": _headers,
+    "query_string": lambda scope: scope.rsgi.query_string.encode(),
+    "raw_path": lambda scope: quote(scope.rsgi.path, safe="/:@!$&'()*+,;=-._~").encode(),
+    "client": lambda scope: _address(scope.rsgi.client),
+    "server": lambda scope: _address(scope.rsgi.server),
+    "scheme": lambda scope: scope.rsgi.scheme,
+    "http_version": lambda scope: _HTTP_VERSIONS.get(scope.rsgi.http_version, "1.1"),
+    "extensions": lambda scope: {},
+}
+_WEBSOCKET_LAZY: dict[str, Callable[[RSGIScope], Any]] = {
+    **_HTTP_LAZY,
+    "scheme": lambda scope: _WS_SCHEMES.get(scope.rsgi.scheme, scope.rsgi.scheme),
+    "subprotocols": _subprotocols,
+}
+_dict_get = dict.get
+_dict_contains = dict.__contains__
+
+
+class RSGIScope(dict[str, Any]):
+    """An ASGI scope over granian's native scope; most keys are converted on first use.
+
+    # PERF: converting every header to bytes and parsing the client and server addresses
+    costs more than routing a request, and most handlers never look at them. Reads through
+    ``[]``, ``get``, ``in`` and ``setdefault`` convert one key; anything that lists the keys
+    or copies the scope (``dict(scope)``, ``{**scope}``, iteration) converts them all first.
+    """
+
+    __slots__ = ("rsgi",)
+    rsgi: Any
+    lazy: dict[str, Callable[[RSGIScope], Any]] = _HTTP_LAZY
+
+    def __missing__(self, key: str) -> Any:
+        make = self.lazy.get(key)
+        if make is None:
+            raise KeyError(key)
+        value = self[key] = make(self)
+        return value
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key in self.lazy:
+            return self[key]
+        return _dict_get(self, key, default)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.lazy or _dict_contains(self, key)
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        if key in self:
+            return self[key]
+        self[key] = default
+        return default
+
+    def materialize(self) -> RSGIScope:
+        """Convert every lazy key now (before the scope is copied or handed to ASGI code)."""
+        for key, make in self.lazy.items():
+            if not _dict_contains(self, key):
+                self[key] = make(self)
+        return self
+
+    def __iter__(self) -> Iterator[str]:
+        return dict.__iter__(self.materialize())
+
+    def __len__(self) -> int:
+        return dict.__len__(self.materialize())
+
+    def keys(self) -> dict_keys[str, Any]:
+        return dict.keys(self.materialize())
+
+    def values(self) -> dict_values[str, Any]:
+        return dict.values(self.materialize())
+
+    def items(self) -> dict_items[str, Any]:
+        return dict.items(self.materialize())
+
+    def copy(self) -> dict[str, Any]:
+        return dict(self.materialize())
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({dict.__repr__(self.materialize())})"
+
+
+class _WebSocketScope(RSGIScope):
+    __slots__ = ()
+    lazy = _WEBSOCKET_LAZY
+
+
+class ClientGone(OSError):
+    """The client closed the connection while the app was still sending (ASGI asks servers
+    to raise an ``OSError`` for this)."""
+
+
+# ------------------------------------------------------------------------------------ HTTP
+
+
+_DONE: Any = object()
+_header_cache: dict[tuple[bytes, bytes], tuple[str, str]] = {}
+
+
+def _str_headers(raw: Any) -> list[tuple[str, str]]:
+    """ASGI's byte headers as the ``str`` pairs granian takes.
+
+    # PERF: responses repeat the same few headers (content types, common lengths); a bounded
+    cache of converted pairs is several times faster than decoding each one again.
+    """
+    cache = _header_cache
+    converted = []
+    for pair in raw:
+        text = cache.get(pair)
+        if text is None:
+            text = (pair[0].decode("latin-1"), pair[1].decode("latin-1"))
+            if len(cache) < 4096:
+                cache[pair] = text
+        converted.append(text)
+    return converted
+
+
+class _HTTPExchange:
+    """One request over RSGI, seen by the app as ASGI ``receive`` and ``send``.
+
+    ``receive`` gives the body in one message when its length is declared, chunk by chunk
+    otherwise (so ``max_body_size`` stops a chunked upload early), then ``http.disconnect``
+    once the client has gone. ``send`` makes one ``response_bytes`` of a whole body, a
+    ``response_stream`` of ``more_body`` chunks, a ``response_file`` of ``pathsend``.
+    """
+
+    __slots__ = ("chunks", "headers", "protocol", "read", "rsgi", "scope", "status", "stream")
+
+    def __init__(self, protocol: Any, rsgi: Any, scope: Scope) -> None:
+        self.protocol = protocol
+        self.rsgi = rsgi
+        self.scope = scope
+        self.status: int | None = None
+        self.stream: Any = None
+        self.read = False
+        self.chunks: Any = None
+        self.headers: list[tuple[str, str]] = []
+
+    async def receive(self) -> Message:
+        if self.read:
+            await self.protocol.client_disconnect()
+            return {"type": "http.disconnect"}
+        chunks = self.chunks
+        if chunks is None:
+            if "content-length" in self.rsgi.headers:
+                self.read = True
+                return {"type": "http.request", "body": await self.protocol(), "more_body": False}
+            chunks = self.chunks = self.protocol.__aiter__()
+        while True:
+            try:
+                chunk = await chunks.__anext__()
+            except StopAsyncIteration:
+                self.read = True
+                return {"type": "http.request", "body": b"", "more_body": False}
+            if chunk:
+                return {"type": "http.request", "body": chunk, "more_body": True}
+
+    async def respond(self, response: Response) -> None:
+        """Send a response plait built: fully rendered ones without any ASGI message."""
+        # PERF: a Response whose __call__ is the base one only ever sends its ready body;
+        # hand that to granian directly instead of building two message dicts.
+        if type(response).__call__ is _BASE_CALL:
+            self.stream = _DONE
+            self.protocol.response_bytes(
+                response.status_code,
+                _str_headers(response.raw_headers),
+                b"" if self.scope["method"] == "HEAD" else response.body,
+            )
+            if response.background is not None:
+                await response.background()
+            return
+        await response(self.scope, self.receive, self.send)
+
+    async def send(self, message: Message) -> None:
+        kind = message["type"]
+        if kind == "http.response.start":
+            if self.status is not None:
+                raise RuntimeError("The app sent http.response.start twice")
+            self.status = message["status"]
+            self.headers = _str_headers(message.get("headers") or ())
+        elif kind == "http.response.body":
+            await self._body(message.get("body", b""), message.get("more_body", False))
+        elif kind == "http.response.pathsend":
+            self._check_open()
+            self.protocol.response_file(self.status, self.headers, str(message["path"]))
+            self.stream = _DONE
+
+    def _check_open(self) -> None:
+        if self.status is None:
+            raise RuntimeError("The app sent a body before http.response.start")
+        if self.stream is _DONE:
+            raise RuntimeError("The app sent a body after the response was complete")
+
+    async def _body(self, body: bytes, more_body: bool) -> None:
+        stream = self.stream
+        if stream is None or stream is _DONE:
+            self._check_open()
+            if not more_body:
+                self.protocol.response_bytes(self.status, self.headers, body)
+                self.stream = _DONE
+                return
+            stream = self.stream = self.protocol.response_stream(self.status, self.headers)
+        if body:
+            try:
+                await stream.send_bytes(body)
+            except RuntimeError:  # granian's RSGIProtocolClosed: the client went away
+                self.stream = _DONE
+                raise ClientGone("The client closed the connection") from None
+        if not more_body:
+            self.stream = _DONE  # dropping the transport ends the chunked body
+
+
+_BASE_CALL = Response.__call__
+
+
+# ------------------------------------------------------------------------------ WebSocket
+
+_CONNECTING, _CONNECTED, _ACCEPTED, _CLOSED = range(4)
+_NO_CODE = 1005  # RSGI does not tell the close code the client sent
+
+
+class _WebSocketChannel:
+    """ASGI WebSocket ``receive``/``send`` over the RSGI protocol and its transport."""
+
+    __slots__ = ("_protocol", "_state", "_transport", "_warned")
+
+    def __init__(self, protocol: Any) -> None:
+        self._protocol = protocol
+        self._state = _CONNECTING
+        self._transport: Any = None
+        self._warned = False
+
+    async def receive(self) -> Message:
+        state = self._state
+        if state == _CONNECTING:
+            self._state = _CONNECTED
+            return {"type": "websocket.connect"}
+        if state == _CONNECTED:
+            raise RuntimeError("receive() before the WebSocket was accepted")
+        if state == _CLOSED:
+            return {"type": "websocket.disconnect", "code": _NO_CODE}
+        try:
+            message = await self._transport.receive()
+        except RuntimeError:  # granian's RSGIProtocolClosed/RSGIProtocolError
+            return self._gone(1006)
+        kind = message.kind
+        if kind == 2:
+            return {"type": "websocket.receive", "text": message.data}
+        if kind == 1:
+            return {"type": "websocket.receive", "bytes": message.data}
+        return self._gone(_NO_CODE)
+
+    def _gone(self, code: int) -> Message:
+        self._state = _CLOSED
+        self._transport = None
+        return {"type": "websocket.disconnect", "code": code}
+
+    async def send(self, message: Message) -> None:
+        kind = message["type"]
+        if kind == "websocket.send":
+            await self._send_data(message)
+        elif kind == "websocket.accept":
+            if self._state != _CONNECTED:
+                raise RuntimeError("websocket.accept sent twice, or before websocket.connect")
+            if (message.get("subprotocol") or message.get("headers")) and not self._warned:
+                self._warned = True
+                logger.warning(
+                    "granian's RSGI interface cannot send the subprotocol or headers chosen "
+                    "in accept(); serve over ASGI (granian --interface asgi) if clients need them"
+                )
+            self._transport = await self._protocol.accept()
+            self._state = _ACCEPTED
+        elif kind == "websocket.close":
+            self._close(message.get("code", 1000))
+        elif kind == "websocket.http.response.start":
+            status = message.get("status", 403)
+            self._close(status if isinstance(status, int) and 400 <= status <= 599 else 403)
+
+    async def _send_data(self, message: Message) -> None:
+        transport = self._transport
+        if transport is None:
+            raise ClientGone("The WebSocket is not open")
+        text = message.get("text")
+        try:
+            if text is not None:
+                await transport.send_str(text)
+            else:
+                await transport.send_bytes(message.get("bytes") or b"")
+        except RuntimeError:
+            self._gone(1006)
+            raise ClientGone("The client closed the WebSocket") from None
+
+    def _close(self, code: int) -> None:
+        if self._state == _CLOSED:
+            return
+        # Before accept, granian answers the handshake with this number as the HTTP status:
+        # a WebSocket close code there would be an invalid status (and crash the worker).
+        self._protocol.close(code if self._state == _ACCEPTED else 403)
+        self._state = _CLOSED
+        self._transport = None
+
+
+async def _serve_websocket(app: App, rsgi: Any, protocol: Any) -> None:
+    scope = _WebSocketScope(type="websocket", asgi=_ASGI, path=rsgi.path, root_path="")
+    scope.rsgi = rsgi
+    channel = _WebSocketChannel(protocol)
+    if app.user_middleware:
+        scope.materialize()
+    await app._asgi(scope, channel.receive, channel.send)
+
+
+# ----------------------------------------------------------------------------- entry points
+
+
+async def serve_rsgi(app: App, scope: Any, protocol: Any) -> None:
+    """``App.__rsgi__``: serve one HTTP request or WebSocket connection from granian."""
+    if not app._ready:
+        app.build()
+    if scope.proto != "http":
+        if scope.proto == "ws":
+            await _serve_websocket(app, scope, protocol)
+        return
+    # PERF: HTTP is served inline (no extra coroutine), over a scope converted lazily.
+    asgi_scope = RSGIScope(
+        type="http", asgi=_ASGI, method=scope.method, path=scope.path, root_path=""
+    )
+    asgi_scope.rsgi = scope
+    exchange = _HTTPExchange(protocol, scope, asgi_scope)
+    try:
+        if app.user_middleware:
+            await app._asgi(asgi_scope.materialize(), exchange.receive, exchange.send)
+        else:
+            await app._http(asgi_scope, exchange.receive, exchange.send, exchange.respond)
+    except ClientGone:
+        return
+
+
+def _run(loop: asyncio.AbstractEventLoop, coro: Any, what: str) -> None:
+    if loop.is_running():
+        # granian's embedded server calls the hooks from inside its running loop.
+        task = loop.create_task(coro)
+        _background.add(task)
+        task.add_done_callback(_background.discard)
+        return
+    try:
+        loop.run_until_complete(coro)
+    except BaseException as exc:
+        # granian prints the traceback as the worker exits; the server then stops.
+        logger.error("Application %s failed: %r", what, exc)
+        raise
+
+
+_background: set[asyncio.Task[None]] = set()
+
+
+def rsgi_startup(app: App, loop: asyncio.AbstractEventLoop) -> None:
+    """``App.__rsgi_init__``: run the start-up hooks and ``lifespan`` on granian's loop."""
+    _run(loop, app.startup(), "start-up")
+
+
+def rsgi_shutdown(app: App, loop: asyncio.AbstractEventLoop) -> None:
+    """``App.__rsgi_del__``: run the shutdown hooks once granian stops serving."""
+    _run(loop, app.shutdown(), "shutdown")
