@@ -400,6 +400,44 @@ def test_mount_a_plait_app_inside_a_plait_app() -> None:
         assert client.get("/inner/nothing").status_code == 404
 
 
+async def _ws_raw(scope: Scope, receive: Receive, send: Send) -> None:
+    assert scope["type"] == "websocket"
+    await receive()
+    await send({"type": "websocket.accept"})
+    await send({"type": "websocket.send", "text": f"{scope['root_path']} {scope['path']}"})
+    await send({"type": "websocket.close", "code": 1000})
+
+
+def test_websockets_reach_a_mounted_app() -> None:
+    app = App()
+    app.mount("/live", _ws_raw)
+
+    @app.websocket("/live/native")
+    async def native(websocket: WebSocket) -> None:
+        await websocket.accept()
+        await websocket.send_text("native")
+        await websocket.close()
+
+    with TestClient(app) as client:
+        with client.websocket_connect("/live/feed") as ws:
+            assert ws.receive_text() == "/live /live/feed"
+        with client.websocket_connect("/live/native") as ws:
+            assert ws.receive_text() == "native"
+
+
+def test_two_websocket_routes_on_one_path_conflict() -> None:
+    app = App()
+
+    async def first(websocket: WebSocket) -> None: ...
+
+    async def second(websocket: WebSocket) -> None: ...
+
+    app.add_websocket_route("/ws", first)
+    app.add_websocket_route("/ws", second)
+    with pytest.raises(ValueError, match=r"WebSocketRoute\('/ws', name='first'\)"):
+        app.build()
+
+
 def test_mount_path_must_be_plain() -> None:
     app = App()
     with pytest.raises(ValueError, match="plain path"):
@@ -520,6 +558,28 @@ def test_build_is_idempotent() -> None:
     matcher = app._matcher
     app.build()
     assert app._matcher is matcher
+
+
+def test_compiled_routes_come_in_registration_order() -> None:
+    app = App(openapi_url=None)
+
+    @app.get("/files/{rest:path}")
+    def files(rest: str) -> str:
+        return rest
+
+    @app.get("/about")
+    def about() -> str:
+        return "about"
+
+    @app.route("/items/{item_id:int}", methods=["GET", "PUT"])
+    def item(item_id: int) -> int:
+        return item_id
+
+    @app.websocket("/ws")
+    async def ws(websocket: WebSocket) -> None: ...
+
+    names = [compiled.route.name for compiled in app.compiled_routes()]
+    assert names == ["files", "about", "item", "ws"]
 
 
 def test_app_settings_are_kept() -> None:
