@@ -89,12 +89,23 @@ class App(Router):
         max_body_size: int | None = 10 * 1024 * 1024,
         redirect_slashes: bool = True,
         dependencies: Sequence[Any] | None = None,
+        openapi_url: str | None = "/openapi.json",
+        docs_url: str | None = "/docs",
+        redoc_url: str | None = "/redoc",
+        openapi_tags: Sequence[Mapping[str, Any]] | None = None,
+        servers: Sequence[Mapping[str, Any]] | None = None,
     ) -> None:
         super().__init__(dependencies=dependencies)
         self.debug = debug
         self.title = title
         self.version = version
         self.description = description
+        # OpenAPI (plait.openapi): no openapi_url turns the docs pages off too.
+        self.openapi_url = openapi_url
+        self.docs_url = docs_url
+        self.redoc_url = redoc_url
+        self.openapi_tags = list(openapi_tags) if openapi_tags else None
+        self.servers = list(servers) if servers else None
         self.max_body_size = max_body_size
         self.redirect_slashes = redirect_slashes
         self.state = State()
@@ -180,6 +191,10 @@ class App(Router):
         """
         if self._ready:
             return
+        if not self._started and self.openapi_url is not None:
+            from plait.openapi._routes import add_docs_routes
+
+            add_docs_routes(self)
         self._compile_routes()
         if not self._started:
             asgi: ASGIApp = self._dispatch

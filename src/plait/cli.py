@@ -35,6 +35,7 @@ import click
 from plait.__about__ import __version__
 from plait._app import App
 from plait._routing import Mount, Route, Router, WebSocketRoute
+from plait.openapi._cli import openapi_command
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -370,3 +371,6 @@ def routes(app_spec: str, app_dir: str, sort: str | None) -> None:
         click.echo("No routes.")
         return
     click.echo(format_routes(app.routes, sort))
+
+
+main.add_command(openapi_command)

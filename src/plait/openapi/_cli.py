@@ -1,0 +1,44 @@
+"""``plait openapi APP``: print (or write) the app's OpenAPI document."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from plait.openapi._generator import openapi_schema
+
+__all__ = ["openapi_command"]
+
+
+@click.command("openapi")
+@click.argument("app_spec", metavar="APP", envvar="PLAIT_APP")
+@click.option(
+    "--app-dir",
+    default=".",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Directory put first on sys.path to import APP from.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    default=None,
+    help="Write the document to this file instead of printing it.",
+)
+@click.option("--indent", type=int, default=2, show_default=True, help="JSON indentation.")
+def openapi_command(app_spec: str, app_dir: str, output: Path | None, indent: int) -> None:
+    """Print APP's OpenAPI 3.1 document as JSON."""
+    # Imported here: plait.cli registers this command, so importing it at the top would be
+    # circular when plait.cli is the module imported first.
+    from plait.cli import cli_load_app
+
+    app = cli_load_app(app_spec, app_dir).app
+    text = json.dumps(openapi_schema(app), indent=indent or None, ensure_ascii=False) + "\n"
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    output.write_text(text, encoding="utf-8")
+    click.echo(f"Wrote the OpenAPI document of {app_spec} to {output}", err=True)

@@ -1,0 +1,264 @@
+"""One OpenAPI operation from a compiled route: parameters, request body and security.
+
+Everything is read from the route's :class:`~plait._signature.CallPlan`, the same plan the
+binder compiles into extractors, so the document describes exactly what is validated.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import inspect
+import re
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+
+from plait._convertors import Convertor
+from plait._datastructures import UploadFile
+from plait._markers import REQUIRED, Body
+from plait._routing import Route
+from plait._signature import CallPlan, ParamInfo, is_model_type
+from plait.openapi._responses import responses
+from plait.openapi._schemas import SchemaRegistry
+
+__all__ = ["build_operation", "humanise"]
+
+_IN_ORDER = {"path": 0, "query": 1, "header": 2, "cookie": 3}
+Schema = dict[str, Any]
+
+
+def build_operation(
+    route: Route,
+    plan: CallPlan,
+    operation_id: str,
+    output_type: Any,
+    schemas: SchemaRegistry,
+    security_schemes: dict[str, Any],
+) -> dict[str, Any]:
+    """The operation object for one method of ``route``."""
+    operation: dict[str, Any] = {}
+    if route.tags:
+        operation["tags"] = list(route.tags)
+    operation["summary"] = route.summary or humanise(_endpoint_name(route))
+    description = route.description or _docstring(route.endpoint)
+    if description:
+        operation["description"] = description
+    operation["operationId"] = operation_id
+    params = plan.all_params()
+    parameters = _parameters(route, params, schemas)
+    if parameters:
+        operation["parameters"] = parameters
+    body = _request_body(params, operation_id, schemas)
+    if body is not None:
+        operation["requestBody"] = body
+    has_body = any(p.source in ("body", "form", "file") for p in params)
+    operation["responses"] = responses(
+        route, output_type, validates=bool(params), has_body=has_body, schemas=schemas
+    )
+    security = _security(plan, security_schemes)
+    if security:
+        operation["security"] = security
+    if route.deprecated:
+        operation["deprecated"] = True
+    return operation
+
+
+def humanise(name: str) -> str:
+    """``get_item`` -> ``Get Item``."""
+    return " ".join(word[:1].upper() + word[1:] for word in name.split("_") if word)
+
+
+def _endpoint_name(route: Route) -> str:
+    return getattr(route.endpoint, "__name__", None) or route.name or ""
+
+
+def _docstring(endpoint: Callable[..., Any]) -> str | None:
+    if not (inspect.isfunction(endpoint) or inspect.ismethod(endpoint)):
+        return None
+    doc = inspect.getdoc(endpoint)
+    # As in FastAPI, a form feed ends the part meant for the API docs.
+    return doc.split("\f", 1)[0].strip() or None if doc else None
+
+
+# ---------------------------------------------------------------------- parameters
+
+
+def _parameters(route: Route, params: list[ParamInfo], schemas: SchemaRegistry) -> list[Schema]:
+    found: list[Schema] = []
+    seen: set[tuple[str, str]] = set()
+    for info in params:
+        if info.source not in _IN_ORDER:
+            continue
+        ident = (info.source, info.key.lower() if info.source == "header" else info.key)
+        if ident in seen:
+            continue
+        seen.add(ident)
+        marker = info.marker
+        if marker is not None and not marker.include_in_schema and info.source != "path":
+            continue
+        convertor = route.convertors.get(info.key) if info.source == "path" else None
+        found.append(_parameter(info, convertor, schemas))
+    # A path parameter the handler does not take is still part of the path template.
+    for name, convertor in route.convertors.items():
+        if ("path", name) not in seen:
+            schema: Schema = {"type": convertor.openapi_type}
+            _path_fixup(convertor)(schema)
+            found.append({"name": name, "in": "path", "required": True, "schema": schema})
+    found.sort(key=lambda p: _IN_ORDER[p["in"]])
+    return found
+
+
+def _parameter(info: ParamInfo, convertor: Convertor | None, schemas: SchemaRegistry) -> Schema:
+    param: Schema = {
+        "name": info.key,
+        "in": info.source,
+        "required": info.source == "path" or info.required,
+    }
+    path_fixup = _path_fixup(convertor) if convertor is not None else None
+    default = info.default
+
+    def fixup(schema: Schema) -> None:
+        if path_fixup is not None:
+            path_fixup(schema)
+        if "description" in schema:
+            # Said once, on the parameter, where the UIs show it.
+            description = schema.pop("description")
+            param.setdefault("description", description)
+        if default is not REQUIRED and default is not None and "default" not in schema:
+            with contextlib.suppress(TypeError):
+                schema["default"] = msgspec.to_builtins(default)
+
+    marker = info.marker
+    if marker is not None:
+        if marker.description:
+            param["description"] = marker.description
+        if marker.deprecated:
+            param["deprecated"] = True
+        if marker.examples:
+            param["examples"] = {
+                f"example{i}": {"value": value} for i, value in enumerate(marker.examples, 1)
+            }
+    param["schema"] = schemas.schema(info.annotation, fixup)
+    if info.multiple and info.source == "query":
+        param["style"] = "form"
+        param["explode"] = True
+    return param
+
+
+def _path_fixup(convertor: Convertor) -> Callable[[Schema], None]:
+    """What the path convertor adds to the parameter's type: ``{id:int}`` takes no ``-1``."""
+    regex = re.compile(convertor.regex)
+
+    def fixup(schema: Schema) -> None:
+        kind = schema.get("type")
+        if kind in ("integer", "number"):
+            unbounded = "minimum" not in schema and "exclusiveMinimum" not in schema
+            if unbounded and regex.fullmatch("-1") is None and regex.fullmatch("0") is not None:
+                schema["minimum"] = 0
+        elif kind == "string" and not convertor.matches_rest:
+            if convertor.regex != Convertor.regex and not {"pattern", "format"} & set(schema):
+                schema["pattern"] = f"^(?:{convertor.regex})$"
+            if "minLength" not in schema and regex.fullmatch("") is None:
+                schema["minLength"] = 1
+
+    return fixup
+
+
+# ---------------------------------------------------------------------- request body
+
+
+def _request_body(
+    params: list[ParamInfo], operation_id: str, schemas: SchemaRegistry
+) -> Schema | None:
+    body = [p for p in params if p.source == "body"]
+    if body:
+        return _json_body(body, operation_id, schemas)
+    form = [p for p in params if p.source in ("form", "file")]
+    if form:
+        return _form_body(form, operation_id, schemas)
+    return None
+
+
+def _json_body(infos: list[ParamInfo], operation_id: str, schemas: SchemaRegistry) -> Schema:
+    # Mirrors _binding._BodyReader: one body parameter (not embedded) is the whole body,
+    # several (or an embedded one) are the keys of one object.
+    result: Schema = {}
+    if len(infos) == 1 and not infos[0].embed:
+        info = infos[0]
+        tp: Any = info.annotation
+        required = info.required
+        if info.marker is not None and info.marker.description:
+            result["description"] = info.marker.description
+    else:
+        tp = _body_struct(f"Body_{operation_id}", infos)
+        required = any(i.required for i in infos)
+    media_types = {i.marker.media_type for i in infos if isinstance(i.marker, Body)}
+    result["content"] = {
+        media_type: {"schema": schemas.schema(tp)}
+        for media_type in sorted(media_types or {"application/json"})
+    }
+    result["required"] = required
+    return result
+
+
+def _form_body(infos: list[ParamInfo], operation_id: str, schemas: SchemaRegistry) -> Schema:
+    has_files = any(i.source == "file" for i in infos)
+    media_type = "multipart/form-data" if has_files else "application/x-www-form-urlencoded"
+    if len(infos) == 1 and is_model_type(infos[0].python_type):
+        # Mirrors _binding._FormReader: a Struct parameter is built from the whole form.
+        tp: Any = infos[0].annotation
+    else:
+        tp = _body_struct(f"Body_{operation_id}", infos)
+    return {
+        "content": {media_type: {"schema": schemas.schema(tp)}},
+        "required": any(i.required for i in infos),
+    }
+
+
+def _body_struct(name: str, infos: list[ParamInfo]) -> type[msgspec.Struct]:
+    fields: list[tuple[str, Any, Any]] = []
+    for index, info in enumerate(infos):
+        annotation = info.annotation
+        if info.source == "file":
+            annotation = list[UploadFile] if info.multiple else UploadFile
+            if info.default is None:
+                annotation = annotation | None
+        if info.required:
+            field = msgspec.field(name=info.key)
+        elif isinstance(info.default, list | dict | set):
+            field = msgspec.field(default_factory=_copier(info.default), name=info.key)
+        else:
+            field = msgspec.field(default=info.default, name=info.key)
+        fields.append((f"field{index}", annotation, field))
+    return msgspec.defstruct(name, fields, kw_only=True)
+
+
+def _copier(value: Any) -> Callable[[], Any]:
+    return lambda: copy.copy(value)
+
+
+# ---------------------------------------------------------------------- security
+
+
+def _security(plan: CallPlan, schemes: dict[str, Any]) -> list[dict[str, list[str]]]:
+    """The security schemes of the route's dependencies, all required together.
+
+    A dependency documents itself when its callable (or the object a bound method belongs
+    to) has ``scheme_name`` and ``openapi_security_scheme``; ``Security(dep, scopes=[...])``
+    adds the scopes.
+    """
+    required: dict[str, list[str]] = {}
+    for dep in plan.all_dependencies():
+        owner = dep.call
+        if not hasattr(owner, "openapi_security_scheme"):
+            owner = getattr(owner, "__self__", owner)
+        scheme = getattr(owner, "openapi_security_scheme", None)
+        name = getattr(owner, "scheme_name", None)
+        if not isinstance(scheme, dict) or not isinstance(name, str):
+            continue
+        schemes[name] = scheme
+        scopes = required.setdefault(name, [])
+        scopes.extend(s for s in dep.scopes or () if s not in scopes)
+    return [required] if required else []

@@ -1,0 +1,124 @@
+"""JSON Schemas for every type an OpenAPI document mentions, generated in one pass.
+
+The operation builders ask :meth:`SchemaRegistry.schema` for a type's schema while they walk
+the routes and get back an empty dict; :meth:`SchemaRegistry.resolve` then asks msgspec for
+all the types at once (so shared Structs, dataclasses, enums… become one component each) and
+fills those dicts in. Pydantic models reach msgspec's ``schema_hook`` and are documented with
+their own ``model_json_schema``; pydantic itself is never imported.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import msgspec
+
+from plait._datastructures import UploadFile
+
+__all__ = ["BINARY", "REF_PREFIX", "SchemaRegistry", "clean_component_names"]
+
+REF_PREFIX = "#/components/schemas/"
+_REF_TEMPLATE = REF_PREFIX + "{name}"
+_COMPONENT_NAME = re.compile(r"^[A-Za-z0-9._-]+$")
+
+BINARY: dict[str, Any] = {
+    "type": "string",
+    "format": "binary",
+    "contentMediaType": "application/octet-stream",
+}
+"""An uploaded file (``format: binary`` for OpenAPI 3.0 tools, ``contentMediaType`` for 3.1)."""
+
+Fixup = Callable[[dict[str, Any]], None]
+
+
+class SchemaRegistry:
+    """Collects types, then turns them into schemas and deduplicated components."""
+
+    def __init__(self) -> None:
+        self._pending: list[tuple[dict[str, Any], Any, Fixup | None]] = []
+        self._extra: dict[str, Any] = {}
+
+    def schema(self, tp: Any, fixup: Fixup | None = None) -> dict[str, Any]:
+        """A dict that :meth:`resolve` fills with ``tp``'s schema (then calls ``fixup`` on it)."""
+        slot: dict[str, Any] = {}
+        self._pending.append((slot, tp, fixup))
+        return slot
+
+    def resolve(self) -> dict[str, Any]:
+        """Fill every requested schema in; return the components they refer to."""
+        types = [tp for _, tp, _ in self._pending]
+        schemas: Sequence[dict[str, Any]]
+        try:
+            schemas, components = msgspec.json.schema_components(
+                types, schema_hook=self._hook, ref_template=_REF_TEMPLATE
+            )
+        except (TypeError, ValueError):
+            schemas, components = self._one_by_one(types)
+        for (slot, _, fixup), schema in zip(self._pending, schemas, strict=True):
+            slot.update(schema)
+            if fixup is not None:
+                fixup(slot)
+        for name, schema in self._extra.items():
+            components.setdefault(name, schema)
+        return dict(sorted(components.items()))
+
+    def _one_by_one(self, types: list[Any]) -> tuple[list[Any], dict[str, Any]]:
+        """Slow path when one type can't be documented: that one becomes ``{}`` (any value)."""
+        schemas: list[Any] = []
+        components: dict[str, Any] = {}
+        for tp in types:
+            try:
+                (schema,), found = msgspec.json.schema_components(
+                    [tp], schema_hook=self._hook, ref_template=_REF_TEMPLATE
+                )
+            except (TypeError, ValueError):
+                schema, found = {}, {}
+            schemas.append(schema)
+            components.update(found)
+        return schemas, components
+
+    def _hook(self, tp: Any) -> dict[str, Any]:
+        if tp is UploadFile:
+            return dict(BINARY)
+        if isinstance(tp, type) and hasattr(tp, "model_json_schema"):
+            return self._pydantic(tp)
+        # A type msgspec can't describe (an ORM class, a custom object): any value.
+        return {}
+
+    def _pydantic(self, model: Any) -> dict[str, Any]:
+        schema: dict[str, Any] = model.model_json_schema(ref_template=REF_PREFIX + "{model}")
+        self._extra.update(schema.pop("$defs", {}))
+        name = model.__name__
+        self._extra[name] = schema
+        return {"$ref": REF_PREFIX + name}
+
+
+def clean_component_names(document: dict[str, Any]) -> None:
+    """Rename components whose names OpenAPI forbids (``Page[Item]``) and fix the refs."""
+    schemas = document.get("components", {}).get("schemas", {})
+    renames: dict[str, str] = {}
+    for name in schemas:
+        if not _COMPONENT_NAME.match(name):
+            new = re.sub(r"[^A-Za-z0-9._-]", "_", name)
+            while new in schemas or new in renames.values():
+                new += "_"
+            renames[name] = new
+    if not renames:
+        return
+    document["components"]["schemas"] = {renames.get(k, k): v for k, v in schemas.items()}
+    refs = {REF_PREFIX + old: REF_PREFIX + new for old, new in renames.items()}
+    _rewrite_refs(document, refs)
+
+
+def _rewrite_refs(node: Any, refs: dict[str, str]) -> None:
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref in refs:
+            node["$ref"] = refs[ref]
+        for value in node.values():
+            _rewrite_refs(value, refs)
+    elif isinstance(node, list):
+        for value in node:
+            _rewrite_refs(value, refs)
