@@ -1,0 +1,73 @@
+"""plait's data layer: models on SQLAlchemy 2, sessions per request, schemas, migrations.
+
+::
+
+    from plait import App
+    from plait.db import Database, Model, Session
+    from sqlalchemy import String
+    from sqlalchemy.orm import Mapped, mapped_column
+
+    class Article(Model):
+        id: Mapped[int] = mapped_column(primary_key=True)
+        title: Mapped[str] = mapped_column(String(200))
+        body: Mapped[str]
+
+    app = App()
+    db = Database(app)
+
+    @app.post("/articles", status_code=201)
+    async def create(data: Article.Create, session: Session) -> Article.Read:
+        article = Article(data)
+        session.add(article)
+        return article
+
+Needs ``pip install 'plait[db]'`` (and ``'plait[postgres]'`` for PostgreSQL).
+"""
+
+from plait.db._extras import MissingDependencyError, require
+
+require("sqlalchemy", "db", "plait.db")
+
+from plait.db._crud import bulk_create, count, exists, get_or_404  # noqa: E402
+from plait.db._database import Database  # noqa: E402
+from plait.db._errors import install_error_handlers  # noqa: E402
+from plait.db._model import NAMING_CONVENTION, Model  # noqa: E402
+from plait.db._pagination import (  # noqa: E402
+    MAX_PAGE_SIZE,
+    KeysetPage,
+    Page,
+    PageNumber,
+    PageSize,
+    paginate,
+    paginate_keyset,
+)
+from plait.db._router import crud_router  # noqa: E402
+from plait.db._schemas import SchemaOptions, apply, load_options, model_schema, values  # noqa: E402
+from plait.db._session import Session, get_session  # noqa: E402
+
+__all__ = [
+    "MAX_PAGE_SIZE",
+    "NAMING_CONVENTION",
+    "Database",
+    "KeysetPage",
+    "MissingDependencyError",
+    "Model",
+    "Page",
+    "PageNumber",
+    "PageSize",
+    "SchemaOptions",
+    "Session",
+    "apply",
+    "bulk_create",
+    "count",
+    "crud_router",
+    "exists",
+    "get_or_404",
+    "get_session",
+    "install_error_handlers",
+    "load_options",
+    "model_schema",
+    "paginate",
+    "paginate_keyset",
+    "values",
+]

@@ -1,0 +1,192 @@
+"""``plait db``: migrations from the command line (registered as a ``plait.commands`` entry
+point, so the core CLI never imports the data layer)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+__all__ = ["db"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _options(func: F) -> F:
+    decorators = [
+        click.option(
+            "--app",
+            "app_spec",
+            envvar="PLAIT_APP",
+            required=True,
+            metavar="APP",
+            help="The app: 'module:app' or 'path/to/file.py:app' (default: $PLAIT_APP).",
+        ),
+        click.option(
+            "--app-dir",
+            default=".",
+            show_default=True,
+            type=click.Path(file_okay=False),
+            help="Directory put first on sys.path to import APP from.",
+        ),
+        click.option(
+            "--database",
+            default="default",
+            show_default=True,
+            help="Which of the app's databases (Database(app, name=...)).",
+        ),
+        click.option(
+            "--directory",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=None,
+            help="The migrations directory (default: the Database's, ./migrations).",
+        ),
+    ]
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return func
+
+
+def _database(app_spec: str, app_dir: str, name: str) -> Any:
+    from plait.cli import AppLoadError, load_app
+    from plait.db._database import Database
+
+    try:
+        app = load_app(app_spec, app_dir).app
+    except AppLoadError as exc:
+        raise click.BadParameter(str(exc), param_hint="--app") from None
+    try:
+        return Database.of(app, name)
+    except RuntimeError as exc:
+        raise click.ClickException(f"{app_spec}: {exc}") from None
+
+
+@contextlib.contextmanager
+def _reporting() -> Iterator[None]:
+    """Show Alembic's progress lines; turn its errors into one-line messages with hints."""
+    from alembic.util import CommandError
+    from sqlalchemy.exc import DBAPIError
+
+    logger = logging.getLogger("alembic")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    # Only the lines that say what changes: "Running upgrade …", "Detected added table …".
+    handler.addFilter(lambda record: record.getMessage().startswith(("Running ", "Detected ")))
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    except CommandError as exc:
+        message = str(exc)
+        if "not up to date" in message:
+            message += " Run `plait db migrate` first, then make the new migration."
+        raise click.ClickException(message) from None
+    except DBAPIError as exc:
+        raise click.ClickException(f"Database error: {exc.orig}") from None
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+def _require_migrations(database: Any, directory: Path | None) -> None:
+    from plait.db._migrations import has_migrations
+
+    where = directory or database.migrations
+    if not has_migrations(where):
+        raise click.ClickException(
+            f'No migrations in {where}: run `plait db makemigrations -m "..."` first'
+        )
+
+
+@click.group("db")
+def db() -> None:
+    """Database migrations for the app's models (Alembic, kept in ./migrations)."""
+
+
+@db.command()
+@_options
+@click.option("-m", "--message", required=True, help="What the migration does.")
+@click.option("--empty", is_flag=True, help="Write an empty migration to fill in by hand.")
+def makemigrations(
+    app_spec: str, app_dir: str, database: str, directory: Path | None, message: str, empty: bool
+) -> None:
+    """Write a migration for the model changes since the last one."""
+    from plait.db._migrations import has_migrations
+    from plait.db._migrations import makemigrations as make
+
+    target = _database(app_spec, app_dir, database)
+    where = directory or target.migrations
+    if not has_migrations(where):
+        click.echo(f"Creating the migrations directory {where}")
+    with _reporting():
+        scripts = make(target, message, empty=empty, directory=where)
+    if not scripts:
+        click.echo("No changes detected")
+
+
+@db.command()
+@_options
+@click.argument("revision", default="head")
+@click.option("--sql", is_flag=True, help="Print the SQL instead of running it.")
+def migrate(
+    app_spec: str, app_dir: str, database: str, directory: Path | None, revision: str, sql: bool
+) -> None:
+    """Apply migrations up to REVISION (default: all of them)."""
+    from plait.db._migrations import migrate as upgrade
+
+    target = _database(app_spec, app_dir, database)
+    _require_migrations(target, directory)
+    with _reporting():
+        upgrade(target, revision, directory=directory, sql=sql)
+
+
+@db.command()
+@_options
+@click.argument("revision", default="-1")
+@click.option("--sql", is_flag=True, help="Print the SQL instead of running it.")
+def downgrade(
+    app_spec: str, app_dir: str, database: str, directory: Path | None, revision: str, sql: bool
+) -> None:
+    """Undo migrations down to REVISION (default: the last one; 'base': all)."""
+    from plait.db._migrations import downgrade as undo
+
+    target = _database(app_spec, app_dir, database)
+    _require_migrations(target, directory)
+    with _reporting():
+        undo(target, revision, directory=directory, sql=sql)
+
+
+@db.command()
+@_options
+@click.option("-v", "--verbose", is_flag=True)
+def history(
+    app_spec: str, app_dir: str, database: str, directory: Path | None, verbose: bool
+) -> None:
+    """List the migrations, newest first."""
+    from plait.db._migrations import history as show
+
+    target = _database(app_spec, app_dir, database)
+    _require_migrations(target, directory)
+    with _reporting():
+        show(target, directory=directory, verbose=verbose)
+
+
+@db.command()
+@_options
+@click.option("-v", "--verbose", is_flag=True)
+def current(
+    app_spec: str, app_dir: str, database: str, directory: Path | None, verbose: bool
+) -> None:
+    """Show the migration the database is at."""
+    from plait.db._migrations import current as show
+
+    target = _database(app_spec, app_dir, database)
+    _require_migrations(target, directory)
+    with _reporting():
+        show(target, directory=directory, verbose=verbose)

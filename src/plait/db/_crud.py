@@ -1,0 +1,109 @@
+"""Helpers Django users reach for, written over SQLAlchemy's ``select()`` (not instead of it)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, TypeVar, overload
+
+import msgspec
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from plait import HTTPException
+
+__all__ = ["bulk_create", "count", "exists", "get_or_404"]
+
+M = TypeVar("M")
+
+
+@overload
+async def get_or_404(
+    session: AsyncSession,
+    target: type[M],
+    pk: Any,
+    *,
+    options: Iterable[Any] = (),
+    detail: str | None = None,
+) -> M: ...
+@overload
+async def get_or_404(
+    session: AsyncSession,
+    target: sa.Select[Any],
+    pk: None = None,
+    *,
+    options: Iterable[Any] = (),
+    detail: str | None = None,
+) -> Any: ...
+async def get_or_404(
+    session: AsyncSession,
+    target: type[M] | sa.Select[Any],
+    pk: Any = None,
+    *,
+    options: Iterable[Any] = (),
+    detail: str | None = None,
+) -> Any:
+    """The row with primary key ``pk`` (or the one row ``target`` selects), else a 404::
+
+        article = await get_or_404(session, Article, article_id)
+        article = await get_or_404(session, select(Article).where(Article.slug == slug))
+
+    ``options`` are loader options (``selectinload(Article.author)``).
+    """
+    if isinstance(target, sa.Select):
+        statement = target.options(*options) if options else target
+        found = (await session.scalars(statement.limit(2))).all()
+        if len(found) > 1:
+            raise LookupError("get_or_404 expected at most one row, the query found several")
+        obj = found[0] if found else None
+        name = "Row"
+    else:
+        entity: Any = target
+        obj = await session.get(entity, pk, options=list(options))
+        name = f"{target.__name__} {pk!r}"
+    if obj is None:
+        raise HTTPException(404, detail or f"{name} not found")
+    return obj
+
+
+def _counting(target: Any, where: tuple[Any, ...]) -> sa.Select[Any]:
+    if isinstance(target, sa.Select):
+        if where:
+            target = target.where(*where)
+        return sa.select(sa.func.count()).select_from(target.order_by(None).subquery())
+    return sa.select(sa.func.count()).select_from(target).where(*where)
+
+
+async def count(session: AsyncSession, target: type | sa.Select[Any], *where: Any) -> int:
+    """How many rows a model has (matching ``where``), or a ``select()`` returns::
+
+    await count(session, Article, Article.published.is_(True))
+    """
+    return int(await session.scalar(_counting(target, where)) or 0)
+
+
+async def exists(session: AsyncSession, target: type | sa.Select[Any], *where: Any) -> bool:
+    """Whether any row matches, without counting them all::
+
+    if await exists(session, User, User.email == email): ...
+    """
+    if isinstance(target, sa.Select):
+        query = target.where(*where) if where else target
+    else:
+        query = sa.select(sa.literal(1)).select_from(target).where(*where)
+    return bool(await session.scalar(sa.select(sa.exists(query.order_by(None)))))
+
+
+async def bulk_create(
+    session: AsyncSession,
+    model: type[M],
+    rows: Iterable[msgspec.Struct | Mapping[str, Any] | M],
+) -> list[M]:
+    """Add many rows at once (one batched INSERT per table) and return them with their keys::
+
+    articles = await bulk_create(session, Article, [Article.Create(title="a", body="…"), …])
+    """
+    build: Any = model
+    objects: list[M] = [row if isinstance(row, model) else build(row) for row in rows]
+    session.add_all(objects)
+    await session.flush(objects)
+    return objects

@@ -1,0 +1,364 @@
+"""``Database``: the engine, its lifecycle on the app, and sessions."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.orm import Session as SyncSession
+from sqlalchemy.pool import NullPool
+
+from plait import App, Request, Settings
+from plait.db._errors import connect_errors_as_dbapi_errors, install_error_handlers
+from plait.db._extras import MissingDependencyError, require
+from plait.db._model import Model
+
+__all__ = ["Database", "normalize_url"]
+
+T = TypeVar("T")
+
+_ASYNC_DRIVERS = {"sqlite": "aiosqlite", "postgresql": "asyncpg"}
+_DRIVER_EXTRAS = {"aiosqlite": "db", "asyncpg": "postgres"}
+_SYNC_DRIVERS = {"sqlite": ["pysqlite"], "postgresql": ["psycopg", "psycopg2"]}
+
+
+def normalize_url(url: str | URL) -> URL:
+    """Parse a database URL and pick the async driver when none is named.
+
+    ``postgres://`` and ``postgresql://`` become ``postgresql+asyncpg://``; ``sqlite://``
+    becomes ``sqlite+aiosqlite://``. A synchronous driver is refused with a hint.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ValueError(
+            f"{str(url)!r} is not a database URL; expected e.g. 'sqlite+aiosqlite:///./app.sqlite3'"
+            " or 'postgresql+asyncpg://user:password@host/dbname'"
+        ) from None
+    backend = "postgresql" if parsed.get_backend_name() == "postgres" else parsed.get_backend_name()
+    driver = parsed.get_driver_name() if "+" in parsed.drivername else None
+    if driver is None and backend in _ASYNC_DRIVERS:
+        parsed = parsed.set(drivername=f"{backend}+{_ASYNC_DRIVERS[backend]}")
+    elif backend != parsed.get_backend_name():
+        parsed = parsed.set(drivername=f"{backend}+{driver}")
+    dialect = parsed.get_dialect()
+    if not getattr(dialect, "is_async", False):
+        choices = " or ".join(f"{b}+{d}://" for b, d in _ASYNC_DRIVERS.items())
+        raise ValueError(
+            f"The database URL uses the synchronous driver {parsed.drivername!r}; "
+            f"plait needs an async one, such as {choices}"
+        )
+    return parsed
+
+
+def _sqlite_listeners(engine: Engine, foreign_keys: bool) -> None:
+    """Make SQLite behave: enforce foreign keys, and let SQLAlchemy emit BEGIN itself so
+    that DDL is transactional and savepoints work (the sqlite3 driver's default does not)."""
+
+    @sa.event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(connection: sa.Connection) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+
+class Database:
+    """The app's database: an async engine opened at start-up and disposed at shutdown::
+
+        from plait import App
+        from plait.db import Database
+
+        app = App()
+        db = Database(app)   # PLAIT_DATABASE_URL, or a SQLite file in the project
+
+    ``url`` wins over ``settings.DATABASE_URL``, which wins over the ``PLAIT_DATABASE_URL``
+    environment variable (or ``.env``); without any, a SQLite file named after the project
+    directory is used. SQLite (``aiosqlite``) runs with foreign keys on; PostgreSQL URLs use
+    ``asyncpg`` (``pip install 'plait[postgres]'``).
+
+    Handlers get a session with the :data:`plait.db.Session` parameter type. The database
+    also answers integrity errors with 409/422 problems and connection loss with 503 (see
+    :func:`plait.db.install_error_handlers`). ``auto_migrate=True`` brings the schema up to
+    date at start-up: migrations from ``migrations`` if that directory exists, else
+    ``create_all``.
+    """
+
+    def __init__(
+        self,
+        app: App | None = None,
+        url: str | URL | None = None,
+        *,
+        echo: bool = False,
+        settings: Settings | None = None,
+        metadata: sa.MetaData | None = None,
+        migrations: str | os.PathLike[str] = "migrations",
+        auto_migrate: bool = False,
+        name: str = "default",
+        engine_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        if url is None:
+            url = (settings or Settings.load(check=False)).DATABASE_URL
+        self.url = normalize_url(url)
+        self.backend = self.url.get_backend_name()
+        driver = self.url.get_driver_name()
+        if driver in _DRIVER_EXTRAS:
+            require(driver, _DRIVER_EXTRAS[driver], f"The database URL {self.url.drivername}://")
+        self.echo = echo
+        self.metadata = metadata if metadata is not None else Model.metadata
+        self.migrations = Path(migrations)
+        self.auto_migrate = auto_migrate
+        self.name = name
+        self.engine_options = dict(engine_options or {})
+        self._engine: AsyncEngine | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._bind: AsyncConnection | None = None
+        self._isolation: Any = None  # a plait.db.testing.RolledBack waiting for start-up
+        self._sync_engine: Engine | None = None
+        self.app: App | None = None
+        if app is not None:
+            self.init_app(app)
+
+    def __repr__(self) -> str:
+        return f"Database({self.url.render_as_string(hide_password=True)!r}, name={self.name!r})"
+
+    # ------------------------------------------------------------------ the app
+
+    def init_app(self, app: App) -> None:
+        """Register on ``app``: start-up/shutdown hooks, error handlers, ``Database.of(app)``."""
+        databases = _registry(app)
+        if self.name in databases:
+            raise RuntimeError(
+                f"The app already has a database named {self.name!r}; give this one another "
+                "name= (and use its session_dependency)"
+            )
+        databases[self.name] = self
+        self.app = app
+        app.on_startup(self.connect)
+        app.on_shutdown(self.disconnect)
+        install_error_handlers(app)
+
+    @classmethod
+    def of(cls, app: App, name: str = "default") -> Database:
+        """The database registered on ``app`` under ``name``."""
+        database = _registry(app).get(name)
+        if database is None:
+            raise RuntimeError(
+                f"No database named {name!r} on this app: create one with Database(app)"
+                if name == "default"
+                else f"No database named {name!r} on this app: Database(app, name={name!r})"
+            )
+        return database
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.backend == "sqlite"
+
+    # ------------------------------------------------------------------ engines
+
+    def create_engine(self, *, foreign_keys: bool = True, pooled: bool = True) -> AsyncEngine:
+        """A new async engine for this database's URL (the app's is :attr:`engine`)."""
+        options: dict[str, Any] = {"echo": self.echo}
+        if not self.is_sqlite:
+            # A connection the server dropped is replaced instead of failing a request.
+            options["pool_pre_ping"] = True
+        if not pooled:
+            options["poolclass"] = NullPool
+        options.update(self.engine_options)
+        engine = create_async_engine(self.url, **options)
+        connect_errors_as_dbapi_errors(engine.sync_engine)
+        if self.is_sqlite:
+            _sqlite_listeners(engine.sync_engine, foreign_keys)
+        return engine
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """The app's engine, created on first use in the running event loop."""
+        loop = _running_loop()
+        if self._engine is None or (loop is not None and self._loop is not loop):
+            # An engine's connections belong to the loop that opened them: a new loop (a
+            # script's asyncio.run, a new test client) gets a new engine.
+            self._engine, self._loop = self.create_engine(), loop
+        return self._engine
+
+    def sync_engine(self) -> Engine:
+        """A synchronous engine on the same database, for scripts and the shell.
+
+        SQLite uses the standard library's driver; PostgreSQL needs ``psycopg`` (or
+        ``psycopg2``) installed.
+        """
+        if self._sync_engine is None:
+            url = self.url.set(drivername=f"{self.backend}+{self._sync_driver()}")
+            engine = sa.create_engine(url, echo=self.echo, **self.engine_options)
+            if self.is_sqlite:
+                _sqlite_listeners(engine, foreign_keys=True)
+            self._sync_engine = engine
+        return self._sync_engine
+
+    def _sync_driver(self) -> str:
+        candidates = _SYNC_DRIVERS.get(self.backend, [])
+        for driver in candidates:
+            module = {"pysqlite": "sqlite3"}.get(driver, driver)
+            with contextlib.suppress(ImportError):
+                __import__(module)
+                return driver
+        raise MissingDependencyError(
+            f"Synchronous access to {self.backend} needs a synchronous driver: "
+            + (f"pip install {candidates[0]!r}" if candidates else "none is known")
+        )
+
+    def sync_session(self) -> SyncSession:
+        """A synchronous session (for scripts and the shell); commit it yourself."""
+        return SyncSession(self.sync_engine(), expire_on_commit=False)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def connect(self) -> None:
+        """Start-up: open the engine; migrate if asked; bind to a test transaction if asked."""
+        self._check_sqlite_directory()
+        self.engine  # noqa: B018 - created now, in the server's event loop
+        if self.auto_migrate:
+            await self.migrate()
+        if self._isolation is not None:
+            await self._isolation._begin()
+
+    async def disconnect(self) -> None:
+        """Shutdown: roll back a test transaction, then close every pooled connection."""
+        bind, self._bind = self._bind, None
+        if bind is not None:
+            await bind.rollback()
+            await bind.close()
+        engine, self._engine, self._loop = self._engine, None, None
+        if engine is not None:
+            await engine.dispose()
+        if self._sync_engine is not None:
+            self._sync_engine.dispose()
+            self._sync_engine = None
+
+    def _check_sqlite_directory(self) -> None:
+        database = self.url.database
+        if not self.is_sqlite or not database or database == ":memory:":
+            return
+        if database.startswith("file:"):
+            return
+        directory = Path(database).parent
+        if not directory.is_dir():
+            raise RuntimeError(
+                f"The SQLite database {database!r} is in a directory that does not exist "
+                f"({directory.resolve()}): create it, or fix DATABASE_URL"
+            )
+
+    async def migrate(self) -> None:
+        """Bring the schema up to date: apply migrations, or ``create_all`` without any."""
+        from plait.db._migrations import has_migrations, upgrade_async
+
+        if has_migrations(self.migrations):
+            await upgrade_async(self, "head")
+        else:
+            await self.create_all()
+
+    async def create_all(self) -> None:
+        """Create the tables of :attr:`metadata` that do not exist yet."""
+        async with self._connection() as connection:
+            await connection.run_sync(self.metadata.create_all)
+
+    async def drop_all(self) -> None:
+        """Drop the tables of :attr:`metadata`."""
+        async with self._connection() as connection:
+            await connection.run_sync(self.metadata.drop_all)
+
+    @contextlib.asynccontextmanager
+    async def _connection(self) -> AsyncIterator[AsyncConnection]:
+        if self._bind is not None:
+            async with self._bind.begin_nested():
+                yield self._bind
+            return
+        async with self.engine.begin() as connection:
+            yield connection
+
+    # ------------------------------------------------------------------ sessions
+
+    def new_session(self) -> AsyncSession:
+        """A new session on this database; you commit (or use :meth:`transaction`)."""
+        if self._bind is not None:
+            # Test isolation: the session's commits release savepoints of the outer
+            # transaction, which shutdown rolls back.
+            return AsyncSession(
+                bind=self._bind, expire_on_commit=False, join_transaction_mode="create_savepoint"
+            )
+        return AsyncSession(self.engine, expire_on_commit=False)
+
+    @contextlib.asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """``async with db.session() as session:`` a session closed at the end (no commit)."""
+        session = self.new_session()
+        try:
+            yield session
+        finally:
+            await session.close()
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """``async with db.transaction() as session:`` committed if the block succeeds,
+        rolled back if it raises. Savepoints inside: ``async with session.begin_nested():``.
+        """
+        session = self.new_session()
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+        finally:
+            await session.close()
+
+    async def session_dependency(self, request: Request) -> AsyncIterator[AsyncSession]:
+        """A dependency giving this database's per-request session (committed on success)::
+
+        Analytics = Annotated[AsyncSession, Depends(analytics.session_dependency, scope="function")]
+        """
+        async with self.transaction() as session:
+            yield session
+
+    def run(self, func: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """Run ``func(session)`` in a transaction from synchronous code (a script, a shell)::
+
+        count = db.run(lambda session: session.scalar(select(func.count(Article.id))))
+        """
+
+        async def main() -> T:
+            try:
+                async with self.transaction() as session:
+                    return await func(session)
+            finally:
+                await self.disconnect()
+
+        return asyncio.run(main())
+
+
+def _registry(app: App) -> dict[str, Database]:
+    try:
+        databases: dict[str, Database] = app.state.databases
+    except AttributeError:
+        databases = {}
+        app.state.databases = databases
+    return databases
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None

@@ -1,0 +1,365 @@
+"""``crud_router``: list, get, create, update and delete endpoints for a model, in one line."""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import enum
+import inspect
+import uuid
+from collections.abc import Callable, Collection, Sequence
+from typing import Annotated, Any, Literal
+
+import msgspec
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from plait import Depends, Query, Router
+from plait.db._crud import get_or_404
+from plait.db._pagination import MAX_PAGE, MAX_PAGE_SIZE, Page, paginate
+from plait.db._schemas import apply, load_options, model_schema, schema_field_type
+from plait.db._session import get_session
+
+__all__ = ["Operation", "crud_router"]
+
+Operation = Literal["list", "get", "create", "update", "delete"]
+_ALL: tuple[Operation, ...] = ("list", "get", "create", "update", "delete")
+_RESERVED = {"page", "size", "sort"}
+_FILTERABLE = (str, int, bool, uuid.UUID, datetime.date, decimal.Decimal, enum.Enum)
+_UNAVAILABLE = {
+    "description": "The database is unavailable; retry after the given delay",
+    "headers": {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}},
+}
+
+
+def _plural(name: str) -> str:
+    if name.endswith(("s", "x", "z", "ch", "sh")):
+        return name + "es" if not name.endswith("s") else name
+    if name.endswith("y") and name[-2:-1] not in ("a", "e", "i", "o", "u"):
+        return name[:-1] + "ies"
+    return name + "s"
+
+
+def _handler(
+    name: str,
+    func: Callable[..., Any],
+    params: list[tuple[str, Any, Any]],
+    returns: Any,
+    doc: str,
+) -> Callable[..., Any]:
+    """Give ``func`` (taking ``**kwargs``) a real signature, so plait binds it like any handler."""
+    parameters = [
+        inspect.Parameter(
+            pname,
+            inspect.Parameter.KEYWORD_ONLY,
+            annotation=annotation,
+            default=inspect.Parameter.empty if default is ... else default,
+        )
+        for pname, annotation, default in params
+    ]
+    func.__signature__ = inspect.Signature(parameters, return_annotation=returns)  # type: ignore[attr-defined]
+    func.__annotations__ = {pname: annotation for pname, annotation, _ in params}
+    func.__annotations__["return"] = returns
+    func.__name__ = func.__qualname__ = name
+    func.__doc__ = doc
+    return func
+
+
+def _scalar_columns(model: type, read: type[msgspec.Struct]) -> dict[str, sa.Column[Any]]:
+    """Readable columns of a type a query string can carry, by attribute name."""
+    mapper: sa.orm.Mapper[Any] = sa.inspect(model)
+    readable = set(read.__struct_fields__)
+    found: dict[str, sa.Column[Any]] = {}
+    for prop in mapper.column_attrs:
+        if prop.key not in readable or len(prop.columns) != 1:
+            continue
+        column: Any = prop.columns[0]
+        try:
+            python_type = column.type.python_type
+        except NotImplementedError:
+            continue
+        if issubclass(python_type, _FILTERABLE) and not issubclass(python_type, datetime.datetime):
+            found[prop.key] = column
+    return found
+
+
+def crud_router(
+    model: type,
+    *,
+    prefix: str | None = None,
+    tags: Sequence[str] | None = None,
+    operations: Collection[Operation] = _ALL,
+    read: type[msgspec.Struct] | None = None,
+    create: type[msgspec.Struct] | None = None,
+    update: type[msgspec.Struct] | None = None,
+    filter_by: Sequence[str] | None = None,
+    sort_by: Sequence[str] | None = None,
+    page_size: int = 20,
+    max_page_size: int = MAX_PAGE_SIZE,
+    session: Callable[..., Any] = get_session,
+    dependencies: Sequence[Any] | None = None,
+) -> Router:
+    """A router with the five CRUD endpoints of ``model``, for prototypes and admin APIs::
+
+        app.include_router(crud_router(Article))
+
+    - ``GET /article`` (prefix from the table name, pluralised): a :class:`~plait.db.Page`
+      of ``Article.Read``, with ``page``/``size`` (capped at ``max_page_size``), equality
+      filters (``?published=true``) for the ``filter_by`` columns (default: every readable
+      column of a simple type), and ``sort`` over ``sort_by`` (default: the primary key and
+      indexed or unique columns; ``-title`` sorts descending);
+    - ``GET /article/{id}``, ``POST /article`` (201), ``PATCH /article/{id}``,
+      ``DELETE /article/{id}`` (204), with 404 for a missing row.
+
+    Every status an endpoint can answer is in its OpenAPI: 404, 409 (a unique or reference
+    conflict), 422 (invalid input) and 503 (database unavailable). ``read``, ``create`` and
+    ``update`` replace the derived schemas; ``session`` is the session dependency (another
+    :class:`~plait.db.Database`'s ``session_dependency``).
+    """
+    mapper: sa.orm.Mapper[Any] = sa.inspect(model)
+    keys = mapper.primary_key
+    if len(keys) != 1:
+        raise ValueError(f"crud_router({model.__name__}): only single-column primary keys")
+    pk_column = keys[0]
+    pk_name = mapper.get_property_by_column(pk_column).key
+    pk_type = schema_field_type(pk_column.type, "create")
+    read = read or model_schema(model, "read")
+    create_schema = create or model_schema(model, "create")
+    update_schema = update or model_schema(model, "update")
+    depth = _read_depth(model, read)
+    options = load_options(model, depth)
+    unknown = set(operations) - set(_ALL)
+    if unknown:
+        raise ValueError(f"crud_router: unknown operations {sorted(unknown)}; choose from {_ALL}")
+
+    name = model.__name__
+    table = getattr(model, "__tablename__", None) or name.lower()
+    if prefix is None:
+        prefix = "/" + _plural(str(table)).replace("_", "-")
+    if not prefix.startswith("/") or prefix.endswith("/"):
+        raise ValueError(f"crud_router prefix {prefix!r} must start with '/' and not end with it")
+    router = Router(tags=list(tags) if tags is not None else [name])
+    Session = Annotated[AsyncSession, Depends(session, scope="function")]
+    pk_attr = getattr(model, pk_name)
+    pk_path = f"{prefix}/{{{pk_name}}}"
+    deps = list(dependencies or ())
+
+    async def reload(db: AsyncSession, obj: Any) -> Any:
+        # Server defaults, onupdate values and nested relationships, freshly read.
+        query: sa.Select[Any] = sa.select(model).where(pk_attr == getattr(obj, pk_name))
+        query = query.options(*options)
+        return (await db.scalars(query.execution_options(populate_existing=True))).one()
+
+    if "list" in operations:
+        columns = _scalar_columns(model, read)
+        filters = _pick(filter_by, columns, "filter_by", name, default=list(columns))
+        default_sorts = [k for k, c in columns.items() if c.primary_key or c.index or c.unique]
+        sorts = _pick(sort_by, columns, "sort_by", name, default=default_sorts)
+        _list_endpoint(
+            router,
+            prefix,
+            model,
+            read,
+            Session,
+            filters,
+            columns,
+            sorts,
+            pk_name,
+            options,
+            page_size,
+            max_page_size,
+            deps,
+        )
+
+    not_found = {404: f"No {name} with this {pk_name}", 503: _UNAVAILABLE}
+
+    if "get" in operations:
+
+        async def get_one(**kw: Any) -> Any:
+            return await get_or_404(kw["session"], model, kw[pk_name], options=options)
+
+        router.add_route(
+            pk_path,
+            _handler(
+                f"get_{table}",
+                get_one,
+                [(pk_name, pk_type, ...), ("session", Session, ...)],
+                read,
+                f"Get one {name}.",
+            ),
+            methods=["GET"],
+            responses=not_found,
+            dependencies=deps,
+        )
+
+    if "create" in operations:
+
+        async def create_one(**kw: Any) -> Any:
+            db: AsyncSession = kw["session"]
+            obj = model(kw["data"])
+            db.add(obj)
+            await db.flush()
+            return await reload(db, obj)
+
+        router.add_route(
+            prefix,
+            _handler(
+                f"create_{table}",
+                create_one,
+                [("data", create_schema, ...), ("session", Session, ...)],
+                read,
+                f"Create a {name}.",
+            ),
+            methods=["POST"],
+            status_code=201,
+            responses={409: f"A {name} with these unique values exists", 503: _UNAVAILABLE},
+            dependencies=deps,
+        )
+
+    if "update" in operations:
+
+        async def update_one(**kw: Any) -> Any:
+            db: AsyncSession = kw["session"]
+            obj: Any = await get_or_404(db, model, kw[pk_name])
+            apply(obj, kw["data"])
+            await db.flush()
+            return await reload(db, obj)
+
+        router.add_route(
+            pk_path,
+            _handler(
+                f"update_{table}",
+                update_one,
+                [(pk_name, pk_type, ...), ("data", update_schema, ...), ("session", Session, ...)],
+                read,
+                f"Change some fields of a {name} (absent fields are kept).",
+            ),
+            methods=["PATCH"],
+            responses={**not_found, 409: f"A {name} with these unique values exists"},
+            dependencies=deps,
+        )
+
+    if "delete" in operations:
+
+        async def delete_one(**kw: Any) -> None:
+            db: AsyncSession = kw["session"]
+            obj: Any = await get_or_404(db, model, kw[pk_name])
+            await db.delete(obj)
+            await db.flush()
+
+        router.add_route(
+            pk_path,
+            _handler(
+                f"delete_{table}",
+                delete_one,
+                [(pk_name, pk_type, ...), ("session", Session, ...)],
+                None,
+                f"Delete a {name}.",
+            ),
+            methods=["DELETE"],
+            status_code=204,
+            responses={**not_found, 409: f"Other rows still refer to this {name}"},
+            dependencies=deps,
+        )
+    return router
+
+
+def _read_depth(model: type, read: type[msgspec.Struct]) -> int:
+    for depth in range(8):
+        if model_schema(model, "read", depth=depth) is read:
+            return depth
+    return 0
+
+
+def _pick(
+    chosen: Sequence[str] | None,
+    columns: dict[str, sa.Column[Any]],
+    what: str,
+    name: str,
+    *,
+    default: list[str],
+) -> list[str]:
+    if chosen is None:
+        return [key for key in default if key not in _RESERVED]
+    bad = [key for key in chosen if key not in columns or key in _RESERVED]
+    if bad:
+        raise ValueError(
+            f"crud_router({name}): {what} can't use {bad}: choose readable columns of simple "
+            f"types, not named {sorted(_RESERVED)} (these are: {sorted(columns)})"
+        )
+    return list(chosen)
+
+
+def _list_endpoint(
+    router: Router,
+    prefix: str,
+    model: type,
+    read: type[msgspec.Struct],
+    session_type: Any,
+    filters: list[str],
+    columns: dict[str, sa.Column[Any]],
+    sorts: list[str],
+    pk_name: str,
+    options: list[Any],
+    page_size: int,
+    max_page_size: int,
+    dependencies: list[Any],
+) -> None:
+    name = model.__name__
+    choices = [*sorts, *(f"-{key}" for key in sorts)] or [pk_name]
+    sort_choices: Any = Literal[tuple(choices)]
+    sort_type: Any = Annotated[
+        sort_choices, Query(description="Sort by this field; a leading '-' sorts descending.")
+    ]
+    params: list[tuple[str, Any, Any]] = [
+        ("session", session_type, ...),
+        ("page", Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page number.")], 1),
+        (
+            "size",
+            Annotated[int, Query(ge=1, le=max_page_size, description="Items per page.")],
+            min(page_size, max_page_size),
+        ),
+        ("sort", sort_type, None),
+    ]
+    for key in filters:
+        field_type: Any = schema_field_type(columns[key].type, "create")
+        # No value means no filter: the default (None) is used as is, never validated.
+        described: Any = Annotated[field_type, Query(description=f"Only rows whose {key} is this.")]
+        params.append((key, described, None))
+    pk_attr = getattr(model, pk_name)
+
+    async def list_all(**kw: Any) -> Any:
+        query: sa.Select[Any] = sa.select(model).options(*options)
+        for key in filters:
+            value = kw[key]
+            if value is not None:
+                query = query.where(getattr(model, key) == value)
+        sort = kw["sort"]
+        order = []
+        if sort:
+            attr = getattr(model, sort.lstrip("-"))
+            order.append(attr.desc() if sort.startswith("-") else attr.asc())
+        # The primary key last makes the order total, so pages never overlap.
+        order.append(pk_attr.asc())
+        return await paginate(
+            kw["session"],
+            query.order_by(*order),
+            page=kw["page"],
+            size=kw["size"],
+            max_size=max_page_size,
+        )
+
+    table = getattr(model, "__tablename__", None) or name.lower()
+    router.add_route(
+        prefix,
+        _handler(
+            f"list_{table}",
+            list_all,
+            params,
+            Page[read],  # type: ignore[valid-type]
+            f"List {name} rows, a page at a time.",
+        ),
+        methods=["GET"],
+        responses={503: _UNAVAILABLE},
+        dependencies=dependencies,
+    )

@@ -1,0 +1,413 @@
+"""msgspec Structs derived from a model's columns: what the API reads, creates and updates.
+
+The column types decide the field types *and* their bounds, so the straightforward handler is
+the correct one: ``String(200)`` is a string of at most 200 characters, ``Integer`` a 32-bit
+integer (so neither SQLite nor PostgreSQL overflows), ``NOT NULL`` refuses ``null``, and no
+string may hold the NUL character PostgreSQL rejects. Each schema is built once, on first use.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import decimal
+import inspect
+import sys
+import types
+from collections.abc import Callable, Iterable, Mapping
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+
+import msgspec
+import sqlalchemy as sa
+from msgspec import UNSET, UnsetType
+from sqlalchemy.orm import Mapped, Mapper, configure_mappers
+from sqlalchemy.orm.strategy_options import _AbstractLoad
+
+__all__ = [
+    "Kind",
+    "SchemaOptions",
+    "apply",
+    "load_options",
+    "model_schema",
+    "schema_field_type",
+    "values",
+]
+
+Kind = Literal["read", "create", "update"]
+
+_INT_RANGES: list[tuple[type[sa.types.TypeEngine[Any]], int]] = [
+    (sa.SmallInteger, 15),
+    (sa.BigInteger, 63),
+    (sa.Integer, 31),
+]
+_NO_NUL = "^[^\\x00]*$"
+"""PostgreSQL text cannot hold NUL characters; refuse them everywhere so both databases agree."""
+_REAL_MAX = 3.4e38
+_UTC = datetime.UTC
+_DATETIME_IN = Annotated[datetime.datetime, msgspec.Meta(tz=True)]
+_DATETIME_OUT = Annotated[
+    datetime.datetime, msgspec.Meta(extra_json_schema={"format": "date-time"})
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class SchemaOptions:
+    """How a model's schemas are derived; set it as ``__schema_options__`` on the model::
+
+        class User(Model):
+            __schema_options__ = SchemaOptions(write_only=("password_hash",), depth=1)
+
+    Fields can also be marked on the column: ``mapped_column(info={"write_only": True})``
+    (``read_only``, ``write_only`` and ``exclude`` are understood).
+    """
+
+    exclude: tuple[str, ...] = ()
+    """Attributes in no schema at all."""
+    read_only: tuple[str, ...] = ()
+    """Attributes only in Read (primary keys and database-filled timestamps already are)."""
+    write_only: tuple[str, ...] = ()
+    """Attributes in Create and Update but never in Read (passwords)."""
+    depth: int = 0
+    """How many levels of relationships ``Read`` nests (0: none)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class _Column:
+    key: str
+    column: sa.Column[Any]
+    read_only: bool
+    write_only: bool
+
+
+_CACHE: dict[tuple[Any, ...], type[msgspec.Struct]] = {}
+
+
+def _options(model: type) -> SchemaOptions:
+    options = getattr(model, "__schema_options__", None)
+    return options if isinstance(options, SchemaOptions) else SchemaOptions()
+
+
+def _flag(column: sa.Column[Any], name: str, listed: Iterable[str], key: str) -> bool | None:
+    value = column.info.get(name)
+    if value is not None:
+        return bool(value)
+    return True if key in listed else None
+
+
+def _database_filled(column: sa.Column[Any]) -> bool:
+    """Primary keys the database assigns, timestamps it fills, computed columns."""
+    has_default = column.default is not None or column.server_default is not None
+    if column.primary_key:
+        return has_default or column is column.table.autoincrement_column
+    if column.onupdate is not None or column.server_onupdate is not None:
+        return True
+    if column.computed is not None or column.identity is not None:
+        return True
+    return has_default and isinstance(column.type, sa.DateTime | sa.Date | sa.Time)
+
+
+def _columns(model: type) -> list[_Column]:
+    mapper: Mapper[Any] = sa.inspect(model)
+    options = _options(model)
+    found = []
+    for prop in mapper.column_attrs:
+        if len(prop.columns) != 1 or not isinstance(prop.columns[0], sa.Column):
+            continue
+        column = prop.columns[0]
+        key = prop.key
+        if _flag(column, "exclude", options.exclude, key):
+            continue
+        read_only = _flag(column, "read_only", options.read_only, key)
+        write_only = bool(_flag(column, "write_only", options.write_only, key))
+        if read_only is None:
+            read_only = _database_filled(column)
+        found.append(_Column(key, column, read_only, write_only))
+    return found
+
+
+def _int_bounds(type_: sa.types.TypeEngine[Any]) -> tuple[int, int] | None:
+    for cls, bits in _INT_RANGES:
+        if isinstance(type_, cls):
+            return -(2**bits), 2**bits - 1
+    return None
+
+
+def _declared_type(model: type, key: str) -> Any:
+    """``X`` of the ``Mapped[X]`` annotation declaring ``key`` (``None`` removed), or Any."""
+    for cls in model.__mro__:
+        annotation = inspect.get_annotations(cls).get(key)
+        if annotation is None:
+            continue
+        if isinstance(annotation, str):
+            namespace = dict(vars(sys.modules[cls.__module__]))
+            namespace.setdefault("Mapped", Mapped)
+            try:
+                annotation = eval(annotation, namespace)
+            except Exception:
+                return Any
+        args = [a for a in get_args(annotation) if a is not type(None)]
+        origin: Any = get_origin(annotation)
+        if origin is Mapped and args:
+            inner = args[0]
+            union = [a for a in get_args(inner) if a is not type(None)]
+            if get_origin(inner) in (Union, types.UnionType) and len(union) == 1:
+                inner = union[0]
+            return Any if inner is object else inner
+        return Any
+    return Any
+
+
+def _no_nul(tp: Any) -> Any:
+    """``tp`` with every ``str`` inside it (list items, dict keys…) refusing NUL."""
+    if tp is str:
+        return Annotated[str, msgspec.Meta(pattern=_NO_NUL)]
+    origin = get_origin(tp)
+    if origin in (list, set, frozenset, tuple, dict):
+        return origin[tuple(_no_nul(a) if a is not Ellipsis else a for a in get_args(tp))]
+    if origin in (Union, types.UnionType):
+        return Union[tuple(_no_nul(a) for a in get_args(tp))]  # noqa: UP007
+    return tp
+
+
+def _python_type(type_: sa.types.TypeEngine[Any], declared: Any = Any) -> Any:
+    if isinstance(type_, sa.Enum):
+        if type_.enum_class is not None:
+            return type_.enum_class
+        return Literal[tuple(type_.enums)] if type_.enums else str
+    if isinstance(type_, sa.JSON):
+        # JSON holds whatever the annotation says (``Mapped[list[str]]``); strings in it
+        # refuse NUL too (PostgreSQL's jsonb can't store ``\u0000``).
+        return _no_nul(declared)
+    if isinstance(type_, sa.ARRAY):
+        return list[schema_field_type(type_.item_type)]  # type: ignore[misc]
+    if isinstance(type_, sa.Numeric) and not isinstance(type_, sa.Float):
+        return decimal.Decimal if type_.asdecimal else float
+    try:
+        return type_.python_type
+    except NotImplementedError:
+        return Any
+
+
+def schema_field_type(
+    type_: sa.types.TypeEngine[Any], kind: Kind = "create", declared: Any = Any
+) -> Any:
+    """The msgspec type (with bounds) of a column type's values, as input or as output.
+
+    ``declared`` is the attribute's ``Mapped[...]`` type, used where the column type says
+    little (JSON).
+    """
+    python_type = _python_type(type_, declared)
+    if python_type is datetime.datetime:
+        # Input must carry an offset; output always does (see _datetime_fixer).
+        return _DATETIME_OUT if kind == "read" else _DATETIME_IN
+    if python_type is str:
+        length = getattr(type_, "length", None)
+        meta = msgspec.Meta(max_length=length, pattern=_NO_NUL) if length else None
+        return Annotated[str, meta or msgspec.Meta(pattern=_NO_NUL)]
+    if python_type is int:
+        bounds = _int_bounds(type_)
+        if bounds is not None:
+            return Annotated[int, msgspec.Meta(ge=bounds[0], le=bounds[1])]
+        return int
+    if python_type is float and _is_single_precision(type_):
+        return Annotated[float, msgspec.Meta(ge=-_REAL_MAX, le=_REAL_MAX)]
+    return python_type
+
+
+def _is_single_precision(type_: sa.types.TypeEngine[Any]) -> bool:
+    if isinstance(type_, sa.REAL):
+        return True
+    precision = getattr(type_, "precision", None)
+    return isinstance(type_, sa.Float) and precision is not None and precision <= 24
+
+
+def _describe(field_type: Any, column: sa.Column[Any]) -> Any:
+    text = column.comment or column.doc
+    if not text:
+        return field_type
+    return Annotated[field_type, msgspec.Meta(description=text)]
+
+
+def _create_default(column: sa.Column[Any]) -> Any:
+    """The Create field's default: the column's scalar default, UNSET, None, or required."""
+    default = column.default
+    if isinstance(default, sa.ColumnDefault) and default.is_scalar:
+        return default.arg
+    if default is not None or column.server_default is not None:
+        return UNSET
+    if column.nullable:
+        return None
+    return msgspec.NODEFAULT
+
+
+def _field(model: type, column: _Column, kind: Kind) -> tuple[str, Any] | tuple[str, Any, Any]:
+    declared = _declared_type(model, column.key) if isinstance(column.column.type, sa.JSON) else Any
+    field_type = _describe(schema_field_type(column.column.type, kind, declared), column.column)
+    nullable = bool(column.column.nullable)
+    if kind == "read":
+        return (column.key, field_type | None if nullable else field_type)
+    if nullable:
+        field_type = field_type | None
+    if kind == "update":
+        return (column.key, field_type | UnsetType, UNSET)
+    default = _create_default(column.column)
+    if default is msgspec.NODEFAULT:
+        return (column.key, field_type)
+    if default is UNSET:
+        field_type = field_type | UnsetType
+    return (column.key, field_type, default)
+
+
+def _datetime_fixer(columns: list[_Column], kind: Kind) -> Callable[[Any], None] | None:
+    """``__post_init__`` moving datetimes between the API's form and each column's.
+
+    The API speaks RFC 3339 date-times, always with an offset. A plain ``DateTime`` column
+    holds naive UTC: input is converted to it, and output read from it is marked UTC. A
+    ``DateTime(timezone=True)`` column keeps aware values (SQLite hands them back naive, as
+    UTC). Drivers would otherwise refuse a mismatch, and only at INSERT time.
+    """
+    datetimes = [c for c in columns if isinstance(c.column.type, sa.DateTime)]
+    if not datetimes:
+        return None
+    keys = [c.key for c in datetimes]
+    naive = {c.key for c in datetimes if not getattr(c.column.type, "timezone", False)}
+
+    def __post_init__(self: Any) -> None:
+        for key in keys:
+            value = getattr(self, key, None)
+            if not isinstance(value, datetime.datetime):
+                continue
+            if value.tzinfo is None:
+                setattr(self, key, value.replace(tzinfo=_UTC))
+            elif kind != "read" and key in naive:
+                setattr(self, key, value.astimezone(_UTC).replace(tzinfo=None))
+
+    return __post_init__
+
+
+def _relationship_fields(model: type, depth: int, exclude: tuple[str, ...]) -> list[Any]:
+    mapper: Mapper[Any] = sa.inspect(model)
+    options = _options(model)
+    fields: list[Any] = []
+    for rel in mapper.relationships:
+        if rel.key in exclude or rel.key in options.exclude or rel.key in options.write_only:
+            continue
+        if rel.info.get("exclude") or rel.info.get("write_only"):
+            continue
+        target = model_schema(rel.mapper.class_, "read", depth=depth - 1)
+        fields.append((rel.key, list[target] if rel.uselist else target | None))  # type: ignore[valid-type]
+    return fields
+
+
+def _schema_name(model: type, kind: Kind, depth: int, exclude: tuple[str, ...]) -> str:
+    name = f"{model.__name__}{kind.capitalize()}"
+    if depth:
+        name += f"Depth{depth}"
+    if exclude:
+        name += "Without" + "".join(part.title().replace("_", "") for part in sorted(exclude))
+    return name
+
+
+def model_schema(
+    model: type,
+    kind: Kind,
+    *,
+    depth: int | None = None,
+    exclude: Iterable[str] = (),
+    name: str | None = None,
+) -> type[msgspec.Struct]:
+    """The ``read``, ``create`` or ``update`` Struct of ``model`` (built once, then cached).
+
+    ``Article.Read`` is ``model_schema(Article, "read")``; call this directly for variants::
+
+        ArticleWithAuthor = model_schema(Article, "read", depth=1)
+        ArticleSummary = model_schema(Article, "read", exclude=["body"])
+
+    - **read**: every column except write-only ones, nullable columns as ``T | None``, plus
+      relationships nested ``depth`` levels deep (load them eagerly: :func:`load_options`).
+    - **create**: writable columns; those with a default (or nullable ones) are optional,
+      primary keys and timestamps the database fills are absent; unknown fields are refused.
+    - **update**: the writable, non-key columns, all optional (``UNSET`` when absent), so a
+      PATCH changes exactly what it sends; ``null`` only where the column is nullable.
+    """
+    exclude = tuple(sorted(set(exclude)))
+    if depth is None:
+        depth = _options(model).depth if kind == "read" else 0
+    key = (model, kind, depth, exclude, name)
+    cached = _CACHE.get(key)
+    if cached is not None:
+        return cached
+    configure_mappers()
+    columns = [c for c in _columns(model) if c.key not in exclude]
+    if kind == "read":
+        fields = [_field(model, c, kind) for c in columns if not c.write_only]
+        if depth > 0:
+            fields.extend(_relationship_fields(model, depth, exclude))
+    else:
+        writable = [c for c in columns if not c.read_only]
+        if kind == "update":
+            writable = [c for c in writable if not c.column.primary_key]
+        fields = [_field(model, c, kind) for c in writable]
+    namespace: dict[str, Any] = {"__doc__": f"{kind.capitalize()} schema of {model.__name__}."}
+    fixer = _datetime_fixer(columns, kind)
+    if fixer is not None:
+        namespace["__post_init__"] = fixer
+    schema = msgspec.defstruct(
+        name or _schema_name(model, kind, depth, exclude),
+        fields,
+        kw_only=True,
+        forbid_unknown_fields=kind != "read",
+        module=model.__module__,
+        namespace=namespace,
+    )
+    _CACHE[key] = schema
+    return schema
+
+
+def load_options(model: type, depth: int | None = None) -> list[_AbstractLoad]:
+    """Eager-loading options for the relationships a ``depth``-deep Read schema nests::
+
+    select(Article).options(*load_options(Article, depth=1))
+    """
+    if depth is None:
+        depth = _options(model).depth
+    return _load_chain(model, depth, None)
+
+
+def _load_chain(model: type, depth: int, parent: Any) -> list[Any]:
+    if depth <= 0:
+        return []
+    configure_mappers()
+    options: list[Any] = []
+    mapper: Mapper[Any] = sa.inspect(model)
+    excluded = set(_options(model).exclude) | set(_options(model).write_only)
+    for rel in mapper.relationships:
+        if rel.key in excluded or rel.info.get("exclude") or rel.info.get("write_only"):
+            continue
+        attr = getattr(model, rel.key)
+        loader = sa.orm.selectinload(attr) if parent is None else parent.selectinload(attr)
+        nested = _load_chain(rel.mapper.class_, depth - 1, loader)
+        options.extend(nested or [loader])
+    return options
+
+
+def values(data: msgspec.Struct | Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of ``data`` that were given (``UNSET`` ones left out), as a dict."""
+    if isinstance(data, Mapping):
+        return {k: v for k, v in data.items() if v is not UNSET}
+    return {
+        name: value
+        for name in data.__struct_fields__
+        if (value := getattr(data, name)) is not UNSET
+    }
+
+
+def apply(obj: Any, data: msgspec.Struct | Mapping[str, Any]) -> Any:
+    """Set on ``obj`` the fields ``data`` gives (a PATCH: absent fields stay as they were)::
+
+    article = await get_or_404(session, Article, article_id)
+    apply(article, patch)
+    """
+    for name, value in values(data).items():
+        setattr(obj, name, value)
+    return obj

@@ -1,0 +1,40 @@
+"""``Session``: the per-request database session, as a parameter type."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from plait import Depends, Request
+from plait.db._database import Database
+
+__all__ = ["Session", "get_session"]
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """The dependency behind :data:`Session`: a session of the app's default database,
+    committed when the handler returns, rolled back when it raises."""
+    app = request.app
+    if app is None:
+        raise RuntimeError("Session needs the request's app (is it served by a plait App?)")
+    async with Database.of(app).transaction() as session:
+        yield session
+
+
+Session = Annotated[AsyncSession, Depends(get_session, scope="function")]
+"""A handler parameter type giving one ``AsyncSession`` per request::
+
+    @app.post("/articles", status_code=201)
+    async def create(data: Article.Create, session: Session) -> Article.Read:
+        article = Article(data)
+        session.add(article)
+        return article
+
+The session commits after the handler returns and *before* the response is sent, so a failed
+commit (a unique constraint, a lost connection) reaches the client as an error response
+instead of a success followed by lost data. If the handler raises, it rolls back. Every
+dependency asking for ``Session`` in the same request shares the same session. Tests
+override ``get_session`` in ``app.dependency_overrides``, or use :mod:`plait.db.testing`.
+"""

@@ -1,0 +1,94 @@
+"""plait.db.Model: table names, naming conventions, building instances from schemas."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from db_harness import Article, Author
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from plait.db import NAMING_CONVENTION, Model
+from plait.db._model import table_name
+
+
+class BlogPost(Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(50), unique=True, index=True)
+
+
+class HTTPLogEntry(Model):
+    __tablename__ = "http_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+
+
+class Animal(Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    __mapper_args__ = {"polymorphic_on": "kind", "polymorphic_identity": "animal"}
+
+
+class Dog(Animal):
+    __mapper_args__ = {"polymorphic_identity": "dog"}
+
+
+@pytest.mark.parametrize(
+    ("name", "table"),
+    [("Article", "article"), ("BlogPost", "blog_post"), ("HTTPLogEntry", "http_log_entry")],
+)
+def test_table_names_come_from_class_names(name: str, table: str) -> None:
+    assert table_name(name) == table
+
+
+def test_models_get_table_names_unless_they_set_one() -> None:
+    assert BlogPost.__table__.name == "blog_post"
+    assert HTTPLogEntry.__table__.name == "http_log"
+
+
+def test_subclasses_share_the_parent_table() -> None:
+    assert Dog.__table__ is Animal.__table__
+
+
+def test_constraints_and_indexes_are_named_by_convention() -> None:
+    assert Model.metadata.naming_convention == NAMING_CONVENTION
+    table = Article.__table__
+    assert isinstance(table, sa.Table)
+    names = {constraint.name for constraint in table.constraints}
+    assert {
+        "pk_article",
+        "uq_article_title",
+        "ck_article_views_not_negative",
+        "fk_article_author_id_author",
+    } <= names
+    assert {index.name for index in table.indexes} == {"ix_article_author_id"}
+    blog = BlogPost.__table__
+    assert isinstance(blog, sa.Table)
+    assert {index.name for index in blog.indexes} == {"ix_blog_post_slug"}
+
+
+def test_instances_from_a_create_struct() -> None:
+    data = Article.Create(title="Hello", body="World")
+    article = Article(data)
+    assert article.title == "Hello"
+    assert article.body == "World"
+    assert article.views == 0  # the scalar default travels in the struct
+    # Fields left UNSET (defaults the database or a callable fills) are not set at all.
+    assert "tags" not in article.__dict__
+
+
+def test_instances_from_a_mapping_and_keywords() -> None:
+    author = Author({"name": "ann", "password": "x"}, email="ann@example.com")
+    assert (author.name, author.password, author.email) == ("ann", "x", "ann@example.com")
+    assert Author(name="bob").name == "bob"
+    override = Article(Article.Create(title="a", body="b"), title="c")
+    assert override.title == "c"
+
+
+def test_unknown_fields_are_refused() -> None:
+    with pytest.raises(TypeError, match="'nope' is an invalid keyword argument for Author"):
+        Author(nope=1)
+
+
+def test_the_base_has_no_schemas() -> None:
+    with pytest.raises(TypeError, match="only mapped models have schemas"):
+        Model.Read  # noqa: B018
