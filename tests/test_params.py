@@ -8,6 +8,7 @@ import enum
 import uuid
 from typing import Annotated, Any, Literal
 
+import msgspec
 import pytest
 
 from plait import App, Cookie, Header, Path, Query
@@ -512,4 +513,29 @@ def test_ellipsis_means_required_as_in_fastapi() -> None:
         assert errors_of(client.get("/legacy")) == [
             {"loc": ["query", "q"], "msg": "Field required", "type": "missing"},
             {"loc": ["query", "n"], "msg": "Field required", "type": "missing"},
+        ]
+
+
+def test_constraints_on_optional_parameters_apply_to_the_value() -> None:
+    app = App()
+
+    @app.get("/opt")
+    async def optional(
+        slug: Annotated[str | None, Query(pattern=r"^[a-z]+$", max_length=5)] = None,
+        n: Annotated[int | None, Query(ge=1)] = None,
+        tags: Annotated[list[str] | None, Query(max_length=2)] = None,
+        x_id: Annotated[Annotated[str, msgspec.Meta(min_length=2)] | None, Header()] = None,
+    ) -> list[Any]:
+        return [slug, n, tags, x_id]
+
+    with TestClient(app) as client:
+        assert client.get("/opt").json() == [None, None, None, None]
+        response = client.get("/opt?slug=abc&n=2&tags=a", headers={"x-id": "ab"})
+        assert response.json() == ["abc", 2, ["a"], "ab"]
+        response = client.get("/opt?slug=ABC&n=0&tags=a&tags=b&tags=c", headers={"x-id": "a"})
+        assert locs(response) == [
+            ["query", "slug"],
+            ["query", "n"],
+            ["query", "tags"],
+            ["header", "x-id"],
         ]

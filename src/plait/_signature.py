@@ -64,7 +64,7 @@ def _strip_optional(tp: Any) -> Any:
     if origin is Union or origin is types.UnionType:
         args = [a for a in get_args(tp) if a is not type(None)]
         if len(args) == 1:
-            return args[0]
+            return _strip_annotated(args[0])
     return tp
 
 
@@ -185,7 +185,11 @@ class ParamInfo:
 
     @property
     def python_type(self) -> Any:
-        return _strip_annotated(self.annotation)
+        """The annotation without metadata (``int | None`` for ``Annotated[int, ...] | None``)."""
+        tp = _strip_annotated(self.annotation)
+        if get_origin(tp) in (Union, types.UnionType):
+            return Union[tuple(_strip_annotated(a) for a in get_args(tp))]  # noqa: UP007
+        return tp
 
 
 @dataclasses.dataclass(eq=False)
@@ -335,7 +339,7 @@ def _plan_param(
     except TypeError as exc:
         raise SignatureError(f"{where}: {exc}") from None
     extras = [*metas, meta] if meta is not None else metas
-    full: Any = Annotated[(base, *extras)] if extras else base
+    full = _with_metadata(base, extras)
     _check_constraints(full, where)
 
     if name in path_params or isinstance(marker, Path):
@@ -359,6 +363,18 @@ def _plan_param(
     embed = isinstance(marker, Body) and marker.embed
     info = ParamInfo(name, source, key, full, default, marker, multiple=multiple, embed=embed)
     plan.params.append(info)
+
+
+def _with_metadata(base: Any, extras: list[Any]) -> Any:
+    """``base`` annotated with ``extras``; for ``X | None``, ``X`` is, so that ``None`` stays
+    valid and constraints apply to the value (``Annotated[str, Meta(...)] | None``)."""
+    if not extras:
+        return base
+    if get_origin(base) in (Union, types.UnionType):
+        members = [a for a in get_args(base) if a is not type(None)]
+        if len(members) == 1:
+            return typing.Optional[Annotated[(members[0], *extras)]]  # noqa: UP045
+    return Annotated[(base, *extras)]
 
 
 def _check_constraints(tp: Any, where: str) -> None:
