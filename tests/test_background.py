@@ -8,7 +8,14 @@ from typing import Any
 
 import pytest
 
-from plait import App, BackgroundTask, BackgroundTasks, PlainTextResponse, Request
+from plait import (
+    App,
+    BackgroundTask,
+    BackgroundTasks,
+    HTTPException,
+    PlainTextResponse,
+    Request,
+)
 from plait._concurrency import iterate_in_threadpool, run_in_threadpool, set_threadpool_size
 from plait._types import Message
 from plait.testing import TestClient
@@ -112,6 +119,26 @@ def test_background_task_objects() -> None:
     asyncio.run(tasks())
     assert calls == [("async", (1,), {"key": "v"}), "sync", ("async", (2,), {})]
     assert BackgroundTasks().tasks == []
+
+
+def test_tasks_of_a_failed_handler_do_not_run() -> None:
+    app = App()
+    ran: list[str] = []
+
+    @app.post("/signup")
+    def signup(tasks: BackgroundTasks) -> None:
+        tasks.add_task(ran.append, "welcome email")
+        raise HTTPException(409, "taken")
+
+    @app.post("/crash")
+    async def crash(tasks: BackgroundTasks) -> None:
+        tasks.add_task(ran.append, "audit")
+        raise RuntimeError("bug")
+
+    with TestClient(app) as client:
+        assert client.post("/signup").status_code == 409
+        assert client.post("/crash").status_code == 500
+    assert ran == []
 
 
 def test_failing_background_task_does_not_change_the_response() -> None:

@@ -214,6 +214,19 @@ def test_state_attribute_bag() -> None:
     assert getattr(State(), "anything", "default") == "default"
 
 
+def test_state_copies_and_pickles() -> None:
+    import copy
+    import pickle
+
+    state = State({"a": 1})
+    shallow = copy.copy(state)
+    assert shallow.a == 1
+    deep = copy.deepcopy(state)
+    deep.a = 2
+    assert state.a == 1
+    assert pickle.loads(pickle.dumps(state)).a == 1
+
+
 # ------------------------------------------------------------------ UploadFile / FormData
 
 

@@ -309,6 +309,18 @@ def test_handler_that_raises_falls_back_to_a_safe_500(caplog: pytest.LogCaptureF
     assert "handler bug with secret" in caplog.text
 
 
+def test_handler_returning_something_unrenderable_is_a_safe_500(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    app = _raising(OutOfStock("x"))
+    app.add_exception_handler(OutOfStock, lambda request, exc: object())
+    with TestClient(app) as client:
+        response = client.get("/boom")
+    assert response.status_code == 500
+    assert response.json()["title"] == "Internal Server Error"
+    assert "cannot be JSON-encoded" in caplog.text
+
+
 def test_handler_that_reraises_its_exception() -> None:
     app = _raising(HTTPException(418, "teapot"))
 

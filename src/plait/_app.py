@@ -307,6 +307,9 @@ class App(Router):
         except Exception as exc:
             if request.exit_stack is not None:
                 exc = await _unwind(request, exc)
+            # Work queued by a handler that then failed must not run (no welcome email for a
+            # sign-up that answered 409).
+            scope.get("state", {}).pop("background_tasks", None)
             response = await self.errors.respond(request, exc)
         state = scope.get("state")
         if state is not None:

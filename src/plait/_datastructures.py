@@ -281,8 +281,9 @@ class State:
         self._state[key] = value
 
     def __getattr__(self, key: str) -> Any:
+        # Through __dict__: copy and pickle probe attributes before "_state" exists.
         try:
-            return self._state[key]
+            return self.__dict__["_state"][key]
         except KeyError:
             raise AttributeError(f"'State' object has no attribute {key!r}") from None
 

@@ -72,15 +72,16 @@ class ErrorHandling:
                     result = await handler(request, exc)
                 else:
                     result = await run_in_threadpool(handler, request, exc)
+                if not isinstance(result, Response):
+                    from plait._rendering import make_renderer
+
+                    status = exc.status_code if isinstance(exc, HTTPException) else 500
+                    result = make_renderer(status, None)(result)
             except Exception as handler_exc:
+                # A handler that fails (or returns something unrenderable) gets the safe default.
                 if handler_exc is exc:
                     return self._default(request, exc)
                 return self._default(request, handler_exc)
-            if not isinstance(result, Response):
-                from plait._rendering import make_renderer
-
-                status = exc.status_code if isinstance(exc, HTTPException) else 500
-                result = make_renderer(status, None)(result)
             return result
         return self._default(request, exc)
 
