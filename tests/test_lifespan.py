@@ -199,10 +199,35 @@ def test_raw_lifespan_startup_failure_message() -> None:
     ]
 
 
-def test_raw_lifespan_shutdown_failure_is_sent_then_raised() -> None:
+def test_raw_lifespan_cancelled_start_up_is_reported_and_propagates() -> None:
+    async def cancelled() -> None:
+        raise asyncio.CancelledError
+
+    app = App(on_startup=[cancelled])
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "lifespan.startup"}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    async def main() -> None:
+        await app({"type": "lifespan", "asgi": {"version": "3.0"}}, receive, send)
+
+    with pytest.raises(asyncio.CancelledError):
+        asyncio.run(main())
+    assert sent == [{"type": "lifespan.startup.failed", "message": "CancelledError()"}]
+
+
+def test_raw_lifespan_shutdown_failure_is_sent_then_raised(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     app = App(on_shutdown=[lambda: 1 / 0])
     with pytest.raises(ZeroDivisionError):
         _lifespan_run(app, [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
+    assert "Application shutdown failed" in caplog.text
+    assert "start-up failed" not in caplog.text
 
 
 def test_lifespan_passes_through_middleware_once_built() -> None:

@@ -400,10 +400,11 @@ class App(Router):
                 await send({"type": "lifespan.startup.complete"})
                 message = await receive()
         except BaseException as exc:
-            logger.exception("Application start-up failed")
             failed = "shutdown" if message["type"] == "lifespan.shutdown" else "startup"
+            logger.exception("Application %s failed", "start-up" if failed == "startup" else failed)
             await send({"type": f"lifespan.{failed}.failed", "message": repr(exc)})
-            if failed == "startup":
+            # A failed start-up is reported, not raised; cancellation and Ctrl-C still propagate.
+            if failed == "startup" and isinstance(exc, Exception):
                 return
             raise
         await send({"type": "lifespan.shutdown.complete"})
