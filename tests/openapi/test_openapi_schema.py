@@ -2,7 +2,7 @@
 
 # No "from __future__ import annotations": handlers here use classes local to the tests.
 
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 import msgspec
 import openapi_rich_app as rich
@@ -141,6 +141,7 @@ def test_enum_path_parameter_is_a_component(doc: dict[str, Any]) -> None:
     found = params(doc["paths"]["/colors/{color}"]["get"])
     assert found["path:color"]["schema"] == {"$ref": "#/components/schemas/Color"}
     assert doc["components"]["schemas"]["Color"]["enum"] == ["green", "red"]
+    assert doc["components"]["schemas"]["Color"]["type"] == "string"
 
 
 def test_json_body_is_the_struct(doc: dict[str, Any]) -> None:
@@ -498,3 +499,18 @@ def test_pydantic_models_and_their_defs_become_components() -> None:
         "type": "array",
         "items": {"$ref": "#/components/schemas/Post"},
     }
+
+
+def test_enum_types_are_added_only_when_all_values_agree() -> None:
+    app = App()
+
+    @app.get("/literal")
+    async def literal(
+        mode: Literal["a", "b"] = "a", level: Literal[1, 2] = 1, mixed: Literal["x", 1] = "x"
+    ) -> str:
+        return ""
+
+    found = params(openapi_schema(app)["paths"]["/literal"]["get"])
+    assert found["query:mode"]["schema"]["type"] == "string"
+    assert found["query:level"]["schema"]["type"] == "integer"
+    assert "type" not in found["query:mixed"]["schema"]

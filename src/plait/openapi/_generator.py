@@ -14,7 +14,7 @@ import msgspec
 
 from plait._routing import Route
 from plait.openapi._operation import build_operation
-from plait.openapi._schemas import SchemaRegistry, clean_component_names
+from plait.openapi._schemas import SchemaRegistry, add_enum_types, clean_component_names
 
 if TYPE_CHECKING:
     from plait._app import App
@@ -118,6 +118,7 @@ def _generate(app: App, compiled: tuple[Any, ...]) -> dict[str, Any]:
     if app.openapi_tags:
         document["tags"] = [dict(tag) for tag in app.openapi_tags]
     clean_component_names(document)
+    add_enum_types(document)
     return document
 
 

@@ -17,7 +17,7 @@ import msgspec
 
 from plait._datastructures import UploadFile
 
-__all__ = ["BINARY", "REF_PREFIX", "SchemaRegistry", "clean_component_names"]
+__all__ = ["BINARY", "REF_PREFIX", "SchemaRegistry", "add_enum_types", "clean_component_names"]
 
 REF_PREFIX = "#/components/schemas/"
 _REF_TEMPLATE = REF_PREFIX + "{name}"
@@ -122,3 +122,35 @@ def _rewrite_refs(node: Any, refs: dict[str, str]) -> None:
     elif isinstance(node, list):
         for value in node:
             _rewrite_refs(value, refs)
+
+
+_VALUE_KEYS = frozenset({"default", "example", "examples", "const", "enum"})
+
+
+def add_enum_types(node: Any) -> None:
+    """Give ``enum`` schemas the JSON type of their values (msgspec leaves it out), so the UIs
+    show ``string`` rather than ``any``."""
+    if isinstance(node, dict):
+        values = node.get("enum")
+        if isinstance(values, list) and values and "type" not in node:
+            kinds = {_json_type(value) for value in values}
+            if len(kinds) == 1 and None not in kinds:
+                node["type"] = kinds.pop()
+        for key, value in node.items():
+            if key not in _VALUE_KEYS:
+                add_enum_types(value)
+    elif isinstance(node, list):
+        for value in node:
+            add_enum_types(value)
+
+
+def _json_type(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return None

@@ -182,4 +182,9 @@ def redoc_html(*, title: str, openapi_url: str, static_url: str, store: AssetSto
         f'<script src="{escape(store.url(static_url, "redoc.standalone.js"))}"></script>\n'
         f'<script src="{escape(store.url(static_url, store.init_name))}"></script>\n'
     )
-    return _page(f"{title} - ReDoc", "", body)
+    # ReDoc 2's sidebar footer loads Redocly's logo from their CDN: images stay on this host.
+    head = (
+        '<meta http-equiv="Content-Security-Policy" content="img-src \'self\' data: blob:">\n'
+        '<link rel="icon" href="data:,">\n'
+    )
+    return _page(f"{title} - ReDoc", head, body)
