@@ -331,7 +331,11 @@ class _WebSocketChannel:
                     "granian's RSGI interface cannot send the subprotocol or headers chosen "
                     "in accept(); serve over ASGI (granian --interface asgi) if clients need them"
                 )
-            self._transport = await self._protocol.accept()
+            try:
+                self._transport = await self._protocol.accept()
+            except RuntimeError:  # the client left during the handshake
+                self._gone(1006)
+                raise ClientGone("The client left during the WebSocket handshake") from None
             self._state = _ACCEPTED
         elif kind == "websocket.close":
             self._close(message.get("code", 1000))
@@ -403,7 +407,7 @@ def _run(loop: asyncio.AbstractEventLoop, coro: Any, what: str) -> None:
         # granian's embedded server calls the hooks from inside its running loop.
         task = loop.create_task(coro)
         _background.add(task)
-        task.add_done_callback(_background.discard)
+        task.add_done_callback(lambda done: _finished(done, what))
         return
     try:
         loop.run_until_complete(coro)
@@ -414,6 +418,12 @@ def _run(loop: asyncio.AbstractEventLoop, coro: Any, what: str) -> None:
 
 
 _background: set[asyncio.Task[None]] = set()
+
+
+def _finished(task: asyncio.Task[None], what: str) -> None:
+    _background.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("Application %s failed", what, exc_info=task.exception())
 
 
 def rsgi_startup(app: App, loop: asyncio.AbstractEventLoop) -> None:
