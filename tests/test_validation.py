@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Annotated, Any, TypedDict
+import datetime
+import decimal
+import enum
+import uuid
+from typing import Annotated, Any, Literal, TypedDict
 
 import msgspec
 import pydantic
@@ -392,3 +396,103 @@ def test_validation_error_is_never_a_500_for_odd_json() -> None:
         for body in odd_bodies:
             response = client.post("/items", content=body)
             assert response.status_code == 422, (body, response.text)
+
+
+class Size(enum.Enum):
+    S = "s"
+    L = "l"
+
+
+class Everything(msgspec.Struct):
+    when: datetime.datetime
+    day: datetime.date
+    at: datetime.time
+    amount: decimal.Decimal
+    ref: uuid.UUID
+    size: Size
+    mode: Literal["fast", "safe"]
+    blob: bytes
+    ids: set[int]
+    pair: tuple[int, str]
+    scores: dict[str, float]
+    maybe: int | None = None
+
+
+def test_every_type_in_a_body() -> None:
+    app = App()
+
+    @app.post("/everything")
+    async def everything(e: Everything) -> dict[str, Any]:
+        return {
+            "when": e.when.year,
+            "day": e.day.month,
+            "at": e.at.minute,
+            "amount": str(e.amount + 1),
+            "ref": e.ref.version,
+            "size": e.size.name,
+            "mode": e.mode,
+            "blob": e.blob.decode(),
+            "ids": sorted(e.ids),
+            "pair": list(e.pair),
+            "scores": e.scores,
+            "maybe": e.maybe,
+        }
+
+    good = {
+        "when": "2024-05-06T07:08:09Z",
+        "day": "2024-05-06",
+        "at": "07:08:09",
+        "amount": "1.10",
+        "ref": str(uuid.uuid4()),
+        "size": "l",
+        "mode": "safe",
+        "blob": "aGk=",
+        "ids": [3, 1, 3],
+        "pair": [1, "a"],
+        "scores": {"x": 1.5},
+    }
+    bad = {
+        "when": "soon",
+        "day": "2024-02-30",
+        "at": "noon",
+        "amount": "lots",
+        "ref": "nope",
+        "size": "xl",
+        "mode": "reckless",
+        "blob": "!!",
+        "ids": [1, "two"],
+        "pair": [1, 2],
+        "scores": {"x": "high"},
+        "maybe": "x",
+    }
+    with TestClient(app) as client:
+        assert client.post("/everything", json=good).json() == {
+            "when": 2024,
+            "day": 5,
+            "at": 8,
+            "amount": "2.10",
+            "ref": 4,
+            "size": "L",
+            "mode": "safe",
+            "blob": "hi",
+            "ids": [1, 3],
+            "pair": [1, "a"],
+            "scores": {"x": 1.5},
+            "maybe": None,
+        }
+        errors = errors_of(client.post("/everything", json=bad))
+        assert [e["loc"] for e in errors] == [
+            ["body", "when"],
+            ["body", "day"],
+            ["body", "at"],
+            ["body", "amount"],
+            ["body", "ref"],
+            ["body", "size"],
+            ["body", "mode"],
+            ["body", "blob"],
+            ["body", "ids", 1],
+            ["body", "pair", 1],
+            ["body", "scores", "x"],
+            ["body", "maybe"],
+        ]
+        assert errors[5]["msg"] == "Invalid enum value 'xl'"
