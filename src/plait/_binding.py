@@ -133,6 +133,7 @@ class _BodyReader:
             pydantic_validator(i.annotation) if contains_pydantic(i.annotation) else None
             for i in infos
         ]
+        self.pydantic = any(self.checks)
         types = [
             Any if check else i.annotation for i, check in zip(infos, self.checks, strict=True)
         ]
@@ -175,6 +176,8 @@ class _BodyReader:
         except msgspec.DecodeError as exc:
             raise _malformed(exc) from None
         values = [value] if self.single else [getattr(value, i.key) for i in self.infos]
+        if not self.pydantic:
+            return values
         for n, (info, check) in enumerate(zip(self.infos, self.checks, strict=True)):
             if check is not None and values[n] is not info.default:
                 loc: list[str | int] = ["body"] if self.single else ["body", info.key]
