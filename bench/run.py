@@ -7,10 +7,11 @@
 
 First, with any Python 3.11+, it makes ``bench/.venv``, installs ``bench/requirements.txt``
 there (the peers, the servers and plait itself, editable), installs wrk with apt-get if it is
-missing, and runs itself again with the venv's Python. Then, for each repeat and each
-framework x server: start the server pinned to one CPU, time it to its first 200, read the
-worker's idle RSS, run the leak check (first repeat only), then per endpoint a warm-up and a
-measured wrk run pinned to the other CPU. Every server is stopped by its PID, also on Ctrl-C.
+missing, and runs itself again with the venv's Python. Then, for each repeat: start every
+framework x server pinned to one CPU, timing each to its first 200 and reading its worker's
+idle RSS; run the leak check (first repeat only); then for each endpoint, on each server in
+turn, a warm-up and a measured wrk run pinned to the other CPU (plaitbench/measure.py).
+Every server is stopped by its process group, also on Ctrl-C and errors.
 Writes ``bench/results/latest.json``, the tables in ``docs/benchmarks.md`` and
 ``docs/benchmarks.png``.
 """
@@ -265,107 +266,6 @@ def prepare_database(args: argparse.Namespace) -> dict[str, str]:
     return {"BENCH_DB": "sqlite", "BENCH_SQLITE": str(SQLITE)}
 
 
-def _row(results: dict[str, Any], target: Any) -> dict[str, Any]:
-    for row in results["rows"]:
-        if row["framework"] == target.framework and row["server"] == target.server:
-            return row
-    row = {
-        "framework": target.framework,
-        "server": target.server,
-        "start_s": [],
-        "idle_rss_kib": [],
-        "leak": None,
-        "endpoints": {},
-        "error": None,
-    }
-    results["rows"].append(row)
-    return row
-
-
-def run_target(
-    target: Any, repeat: int, args: argparse.Namespace, env: dict[str, str], results: dict[str, Any]
-) -> None:
-    from plaitbench.servers import Server, ServerError, free_port
-    from plaitbench.wrk import ENDPOINTS, check_endpoint, run_requests, run_wrk, single_script
-
-    row = _row(results, target)
-    port = free_port()
-    log = RESULTS / "raw" / "logs" / f"{target.framework}-{target.server}.log"
-    bin_dir = Path(sys.executable).parent
-    print(f"[{repeat + 1}/{args.repeats}] {target.key}", flush=True)
-    with Server(
-        target, port, bin_dir=bin_dir, cwd=APPS, env=env, cpu=args.server_cpu, log=log
-    ) as server:
-        try:
-            started = server.start()
-        except ServerError as exc:
-            row["error"] = str(exc)
-            print(f"    failed to start: {exc}", flush=True)
-            return
-        row["start_s"].append(round(started, 4))
-        row.setdefault("loadavg", []).append(os.getloadavg()[0])
-        time.sleep(1.0)
-        row["idle_rss_kib"].append(server.rss_kib())
-        print(
-            f"    started in {started:.2f} s, idle RSS {server.rss_kib() / 1024:.1f} MiB",
-            flush=True,
-        )
-
-        usable = []
-        for name in args.endpoints:
-            problem = check_endpoint(port, ENDPOINTS[name])
-            data = row["endpoints"].setdefault(
-                name,
-                {
-                    "rps": [],
-                    "p99_ms": [],
-                    "server_cpu_pct": [],
-                    "non2xx": [],
-                    "socket_errors": [],
-                    "error": None,
-                },
-            )
-            if problem:
-                data["error"] = problem
-                print(f"    {name}: wrong answer, skipped: {problem}", flush=True)
-            else:
-                usable.append(ENDPOINTS[name])
-
-        load = {"connections": args.connections, "cpu": args.load_cpu}
-        if repeat == 0 and args.leak and usable:
-            first = max(args.leak // 10, 1)
-            rss = []
-            for count in (first, args.leak - first):
-                run_requests(port, usable, count, **load)
-                time.sleep(0.5)
-                rss.append(server.rss_kib())
-            row["leak"] = {"requests": [first, args.leak], "rss_kib": rss}
-            print(
-                f"    RSS after {first} requests {rss[0] / 1024:.1f} MiB, after {args.leak} {rss[1] / 1024:.1f} MiB",
-                flush=True,
-            )
-
-        for endpoint in usable:
-            script = single_script(endpoint)
-            if args.warmup:
-                run_wrk(port, endpoint.path, duration=args.warmup, script=script, **load)
-            cpu_before = server.cpu_seconds()
-            result = run_wrk(port, endpoint.path, duration=args.duration, script=script, **load)
-            # The worker's share of its core: well under 100 % means something else ran there.
-            cpu_pct = (server.cpu_seconds() - cpu_before) / args.duration * 100
-            data = row["endpoints"][endpoint.name]
-            data["rps"].append(result.rps)
-            data["p99_ms"].append(result.p99_ms)
-            data["non2xx"].append(result.non2xx)
-            data["socket_errors"].append(result.socket_errors)
-            data["server_cpu_pct"].append(round(cpu_pct, 1))
-            print(
-                f"    {endpoint.name:<10} {result.rps:>10,.0f} req/s   p99 {result.p99_ms or 0:7.2f} ms"
-                f"   server CPU {cpu_pct:5.1f} %",
-                flush=True,
-            )
-
-
 def save(results: dict[str, Any]) -> None:
     (RESULTS / "raw").mkdir(parents=True, exist_ok=True)
     text = json.dumps(results, indent=1, ensure_ascii=False) + "\n"
@@ -385,6 +285,7 @@ def merged(results: dict[str, Any]) -> dict[str, Any]:
 
 
 def measure(args: argparse.Namespace, argv: list[str]) -> int:
+    from plaitbench.measure import run_repeat
     from plaitbench.report import write_docs
     from plaitbench.servers import stop_all, targets
 
@@ -429,11 +330,10 @@ def measure(args: argparse.Namespace, argv: list[str]) -> int:
         raise SystemExit("no framework runs on the chosen servers")
     try:
         for repeat in range(args.repeats):
-            for target in rows:
-                run_target(target, repeat, args, env, results)
-                save(merged(results) if args.merge else results)
+            run_repeat(repeat, rows, args, env, results, apps=APPS, logs=RESULTS / "raw" / "logs")
+            save(merged(results) if args.merge else results)
     except KeyboardInterrupt:
-        print("\ninterrupted: stopping the servers", file=sys.stderr)
+        print("\ninterrupted: the servers are stopped", file=sys.stderr)
         return 130
     finally:
         stop_all()

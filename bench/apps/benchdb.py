@@ -5,16 +5,19 @@ with 12. SQLite by default (the file ``BENCH_SQLITE``, else ``bench/bench.sqlite
 runner creates); PostgreSQL when ``BENCH_DB=postgres`` (``BENCH_PG_DSN``).
 
 Async apps open an :class:`AsyncDB` in their start-up hook (aiosqlite, or an asyncpg pool);
-sync apps use a :class:`SyncDB` that keeps one connection per thread (sqlite3 or psycopg).
+sync apps use a :class:`SyncDB`, a small pool of sqlite3 or psycopg connections.
 The settings are read when the connection opens, so tests can point them elsewhere first.
 """
 
 from __future__ import annotations
 
 import os
+import queue
 import random
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -32,7 +35,7 @@ __all__ = [
 ]
 
 ROWS = 10_000
-POOL_SIZE = 8
+POOL_SIZE = 4  # per server: all servers of a run are up at once, PostgreSQL allows 100
 DEFAULT_SQLITE = Path(__file__).resolve().parent.parent / "bench.sqlite3"
 DEFAULT_PG_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -142,17 +145,28 @@ class AsyncDB:
 
 
 class SyncDB:
-    """One sqlite3 or psycopg connection per thread, opened on first use."""
+    """A small pool of sqlite3 or psycopg connections shared by the server's threads.
 
-    def __init__(self) -> None:
-        self._local = threading.local()
+    A pool, not a connection per thread: granian's WSGI interface runs up to hundreds of
+    threads, and PostgreSQL allows 100 connections.
+    """
+
+    def __init__(self, size: int = POOL_SIZE) -> None:
+        self._idle: queue.LifoQueue[Any] = queue.LifoQueue()
+        self._slots = threading.BoundedSemaphore(size)
         self._world_sql = WORLD_SQL
 
-    def _conn(self) -> Any:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._local.conn = self._connect()
-        return conn
+    @contextmanager
+    def _conn(self) -> Iterator[Any]:
+        with self._slots:
+            try:
+                conn = self._idle.get_nowait()
+            except queue.Empty:
+                conn = self._connect()
+            try:
+                yield conn
+            finally:
+                self._idle.put(conn)
 
     def _connect(self) -> Any:
         if _use_postgres():
@@ -164,15 +178,19 @@ class SyncDB:
         return sqlite3.connect(_sqlite_uri(), uri=True, check_same_thread=False)
 
     def world(self, world_id: int) -> dict[str, int]:
-        conn = self._conn()  # first: it picks the SQL dialect
-        ((id_, number),) = conn.execute(self._world_sql, (world_id,)).fetchall()
+        with self._conn() as conn:
+            ((id_, number),) = conn.execute(self._world_sql, (world_id,)).fetchall()
         return {"id": id_, "randomNumber": number}
 
     def worlds(self, count: int) -> list[dict[str, int]]:
-        return [self.world(random_id()) for _ in range(count)]
+        """``count`` rows fetched one query at a time, as TechEmpower's rules require."""
+        with self._conn() as conn:
+            rows = [conn.execute(self._world_sql, (random_id(),)).fetchone() for _ in range(count)]
+        return [{"id": id_, "randomNumber": number} for id_, number in rows]
 
     def fortunes(self) -> list[Fortune]:
-        rows = self._conn().execute(FORTUNE_SQL).fetchall()
+        with self._conn() as conn:
+            rows = conn.execute(FORTUNE_SQL).fetchall()
         return [Fortune(id_, message) for id_, message in rows]
 
 

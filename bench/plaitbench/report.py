@@ -32,6 +32,19 @@ def _rps(row: dict[str, Any], endpoint: str) -> float | None:
     return _median(row["endpoints"].get(endpoint, {}).get("rps", []))
 
 
+def _per_cpu(row: dict[str, Any], endpoint: str) -> float | None:
+    """Requests per CPU-second of the server worker: steady when other work shares the core."""
+    data = row["endpoints"].get(endpoint, {})
+    pairs = zip(data.get("rps", []), data.get("server_cpu_pct", []), strict=False)
+    return _median([rps / (cpu / 100) for rps, cpu in pairs if rps and cpu])
+
+
+METRICS = {
+    "rps": (_rps, "req/s"),
+    "per_cpu": (_per_cpu, "requests per CPU-second of the server"),
+}
+
+
 def _p99(row: dict[str, Any], endpoint: str) -> float | None:
     return _median(row["endpoints"].get(endpoint, {}).get("p99_ms", []))
 
@@ -40,8 +53,11 @@ def _find(rows: list[dict[str, Any]], framework: str, server: str) -> dict[str, 
     return next((r for r in rows if r["framework"] == framework and r["server"] == server), None)
 
 
-def _ratio(row: dict[str, Any], ref: dict[str, Any] | None, endpoint: str) -> float | None:
-    mine, theirs = _rps(row, endpoint), _rps(ref, endpoint) if ref else None
+def _ratio(
+    row: dict[str, Any], ref: dict[str, Any] | None, endpoint: str, metric: str = "rps"
+) -> float | None:
+    value = METRICS[metric][0]
+    mine, theirs = value(row, endpoint), value(ref, endpoint) if ref else None
     return mine / theirs if mine and theirs else None
 
 
@@ -107,28 +123,60 @@ def _loadavg(results: dict[str, Any]) -> str:
     return f"{min(loads):.2f} to {max(loads):.2f}{note}"
 
 
-def _ratio_tables(results: dict[str, Any], endpoints: list[str]) -> list[str]:
-    out = ["### Throughput as a fraction of the bare ASGI app on the same server", ""]
+def _busy(results: dict[str, Any]) -> bool:
+    """Whether servers got well under a full core: then req/s says more about the machine."""
+    shares = [
+        cpu
+        for row in results["rows"]
+        for data in row["endpoints"].values()
+        for cpu in data.get("server_cpu_pct", [])
+    ]
+    return bool(shares) and statistics.median(shares) < 80
+
+
+def _ratio_table(results: dict[str, Any], endpoints: list[str], metric: str) -> list[str]:
+    value, unit = METRICS[metric]
+    out = []
     for family, rows in _families(results["rows"]).items():
         title, ref_server = FAMILIES[family]
         bare = _find(results["rows"], "bare", ref_server)
         out += [
-            f"**{title}** — 1.00 = the bare ASGI app on {ref_server} (its req/s in brackets)",
+            f"**{title}**: {unit}, 1.00 = the bare ASGI app on {ref_server} (its value in brackets)",
             "",
+            "| | " + " | ".join(ENDPOINTS[e].label for e in endpoints) + " |",
+            "|---|" + "---:|" * len(endpoints),
         ]
-        out.append("| | " + " | ".join(ENDPOINTS[e].label for e in endpoints) + " |")
-        out.append("|---|" + "---:|" * len(endpoints))
         for row in rows:
             cells = []
             for e in endpoints:
                 if bare is None:
-                    cells.append(_fmt_rps(_rps(row, e)))
+                    cells.append(_fmt_rps(value(row, e)))
                 elif row is bare:
-                    cells.append(f"1.00 ({_fmt_rps(_rps(row, e))})")
+                    cells.append(f"1.00 ({_fmt_rps(value(row, e))})")
                 else:
-                    cells.append(_fmt(_ratio(row, bare, e)))
+                    cells.append(_fmt(_ratio(row, bare, e, metric)))
             out.append(f"| {_label(row)} | " + " | ".join(cells) + " |")
         out.append("")
+    return out
+
+
+def _ratio_tables(results: dict[str, Any], endpoints: list[str]) -> list[str]:
+    out = ["### Throughput as a fraction of the bare ASGI app on the same server", ""]
+    if _busy(results):
+        out += [
+            "> **The machine was busy during this run**: the servers got a median of under 80 %"
+            " of their core (column _server CPU_ below), so req/s measured the other work as much"
+            " as the frameworks. Read the second table, requests per CPU-second of the server"
+            " worker, which does not depend on how much of the core a server got.",
+            "",
+        ]
+    out += _ratio_table(results, endpoints, "rps")
+    out += [
+        "Requests per CPU-second of the server worker (its user + system time during the run,"
+        " all threads), the same comparison without the CPU the server did not get:",
+        "",
+    ]
+    out += _ratio_table(results, endpoints, "per_cpu")
     rsgi, bare_uvicorn = (
         _find(results["rows"], "plait-rsgi", "granian"),
         _find(results["rows"], "bare", "uvicorn"),
@@ -152,7 +200,8 @@ def _endpoint_tables(results: dict[str, Any], endpoints: list[str]) -> list[str]
         "",
         "_server CPU_: the worker's CPU time during the run as a share of one core. Well under"
         " 100 % means the server waited: on other work sharing its core (then its req/s is"
-        " low for reasons outside it) or on I/O.",
+        " low for reasons outside it) or on I/O. _req/CPU-s_: requests per CPU-second of the"
+        " worker.",
         "",
     ]
     rows = results["rows"]
@@ -160,21 +209,24 @@ def _endpoint_tables(results: dict[str, Any], endpoints: list[str]) -> list[str]
         endpoint = ENDPOINTS[e]
         out += [f"#### {endpoint.label} — `{endpoint.method} {endpoint.path}`", ""]
         out += [
-            "| framework | server | req/s | p99 | x bare | x plait | server CPU |",
-            "|---|---|---:|---:|---:|---:|---:|",
+            "| framework | server | req/s | p99 | x bare | x plait | server CPU"
+            " | req/CPU-s | x bare | x plait |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for row in rows:
             ref_server = FAMILIES[row["server"]][1]
             bare, plait = _find(rows, "bare", ref_server), _find(rows, "plait", ref_server)
             data = row["endpoints"].get(e, {})
             if data.get("error"):
-                out.append(f"| {row['framework']} | {row['server']} | failed | | | | |")
+                out.append(f"| {row['framework']} | {row['server']} | failed |" + " |" * 7)
                 continue
             out.append(
                 f"| {row['framework']} | {row['server']} | {_fmt(_rps(row, e), ',.0f')}"
                 f" | {_fmt(_p99(row, e), '.2f', ' ms')} | {_fmt(_ratio(row, bare, e))}"
                 f" | {_fmt(_ratio(row, plait, e))}"
-                f" | {_fmt(_median(data.get('server_cpu_pct', [])), '.0f', ' %')} |"
+                f" | {_fmt(_median(data.get('server_cpu_pct', [])), '.0f', ' %')}"
+                f" | {_fmt(_per_cpu(row, e), ',.0f')} | {_fmt(_ratio(row, bare, e, 'per_cpu'))}"
+                f" | {_fmt(_ratio(row, plait, e, 'per_cpu'))} |"
             )
         out.append("")
     return out
@@ -236,32 +288,37 @@ def markdown(results: dict[str, Any]) -> str:
 
 
 def chart(results: dict[str, Any], path: Path) -> None:
-    """Grouped bars: per endpoint, each row's req/s as a fraction of the bare app's."""
+    """Grouped bars per server family: each row's req/s, and its requests per CPU-second,
+    as fractions of the bare app's."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     endpoints = _endpoints(results)
-    families = _families(results["rows"])
-    fig, axes = plt.subplots(len(families), 1, figsize=(12, 4.2 * len(families)), squeeze=False)
-    for ax, (family, rows) in zip(axes[:, 0], families.items(), strict=True):
+    panels = [
+        (family, rows, metric)
+        for family, rows in _families(results["rows"]).items()
+        for metric in METRICS
+    ]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(12, 4.2 * len(panels)), squeeze=False)
+    for ax, (family, rows, metric) in zip(axes[:, 0], panels, strict=True):
         title, ref_server = FAMILIES[family]
         bare = _find(results["rows"], "bare", ref_server)
         width = 0.8 / max(len(rows), 1)
         for i, row in enumerate(rows):
-            values = [_ratio(row, bare, e) or 0.0 for e in endpoints]
+            values = [_ratio(row, bare, e, metric) or 0.0 for e in endpoints]
             xs = [x + (i - (len(rows) - 1) / 2) * width for x in range(len(endpoints))]
             ax.bar(xs, values, width, label=_label(row))
         ax.axhline(1.0, color="black", linewidth=0.8, linestyle="--")
         ax.set_xticks(range(len(endpoints)), [ENDPOINTS[e].label for e in endpoints])
-        ax.set_ylabel(f"req/s ÷ bare ASGI ({ref_server})")
-        ax.set_title(title)
+        ax.set_ylabel(f"fraction of bare ASGI ({ref_server})")
+        ax.set_title(f"{title}: {METRICS[metric][1]}")
         ax.legend(fontsize=8, ncol=5, loc="upper center", bbox_to_anchor=(0.5, -0.1))
         ax.grid(axis="y", alpha=0.3)
-    fig.suptitle(f"plait benchmark suite — {results['meta']['date']}")
+    fig.suptitle(f"plait benchmark suite, {results['meta']['date']}")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=100)
     plt.close(fig)
 
 
