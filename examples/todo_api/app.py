@@ -152,7 +152,7 @@ async def list_todos(
     offset: Annotated[int, Query(ge=0, le=1_000_000, description="How many to skip.")] = 0,
     limit: Annotated[int, Query(ge=1, le=100, description="Page size.")] = 20,
     done: Annotated[bool | None, Query(description="Only done (or not done) ones.")] = None,
-    tag: Annotated[str | None, Query(description="Only those with this tag.")] = None,
+    tag: Annotated[str | None, Query(max_length=30, description="With this tag.")] = None,
 ) -> TodoPage:
     """List to-dos, oldest first, a page at a time."""
     found = store.select(done, tag)

@@ -10,7 +10,7 @@ import pydantic
 import pytest
 from openapi_spec_validator import validate
 
-from plait import App, Body, Depends, Query
+from plait import App, Body, Depends, Form, Query
 from plait.openapi import Problem, openapi_schema
 
 PROBLEM = {"$ref": "#/components/schemas/Problem"}
@@ -183,9 +183,13 @@ def test_form_and_file_bodies(doc: dict[str, Any]) -> None:
     component = doc["components"]["schemas"][ref.rsplit("/", 1)[1]]
     binary = {"type": "string", "format": "binary", "contentMediaType": "application/octet-stream"}
     assert component["properties"]["title"] == {"type": "string", "maxLength": 50}
-    assert component["properties"]["files"] == {"type": "array", "items": binary}
-    assert component["properties"]["cover"]["anyOf"] == [binary, {"type": "null"}]
+    # No file part at all is "missing": a required list of files has at least one.
+    assert component["properties"]["files"] == {"type": "array", "items": binary, "minItems": 1}
+    # A form cannot send null: the optional file is just not required.
+    assert component["properties"]["cover"] == binary
     assert component["required"] == ["title", "files"]
+    # Without a form Content-Type the request gets a 415: the body is always required.
+    assert upload["required"] is True
     login = doc["paths"]["/login"]["post"]["requestBody"]
     assert list(login["content"]) == ["application/x-www-form-urlencoded"]
 
@@ -217,12 +221,15 @@ def test_success_responses(doc: dict[str, Any]) -> None:
 def test_error_responses(doc: dict[str, Any]) -> None:
     paths = doc["paths"]
     get_user = paths["/users/{user_id}"]["get"]["responses"]
-    assert sorted(get_user) == ["200", "404", "422"]
+    # 401 and 403: behind a security scheme with scopes.
+    assert sorted(get_user) == ["200", "401", "403", "404", "422"]
+    assert problem(get_user["401"]) == PROBLEM
+    assert get_user["403"]["description"] == "Forbidden"
     assert problem(get_user["404"]) == PROBLEM
     assert problem(get_user["422"]) == VALIDATION
     assert get_user["422"]["description"] == "Validation Error"
     created = paths["/users"]["post"]["responses"]
-    assert sorted(created) == ["200", "201", "400", "409", "413", "415", "422"]
+    assert sorted(created) == ["200", "201", "400", "401", "409", "413", "415", "422"]
     for status in ("400", "413", "415"):
         assert problem(created[status]) == PROBLEM
     # A Problem subclass is documented as problem+json with its own component.
@@ -514,3 +521,26 @@ def test_enum_types_are_added_only_when_all_values_agree() -> None:
     assert found["query:mode"]["schema"]["type"] == "string"
     assert found["query:level"]["schema"]["type"] == "integer"
     assert "type" not in found["query:mixed"]["schema"]
+
+
+def test_required_query_lists_have_items_and_optional_form_fields_no_null() -> None:
+    app = App()
+
+    @app.post("/tagged")
+    async def tagged(
+        tags: Annotated[list[str], Query()],
+        note: Annotated[str | None, Form(max_length=10)] = None,
+    ) -> str:
+        return ""
+
+    document = openapi_schema(app)
+    validate(document)
+    operation = document["paths"]["/tagged"]["post"]
+    assert params(operation)["query:tags"]["schema"] == {
+        "type": "array",
+        "items": {"type": "string"},
+        "minItems": 1,
+    }
+    body = document["components"]["schemas"]["Body_tagged_post"]
+    assert body["properties"]["note"] == {"type": "string", "maxLength": 10}
+    assert "required" not in body or "note" not in body["required"]

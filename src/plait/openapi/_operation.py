@@ -10,10 +10,12 @@ import contextlib
 import copy
 import inspect
 import re
+import types
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any, Union, get_args, get_origin
 
 import msgspec
+from msgspec import Meta
 
 from plait._convertors import Convertor
 from plait._datastructures import UploadFile
@@ -54,10 +56,15 @@ def build_operation(
     if body is not None:
         operation["requestBody"] = body
     has_body = any(p.source in ("body", "form", "file") for p in params)
-    operation["responses"] = responses(
-        route, output_type, validates=bool(params), has_body=has_body, schemas=schemas
-    )
     security = _security(plan, security_schemes)
+    operation["responses"] = responses(
+        route,
+        output_type,
+        validates=bool(params),
+        has_body=has_body,
+        security=security,
+        schemas=schemas,
+    )
     if security:
         operation["security"] = security
     if route.deprecated:
@@ -126,6 +133,9 @@ def _parameter(info: ParamInfo, convertor: Convertor | None, schemas: SchemaRegi
             # Said once, on the parameter, where the UIs show it.
             description = schema.pop("description")
             param.setdefault("description", description)
+        if info.multiple and info.required and schema.get("type") == "array":
+            # An empty list is no value at all in a query string: a required one has items.
+            schema.setdefault("minItems", 1)
         if default is not REQUIRED and default is not None and "default" not in schema:
             with contextlib.suppress(TypeError):
                 schema["default"] = msgspec.to_builtins(default)
@@ -211,28 +221,43 @@ def _form_body(infos: list[ParamInfo], operation_id: str, schemas: SchemaRegistr
         tp: Any = infos[0].annotation
     else:
         tp = _body_struct(f"Body_{operation_id}", infos)
-    return {
-        "content": {media_type: {"schema": schemas.schema(tp)}},
-        "required": any(i.required for i in infos),
-    }
+    # Without a form Content-Type the form reader answers 415, even when every field is
+    # optional: the body itself is required.
+    return {"content": {media_type: {"schema": schemas.schema(tp)}}, "required": True}
 
 
 def _body_struct(name: str, infos: list[ParamInfo]) -> type[msgspec.Struct]:
+    """The object several body parameters make, or the fields of a form."""
     fields: list[tuple[str, Any, Any]] = []
     for index, info in enumerate(infos):
         annotation = info.annotation
+        form = info.source in ("form", "file")
         if info.source == "file":
-            annotation = list[UploadFile] if info.multiple else UploadFile
-            if info.default is None:
-                annotation = annotation | None
+            annotation = UploadFile
+            if info.multiple:
+                # No part at all is a missing field: a required list has at least one file.
+                annotation = Annotated[list[UploadFile], Meta(min_length=1 if info.required else 0)]
+        elif form and info.default is None:
+            annotation = _without_none(annotation)
         if info.required:
             field = msgspec.field(name=info.key)
-        elif isinstance(info.default, list | dict | set):
+        elif isinstance(info.default, list | dict | set) or (form and info.default is None):
+            # A form cannot send null: an optional field is one that is left out.
             field = msgspec.field(default_factory=_copier(info.default), name=info.key)
         else:
             field = msgspec.field(default=info.default, name=info.key)
         fields.append((f"field{index}", annotation, field))
     return msgspec.defstruct(name, fields, kw_only=True)
+
+
+def _without_none(tp: Any) -> Any:
+    if get_origin(tp) is Annotated:
+        inner, *extras = get_args(tp)
+        return Annotated[(_without_none(inner), *extras)]
+    if get_origin(tp) in (Union, types.UnionType):
+        args = [a for a in get_args(tp) if a is not type(None)]
+        return Union[tuple(args)] if args else tp  # noqa: UP007 - built from a list
+    return tp
 
 
 def _copier(value: Any) -> Callable[[], Any]:

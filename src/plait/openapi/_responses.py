@@ -1,8 +1,9 @@
 """The ``responses`` of an operation: the success response and every documented error.
 
 Errors are the ones plait itself produces for the route (404 for a path that does not match,
-400/413/415 for bodies, 422 for validation) plus whatever ``responses=`` declares, all as RFC
-9457 ``application/problem+json`` unless a declared model says otherwise.
+400/413/415 for bodies, 422 for validation, 401/403 behind a security scheme) plus whatever
+``responses=`` declares, all as RFC 9457 ``application/problem+json`` unless a declared model
+says otherwise.
 """
 
 from __future__ import annotations
@@ -25,7 +26,13 @@ Schema = dict[str, Any]
 
 
 def responses(
-    route: Route, output_type: Any, *, validates: bool, has_body: bool, schemas: SchemaRegistry
+    route: Route,
+    output_type: Any,
+    *,
+    validates: bool,
+    has_body: bool,
+    security: list[dict[str, list[str]]],
+    schemas: SchemaRegistry,
 ) -> dict[str, Schema]:
     """All the responses of one operation, keyed by status code (as strings, sorted)."""
     found: dict[str, Schema] = {}
@@ -38,6 +45,12 @@ def responses(
     if has_body:
         for code in (400, 413, 415):
             found[str(code)] = _problem(code, Problem, schemas)
+    if security:
+        # A security dependency refuses missing credentials (401) and, with scopes,
+        # credentials that lack one (403).
+        found["401"] = _problem(401, Problem, schemas)
+        if any(scopes for requirement in security for scopes in requirement.values()):
+            found["403"] = _problem(403, Problem, schemas)
     if validates:
         found["422"] = _problem(422, ValidationProblem, schemas, "Validation Error")
     for code, spec in route.responses.items():
