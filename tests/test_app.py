@@ -369,6 +369,21 @@ def test_mount_a_raw_asgi_app_sets_root_path() -> None:
         assert client.get("/legacyx").status_code == 404
 
 
+def test_mount_at_root_catches_what_no_route_matches() -> None:
+    # The migration path: the old app serves every URL the new app does not have yet.
+    app = App()
+    app.mount("/", _raw_app("legacy"))
+
+    @app.get("/moved")
+    def moved() -> str:
+        return "new"
+
+    with TestClient(app) as client:
+        assert client.get("/moved").text == "new"
+        assert client.get("/old/page").text == "legacy root_path= path=/old/page"
+        assert client.get("/").text == "legacy root_path= path=/"
+
+
 def test_mount_under_an_outer_root_path() -> None:
     app = App()
     app.mount("/sub", _raw_app("sub"))

@@ -250,6 +250,59 @@ def test_generator_cleanup_runs_after_the_response_is_sent() -> None:
     ]
 
 
+def test_cleanup_runs_even_when_sending_the_response_fails() -> None:
+    # The client went away mid-response: the dependency's resources are still released.
+    events: list[str] = []
+
+    async def resource() -> AsyncIterator[str]:
+        yield "R"
+        events.append("closed")
+
+    app = App()
+
+    @app.get("/")
+    async def index(r: Annotated[str, Depends(resource)]) -> str:
+        return r
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def broken_send(message: Message) -> None:
+        raise OSError("connection reset")
+
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [],
+    }
+    import asyncio
+
+    with pytest.raises(OSError, match="connection reset"):
+        asyncio.run(app(scope, receive, broken_send))
+    assert events == ["closed"]
+
+
+def test_cleanup_failing_after_the_response_is_logged_not_raised(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def resource() -> AsyncIterator[str]:
+        yield "R"
+        raise RuntimeError("could not release")
+
+    app = App()
+
+    @app.get("/")
+    async def index(r: Annotated[str, Depends(resource)]) -> str:
+        return r
+
+    with TestClient(app) as client:
+        assert client.get("/").text == "R"
+    assert "cleanup failed after the response to GET /" in caplog.text
+
+
 def test_cleanup_sees_the_handler_exception_to_roll_back() -> None:
     events: list[str] = []
 

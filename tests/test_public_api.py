@@ -30,6 +30,7 @@ PLAIT_API = {
     "Form",
     "FormData",
     "HTMLResponse",
+    "HTTPConnection",
     "HTTPException",
     "Header",
     "Headers",

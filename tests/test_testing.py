@@ -60,6 +60,19 @@ def test_requests_carry_method_path_query_body_and_host() -> None:
     }
 
 
+def test_percent_escapes_in_the_path_are_decoded_once() -> None:
+    # As a server does: "%252e" is the text "%2e", never a dot.
+    app = App()
+
+    @app.get("/files/{name:path}")
+    def files(name: str) -> str:
+        return name
+
+    with TestClient(app) as client:
+        assert client.get("/files/a%252e%252e").text == "a%2e%2e"
+        assert client.get("/files/a%20b").text == "a b"
+
+
 def test_base_url_and_root_path() -> None:
     client = TestClient(_echo_app(), base_url="https://api.example:8443", root_path="/v1")
     with client:

@@ -8,7 +8,7 @@ from plait._datastructures import URL, FormData, Headers, QueryParams, State, Up
 from plait._exceptions import HTTPException, WebSocketException
 from plait._fileresponse import FileResponse
 from plait._markers import Body, Cookie, Depends, File, Form, Header, Param, Path, Query, Security
-from plait._request import Request
+from plait._request import HTTPConnection, Request
 from plait._responses import (
     HTMLResponse,
     JSONResponse,
@@ -38,6 +38,7 @@ __all__ = [
     "Form",
     "FormData",
     "HTMLResponse",
+    "HTTPConnection",
     "HTTPException",
     "Header",
     "Headers",

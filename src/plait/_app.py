@@ -123,6 +123,7 @@ class App(Router):
         )
         self._started = False
         self._ready = False
+        self._bare = False
         self._matcher: Matcher[Any] = Matcher()
         self._mounts: list[Mount] = []
         self._asgi: ASGIApp = self._dispatch
@@ -200,12 +201,13 @@ class App(Router):
             asgi: ASGIApp = self._dispatch
             for cls, options in reversed(self.user_middleware):
                 asgi = cls(asgi, **options)
-            self._asgi = asgi if asgi is self._dispatch else self.errors.guard(asgi)
+            self._asgi = self.errors.guard(asgi) if self.user_middleware else asgi
             self._started = True
         self._ready = True
+        self._bare = not self.user_middleware
 
     def _invalidate(self) -> None:
-        self._ready = False
+        self._ready = self._bare = False
 
     def _compile_routes(self) -> None:
         from plait._websockets import WebSocket
@@ -255,6 +257,10 @@ class App(Router):
     # ---------------------------------------------------------------- serving
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # PERF: without middleware, HTTP requests go straight to the router.
+        if self._bare and scope["type"] == "http":
+            await self._http(scope, receive, send)
+            return
         if not self._ready:
             if scope["type"] == "lifespan":
                 await self._lifespan(receive, send)
@@ -320,11 +326,12 @@ class App(Router):
             else:
                 await respond(response)
         finally:
+            # Even when sending failed (the client went away mid-stream): close uploaded files
+            # (they may be spooled to disk) and run the generator dependencies' cleanup.
             if request._form is not None:
-                # Uploaded files may have been spooled to disk: close them with the request.
                 await request.close()
-        if request.exit_stack is not None:
-            await request.exit_stack.aclose()
+            if request.exit_stack is not None:
+                await _close_after_response(request)
         if state is not None and "background_tasks" in state:
             await state["background_tasks"]()
 
@@ -500,6 +507,19 @@ async def _unwind(request: Request, exc: Exception) -> Exception:
     except Exception as cleanup_exc:
         return cleanup_exc
     return exc
+
+
+async def _close_after_response(request: Request) -> None:
+    """Run generator cleanups; the response is gone, so a failure can only be logged."""
+    assert request.exit_stack is not None
+    try:
+        await request.exit_stack.aclose()
+    except Exception:
+        logger.exception(
+            "A dependency's cleanup failed after the response to %s %s was sent",
+            request.method,
+            request.path,
+        )
 
 
 def _apply_response_defaults(state: dict[str, Any], response: Response) -> None:

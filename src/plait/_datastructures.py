@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
-from typing import IO, Any
+from typing import IO, Any, TypeVar, overload
 from urllib.parse import SplitResult, urlencode, urlsplit
 
 __all__ = [
@@ -17,6 +17,9 @@ __all__ = [
     "State",
     "UploadFile",
 ]
+
+
+T = TypeVar("T")
 
 
 class MultiDict(Mapping[str, str]):
@@ -142,6 +145,12 @@ class Headers(Mapping[str, str]):
     def __getitem__(self, key: str) -> str:
         return self._lookup()[key.lower()]
 
+    @overload
+    def get(self, key: str) -> str | None: ...
+    @overload
+    def get(self, key: str, default: str) -> str: ...
+    @overload
+    def get(self, key: str, default: T) -> str | T: ...
     def get(self, key: str, default: Any = None) -> Any:
         return self._lookup().get(key.lower(), default)
 

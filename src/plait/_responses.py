@@ -27,6 +27,7 @@ __all__ = [
     "json_encoder",
 ]
 
+
 def _encode_other(value: Any) -> Any:
     # Pydantic models, wherever they sit in the value, through their own serialiser (without
     # importing pydantic: the core never does).

@@ -185,12 +185,17 @@ class WebSocketRoute(BaseRoute):
 
 
 class Mount(BaseRoute):
-    """Any ASGI app served under a path prefix (``root_path`` grows by the prefix)."""
+    """Any ASGI app served under a path prefix (``root_path`` grows by the prefix).
+
+    Mounts are tried only when no route matches, longest prefix first; a mount at ``"/"``
+    catches everything else — the way to serve an old Flask or Django app beside the new
+    routes and move it over one URL at a time.
+    """
 
     def __init__(self, path: str, app: ASGIApp, *, name: str | None = None) -> None:
-        path = path.rstrip("/")
         if not path.startswith("/") or "{" in path:
             raise ValueError(f"Mount path {path!r} must be a plain path starting with '/'")
+        path = path.rstrip("/")
         self.path = path
         self.app = app
         self.name = name

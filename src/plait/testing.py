@@ -48,7 +48,8 @@ def _build_scope(request: httpx.Request, root_path: str) -> Scope:
     headers = [(k.lower(), v) for k, v in request.headers.raw]
     if not any(k == b"host" for k, _ in headers):
         headers.insert(0, (b"host", url.netloc))
-    path = unquote(url.path)
+    # httpx's ``url.path`` is already decoded: decode the raw path once, as a server does.
+    path = unquote(url.raw_path.split(b"?", 1)[0].decode("ascii"))
     return {
         "type": "http",
         "asgi": {"version": "3.0", "spec_version": "2.4"},
