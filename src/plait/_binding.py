@@ -492,22 +492,27 @@ def compile_plan(plan: CallPlan) -> Call:
     invoker = _Invoker(plan, index, allow_generators=False)
     function_scoped = any(d.scope == "function" for d in plan.all_dependencies())
 
-    if reader is None and invoker.plain:
+    if invoker.plain:
         slots = invoker.slots
         func = plan.func
         is_coro = invoker.kind == "coro"
-        if not simple and is_coro:
+        if not simple and reader is None and is_coro:
             # PERF: a handler without parameters is called without building anything.
             async def call_bare(conn: Any) -> Any:
                 return await func()
 
             return call_bare
 
-        async def call_simple(conn: Any) -> Any:
+        # PERF: no dependencies or injected objects: call the handler straight from the
+        # extracted values, without the invoker and its per-request context.
+        async def call_plain(conn: Any) -> Any:
             errors: Errors = []
             values = [None] * count
             for i, extract in simple:
                 values[i] = extract(conn, errors)
+            if reader is not None:
+                for i, value in zip(body_slots, await reader.read(conn, errors), strict=True):
+                    values[i] = value
             if errors:
                 raise validation_error(errors)
             kwargs = {name: values[i] for name, i in slots}
@@ -515,7 +520,7 @@ def compile_plan(plan: CallPlan) -> Call:
                 return await func(**kwargs)
             return await run_in_threadpool(func, **kwargs)
 
-        return call_simple
+        return call_plain
 
     async def call(conn: Any) -> Any:
         errors: Errors = []
