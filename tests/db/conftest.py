@@ -34,7 +34,7 @@ def _server_url(database: str) -> str:
     return f"{base}/{database}"
 
 
-async def _execute(url: str, *statements: str) -> None:
+async def postgres_execute_async(url: str, *statements: str) -> None:
     import asyncpg
 
     dsn = url.replace("postgresql+asyncpg://", "postgresql://")
@@ -48,7 +48,7 @@ async def _execute(url: str, *statements: str) -> None:
 
 def postgres_execute(url: str, *statements: str) -> None:
     """Run SQL statements on PostgreSQL outside any app (database set-up)."""
-    asyncio.run(_execute(url, *statements))
+    asyncio.run(postgres_execute_async(url, *statements))
 
 
 _checked: dict[str, str | None] = {}

@@ -105,5 +105,5 @@ async def bulk_create(
     build: Any = model
     objects: list[M] = [row if isinstance(row, model) else build(row) for row in rows]
     session.add_all(objects)
-    await session.flush(objects)
+    await session.flush()
     return objects

@@ -40,7 +40,9 @@ __all__ = [
 ]
 
 TEMPLATE = Path(__file__).parent / "templates" / "migrations"
-_FILE_TEMPLATE = "%%(year)d%%(month).2d%%(day).2d_%%(hour).2d%%(minute).2d_%%(rev)s_%%(slug)s"
+_FILE_TEMPLATE = (
+    "%%(year)d%%(month).2d%%(day).2d_%%(hour).2d%%(minute).2d%%(second).2d_%%(rev)s_%%(slug)s"
+)
 _DATABASE = "plait.database"
 _CONNECTION = "connection"
 _SKIP_EMPTY = "plait.skip_empty"

@@ -138,7 +138,8 @@ def crud_router(
         prefix = "/" + _plural(str(table)).replace("_", "-")
     if not prefix.startswith("/") or prefix.endswith("/"):
         raise ValueError(f"crud_router prefix {prefix!r} must start with '/' and not end with it")
-    router = Router(tags=list(tags) if tags is not None else [name])
+    router = Router()
+    route_tags = list(tags) if tags is not None else [name]
     Session = Annotated[AsyncSession, Depends(session, scope="function")]
     pk_attr = getattr(model, pk_name)
     pk_path = f"{prefix}/{{{pk_name}}}"
@@ -169,6 +170,7 @@ def crud_router(
             page_size,
             max_page_size,
             deps,
+            route_tags,
         )
 
     not_found = {404: f"No {name} with this {pk_name}", 503: _UNAVAILABLE}
@@ -190,6 +192,7 @@ def crud_router(
             methods=["GET"],
             responses=not_found,
             dependencies=deps,
+            tags=route_tags,
         )
 
     if "create" in operations:
@@ -214,6 +217,7 @@ def crud_router(
             status_code=201,
             responses={409: f"A {name} with these unique values exists", 503: _UNAVAILABLE},
             dependencies=deps,
+            tags=route_tags,
         )
 
     if "update" in operations:
@@ -237,6 +241,7 @@ def crud_router(
             methods=["PATCH"],
             responses={**not_found, 409: f"A {name} with these unique values exists"},
             dependencies=deps,
+            tags=route_tags,
         )
 
     if "delete" in operations:
@@ -260,6 +265,7 @@ def crud_router(
             status_code=204,
             responses={**not_found, 409: f"Other rows still refer to this {name}"},
             dependencies=deps,
+            tags=route_tags,
         )
     return router
 
@@ -304,6 +310,7 @@ def _list_endpoint(
     page_size: int,
     max_page_size: int,
     dependencies: list[Any],
+    tags: list[str],
 ) -> None:
     name = model.__name__
     choices = [*sorts, *(f"-{key}" for key in sorts)] or [pk_name]
@@ -362,4 +369,5 @@ def _list_endpoint(
         methods=["GET"],
         responses={503: _UNAVAILABLE},
         dependencies=dependencies,
+        tags=tags,
     )

@@ -106,11 +106,9 @@ class RolledBack:
     # -------------------------------------------------------------- async use
 
     async def __aenter__(self) -> RolledBack:
-        if self.db._loop is asyncio.get_running_loop() and self.db._engine is not None:
-            await self._begin()
-            self._started_here = True
-        else:
-            self.db._isolation = self
+        # Async tests run the app (AsyncTestClient) in this same loop: begin right away.
+        await self._begin()
+        self._started_here = True
         return self
 
     async def __aexit__(
