@@ -35,7 +35,7 @@ def _server_url(database: str) -> str:
 
 
 async def postgres_execute_async(url: str, *statements: str) -> None:
-    import asyncpg
+    import asyncpg  # type: ignore[import-untyped]
 
     dsn = url.replace("postgresql+asyncpg://", "postgresql://")
     connection = await asyncpg.connect(dsn, timeout=3)

@@ -57,9 +57,8 @@ def test_bulk_create_returns_rows_with_keys(db_url: str) -> None:
     async def check(session: AsyncSession) -> None:
         articles = await seed(session, 3)
         assert [a.id for a in articles] == [1, 2, 3]
-        mixed = await bulk_create(
-            session, Author, [{"name": "a", "password": "x"}, Author(name="b", password="y")]
-        )
+        rows: list[Any] = [{"name": "a", "password": "x"}, Author(name="b", password="y")]
+        mixed = await bulk_create(session, Author, rows)
         assert all(author.id for author in mixed)
 
     in_session(db_url, check)

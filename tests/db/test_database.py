@@ -130,8 +130,9 @@ def test_missing_sqlite_directory_fails_start_up(tmp_path: Path) -> None:
 def test_engine_is_opened_and_disposed_with_the_app(db_url: str) -> None:
     app = App()
     db = Database(app, db_url)
-    assert db._engine is None
+    before = db._engine
     with TestClient(app) as client:
+        assert before is None
         assert db._engine is not None
         assert client.get("/missing").status_code == 404
     assert db._engine is None

@@ -103,9 +103,10 @@ class Project:
 
         async def inspect(session: Any) -> set[str]:
             connection = await session.connection()
-            return await connection.run_sync(
+            names: set[str] = await connection.run_sync(
                 lambda sync: {c["name"] for c in sa.inspect(sync).get_columns(table)}
             )
+            return names
 
         result: set[str] = database.run(inspect)
         return result
@@ -115,7 +116,10 @@ class Project:
 
         async def inspect(session: Any) -> set[str]:
             connection = await session.connection()
-            return await connection.run_sync(lambda sync: set(sa.inspect(sync).get_table_names()))
+            names: set[str] = await connection.run_sync(
+                lambda sync: set(sa.inspect(sync).get_table_names())
+            )
+            return names
 
         result: set[str] = database.run(inspect)
         return result
@@ -125,9 +129,10 @@ class Project:
 
         async def inspect(session: Any) -> set[str]:
             connection = await session.connection()
-            return await connection.run_sync(
-                lambda sync: {i["name"] for i in sa.inspect(sync).get_indexes(table)}
+            names: set[str] = await connection.run_sync(
+                lambda sync: {str(i["name"]) for i in sa.inspect(sync).get_indexes(table)}
             )
+            return names
 
         result: set[str] = database.run(inspect)
         return result

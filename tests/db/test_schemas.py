@@ -205,7 +205,7 @@ def test_datetimes_are_stored_the_way_each_column_keeps_them() -> None:
         setattr(row, name, value)
     row.ref, row.counted = uuid.uuid4(), 0
     row.stamp = datetime.datetime(2024, 1, 1, 10, 0)
-    out = msgspec.convert(row, read, from_attributes=True)
+    out: Any = msgspec.convert(row, read, from_attributes=True)
     assert out.stamp == datetime.datetime(2024, 1, 1, 10, 0, tzinfo=UTC)
     assert b'"stamp":"2024-01-01T10:00:00Z"' in msgspec.json.encode(out)
 

@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 from db_harness import Article, Author, build_app
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from plait.db.testing import rolled_back
 from plait.testing import AsyncTestClient, TestClient
@@ -49,7 +50,7 @@ def test_seeding_rows_before_requests(db_url: str) -> None:
     app, db = build_app(db_url)
     with rolled_back(db, create_all=True) as tx, TestClient(app) as client:
 
-        async def seed(session: sa.ext.asyncio.AsyncSession) -> int:
+        async def seed(session: AsyncSession) -> int:
             author = Author(name="seeded", password="x")
             session.add(author)
             await session.flush()

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from plait import HTTPException
+from plait.db._types import AnySelect
 
 __all__ = ["bulk_create", "count", "exists", "get_or_404"]
 
@@ -28,7 +29,7 @@ async def get_or_404(
 @overload
 async def get_or_404(
     session: AsyncSession,
-    target: sa.Select[Any],
+    target: AnySelect,
     pk: None = None,
     *,
     options: Iterable[Any] = (),
@@ -36,7 +37,7 @@ async def get_or_404(
 ) -> Any: ...
 async def get_or_404(
     session: AsyncSession,
-    target: type[M] | sa.Select[Any],
+    target: type[M] | AnySelect,
     pk: Any = None,
     *,
     options: Iterable[Any] = (),
@@ -65,7 +66,7 @@ async def get_or_404(
     return obj
 
 
-def _counting(target: Any, where: tuple[Any, ...]) -> sa.Select[Any]:
+def _counting(target: Any, where: tuple[Any, ...]) -> AnySelect:
     if isinstance(target, sa.Select):
         if where:
             target = target.where(*where)
@@ -73,7 +74,7 @@ def _counting(target: Any, where: tuple[Any, ...]) -> sa.Select[Any]:
     return sa.select(sa.func.count()).select_from(target).where(*where)
 
 
-async def count(session: AsyncSession, target: type | sa.Select[Any], *where: Any) -> int:
+async def count(session: AsyncSession, target: type | AnySelect, *where: Any) -> int:
     """How many rows a model has (matching ``where``), or a ``select()`` returns::
 
     await count(session, Article, Article.published.is_(True))
@@ -81,7 +82,7 @@ async def count(session: AsyncSession, target: type | sa.Select[Any], *where: An
     return int(await session.scalar(_counting(target, where)) or 0)
 
 
-async def exists(session: AsyncSession, target: type | sa.Select[Any], *where: Any) -> bool:
+async def exists(session: AsyncSession, target: type | AnySelect, *where: Any) -> bool:
     """Whether any row matches, without counting them all::
 
     if await exists(session, User, User.email == email): ...

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from plait import HTTPException, Query
+from plait.db._types import AnySelect
 
 __all__ = [
     "MAX_PAGE",
@@ -74,11 +75,11 @@ class _LoadedKeysetPage(KeysetPage[T], Generic[T]):
     pass
 
 
-def _single_entity(statement: sa.Select[Any]) -> bool:
+def _single_entity(statement: AnySelect) -> bool:
     return len(statement.column_descriptions) == 1
 
 
-async def _fetch(session: AsyncSession, statement: sa.Select[Any]) -> list[Any]:
+async def _fetch(session: AsyncSession, statement: AnySelect) -> list[Any]:
     if _single_entity(statement):
         return list((await session.scalars(statement)).all())
     return list((await session.execute(statement)).all())
@@ -86,7 +87,7 @@ async def _fetch(session: AsyncSession, statement: sa.Select[Any]) -> list[Any]:
 
 async def paginate(
     session: AsyncSession,
-    statement: sa.Select[Any],
+    statement: AnySelect,
     *,
     page: int = 1,
     size: int = 20,
@@ -144,7 +145,7 @@ def _python_type(column: Any) -> Any:
 
 async def paginate_keyset(
     session: AsyncSession,
-    statement: sa.Select[Any],
+    statement: AnySelect,
     *,
     order_by: Sequence[Any],
     cursor: str | None = None,
