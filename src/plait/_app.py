@@ -14,7 +14,7 @@ from plait._datastructures import State
 from plait._errors import ErrorHandling, ExceptionHandler
 from plait._exceptions import HTTPException
 from plait._matcher import WEBSOCKET, Matcher, RouteConflictError
-from plait._rendering import make_renderer
+from plait._rendering import PreparedResponse, make_renderer
 from plait._request import Request
 from plait._responses import RedirectResponse, Response
 from plait._routing import Mount, Route, Router, WebSocketRoute
@@ -125,6 +125,7 @@ class App(Router):
         self._ready = False
         self._bare = False
         self._matcher: Matcher[Any] = Matcher()
+        self._static = self._matcher.static
         self._mounts: list[Mount] = []
         self._asgi: ASGIApp = self._dispatch
         self._lifespan_stack: contextlib.AsyncExitStack | None = None
@@ -243,6 +244,7 @@ class App(Router):
                 matcher.add(compiled.route.segments, "HEAD", compiled, repr(compiled.route))
         mounts.sort(key=lambda mount: len(mount.path), reverse=True)
         self._matcher, self._mounts = matcher, mounts
+        self._static = matcher.static
 
     def compiled_routes(self) -> list[Any]:
         """The compiled routes with their call plans, in registration order (for OpenAPI)."""
@@ -295,11 +297,15 @@ class App(Router):
         # PERF: the common case (no root_path) reads the path straight from the scope.
         path = scope["path"] if not scope.get("root_path") else self._route_path(scope)
         method = scope["method"]
-        leaf, values = self._matcher.match(path, method)
         request = Request(scope, receive, self)
-        if leaf is None:
-            await self._miss(path, scope, receive, send, request)
-            return
+        # PERF: static paths are one dict hit; only the rest walk the tree.
+        leaf = self._static.get(path)
+        values: list[Any] | None = None
+        if leaf is None or method not in leaf.handlers:
+            leaf, values = self._matcher.match(path, method)
+            if leaf is None:
+                await self._miss(path, scope, receive, send, request)
+                return
         compiled = leaf.handlers.get(method)
         try:
             if compiled is None or compiled.__class__ is not _CompiledRoute:
@@ -321,10 +327,21 @@ class App(Router):
         if state is not None:
             _apply_response_defaults(state, response)
         try:
-            if respond is None:
-                await response(scope, receive, send)
-            else:
+            if respond is not None:
                 await respond(response)
+            elif response.__class__ is PreparedResponse and response.background is None:
+                # PERF: a prepared response is two messages; send them without its __call__.
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": response.status_code,
+                        "headers": response.raw_headers,
+                    }
+                )
+                body = b"" if method == "HEAD" else response.body
+                await send({"type": "http.response.body", "body": body})
+            else:
+                await response(scope, receive, send)
         finally:
             # Even when sending failed (the client went away mid-stream): close uploaded files
             # (they may be spooled to disk) and run the generator dependencies' cleanup.

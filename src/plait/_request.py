@@ -135,7 +135,15 @@ class Request(HTTPConnection):
     def __init__(
         self, scope: Scope, receive: Receive = _empty_receive, app: App | None = None
     ) -> None:
-        super().__init__(scope, app)
+        # PERF: HTTPConnection.__init__ inlined: one call less on every request.
+        self.scope = scope
+        self.app = app if app is not None else scope.get("app")
+        self._headers = None
+        self._query_params = None
+        self._cookies = None
+        self._url = None
+        self._state = None
+        self.exit_stack = None
         self._receive = receive
         self._body: bytes | None = None
         self._json: Any = _UNSET
