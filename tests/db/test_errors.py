@@ -48,8 +48,19 @@ def test_missing_reference_is_422_naming_the_field(db_url: str) -> None:
 
 def test_check_violation_is_422(db_url: str) -> None:
     with serving(db_url) as client:
+        # The schema knows the simple check (views >= 0) and refuses first…
         body = problem(client.post("/articles", json={"title": "t", "body": "b", "views": -1}), 422)
-        assert "ck_article_views_not_negative" in body["detail"]
+        assert body["errors"][0]["loc"] == ["body", "views"]
+    app = App()
+    Database(app, db_url, auto_migrate=True, migrations="/nonexistent")
+
+    @app.post("/raw")
+    async def raw(session: Session) -> None:
+        session.add(Article(title="t", body="b", views=-1))  # …the database, for everyone else
+        await session.flush()
+
+    with TestClient(app) as client:
+        assert "ck_article_views_not_negative" in problem(client.post("/raw"), 422)["detail"]
 
 
 def test_not_null_violation_is_422(db_url: str) -> None:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
+import sys
+from pathlib import Path
+
 import pytest
 import sqlalchemy as sa
 from db_harness import Article, Author
@@ -92,3 +96,29 @@ def test_unknown_fields_are_refused() -> None:
 def test_the_base_has_no_schemas() -> None:
     with pytest.raises(TypeError, match="only mapped models have schemas"):
         Model.Read  # noqa: B018
+
+
+def test_importing_a_models_module_again_replaces_its_tables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = tmp_path / "reloaded_models.py"
+    source.write_text(
+        "from sqlalchemy.orm import Mapped, mapped_column\n"
+        "from plait.db import Model\n"
+        "class Reloaded(Model):\n"
+        "    id: Mapped[int] = mapped_column(primary_key=True)\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    first = importlib.import_module("reloaded_models")
+    del sys.modules["reloaded_models"]
+    second = importlib.import_module("reloaded_models")
+    assert first.Reloaded is not second.Reloaded
+    assert Model.metadata.tables["reloaded"] is sa.inspect(second.Reloaded).local_table
+    del sys.modules["reloaded_models"]
+
+
+def test_a_real_name_clash_is_still_an_error() -> None:
+    with pytest.raises(sa.exc.InvalidRequestError, match="already defined"):
+
+        class Article(Model):  # same table as db_harness.Article, another definition
+            id: Mapped[int] = mapped_column(primary_key=True)

@@ -134,7 +134,7 @@ def test_bounds_come_from_column_types() -> None:
     assert props["big"] == {"type": "integer", "minimum": -(2**63), "maximum": 2**63 - 1}
     assert props["code"]["maxLength"] == 8
     article = schema_of(Article.Create)["properties"]
-    assert article["views"]["minimum"] == -(2**31)
+    assert article["views"]["minimum"] == 0  # CHECK (views >= 0)
     assert article["views"]["maximum"] == 2**31 - 1
     assert article["title"]["maxLength"] == 200
     assert article["body"]["description"] == "The article's text, in Markdown."
@@ -151,6 +151,28 @@ def test_bounds_come_from_column_types() -> None:
         decode(Article.Create, {"title": "t", "body": "b", "tags": ["\x00"]})
     with pytest.raises(msgspec.ValidationError, match="unknown field `titel`"):
         decode(Article.Create, {"titel": "t", "body": "b"})
+
+
+class Bounded(Model):
+    __table_args__ = (
+        sa.CheckConstraint("score > 0 AND score <= 10", name="score_range"),
+        sa.CheckConstraint("ratio < 1.5", name="ratio_max"),
+        sa.CheckConstraint("length(code) > 2", name="code_length"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    score: Mapped[int]
+    ratio: Mapped[float]
+    code: Mapped[str]
+
+
+def test_simple_check_constraints_become_bounds() -> None:
+    props = schema_of(model_schema(Bounded, "create"))["properties"]
+    assert props["score"] == {"type": "integer", "minimum": 1, "maximum": 10}
+    assert props["ratio"] == {"type": "number", "exclusiveMaximum": 1.5}
+    assert props["code"] == {
+        "type": "string",
+        "pattern": "^[^\\x00]*$",
+    }  # not understood: left to the DB
 
 
 def test_defaults_and_nullability_on_create() -> None:

@@ -85,6 +85,15 @@ def make_config(
     config.set_main_option(
         "sqlalchemy.url", db.url.render_as_string(hide_password=False).replace("%", "%%")
     )
+    ruff = shutil.which("ruff")
+    if ruff is not None:
+        # New migration files come out formatted like the rest of the project.
+        config.set_section_option("post_write_hooks", "hooks", "ruff")
+        config.set_section_option("post_write_hooks", "ruff.type", "exec")
+        config.set_section_option("post_write_hooks", "ruff.executable", ruff)
+        config.set_section_option(
+            "post_write_hooks", "ruff.options", "format --quiet REVISION_SCRIPT_FILENAME"
+        )
     config.attributes[_DATABASE] = db
     return config
 

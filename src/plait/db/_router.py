@@ -215,7 +215,7 @@ def crud_router(
             ),
             methods=["POST"],
             status_code=201,
-            responses={409: f"A {name} with these unique values exists", 503: _UNAVAILABLE},
+            responses={409: "A unique value is already taken by another row", 503: _UNAVAILABLE},
             dependencies=deps,
             tags=route_tags,
         )
@@ -239,7 +239,7 @@ def crud_router(
                 f"Change some fields of a {name} (absent fields are kept).",
             ),
             methods=["PATCH"],
-            responses={**not_found, 409: f"A {name} with these unique values exists"},
+            responses={**not_found, 409: "A unique value is already taken by another row"},
             dependencies=deps,
             tags=route_tags,
         )
@@ -263,7 +263,7 @@ def crud_router(
             ),
             methods=["DELETE"],
             status_code=204,
-            responses={**not_found, 409: f"Other rows still refer to this {name}"},
+            responses={**not_found, 409: f"Other rows still refer to this {name.lower()}"},
             dependencies=deps,
             tags=route_tags,
         )

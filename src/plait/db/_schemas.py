@@ -12,6 +12,7 @@ import dataclasses
 import datetime
 import decimal
 import inspect
+import re
 import sys
 import types
 from collections.abc import Callable, Iterable, Mapping
@@ -188,13 +189,64 @@ def _python_type(type_: sa.types.TypeEngine[Any], declared: Any = Any) -> Any:
         return Any
 
 
+_CHECK = re.compile(r'^\s*\(?\s*"?(\w+)"?\s*(>=|<=|>|<)\s*(-?\d+(?:\.\d+)?)\s*\)?\s*$')
+_AND = re.compile(r"\s+AND\s+", re.IGNORECASE)
+
+
+def check_bounds(column: sa.Column[Any]) -> dict[str, float]:
+    """Bounds that simple CHECK constraints put on a numeric column (``views >= 0``), as
+    ``ge``/``gt``/``le``/``lt``; anything more complex is left to the database."""
+    bounds: dict[str, float] = {}
+    table = getattr(column, "table", None)
+    for constraint in getattr(table, "constraints", ()):
+        if not isinstance(constraint, sa.CheckConstraint):
+            continue
+        for part in _AND.split(str(constraint.sqltext)):
+            match = _CHECK.match(part)
+            if match is None or match.group(1) != column.name:
+                continue
+            number = float(match.group(3))
+            value = int(number) if number.is_integer() else number
+            key = {">=": "ge", ">": "gt", "<=": "le", "<": "lt"}[match.group(2)]
+            previous = bounds.get(key)
+            if previous is None:
+                bounds[key] = value
+            else:
+                bounds[key] = max(previous, value) if key in ("ge", "gt") else min(previous, value)
+    return bounds
+
+
+def _numeric(
+    python_type: type, lower: float | None, upper: float | None, checks: dict[str, float]
+) -> Any:
+    """``python_type`` bounded by its column type's range and by CHECK constraints."""
+    low = ("ge", lower) if lower is not None else None
+    high = ("le", upper) if upper is not None else None
+    for key, value in checks.items():
+        if python_type is int and key in ("gt", "lt") and float(value).is_integer():
+            # Integers: "> 0" is ">= 1", which reads better in the schema.
+            key, value = ("ge", int(value) + 1) if key == "gt" else ("le", int(value) - 1)
+        if key in ("ge", "gt"):
+            if low is None or value > low[1] or (value == low[1] and key == "gt"):
+                low = (key, value)
+        elif high is None or value < high[1] or (value == high[1] and key == "lt"):
+            high = (key, value)
+    bounds = dict(bound for bound in (low, high) if bound is not None)
+    if not bounds:
+        return python_type
+    return Annotated[python_type, msgspec.Meta(**bounds)]  # type: ignore[call-overload]
+
+
 def schema_field_type(
-    type_: sa.types.TypeEngine[Any], kind: Kind = "create", declared: Any = Any
+    type_: sa.types.TypeEngine[Any],
+    kind: Kind = "create",
+    declared: Any = Any,
+    checks: dict[str, float] | None = None,
 ) -> Any:
     """The msgspec type (with bounds) of a column type's values, as input or as output.
 
     ``declared`` is the attribute's ``Mapped[...]`` type, used where the column type says
-    little (JSON).
+    little (JSON); ``checks`` are bounds from CHECK constraints (:func:`check_bounds`).
     """
     python_type = _python_type(type_, declared)
     if python_type is datetime.datetime:
@@ -205,12 +257,11 @@ def schema_field_type(
         meta = msgspec.Meta(max_length=length, pattern=_NO_NUL) if length else None
         return Annotated[str, meta or msgspec.Meta(pattern=_NO_NUL)]
     if python_type is int:
-        bounds = _int_bounds(type_)
-        if bounds is not None:
-            return Annotated[int, msgspec.Meta(ge=bounds[0], le=bounds[1])]
-        return int
-    if python_type is float and _is_single_precision(type_):
-        return Annotated[float, msgspec.Meta(ge=-_REAL_MAX, le=_REAL_MAX)]
+        lower, upper = _int_bounds(type_) or (None, None)
+        return _numeric(int, lower, upper, checks or {})
+    if python_type is float:
+        limit = _REAL_MAX if _is_single_precision(type_) else None
+        return _numeric(float, -limit if limit else None, limit, checks or {})
     return python_type
 
 
@@ -242,7 +293,10 @@ def _create_default(column: sa.Column[Any]) -> Any:
 
 def _field(model: type, column: _Column, kind: Kind) -> tuple[str, Any] | tuple[str, Any, Any]:
     declared = _declared_type(model, column.key) if isinstance(column.column.type, sa.JSON) else Any
-    field_type = _describe(schema_field_type(column.column.type, kind, declared), column.column)
+    checks = check_bounds(column.column)
+    field_type = _describe(
+        schema_field_type(column.column.type, kind, declared, checks), column.column
+    )
     nullable = bool(column.column.nullable)
     if kind == "read":
         return (column.key, field_type | None if nullable else field_type)
