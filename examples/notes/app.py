@@ -2,8 +2,8 @@
 
     plait run examples/notes/app.py:app
 
-The first run creates ``examples/notes/notes.sqlite3`` and applies the migrations in
-``examples/notes/migrations``; set ``PLAIT_DATABASE_URL=postgresql://…`` to use PostgreSQL
+The first run creates ``notes.sqlite3`` in the current directory and applies the migrations
+in ``examples/notes/migrations``; set ``PLAIT_DATABASE_URL=postgresql://…`` to use PostgreSQL
 instead. Then open http://127.0.0.1:8000/docs, or::
 
     curl -X POST localhost:8000/notes -H 'content-type: application/json' \\
@@ -32,7 +32,7 @@ HERE = Path(__file__).resolve().parent
 class NotesSettings(Settings):
     """The example's settings: its own SQLite file by default, and no signing key needed."""
 
-    DATABASE_URL: str = f"sqlite+aiosqlite:///{HERE / 'notes.sqlite3'}"
+    DATABASE_URL: str = "sqlite+aiosqlite:///./notes.sqlite3"
     secret_key_required = False
 
 

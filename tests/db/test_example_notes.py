@@ -82,7 +82,7 @@ def test_notes_api(client: TestClient) -> None:
     assert client.get("/docs").status_code == 200
 
 
-def test_default_database_is_next_to_the_example(
+def test_default_database_is_in_the_current_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("PLAIT_DATABASE_URL", raising=False)
@@ -92,4 +92,4 @@ def test_default_database_is_next_to_the_example(
     module = importlib.util.module_from_spec(spec)
     monkeypatch.setitem(sys.modules, spec.name, module)
     spec.loader.exec_module(module)  # importing connects to nothing
-    assert f"sqlite+aiosqlite:///{NOTES.parent / 'notes.sqlite3'}" == module.settings.DATABASE_URL
+    assert module.settings.DATABASE_URL == "sqlite+aiosqlite:///./notes.sqlite3"
