@@ -70,9 +70,11 @@ class QueryParams(MultiDict):
         self, query: bytes | str | Iterable[tuple[str, str]] | Mapping[str, str] = b""
     ) -> None:
         if isinstance(query, bytes | str):
-            super().__init__(
-                parse_qsl(query if isinstance(query, str) else query.decode("latin-1"))
-            )
+            # PERF: the per-request path (raw bytes from the scope) skips MultiDict's
+            # Mapping check and copy: the parsed list is already ours.
+            pairs = parse_qsl(query if isinstance(query, str) else query.decode("latin-1"))
+            self._list = pairs
+            self._dict = dict(pairs)
         else:
             super().__init__(query)
 
