@@ -57,7 +57,7 @@ def crud_app(url: str, tmp_path: Path) -> App:
 
 
 def notes_app(url: str, tmp_path: Path) -> App:
-    from test_example_notes import load_notes
+    from test_db_example_notes import load_notes
 
     return load_notes(url, tmp_path)
 

@@ -1,0 +1,76 @@
+"""The database servers the data-layer tests use, and what to do when one is missing.
+
+PostgreSQL is the server at 127.0.0.1:5432 (database ``test``, user ``postgres``; override
+with ``PLAIT_TEST_POSTGRES_URL``). :func:`service_unavailable` is the reusable rule for any
+server a test needs (Redis too): skip with the reason, unless ``PLAIT_REQUIRE_SERVICES=1``
+(CI) makes a missing server a failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+import pytest
+
+POSTGRES_URL = os.environ.get(
+    "PLAIT_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
+
+
+def service_unavailable(name: str, reason: str) -> None:
+    """Skip the test because ``name`` is unreachable, or fail it when CI requires services."""
+    message = f"{name} is not available: {reason}"
+    if os.environ.get("PLAIT_REQUIRE_SERVICES") == "1":
+        pytest.fail(f"{message} (PLAIT_REQUIRE_SERVICES=1: services are required)")
+    pytest.skip(message)
+
+
+async def postgres_execute_async(url: str, *statements: str) -> None:
+    import asyncpg  # type: ignore[import-untyped]
+
+    dsn = url.replace("postgresql+asyncpg://", "postgresql://")
+    connection = await asyncpg.connect(dsn, timeout=3)
+    try:
+        for statement in statements:
+            await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+def postgres_execute(url: str, *statements: str) -> None:
+    """Run SQL statements on PostgreSQL outside any app (database set-up)."""
+    asyncio.run(postgres_execute_async(url, *statements))
+
+
+_checked: dict[str, str | None] = {}
+
+
+def _postgres_problem() -> str | None:
+    if "result" not in _checked:
+        try:
+            postgres_execute(POSTGRES_URL, "SELECT 1")
+            _checked["result"] = None
+        except ImportError:
+            _checked["result"] = "asyncpg is not installed (pip install 'plait[postgres]')"
+        except Exception as exc:  # refused, timed out, bad credentials…
+            _checked["result"] = f"{POSTGRES_URL}: {type(exc).__name__}: {exc}"
+    return _checked["result"]
+
+
+def require_postgres() -> None:
+    """Skip (or in CI fail) the calling test when PostgreSQL can't be reached."""
+    problem = _postgres_problem()
+    if problem is not None:
+        service_unavailable("PostgreSQL", problem)
+
+
+def reset_postgres(url: str) -> None:
+    """Empty a test database: drop and recreate its public schema."""
+    postgres_execute(url, "DROP SCHEMA public CASCADE", "CREATE SCHEMA public")
+
+
+def server_url(database: str) -> str:
+    """The URL of ``database`` on the test PostgreSQL server."""
+    base, _, _ = POSTGRES_URL.rpartition("/")
+    return f"{base}/{database}"
