@@ -45,7 +45,6 @@ class RolledBack:
     def __init__(self, db: Database, *, create_all: bool = False) -> None:
         self.db = db
         self.create_all = create_all
-        self._started_here = False
 
     # -------------------------------------------------------------- in the app's loop
 
@@ -74,19 +73,15 @@ class RolledBack:
         loop = self._app_loop()
         if loop is None:
             return asyncio.run(coro)
-        try:
-            if asyncio.get_running_loop() is loop:
-                raise RuntimeError("use `async with rolled_back(db)` inside the app's loop")
-        except RuntimeError as exc:
-            if "async with" in str(exc):
-                raise
+        if _running_loop() is loop:
+            coro.close()
+            raise RuntimeError("inside the app's event loop, use `async with rolled_back(db)`")
         future: concurrent.futures.Future[T] = asyncio.run_coroutine_threadsafe(coro, loop)
         return future.result(timeout=60)
 
     def __enter__(self) -> RolledBack:
         if self._app_loop() is not None:
             self._call(self._begin())
-            self._started_here = True
         else:
             # The app starts later (TestClient): Database.connect() calls back to _begin.
             self.db._isolation = self
@@ -101,14 +96,12 @@ class RolledBack:
         self.db._isolation = None
         if self.db._bind is not None and self._app_loop() is not None:
             self._call(self._end())
-        self._started_here = False
 
     # -------------------------------------------------------------- async use
 
     async def __aenter__(self) -> RolledBack:
         # Async tests run the app (AsyncTestClient) in this same loop: begin right away.
         await self._begin()
-        self._started_here = True
         return self
 
     async def __aexit__(
@@ -120,7 +113,6 @@ class RolledBack:
         self.db._isolation = None
         if self.db._bind is not None:
             await self._end()
-        self._started_here = False
 
     # -------------------------------------------------------------- helpers
 
@@ -138,6 +130,13 @@ class RolledBack:
         if self._app_loop() is None:
             raise RuntimeError("rolled_back(db).run() needs the app running (a TestClient)")
         return self._call(main())
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 def rolled_back(db: Database, *, create_all: bool = False) -> RolledBack:
