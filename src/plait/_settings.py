@@ -178,7 +178,8 @@ class Settings(msgspec.Struct, kw_only=True):
 
         ``environ`` replaces ``os.environ`` (for tests); ``env_file=None`` skips the ``.env``
         file; ``overrides`` set fields directly (already typed). ``check=False`` skips the
-        production checks of :meth:`check` (for tools that only read one setting).
+        production checks of :meth:`check` and leaves a missing ``SECRET_KEY`` as ``None``
+        (for tools that only read another setting, such as ``DATABASE_URL``).
         """
         env = dict(os.environ if environ is None else environ)
         from_file = read_env_file(env_file) if env_file is not None else {}
@@ -211,7 +212,7 @@ class Settings(msgspec.Struct, kw_only=True):
             settings = cls(**values)
         except (TypeError, ValueError, msgspec.ValidationError) as exc:
             raise SettingsError([str(exc)]) from None
-        if settings.SECRET_KEY is None and settings.DEBUG:
+        if check and settings.SECRET_KEY is None and settings.DEBUG:
             logger.warning(
                 "SECRET_KEY is not set: using a random key for this run (DEBUG is on). "
                 "Sessions and signed values will not survive a restart."
