@@ -19,9 +19,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	@touch $(STAMP)
 
-## demo: install, then serve the demo app at http://127.0.0.1:8000
+## demo: install, then serve the demo app (notes, on SQLite) at http://127.0.0.1:8000
 demo: install
-	$(BIN)/plait run examples/hello/app.py:app --host 127.0.0.1 --port 8000
+	$(BIN)/plait run examples/notes/app.py:app --host 127.0.0.1 --port 8000
 
 ## test: install, then run the whole test suite with coverage (extra pytest options: ARGS=...)
 test: install

@@ -26,6 +26,10 @@ EXPECTED: dict[str, list[tuple[str, str, int, str]]] = {
         ("POST", "/", 405, ""),
         ("GET", "/missing", 404, ""),
     ],
+    "notes": [
+        ("GET", "/notes", 200, '{"items":[],"total":0,"page":1,"size":20,"pages":0}'),
+        ("GET", "/notes/1", 404, ""),
+    ],
 }
 
 
