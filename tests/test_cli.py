@@ -319,7 +319,16 @@ def test_run_hands_an_import_string_to_uvicorn(
     recorder = Recorder()
     monkeypatch.setattr(uvicorn, "run", recorder)
     result = invoke(
-        "run", "shop_app:app", "--app-dir", str(shop), "--host", "0.0.0.0", "--port", "9001"
+        "run",
+        "shop_app:app",
+        "--app-dir",
+        str(shop),
+        "--host",
+        "0.0.0.0",
+        "--port",
+        "9001",
+        "--server",
+        "uvicorn",
     )
     assert result.exit_code == 0, result.output
     assert recorder.calls == [
@@ -343,7 +352,7 @@ def test_run_passes_reload_and_workers(
     recorder = Recorder()
     monkeypatch.setattr(uvicorn, "run", recorder)
     monkeypatch.chdir(ROOT)
-    result = invoke("run", "examples/hello/app.py:app", *options)
+    result = invoke("run", "examples/hello/app.py:app", *options, "--server", "uvicorn")
     assert result.exit_code == 0, result.output
     (args, kwargs) = recorder.calls[0]
     assert args == ("app:app",)
@@ -373,7 +382,68 @@ RSGI_APPS = """
 
     plain = NoRSGI()
     native = WithRSGI()
+
+    live = App()
+
+    @live.websocket("/ws")
+    async def ws(websocket): ...
+
+    mounted = App()
+    mounted.mount("/legacy", native)
 """
+
+
+def test_granian_is_the_default_server(
+    invoke: Callable[..., Result], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    granian = pytest.importorskip("granian")
+    write(tmp_path / "rsgi_apps.py", RSGI_APPS)
+    recorder = Recorder()
+    monkeypatch.setattr(granian, "Granian", recorder)
+    result = invoke("run", "rsgi_apps:native", "--app-dir", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    (_, kwargs), _ = recorder.calls
+    assert kwargs["interface"].value == "rsgi"
+
+
+@pytest.mark.parametrize(
+    ("attr", "choice", "interface"),
+    [
+        # WebSocket routes and mounts keep ASGI: granian's RSGI cannot send close codes.
+        ("live", "auto", "asgi"),
+        ("mounted", "auto", "asgi"),
+        ("live", "rsgi", "rsgi"),
+        ("native", "asgi", "asgi"),
+    ],
+)
+def test_run_on_granian_interface_choice(
+    invoke: Callable[..., Result],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    attr: str,
+    choice: str,
+    interface: str,
+) -> None:
+    granian = pytest.importorskip("granian")
+    write(tmp_path / "rsgi_apps.py", RSGI_APPS)
+    recorder = Recorder()
+    monkeypatch.setattr(granian, "Granian", recorder)
+    result = invoke("run", f"rsgi_apps:{attr}", "--app-dir", str(tmp_path), "--interface", choice)
+    assert result.exit_code == 0, result.output
+    (_, kwargs), _ = recorder.calls
+    assert kwargs["interface"].value == interface
+
+
+def test_run_interface_misuse_is_a_usage_error(
+    invoke: Callable[..., Result], tmp_path: Path
+) -> None:
+    write(tmp_path / "rsgi_apps.py", RSGI_APPS)
+    result = invoke("run", "rsgi_apps:plain", "--app-dir", str(tmp_path), "--interface", "rsgi")
+    assert result.exit_code == 2
+    assert "no __rsgi__" in result.output
+    result = invoke("run", str(HELLO), "--server", "uvicorn", "--interface", "asgi")
+    assert result.exit_code == 2
+    assert "granian only" in result.output
 
 
 @pytest.mark.parametrize(("attr", "interface"), [("plain", "asgi"), ("native", "rsgi")])

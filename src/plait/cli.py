@@ -260,10 +260,18 @@ def main() -> None:
 )
 @click.option(
     "--server",
-    type=click.Choice(["uvicorn", "granian"]),
-    default="uvicorn",
+    type=click.Choice(["granian", "uvicorn"]),
+    default="granian",
     show_default=True,
-    help="Server to run the app on; granian speaks plait's native RSGI interface.",
+    help="Server to run the app on (granian measured fastest; see docs/decisions.md).",
+)
+@click.option(
+    "--interface",
+    type=click.Choice(["auto", "rsgi", "asgi"]),
+    default="auto",
+    show_default=True,
+    help="granian only: RSGI (plait's native, fastest) or ASGI. 'auto' picks RSGI unless the "
+    "app has WebSocket routes or mounts, which need ASGI's close codes and subprotocols.",
 )
 @app_argument
 def run(
@@ -274,13 +282,16 @@ def run(
     reload: bool,
     workers: int | None,
     server: str,
+    interface: str,
 ) -> None:
     """Serve APP over HTTP (for example: plait run examples/hello/app.py:app)."""
     if reload and workers is not None:
         raise click.UsageError("--reload and --workers can't be used together")
+    if server == "uvicorn" and interface != "auto":
+        raise click.UsageError("--interface applies to granian only")
     loaded = cli_load_app(app_spec, app_dir)
     if server == "granian":
-        _serve_granian(loaded, host, port, reload, workers)
+        _serve_granian(loaded, host, port, reload, workers, interface)
     else:
         _serve_uvicorn(loaded, host, port, reload, workers)
 
@@ -295,8 +306,32 @@ def _serve_uvicorn(
     uvicorn.run(loaded.import_string, host=host, port=port, reload=reload, workers=workers)
 
 
+def _granian_interface(app: Any, choice: str) -> str:
+    """RSGI when asked, or by default when the app can use it without losing anything."""
+    native = callable(getattr(app, "__rsgi__", None))
+    if choice == "rsgi":
+        if not native:
+            raise click.UsageError("this app has no __rsgi__: serve it with --interface asgi")
+        return "rsgi"
+    if choice == "asgi" or not native:
+        return "asgi"
+    # granian's RSGI cannot send WebSocket close codes or a chosen subprotocol (granian 2.8):
+    # an app with WebSocket routes, or mounts that may have some, keeps ASGI's semantics.
+    from plait._routing import Mount, WebSocketRoute
+
+    routes = getattr(app, "routes", ())
+    if any(isinstance(route, WebSocketRoute | Mount) for route in routes):
+        return "asgi"
+    return "rsgi"
+
+
 def _serve_granian(
-    loaded: LoadedApp, host: str, port: int, reload: bool, workers: int | None
+    loaded: LoadedApp,
+    host: str,
+    port: int,
+    reload: bool,
+    workers: int | None,
+    choice: str = "auto",
 ) -> None:
     try:
         from granian import Granian
@@ -306,8 +341,13 @@ def _serve_granian(
             "--server granian needs granian: pip install 'plait[granian]'"
         ) from None
     # RSGI skips ASGI's per-message dicts; an app without it is still served over ASGI.
-    native = callable(getattr(loaded.app, "__rsgi__", None))
-    interface = Interfaces.RSGI if native else Interfaces.ASGI
+    interface = Interfaces(_granian_interface(loaded.app, choice))
+    if reload:
+        # granian forks its workers by default, and a forked worker inherits the app module
+        # this process imported: a reload would serve the old code. Spawned ones import anew.
+        import multiprocessing
+
+        multiprocessing.set_start_method("spawn", force=True)
     click.echo(f"plait: serving {loaded.import_string} on granian over {interface.name}", err=True)
     Granian(
         loaded.import_string,
