@@ -177,6 +177,17 @@ def test_missing_fields(client: TestClient) -> None:
     ]
 
 
+def test_whole_number_floats_are_integers(client: TestClient) -> None:
+    # JSON Schema (and so the OpenAPI document) counts 3.0 as an integer.
+    assert client.post("/numbers", json=[1.0, 2, 3.0]).json() == 6
+    assert client.post("/scores", json={"a": 2.0, "b": 1}).json() == 3
+    assert client.post("/strict", json={"a": 4.0}).json() == 4
+    # A float field still keeps its fraction, and a real fraction is still no integer.
+    assert client.post("/items", json={"name": "hat", "price": 2.0, "x": 1.0}).status_code == 201
+    [error] = errors_of(client.post("/numbers", json=[1, 2.5]))
+    assert error["loc"] == ["body", 1]
+
+
 def test_out_of_range(client: TestClient) -> None:
     [error] = errors_of(client.post("/items", json={"name": "hat", "price": 0}))
     assert error["loc"] == ["body", "price"]

@@ -196,6 +196,21 @@ class _BodyReader:
             self.required = any(i.required for i in infos)
         self.decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(self.type)
 
+    def _retry_integral(self, data: Any) -> Any:
+        """The body decoded again with whole-number floats as ints, or ``_NO_VALUE``.
+
+        Only on the slow path, after the one-pass decode failed: ``{"qty": 3.0}`` is valid
+        for an ``int`` field by the JSON Schema the OpenAPI document publishes. A float
+        field still takes the int (msgspec accepts ints for floats).
+        """
+        normalized, changed = _integral_floats_to_int(data)
+        if not changed:
+            return _NO_VALUE
+        try:
+            return msgspec.convert(normalized, self.decoder.type)
+        except msgspec.ValidationError:
+            return _NO_VALUE
+
     async def read(self, request: Request, errors: Errors) -> list[Any]:
         content_type = request.headers.get("content-type")
         if content_type is not None and not is_json_content_type(content_type):
@@ -214,12 +229,14 @@ class _BodyReader:
             value = self.decoder.decode(body)
         except msgspec.ValidationError:
             data = _decode_any(body)
-            errors.extend(collect_errors(data, self.type, ["body"]))
-            if not self.single and isinstance(data, dict):
-                for info, check in zip(self.infos, self.checks, strict=True):
-                    if check is not None and info.key in data:
-                        _run_check(check, data[info.key], ["body", info.key], errors)
-            return [None] * len(self.infos)
+            value = self._retry_integral(data)
+            if value is _NO_VALUE:
+                errors.extend(collect_errors(data, self.type, ["body"]))
+                if not self.single and isinstance(data, dict):
+                    for info, check in zip(self.infos, self.checks, strict=True):
+                        if check is not None and info.key in data:
+                            _run_check(check, data[info.key], ["body", info.key], errors)
+                return [None] * len(self.infos)
         except msgspec.DecodeError as exc:
             raise _malformed(exc) from None
         values = [value] if self.single else [getattr(value, i.key) for i in self.infos]
@@ -230,6 +247,25 @@ class _BodyReader:
                 loc: list[str | int] = ["body"] if self.single else ["body", info.key]
                 values[n] = _run_check(check, values[n], loc, errors)
         return values
+
+
+_NO_VALUE: Any = object()
+
+
+def _integral_floats_to_int(data: Any) -> tuple[Any, bool]:
+    """``data`` with every float that is a whole number (``3.0``) made an int, and whether any
+    was. JSON Schema — and so OpenAPI 3.1 — counts ``3.0`` as an integer."""
+    if type(data) is float:
+        if data.is_integer():
+            return int(data), True
+        return data, False
+    if type(data) is list:
+        items = [_integral_floats_to_int(item) for item in data]
+        return [item for item, _ in items], any(changed for _, changed in items)
+    if type(data) is dict:
+        pairs = {key: _integral_floats_to_int(value) for key, value in data.items()}
+        return {k: v for k, (v, _) in pairs.items()}, any(c for _, c in pairs.values())
+    return data, False
 
 
 def _run_check(check: Callable[[Any], Any], data: Any, loc: list[str | int], errors: Errors) -> Any:
