@@ -352,15 +352,21 @@ class App(Router):
         if state is not None and "background_tasks" in state:
             await state["background_tasks"]()
 
-    async def _miss(
-        self, path: str, scope: Scope, receive: Receive, send: Send, request: Request
-    ) -> None:
+    async def _to_mount(self, path: str, scope: Scope, receive: Receive, send: Send) -> bool:
+        """Hand the connection to the mount owning ``path``, if any (longest prefix first)."""
         for mount in self._mounts:
             if path == mount.path or path.startswith(mount.path + "/"):
                 child = dict(scope)
                 child["root_path"] = scope.get("root_path", "") + mount.path
                 await mount.app(child, receive, send)
-                return
+                return True
+        return False
+
+    async def _miss(
+        self, path: str, scope: Scope, receive: Receive, send: Send, request: Request
+    ) -> None:
+        if await self._to_mount(path, scope, receive, send):
+            return
         response: Response
         try:
             response = self._redirect_slash(path, scope) or _raise_not_found()
@@ -388,13 +394,8 @@ class App(Router):
         leaf, values = self._matcher.match(path, WEBSOCKET)
         compiled = leaf.handlers.get(WEBSOCKET) if leaf is not None else None
         if compiled is None or leaf is None:
-            for mount in self._mounts:
-                if path == mount.path or path.startswith(mount.path + "/"):
-                    child = dict(scope)
-                    child["root_path"] = scope.get("root_path", "") + mount.path
-                    await mount.app(child, receive, send)
-                    return
-            await send({"type": "websocket.close", "code": 1000, "reason": ""})
+            if not await self._to_mount(path, scope, receive, send):
+                await send({"type": "websocket.close", "code": 1000, "reason": ""})
             return
         scope["path_params"] = leaf.params(WEBSOCKET, values) if values else {}
         websocket = WebSocket(scope, receive, send, self)
