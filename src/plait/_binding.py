@@ -9,15 +9,15 @@ from __future__ import annotations
 import contextlib
 import copy
 import inspect
-import types
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Any, get_args, get_origin
 
 import msgspec
 
 from plait._concurrency import run_in_threadpool
 from plait._datastructures import FormData, UploadFile
 from plait._exceptions import HTTPException
+from plait._extraction import SCALAR_SOURCES, compile_extraction
 from plait._request import HTTPConnection, Request, is_json_content_type
 from plait._responses import Response
 from plait._signature import (
@@ -50,120 +50,10 @@ Errors = list[ValidationErrorItem]
 Extractor = Callable[[HTTPConnection, Errors], Any]
 
 
-def _identity(value: Any) -> Any:
-    return value
-
-
 def _fresh_default(default: Any) -> Callable[[], Any]:
     if isinstance(default, list | dict | set):
         return lambda: copy.copy(default)
     return lambda: default
-
-
-def _split_scalar(annotation: Any) -> tuple[Any, list[Any]]:
-    """``(base type, metadata)`` of ``Annotated[T, ...]``, ``T | None`` or both nested."""
-    origin = get_origin(annotation)
-    if origin is Union or origin is types.UnionType:
-        args = [a for a in get_args(annotation) if a is not type(None)]
-        if len(args) == 1:
-            annotation = args[0]
-    metas: list[Any] = []
-    while get_origin(annotation) is Annotated:
-        annotation, *extra = get_args(annotation)
-        metas.extend(extra)
-    return annotation, metas
-
-
-_BOUNDS = ("ge", "gt", "le", "lt")
-
-
-def _int_bounds(metas: list[Any]) -> tuple[float, float] | None:
-    """``(low, high)`` inclusive bounds when the metadata is only numeric bounds on an int."""
-    low: float = -(2**63)
-    high: float = 2**63 - 1
-    for meta in metas:
-        if not isinstance(meta, msgspec.Meta):
-            return None
-        for name in ("multiple_of", "pattern", "min_length", "max_length", "tz"):
-            if getattr(meta, name) is not None:
-                return None
-        if meta.ge is not None:
-            low = max(low, meta.ge)
-        if meta.gt is not None:
-            low = max(low, meta.gt + 1)
-        if meta.le is not None:
-            high = min(high, meta.le)
-        if meta.lt is not None:
-            high = min(high, meta.lt - 1)
-    return low, high
-
-
-def _scalar_converter(info: ParamInfo) -> Callable[[Any], Any]:
-    annotation = info.annotation
-    base, metas = _split_scalar(annotation)
-    # A missing value never reaches the converter, so ``str | None`` converts like ``str``.
-    if not metas and (base is str or base is Any):
-        return _identity
-    bounds = _int_bounds(metas) if base is int else None
-    if bounds is not None:
-        low, high = bounds
-
-        # PERF: int() on a short digits-only string, then a bounds check, is several times
-        # cheaper than msgspec.convert; anything unusual goes to msgspec for its message.
-        def to_int(raw: Any) -> Any:
-            if type(raw) is str and raw.isascii() and raw.isdigit() and len(raw) < 19:
-                value = int(raw)
-                if low <= value <= high:
-                    return value
-            return msgspec.convert(raw, annotation, strict=False)
-
-        return to_int
-
-    def convert(raw: Any) -> Any:
-        return msgspec.convert(raw, annotation, strict=False)
-
-    return convert
-
-
-def _source_getter(info: ParamInfo) -> Callable[[HTTPConnection], Any]:
-    key = info.key
-    if info.source == "query":
-        if info.multiple:
-            return lambda conn: conn.query_params.getlist(key) or None
-        return lambda conn: conn.query_params.get(key)
-    if info.source == "header":
-        if info.multiple:
-            return lambda conn: conn.headers.getlist(key) or None
-        return lambda conn: conn.headers.get(key)
-    if info.source == "cookie":
-        return lambda conn: conn.cookies.get(key)
-    if info.source == "path":
-        return lambda conn: conn.scope["path_params"][key]
-    raise AssertionError(info.source)
-
-
-def _simple_extractor(info: ParamInfo) -> Extractor:
-    """Path, query, header and cookie values: read a string (or list), convert, check."""
-    get = _source_getter(info)
-    convert = _scalar_converter(info)
-    loc = [info.source, info.key]
-    required = info.required
-    default = _fresh_default(info.default)
-
-    def extract(conn: HTTPConnection, errors: Errors) -> Any:
-        raw = get(conn)
-        if raw is None:
-            if required:
-                errors.append(error_item(loc, "Field required", "missing"))
-                return None
-            return default()
-        try:
-            return convert(raw)
-        except msgspec.ValidationError as exc:
-            errors.append(from_msgspec(exc, loc))
-            return None
-
-    return extract
 
 
 class _BodyReader:
@@ -508,13 +398,6 @@ def _special(kind: str, conn: HTTPConnection) -> Any:
 def compile_plan(plan: CallPlan) -> Call:
     """The per-request function for ``plan``: extract, validate, resolve, call."""
     params = plan.all_params()
-    index = {id(p): i for i, p in enumerate(params)}
-    count = len(params)
-    simple = [
-        (index[id(p)], _simple_extractor(p))
-        for p in params
-        if p.source in ("path", "query", "header", "cookie")
-    ]
     body_infos = [p for p in params if p.source == "body"]
     form_infos = [p for p in params if p.source in ("form", "file")]
     if body_infos and form_infos:
@@ -523,47 +406,32 @@ def compile_plan(plan: CallPlan) -> Call:
         )
     body = _BodyReader(body_infos) if body_infos else None
     form = _FormReader(form_infos) if form_infos else None
-    body_slots = [index[id(p)] for p in (body_infos or form_infos)]
     reader = body or form
-    invoker = _Invoker(plan, index, allow_generators=False)
+    invoker = _Invoker(plan, {id(p): i for i, p in enumerate(params)}, allow_generators=False)
     function_scoped = any(d.scope == "function" for d in plan.all_dependencies())
 
     if invoker.plain:
-        slots = invoker.slots
         func = plan.func
         is_coro = invoker.kind == "coro"
-        if not simple and reader is None and is_coro:
+        if not params and is_coro:
             # PERF: a handler without parameters: hand back its own coroutine, so no extra
             # coroutine frame wraps it.
             def call_bare(conn: Any) -> Awaitable[Any]:
                 return func()  # type: ignore[no-any-return]
 
             return call_bare
+        # PERF: no dependencies or injected objects: one generated function reads the values
+        # and calls the handler with them (returning its coroutine when there is no body).
+        return compile_extraction(  # type: ignore[no-any-return]
+            params, describe(func), func=func, is_coro=is_coro, body=reader
+        )
 
-        # PERF: no dependencies or injected objects: call the handler straight from the
-        # extracted values, without the invoker and its per-request context.
-        async def call_plain(conn: Any) -> Any:
-            errors: Errors = []
-            values = [None] * count
-            for i, extract in simple:
-                values[i] = extract(conn, errors)
-            if reader is not None:
-                for i, value in zip(body_slots, await reader.read(conn, errors), strict=True):
-                    values[i] = value
-            if errors:
-                raise validation_error(errors)
-            kwargs = {name: values[i] for name, i in slots}
-            if is_coro:
-                return await func(**kwargs)
-            return await run_in_threadpool(func, **kwargs)
-
-        return call_plain
+    extract = compile_extraction(params, describe(plan.func))
+    body_slots = [i for i, p in enumerate(params) if p.source not in SCALAR_SOURCES]
 
     async def call(conn: Any) -> Any:
         errors: Errors = []
-        values = [None] * count
-        for i, extract in simple:
-            values[i] = extract(conn, errors)
+        values = extract(conn, errors)
         if reader is not None:
             for i, value in zip(body_slots, await reader.read(conn, errors), strict=True):
                 values[i] = value

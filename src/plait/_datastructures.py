@@ -38,6 +38,19 @@ class MultiDict(Mapping[str, str]):
     def __getitem__(self, key: str) -> str:
         return self._dict[key]
 
+    # PERF: Mapping.get goes through __getitem__ and catches KeyError for a missing key.
+    @overload
+    def get(self, key: str) -> str | None: ...
+    @overload
+    def get(self, key: str, default: str) -> str: ...
+    @overload
+    def get(self, key: str, default: T) -> str | T: ...
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._dict.get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._dict
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._dict)
 
@@ -100,6 +113,9 @@ def parse_qsl(qs: str) -> list[tuple[str, str]]:
     """
     if not qs:
         return []
+    if "%" not in qs and "+" not in qs:
+        # PERF: nothing to unquote: ``partition`` gives (key, "=", value); keep both ends.
+        return [part.partition("=")[::2] for part in qs.split("&") if part]
     pairs: list[tuple[str, str]] = []
     for part in qs.split("&"):
         if not part:
