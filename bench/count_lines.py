@@ -4,6 +4,7 @@
     python bench/count_lines.py                # a table of every bench/economy/<framework>/<app>/
     python bench/count_lines.py --app hello    # one app, every framework
     python bench/count_lines.py --json         # machine-readable
+    python bench/count_lines.py --write        # and update the table in docs/comparison.md
 
 The apps are the same small programs written in each framework the way its docs teach
 (``economy/<framework>/<app>/``, each with a ``requirements.txt`` of its direct
@@ -13,13 +14,18 @@ dependencies). For each one:
   scaffold's docstrings read as comments); generated scaffolding counts, since the user
   maintains it.
 - **template lines**: non-blank lines of templates and other non-Python sources.
-- **files**: every file but ``requirements.txt`` and caches.
-- **deps**: the lines of ``requirements.txt``.
-- **names**: distinct names the code takes from its dependencies: each name imported from
-  them (``from flask import Flask, request`` is two), each attribute read off one of those
-  (``models.CharField``), and each attribute read off an object made by calling one or a
-  parameter annotated with one (``app.get`` after ``app = FastAPI()``). An approximation,
-  the same for every framework.
+- **typed into generated files**: of those, the lines a user typed into files a scaffold
+  generated (``django-admin startproject``/``startapp``); they carry a ``# typed`` comment.
+- **files**: every file but ``requirements.txt``, caches and generated migrations
+  (``migrations/``: written by a command, not by hand; the other apps create their tables
+  at start-up and have none).
+- **deps**: the lines of ``requirements.txt``: what the user installs.
+- **names**: distinct names the code takes from installed packages (any import that is
+  neither the standard library nor the app's own modules, so SQLAlchemy and msgspec count
+  wherever an app imports them): each name imported (``from flask import Flask, request``
+  is two), each attribute read off one of those (``models.CharField``), and each attribute
+  read off an object made by calling one or a parameter annotated with one (``app.get``
+  after ``app = FastAPI()``). An approximation, the same for every framework.
 """
 
 from __future__ import annotations
@@ -28,25 +34,18 @@ import argparse
 import ast
 import io
 import json
-import re
 import sys
 import tokenize
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 ECONOMY = Path(__file__).resolve().parent / "economy"
-SKIP_DIRS = {"__pycache__", ".venv", "node_modules", ".pytest_cache", ".mypy_cache"}
+COMPARISON = Path(__file__).resolve().parent.parent / "docs" / "comparison.md"
+START, END = "<!-- economy-table:start -->", "<!-- economy-table:end -->"
+SKIP_DIRS = {"__pycache__", ".venv", "node_modules", ".pytest_cache", ".mypy_cache", "instance"}
+GENERATED_DIRS = {"migrations"}
+TYPED_MARK = "# typed"
 TEMPLATE_SUFFIXES = {".html", ".jinja", ".jinja2", ".j2", ".txt", ".css", ".js", ".toml", ".cfg"}
-# Distributions whose import name is not their normalised project name.
-IMPORT_NAMES = {
-    "djangorestframework": "rest_framework",
-    "drf_spectacular": "drf_spectacular",
-    "python_multipart": "multipart",
-    "psycopg_binary": "psycopg",
-    "pyjwt": "jwt",
-    "flask_wtf": "flask_wtf",
-    "argon2_cffi": "argon2",
-}
 
 
 @dataclass
@@ -54,10 +53,12 @@ class Count:
     framework: str
     app: str
     python_lines: int
+    typed_into_generated: int
     template_lines: int
     files: int
     deps: int
     names: int
+    stack: str
 
 
 def _docstring_lines(source: str) -> set[int]:
@@ -74,14 +75,28 @@ def _docstring_lines(source: str) -> set[int]:
     return lines
 
 
-def python_lines(source: str) -> int:
-    """Non-blank lines with at least one token that is not a comment, outside docstrings."""
+def _code_lines(source: str) -> tuple[set[int], set[int]]:
+    """The lines holding code, and those of them marked ``# typed``."""
     lines: set[int] = set()
+    marked: set[int] = set()
     skip = {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT}
     for token in tokenize.generate_tokens(io.StringIO(source).readline):
-        if token.type not in skip and token.type != tokenize.ENDMARKER:
+        if token.type == tokenize.COMMENT and token.string.strip() == TYPED_MARK:
+            marked.add(token.start[0])
+        elif token.type not in skip and token.type != tokenize.ENDMARKER:
             lines.update(range(token.start[0], token.end[0] + 1))
-    return len(lines - _docstring_lines(source))
+    code = lines - _docstring_lines(source)
+    return code, marked & code
+
+
+def python_lines(source: str) -> int:
+    """Non-blank lines with at least one token that is not a comment, outside docstrings."""
+    return len(_code_lines(source)[0])
+
+
+def typed_lines(source: str) -> int:
+    """Code lines a user typed into a generated file (marked ``# typed``)."""
+    return len(_code_lines(source)[1])
 
 
 def requirements(app_dir: Path) -> list[str]:
@@ -92,9 +107,16 @@ def requirements(app_dir: Path) -> list[str]:
     return [line for line in lines if line]
 
 
-def import_name(requirement: str) -> str:
-    name = re.split(r"[\[<>=!~; ]", requirement, maxsplit=1)[0].lower().replace("-", "_")
-    return IMPORT_NAMES.get(name, name)
+def installed_packages(sources: list[str], local: set[str]) -> set[str]:
+    """Top-level packages the sources import that are neither stdlib nor the app's own."""
+    packages: set[str] = set()
+    for source in sources:
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.Import):
+                packages.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                packages.add(node.module.split(".")[0])
+    return packages - set(sys.stdlib_module_names) - local - {"__future__"}
 
 
 class _Names(ast.NodeVisitor):
@@ -173,20 +195,23 @@ def count_app(app_dir: Path) -> Count:
         for path in sorted(app_dir.rglob("*"))
         if path.is_file()
         and path.name != "requirements.txt"
-        and not SKIP_DIRS.intersection(path.relative_to(app_dir).parts)
+        and not (SKIP_DIRS | GENERATED_DIRS).intersection(path.relative_to(app_dir).parts)
         and path.suffix not in {".pyc", ".sqlite3", ".db"}
     ]
     sources = [path.read_text() for path in files if path.suffix == ".py"]
     templates = [path.read_text() for path in files if path.suffix in TEMPLATE_SUFFIXES]
     deps = requirements(app_dir)
+    local = {path.stem for path in app_dir.rglob("*") if path.suffix == ".py" or path.is_dir()}
     return Count(
         framework=app_dir.parent.name,
         app=app_dir.name,
         python_lines=sum(python_lines(source) for source in sources),
+        typed_into_generated=sum(typed_lines(source) for source in sources),
         template_lines=sum(1 for text in templates for line in text.splitlines() if line.strip()),
         files=len(files),
         deps=len(deps),
-        names=len(framework_names(sources, {import_name(dep) for dep in deps})),
+        names=len(framework_names(sources, installed_packages(sources, local))),
+        stack=" + ".join(deps),
     )
 
 
@@ -199,22 +224,44 @@ def count_all(root: Path = ECONOMY, app: str | None = None) -> list[Count]:
     ]
 
 
+APP_ORDER = {"hello": 0, "crud": 1, "blog": 2}
+
+
 def markdown(counts: list[Count]) -> str:
+    """One table per app, fewest Python lines first; columns that are all zero left out."""
     out = []
-    for app in sorted({count.app for count in counts}):
-        out += [
-            f"#### {app}",
-            "",
-            "| framework | Python lines | template lines | files | deps | names |",
-            "|---|---:|---:|---:|---:|---:|",
-        ]
-        for c in sorted((c for c in counts if c.app == app), key=lambda c: c.python_lines):
-            out.append(
-                f"| {c.framework} | {c.python_lines} | {c.template_lines} | {c.files}"
-                f" | {c.deps} | {c.names} |"
-            )
+    for app in sorted({c.app for c in counts}, key=lambda app: (APP_ORDER.get(app, 9), app)):
+        rows = sorted((c for c in counts if c.app == app), key=lambda c: (c.python_lines, c.files))
+        typed = any(c.typed_into_generated for c in rows)
+        templates = any(c.template_lines for c in rows)
+        header = ["framework", "installs", "Python lines"]
+        header += ["of which typed into generated files"] if typed else []
+        header += ["template lines"] if templates else []
+        header += ["files", "deps", "names"]
+        out += [f"#### {app}", "", "| " + " | ".join(header) + " |"]
+        out.append("|---|---|" + "---:|" * (len(header) - 2))
+        for c in rows:
+            cells = [
+                c.framework,
+                " + ".join(f"`{dep}`" for dep in c.stack.split(" + ") if dep),
+                str(c.python_lines),
+            ]
+            cells += [str(c.typed_into_generated or "")] if typed else []
+            cells += [str(c.template_lines)] if templates else []
+            cells += [str(c.files), str(c.deps), str(c.names)]
+            out.append("| " + " | ".join(cells) + " |")
         out.append("")
     return "\n".join(out)
+
+
+def write_table(table: str, path: Path = COMPARISON) -> None:
+    """Replace what stands between the markers in ``path`` with ``table``."""
+    text = path.read_text()
+    if START not in text or END not in text:
+        raise SystemExit(f"{path}: no {START} ... {END} markers to write the table between")
+    before, rest = text.split(START, 1)
+    after = rest.split(END, 1)[1]
+    path.write_text(f"{before}{START}\n\n{table}\n{END}{after}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -222,12 +269,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--app", help="only this app (e.g. hello)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
     parser.add_argument("--root", type=Path, default=ECONOMY, help="default bench/economy")
+    parser.add_argument(
+        "--write", action="store_true", help=f"also write the table into {COMPARISON.name}"
+    )
     args = parser.parse_args(argv)
     counts = count_all(args.root, args.app)
     if args.json:
         print(json.dumps([asdict(count) for count in counts], indent=1))
     else:
         print(markdown(counts), end="")
+    if args.write:
+        write_table(markdown(counts))
     return 0
 
 
