@@ -25,6 +25,7 @@ from plait._types import ASGIApp, Receive, Scope, Send
 __all__ = ["App"]
 
 logger = logging.getLogger("plait.error")
+_dict_get: Callable[[Any, str], Any] = dict.get
 
 F = TypeVar("F", bound=Callable[..., Any])
 Lifespan = Callable[["App"], contextlib.AbstractAsyncContextManager[Any]]
@@ -295,7 +296,9 @@ class App(Router):
     ) -> None:
         """Serve one request; ``respond`` (RSGI) sends a handler's response its own way."""
         # PERF: the common case (no root_path) reads the path straight from the scope.
-        path = scope["path"] if not scope.get("root_path") else self._route_path(scope)
+        # dict.get, not scope.get: RSGI's lazy scope overrides get() in Python, and neither
+        # "root_path" nor "state" is one of its lazy keys.
+        path = scope["path"] if not _dict_get(scope, "root_path") else self._route_path(scope)
         method = scope["method"]
         request = Request(scope, receive, self)
         # PERF: static paths are one dict hit; only the rest walk the tree.
@@ -323,7 +326,7 @@ class App(Router):
             # sign-up that answered 409).
             scope.get("state", {}).pop("background_tasks", None)
             response = await self.errors.respond(request, exc)
-        state = scope.get("state")
+        state = _dict_get(scope, "state")
         if state is not None:
             _apply_response_defaults(state, response)
         try:

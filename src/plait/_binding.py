@@ -102,7 +102,7 @@ class _BodyReader:
             return _NO_VALUE
 
     async def read(self, request: Request, errors: Errors) -> list[Any]:
-        content_type = request.headers.get("content-type")
+        content_type = request._header("content-type")
         if content_type is not None and not is_json_content_type(content_type):
             raise HTTPException(
                 415,

@@ -16,6 +16,12 @@ __all__ = ["PreparedResponse", "ResponseValidationError", "make_renderer"]
 _TEXT = (b"content-type", b"text/plain; charset=utf-8")
 _BYTES = (b"content-type", b"application/octet-stream")
 _JSON = (b"content-type", b"application/json")
+# PERF: the Content-Length header of every short body, built once.
+_LENGTHS = [(b"content-length", str(n).encode()) for n in range(2048)]
+
+
+def _length(n: int) -> tuple[bytes, bytes]:
+    return (b"content-length", str(n).encode())
 
 
 class PreparedResponse(Response):
@@ -153,14 +159,12 @@ def make_renderer(
         kind = type(result)
         if kind is str:
             body = result.encode()
-            return PreparedResponse(
-                status, [_TEXT, (b"content-length", str(len(body)).encode())], body
-            )
+            n = len(body)
+            return PreparedResponse(status, [_TEXT, _LENGTHS[n] if n < 2048 else _length(n)], body)
         if kind is dict or kind is list:
             body = json_encoder.encode(result)
-            return PreparedResponse(
-                status, [_JSON, (b"content-length", str(len(body)).encode())], body
-            )
+            n = len(body)
+            return PreparedResponse(status, [_JSON, _LENGTHS[n] if n < 2048 else _length(n)], body)
         if result is None:
             empty = status_code or 204
             headers = [] if empty in (204, 304) else [(b"content-length", b"0")]
@@ -188,4 +192,5 @@ def make_renderer(
 
 def _json(status: int, result: Any) -> PreparedResponse:
     body = json_encoder.encode(result)
-    return PreparedResponse(status, [_JSON, (b"content-length", str(len(body)).encode())], body)
+    n = len(body)
+    return PreparedResponse(status, [_JSON, _LENGTHS[n] if n < 2048 else _length(n)], body)

@@ -95,10 +95,23 @@ class HTTPConnection:
             self._query_params = QueryParams(self.scope.get("query_string", b""))
         return self._query_params
 
+    def _header(self, name: str) -> str | None:
+        """``self.headers.get(name)`` for a lower-case ``name``.
+
+        # PERF: over RSGI, until something asks for the whole mapping, the value comes
+        straight from granian's headers: reading a body checks Content-Type and
+        Content-Length without converting every header of the request.
+        """
+        if self._headers is None:
+            one = getattr(self.scope, "rsgi_header", None)
+            if one is not None:
+                return one(name)  # type: ignore[no-any-return]
+        return self.headers._lookup().get(name)
+
     @property
     def cookies(self) -> dict[str, str]:
         if self._cookies is None:
-            self._cookies = parse_cookies(self.headers.get("cookie", ""))
+            self._cookies = parse_cookies(self._header("cookie") or "")
         return self._cookies
 
     @property
@@ -163,7 +176,7 @@ class Request(HTTPConnection):
         return self.app.max_body_size if self.app is not None else None
 
     def _check_declared_length(self, limit: int) -> None:
-        declared = self.headers.get("content-length")
+        declared = self._header("content-length")
         if declared is None:
             return
         if not declared.isdigit():
@@ -238,7 +251,7 @@ class Request(HTTPConnection):
     async def json(self) -> Any:
         """The body decoded as JSON; a non-JSON Content-Type is a 415, bad JSON a 400."""
         if self._json is _UNSET:
-            content_type = self.headers.get("content-type")
+            content_type = self._header("content-type")
             if content_type is not None and not is_json_content_type(content_type):
                 raise HTTPException(415, "Expected a JSON body (Content-Type: application/json)")
             body = await self.body()

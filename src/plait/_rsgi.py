@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from plait._datastructures import Headers
 from plait._responses import Response
 from plait._types import Message, Scope
 
@@ -113,6 +114,18 @@ class RSGIScope(dict[str, Any]):
             return self[key]
         self[key] = default
         return default
+
+    def rsgi_header(self, name: str) -> str | None:
+        """``Headers(self["headers"]).get(name)`` for a lower-case ``name``, without converting
+        the other headers (granian's names are lower-case already)."""
+        if _dict_contains(self, "headers"):
+            return Headers(self["headers"]).get(name)
+        values = self.rsgi.headers.get_all(name)
+        if not values:
+            return None
+        # As the ASGI path sees them: the UTF-8 bytes the client sent, decoded as Latin-1.
+        values = [v if v.isascii() else v.encode().decode("latin-1") for v in values]
+        return values[0] if len(values) == 1 else ("; " if name == "cookie" else ", ").join(values)
 
     def materialize(self) -> RSGIScope:
         """Convert every lazy key now (before the scope is copied or handed to ASGI code)."""
