@@ -259,11 +259,8 @@ class App(Router):
 
     # ---------------------------------------------------------------- serving
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # PERF: without middleware, HTTP requests go straight to the router.
-        if self._bare and scope["type"] == "http":
-            await self._http(scope, receive, send)
-            return
+    async def _enter(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Everything but HTTP on a bare app: lifespan, WebSocket, the middleware stack."""
         if not self._ready:
             if scope["type"] == "lifespan":
                 await self._lifespan(receive, send)
@@ -274,7 +271,11 @@ class App(Router):
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http":
-            await self._http(scope, receive, send)
+
+            async def respond(response: Response) -> None:
+                await response(scope, receive, send)
+
+            await self(scope, receive, send, respond)
         elif kind == "websocket":
             await self._websocket(scope, receive, send)
         elif kind == "lifespan":
@@ -287,14 +288,24 @@ class App(Router):
             path = path[len(root) :] or "/"
         return path
 
-    async def _http(
+    async def __call__(
         self,
         scope: Scope,
         receive: Receive,
         send: Send,
         respond: Callable[[Response], Awaitable[None]] | None = None,
     ) -> None:
-        """Serve one request; ``respond`` (RSGI) sends a handler's response its own way."""
+        """The ASGI entry point, and the HTTP pipeline itself.
+
+        ``respond`` (given over RSGI, and behind user middleware) sends the handler's response
+        its own way; without it, a request that is not HTTP, or meets middleware, goes
+        through :meth:`_enter`.
+        """
+        # PERF: on a bare app, HTTP is served right here, in the coroutine the server awaits:
+        # no second coroutine per request.
+        if respond is None and (not self._bare or scope["type"] != "http"):
+            await self._enter(scope, receive, send)
+            return
         # PERF: the common case (no root_path) reads the path straight from the scope.
         # dict.get, not scope.get: RSGI's lazy scope overrides get() in Python, and neither
         # "root_path" nor "state" is one of its lazy keys.

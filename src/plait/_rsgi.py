@@ -410,7 +410,7 @@ async def serve_rsgi(app: App, scope: Any, protocol: Any) -> None:
         if app.user_middleware:
             await app._asgi(asgi_scope.materialize(), exchange.receive, exchange.send)
         else:
-            await app._http(asgi_scope, exchange.receive, exchange.send, exchange.respond)
+            await app(asgi_scope, exchange.receive, exchange.send, exchange.respond)
     except ClientGone:
         return
 
