@@ -34,7 +34,7 @@ Lifespan = Callable[["App"], contextlib.AbstractAsyncContextManager[Any]]
 class _CompiledRoute:
     """One route's request pipeline, fixed at start-up: bind parameters, call, render."""
 
-    __slots__ = ("call", "plan", "render", "route")
+    __slots__ = ("call", "needs_request", "plan", "render", "route")
 
     def __init__(
         self, route: Route, plan: CallPlan, call: Call, render: Callable[[Any], Response]
@@ -43,6 +43,8 @@ class _CompiledRoute:
         self.plan = plan
         self.call = call
         self.render = render
+        self.needs_request: bool = getattr(call, "needs_connection", True)
+        """False for a handler without parameters: its request is only built if it fails."""
 
     def __repr__(self) -> str:
         return repr(self.route)
@@ -311,16 +313,18 @@ class App(Router):
         # "root_path" nor "state" is one of its lazy keys.
         path = scope["path"] if not _dict_get(scope, "root_path") else self._route_path(scope)
         method = scope["method"]
-        request = Request(scope, receive, self)
         # PERF: static paths are one dict hit; only the rest walk the tree.
         leaf = self._static.get(path)
         values: list[Any] | None = None
         if leaf is None or method not in leaf.handlers:
             leaf, values = self._matcher.match(path, method)
             if leaf is None:
-                await self._miss(path, scope, receive, send, request)
+                await self._miss(path, scope, receive, send, Request(scope, receive, self))
                 return
         compiled = leaf.handlers.get(method)
+        # PERF: a handler without parameters never sees its request: only build one if
+        # something fails and the error handlers need it.
+        request = None
         try:
             if compiled is None or compiled.__class__ is not _CompiledRoute:
                 # A path that only has a WebSocket endpoint is not an HTTP resource at all.
@@ -329,9 +333,13 @@ class App(Router):
                 raise HTTPException(405, headers={"Allow": leaf.allow})
             scope["path_params"] = leaf.params(method, values) if values else {}
             scope["route"] = compiled.route
+            if compiled.needs_request:
+                request = Request(scope, receive, self)
             response = compiled.render(await compiled.call(request))
         except Exception as exc:
-            if request.exit_stack is not None:
+            if request is None:
+                request = Request(scope, receive, self)
+            elif request.exit_stack is not None:
                 exc = await _unwind(request, exc)
             # Work queued by a handler that then failed must not run (no welcome email for a
             # sign-up that answered 409).
@@ -359,10 +367,11 @@ class App(Router):
         finally:
             # Even when sending failed (the client went away mid-stream): close uploaded files
             # (they may be spooled to disk) and run the generator dependencies' cleanup.
-            if request._form is not None:
-                await request.close()
-            if request.exit_stack is not None:
-                await _close_after_response(request)
+            if request is not None:
+                if request._form is not None:
+                    await request.close()
+                if request.exit_stack is not None:
+                    await _close_after_response(request)
         if state is not None and "background_tasks" in state:
             await state["background_tasks"]()
 

@@ -419,6 +419,7 @@ def compile_plan(plan: CallPlan) -> Call:
             def call_bare(conn: Any) -> Awaitable[Any]:
                 return func()  # type: ignore[no-any-return]
 
+            call_bare.needs_connection = False  # type: ignore[attr-defined]
             return call_bare
         # PERF: no dependencies or injected objects: one generated function reads the values
         # and calls the handler with them (returning its coroutine when there is no body).
