@@ -34,7 +34,7 @@ Lifespan = Callable[["App"], contextlib.AbstractAsyncContextManager[Any]]
 class _CompiledRoute:
     """One route's request pipeline, fixed at start-up: bind parameters, call, render."""
 
-    __slots__ = ("call", "needs_request", "plan", "render", "route")
+    __slots__ = ("call", "needs_request", "param_names", "plan", "render", "route")
 
     def __init__(
         self, route: Route, plan: CallPlan, call: Call, render: Callable[[Any], Response]
@@ -44,6 +44,8 @@ class _CompiledRoute:
         self.call = call
         self.render = render
         self.needs_request: bool = getattr(call, "needs_connection", True)
+        self.param_names = tuple(s[0] for s in route.segments if not isinstance(s, str))
+        """The names of the values the router collects from the path, in order."""
         """False for a handler without parameters: its request is only built if it fails."""
 
     def __repr__(self) -> str:
@@ -274,8 +276,8 @@ class App(Router):
         kind = scope["type"]
         if kind == "http":
 
-            async def respond(response: Response) -> None:
-                await response(scope, receive, send)
+            def respond(response: Response) -> Awaitable[None]:
+                return response(scope, receive, send)
 
             await self(scope, receive, send, respond)
         elif kind == "websocket":
@@ -295,13 +297,13 @@ class App(Router):
         scope: Scope,
         receive: Receive,
         send: Send,
-        respond: Callable[[Response], Awaitable[None]] | None = None,
+        respond: Callable[[Response], Awaitable[None] | None] | None = None,
     ) -> None:
         """The ASGI entry point, and the HTTP pipeline itself.
 
         ``respond`` (given over RSGI, and behind user middleware) sends the handler's response
-        its own way; without it, a request that is not HTTP, or meets middleware, goes
-        through :meth:`_enter`.
+        its own way and returns what is left to await, if anything. Without it, a request
+        that is not HTTP, or meets middleware, goes through :meth:`_enter`.
         """
         # PERF: on a bare app, HTTP is served right here, in the coroutine the server awaits:
         # no second coroutine per request.
@@ -331,7 +333,9 @@ class App(Router):
                 if not leaf.allow:
                     raise HTTPException(404)
                 raise HTTPException(405, headers={"Allow": leaf.allow})
-            scope["path_params"] = leaf.params(method, values) if values else {}
+            # PERF: the names come from the route itself (no call to leaf.params).
+            names = compiled.param_names
+            scope["path_params"] = dict(zip(names, values, strict=True)) if values else {}
             scope["route"] = compiled.route
             if compiled.needs_request:
                 request = Request(scope, receive, self)
@@ -350,7 +354,9 @@ class App(Router):
             _apply_response_defaults(state, response)
         try:
             if respond is not None:
-                await respond(response)
+                pending = respond(response)
+                if pending is not None:
+                    await pending
             elif response.__class__ is PreparedResponse and response.background is None:
                 # PERF: a prepared response is two messages; send them without its __call__.
                 await send(

@@ -102,11 +102,13 @@ class HTTPConnection:
         straight from granian's headers: reading a body checks Content-Type and
         Content-Length without converting every header of the request.
         """
-        if self._headers is None:
+        headers = self._headers
+        if headers is None:
             one = getattr(self.scope, "rsgi_header", None)
             if one is not None:
                 return one(name)  # type: ignore[no-any-return]
-        return self.headers._lookup().get(name)
+            headers = self._headers = Headers(self.scope["headers"])
+        return headers._lookup().get(name)
 
     @property
     def cookies(self) -> dict[str, str]:

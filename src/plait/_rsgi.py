@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -231,10 +231,13 @@ class _HTTPExchange:
             if chunk:
                 return {"type": "http.request", "body": chunk, "more_body": True}
 
-    async def respond(self, response: Response) -> None:
-        """Send a response plait built: fully rendered ones without any ASGI message."""
-        # PERF: a Response whose __call__ is the base one only ever sends its ready body;
-        # hand that to granian directly instead of building two message dicts.
+    def respond(self, response: Response) -> Awaitable[None] | None:
+        """Send a response plait built; what is left to await, if anything.
+
+        # PERF: a Response whose __call__ is the base one only ever sends its ready body:
+        hand that to granian directly, without ASGI messages, and without a coroutine when
+        there is no background task to run after it.
+        """
         if type(response).__call__ is _BASE_CALL:
             self.stream = _DONE
             self.protocol.response_bytes(
@@ -242,10 +245,8 @@ class _HTTPExchange:
                 _str_headers(response.raw_headers),
                 b"" if self.scope["method"] == "HEAD" else response.body,
             )
-            if response.background is not None:
-                await response.background()
-            return
-        await response(self.scope, self.receive, self.send)
+            return response.background() if response.background is not None else None
+        return response(self.scope, self.receive, self.send)
 
     async def send(self, message: Message) -> None:
         kind = message["type"]
