@@ -78,6 +78,12 @@ def _output_converter(response_type: Any) -> Callable[[Any], Any] | None:
     return to_output
 
 
+def _is_pydantic(tp: Any) -> bool:
+    from plait._signature import contains_pydantic
+
+    return contains_pydantic(tp)
+
+
 def _without_responses(tp: Any) -> Any:
     """``tp`` without its ``Response`` members (``Out | RedirectResponse`` -> ``Out``)."""
     if isinstance(tp, type) and issubclass(tp, Response):
@@ -135,8 +141,19 @@ def make_renderer(
     convert = _output_converter(response_type)
     if convert is not None:
         plain = make_renderer(status_code, response_class)
+        # PERF: a value of exactly the declared class (a Struct or dataclass, not a Pydantic
+        # model, whose converter dumps it) is encoded as it is: no conversion, no type checks.
+        exact = (
+            response_type
+            if isinstance(response_type, type)
+            and response_class in (None, JSONResponse)
+            and not _is_pydantic(response_type)
+            else None
+        )
 
         def render_output(result: Any) -> Response:
+            if type(result) is exact:
+                return _json(status, result)
             if result is None or isinstance(result, Response):
                 return plain(result)
             return plain(convert(result))
