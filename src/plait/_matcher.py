@@ -110,8 +110,30 @@ class Matcher(Generic[T]):
         leaf = self.static.get(path)
         if leaf is not None and method in leaf.handlers:
             return leaf, []
+        parts = path[1:].split("/")
+        # PERF: first the path a depth-first walk would try first (a static segment before
+        # a parameter, convertors by priority), in one loop; only if that fails, the walk.
+        node = self._root
         values: list[Any] = []
-        found = self._walk(self._root, path[1:].split("/"), 0, method, values)
+        for part in parts:
+            child = node.static.get(part)
+            if child is None:
+                for _, convertor, candidate in node.params:
+                    try:
+                        values.append(convertor.convert(part))
+                    except ValueError:
+                        continue
+                    child = candidate
+                    break
+                else:
+                    break
+            node = child
+        else:
+            found = node.leaf
+            if found is not None and method in found.handlers:
+                return found, values
+        values = []
+        found = self._walk(self._root, parts, 0, method, values)
         if found is not None:
             values.reverse()
             return found, values
