@@ -82,14 +82,17 @@ class QueryParams(MultiDict):
     def __init__(
         self, query: bytes | str | Iterable[tuple[str, str]] | Mapping[str, str] = b""
     ) -> None:
-        if isinstance(query, bytes | str):
-            # PERF: the per-request path (raw bytes from the scope) skips MultiDict's
-            # Mapping check and copy: the parsed list is already ours.
+        # PERF: the per-request path (raw bytes from the scope) is one exact type check, and
+        # skips MultiDict's Mapping check and copy: the parsed list is already ours.
+        if type(query) is bytes:
+            pairs = parse_qsl(query.decode("latin-1"))
+        elif isinstance(query, bytes | str):
             pairs = parse_qsl(query if isinstance(query, str) else query.decode("latin-1"))
-            self._list = pairs
-            self._dict = dict(pairs)
         else:
             super().__init__(query)
+            return
+        self._list = pairs
+        self._dict = dict(pairs)
 
     def __str__(self) -> str:
         return urlencode(self._list)
