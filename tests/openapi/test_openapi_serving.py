@@ -172,6 +172,20 @@ def test_one_page_can_be_turned_off_and_its_url_reused() -> None:
     assert "/docs" in openapi_schema(app)["paths"]
 
 
+def test_a_user_route_on_a_docs_url_wins() -> None:
+    # No need to turn the page off first: the user's own GET /docs is kept, the rest is added.
+    app = small_app()
+
+    @app.get("/docs")
+    async def my_docs() -> str:
+        return "my own docs"
+
+    with TestClient(app) as client:
+        assert client.get("/docs").text == "my own docs"
+        assert client.get("/redoc").status_code == 200
+        assert client.get("/openapi.json").status_code == 200
+
+
 def test_docs_routes_are_named_and_not_documented() -> None:
     app = small_app()
     document = openapi_schema(app)  # builds the app

@@ -13,6 +13,7 @@ import msgspec
 from plait._exceptions import HTTPException
 from plait._request import Request
 from plait._responses import HTMLResponse, Response
+from plait._routing import Route
 from plait.openapi._generator import openapi_json, openapi_schema
 from plait.openapi._ui import (
     MISSING_ASSETS,
@@ -33,33 +34,34 @@ _IMMUTABLE = "public, max-age=31536000, immutable"
 
 
 def add_docs_routes(app: App) -> None:
-    """Register ``openapi_url``, ``docs_url`` and ``redoc_url`` (and their assets) on ``app``."""
+    """Register ``openapi_url``, ``docs_url`` and ``redoc_url`` (and their assets) on ``app``.
+
+    A GET route the user registered on one of these paths wins: its generated twin is
+    simply not added (rather than failing start-up with a route conflict).
+    """
     if app.openapi_url is None or any(r.name == "plait.openapi" for r in app.routes):
         return  # off, or added by an earlier build that failed further on
+    taken = {r.path for r in app.routes if isinstance(r, Route) and "GET" in r.methods}
     site = _DocsSite(app, app.openapi_url)
-    options: dict[str, Any] = {"include_in_schema": False}
-    app.add_route(app.openapi_url, site.openapi, name="plait.openapi", **options)
+
+    def add(path: str, endpoint: Any, name: str) -> None:
+        if path not in taken:
+            app.add_route(path, endpoint, name=name, include_in_schema=False)
+
+    add(app.openapi_url, site.openapi, "plait.openapi")
     if app.docs_url is not None:
         base = app.docs_url.rstrip("/")
-        app.add_route(app.docs_url, site.swagger_ui, name="plait.swagger_ui", **options)
-        app.add_route(
+        add(app.docs_url, site.swagger_ui, "plait.swagger_ui")
+        add(
             f"{base}/oauth2-redirect",
             site.swagger_oauth2_redirect,
-            name="plait.swagger_ui_oauth2_redirect",
-            **options,
+            "plait.swagger_ui_oauth2_redirect",
         )
-        app.add_route(
-            base + "/static/{filename}",
-            site.swagger_static,
-            name="plait.swagger_ui_static",
-            **options,
-        )
+        add(base + "/static/{filename}", site.swagger_static, "plait.swagger_ui_static")
     if app.redoc_url is not None:
         base = app.redoc_url.rstrip("/")
-        app.add_route(app.redoc_url, site.redoc, name="plait.redoc", **options)
-        app.add_route(
-            base + "/static/{filename}", site.redoc_static, name="plait.redoc_static", **options
-        )
+        add(app.redoc_url, site.redoc, "plait.redoc")
+        add(base + "/static/{filename}", site.redoc_static, "plait.redoc_static")
 
 
 def _static_response(store: AssetStore, filename: str) -> Response:
