@@ -10,6 +10,7 @@ import msgspec
 
 from plait._background import BackgroundTask
 from plait._responses import JSONResponse, Response, json_encoder
+from plait._signature import contains_model_type, contains_pydantic
 
 __all__ = ["PreparedResponse", "ResponseValidationError", "make_renderer"]
 
@@ -52,8 +53,6 @@ def _output_converter(response_type: Any) -> Callable[[Any], Any] | None:
     handler returning an ORM object or a dict with a ``password_hash`` key sends only the
     fields the output type declares. ``Response`` members of a union are passed through.
     """
-    from plait._signature import contains_model_type, contains_pydantic
-
     response_type = _without_responses(response_type)
     if response_type is None or not contains_model_type(response_type):
         return None
@@ -76,12 +75,6 @@ def _output_converter(response_type: Any) -> Callable[[Any], Any] | None:
             ) from exc
 
     return to_output
-
-
-def _is_pydantic(tp: Any) -> bool:
-    from plait._signature import contains_pydantic
-
-    return contains_pydantic(tp)
 
 
 def _without_responses(tp: Any) -> Any:
@@ -147,7 +140,7 @@ def make_renderer(
             response_type
             if isinstance(response_type, type)
             and response_class in (None, JSONResponse)
-            and not _is_pydantic(response_type)
+            and not contains_pydantic(response_type)
             else None
         )
 

@@ -37,6 +37,7 @@ __all__ = [
     "is_pydantic_model",
     "is_scalar_type",
     "is_sequence_type",
+    "strip_annotated",
     "strip_type",
 ]
 
@@ -64,11 +65,11 @@ def _strip_optional(tp: Any) -> Any:
     if origin is Union or origin is types.UnionType:
         args = [a for a in get_args(tp) if a is not type(None)]
         if len(args) == 1:
-            return _strip_annotated(args[0])
+            return strip_annotated(args[0])
     return tp
 
 
-def _strip_annotated(tp: Any) -> Any:
+def strip_annotated(tp: Any) -> Any:
     while get_origin(tp) is Annotated:
         tp = get_args(tp)[0]
     return tp
@@ -76,7 +77,7 @@ def _strip_annotated(tp: Any) -> Any:
 
 def is_scalar_type(tp: Any) -> bool:
     """Types a single query/header/path string converts to."""
-    tp = _strip_optional(_strip_annotated(tp))
+    tp = _strip_optional(strip_annotated(tp))
     if tp is Any:
         return True
     origin = get_origin(tp)
@@ -88,7 +89,7 @@ def is_scalar_type(tp: Any) -> bool:
 
 
 def _is_sequence_of_scalars(tp: Any) -> bool:
-    tp = _strip_optional(_strip_annotated(tp))
+    tp = _strip_optional(strip_annotated(tp))
     origin = get_origin(tp)
     if origin in (list, set, frozenset, tuple):
         args = [a for a in get_args(tp) if a is not Ellipsis]
@@ -98,7 +99,7 @@ def _is_sequence_of_scalars(tp: Any) -> bool:
 
 def is_model_type(tp: Any) -> bool:
     """Structured types whose values are validated as a whole (Struct, dataclass, Pydantic…)."""
-    tp = _strip_optional(_strip_annotated(tp))
+    tp = _strip_optional(strip_annotated(tp))
     if not isinstance(tp, type):
         origin = get_origin(tp)
         if origin in (list, tuple, set, frozenset):
@@ -108,20 +109,17 @@ def is_model_type(tp: Any) -> bool:
         issubclass(tp, msgspec.Struct)
         or dataclasses.is_dataclass(tp)
         or typing.is_typeddict(tp)
-        or _is_pydantic(tp)
+        or is_pydantic_model(tp)
     )
 
 
-def _is_pydantic(tp: Any) -> bool:
+def is_pydantic_model(tp: Any) -> bool:
     return isinstance(tp, type) and hasattr(tp, "model_validate") and hasattr(tp, "model_fields")
-
-
-is_pydantic_model = _is_pydantic
 
 
 def strip_type(tp: Any) -> Any:
     """``tp`` without ``Annotated`` metadata and without ``| None``."""
-    return _strip_optional(_strip_annotated(tp))
+    return _strip_optional(strip_annotated(tp))
 
 
 def is_sequence_type(tp: Any) -> bool:
@@ -134,7 +132,7 @@ _CONTAINERS = (Union, types.UnionType, list, tuple, set, frozenset, dict)
 
 def _walk(tp: Any) -> Iterator[Any]:
     """``tp`` and the types nested in it: union members, item, key and value types."""
-    tp = _strip_annotated(tp)
+    tp = strip_annotated(tp)
     yield tp
     origin = get_origin(tp)
     if origin in _CONTAINERS:
@@ -151,15 +149,15 @@ def contains_model_type(tp: Any) -> bool:
 
 def contains_pydantic(tp: Any) -> bool:
     """Whether a Pydantic model appears in ``tp``: Pydantic, not msgspec, validates it."""
-    return any(_is_pydantic(t) for t in _walk(tp))
+    return any(is_pydantic_model(t) for t in _walk(tp))
 
 
 def _is_upload(tp: Any) -> bool:
-    tp = _strip_optional(_strip_annotated(tp))
+    tp = _strip_optional(strip_annotated(tp))
     if tp is UploadFile:
         return True
     origin = get_origin(tp)
-    return origin is list and bool(get_args(tp)) and _strip_annotated(get_args(tp)[0]) is UploadFile
+    return origin is list and bool(get_args(tp)) and strip_annotated(get_args(tp)[0]) is UploadFile
 
 
 @dataclasses.dataclass(eq=False)
@@ -186,9 +184,9 @@ class ParamInfo:
     @property
     def python_type(self) -> Any:
         """The annotation without metadata (``int | None`` for ``Annotated[int, ...] | None``)."""
-        tp = _strip_annotated(self.annotation)
+        tp = strip_annotated(self.annotation)
         if get_origin(tp) in (Union, types.UnionType):
-            return Union[tuple(_strip_annotated(a) for a in get_args(tp))]  # noqa: UP007
+            return Union[tuple(strip_annotated(a) for a in get_args(tp))]  # noqa: UP007
         return tp
 
 
@@ -354,7 +352,7 @@ def _plan_param(
     if isinstance(marker, Header) and not marker.alias and marker.convert_underscores:
         key = name.replace("_", "-")
     multiple = _is_sequence_of_scalars(base) or (
-        source == "file" and get_origin(_strip_optional(_strip_annotated(base))) is list
+        source == "file" and get_origin(_strip_optional(strip_annotated(base))) is list
     )
     if source in ("query", "header", "cookie", "path") and not (is_scalar_type(base) or multiple):
         raise SignatureError(
@@ -409,7 +407,7 @@ def _default_source(base: Any, where: str) -> str:
         return "file"
     if is_scalar_type(base) or _is_sequence_of_scalars(base):
         return "query"
-    stripped = _strip_optional(_strip_annotated(base))
+    stripped = _strip_optional(strip_annotated(base))
     if is_model_type(base) or stripped in (dict, list) or get_origin(stripped) in (dict, list):
         return "body"
     raise SignatureError(

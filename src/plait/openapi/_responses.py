@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import types
 from collections.abc import Mapping
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Any, Union, get_args, get_origin
 
 from plait._exceptions import phrase
 from plait._responses import JSONResponse, Response
 from plait._routing import Route
+from plait._signature import strip_annotated
 from plait.openapi._models import Problem, ValidationProblem
 from plait.openapi._schemas import BINARY, SchemaRegistry
 
@@ -73,26 +74,20 @@ def _problem(
     }
 
 
-def _strip_annotated(tp: Any) -> Any:
-    while get_origin(tp) is Annotated:
-        tp = get_args(tp)[0]
-    return tp
-
-
 def _non_null(tp: Any) -> list[Any]:
-    tp = _strip_annotated(tp)
+    tp = strip_annotated(tp)
     if get_origin(tp) in (Union, types.UnionType):
-        return [_strip_annotated(a) for a in get_args(tp) if a is not type(None)]
+        return [strip_annotated(a) for a in get_args(tp) if a is not type(None)]
     return [tp]
 
 
 def _may_be_none(tp: Any) -> bool:
-    tp = _strip_annotated(tp)
+    tp = strip_annotated(tp)
     return get_origin(tp) in (Union, types.UnionType) and type(None) in get_args(tp)
 
 
 def _success(route: Route, output_type: Any, schemas: SchemaRegistry) -> tuple[int, Schema]:
-    base = _strip_annotated(output_type)
+    base = strip_annotated(output_type)
     if base is type(None):
         # ``-> None``: the renderer answers an empty 204 (or the status given).
         status = route.status_code or 204
