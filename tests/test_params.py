@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import decimal
 import enum
+import functools
 import uuid
 from typing import Annotated, Any, Literal
 
@@ -539,3 +540,45 @@ def test_constraints_on_optional_parameters_apply_to_the_value() -> None:
             ["query", "tags"],
             ["header", "x-id"],
         ]
+
+
+# ------------------------------------------------------------------ how handlers are called
+
+
+def test_a_repeated_query_key_gives_its_last_value_and_blank_pairs_are_ignored() -> None:
+    app = App()
+
+    @app.get("/search")
+    async def search(q: str, page: int = 1, empty: str = "default") -> dict[str, Any]:
+        return {"q": q, "page": page, "empty": empty}
+
+    with TestClient(app) as client:
+        plain = client.get("/search?q=a&&q=b&page=2&empty=")
+        quoted = client.get("/search?q=caf%C3%A9+au+lait&page=3")
+    assert plain.json() == {"q": "b", "page": 2, "empty": ""}
+    assert quoted.json() == {"q": "café au lait", "page": 3, "empty": "default"}
+
+
+def test_a_decorated_handler_whose_wrapper_takes_keywords_gets_keywords() -> None:
+    app = App()
+
+    def keywords_only(func: Any) -> Any:
+        @functools.wraps(func)
+        async def wrapper(**kwargs: Any) -> Any:
+            return {"wrapped": True, **(await func(**kwargs))}
+
+        return wrapper
+
+    @app.get("/items/{item_id}")
+    @keywords_only
+    async def item(item_id: int, q: str = "x") -> dict[str, Any]:
+        return {"item_id": item_id, "q": q}
+
+    @app.get("/positional/{a}/{b}")
+    async def positional(b: str, a: int, /, c: int = 0) -> dict[str, Any]:
+        return {"a": a, "b": b, "c": c}
+
+    with TestClient(app) as client:
+        assert client.get("/items/7?q=y").json() == {"wrapped": True, "item_id": 7, "q": "y"}
+        assert client.get("/positional/1/two?c=3").json() == {"a": 1, "b": "two", "c": 3}
+        assert locs(client.get("/items/seven")) == [["path", "item_id"]]

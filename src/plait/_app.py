@@ -44,9 +44,9 @@ class _CompiledRoute:
         self.call = call
         self.render = render
         self.needs_request: bool = getattr(call, "needs_connection", True)
+        """False when ``call`` takes the scope: the request is only built if it fails."""
         self.param_names = tuple(s[0] for s in route.segments if not isinstance(s, str))
         """The names of the values the router collects from the path, in order."""
-        """False for a handler without parameters: its request is only built if it fails."""
 
     def __repr__(self) -> str:
         return repr(self.route)
@@ -319,13 +319,11 @@ class App(Router):
         leaf = self._static.get(path)
         values: list[Any] | None = None
         if leaf is None or method not in leaf.handlers:
-            leaf, values = self._matcher.match(path, method)
+            leaf, values = self._matcher.resolve(leaf, path, method)
             if leaf is None:
                 await self._miss(path, scope, receive, send, Request(scope, receive, self))
                 return
         compiled = leaf.handlers.get(method)
-        # PERF: a handler without parameters never sees its request: only build one if
-        # something fails and the error handlers need it.
         request = None
         try:
             if compiled is None or compiled.__class__ is not _CompiledRoute:
@@ -333,13 +331,21 @@ class App(Router):
                 if not leaf.allow:
                     raise HTTPException(404)
                 raise HTTPException(405, headers={"Allow": leaf.allow})
-            # PERF: the names come from the route itself (no call to leaf.params).
-            names = compiled.param_names
-            scope["path_params"] = dict(zip(names, values, strict=True)) if values else {}
+            # PERF: the router gives one value per name; a single one needs no zip().
+            if not values:
+                scope["path_params"] = {}
+            elif len(values) == 1:
+                scope["path_params"] = {compiled.param_names[0]: values[0]}
+            else:
+                scope["path_params"] = dict(zip(compiled.param_names, values))  # noqa: B905
             scope["route"] = compiled.route
             if compiled.needs_request:
                 request = Request(scope, receive, self)
-            response = compiled.render(await compiled.call(request))
+                response = compiled.render(await compiled.call(request))
+            else:
+                # PERF: handlers without parameters, or with only path and query ones, never
+                # need a Request: one is built only if they fail and error handlers need it.
+                response = compiled.render(await compiled.call(scope))
         except Exception as exc:
             if request is None:
                 request = Request(scope, receive, self)

@@ -13,6 +13,7 @@ bounds) are inline, and the handler is called without building a values list fir
 from __future__ import annotations
 
 import copy
+import inspect
 import types
 from collections.abc import Callable
 from typing import Annotated, Any, Union, get_args, get_origin
@@ -20,6 +21,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 import msgspec
 
 from plait._concurrency import run_in_threadpool
+from plait._datastructures import query_dict
 from plait._signature import ParamInfo
 from plait._validation import error_item, from_msgspec, validation_error
 
@@ -92,12 +94,12 @@ class _Source:
         return namespace[name]
 
 
-def _read(info: ParamInfo, src: _Source) -> tuple[str, str | None]:
+def _read(info: ParamInfo, src: _Source, scope: str) -> tuple[str, str | None]:
     """The expression of a parameter's raw value (``None`` when the request lacks it), and
     the mapping it is one ``get`` from, if it is."""
     key = src.name("key", info.key.lower() if info.source == "header" else info.key)
     if info.source == "path":
-        return f"conn.scope['path_params'][{key}]", None
+        return f"{scope}['path_params'][{key}]", None
     if info.source == "query":
         if info.multiple:
             return f"conn.query_params.getlist({key}) or None", None
@@ -111,10 +113,10 @@ def _read(info: ParamInfo, src: _Source) -> tuple[str, str | None]:
     raise AssertionError(info.source)
 
 
-def _extract(info: ParamInfo, target: str, src: _Source) -> None:
+def _extract(info: ParamInfo, target: str, src: _Source, scope: str) -> None:
     """Source setting ``target`` to the parameter's value, or appending to ``errors``."""
     loc = src.name("loc", [info.source, info.key])
-    read, read_or = _read(info, src)
+    read, read_or = _read(info, src, scope)
     base, metas = _split_scalar(info.annotation)
     # A missing value never reaches the conversion, so ``str | None`` converts like ``str``.
     as_is = not metas and (base is str or base is Any)
@@ -129,12 +131,22 @@ def _extract(info: ParamInfo, target: str, src: _Source) -> None:
             src.add(1, f"{target} = {read_or % default}")
             return
         missing = f"{target} = {default}"
-    src.add(1, f"raw = {read}", "if raw is None:", f"    {missing}")
+    # The router only matches a path with every parameter in it: a path value is never None.
+    always_there = info.source == "path"
+    src.add(1, f"raw = {read}")
+    if not always_there:
+        src.add(1, "if raw is None:", f"    {missing}")
     if as_is:
-        src.add(1, "else:", f"    {target} = raw")
+        src.add(1, f"{target} = raw" if always_there else f"else:\n        {target} = raw")
         return
     annotation = src.name("type", info.annotation)
     bounds = _int_bounds(metas) if base is int else None
+    convert = [
+        "try:",
+        f"    {target} = convert(raw, {annotation}, strict=False)",
+        "except ValidationError as exc:",
+        f"    errors.append(from_msgspec(exc, {loc})); {target} = None",
+    ]
     if bounds is not None:
         # int() on a short digits-only string, then a bounds check, is several times cheaper
         # than msgspec.convert; anything unusual goes to msgspec for its message. Query,
@@ -143,17 +155,30 @@ def _extract(info: ParamInfo, target: str, src: _Source) -> None:
         low, high = src.name("low", bounds[0]), src.name("high", bounds[1])
         src.add(
             1,
-            f"elif {is_str}raw.isascii() and raw.isdigit() and len(raw) < 19 "
-            f"and {low} <= ({target} := int(raw)) <= {high}:",
+            f"{'if' if always_there else 'elif'} {is_str}raw.isascii() and raw.isdigit() "
+            f"and len(raw) < 19 and {low} <= ({target} := int(raw)) <= {high}:",
             "    pass",
         )
-    src.add(
-        1,
-        "else:",
-        "    try:",
-        f"        {target} = convert(raw, {annotation}, strict=False)",
-        "    except ValidationError as exc:",
-        f"        errors.append(from_msgspec(exc, {loc})); {target} = None",
+    elif always_there:
+        src.add(1, *convert)
+        return
+    src.add(1, "else:", *("    " + line for line in convert))
+
+
+def _positional(func: Callable[..., Any] | None, params: list[ParamInfo]) -> bool:
+    """Whether ``func`` can take ``params`` positionally, in order.
+
+    # PERF: a call with positional arguments is cheaper than one with keywords.
+    """
+    try:
+        # Not through __wrapped__: a decorator's own wrapper receives the call.
+        signature = inspect.signature(func, follow_wrapped=False)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+    leading = list(signature.parameters.values())[: len(params)]
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return [p.name for p in leading] == [p.name for p in params] and all(
+        p.kind in kinds for p in leading
     )
 
 
@@ -172,17 +197,34 @@ def compile_extraction(
     body parameters, makes it a coroutine function that awaits ``body.read(conn, errors)``.
     Without ``func``, it returns the values in the order of ``params``, with ``None`` for
     the others: ``extract(conn, errors) -> list``.
+
+    A calling function that only reads the path and single query values takes the ASGI
+    scope instead of a request (its ``needs_connection`` attribute is ``False``).
     """
     src = _Source()
     scalars = [p for p in params if p.source in SCALAR_SOURCES]
     calling = func is not None
-    if calling:
-        src.names["func"] = func
+    # PERF: path and query values need no Request object: read them from the scope.
+    from_scope = (
+        calling
+        and body is None
+        and len(scalars) == len(params)
+        and all(p.source == "path" or (p.source == "query" and not p.multiple) for p in params)
+    )
+    scope = "scope" if from_scope else "conn.scope"
+    if from_scope:
+        src.names["query_dict"] = query_dict
+        src.add(0, "def run(scope):", "    errors = []")
+    elif calling:
         prefix = "async def" if body is not None else "def"
         src.add(0, f"{prefix} run(conn):", "    errors = []")
     else:
         src.add(0, "def run(conn, errors):")
-    if any(p.source == "query" and not p.multiple for p in scalars):
+    if calling:
+        src.names["func"] = func
+    if from_scope and any(p.source == "query" for p in scalars):
+        src.add(1, "query = query_dict(scope)")
+    elif any(p.source == "query" and not p.multiple for p in scalars):
         src.add(
             1,
             "query = conn._query_params",
@@ -197,7 +239,7 @@ def compile_extraction(
     for n, info in enumerate(params):
         if info.source in SCALAR_SOURCES:
             targets.append(f"v{n}")
-            _extract(info, f"v{n}", src)
+            _extract(info, f"v{n}", src, scope)
         else:
             targets.append(f"values[{read}]" if calling else "None")
             read += 1
@@ -208,9 +250,14 @@ def compile_extraction(
         src.names["body"] = body
         src.add(1, "values = await body.read(conn, errors)")
     src.add(1, "if errors:", "    raise validation_error(errors)")
-    args = [f"{p.name}={t}" for p, t in zip(params, targets, strict=True)]
+    if _positional(func, params):
+        args = targets
+    else:
+        args = [f"{p.name}={t}" for p, t in zip(params, targets, strict=True)]
     if not is_coro:
         args.insert(0, "func")
     call = f"{'func' if is_coro else 'run_in_threadpool'}({', '.join(args)})"
     src.add(1, f"return {'await ' if body is not None else ''}{call}")
-    return src.compile("run", f"<plait: parameters of {label}>")
+    run = src.compile("run", f"<plait: parameters of {label}>")
+    run.needs_connection = not from_scope
+    return run
