@@ -12,6 +12,7 @@ in a child process (``python tests/test_economy.py <framework>``).
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import json
 import os
@@ -55,6 +56,14 @@ SPECS = [
         "/posts/{id}",
         "/schema/openapi.json",
     ),
+    Spec(
+        "starlette",
+        ("starlette", "pydantic", "yaml"),
+        "/posts",
+        "/posts/{id}",
+        "/schema",
+    ),
+    Spec("blacksheep", ("blacksheep", "pydantic"), "/posts", "/posts/{id}", "/openapi.json"),
     Spec(
         "flask",
         ("flask", "flask_sqlalchemy", "flask_smorest"),
@@ -154,12 +163,25 @@ def load(spec: Spec, filename: str) -> ModuleType:
     return module
 
 
+def decode(content_type: str, content: bytes) -> Any:
+    """A response body as data: JSON, or the YAML of Starlette's ``OpenAPIResponse``."""
+    if not content:
+        return None
+    if "json" in content_type:
+        return json.loads(content)
+    if "openapi" in content_type:  # needs PyYAML, as Starlette's schemas do
+        return importlib.import_module("yaml").safe_load(content)
+    return None  # an error page in text
+
+
 def _httpx_call(client: Any) -> Call:
     """For plait's ``TestClient``, which drives any ASGI app (lifespan included)."""
 
     def call(method: str, url: str, body: Any) -> tuple[int, Any]:
         response = client.request(method, url, json=body)
-        return response.status_code, response.json() if response.content else None
+        return response.status_code, decode(
+            response.headers.get("content-type", ""), response.content
+        )
 
     return call
 
@@ -195,7 +217,8 @@ def fastapi_app(spec: Spec, database: Path) -> Iterator[Call]:
 
 
 @contextmanager
-def litestar_app(spec: Spec, database: Path) -> Iterator[Call]:
+def asgi_app(spec: Spec, database: Path) -> Iterator[Call]:
+    """An ASGI app in ``app.py`` that opens its SQLite file in the working directory."""
     from plait.testing import TestClient
 
     module = load(spec, "app.py")
@@ -244,8 +267,7 @@ def django_app(spec: Spec, database: Path) -> Iterator[Call]:
     def call(method: str, url: str, body: Any) -> tuple[int, Any]:
         data = json.dumps(body) if body is not None else None
         response = client.generic(method, url, data or "", content_type="application/json")
-        is_json = "json" in response.get("Content-Type", "") and response.content
-        return response.status_code, json.loads(response.content) if is_json else None
+        return response.status_code, decode(response.get("Content-Type", ""), response.content)
 
     try:
         yield call
@@ -257,7 +279,9 @@ RUNNERS = {
     "plait": plait_app,
     "plait-handlers": plait_app,
     "fastapi": fastapi_app,
-    "litestar": litestar_app,
+    "litestar": asgi_app,
+    "starlette": asgi_app,
+    "blacksheep": asgi_app,
     "flask": flask_app,
     "django": django_app,
     "django-ninja": django_app,
