@@ -318,12 +318,13 @@ class App(Router):
         # PERF: static paths are one dict hit; only the rest walk the tree.
         leaf = self._static.get(path)
         values: list[Any] | None = None
-        if leaf is None or method not in leaf.handlers:
+        compiled = leaf.handlers.get(method) if leaf is not None else None
+        if compiled is None:
             leaf, values = self._matcher.resolve(leaf, path, method)
             if leaf is None:
                 await self._miss(path, scope, receive, send, Request(scope, receive, self))
                 return
-        compiled = leaf.handlers.get(method)
+            compiled = leaf.handlers.get(method)
         request = None
         try:
             if compiled is None or compiled.__class__ is not _CompiledRoute:
@@ -356,8 +357,8 @@ class App(Router):
             scope.get("state", {}).pop("background_tasks", None)
             response = await self.errors.respond(request, exc)
         state = _dict_get(scope, "state")
-        if state is not None:
-            _apply_response_defaults(state, response)
+        if state and "response_defaults" in state:
+            _apply_response_defaults(state["response_defaults"], response)
         try:
             if respond is not None:
                 pending = respond(response)
@@ -384,7 +385,7 @@ class App(Router):
                     await request.close()
                 if request.exit_stack is not None:
                     await _close_after_response(request)
-        if state is not None and "background_tasks" in state:
+        if state and "background_tasks" in state:
             await state["background_tasks"]()
 
     async def _to_mount(self, path: str, scope: Scope, receive: Receive, send: Send) -> bool:
@@ -575,12 +576,11 @@ async def _close_after_response(request: Request) -> None:
         )
 
 
-def _apply_response_defaults(state: dict[str, Any], response: Response) -> None:
-    defaults = state.get("response_defaults")
-    if defaults is not None:
-        response.raw_headers.extend(defaults.raw_headers)
-        if defaults.status_code:
-            response.status_code = defaults.status_code
+def _apply_response_defaults(defaults: Response, response: Response) -> None:
+    """What handlers set on an injected ``Response`` (headers, cookies, status)."""
+    response.raw_headers.extend(defaults.raw_headers)
+    if defaults.status_code:
+        response.status_code = defaults.status_code
 
 
 def _raise_not_found() -> Response:

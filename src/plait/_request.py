@@ -103,12 +103,24 @@ class HTTPConnection:
         Content-Length without converting every header of the request.
         """
         headers = self._headers
-        if headers is None:
-            one = getattr(self.scope, "rsgi_header", None)
+        if headers is not None:
+            return headers._lookup().get(name)
+        scope = self.scope
+        if scope.__class__ is not dict:
+            one = getattr(scope, "rsgi_header", None)
             if one is not None:
                 return one(name)  # type: ignore[no-any-return]
-            headers = self._headers = Headers(self.scope["headers"])
-        return headers._lookup().get(name)
+        # PERF: one pass over the raw list, decoding nothing else: reading a body asks for
+        # two headers, several times cheaper than building the whole mapping. ASGI servers
+        # send lower-case names (the spec says so; Starlette relies on it too).
+        raw_name = name.encode("latin-1")
+        found: str | None = None
+        for key, value in scope["headers"]:
+            if key == raw_name:
+                text = value.decode("latin-1")
+                # Repeated headers fold as Headers folds them.
+                found = text if found is None else _fold(name, found, text)
+        return found
 
     @property
     def cookies(self) -> dict[str, str]:
@@ -219,6 +231,8 @@ class Request(HTTPConnection):
             if not self._stream_consumed:
                 limit = self.max_body_size
                 if limit is not None:
+                    # Before the first receive(): with "Expect: 100-continue", that is what
+                    # tells the server to let the client send the body at all.
                     self._check_declared_length(limit)
                 message = await self._receive()
                 if message["type"] == "http.request" and not message.get("more_body", False):
@@ -285,6 +299,10 @@ class Request(HTTPConnection):
 
 
 _UNSET: Any = object()
+
+
+def _fold(name: str, first: str, then: str) -> str:
+    return f"{first}{'; ' if name == 'cookie' else ', '}{then}"
 
 
 def is_json_content_type(content_type: str) -> bool:
