@@ -329,9 +329,10 @@ class App(Router):
         try:
             if compiled is None or compiled.__class__ is not _CompiledRoute:
                 # A path that only has a WebSocket endpoint is not an HTTP resource at all.
-                if not leaf.allow:
+                allow = leaf.allow if leaf is not None else ""
+                if not allow:
                     raise HTTPException(404)
-                raise HTTPException(405, headers={"Allow": leaf.allow})
+                raise HTTPException(405, headers={"Allow": allow})
             # PERF: the router gives one value per name; a single one needs no zip().
             if not values:
                 scope["path_params"] = {}
