@@ -123,6 +123,8 @@ class RSGIScope(dict[str, Any]):
         values = self.rsgi.headers.get_all(name)
         if not values:
             return None
+        if len(values) == 1 and values[0].isascii():
+            return values[0]  # type: ignore[no-any-return]
         # As the ASGI path sees them: the UTF-8 bytes the client sent, decoded as Latin-1.
         values = [v if v.isascii() else v.encode().decode("latin-1") for v in values]
         return values[0] if len(values) == 1 else ("; " if name == "cookie" else ", ").join(values)
