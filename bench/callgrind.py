@@ -6,7 +6,7 @@ server, no sockets: the ASGI ``receive``/``send`` or RSGI protocol are tiny fake
 ``N`` requests and once with ``2N``, each under ``valgrind --tool=callgrind``, and reports the
 difference divided by ``N``: start-up and import cost cancel out.
 
-    python bench/callgrind.py                        # bare and plait, every endpoint
+    python bench/callgrind.py                        # bare and plait, four endpoints
     python bench/callgrind.py --apps plait,plait-rsgi --endpoints items,orders
     python bench/callgrind.py --profile plait items  # callgrind.out for callgrind_annotate
 
@@ -168,9 +168,12 @@ def _load(name: str) -> Any:
     sys.path.insert(0, str(HERE / "apps"))
     module = __import__(f"{name.removesuffix('-rsgi')}_app")
     app = module.app
-    startup = getattr(app, "build", None)
-    if callable(startup):
-        startup()
+    if name.startswith("plait"):
+        app.build()
+    elif name == "blacksheep":
+        import asyncio
+
+        asyncio.new_event_loop().run_until_complete(app.start())
     return app
 
 
@@ -238,15 +241,17 @@ def main() -> None:
     apps = args.apps.split(",")
     endpoints = args.endpoints.split(",")
     rows = {name: {e: measure(name, e, args.count) for e in endpoints} for name in apps}
-    print("instructions per request (thousands); ratio to bare in brackets")
-    print(f"{'app':<12}" + "".join(f"{e:>18}" for e in endpoints))
+    print("Instructions per request, in thousands (what the framework adds to the bare app's):")
+    print()
+    print("| app | " + " | ".join(endpoints) + " |")
+    print("|---|" + "---:|" * len(endpoints))
     for name, row in rows.items():
         cells = []
         for e in endpoints:
             base = rows.get("bare", {}).get(e)
-            ratio = f" ({base / row[e]:.2f})" if base else ""
-            cells.append(f"{row[e] / 1000:>10.1f}{ratio:>8}")
-        print(f"{name:<12}" + "".join(cells))
+            added = f" (+{(row[e] - base) / 1000:.1f})" if base and name != "bare" else ""
+            cells.append(f"{row[e] / 1000:.1f}{added}")
+        print(f"| {name} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":
