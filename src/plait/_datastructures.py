@@ -16,6 +16,7 @@ __all__ = [
     "QueryParams",
     "State",
     "UploadFile",
+    "header_separator",
     "query_dict",
 ]
 
@@ -132,6 +133,12 @@ def parse_qsl(qs: str) -> list[tuple[str, str]]:
     return pairs
 
 
+def header_separator(name: str) -> str:
+    """How repeated headers fold into one value (RFC 9110 §5.3): ", ", except Cookie's
+    pairs, which are joined with "; "."""
+    return "; " if name == "cookie" else ", "
+
+
 def query_dict(scope: Any) -> dict[str, str]:
     """The query string of an HTTP ``scope`` as a plain dict (a repeated key keeps its last
     value, as ``QueryParams`` lookups do)."""
@@ -176,10 +183,8 @@ class Headers(Mapping[str, str]):
             for k, v in self.raw:
                 key = k.decode("latin-1").lower()
                 value = v.decode("latin-1")
-                # Repeated headers fold into one comma-separated value (RFC 9110 §5.3),
-                # except Cookie, whose pairs are joined with "; ".
                 if key in d:
-                    d[key] = f"{d[key]}{'; ' if key == 'cookie' else ', '}{value}"
+                    d[key] = f"{d[key]}{header_separator(key)}{value}"
                 else:
                     d[key] = value
             self._dict = d

@@ -137,7 +137,10 @@ def _extract(info: ParamInfo, target: str, src: _Source, scope: str) -> None:
     if not always_there:
         src.add(1, "if raw is None:", f"    {missing}")
     if as_is:
-        src.add(1, f"{target} = raw" if always_there else f"else:\n        {target} = raw")
+        if always_there:
+            src.add(1, f"{target} = raw")
+        else:
+            src.add(1, "else:", f"    {target} = raw")
         return
     annotation = src.name("type", info.annotation)
     bounds = _int_bounds(metas) if base is int else None
@@ -208,7 +211,6 @@ def compile_extraction(
     from_scope = (
         calling
         and body is None
-        and len(scalars) == len(params)
         and all(p.source == "path" or (p.source == "query" and not p.multiple) for p in params)
     )
     scope = "scope" if from_scope else "conn.scope"

@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import msgspec
 
-from plait._datastructures import URL, FormData, Headers, QueryParams, State
+from plait._datastructures import (
+    URL,
+    FormData,
+    Headers,
+    QueryParams,
+    State,
+    header_separator,
+)
 from plait._exceptions import HTTPException
 from plait._forms import FormLimits, parse_form
 from plait._types import Message, Receive, Scope
@@ -118,8 +125,7 @@ class HTTPConnection:
         for key, value in scope["headers"]:
             if key == raw_name:
                 text = value.decode("latin-1")
-                # Repeated headers fold as Headers folds them.
-                found = text if found is None else _fold(name, found, text)
+                found = text if found is None else f"{found}{header_separator(name)}{text}"
         return found
 
     @property
@@ -299,10 +305,6 @@ class Request(HTTPConnection):
 
 
 _UNSET: Any = object()
-
-
-def _fold(name: str, first: str, then: str) -> str:
-    return f"{first}{'; ' if name == 'cookie' else ', '}{then}"
 
 
 def is_json_content_type(content_type: str) -> bool:

@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from plait._datastructures import Headers
+from plait._datastructures import Headers, header_separator
 from plait._responses import Response
 from plait._types import Message, Scope
 
@@ -127,7 +127,7 @@ class RSGIScope(dict[str, Any]):
             return values[0]  # type: ignore[no-any-return]
         # As the ASGI path sees them: the UTF-8 bytes the client sent, decoded as Latin-1.
         values = [v if v.isascii() else v.encode().decode("latin-1") for v in values]
-        return values[0] if len(values) == 1 else ("; " if name == "cookie" else ", ").join(values)
+        return values[0] if len(values) == 1 else header_separator(name).join(values)
 
     def materialize(self) -> RSGIScope:
         """Convert every lazy key now (before the scope is copied or handed to ASGI code)."""
