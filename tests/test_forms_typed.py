@@ -210,6 +210,21 @@ def test_upload_file_with_fields() -> None:
         assert not_a_file.json()["errors"][0]["msg"] == "Expected an uploaded file"
 
 
+def test_uploads_of_a_typed_handler_are_closed_after_the_response() -> None:
+    app = App()
+    seen: list[UploadFile] = []
+
+    @app.post("/upload")
+    async def upload(document: UploadFile) -> dict[str, int]:
+        seen.append(document)
+        return {"size": len(await document.read())}
+
+    with TestClient(app) as client:
+        response = client.post("/upload", files={"document": ("a.txt", b"hello")})
+    assert response.json() == {"size": 5}
+    assert seen[0].file.closed
+
+
 def test_file_sent_where_a_field_is_expected() -> None:
     app = App()
 

@@ -21,7 +21,7 @@ from plait import (
     Response,
     StreamingResponse,
 )
-from plait._rendering import PreparedResponse, make_renderer
+from plait._rendering import PreparedResponse, make_direct, make_renderer
 from plait.testing import TestClient
 
 
@@ -208,3 +208,64 @@ def test_prepared_response_is_a_response() -> None:
     assert response.status_code == 200
     assert response.body == b"x"
     assert response.background is None
+
+
+def test_common_results_are_sent_without_a_response_object() -> None:
+    direct = make_direct(201, None)
+    assert direct is not None
+    start, body = direct({"a": 1}) or ({}, b"")
+    assert start == {
+        "type": "http.response.start",
+        "status": 201,
+        "headers": [(b"content-type", b"application/json"), (b"content-length", b"7")],
+    }
+    assert body == b'{"a":1}'
+    # Anything else is left to the renderer.
+    assert direct(None) is None
+    assert direct(b"raw") is None
+    assert direct(PlainTextResponse("x")) is None
+    assert make_direct(None, HTMLResponse) is None
+
+
+def test_only_a_value_of_the_declared_class_skips_the_renderer() -> None:
+    direct = make_direct(None, None, ItemStruct)
+    assert direct is not None
+    start, body = direct(ItemStruct("pen", 1.5)) or ({}, b"")
+    assert start["status"] == 200
+    assert body == b'{"name":"pen","price":1.5}'
+    # A dict must be checked and filtered against ItemStruct first: the renderer does it.
+    assert direct({"name": "pen", "price": 1.5, "secret": "x"}) is None
+    assert make_direct(None, None, list[ItemStruct]) is None
+    assert make_direct(None, None, ItemModel) is None
+
+
+@pytest.mark.parametrize("result", ["hello", {"a": [1, 2]}, [1, 2, 3]])
+def test_head_of_a_common_result_has_its_length_and_no_body(result: Any) -> None:
+    app = App()
+
+    @app.get("/")
+    def handler() -> Any:
+        return result
+
+    with TestClient(app) as client:
+        got, head = client.get("/"), client.head("/")
+    assert head.status_code == got.status_code == 200
+    assert head.content == b""
+    assert head.headers["content-length"] == str(len(got.content))
+    assert head.headers["content-type"] == got.headers["content-type"]
+
+
+def test_a_declared_struct_filters_dicts_and_passes_its_own_values() -> None:
+    app = App()
+
+    @app.get("/struct")
+    def as_struct() -> ItemStruct:
+        return ItemStruct("pen", 1.5)
+
+    @app.get("/dict")
+    def as_dict() -> ItemStruct:
+        return {"name": "pen", "price": 1.5, "secret": "x"}  # type: ignore[return-value]
+
+    with TestClient(app) as client:
+        assert client.get("/struct").json() == {"name": "pen", "price": 1.5}
+        assert client.get("/dict").json() == {"name": "pen", "price": 1.5}

@@ -14,7 +14,7 @@ from plait._datastructures import State
 from plait._errors import ErrorHandling, ExceptionHandler
 from plait._exceptions import HTTPException
 from plait._matcher import WEBSOCKET, Matcher, RouteConflictError
-from plait._rendering import PreparedResponse, make_renderer
+from plait._rendering import Direct, PreparedResponse, make_direct, make_renderer
 from plait._request import Request
 from plait._responses import RedirectResponse, Response
 from plait._routing import Mount, Route, Router, WebSocketRoute
@@ -34,15 +34,22 @@ Lifespan = Callable[["App"], contextlib.AbstractAsyncContextManager[Any]]
 class _CompiledRoute:
     """One route's request pipeline, fixed at start-up: bind parameters, call, render."""
 
-    __slots__ = ("call", "needs_request", "param_names", "plan", "render", "route")
+    __slots__ = ("call", "direct", "needs_request", "param_names", "plan", "render", "route")
 
     def __init__(
-        self, route: Route, plan: CallPlan, call: Call, render: Callable[[Any], Response]
+        self,
+        route: Route,
+        plan: CallPlan,
+        call: Call,
+        render: Callable[[Any], Response],
+        direct: Direct | None,
     ) -> None:
         self.route = route
         self.plan = plan
         self.call = call
         self.render = render
+        self.direct = direct if getattr(call, "plain", False) else None
+        """Sends common results without a response object, when only the result matters."""
         self.needs_request: bool = getattr(call, "needs_connection", True)
         """False when ``call`` takes the scope: the request is only built if it fails."""
         self.param_names = tuple(s[0] for s in route.segments if not isinstance(s, str))
@@ -236,8 +243,10 @@ class App(Router):
                 ws = _CompiledWebSocket(route, plan, compile_plan(plan))
                 matcher.add(route.segments, WEBSOCKET, ws, repr(route))
                 continue
-            render = make_renderer(route.status_code, route.response_class, response_type(route))
-            compiled = _CompiledRoute(route, plan, compile_plan(plan), render)
+            declared = response_type(route)
+            render = make_renderer(route.status_code, route.response_class, declared)
+            direct = make_direct(route.status_code, route.response_class, declared)
+            compiled = _CompiledRoute(route, plan, compile_plan(plan), render, direct)
             for method in sorted(route.methods):
                 matcher.add(route.segments, method, compiled, repr(route))
             if "GET" in route.methods and "HEAD" not in route.methods:
@@ -326,6 +335,7 @@ class App(Router):
                 return
             compiled = leaf.handlers.get(method)
         request = None
+        ready = None
         try:
             if compiled is None or compiled.__class__ is not _CompiledRoute:
                 # A path that only has a WebSocket endpoint is not an HTTP resource at all.
@@ -343,11 +353,17 @@ class App(Router):
             scope["route"] = compiled.route
             if compiled.needs_request:
                 request = Request(scope, receive, self)
-                response = compiled.render(await compiled.call(request))
+                result = await compiled.call(request)
             else:
                 # PERF: handlers without parameters, or with only path and query ones, never
                 # need a Request: one is built only if they fail and error handlers need it.
-                response = compiled.render(await compiled.call(scope))
+                result = await compiled.call(scope)
+            # PERF: with no middleware, a plain handler's str, dict or list result becomes
+            # the two ASGI messages directly; no response object, no defaults to apply.
+            if respond is None and compiled.direct is not None:
+                ready = compiled.direct(result)
+            if ready is None:
+                response = compiled.render(result)
         except Exception as exc:
             if request is None:
                 request = Request(scope, receive, self)
@@ -357,6 +373,15 @@ class App(Router):
             # sign-up that answered 409).
             scope.get("state", {}).pop("background_tasks", None)
             response = await self.errors.respond(request, exc)
+        if ready is not None:
+            try:
+                await send(ready[0])
+                body = b"" if method == "HEAD" else ready[1]
+                await send({"type": "http.response.body", "body": body})
+            finally:
+                if request is not None and request._form is not None:
+                    await request.close()
+            return
         state = _dict_get(scope, "state")
         if state and "response_defaults" in state:
             _apply_response_defaults(state["response_defaults"], response)

@@ -102,6 +102,11 @@ class _BodyReader:
             return _NO_VALUE
 
     async def read(self, request: Request, errors: Errors) -> list[Any]:
+        self.check_type(request)
+        return self.parse(await request.body(), errors)
+
+    def check_type(self, request: Request) -> None:
+        """Refuse a body that says it is not JSON (415), before reading it."""
         content_type = request._header("content-type")
         # PERF: the exact common value needs no parsing.
         if (
@@ -114,7 +119,9 @@ class _BodyReader:
                 f"Expected a JSON body, got Content-Type {content_type!r}",
                 title="Unsupported Media Type",
             )
-        body = await request.body()
+
+    def parse(self, body: bytes, errors: Errors) -> list[Any]:
+        """The values of the body parameters, decoded and validated from ``body``."""
         if not body:
             if self.required:
                 errors.append(error_item(["body"], "A JSON body is required", "missing"))
@@ -401,7 +408,12 @@ def _special(kind: str, conn: HTTPConnection) -> Any:
 
 
 def compile_plan(plan: CallPlan) -> Call:
-    """The per-request function for ``plan``: extract, validate, resolve, call."""
+    """The per-request function for ``plan``: extract, validate, resolve, call.
+
+    Its ``plain`` attribute is true when the handler has no dependencies and no injected
+    objects: then the handler's return value is all that comes of the call (no response
+    defaults, background tasks or cleanups to apply).
+    """
     params = plan.all_params()
     body_infos = [p for p in params if p.source == "body"]
     form_infos = [p for p in params if p.source in ("form", "file")]
@@ -425,12 +437,13 @@ def compile_plan(plan: CallPlan) -> Call:
                 return func()  # type: ignore[no-any-return]
 
             call_bare.needs_connection = False  # type: ignore[attr-defined]
+            call_bare.plain = True  # type: ignore[attr-defined]
             return call_bare
         # PERF: no dependencies or injected objects: one generated function reads the values
         # and calls the handler with them (returning its coroutine when there is no body).
-        return compile_extraction(  # type: ignore[no-any-return]
-            params, describe(func), func=func, is_coro=is_coro, body=reader
-        )
+        run = compile_extraction(params, describe(func), func=func, is_coro=is_coro, body=reader)
+        run.plain = True
+        return run  # type: ignore[no-any-return]
 
     extract = compile_extraction(params, describe(plan.func))
     body_slots = [i for i, p in enumerate(params) if p.source not in SCALAR_SOURCES]

@@ -12,7 +12,7 @@ from plait._background import BackgroundTask
 from plait._responses import JSONResponse, Response, json_encoder
 from plait._signature import contains_model_type, contains_pydantic
 
-__all__ = ["PreparedResponse", "ResponseValidationError", "make_renderer"]
+__all__ = ["PreparedResponse", "ResponseValidationError", "make_direct", "make_renderer"]
 
 _TEXT = (b"content-type", b"text/plain; charset=utf-8")
 _BYTES = (b"content-type", b"application/octet-stream")
@@ -198,6 +198,57 @@ def make_renderer(
 
         return render_json
     return render
+
+
+Direct = Callable[[Any], "tuple[dict[str, Any], bytes] | None"]
+
+
+def make_direct(
+    status_code: int | None,
+    response_class: type[Response] | None,
+    response_type: Any = None,
+) -> Direct | None:
+    """Build the function that turns one route's common results straight into ASGI messages.
+
+    # PERF: for a ``str``, a ``dict`` or ``list`` (or a value of exactly the declared output
+    class) it returns the ``http.response.start`` message and the body, so the app sends
+    them without building a response object; for anything else it returns ``None`` and the
+    route's renderer takes over. ``None`` instead of a function when the route's responses
+    all need the renderer (a ``response_class``, a declared type that filters dicts).
+    """
+    if response_class is not None:
+        return None
+    status = status_code if status_code is not None else 200
+    if _output_converter(response_type) is not None:
+        exact = response_type
+        if not isinstance(exact, type) or contains_pydantic(exact):
+            return None
+
+        def direct_output(result: Any) -> tuple[dict[str, Any], bytes] | None:
+            if type(result) is not exact:
+                return None
+            body = json_encoder.encode(result)
+            n = len(body)
+            headers = [_JSON, _LENGTHS[n] if n < 2048 else _length(n)]
+            return {"type": "http.response.start", "status": status, "headers": headers}, body
+
+        return direct_output
+
+    def direct(result: Any) -> tuple[dict[str, Any], bytes] | None:
+        kind = type(result)
+        if kind is str:
+            body = result.encode()
+            content_type = _TEXT
+        elif kind is dict or kind is list:
+            body = json_encoder.encode(result)
+            content_type = _JSON
+        else:
+            return None
+        n = len(body)
+        headers = [content_type, _LENGTHS[n] if n < 2048 else _length(n)]
+        return {"type": "http.response.start", "status": status, "headers": headers}, body
+
+    return direct
 
 
 def _json(status: int, result: Any) -> PreparedResponse:
