@@ -123,6 +123,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="keep latest.json's other rows, replacing only the rows run now",
     )
     parser.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        help="write the results there instead of results/latest.json (implies --no-docs): "
+        "a re-check that leaves the committed tables alone",
+    )
+    parser.add_argument(
         "--no-docs",
         action="store_true",
         help="write results/latest.json only, not docs/benchmarks.{md,png}",
@@ -131,6 +138,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--report", action="store_true", help="only redraw docs/ from results/latest.json"
     )
     args = parser.parse_args(argv)
+    if args.output is not None:
+        args.no_docs = True
     quick = args.quick
     args.duration = args.duration or (3 if quick else 10)
     args.warmup = args.warmup if args.warmup is not None else (1 if quick else 3)
@@ -266,17 +275,17 @@ def prepare_database(args: argparse.Namespace) -> dict[str, str]:
     return {"BENCH_DB": "sqlite", "BENCH_SQLITE": str(SQLITE)}
 
 
-def save(results: dict[str, Any]) -> None:
+def save(results: dict[str, Any], output: Path | None = None) -> None:
     (RESULTS / "raw").mkdir(parents=True, exist_ok=True)
     text = json.dumps(results, indent=1, ensure_ascii=False) + "\n"
-    (RESULTS / "latest.json").write_text(text)
+    (output or RESULTS / "latest.json").write_text(text)
     (RESULTS / "raw" / f"{results['meta']['started']}.json").write_text(text)
 
 
-def merged(results: dict[str, Any]) -> dict[str, Any]:
-    """Earlier rows of latest.json that this run did not redo, followed by this run's."""
+def merged(results: dict[str, Any], output: Path | None = None) -> dict[str, Any]:
+    """Earlier rows of latest.json (or ``output``) this run did not redo, then this run's."""
     try:
-        previous = json.loads((RESULTS / "latest.json").read_text())
+        previous = json.loads((output or RESULTS / "latest.json").read_text())
     except (OSError, ValueError):
         return results
     ran = {(row["framework"], row["server"]) for row in results["rows"]}
@@ -331,17 +340,19 @@ def measure(args: argparse.Namespace, argv: list[str]) -> int:
     try:
         for repeat in range(args.repeats):
             run_repeat(repeat, rows, args, env, results, apps=APPS, logs=RESULTS / "raw" / "logs")
-            save(merged(results) if args.merge else results)
+            save(merged(results, args.output) if args.merge else results, args.output)
     except KeyboardInterrupt:
         print("\ninterrupted: the servers are stopped", file=sys.stderr)
         return 130
     finally:
         stop_all()
-    final = merged(results) if args.merge else results
-    save(final)
+    final = merged(results, args.output) if args.merge else results
+    save(final, args.output)
     if not args.no_docs:
         write_docs(final, DOCS / "benchmarks.md", DOCS / "benchmarks.png")
         print(f"wrote {RESULTS / 'latest.json'}, docs/benchmarks.md and docs/benchmarks.png")
+    else:
+        print(f"wrote {args.output or RESULTS / 'latest.json'}")
     return 0
 
 
