@@ -219,7 +219,9 @@ def make_direct(
     if response_class is not None:
         return None
     status = status_code if status_code is not None else 200
-    if _output_converter(response_type) is not None:
+    declared = _without_responses(response_type)
+    if declared is not None and contains_model_type(declared):
+        # The renderer filters these through the declared type: only its own class skips it.
         exact = response_type
         if not isinstance(exact, type) or contains_pydantic(exact):
             return None
