@@ -107,7 +107,9 @@ def _machine(results: dict[str, Any]) -> list[str]:
         f" {options['warmup']} s warm-up, then {options['repeats']} x {options['duration']} s runs"
         f" (servers restarted between repeats); the median is shown. Database: {database}.",
         f"- **Versions:** {versions}",
-        f"- **Load average** (1 min) when each server started: {_loadavg(results)}",
+        f"- **Load average** (1 min) when each server started: {_loadavg(results)} (it counts"
+        " the servers started before and the previous repeat's wrk; the server CPU share in"
+        " the tables below is what tells a busy machine)",
     ]
 
 
@@ -115,12 +117,7 @@ def _loadavg(results: dict[str, Any]) -> str:
     loads = [load for row in results["rows"] for load in row.get("loadavg", [])]
     if not loads:
         return "not recorded"
-    note = (
-        " — the machine was busy with other work; treat ratios with care"
-        if max(loads) > 1.5
-        else ""
-    )
-    return f"{min(loads):.2f} to {max(loads):.2f}{note}"
+    return f"{min(loads):.2f} to {max(loads):.2f}"
 
 
 def _busy(results: dict[str, Any]) -> bool:
