@@ -1,0 +1,51 @@
+"""bench/run.py's options: what it writes where (the measuring itself is not a test)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+RUN = Path(__file__).resolve().parents[1] / "bench" / "run.py"
+
+
+@pytest.fixture
+def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    spec = importlib.util.spec_from_file_location("bench_run", RUN)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "bench_run", module)
+    spec.loader.exec_module(module)
+    monkeypatch.setattr(module, "RESULTS", tmp_path)
+    return module
+
+
+def _results(*rows: tuple[str, str]) -> dict[str, Any]:
+    return {
+        "meta": {"started": "2026-11-26T09-00-00"},
+        "rows": [{"framework": f, "server": s, "endpoints": {}} for f, s in rows],
+    }
+
+
+def test_output_leaves_latest_and_the_docs_alone(run: ModuleType, tmp_path: Path) -> None:
+    args = run.parse_args(["--output", str(tmp_path / "recheck.json")])
+    assert args.no_docs is True
+    assert run.parse_args([]).no_docs is False
+    (tmp_path / "latest.json").write_text(json.dumps(_results(("bare", "uvicorn"))))
+    run.save(_results(("plait", "uvicorn")), args.output)
+    assert json.loads((tmp_path / "recheck.json").read_text())["rows"][0]["framework"] == "plait"
+    assert json.loads((tmp_path / "latest.json").read_text())["rows"][0]["framework"] == "bare"
+
+
+def test_merge_keeps_the_rows_not_run_again(run: ModuleType, tmp_path: Path) -> None:
+    output = tmp_path / "recheck.json"
+    output.write_text(json.dumps(_results(("bare", "uvicorn"), ("plait", "uvicorn"))))
+    final = run.merged(_results(("plait", "uvicorn"), ("plait", "granian")), output)
+    keys = [(row["framework"], row["server"]) for row in final["rows"]]
+    assert keys == [("bare", "uvicorn"), ("plait", "uvicorn"), ("plait", "granian")]
