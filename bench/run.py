@@ -120,7 +120,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--merge",
         action="store_true",
-        help="keep latest.json's other rows, replacing only the rows run now",
+        help="keep the results file's other rows (latest.json, or --output), replacing only "
+        "the rows run now",
     )
     parser.add_argument(
         "--output",
@@ -140,6 +141,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.output is not None:
         args.no_docs = True
+    args.output = args.output or RESULTS / "latest.json"
     quick = args.quick
     args.duration = args.duration or (3 if quick else 10)
     args.warmup = args.warmup if args.warmup is not None else (1 if quick else 3)
@@ -275,17 +277,17 @@ def prepare_database(args: argparse.Namespace) -> dict[str, str]:
     return {"BENCH_DB": "sqlite", "BENCH_SQLITE": str(SQLITE)}
 
 
-def save(results: dict[str, Any], output: Path | None = None) -> None:
+def save(results: dict[str, Any], output: Path) -> None:
     (RESULTS / "raw").mkdir(parents=True, exist_ok=True)
     text = json.dumps(results, indent=1, ensure_ascii=False) + "\n"
-    (output or RESULTS / "latest.json").write_text(text)
+    output.write_text(text)
     (RESULTS / "raw" / f"{results['meta']['started']}.json").write_text(text)
 
 
-def merged(results: dict[str, Any], output: Path | None = None) -> dict[str, Any]:
-    """Earlier rows of latest.json (or ``output``) this run did not redo, then this run's."""
+def merged(results: dict[str, Any], output: Path) -> dict[str, Any]:
+    """Earlier rows of ``output`` (latest.json) this run did not redo, then this run's."""
     try:
-        previous = json.loads((output or RESULTS / "latest.json").read_text())
+        previous = json.loads(output.read_text())
     except (OSError, ValueError):
         return results
     ran = {(row["framework"], row["server"]) for row in results["rows"]}
@@ -350,9 +352,9 @@ def measure(args: argparse.Namespace, argv: list[str]) -> int:
     save(final, args.output)
     if not args.no_docs:
         write_docs(final, DOCS / "benchmarks.md", DOCS / "benchmarks.png")
-        print(f"wrote {RESULTS / 'latest.json'}, docs/benchmarks.md and docs/benchmarks.png")
+        print(f"wrote {args.output}, docs/benchmarks.md and docs/benchmarks.png")
     else:
-        print(f"wrote {args.output or RESULTS / 'latest.json'}")
+        print(f"wrote {args.output}")
     return 0
 
 

@@ -36,7 +36,9 @@ def _results(*rows: tuple[str, str]) -> dict[str, Any]:
 def test_output_leaves_latest_and_the_docs_alone(run: ModuleType, tmp_path: Path) -> None:
     args = run.parse_args(["--output", str(tmp_path / "recheck.json")])
     assert args.no_docs is True
-    assert run.parse_args([]).no_docs is False
+    default = run.parse_args([])
+    assert default.no_docs is False
+    assert default.output == tmp_path / "latest.json"
     (tmp_path / "latest.json").write_text(json.dumps(_results(("bare", "uvicorn"))))
     run.save(_results(("plait", "uvicorn")), args.output)
     assert json.loads((tmp_path / "recheck.json").read_text())["rows"][0]["framework"] == "plait"

@@ -48,8 +48,8 @@ class _CompiledRoute:
         self.plan = plan
         self.call = call
         self.render = render
-        self.direct = direct if getattr(call, "plain", False) else None
-        """Sends common results without a response object, when only the result matters."""
+        self.direct = direct
+        """Sends common results without a response object (plain handlers only)."""
         self.needs_request: bool = getattr(call, "needs_connection", True)
         """False when ``call`` takes the scope: the request is only built if it fails."""
         self.param_names = tuple(s[0] for s in route.segments if not isinstance(s, str))
@@ -245,8 +245,15 @@ class App(Router):
                 continue
             declared = response_type(route)
             render = make_renderer(route.status_code, route.response_class, declared)
-            direct = make_direct(route.status_code, route.response_class, declared)
-            compiled = _CompiledRoute(route, plan, compile_plan(plan), render, direct)
+            call = compile_plan(plan)
+            # Only a plain handler's result is all there is to its response (no injected
+            # Response, background tasks or cleanups).
+            direct = (
+                make_direct(route.status_code, route.response_class, declared)
+                if getattr(call, "plain", False)
+                else None
+            )
+            compiled = _CompiledRoute(route, plan, call, render, direct)
             for method in sorted(route.methods):
                 matcher.add(route.segments, method, compiled, repr(route))
             if "GET" in route.methods and "HEAD" not in route.methods:
