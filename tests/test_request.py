@@ -190,6 +190,20 @@ def test_url_for_needs_an_app() -> None:
         request.url_for("x")
 
 
+def test_session_without_the_sessions_battery_names_it() -> None:
+    request = Request({"type": "http", "headers": []})
+    with pytest.raises(RuntimeError, match=r"add Sessions\(app\)"):
+        _ = request.session
+
+
+def test_session_and_user_come_from_the_scope() -> None:
+    session: dict[str, Any] = {"cart": [1]}
+    request = Request({"type": "http", "headers": [], "session": session, "user": "ada"})
+    assert request.session is session
+    assert request.user == "ada"
+    assert Request({"type": "http", "headers": []}).user is None
+
+
 def test_app_can_come_from_the_scope() -> None:
     app = App()
     scope = _scope()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, MutableMapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import msgspec
@@ -151,6 +151,22 @@ class HTTPConnection:
         if self._state is None:
             self._state = State(self.scope.setdefault("state", {}))
         return self._state
+
+    @property
+    def session(self) -> MutableMapping[str, Any]:
+        """The session of this connection, from the sessions battery (``plait.sessions``)."""
+        try:
+            return self.scope["session"]  # type: ignore[no-any-return]
+        except KeyError:
+            raise RuntimeError(
+                "request.session needs the sessions battery: add Sessions(app) "
+                "(from plait.sessions) before the app starts"
+            ) from None
+
+    @property
+    def user(self) -> Any:
+        """The signed-in user loaded by ``plait.auth`` for this connection, or ``None``."""
+        return self.scope.get("user")
 
     def url_for(self, name: str, /, **params: Any) -> str:
         """Absolute URL of the route called ``name``."""

@@ -24,16 +24,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from plait._extras import MissingDependencyError
+
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
 
     from plait._types import Receive, Scope, Send
 
 __all__ = ["MissingDependencyError", "WSGIMiddleware"]
-
-
-class MissingDependencyError(ImportError):
-    """An optional dependency is not installed; the message names the extra that adds it."""
 
 
 class WSGIMiddleware:

@@ -24,7 +24,7 @@
 Needs ``pip install 'plait[db]'`` (and ``'plait[postgres]'`` for PostgreSQL).
 """
 
-from plait.db._extras import MissingDependencyError, require
+from plait._extras import MissingDependencyError, require
 
 require("sqlalchemy", "db", "plait.db")
 

@@ -1,4 +1,4 @@
-"""Optional dependencies: a clear ImportError naming the extra that installs them."""
+"""Optional dependencies: an ImportError naming the extra that installs them (every battery)."""
 
 from __future__ import annotations
 
