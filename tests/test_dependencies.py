@@ -624,3 +624,38 @@ def test_request_parameter_on_a_websocket_route_is_refused() -> None:
 
     with pytest.raises(TypeError, match="asks for a Request, but this endpoint receives"):
         app.build()
+
+
+class _Client:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    @classmethod
+    async def __plait_depends__(cls, request: Request, tag: str = "-") -> "_Client":
+        return cls(f"{request.headers.get('x-client', 'anonymous')}{tag}")
+
+
+def test_a_class_naming_its_dependency_is_built_by_it() -> None:
+    app = App()
+
+    @app.get("/whoami")
+    def whoami(client: _Client, again: _Client) -> dict[str, object]:
+        return {"name": client.name, "cached": client is again}
+
+    with TestClient(app) as client:
+        assert client.get("/whoami?tag=!", headers={"X-Client": "cli"}).json() == {
+            "name": "cli!",
+            "cached": True,
+        }
+
+
+def test_a_class_naming_its_dependency_can_be_overridden() -> None:
+    app = App()
+
+    @app.get("/whoami")
+    def whoami(client: _Client) -> str:
+        return client.name
+
+    app.dependency_overrides[_Client.__plait_depends__] = lambda: _Client("stub")
+    with TestClient(app) as client:
+        assert client.get("/whoami").text == "stub"

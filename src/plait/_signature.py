@@ -309,6 +309,12 @@ def _plan_param(
         default = REQUIRED
     where = f"parameter {name!r} of {describe(func)}"
 
+    if marker is None and isinstance(base, type):
+        # A class that builds itself from the request (a plait.forms.Form, say) names the
+        # dependency that makes it: ``form: SignUp`` reads as ``Depends(SignUp.__plait_depends__)``.
+        factory = getattr(base, "__plait_depends__", None)
+        if factory is not None:
+            marker = Depends(factory)
     if isinstance(marker, Depends):
         plan.dependencies.append(
             _dependency(
