@@ -1,0 +1,188 @@
+"""What a form field is, read once from the form class's annotations."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import enum
+import re
+import types
+import typing
+from collections.abc import Sequence
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+
+import msgspec
+
+from plait import UploadFile
+
+__all__ = ["NO_DEFAULT", "Email", "FieldSpec", "Hidden", "Password", "TextArea", "Widget", "spec"]
+
+NO_DEFAULT: Any = msgspec.NODEFAULT
+
+
+@dataclasses.dataclass(frozen=True)
+class Widget:
+    """How a field is drawn when its type does not say: ``Annotated[str, Widget("textarea")]``.
+
+    ``kind`` is an ``<input type>`` (``"password"``, ``"email"``, ``"hidden"``, ``"url"``…) or
+    ``"textarea"``; ``attrs`` are extra HTML attributes (``rows="8"``, ``placeholder=...``).
+    """
+
+    kind: str
+    attrs: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    def __init__(self, kind: str, **attrs: str) -> None:
+        object.__setattr__(self, "kind", kind)
+        object.__setattr__(self, "attrs", attrs)
+
+
+_EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+Password = Annotated[str, Widget("password")]
+"""A password: drawn as ``<input type="password">``, never sent back, not stripped."""
+TextArea = Annotated[str, Widget("textarea")]
+"""Several lines of text: drawn as a ``<textarea>``."""
+Email = Annotated[str, msgspec.Meta(pattern=_EMAIL, max_length=254), Widget("email")]
+"""An e-mail address: ``<input type="email">``, checked for the ``name@domain.tld`` shape."""
+Hidden = Annotated[str, Widget("hidden")]
+"""A value carried through the form without being shown."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class FieldSpec:
+    """One field: its type for conversion, and everything needed to draw it."""
+
+    name: str
+    type: Any
+    """The type a submitted value converts to (``X`` for ``X | None``: blank is ``None``)."""
+    default: Any
+    nullable: bool
+    multiple: bool
+    label: str
+    help: str | None
+    widget: str
+    attrs: dict[str, str]
+    choices: tuple[tuple[str, str], ...] | None
+
+    @property
+    def required(self) -> bool:
+        return self.default is NO_DEFAULT and not self.nullable
+
+    @property
+    def is_file(self) -> bool:
+        return self.widget == "file"
+
+
+def _flatten(tp: Any) -> tuple[Any, list[Any]]:
+    """The bare type and the Annotated metadata around it (also inside ``X | None``)."""
+    metadata: list[Any] = []
+    while get_origin(tp) is Annotated:
+        tp, *extra = get_args(tp)
+        metadata.extend(extra)
+    return tp, metadata
+
+
+def _strip_none(tp: Any) -> tuple[Any, bool]:
+    if get_origin(tp) in (Union, types.UnionType):
+        members = [a for a in get_args(tp) if a is not type(None)]
+        if len(members) == 1 and len(members) < len(get_args(tp)):
+            return members[0], True
+    return tp, False
+
+
+def _choices(tp: Any) -> tuple[tuple[str, str], ...] | None:
+    if get_origin(tp) is Literal:
+        return tuple((str(v), str(v)) for v in get_args(tp))
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return tuple((str(m.value), m.name.replace("_", " ").capitalize()) for m in tp)
+    return None
+
+
+_INPUT_TYPES: dict[Any, str] = {
+    bool: "checkbox",
+    int: "number",
+    float: "number",
+    datetime.date: "date",
+    datetime.datetime: "datetime-local",
+    datetime.time: "time",
+    UploadFile: "file",
+}
+
+
+def _attrs(metas: Sequence[msgspec.Meta], widget: str) -> dict[str, str]:
+    attrs: dict[str, str] = {}
+    for meta in metas:
+        for name, attr in (
+            ("max_length", "maxlength"),
+            ("min_length", "minlength"),
+            ("ge", "min"),
+            ("le", "max"),
+            ("multiple_of", "step"),
+        ):
+            value = getattr(meta, name, None)
+            if value is not None and (widget == "number") == (name in ("ge", "le", "multiple_of")):
+                attrs[attr] = str(value)
+    return attrs
+
+
+def spec(name: str, annotation: Any, default: Any) -> FieldSpec:
+    """Read a field's annotation (``Annotated[str, Meta(max_length=200)]``, ``int | None``…)."""
+    tp, metadata = _flatten(annotation)
+    tp, nullable = _strip_none(tp)
+    inner, more = _flatten(tp)
+    metadata.extend(more)
+    multiple = get_origin(inner) in (list, set, frozenset, tuple)
+    item, item_meta = _flatten(get_args(inner)[0] if multiple and get_args(inner) else inner)
+    metadata.extend(item_meta)
+    metas = [m for m in metadata if isinstance(m, msgspec.Meta)]
+    widgets = [m for m in metadata if isinstance(m, Widget)]
+    choices = _choices(item)
+    if widgets:
+        widget, extra = widgets[-1].kind, dict(widgets[-1].attrs)
+    else:
+        widget, extra = ("select" if choices else _INPUT_TYPES.get(item, "text")), {}
+    if item is float and all(m.multiple_of is None for m in metas):
+        extra.setdefault("step", "any")
+    title = next((m.title for m in metas if m.title), None)
+    label = title or re.sub(r"_+", " ", name).strip().capitalize()
+    help_text = next((m.description for m in metas if m.description), None)
+    if default is NO_DEFAULT and (nullable or (widget == "checkbox" and not multiple)):
+        # An unchecked box is not sent at all; an optional value may be left blank.
+        default = None if nullable else False
+    if nullable:
+        annotation = Annotated[(inner, *metadata)] if metadata else inner
+    return FieldSpec(
+        name=name,
+        type=annotation,
+        default=default,
+        nullable=nullable,
+        multiple=multiple,
+        label=label,
+        help=help_text,
+        widget=widget,
+        attrs={**_attrs(metas, widget), **extra},
+        choices=choices,
+    )
+
+
+def field_specs(cls: type, reserved: frozenset[str]) -> dict[str, FieldSpec]:
+    """The fields of a form class: its annotations (inherited ones first), not ClassVars."""
+    hints = typing.get_type_hints(cls, include_extras=True)
+    specs: dict[str, FieldSpec] = {}
+    for name, annotation in hints.items():
+        if name.startswith("_") or get_origin(annotation) is typing.ClassVar:
+            continue
+        if name in reserved:
+            raise TypeError(
+                f"{cls.__name__}.{name}: a form field cannot be named {name!r} "
+                "(the form itself uses that name)"
+            )
+        specs[name] = spec(name, annotation, cls.__dict__.get(name, _inherited(cls, name)))
+    return specs
+
+
+def _inherited(cls: type, name: str) -> Any:
+    for base in cls.__mro__[1:]:
+        if name in base.__dict__:
+            return base.__dict__[name]
+    return NO_DEFAULT

@@ -1,0 +1,278 @@
+"""``Form``: HTML forms declared with type hints, validated by msgspec, drawn as HTML."""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any, ClassVar, Self
+
+import msgspec
+from markupsafe import Markup
+
+from plait import FormData, Request, UploadFile
+from plait.forms._fields import NO_DEFAULT, FieldSpec, field_specs
+from plait.forms._render import attributes, render_input, render_row
+
+__all__ = ["BoundField", "Form"]
+
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_FALSE = frozenset({"", "0", "off", "false", "no"})
+_LENGTH = re.compile(r"^Expected `str` of length ([<>]=) (\d+)")
+_BOUND = re.compile(r"^Expected `(?:int|float)` ([<>]=?) (\S+)")
+_WORDS = {">=": "greater than or equal to", "<=": "less than or equal to", ">": "greater than"}
+_WORDS["<"] = "less than"
+_NO_SECONDS = re.compile(r"(?:^|T)\d\d:\d\d$")  # what <input type="datetime-local"/"time"> send
+_KIND = {"int": "Enter a whole number.", "float": "Enter a number.", "bool": "Enter yes or no."}
+_RESERVED = frozenset(
+    {"add_error", "bound", "clean", "cleaned_data", "data", "errors", "fields", "initial"}
+    | {"is_valid", "non_field_errors", "enctype", "request", "value", "hidden_fields"}
+)
+
+NON_FIELD = "__all__"
+"""The key of :attr:`Form.errors` for errors about the form as a whole."""
+
+
+def _message(exc: msgspec.ValidationError, field: FieldSpec, raw: Any) -> str:
+    """msgspec's message, said the way a form says it to a person (Django's wording)."""
+    message = str(exc).split(" - at `", 1)[0]
+    if match := _LENGTH.match(message):
+        least = match.group(1) == ">="
+        size = len(raw) if isinstance(raw, str) else 0
+        return (
+            f"Ensure this value has {'at least' if least else 'at most'} {match.group(2)} "
+            f"characters (it has {size})."
+        )
+    if match := _BOUND.match(message):
+        return f"Ensure this value is {_WORDS[match.group(1)]} {match.group(2)}."
+    if kind := re.match(r"^Expected `(\w+)`, got", message):
+        return _KIND.get(kind.group(1), "Enter a valid value.")
+    if "matching regex" in message:
+        return "Enter a valid email address." if field.widget == "email" else "Enter a valid value."
+    if message.startswith("Invalid enum value"):
+        return "Select a valid choice."
+    if "date" in message.lower() or "time" in message.lower():
+        what = {"date": "date", "time": "time"}.get(field.widget, "date and time")
+        return f"Enter a valid {what}."
+    return message
+
+
+class BoundField:
+    """One field of a form with its value and errors; ``{{ field }}`` draws the whole row."""
+
+    __slots__ = ("errors", "form", "spec")
+
+    def __init__(self, form: Form, spec: FieldSpec) -> None:
+        self.form = form
+        self.spec = spec
+        self.errors: list[str] = form.errors.get(spec.name, [])
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def label(self) -> str:
+        return self.spec.label
+
+    @property
+    def value(self) -> Any:
+        """What the control shows: the submitted value, else the initial one."""
+        return self.form.value(self.spec.name)
+
+    @property
+    def input(self) -> Markup:
+        """The control alone (``<input>``, ``<textarea>``, ``<select>``)."""
+        return render_input(self.spec, self.value, bool(self.errors))
+
+    def __html__(self) -> str:
+        return str(render_row(self.spec, self.value, self.errors))
+
+    def __str__(self) -> str:
+        return self.__html__()
+
+
+class Form:
+    """An HTML form, declared like a msgspec Struct and used like a Django form::
+
+        from typing import Annotated
+        from msgspec import Meta
+        from plait import forms
+
+        class PostForm(forms.Form):
+            title: Annotated[str, Meta(max_length=200)]
+            body: forms.TextArea
+            published: bool = False
+
+        @app.post("/posts")
+        async def create(request: Request, form: PostForm):
+            if not form.is_valid():
+                return templates.render(request, "post_form.html", {"form": form})
+            ...  # form.title, form.body, form.published are the cleaned values
+
+    A handler parameter annotated with a form class gets it bound to the request's form on
+    POST/PUT/PATCH/DELETE, unbound (empty, initial values) on GET. Validation happens on the
+    first :meth:`is_valid`/:attr:`errors`; then each field is an attribute of the form holding
+    its converted value, and :attr:`cleaned_data` holds them all. Override :meth:`clean` for
+    checks across fields; call :meth:`add_error` for checks made in the handler (a username
+    already taken). ``{{ form }}`` in a template draws every field — label, control with the
+    constraints browsers check (``required``, ``maxlength``, ``min``…), help text and errors —
+    plus the CSRF token input when the CSRF middleware is installed.
+    """
+
+    fields: ClassVar[dict[str, FieldSpec]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.fields = field_specs(cls, _RESERVED)
+
+    def __init__(
+        self,
+        data: Mapping[str, Any] | FormData | None = None,
+        *,
+        initial: Mapping[str, Any] | None = None,
+        request: Request | None = None,
+    ) -> None:
+        self.data = data
+        """What was submitted, or None for an unbound form."""
+        self.initial = dict(initial or {})
+        self.request = request
+        self.cleaned_data: dict[str, Any] = {}
+        self._errors: dict[str, list[str]] | None = None
+
+    @classmethod
+    async def __plait_depends__(cls, request: Request) -> Self:
+        """Bind to the request's form for unsafe methods, unbound for GET/HEAD/OPTIONS."""
+        if request.method in _SAFE_METHODS:
+            return cls(request=request)
+        return cls(await request.form(), request=request)
+
+    # ------------------------------------------------------------------ validation
+
+    @property
+    def bound(self) -> bool:
+        return self.data is not None
+
+    @property
+    def errors(self) -> dict[str, list[str]]:
+        """Messages per field name (``"__all__"`` for the form as a whole); validates once."""
+        if self._errors is None:
+            self._errors = {}
+            if self.bound:
+                self._full_clean()
+        return self._errors
+
+    @property
+    def non_field_errors(self) -> list[str]:
+        return self.errors.get(NON_FIELD, [])
+
+    def is_valid(self) -> bool:
+        """Whether the bound form passed every check (an unbound form never does)."""
+        return self.bound and not self.errors
+
+    def add_error(self, field: str | None, message: str) -> None:
+        """Record an error on ``field`` (None: the whole form); the form becomes invalid."""
+        if field is not None and field not in self.fields:
+            raise KeyError(f"{type(self).__name__} has no field {field!r}")
+        self.errors.setdefault(field or NON_FIELD, []).append(message)
+        if field is not None:
+            self.cleaned_data.pop(field, None)
+
+    def clean(self) -> None:
+        """Checks across fields, run after every field converted; call :meth:`add_error`."""
+
+    def _raw(self, field: FieldSpec) -> Any:
+        data = self.data
+        assert data is not None
+        if isinstance(data, FormData):
+            values: list[Any] = data.getlist(field.name)
+        else:
+            value = data.get(field.name)
+            values = [] if value is None else value if isinstance(value, list) else [value]
+        if field.is_file:
+            values = [v for v in values if isinstance(v, UploadFile) and v.filename]
+        else:
+            values = [v.strip() if field.widget != "password" else v for v in values]
+            values = [v for v in values if v != ""]
+        if field.multiple:
+            return values
+        return values[-1] if values else None
+
+    def _full_clean(self) -> None:
+        errors = self._errors
+        assert errors is not None
+        for field in self.fields.values():
+            raw = self._raw(field)
+            if raw is None or raw == []:
+                if field.required:
+                    errors[field.name] = ["This field is required."]
+                else:
+                    self.cleaned_data[field.name] = copy.copy(field.default)
+                continue
+            if field.widget == "checkbox" and not field.multiple:
+                raw = isinstance(raw, str) and raw.lower() not in _FALSE
+            elif field.widget in ("datetime-local", "time") and _NO_SECONDS.search(raw):
+                raw += ":00"
+            try:
+                value = msgspec.convert(raw, field.type, strict=False)
+            except msgspec.ValidationError as exc:
+                errors[field.name] = [_message(exc, field, raw)]
+                continue
+            self.cleaned_data[field.name] = value
+        if not errors:
+            self.clean()
+        if not errors:
+            for name, value in self.cleaned_data.items():
+                setattr(self, name, value)
+
+    # ------------------------------------------------------------------ drawing
+
+    def value(self, name: str) -> Any:
+        """What the field ``name`` shows: the submitted value, else initial, else default."""
+        field = self.fields[name]
+        if self.bound:
+            raw = self._raw(field)
+            return raw if field.widget != "checkbox" or field.multiple else raw is not None
+        if name in self.initial:
+            return self.initial[name]
+        return None if field.default is NO_DEFAULT else field.default
+
+    def __iter__(self) -> Iterator[BoundField]:
+        return (BoundField(self, spec) for spec in self.fields.values())
+
+    def __getitem__(self, name: str) -> BoundField:
+        return BoundField(self, self.fields[name])
+
+    @property
+    def enctype(self) -> str:
+        """The ``<form enctype>`` this form needs: multipart when it has a file field."""
+        if any(f.is_file for f in self.fields.values()):
+            return "multipart/form-data"
+        return "application/x-www-form-urlencoded"
+
+    def csrf_input(self) -> Markup:
+        """The hidden CSRF token input, when the request went through the CSRF middleware."""
+        token = self.request.scope.get("csrf_token") if self.request is not None else None
+        if token is None:
+            return Markup("")
+        values = {"type": "hidden", "name": "csrf_token", "value": token()}
+        return Markup("<input{}>").format(attributes(values))
+
+    def __html__(self) -> str:
+        errors = self.non_field_errors
+        head = (
+            Markup('<ul class="errors">{}</ul>').format(
+                Markup("").join(Markup("<li>{}</li>").format(e) for e in errors)
+            )
+            if errors
+            else Markup("")
+        )
+        rows = Markup("").join(Markup(field.__html__()) for field in self)
+        return str(self.csrf_input() + head + rows)
+
+    def __str__(self) -> str:
+        return self.__html__()
+
+    def __repr__(self) -> str:
+        state = "unbound" if not self.bound else "valid" if not self.errors else "invalid"
+        return f"<{type(self).__name__} {state}>"
