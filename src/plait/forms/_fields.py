@@ -15,7 +15,19 @@ import msgspec
 
 from plait import UploadFile
 
-__all__ = ["NO_DEFAULT", "Email", "FieldSpec", "Hidden", "Password", "TextArea", "Widget", "spec"]
+__all__ = [
+    "NO_DEFAULT",
+    "Email",
+    "FieldSpec",
+    "Hidden",
+    "Password",
+    "TextArea",
+    "Widget",
+    "check_names",
+    "field_specs",
+    "schema_specs",
+    "spec",
+]
 
 NO_DEFAULT: Any = msgspec.NODEFAULT
 
@@ -63,6 +75,8 @@ class FieldSpec:
     widget: str
     attrs: dict[str, str]
     choices: tuple[tuple[str, str], ...] | None
+    aware: bool = False
+    """A datetime that needs an offset: the browser's local value is taken as UTC."""
 
     @property
     def required(self) -> bool:
@@ -83,10 +97,12 @@ def _flatten(tp: Any) -> tuple[Any, list[Any]]:
 
 
 def _strip_none(tp: Any) -> tuple[Any, bool]:
+    """``X`` from ``X | None`` (nullable) or ``X | UnsetType`` (a schema's optional field)."""
     if get_origin(tp) in (Union, types.UnionType):
-        members = [a for a in get_args(tp) if a is not type(None)]
-        if len(members) == 1 and len(members) < len(get_args(tp)):
-            return members[0], True
+        args = get_args(tp)
+        members = [a for a in args if a is not type(None) and a is not msgspec.UnsetType]
+        if len(members) == 1 and len(members) < len(args):
+            return members[0], type(None) in args
     return tp, False
 
 
@@ -127,15 +143,14 @@ def _attrs(metas: Sequence[msgspec.Meta], widget: str) -> dict[str, str]:
 
 def spec(name: str, annotation: Any, default: Any) -> FieldSpec:
     """Read a field's annotation (``Annotated[str, Meta(max_length=200)]``, ``int | None``…)."""
-    tp, metadata = _flatten(annotation)
-    tp, nullable = _strip_none(tp)
-    inner, more = _flatten(tp)
-    metadata.extend(more)
+    bare, metadata = _flatten(annotation)
+    stripped, nullable = _strip_none(bare)
+    inner, more = _flatten(stripped)
+    outer = [*metadata, *more]
     multiple = get_origin(inner) in (list, set, frozenset, tuple)
     item, item_meta = _flatten(get_args(inner)[0] if multiple and get_args(inner) else inner)
-    metadata.extend(item_meta)
-    metas = [m for m in metadata if isinstance(m, msgspec.Meta)]
-    widgets = [m for m in metadata if isinstance(m, Widget)]
+    metas = [m for m in (*outer, *item_meta) if isinstance(m, msgspec.Meta)]
+    widgets = [m for m in (*outer, *item_meta) if isinstance(m, Widget)]
     choices = _choices(item)
     if widgets:
         widget, extra = widgets[-1].kind, dict(widgets[-1].attrs)
@@ -149,8 +164,9 @@ def spec(name: str, annotation: Any, default: Any) -> FieldSpec:
     if default is NO_DEFAULT and (nullable or (widget == "checkbox" and not multiple)):
         # An unchecked box is not sent at all; an optional value may be left blank.
         default = None if nullable else False
-    if nullable:
-        annotation = Annotated[(inner, *metadata)] if metadata else inner
+    if stripped is not bare:
+        # A blank value is handled before conversion: convert to ``X``, not ``X | None``.
+        annotation = Annotated[(inner, *outer)] if outer else inner
     return FieldSpec(
         name=name,
         type=annotation,
@@ -162,7 +178,25 @@ def spec(name: str, annotation: Any, default: Any) -> FieldSpec:
         widget=widget,
         attrs={**_attrs(metas, widget), **extra},
         choices=choices,
+        aware=any(m.tz for m in metas),
     )
+
+
+def schema_specs(schema: type[msgspec.Struct], exclude: Sequence[str]) -> dict[str, FieldSpec]:
+    """The fields of a msgspec Struct (``Post.Create``: a model's schema), as form fields."""
+    hints = typing.get_type_hints(schema, include_extras=True)
+    specs: dict[str, FieldSpec] = {}
+    for info in msgspec.structs.fields(schema):
+        if info.name in exclude:
+            continue
+        default = info.default
+        if info.default_factory is not NO_DEFAULT:
+            default = info.default_factory()
+        specs[info.name] = spec(info.encode_name, hints[info.name], default)
+    unknown = set(exclude) - {f.name for f in msgspec.structs.fields(schema)}
+    if unknown:
+        raise TypeError(f"exclude names fields {schema.__name__} does not have: {sorted(unknown)}")
+    return specs
 
 
 def field_specs(cls: type, reserved: frozenset[str]) -> dict[str, FieldSpec]:
@@ -172,13 +206,17 @@ def field_specs(cls: type, reserved: frozenset[str]) -> dict[str, FieldSpec]:
     for name, annotation in hints.items():
         if name.startswith("_") or get_origin(annotation) is typing.ClassVar:
             continue
+        specs[name] = spec(name, annotation, cls.__dict__.get(name, _inherited(cls, name)))
+    return specs
+
+
+def check_names(cls: type, specs: dict[str, FieldSpec], reserved: frozenset[str]) -> None:
+    for name in specs:
         if name in reserved:
             raise TypeError(
                 f"{cls.__name__}.{name}: a form field cannot be named {name!r} "
                 "(the form itself uses that name)"
             )
-        specs[name] = spec(name, annotation, cls.__dict__.get(name, _inherited(cls, name)))
-    return specs
 
 
 def _inherited(cls: type, name: str) -> Any:

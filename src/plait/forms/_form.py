@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, ClassVar, Self
 
 import msgspec
 from markupsafe import Markup
 
 from plait import FormData, Request, UploadFile
-from plait.forms._fields import NO_DEFAULT, FieldSpec, field_specs
+from plait.forms._fields import NO_DEFAULT, FieldSpec, check_names, field_specs, schema_specs
 from plait.forms._render import attributes, render_input, render_row
 
 __all__ = ["BoundField", "Form"]
@@ -23,9 +23,10 @@ _BOUND = re.compile(r"^Expected `(?:int|float)` ([<>]=?) (\S+)")
 _WORDS = {">=": "greater than or equal to", "<=": "less than or equal to", ">": "greater than"}
 _WORDS["<"] = "less than"
 _NO_SECONDS = re.compile(r"(?:^|T)\d\d:\d\d$")  # what <input type="datetime-local"/"time"> send
+_OFFSET = re.compile(r"(?:Z|[+-]\d\d:?\d\d)$", re.IGNORECASE)
 _KIND = {"int": "Enter a whole number.", "float": "Enter a number.", "bool": "Enter yes or no."}
 _RESERVED = frozenset(
-    {"add_error", "bound", "clean", "cleaned_data", "data", "errors", "fields", "initial"}
+    {"add_error", "bound", "clean", "cleaned_data", "data", "errors", "fields", "initial", "schema"}
     | {"is_valid", "non_field_errors", "enctype", "request", "value", "hidden_fields"}
 )
 
@@ -55,6 +56,16 @@ def _message(exc: msgspec.ValidationError, field: FieldSpec, raw: Any) -> str:
         what = {"date": "date", "time": "time"}.get(field.widget, "date and time")
         return f"Enter a valid {what}."
     return message
+
+
+def _initial(
+    initial: Mapping[str, Any] | object | None, fields: Mapping[str, Any]
+) -> dict[str, Any]:
+    if initial is None:
+        return {}
+    if isinstance(initial, Mapping):
+        return dict(initial)
+    return {name: getattr(initial, name) for name in fields if hasattr(initial, name)}
 
 
 class BoundField:
@@ -121,23 +132,35 @@ class Form:
     """
 
     fields: ClassVar[dict[str, FieldSpec]] = {}
+    schema: ClassVar[type[msgspec.Struct] | None] = None
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
+    def __init_subclass__(
+        cls,
+        *,
+        schema: type[msgspec.Struct] | None = None,
+        exclude: Sequence[str] = (),
+        **kwargs: Any,
+    ) -> None:
         super().__init_subclass__(**kwargs)
-        cls.fields = field_specs(cls, _RESERVED)
+        if schema is not None:
+            cls.schema = schema
+        base = schema_specs(cls.schema, exclude) if cls.schema is not None else {}
+        cls.fields = {**base, **field_specs(cls, _RESERVED)}
+        check_names(cls, cls.fields, _RESERVED)
 
     def __init__(
         self,
         data: Mapping[str, Any] | FormData | None = None,
         *,
-        initial: Mapping[str, Any] | None = None,
+        initial: Mapping[str, Any] | object | None = None,
         request: Request | None = None,
     ) -> None:
         self.data = data
         """What was submitted, or None for an unbound form."""
-        self.initial = dict(initial or {})
+        self.initial: dict[str, Any] = _initial(initial, self.fields)
+        """What an unbound form shows: from a mapping, or an object's attributes (a row)."""
         self.request = request
-        self.cleaned_data: dict[str, Any] = {}
+        self._cleaned: dict[str, Any] = {}
         self._errors: dict[str, list[str]] | None = None
 
     @classmethod
@@ -163,6 +186,12 @@ class Form:
         return self._errors
 
     @property
+    def cleaned_data(self) -> dict[str, Any]:
+        """The converted value of every valid field (validates first, once)."""
+        _ = self.errors
+        return self._cleaned
+
+    @property
     def non_field_errors(self) -> list[str]:
         return self.errors.get(NON_FIELD, [])
 
@@ -176,7 +205,7 @@ class Form:
             raise KeyError(f"{type(self).__name__} has no field {field!r}")
         self.errors.setdefault(field or NON_FIELD, []).append(message)
         if field is not None:
-            self.cleaned_data.pop(field, None)
+            self._cleaned.pop(field, None)
 
     def clean(self) -> None:
         """Checks across fields, run after every field converted; call :meth:`add_error`."""
@@ -206,23 +235,25 @@ class Form:
             if raw is None or raw == []:
                 if field.required:
                     errors[field.name] = ["This field is required."]
-                else:
-                    self.cleaned_data[field.name] = copy.copy(field.default)
+                elif field.default is not msgspec.UNSET:  # UNSET: the column's own default
+                    self._cleaned[field.name] = copy.copy(field.default)
                 continue
             if field.widget == "checkbox" and not field.multiple:
                 raw = isinstance(raw, str) and raw.lower() not in _FALSE
             elif field.widget in ("datetime-local", "time") and _NO_SECONDS.search(raw):
                 raw += ":00"
+            if field.aware and isinstance(raw, str) and not _OFFSET.search(raw):
+                raw += "+00:00"
             try:
                 value = msgspec.convert(raw, field.type, strict=False)
             except msgspec.ValidationError as exc:
                 errors[field.name] = [_message(exc, field, raw)]
                 continue
-            self.cleaned_data[field.name] = value
+            self._cleaned[field.name] = value
         if not errors:
             self.clean()
         if not errors:
-            for name, value in self.cleaned_data.items():
+            for name, value in self._cleaned.items():
                 setattr(self, name, value)
 
     # ------------------------------------------------------------------ drawing
@@ -235,7 +266,7 @@ class Form:
             return raw if field.widget != "checkbox" or field.multiple else raw is not None
         if name in self.initial:
             return self.initial[name]
-        return None if field.default is NO_DEFAULT else field.default
+        return None if field.default in (NO_DEFAULT, msgspec.UNSET) else field.default
 
     def __iter__(self) -> Iterator[BoundField]:
         return (BoundField(self, spec) for spec in self.fields.values())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+import enum
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,7 +28,13 @@ def attributes(attrs: Mapping[str, str | bool | None]) -> Markup:
 def _text(value: Any) -> str:
     if value is None or value is False:
         return ""
-    if hasattr(value, "value") and not isinstance(value, str):  # an Enum member
+    if isinstance(value, datetime.datetime):
+        # What <input type="datetime-local"> shows: no offset (aware values are shown in UTC).
+        moment: datetime.datetime = value
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(datetime.UTC).replace(tzinfo=None)
+        return moment.isoformat(timespec="seconds")
+    if isinstance(value, enum.Enum):
         value = value.value
     if hasattr(value, "isoformat"):
         return str(value.isoformat())
