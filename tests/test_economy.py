@@ -416,7 +416,7 @@ class Page:
 
 
 # browse(method, url, form data or None) -> the response, redirects not followed
-Browse = Callable[[str, str, "dict[str, str] | None"], Page]
+Browse = Callable[[str, str, dict[str, str] | None], Page]
 # make_staff(username, password): a user the framework's admin lets in
 MakeStaff = Callable[[str, str], None]
 
