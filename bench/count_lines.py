@@ -14,7 +14,9 @@ dependencies). For each one:
   scaffold's docstrings read as comments) unless the framework reads them as code (the
   OpenAPI YAML Starlette's ``SchemaGenerator`` parses out of handler docstrings); generated
   scaffolding counts, since the user maintains it.
-- **template lines**: non-blank lines of templates and other non-Python sources.
+- **HTML lines**: non-blank lines of HTML templates (``.html``, ``.jinja``...): the user
+  maintains them as they do the Python (the blog app's pages).
+- **other lines**: non-blank lines of any other source that is not Python (CSS, JS, config).
 - **typed into generated files**: of those, the lines a user typed into files a scaffold
   generated (``django-admin startproject``/``startapp``); they carry a ``# typed`` comment.
 - **files**: every file but ``requirements.txt``, caches and generated migrations
@@ -37,6 +39,7 @@ import io
 import json
 import sys
 import tokenize
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -46,7 +49,8 @@ START, END = "<!-- economy-table:start -->", "<!-- economy-table:end -->"
 SKIP_DIRS = {"__pycache__", ".venv", "node_modules", ".pytest_cache", ".mypy_cache", "instance"}
 GENERATED_DIRS = {"migrations"}
 TYPED_MARK = "# typed"
-TEMPLATE_SUFFIXES = {".html", ".jinja", ".jinja2", ".j2", ".txt", ".css", ".js", ".toml", ".cfg"}
+HTML_SUFFIXES = {".html", ".htm", ".jinja", ".jinja2", ".j2"}
+OTHER_SUFFIXES = {".txt", ".css", ".js", ".toml", ".cfg"}
 
 
 @dataclass
@@ -55,7 +59,8 @@ class Count:
     app: str
     python_lines: int
     typed_into_generated: int
-    template_lines: int
+    html_lines: int
+    other_lines: int
     files: int
     deps: int
     names: int
@@ -195,6 +200,11 @@ def framework_names(sources: list[str], packages: set[str]) -> set[str]:
     return names
 
 
+def _text_lines(paths: Iterable[Path]) -> int:
+    """Non-blank lines of non-Python sources."""
+    return sum(1 for path in paths for line in path.read_text().splitlines() if line.strip())
+
+
 def count_app(app_dir: Path) -> Count:
     files = [
         path
@@ -205,7 +215,6 @@ def count_app(app_dir: Path) -> Count:
         and path.suffix not in {".pyc", ".sqlite3", ".db"}
     ]
     sources = [path.read_text() for path in files if path.suffix == ".py"]
-    templates = [path.read_text() for path in files if path.suffix in TEMPLATE_SUFFIXES]
     deps = requirements(app_dir)
     local = {path.stem for path in app_dir.rglob("*") if path.suffix == ".py" or path.is_dir()}
     return Count(
@@ -213,7 +222,8 @@ def count_app(app_dir: Path) -> Count:
         app=app_dir.name,
         python_lines=sum(python_lines(source) for source in sources),
         typed_into_generated=sum(typed_lines(source) for source in sources),
-        template_lines=sum(1 for text in templates for line in text.splitlines() if line.strip()),
+        html_lines=_text_lines(path for path in files if path.suffix in HTML_SUFFIXES),
+        other_lines=_text_lines(path for path in files if path.suffix in OTHER_SUFFIXES),
         files=len(files),
         deps=len(deps),
         names=len(framework_names(sources, installed_packages(sources, local))),
@@ -239,10 +249,12 @@ def markdown(counts: list[Count]) -> str:
     for app in sorted({c.app for c in counts}, key=lambda app: (APP_ORDER.get(app, 9), app)):
         rows = sorted((c for c in counts if c.app == app), key=lambda c: (c.python_lines, c.files))
         typed = any(c.typed_into_generated for c in rows)
-        templates = any(c.template_lines for c in rows)
+        html = any(c.html_lines for c in rows)
+        other = any(c.other_lines for c in rows)
         header = ["framework", "installs", "Python lines"]
         header += ["of which typed into generated files"] if typed else []
-        header += ["template lines"] if templates else []
+        header += ["HTML lines"] if html else []
+        header += ["other lines"] if other else []
         header += ["files", "deps", "names"]
         out += [f"#### {app}", "", "| " + " | ".join(header) + " |"]
         out.append("|---|---|" + "---:|" * (len(header) - 2))
@@ -253,7 +265,8 @@ def markdown(counts: list[Count]) -> str:
                 str(c.python_lines),
             ]
             cells += [str(c.typed_into_generated or "")] if typed else []
-            cells += [str(c.template_lines)] if templates else []
+            cells += [str(c.html_lines)] if html else []
+            cells += [str(c.other_lines)] if other else []
             cells += [str(c.files), str(c.deps), str(c.names)]
             out.append("| " + " | ".join(cells) + " |")
         out.append("")

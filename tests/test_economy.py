@@ -1,13 +1,15 @@
-"""The code-economy CRUD apps (``bench/economy/*/crud/``) run and do the same thing.
+"""The code-economy apps (``bench/economy/*/crud/`` and ``*/blog/``) run and do the same thing.
 
 ``bench/count_lines.py`` counts their lines for ``docs/comparison.md``; this makes sure the
-counted apps are working ones: each is driven through create, list, get, PATCH, delete, a
-validation error, a 404 and its OpenAPI document, against a fresh SQLite file.
+counted apps are working ones. Each CRUD app is driven through create, list, get, PATCH,
+delete, a validation error, a 404 and its OpenAPI document, against a fresh SQLite file.
+Each blog is driven like a browser through sign-up, login, posts, comments, CSRF refusals,
+escaping, logout and its admin, against a fresh SQLite file too.
 
 The plait apps run here. A peer's app needs its framework, which only ``bench/.venv`` has:
 there it runs too (``bench/.venv/bin/python -m pytest tests/test_economy.py``), and here it
 is skipped. Django configures itself once per process, so each Django app runs this module
-in a child process (``python tests/test_economy.py <framework>``).
+in a child process (``python tests/test_economy.py <app> <framework> <database>``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import importlib
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 import warnings
@@ -25,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -206,6 +210,8 @@ def plait_app(spec: Spec, database: Path) -> Iterator[Call]:
 
 @contextmanager
 def fastapi_app(spec: Spec, database: Path) -> Iterator[Call]:
+    from sqlmodel import SQLModel
+
     from plait.testing import TestClient
 
     module = load(spec, "main.py")
@@ -214,6 +220,8 @@ def fastapi_app(spec: Spec, database: Path) -> Iterator[Call]:
             yield _httpx_call(client)
     finally:
         module.engine.dispose()
+        # SQLModel's metadata is global: forget this app's table so the blog can define its own.
+        SQLModel.metadata.remove(module.Post.__table__)
 
 
 @contextmanager
@@ -247,21 +255,28 @@ def flask_app(spec: Spec, database: Path) -> Iterator[Call]:
 
 
 @contextmanager
-def django_app(spec: Spec, database: Path) -> Iterator[Call]:
-    """Runs in a child process: Django can be set up once per process."""
+def django_setup(app_dir: Path, database: Path) -> None:
+    """Configure the Django project in ``app_dir`` on ``database`` and migrate it."""
     import django
     from django.conf import settings
     from django.core.management import call_command
-    from django.db import connections
-    from django.test import Client
     from django.test.utils import setup_test_environment
 
-    sys.path.insert(0, str(ECONOMY / spec.framework / "crud"))
-    os.environ["DJANGO_SETTINGS_MODULE"] = "crud.settings"
+    sys.path.insert(0, str(app_dir))
+    os.environ["DJANGO_SETTINGS_MODULE"] = f"{app_dir.name}.settings"
     settings.DATABASES["default"]["NAME"] = database
     django.setup()
     setup_test_environment()
     call_command("migrate", verbosity=0)
+
+
+@contextmanager
+def django_app(spec: Spec, database: Path) -> Iterator[Call]:
+    """Runs in a child process: Django can be set up once per process."""
+    from django.db import connections
+    from django.test import Client
+
+    django_setup(ECONOMY / spec.framework / "crud", database)
     client = Client()
 
     def call(method: str, url: str, body: Any) -> tuple[int, Any]:
@@ -299,19 +314,24 @@ def test_crud_app(spec: Spec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.chdir(tmp_path)  # apps that name a relative SQLite file create it here
     database = tmp_path / "posts.sqlite3"
     if spec.framework.startswith("django"):
-        child = subprocess.run(
-            [sys.executable, "-W", "error", __file__, spec.framework, str(database)],
-            capture_output=True,
-            text=True,
-            timeout=100,
-            check=False,
-        )
-        assert child.returncode == 0, child.stdout + child.stderr
-        assert child.stdout.strip() == "ok"
+        run_in_child("crud", spec.framework, database)
         return
     with RUNNERS[spec.framework](spec, database) as call:
         scenario(spec, call)
     assert database.exists()  # the app used the file it was given
+
+
+def run_in_child(app: str, framework: str, database: Path) -> None:
+    """Run ``app``'s scenario for a Django ``framework`` in a fresh interpreter."""
+    child = subprocess.run(
+        [sys.executable, "-W", "error", __file__, app, framework, str(database)],
+        capture_output=True,
+        text=True,
+        timeout=100,
+        check=False,
+    )
+    assert child.returncode == 0, child.stdout + child.stderr
+    assert child.stdout.strip() == "ok"
 
 
 def test_the_scenario_can_fail() -> None:
@@ -372,8 +392,364 @@ def test_the_counter_counts_code_not_comments() -> None:
     }
 
 
+def test_the_counter_counts_html_templates(tmp_path: Path) -> None:
+    counter = _count_lines()
+    app_dir = tmp_path / "flask" / "blog"
+    (app_dir / "templates").mkdir(parents=True)
+    (app_dir / "app.py").write_text("from flask import Flask\n\napp = Flask(__name__)\n")
+    (app_dir / "templates" / "base.html").write_text("<!doctype html>\n\n<p>{{ x }}</p>\n")
+    (app_dir / "style.css").write_text("p {}\n")
+    (app_dir / "requirements.txt").write_text("flask\n")
+    [count] = counter.count_all(tmp_path)
+    assert (count.python_lines, count.html_lines, count.other_lines, count.files) == (2, 2, 1, 3)
+    assert "| HTML lines | other lines |" in counter.markdown([count])
+
+
+# -- the blog ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Page:
+    status: int
+    location: str  # a redirect's target as a path (with its query), or ""
+    text: str
+
+
+# browse(method, url, form data or None) -> the response, redirects not followed
+Browse = Callable[[str, str, dict[str, str] | None], Page]
+# make_staff(username, password): a user the framework's admin lets in
+MakeStaff = Callable[[str, str], None]
+
+
+@dataclass(frozen=True)
+class BlogSpec:
+    framework: str
+    needs: tuple[str, ...]  # import names the app needs beside plait
+    signup: str
+    login: str
+    logout: str  # a link (GET), or a form (POST) where the framework's docs make it one
+    logout_method: str
+    create: str
+    comment: str  # the comment form's target, with {id}
+    admin: str  # the admin's list of posts
+    csrf_field: str  # the hidden field that carries the CSRF token
+    password_fields: tuple[str, str]  # sign-up's password and its repetition
+
+
+BLOG_SPECS = [
+    BlogSpec(
+        "flask",
+        ("flask", "flask_sqlalchemy", "flask_login", "flask_wtf", "flask_admin"),
+        signup="/auth/register",
+        login="/auth/login",
+        logout="/auth/logout",
+        logout_method="GET",
+        create="/create",
+        comment="/posts/{id}/comment",
+        admin="/admin/post/",
+        csrf_field="csrf_token",
+        password_fields=("password", "confirm"),
+    ),
+    BlogSpec(
+        "fastapi",
+        ("fastapi", "sqlmodel", "fastapi_csrf_protect", "pwdlib", "sqladmin", "itsdangerous"),
+        signup="/signup",
+        login="/login",
+        logout="/logout",
+        logout_method="GET",
+        create="/posts/new",
+        comment="/posts/{id}/comments",
+        admin="/admin/post/list",
+        csrf_field="csrf-token",
+        password_fields=("password", "confirm"),
+    ),
+    BlogSpec(
+        "django",
+        ("django",),
+        signup="/accounts/signup/",
+        login="/accounts/login/",
+        logout="/accounts/logout/",
+        logout_method="POST",
+        create="/posts/new/",
+        comment="/posts/{id}/comment/",
+        admin="/admin/posts/post/",
+        csrf_field="csrfmiddlewaretoken",
+        password_fields=("password1", "password2"),
+    ),
+]
+BLOG_BY_NAME = {spec.framework: spec for spec in BLOG_SPECS}
+
+
+def csrf_token(page: Page, field: str) -> str:
+    """The value of the hidden CSRF field of the page's (last) form."""
+    inputs = re.findall(rf'<input[^>]*name="{re.escape(field)}"[^>]*>', page.text)
+    assert inputs, f"no {field} field in:\n{page.text}"
+    value = re.search(r'value="([^"]*)"', inputs[-1])
+    assert value is not None, inputs[-1]
+    return value.group(1)
+
+
+def blog_scenario(spec: BlogSpec, browse: Browse, make_staff: MakeStaff) -> None:
+    """The same visits, and the same answers, for every framework."""
+
+    def submit(url: str, data: dict[str, str], *, form_page: str | None = None) -> Page:
+        """Open the page with the form (``url`` itself by default) and post it, token included."""
+        page = browse("GET", form_page or url, None)
+        assert page.status == 200, (form_page or url, page)
+        return browse("POST", url, {spec.csrf_field: csrf_token(page, spec.csrf_field), **data})
+
+    def follow(page: Page) -> Page:
+        assert page.status in (302, 303), page
+        return browse("GET", page.location, None)
+
+    def refused(page: Page) -> bool:
+        """Sent to a login page, or forbidden."""
+        return page.status == 403 or (page.status in (302, 303) and "login" in page.location)
+
+    password = "tulip-Harbour-93"
+    first, again = spec.password_fields
+
+    # sign-up: its errors are shown in the form; then the new user logs in
+    page = submit(spec.signup, {"username": "alice", first: password, again: password + "!"})
+    assert page.status == 200, page
+    assert "match" in page.text, page.text
+    page = follow(submit(spec.signup, {"username": "alice", first: password, again: password}))
+    assert page.status == 200
+    assert "Account created, please log in." in page.text
+    page = submit(spec.signup, {"username": "alice", first: password, again: password})
+    assert page.status == 200, page
+    assert "already exists" in page.text, page.text
+
+    page = browse("GET", spec.create, None)
+    assert page.status in (302, 303), page
+    assert urlsplit(page.location).path == spec.login, page
+
+    page = submit(spec.login, {"username": "alice", "password": "not-" + password})
+    assert page.status == 200, page  # the form again, not logged in
+    page = follow(submit(spec.login, {"username": "alice", "password": password}))
+    assert "New post" in page.text
+
+    # posts: CSRF-protected, escaped, newest first
+    page = browse("POST", spec.create, {"title": "No token", "body": "refused"})
+    assert page.status in (400, 403), page
+    page = submit(spec.create, {"title": "", "body": "no title"})
+    assert page.status in (200, 400, 422), page
+    page = follow(submit(spec.create, {"title": "First", "body": "The first post."}))
+    assert "Your post was published." in page.text
+    assert "The first post." in page.text
+    page = submit(spec.create, {"title": "<script>alert(1)</script>", "body": "Tom & Jerry"})
+    post_url = page.location
+    post_id = re.findall(r"\d+", post_url)[-1]
+    page = follow(page)
+    assert page.status == 200
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+    assert "<script>" not in page.text
+    assert "Tom &amp; Jerry" in page.text
+    index = browse("GET", "/", None).text
+    assert "<script>" not in index
+    assert "No token" not in index
+    assert "no title" not in index
+    assert index.index("&lt;script&gt;alert(1)") < index.index("First")
+
+    # comments
+    comment_url = spec.comment.format(id=post_id)
+    page = browse("POST", comment_url, {"body": "no token"})
+    assert page.status in (400, 403), page
+    page = follow(submit(comment_url, {"body": "Nice <b>post</b>"}, form_page=post_url))
+    assert "Your comment was added." in page.text
+    assert "Nice &lt;b&gt;post&lt;/b&gt;" in page.text
+    assert "no token" not in page.text
+
+    # the admin: not for a user who is not staff, nor for an anonymous one
+    assert refused(browse("GET", spec.admin, None))
+    if spec.logout_method == "POST":
+        page = submit(spec.logout, {}, form_page="/")
+    else:
+        page = browse("GET", spec.logout, None)
+    page = follow(page)
+    assert "New post" not in page.text  # the layout's link for a logged-in user
+    assert refused(browse("GET", spec.admin, None))
+    page = browse("GET", spec.create, None)
+    assert page.status in (302, 303), page
+    assert "login" in page.location
+
+    make_staff("boss", password)
+    follow(submit(spec.login, {"username": "boss", "password": password}))
+    page = browse("GET", spec.admin, None)
+    assert page.status == 200, page
+    assert "First" in page.text
+
+
+@contextmanager
+def imported(app_dir: Path, package: str) -> Iterator[ModuleType]:
+    """Import ``package`` from ``app_dir``, and forget it afterwards."""
+
+    def forget() -> None:
+        for name in [name for name in sys.modules if name.split(".")[0] == package]:
+            del sys.modules[name]
+
+    forget()
+    sys.path.insert(0, str(app_dir))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # as in load()
+            module = importlib.import_module(package)
+        yield module
+    finally:
+        sys.path.remove(str(app_dir))
+        forget()
+
+
+@contextmanager
+def flask_blog(spec: BlogSpec, database: Path) -> Iterator[tuple[Browse, MakeStaff]]:
+    os.environ["FLASK_SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{database}"
+    with imported(ECONOMY / "flask" / "blog", "blog") as blog:
+        try:
+            app = blog.create_app()
+        finally:
+            del os.environ["FLASK_SQLALCHEMY_DATABASE_URI"]
+        client = app.test_client()
+
+        def browse(method: str, url: str, data: dict[str, str] | None) -> Page:
+            response = client.open(url, method=method, data=data)
+            location = urlsplit(response.headers.get("Location", ""))
+            target = location.path + (f"?{location.query}" if location.query else "")
+            return Page(response.status_code, target, response.get_data(as_text=True))
+
+        def make_staff(username: str, password: str) -> None:
+            from blog.models import User, db
+
+            with app.app_context():
+                user = User(username=username, is_admin=True)
+                user.set_password(password)
+                db.session.add(user)
+                db.session.commit()
+
+        try:
+            yield browse, make_staff
+        finally:
+            with app.app_context():
+                blog.models.db.engine.dispose()
+
+
+@contextmanager
+def fastapi_blog(spec: BlogSpec, database: Path) -> Iterator[tuple[Browse, MakeStaff]]:
+    """The app opens ``blog.sqlite3`` in the working directory, which the test made ``tmp``."""
+    from plait.testing import TestClient
+
+    with (
+        imported(ECONOMY / "fastapi" / "blog", "app"),
+        TestClient(importlib.import_module("app.main").app) as client,
+    ):
+        from app.auth import password_hash
+        from app.models import User, engine
+        from sqlmodel import Session, SQLModel
+
+        def browse(method: str, url: str, data: dict[str, str] | None) -> Page:
+            response = client.request(method, url, data=data, follow_redirects=False)
+            location = urlsplit(response.headers.get("location", ""))
+            target = location.path + (f"?{location.query}" if location.query else "")
+            return Page(response.status_code, target, response.text)
+
+        def make_staff(username: str, password: str) -> None:
+            with Session(engine) as session:
+                hashed = password_hash.hash(password)
+                session.add(User(username=username, hashed_password=hashed, is_admin=True))
+                session.commit()
+
+        try:
+            yield browse, make_staff
+        finally:
+            engine.dispose()
+            for table in SQLModel.metadata.sorted_tables[::-1]:  # as fastapi_app does
+                if table.name in {"user", "post", "comment"}:
+                    SQLModel.metadata.remove(table)
+
+
+@contextmanager
+def django_blog(spec: BlogSpec, database: Path) -> Iterator[tuple[Browse, MakeStaff]]:
+    """Runs in a child process: Django can be set up once per process."""
+    from django.core.management import call_command
+    from django.db import connections
+    from django.test import Client
+
+    django_setup(ECONOMY / "django" / "blog", database)
+    client = Client(enforce_csrf_checks=True)  # the test client skips CSRF checks otherwise
+
+    def browse(method: str, url: str, data: dict[str, str] | None) -> Page:
+        response = client.generic(method, url) if data is None else client.post(url, data)
+        target = response.get("Location", "")
+        return Page(response.status_code, target, response.content.decode())
+
+    def make_staff(username: str, password: str) -> None:
+        os.environ["DJANGO_SUPERUSER_PASSWORD"] = password
+        try:
+            call_command(
+                "createsuperuser", interactive=False, username=username, email="", verbosity=0
+            )
+        finally:
+            del os.environ["DJANGO_SUPERUSER_PASSWORD"]
+
+    try:
+        yield browse, make_staff
+    finally:
+        connections.close_all()
+
+
+BLOG_RUNNERS = {"flask": flask_blog, "fastapi": fastapi_blog, "django": django_blog}
+
+
+@pytest.mark.parametrize("spec", BLOG_SPECS, ids=[spec.framework for spec in BLOG_SPECS])
+def test_blog_app(spec: BlogSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    missing = [name for name in spec.needs if importlib.util.find_spec(name) is None]
+    if missing:
+        pytest.skip(
+            f"{spec.framework} needs {', '.join(missing)}: only bench/.venv has it"
+            " (bench/.venv/bin/python -m pytest tests/test_economy.py)"
+        )
+    monkeypatch.chdir(tmp_path)  # apps that name a relative SQLite file create it here
+    database = tmp_path / "blog.sqlite3"
+    if spec.framework.startswith("django"):
+        run_in_child("blog", spec.framework, database)
+        return
+    with BLOG_RUNNERS[spec.framework](spec, database) as (browse, make_staff):
+        blog_scenario(spec, browse, make_staff)
+    assert database.exists()  # the app used the file it was given
+
+
+@pytest.mark.parametrize("broken", ["autoescape", "csrf"])
+def test_the_blog_scenario_can_fail(
+    broken: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A broken blog fails the scenario: the Flask one without autoescaping, or with its forms
+    checking their CSRF token (a 200 with the errors) but no `CSRFProtect` refusing the POST."""
+    spec = BLOG_BY_NAME["flask"]
+    if any(importlib.util.find_spec(name) is None for name in spec.needs):
+        pytest.skip("the Flask blog's packages: only bench/.venv has them")
+    monkeypatch.chdir(tmp_path)
+    if broken == "autoescape":
+        monkeypatch.setattr("flask.Flask.select_jinja_autoescape", lambda self, filename: False)
+    else:
+        monkeypatch.setenv("FLASK_WTF_CSRF_CHECK_DEFAULT", "false")
+    with (
+        flask_blog(spec, tmp_path / "blog.sqlite3") as (browse, make_staff),
+        pytest.raises(AssertionError),
+    ):
+        blog_scenario(spec, browse, make_staff)
+
+
+def test_every_blog_is_driven() -> None:
+    """A blog added under bench/economy is counted, so it must be in BLOG_SPECS too."""
+    written = {path.parent.name for path in ECONOMY.glob("*/blog")}
+    assert written == set(BLOG_BY_NAME) == set(BLOG_RUNNERS)
+
+
 if __name__ == "__main__":  # the child process of a Django app's test
-    framework, path = sys.argv[1:]
-    with django_app(BY_NAME[framework], Path(path)) as django_call:
-        scenario(BY_NAME[framework], django_call)
+    app, framework, path = sys.argv[1:]
+    if app == "blog":
+        with django_blog(BLOG_BY_NAME[framework], Path(path)) as (browse, make_staff):
+            blog_scenario(BLOG_BY_NAME[framework], browse, make_staff)
+    else:
+        with django_app(BY_NAME[framework], Path(path)) as django_call:
+            scenario(BY_NAME[framework], django_call)
     print("ok")
