@@ -294,3 +294,26 @@ def test_rotate_token_on_login_invalidates_earlier_tokens() -> None:
         assert client.post("/submit", data={"csrf_token": before}).status_code == 403
         assert client.post("/submit", data={"csrf_token": get_token(client)}).status_code == 200
     rotate_token(Request({"type": "http", "headers": []}))  # no middleware: nothing to do
+
+
+def test_malformed_input_is_a_403_never_a_500() -> None:
+    with TestClient(make_app()) as client:
+        token = get_token(client)
+        for origin in (b"http://[::1", b"://", b"http://", "é".encode()):
+            headers = {b"x-csrf-token": token.encode(), b"origin": origin}
+            response = client.post("/anything", headers=headers)
+            assert response.status_code == 403, origin
+        broken = client.post(
+            "/submit",
+            content=b"--zzz\r\nContent-Disposition: form-data; name=csrf_token\r\n\r\n"
+            + token.encode(),
+            headers={"content-type": "multipart/form-data; boundary=zzz"},
+        )
+        assert (broken.status_code, broken.text) == (403, "Forbidden: CSRF token missing.")
+        no_boundary = client.post(
+            "/submit", content=b"x", headers={"content-type": "multipart/form-data"}
+        )
+        assert no_boundary.status_code == 403
+    with TestClient(make_app(), base_url="https://testserver") as client:
+        malformed = {"X-CSRF-Token": get_token(client), "referer": "https://[::1/x"}
+        assert client.post("/anything", headers=malformed).status_code == 403
