@@ -111,8 +111,18 @@ def test_url_for_request_and_root_path(tmp_path: Path) -> None:
     def links(request: Request) -> Response:
         return templates.render(request, "links.html", {"x": 1})
 
+    assets = tmp_path / "assets"
+    assets.mkdir()
+    app.static("/static", assets, name="static")
+
+    @app.get("/styled")
+    def styled(request: Request) -> Response:
+        page = templates.env.from_string("{{ static('css/app v2.css') }}")
+        return Response(page.render(templates.context(request)))
+
     with TestClient(app) as client:
         assert client.get("/links").text == "/posts/a%20b|/links|1"
+        assert client.get("/styled").text == "/static/css/app%20v2.css"
     with TestClient(app, root_path="/blog") as client:
         assert client.get("/links").text == "/blog/posts/a%20b|/blog/links|1"
     # Without a request (an email), url_for still knows the app's routes.

@@ -17,7 +17,14 @@ from markupsafe import Markup, escape
 
 from plait import App, Request
 
-__all__ = ["REQUEST_GLOBALS", "csrf_input", "csrf_token", "get_flashed_messages", "url_for"]
+__all__ = [
+    "REQUEST_GLOBALS",
+    "csrf_input",
+    "csrf_token",
+    "get_flashed_messages",
+    "static",
+    "url_for",
+]
 
 _NO_CSRF = (
     "csrf_token() needs the CSRF middleware: add CSRF(app) (from plait.csrf) before the app starts"
@@ -47,6 +54,13 @@ def url_for(context: Context, name: str, /, **path_params: Any) -> str:
         raise RuntimeError("url_for() in a template needs the request or an app")
     root = request.scope.get("root_path", "") if isinstance(request, Request) else ""
     return root + quote(app.url_path_for(name, **path_params), safe=_PATH_SAFE)
+
+
+@pass_context
+def static(context: Context, path: str) -> str:
+    """The URL path of a static file: ``url_for("static", path=path)`` (``app.static(...,
+    name="static")``)."""
+    return str(url_for(context, "static", path=path))
 
 
 @pass_context
@@ -80,6 +94,7 @@ def get_flashed_messages(context: Context) -> list[tuple[str, str]]:
 
 REQUEST_GLOBALS: dict[str, Any] = {
     "url_for": url_for,
+    "static": static,
     "csrf_token": csrf_token,
     "csrf_input": csrf_input,
     "get_flashed_messages": get_flashed_messages,
