@@ -1,0 +1,148 @@
+"""``CSRF(app)``: the middleware on an app, ``csrf_token(request)`` and ``@csrf_exempt``."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from typing import Any, Literal, TypeVar
+
+from plait import App, HTTPConnection
+from plait.csrf._middleware import CSRFMiddleware, FailureHandler
+
+__all__ = ["CSRF", "csrf_exempt", "csrf_token", "rotate_token"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_PARAM = re.compile(r"\{([^}:]+)(?::([^}]+))?\}")
+
+
+def csrf_token(request: HTTPConnection) -> str:
+    """A masked CSRF token for ``request``'s page or client (a new one per call).
+
+    Put it in a form's ``csrf_token`` field or an ``X-CSRF-Token`` header; asking for one
+    makes sure the response sets the CSRF cookie. In templates: ``{{ csrf_input() }}``.
+    """
+    token: Callable[[], str] | None = request.scope.get("csrf_token")
+    if token is None:
+        raise RuntimeError(
+            "csrf_token() needs the CSRF middleware: add CSRF(app) (from plait.csrf) before "
+            "the app starts"
+        )
+    return token()
+
+
+def rotate_token(request: HTTPConnection) -> None:
+    """Give the client a new CSRF secret, as Django's ``login()`` does: call it when the
+    user signs in, so a token planted before (login CSRF) stops working. Without the CSRF
+    middleware it does nothing."""
+    token = request.scope.get("csrf_token")
+    rotate: Callable[[], None] | None = getattr(token, "rotate", None)
+    if rotate is not None:
+        rotate()
+
+
+def csrf_exempt(func: F) -> F:
+    """Exempt a route's path from CSRF checks (a webhook signed another way)::
+
+        @app.post("/hooks/stripe")
+        @csrf_exempt
+        async def stripe_hook(request: Request) -> None: ...
+
+    The middleware runs before routing, so it exempts the route's *path* (every method on
+    it), matched with the route's path parameters. Prefer ``CSRF(app, exempt=[...])`` for
+    whole prefixes such as a token-authenticated ``/api``.
+    """
+    func.csrf_exempt = True  # type: ignore[attr-defined]
+    return func
+
+
+def _path_pattern(path: str) -> re.Pattern[str]:
+    out, at = [], 0
+    for match in _PARAM.finditer(path):
+        out.append(re.escape(path[at : match.start()]))
+        out.append(".+" if match.group(2) == "path" else "[^/]+")
+        at = match.end()
+    out.append(re.escape(path[at:]))
+    return re.compile("".join(out))
+
+
+class CSRF:
+    """Django's CSRF protection for an app::
+
+        from plait import App
+        from plait.csrf import CSRF
+
+        app = App()
+        CSRF(app)
+
+    Every unsafe request (POST, PUT, PATCH, DELETE…) must come from the site itself (its
+    ``Origin``, or over HTTPS its ``Referer``) or from one of ``trusted_origins``, and carry
+    the token: the ``csrf_token`` form field (``{{ csrf_input() }}`` in a template) or the
+    ``X-CSRF-Token`` header. Failures are 403s saying why. Form bodies are read up to the
+    app's ``max_body_size`` (see :class:`CSRFMiddleware` for every option).
+
+    The ``csrftoken`` cookie is not HttpOnly, as in Django: a page's script reads it to send
+    the header. That gives a script nothing it could not read from a page's form anyway.
+    """
+
+    def __init__(
+        self,
+        app: App | None = None,
+        *,
+        cookie_name: str = "csrftoken",
+        header_name: str = "x-csrf-token",
+        field_name: str = "csrf_token",
+        trusted_origins: Sequence[str] = (),
+        exempt: Sequence[str] = (),
+        cookie_secure: bool | None = None,
+        cookie_samesite: Literal["lax", "strict", "none"] = "lax",
+        cookie_httponly: bool = False,
+        cookie_domain: str | None = None,
+        cookie_max_age: int | None = 31_449_600,
+        on_failure: FailureHandler | None = None,
+    ) -> None:
+        self.options: dict[str, Any] = {
+            "cookie_name": cookie_name,
+            "header_name": header_name,
+            "field_name": field_name,
+            "trusted_origins": trusted_origins,
+            "exempt": exempt,
+            "cookie_secure": cookie_secure,
+            "cookie_samesite": cookie_samesite,
+            "cookie_httponly": cookie_httponly,
+            "cookie_domain": cookie_domain,
+            "cookie_max_age": cookie_max_age,
+            "on_failure": on_failure,
+        }
+        # Bad options fail here, not when the app starts.
+        CSRFMiddleware(_never, **self.options)
+        self.app: App | None = None
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: App) -> None:
+        """Add the middleware to ``app`` (with the app's body size cap)."""
+        if getattr(app.state, "csrf", None) is not None:
+            raise RuntimeError("The app already has CSRF protection")
+        app.state.csrf = self
+        self.app = app
+        app.add_middleware(
+            CSRFMiddleware,
+            **self.options,
+            max_body_size=app.max_body_size,
+            exempt_routes=self.exempt_routes,
+        )
+
+    def exempt_routes(self) -> list[re.Pattern[str]]:
+        """Path patterns of the app's routes marked :func:`csrf_exempt`."""
+        if self.app is None:
+            return []
+        return [
+            _path_pattern(route.path)
+            for route in self.app.routes
+            if getattr(getattr(route, "endpoint", None), "csrf_exempt", False)
+        ]
+
+
+async def _never(scope: Any, receive: Any, send: Any) -> None:
+    raise AssertionError("only used to check the options")
