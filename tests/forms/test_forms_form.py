@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime
 import enum
+import re
 import sys
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -262,3 +264,29 @@ def test_public_surface() -> None:
         "TextArea",
         "Widget",
     ]
+
+
+def test_a_form_drawn_by_a_template_passes_the_csrf_check(tmp_path: Path) -> None:
+    from plait.csrf import CSRF
+    from plait.templates import Templates
+
+    (tmp_path / "signup.html").write_text('<form method="post">{{ form }}</form>')
+    app = App()
+    CSRF(app)
+    templates = Templates(app, tmp_path)
+
+    @app.route("/signup", methods=["GET", "POST"])
+    @templates.page("signup.html")
+    async def signup(form: SignUp) -> Any:
+        if form.is_valid():
+            return {"form": f"welcome {form.username}"}
+        return {"form": form}
+
+    with TestClient(app) as client:
+        page = client.get("/signup").text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+        assert token is not None, page
+        data = {"username": "ada", "password": "secret", "password2": "secret"}
+        assert client.post("/signup", data=data).status_code == 403
+        done = client.post("/signup", data={**data, "csrf_token": token.group(1)})
+    assert done.text == '<form method="post">welcome ada</form>'
