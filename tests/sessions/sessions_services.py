@@ -10,10 +10,28 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "db"))
 
-from db_services import service_unavailable  # type: ignore[import-not-found]
+from db_services import (  # type: ignore[import-not-found]
+    POSTGRES_URL,
+    postgres_execute,
+    require_postgres,
+    server_url,
+    service_unavailable,
+)
 
 from plait import Request
 from plait.sessions import SessionData, SessionStore
+
+__all__ = [
+    "POSTGRES_URL",
+    "REDIS_URL",
+    "SECRET",
+    "StoreFactory",
+    "postgres_execute",
+    "require_postgres",
+    "require_redis",
+    "server_url",
+    "session_of",
+]
 
 REDIS_URL = os.environ.get("PLAIT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 SECRET = "a-test-secret-key-that-is-long-enough-for-plait"

@@ -296,3 +296,40 @@ def test_redis_store_url_from_the_settings(monkeypatch: Any, tmp_path: Path) -> 
     assert store.client.connection_pool.connection_kwargs["host"] == "example.invalid"
     assert store.client.connection_pool.connection_kwargs["db"] == 3
     asyncio.run(store.close())
+
+
+def test_database_store_clears_expired_sessions(tmp_path: Path) -> None:
+    from plait.db import Database
+    from plait.sessions import DatabaseStore
+
+    async def scenario() -> None:
+        db = Database(url=f"sqlite+aiosqlite:///{tmp_path / 'sessions.sqlite3'}")
+        await db.create_all()
+        store = DatabaseStore(db)
+        await store.save("old", {"a": 1}, 1)
+        await store.save("new", {"b": 2}, 3600)
+        await store.save("new", {"b": 3}, 3600)  # saved again: updated, not duplicated
+        await asyncio.sleep(1.1)
+        assert await store.load("old") is None
+        assert await store.clear_expired() == 1
+        assert await store.clear_expired() == 0
+        assert await store.load("new") == {"b": 3}
+        await store.close()  # a database of no app: the store disconnects it
+
+    asyncio.run(scenario())
+
+
+def test_sessions_do_not_load_the_data_layer() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, plait.sessions\n"
+        "assert 'sqlalchemy' not in sys.modules, 'plait.sessions imported SQLAlchemy'\n"
+        "plait.sessions.DatabaseStore\n"
+        "assert 'sqlalchemy' in sys.modules\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
