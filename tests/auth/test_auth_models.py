@@ -128,3 +128,30 @@ def test_anonymous_has_no_permission() -> None:
         return await has_perm(None, None, "blog.publish")  # type: ignore[arg-type]
 
     assert asyncio.run(main()) is False
+
+
+def test_public_surface() -> None:
+    import plait.auth
+
+    assert set(plait.auth.__all__) == {
+        "HASH_SESSION_KEY",
+        "SESSION_KEY",
+        "Auth",
+        "AuthMiddleware",
+        "CurrentUser",
+        "Group",
+        "LoginRequired",
+        "Permission",
+        "StaffRequired",
+        "User",
+        "authenticate",
+        "has_perm",
+        "hash_password",
+        "login",
+        "logout",
+        "needs_rehash",
+        "verify_password",
+    }
+    for module in ("_auth", "_cli", "_dependencies", "_login", "_models", "_passwords"):
+        imported = __import__(f"plait.auth.{module}", fromlist=["__all__"])
+        assert all(hasattr(imported, name) for name in imported.__all__), module

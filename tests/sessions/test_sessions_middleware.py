@@ -333,3 +333,42 @@ def test_sessions_do_not_load_the_data_layer() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=60
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_a_failed_request_does_not_save_the_session(caplog: Any) -> None:
+    app = App()
+    Sessions(app, secret_key=SECRET)
+
+    @app.post("/fail")
+    async def fail(request: Request) -> str:
+        request.session["half"] = "done"
+        raise RuntimeError("boom")
+
+    with caplog.at_level(logging.CRITICAL), TestClient(app) as client:
+        response = client.post("/fail")
+        assert response.status_code == 500
+        assert "set-cookie" not in response.headers
+
+
+def test_public_surface() -> None:
+    import plait.sessions
+
+    assert set(plait.sessions.__all__) == {
+        "DEFAULT_MAX_AGE",
+        "MAX_COOKIE_SIZE",
+        "CookieStore",
+        "DatabaseStore",
+        "MemoryStore",
+        "RedisStore",
+        "SessionData",
+        "SessionMiddleware",
+        "SessionStore",
+        "Sessions",
+        "flash",
+        "get_flashed_messages",
+    }
+    for name in plait.sessions.__all__:
+        assert getattr(plait.sessions, name) is not None
+    for module in ("_data", "_database", "_flash", "_middleware", "_redis", "_stores"):
+        imported = __import__(f"plait.sessions.{module}", fromlist=["__all__"])
+        assert all(hasattr(imported, name) for name in imported.__all__), module

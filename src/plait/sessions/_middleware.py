@@ -115,7 +115,8 @@ class SessionMiddleware:
             if message["type"] == "http.response.start" and session.accessed:
                 headers = list(message.get("headers", ()))
                 headers.append((b"vary", b"Cookie"))
-                if session.modified:
+                # A failed request (5xx) leaves the stored session as it was (as Django does).
+                if session.modified and message["status"] < 500:
                     set_cookie = await self._save(session, scope, had_cookie=cookie is not None)
                     if set_cookie is not None:
                         headers.append((b"set-cookie", set_cookie.encode("latin-1")))
