@@ -1,0 +1,66 @@
+"""plait's auth: users with Argon2 passwords, logins kept in the session, groups, permissions.
+
+::
+
+    from typing import Annotated
+
+    from plait import App, Form, HTTPException, Request
+    from plait.auth import Auth, LoginRequired, authenticate, login
+    from plait.db import Database, Session
+    from plait.sessions import Sessions
+
+    app = App()
+    Sessions(app)
+    db = Database(app)
+    Auth(app, db)
+
+    @app.post("/login")
+    async def do_login(
+        request: Request,
+        session: Session,
+        username: Annotated[str, Form()],
+        password: Annotated[str, Form()],
+    ) -> dict:
+        user = await authenticate(session, username, password)
+        if user is None:
+            raise HTTPException(400, "Wrong username or password")
+        await login(request, user)
+        return {"ok": True}
+
+    @app.get("/account")
+    async def account(user: LoginRequired) -> dict:
+        return {"username": user.username}
+
+Needs ``pip install 'plait[auth]'`` (argon2-cffi) and ``plait[db]``; ``plait createsuperuser``
+creates the first administrator.
+"""
+
+from plait._extras import require
+
+require("argon2", "auth", "plait.auth")
+
+from plait.auth._auth import HASH_SESSION_KEY, SESSION_KEY, Auth, AuthMiddleware  # noqa: E402
+from plait.auth._dependencies import CurrentUser, LoginRequired, StaffRequired  # noqa: E402
+from plait.auth._login import authenticate, has_perm, login, logout  # noqa: E402
+from plait.auth._models import Group, Permission, User  # noqa: E402
+from plait.auth._passwords import hash_password, needs_rehash, verify_password  # noqa: E402
+
+__all__ = [
+    "HASH_SESSION_KEY",
+    "SESSION_KEY",
+    "Auth",
+    "AuthMiddleware",
+    "CurrentUser",
+    "Group",
+    "LoginRequired",
+    "Permission",
+    "StaffRequired",
+    "User",
+    "authenticate",
+    "has_perm",
+    "hash_password",
+    "login",
+    "logout",
+    "needs_rehash",
+    "verify_password",
+]

@@ -1,0 +1,145 @@
+"""``Auth(app, db)``: who the request's user is, from the session, on every request."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from plait import App, HTTPConnection, RedirectResponse, Request, Settings
+from plait.auth._models import User
+from plait.db import Database
+from plait.sessions import SessionData, SessionMiddleware
+
+__all__ = ["HASH_SESSION_KEY", "SESSION_KEY", "Auth", "AuthMiddleware", "LoginRedirect", "auth_of"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+SESSION_KEY = "_auth_user_id"
+"""The session key holding the logged-in user's id."""
+HASH_SESSION_KEY = "_auth_user_hash"
+"""The session key holding an HMAC of the user's password hash: a password change (which
+changes the hash) ends every other session of the user."""
+
+
+class LoginRedirect(Exception):
+    """Raised by :data:`LoginRequired` for a browser: answered with a 303 to the login page."""
+
+    def __init__(self, location: str) -> None:
+        super().__init__(location)
+        self.location = location
+
+
+class Auth:
+    """The auth battery: users, passwords, logins kept in the session, permissions::
+
+        from plait import App
+        from plait.auth import Auth
+        from plait.db import Database
+        from plait.sessions import Sessions
+
+        app = App()
+        Sessions(app)
+        db = Database(app)
+        Auth(app, db, login_url="/login")
+
+    Needs the sessions battery (start-up fails with a hint without it). For each request whose
+    session carries a logged-in user, the user is loaded from ``db`` and put in
+    ``scope["user"]`` (``request.user``); an inactive user, a deleted one, or a session made
+    before the user's password changed count as anonymous. ``login_url`` is where
+    :data:`LoginRequired` sends browsers. The session hash is keyed with ``secret_key``,
+    else the settings' ``SECRET_KEY``.
+    """
+
+    def __init__(
+        self,
+        app: App,
+        db: Database,
+        *,
+        login_url: str = "/login",
+        secret_key: str | None = None,
+    ) -> None:
+        self.db = db
+        self.login_url = login_url
+        secret = secret_key or Settings.load().SECRET_KEY
+        if not secret:
+            raise ValueError("Auth needs a secret key: pass secret_key= or set SECRET_KEY")
+        self._key = hmac.new(secret.encode(), b"plait.auth.session", hashlib.sha256).digest()
+        app.state.auth = self
+        app.add_middleware(AuthMiddleware, auth=self)
+        _inside_sessions(app)
+        app.add_exception_handler(LoginRedirect, _redirect_to_login)
+        app.on_startup(lambda: check_sessions(app))
+
+    def session_hash(self, user: User) -> str:
+        """The HMAC of ``user``'s password hash kept in the session at login."""
+        return hmac.new(self._key, user.password.encode(), hashlib.sha256).hexdigest()
+
+    async def load_user(self, session: SessionData) -> User | None:
+        """The active user logged in to ``session``, or ``None``; a session whose user is gone
+        or whose password changed since the login is flushed."""
+        data = session.to_dict()  # PERF: reading it this way does not make the response vary
+        user_id = data.get(SESSION_KEY)
+        if not isinstance(user_id, int):
+            return None
+        async with self.db.session() as db_session:
+            user = await db_session.get(User, user_id)
+        if user is None or not hmac.compare_digest(
+            str(data.get(HASH_SESSION_KEY, "")), self.session_hash(user)
+        ):
+            session.flush()
+            return None
+        return user if user.is_active else None
+
+
+def auth_of(connection: HTTPConnection) -> Auth:
+    """The :class:`Auth` of the connection's app."""
+    app = connection.app
+    auth = getattr(app.state, "auth", None) if app is not None else None
+    if not isinstance(auth, Auth):
+        raise RuntimeError("plait.auth is not set up on this app: add Auth(app, db)")
+    return auth
+
+
+def check_sessions(app: App) -> None:
+    """Start-up check: the sessions battery is installed."""
+    if not any(issubclass(cls, SessionMiddleware) for cls, _ in app.user_middleware):
+        raise RuntimeError("plait.auth needs sessions: add Sessions(app) (from plait.sessions)")
+
+
+def _inside_sessions(app: App) -> None:
+    """Move the middleware just added (outermost) inside the session middleware, which must
+    have loaded the session before the user can be: ``Sessions(app)`` and ``Auth(app, db)``
+    then work in either order."""
+    middleware = app.user_middleware
+    entry = middleware.pop(0)
+    position = next(
+        (i for i, (cls, _) in enumerate(middleware) if issubclass(cls, SessionMiddleware)), -1
+    )
+    middleware.insert(position + 1, entry)
+
+
+async def _redirect_to_login(request: Request, exc: LoginRedirect) -> RedirectResponse:
+    return RedirectResponse(exc.location, status_code=303)
+
+
+class AuthMiddleware:
+    """Put the session's user in ``scope["user"]`` (added by :class:`Auth`)."""
+
+    def __init__(self, app: ASGIApp, *, auth: Auth) -> None:
+        self.app = app
+        self.auth = auth
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        session = scope.get("session")
+        # PERF: a request whose session has no user costs a dict lookup.
+        if isinstance(session, SessionData) and SESSION_KEY in session.to_dict():
+            user = await self.auth.load_user(session)
+            if user is not None:
+                scope["user"] = user
+        await self.app(scope, receive, send)

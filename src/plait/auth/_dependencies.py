@@ -1,0 +1,95 @@
+"""``CurrentUser``, ``LoginRequired`` and ``StaffRequired``: handler parameter types."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import quote
+
+from plait import Depends, HTTPException, Request
+from plait.auth._auth import LoginRedirect, auth_of
+from plait.auth._models import User
+from plait.sessions import SessionData
+
+__all__ = [
+    "CurrentUser",
+    "LoginRequired",
+    "StaffRequired",
+    "current_user",
+    "login_required",
+    "prefers_html",
+    "staff_required",
+]
+
+
+def prefers_html(request: Request) -> bool:
+    """Whether the client asked for HTML over JSON (a browser, not an API client)."""
+    accept = request.headers.get("accept", "")
+    html = json = 0.0
+    for item in accept.split(","):
+        media, *params = (part.strip() for part in item.split(";"))
+        quality = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if media.lower() in ("text/html", "application/xhtml+xml"):
+            html = max(html, quality)
+        elif media.lower() in ("application/json", "application/problem+json"):
+            json = max(json, quality)
+    return html > 0 and html >= json
+
+
+async def current_user(request: Request) -> User | None:
+    """The dependency behind :data:`CurrentUser`."""
+    auth_of(request)  # a clear error when Auth(app, db) is missing
+    session = request.scope.get("session")
+    if isinstance(session, SessionData):
+        session.accessed = True  # the response depends on who is logged in: Vary: Cookie
+    user = request.scope.get("user")
+    return user if isinstance(user, User) else None
+
+
+async def login_required(request: Request, user: CurrentUser) -> User:
+    """The dependency behind :data:`LoginRequired`."""
+    if user is not None:
+        return user
+    if prefers_html(request):
+        query = request.scope.get("query_string", b"").decode("latin-1")
+        target = request.scope["path"] + (f"?{query}" if query else "")
+        separator = "&" if "?" in auth_of(request).login_url else "?"
+        location = f"{auth_of(request).login_url}{separator}next={quote(target, safe='/')}"
+        raise LoginRedirect(location)
+    raise HTTPException(
+        401, "Authentication required: log in first", headers={"WWW-Authenticate": "Session"}
+    )
+
+
+async def staff_required(user: LoginRequired) -> User:
+    """The dependency behind :data:`StaffRequired`."""
+    if not user.is_staff:
+        raise HTTPException(403, "Staff only")
+    return user
+
+
+CurrentUser = Annotated[User | None, Depends(current_user)]
+"""The logged-in user, or ``None``::
+
+    @app.get("/")
+    async def home(user: CurrentUser) -> dict:
+        return {"user": user.username if user else None}
+"""
+
+LoginRequired = Annotated[User, Depends(login_required)]
+"""The logged-in user; otherwise browsers (``Accept: text/html``) are redirected (303) to
+the login URL with ``?next=<this path>``, and API clients get a 401 problem::
+
+    @app.get("/account")
+    async def account(user: LoginRequired) -> dict:
+        return {"username": user.username}
+"""
+
+StaffRequired = Annotated[User, Depends(staff_required)]
+"""A logged-in user with ``is_staff``; other users get a 403 problem."""

@@ -1,0 +1,219 @@
+"""``Sessions(app)`` and its pure ASGI ``SessionMiddleware``."""
+
+from __future__ import annotations
+
+import datetime
+import secrets
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from email.utils import formatdate
+from typing import Any, Literal
+
+from plait import App, Settings
+from plait.sessions._data import SessionData
+from plait.sessions._stores import CookieStore, SessionStore
+
+__all__ = ["DEFAULT_MAX_AGE", "SessionMiddleware", "Sessions"]
+
+# The ASGI callable shape (as in plait's core), spelled here so the battery only uses public API.
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+DEFAULT_MAX_AGE = 14 * 24 * 60 * 60
+"""Two weeks, Django's ``SESSION_COOKIE_AGE``."""
+
+SameSite = Literal["lax", "strict", "none"]
+_EXPIRED = "Thu, 01 Jan 1970 00:00:00 GMT"
+
+
+def secret_key_from_settings(secret_key: str | None) -> str:
+    """``secret_key``, or ``SECRET_KEY`` from :meth:`plait.Settings.load` (which fails in
+    production without one, and generates a random one in DEBUG)."""
+    if secret_key:
+        return secret_key
+    loaded = Settings.load().SECRET_KEY
+    if not loaded:
+        raise ValueError("Sessions need a secret key: pass secret_key= or set SECRET_KEY")
+    return loaded
+
+
+def _seconds(max_age: int | datetime.timedelta) -> int:
+    seconds = int(max_age.total_seconds()) if isinstance(max_age, datetime.timedelta) else max_age
+    if type(seconds) is not int or seconds <= 0:
+        raise ValueError(f"max_age must be a positive number of seconds, got {max_age!r}")
+    return seconds
+
+
+class SessionMiddleware:
+    """Load the session before the app runs (``scope["session"]``), save it after.
+
+    Usually added by :class:`Sessions`; it can also be added directly::
+
+        app.add_middleware(SessionMiddleware, secret_key="…", store=MemoryStore())
+
+    A request without the session cookie costs no store access, and a response whose session
+    was not modified gets no ``Set-Cookie``. When the cookie is present, the data is loaded
+    before the app runs (stores are async; the mapping the handler sees is not).
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        secret_key: str | None = None,
+        store: SessionStore | None = None,
+        cookie_name: str = "plait_session",
+        max_age: int | datetime.timedelta = DEFAULT_MAX_AGE,
+        path: str = "/",
+        domain: str | None = None,
+        secure: bool | None = None,
+        httponly: bool = True,
+        samesite: SameSite = "lax",
+    ) -> None:
+        if samesite not in ("lax", "strict", "none"):
+            raise ValueError("samesite must be 'lax', 'strict' or 'none'")
+        if not cookie_name or any(c in cookie_name for c in ' ;,="'):
+            raise ValueError(f"{cookie_name!r} is not a valid cookie name")
+        self.app = app
+        self.store = (
+            store if store is not None else CookieStore(secret_key_from_settings(secret_key))
+        )
+        self.cookie_name = cookie_name
+        self.max_age = _seconds(max_age)
+        self.secure = secure
+        attributes = f"; Path={path}"
+        if domain is not None:
+            attributes += f"; Domain={domain}"
+        if httponly:
+            attributes += "; HttpOnly"
+        attributes += f"; SameSite={samesite.capitalize()}"
+        self._attributes = attributes
+        self._always_secure = samesite == "none"  # browsers drop SameSite=None without Secure
+        self._prefix = cookie_name + "="
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind != "http" and kind != "websocket":
+            await self.app(scope, receive, send)
+            return
+        cookie = self._cookie(scope)
+        session = SessionData()
+        if cookie:
+            data = await self.store.load(cookie)
+            if data is not None:
+                session = SessionData(data, cookie)
+        scope["session"] = session
+        if kind != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_session(message: Message) -> None:
+            # PERF: an untouched session costs one attribute test per message.
+            if message["type"] == "http.response.start" and session.accessed:
+                headers = list(message.get("headers", ()))
+                headers.append((b"vary", b"Cookie"))
+                # A failed request (5xx) leaves the stored session as it was (as Django does).
+                if session.modified and message["status"] < 500:
+                    set_cookie = await self._save(session, scope, had_cookie=cookie is not None)
+                    if set_cookie is not None:
+                        headers.append((b"set-cookie", set_cookie.encode("latin-1")))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_session)
+
+    def _cookie(self, scope: Scope) -> str | None:
+        """This middleware's cookie from the request's ``Cookie`` headers."""
+        prefix = self._prefix
+        for name, value in scope["headers"]:
+            if name == b"cookie" and prefix in (text := value.decode("latin-1")):
+                for chunk in text.split(";"):
+                    chunk = chunk.strip()
+                    if chunk.startswith(prefix):
+                        found: str = chunk[len(prefix) :].strip('"')
+                        return found
+        return None
+
+    async def _save(self, session: SessionData, scope: Scope, *, had_cookie: bool) -> str | None:
+        """Write the session to the store; return the ``Set-Cookie`` value (or ``None``)."""
+        store = self.store
+        for old in session.old_keys:
+            await store.delete(old)
+        session.old_keys.clear()
+        data = session.to_dict()
+        secure = self._always_secure or (
+            self.secure if self.secure is not None else scope.get("scheme") in ("https", "wss")
+        )
+        tail = self._attributes + ("; Secure" if secure else "")
+        if not data:
+            if session.key is not None:
+                await store.delete(session.key)
+                session.key = None
+            if not had_cookie:
+                return None
+            return f"{self.cookie_name}=; Expires={_EXPIRED}; Max-Age=0{tail}"
+        if session.key is None:
+            session.key = secrets.token_urlsafe(32) if store.server_side else ""
+        value = await store.save(session.key, data, self.max_age)
+        if not store.server_side:
+            session.key = value
+        expires = formatdate(time.time() + self.max_age, usegmt=True)
+        return f"{self.cookie_name}={value}; Expires={expires}; Max-Age={self.max_age}{tail}"
+
+
+class Sessions:
+    """The sessions battery: ``request.session`` on every request, kept between requests::
+
+        from plait import App, Request
+        from plait.sessions import Sessions
+
+        app = App()
+        Sessions(app)                       # signed cookies with settings' SECRET_KEY
+
+        @app.post("/visit")
+        async def visit(request: Request) -> dict:
+            request.session["visits"] = request.session.get("visits", 0) + 1
+            return {"visits": request.session["visits"]}
+
+    ``store`` is where the data lives: :class:`CookieStore` (the default, signed with
+    ``secret_key``, else the settings' ``SECRET_KEY``), :class:`MemoryStore`,
+    :class:`RedisStore` or :class:`DatabaseStore`. The cookie is ``HttpOnly``,
+    ``SameSite=Lax``, lasts ``max_age`` (two weeks), and is ``Secure`` when the request came
+    over HTTPS (``secure=None``; pass ``True`` behind a proxy that terminates TLS).
+    """
+
+    def __init__(
+        self,
+        app: App,
+        *,
+        secret_key: str | None = None,
+        store: SessionStore | None = None,
+        cookie_name: str = "plait_session",
+        max_age: int | datetime.timedelta = DEFAULT_MAX_AGE,
+        path: str = "/",
+        domain: str | None = None,
+        secure: bool | None = None,
+        httponly: bool = True,
+        samesite: SameSite = "lax",
+    ) -> None:
+        self.store = (
+            store if store is not None else CookieStore(secret_key_from_settings(secret_key))
+        )
+        self.cookie_name = cookie_name
+        self.max_age = _seconds(max_age)
+        app.add_middleware(
+            SessionMiddleware,
+            store=self.store,
+            cookie_name=cookie_name,
+            max_age=self.max_age,
+            path=path,
+            domain=domain,
+            secure=secure,
+            httponly=httponly,
+            samesite=samesite,
+        )
+        app.on_shutdown(self.store.close)
+        app.state.sessions = self

@@ -1,0 +1,68 @@
+"""``RedisStore``: sessions in Redis, each key expiring with its session."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from plait import Settings
+from plait._extras import require
+from plait.sessions._stores import SessionStore, decode, encode
+
+if TYPE_CHECKING:
+    import redis.asyncio
+
+__all__ = ["RedisStore"]
+
+
+class RedisStore(SessionStore):
+    """Sessions in Redis (redis-py's asyncio client), for apps on several processes or hosts::
+
+        from plait.sessions import RedisStore, Sessions
+
+        Sessions(app, store=RedisStore("redis://localhost:6379/0"))
+
+    Pass a URL (the store opens a client on first use and closes it at shutdown), your own
+    ``redis.asyncio.Redis`` client (yours to close), or nothing for the settings'
+    ``REDIS_URL`` (``PLAIT_REDIS_URL``). Each session is one key,
+    ``prefix + session id``, holding JSON and expiring after the session's ``max_age``.
+    Needs ``pip install 'plait[redis]'``.
+    """
+
+    def __init__(
+        self, client: redis.asyncio.Redis | str | None = None, *, prefix: str = "plait:session:"
+    ) -> None:
+        require("redis", "redis", "RedisStore")
+        if client is None:
+            client = Settings.load(check=False).REDIS_URL
+            if not client:
+                raise ValueError("RedisStore needs a Redis URL or client (or REDIS_URL set)")
+        self.prefix = prefix
+        self._url: str | None = client if isinstance(client, str) else None
+        self._client: redis.asyncio.Redis | None = None if isinstance(client, str) else client
+
+    @property
+    def client(self) -> redis.asyncio.Redis:
+        """The Redis client (opened from the URL on first use)."""
+        if self._client is None:
+            import redis.asyncio
+
+            assert self._url is not None
+            self._client = redis.asyncio.from_url(self._url)
+        return self._client
+
+    async def load(self, key: str) -> dict[str, Any] | None:
+        raw = await self.client.get(self.prefix + key)
+        return None if raw is None else decode(raw)
+
+    async def save(self, key: str, data: dict[str, Any], max_age: int) -> str:
+        await self.client.set(self.prefix + key, encode(data), ex=max_age)
+        return key
+
+    async def delete(self, key: str) -> None:
+        await self.client.delete(self.prefix + key)
+
+    async def close(self) -> None:
+        """Close the client the store opened from a URL (a client you passed stays open)."""
+        if self._url is not None and self._client is not None:
+            client, self._client = self._client, None
+            await client.aclose()

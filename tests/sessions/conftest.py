@@ -1,0 +1,93 @@
+"""Fixtures for the sessions tests: every store, Redis being the real server at 127.0.0.1:6379.
+
+A missing Redis server skips its tests with the reason (or fails them when
+``PLAIT_REQUIRE_SERVICES=1``), by the data-layer tests' ``service_unavailable`` rule.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sessions_services import (
+    POSTGRES_URL,
+    REDIS_URL,
+    SECRET,
+    StoreFactory,
+    postgres_execute,
+    require_postgres,
+    require_redis,
+    server_url,
+)
+
+from plait.db import Database
+from plait.sessions import CookieStore, DatabaseStore, MemoryStore, RedisStore
+
+
+@pytest.fixture
+def redis_prefix() -> Iterator[str]:
+    """A key prefix of this test's own on the Redis server; its keys are deleted after."""
+    require_redis()
+    import redis
+
+    prefix = f"plait-test:{uuid.uuid4().hex[:10]}:"
+    yield prefix
+    client = redis.Redis.from_url(REDIS_URL)
+    keys = list(client.scan_iter(match=prefix + "*"))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+def create_tables(url: str) -> None:
+    async def main() -> None:
+        db = Database(url=url)
+        try:
+            await db.create_all()
+        finally:
+            await db.disconnect()
+
+    asyncio.run(main())
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A database of this test session's own on the PostgreSQL server, dropped at the end."""
+    require_postgres()
+    name = f"plait_test_sessions_{uuid.uuid4().hex[:10]}"
+    postgres_execute(POSTGRES_URL, f'CREATE DATABASE "{name}"')
+    try:
+        url = server_url(name)
+        create_tables(url)
+        yield url
+    finally:
+        postgres_execute(POSTGRES_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(
+    params=[
+        "cookie",
+        "memory",
+        pytest.param("redis", marks=pytest.mark.redis),
+        "sqlite",
+        pytest.param("postgres", marks=pytest.mark.postgres),
+    ]
+)
+def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> StoreFactory:
+    """Builds a fresh store of each kind (one per app: a client belongs to one event loop)."""
+    if request.param == "cookie":
+        return lambda: CookieStore(SECRET)
+    if request.param == "memory":
+        return MemoryStore
+    if request.param == "redis":
+        prefix: str = request.getfixturevalue("redis_prefix")
+        return lambda: RedisStore(REDIS_URL, prefix=prefix)
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'sessions.sqlite3'}"
+        create_tables(url)
+    else:
+        url = request.getfixturevalue("postgres_database")
+    return lambda: DatabaseStore(Database(url=url))
