@@ -64,6 +64,7 @@ class Auth:
         login_url: str = "/login",
         secret_key: str | None = None,
     ) -> None:
+        self.app = app
         self.db = db
         self.login_url = login_url
         secret = secret_key or Settings.load().SECRET_KEY
@@ -75,6 +76,44 @@ class Auth:
         _inside_sessions(app)
         app.add_exception_handler(LoginRedirect, _redirect_to_login)
         app.on_startup(lambda: check_sessions(app))
+
+    def add_pages(
+        self,
+        *,
+        prefix: str = "",
+        layout: str = "auth/base.html",
+        redirect_to: str = "/",
+        signup: bool = True,
+        signup_message: str = "Account created, please log in.",
+    ) -> None:
+        """Add the log-in, log-out and sign-up pages (Django's ``auth.urls``)::
+
+            Auth(app, db).add_pages(layout="base.html")
+
+        ``GET/POST {prefix}/login`` (routes named ``login``, ``logout``, ``signup``) logs in
+        and goes to ``?next=`` (a path on this site) or ``redirect_to``; ``POST
+        {prefix}/logout`` logs out; ``GET/POST {prefix}/signup`` creates a user (a username,
+        the password twice, at least 8 characters) and sends them to log in with a flashed
+        ``signup_message``. The pages extend ``layout`` (yours, with ``title`` and
+        ``content`` blocks; a bare page by default) and draw the forms with ``{{ form }}``;
+        override ``auth/login.html`` or ``auth/signup.html`` in your templates directory for
+        your own. Needs :class:`plait.templates.Templates` on the app (and CSRF(app), which
+        the forms carry the token of).
+        """
+        from plait.auth._pages import add_pages
+
+        login_url = f"{prefix}/login"
+        if self.login_url != login_url and self.login_url == "/login":
+            self.login_url = login_url
+        add_pages(
+            self,
+            self.app,
+            prefix=prefix,
+            layout=layout,
+            redirect_to=redirect_to,
+            signup=signup,
+            signup_message=signup_message,
+        )
 
     def session_hash(self, user: User) -> str:
         """The HMAC of ``user``'s password hash kept in the session at login."""

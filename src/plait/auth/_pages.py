@@ -1,0 +1,139 @@
+"""Ready-made log-in, log-out and sign-up pages (Django's auth views), drawn by templates."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Annotated, Any
+
+import sqlalchemy as sa
+from msgspec import Meta
+
+from plait import App, HTMLResponse, RedirectResponse, Request, Response, forms
+from plait.auth._login import authenticate, login, logout
+from plait.auth._models import User
+from plait.auth._passwords import hash_password
+
+if TYPE_CHECKING:
+    from plait.auth._auth import Auth
+
+__all__ = ["LoginForm", "SignUpForm", "add_pages", "safe_next"]
+
+_USERNAME_HELP = "150 characters or fewer. Letters, digits and @/./+/-/_ only."
+_WRONG_LOGIN = (
+    "Please enter a correct username and password. Note that both fields may be case-sensitive."
+)
+
+
+class LoginForm(forms.Form):
+    """Django's ``AuthenticationForm``: a username and a password."""
+
+    username: Annotated[str, Meta(max_length=150)]
+    password: forms.Password
+
+
+class SignUpForm(forms.Form):
+    """Django's ``UserCreationForm``: a username and the password twice."""
+
+    username: Annotated[
+        str, Meta(max_length=150, pattern=r"^[\w.@+-]+$", description=_USERNAME_HELP)
+    ]
+    password: Annotated[forms.Password, Meta(min_length=8, description="At least 8 characters.")]
+    password2: Annotated[
+        forms.Password,
+        Meta(title="Password confirmation", description="The same password, to check it."),
+    ]
+
+    def clean(self) -> None:
+        if self.cleaned_data["password"] != self.cleaned_data["password2"]:
+            self.add_error("password2", "The two password fields didn't match.")
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """``target`` if it is a path on this site, else ``default`` (no open redirects)."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return default
+    if any(c in target for c in "\r\n\t"):
+        return default
+    return target
+
+
+def add_pages(
+    auth: Auth,
+    app: App,
+    *,
+    prefix: str,
+    layout: str,
+    redirect_to: str,
+    signup: bool,
+    signup_message: str,
+) -> None:
+    """Add ``/login``, ``/logout`` and (with ``signup``) ``/signup`` under ``prefix``."""
+
+    def render(request: Request, name: str, form: forms.Form, status: int) -> HTMLResponse:
+        from plait.templates import Templates
+
+        context = {"form": form, "layout": layout}
+        return Templates.of(app).render(request, name, context, status_code=status)
+
+    async def login_page(request: Request, form: LoginForm, next: str = "") -> Response:
+        if form.is_valid():
+            async with auth.db.transaction() as session:
+                user = await authenticate(session, form.username, form.password)
+                if user is not None:
+                    await login(request, user)
+                    return RedirectResponse(safe_next(next, redirect_to), status_code=303)
+            form.add_error(None, _WRONG_LOGIN)
+        return render(request, "auth/login.html", form, 200)
+
+    async def logout_page(request: Request) -> Response:
+        await logout(request)
+        return RedirectResponse(redirect_to, status_code=303)
+
+    async def signup_page(request: Request, form: SignUpForm) -> Response:
+        if form.is_valid() and await _create_user(auth, form):
+            _flash(request, signup_message)
+            return RedirectResponse(app.url_path_for("login"), status_code=303)
+        return render(request, "auth/signup.html", form, 200)
+
+    both = ("GET", "POST")
+    options: dict[str, Any] = {"include_in_schema": False}
+    app.add_route(f"{prefix}/login", login_page, methods=both, name="login", **options)
+    app.add_route(f"{prefix}/logout", logout_page, methods=("POST",), name="logout", **options)
+    if signup:
+        app.add_route(f"{prefix}/signup", signup_page, methods=both, name="signup", **options)
+    app.on_startup(lambda: _templates_ready(app))
+
+
+async def _create_user(auth: Auth, form: SignUpForm) -> bool:
+    """Create the signed-up user; False, with the form error, when the name is taken."""
+    password = await asyncio.to_thread(hash_password, form.password)
+    try:
+        async with auth.db.transaction() as session:
+            taken = await session.scalar(sa.select(User.id).where(User.username == form.username))
+            if taken is None:
+                session.add(User(username=form.username, password=password))
+    except sa.exc.IntegrityError:  # signed up by a request running at the same moment
+        taken = True
+    if taken is not None:
+        form.add_error("username", "A user with that username already exists.")
+        return False
+    return True
+
+
+def _flash(request: Request, message: str) -> None:
+    from plait.sessions import flash
+
+    flash(request, message, "success")
+
+
+def _templates_ready(app: App) -> None:
+    """Start-up: the pages are drawn by the app's templates, which must know the package's."""
+    try:
+        from plait.templates import Templates
+
+        templates = Templates.of(app)
+    except (ImportError, RuntimeError):
+        raise RuntimeError(
+            "plait.auth's pages need templates: add Templates(app) (from plait.templates)"
+        ) from None
+    templates.add_package("plait.auth")
