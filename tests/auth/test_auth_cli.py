@@ -121,3 +121,20 @@ def test_bad_app(tmp_path: Path) -> None:
     result = CliRunner().invoke(createsuperuser, ["--app", f"{tmp_path / 'missing.py'}:app"])
     assert result.exit_code == 2
     assert "does not exist" in result.output
+
+
+def test_registered_as_a_plait_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    import tomllib
+    from importlib.metadata import EntryPoint
+
+    from plait import cli
+
+    pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+    commands = tomllib.loads(pyproject.read_text())["project"]["entry-points"]["plait.commands"]
+    assert commands["createsuperuser"] == "plait.auth._cli:createsuperuser"
+    point = EntryPoint("createsuperuser", commands["createsuperuser"], cli.ENTRY_POINT_GROUP)
+    monkeypatch.setattr(cli, "_discover", lambda: [point])
+    result = CliRunner().invoke(cli.main, ["createsuperuser", "--help"])
+    assert result.exit_code == 0, result.output
+    assert "--no-input" in result.output
+    assert "PLAIT_SUPERUSER_PASSWORD" in result.output

@@ -184,6 +184,14 @@ def test_tampered_cookies_read_as_empty(make_store: StoreFactory, forge: Any) ->
         assert response.json() == {}
 
 
+def test_non_ascii_cookies_read_as_empty(make_store: StoreFactory) -> None:
+    with TestClient(make_app(make_store())) as client:
+        cookie = "plait_session=caf\xe9.\xe9t\xe9".encode("latin-1")
+        response = client.get("/session", headers={b"Cookie": cookie})
+        assert response.status_code == 200
+        assert response.json() == {}
+
+
 def test_cookie_signed_with_another_key_is_refused() -> None:
     with TestClient(make_app(CookieStore("another-secret-key-of-enough-length-here"))) as other:
         cookie = session_cookie(other.post("/session/user/mallory"))
