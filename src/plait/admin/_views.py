@@ -1,0 +1,475 @@
+"""The admin's pages: index, changelist, add, change and delete (GET shows, POST writes)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+import msgspec
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from plait import HTMLResponse, RedirectResponse, Request, Response
+from plait.admin._fields import FormField, format_value, input_value, parse_form
+from plait.admin._options import ModelAdmin, object_label
+from plait.admin._queries import (
+    load_changelist,
+    load_choices,
+    load_filters,
+    related_labels,
+    sortable,
+)
+from plait.admin._render import render
+from plait.admin._saving import save
+from plait.db import model_schema
+
+if TYPE_CHECKING:
+    from plait.admin._site import Admin
+
+__all__ = ["Views", "is_anonymous", "is_staff"]
+
+_HEADERS = {"Cache-Control": "no-store, private", "X-Frame-Options": "DENY"}
+_NOTES = {"added": "added", "changed": "changed", "deleted": "deleted"}
+_FLASHES = "_flashes"  # plait.sessions' key (the contract's flash format)
+
+
+def is_staff(user: Any) -> bool:
+    """An active staff member (duck-typed: ``is_active`` and ``is_staff``)."""
+    return bool(getattr(user, "is_active", False) and getattr(user, "is_staff", False))
+
+
+def is_anonymous(user: Any) -> bool:
+    """Nobody signed in: no user, or one saying ``is_authenticated`` is false."""
+    return user is None or getattr(user, "is_authenticated", True) is False
+
+
+class _Denied(Exception):
+    def __init__(self, response: Response) -> None:
+        self.response = response
+
+
+class Views:
+    """The route handlers of one :class:`~plait.admin.Admin`."""
+
+    def __init__(self, site: Admin) -> None:
+        self.site = site
+        self._fields: dict[tuple[type, str], list[FormField]] = {}
+
+    # ---------------------------------------------------------------- plumbing
+
+    def page(
+        self, request: Request, template: str, context: Mapping[str, Any], status: int = 200
+    ) -> Response:
+        """An admin page: ``context`` plus what every page shows (title, user, CSRF token)."""
+        site = self.site
+        make_token = request.scope.get("csrf_token")
+        user = request.user
+        common: dict[str, Any] = {
+            "site_title": site.title,
+            "index_url": site.url(request),
+            "static_url": site.url(request, "static", "admin.css").rstrip("/"),
+            "site_url": site.site_url,
+            "logout_url": site.logout_url,
+            "user_name": getattr(user, "username", None) or str(user or ""),
+            "csrf_token": make_token() if callable(make_token) else None,
+            "messages": [],
+            "breadcrumbs": [],
+        }
+        html = render(template, {**common, **context})
+        return HTMLResponse(html, status_code=status, headers=_HEADERS)
+
+    def error(self, request: Request, status: int, message: str) -> Response:
+        title = {403: "Forbidden", 404: "Not found"}.get(status, "Error")
+        return self.page(request, "error.html", {"title": title, "message": message}, status)
+
+    async def authorize(self, request: Request, action: str, slug: str | None) -> ModelAdmin:
+        """The ModelAdmin of ``slug`` if the user may ``action`` it; else raise the answer."""
+        user = request.user
+        if is_anonymous(user):
+            url = self.site.login_redirect(request)
+            raise _Denied(RedirectResponse(url, status_code=303, headers=_HEADERS))
+        if not is_staff(user):
+            raise _Denied(self.error(request, 403, "You are not allowed to use this site."))
+        if slug is None:
+            return ModelAdmin.__new__(ModelAdmin)  # the index: staff is enough
+        model_admin = self.site.model_admin(slug)
+        if model_admin is None:
+            raise _Denied(self.error(request, 404, "There is no such page in the admin."))
+        if not await self.site.allowed(request, action, model_admin.model):
+            raise _Denied(self.error(request, 403, f"You may not {action} these records."))
+        return model_admin
+
+    def form_fields(self, model_admin: ModelAdmin, kind: str) -> list[FormField]:
+        from plait.admin._fields import form_fields
+
+        key = (model_admin.model, kind)
+        if key not in self._fields:
+            self._fields[key] = form_fields(model_admin, "create" if kind == "add" else "update")
+        return self._fields[key]
+
+    async def messages(
+        self, request: Request, model_admin: ModelAdmin, session: AsyncSession
+    ) -> list[tuple[str, str]]:
+        """Messages left by the last save/delete: in the session, or named in the query."""
+        session_data = request.scope.get("session")
+        if session_data is not None:
+            if _FLASHES not in session_data:
+                return []
+            return [(str(c), str(m)) for c, m in session_data.pop(_FLASHES)]
+        note = request.query_params.get("_msg")
+        if note not in _NOTES:
+            return []
+        text = f"The {model_admin.label} was {note} successfully."
+        key = request.query_params.get("_pk")
+        if note != "deleted" and key is not None:
+            obj = await _get(session, model_admin, key)
+            if obj is not None:
+                text = f"The {model_admin.label} “{object_label(obj)}” was {note} successfully."
+        return [("success", text)]
+
+    def done(
+        self, request: Request, url: str, model_admin: ModelAdmin, note: str, obj: Any
+    ) -> Response:
+        """Redirect after a write (303), carrying its message by session or query string."""
+        session_data = request.scope.get("session")
+        if session_data is not None:
+            label = object_label(obj)
+            text = f"The {model_admin.label} “{label}” was {note} successfully."
+            session_data[_FLASHES] = [*session_data.get(_FLASHES, ()), ["success", text]]
+        else:
+            query = {"_msg": note}
+            if note != "deleted":
+                query["_pk"] = str(getattr(obj, model_admin.pk_name))
+            url += ("&" if "?" in url else "?") + urlencode(query)
+        return RedirectResponse(url, status_code=303, headers=_HEADERS)
+
+    def crumbs(self, request: Request, model_admin: ModelAdmin) -> list[tuple[str, str]]:
+        return [
+            (self.site.title, self.site.url(request)),
+            (str(model_admin.label_plural).capitalize(), self.site.url(request, model_admin.slug)),
+        ]
+
+    # ---------------------------------------------------------------- pages
+
+    async def index(self, request: Request) -> Response:
+        try:
+            await self.authorize(request, "view", None)
+        except _Denied as denied:
+            return denied.response
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for model_admin in self.site.registry.values():
+            if not await self.site.allowed(request, "view", model_admin.model):
+                continue
+            can_add = await self.site.allowed(request, "add", model_admin.model)
+            groups.setdefault(str(model_admin.group), []).append(
+                {
+                    "label": str(model_admin.label_plural).capitalize(),
+                    "url": self.site.url(request, model_admin.slug),
+                    "add_url": self.site.url(request, model_admin.slug, "add") if can_add else None,
+                }
+            )
+        context = {"title": self.site.title, "groups": sorted(groups.items())}
+        return self.page(request, "index.html", context)
+
+    async def changelist(self, request: Request, model: str) -> Response:
+        try:
+            model_admin = await self.authorize(request, "view", model)
+        except _Denied as denied:
+            return denied.response
+        params = {k: v for k, v in request.query_params.items() if k not in ("_msg", "_pk")}
+        async with self.site.db.session() as session:
+            page = await load_changelist(model_admin, session, params)
+            filters = await load_filters(model_admin, session, params)
+            labels = await related_labels(model_admin, session, page.objects)
+            messages = await self.messages(request, model_admin, session)
+        rows = []
+        for obj in page.objects:
+            cells = []
+            for entry in model_admin.list_display:
+                value = model_admin.display_value(entry, obj)
+                if isinstance(entry, str) and entry in labels:
+                    cells.append(labels[entry].get(value, format_value(value)))
+                else:
+                    cells.append(value if entry == "__str__" else format_value(value))
+            url = self.site.url(request, model_admin.slug, getattr(obj, model_admin.pk_name))
+            rows.append({"url": url + "change/", "cells": cells})
+        context = {
+            "title": f"Select {model_admin.label} to change",
+            "model": model_admin,
+            "headers": _headers(model_admin, params, page.order),
+            "rows": rows,
+            "page": page,
+            "pages": _page_links(params, page.page, page.pages),
+            "query": params.get("q", ""),
+            "search": bool(model_admin.search_fields),
+            "filters": [(f, _filter_links(params, f.param, f.choices)) for f in filters],
+            "add_url": self.site.url(request, model_admin.slug, "add")
+            if await self.site.allowed(request, "add", model_admin.model)
+            else None,
+            "messages": messages,
+            "breadcrumbs": self.crumbs(request, model_admin)[:1],
+        }
+        return self.page(request, "change_list.html", context)
+
+    async def add(self, request: Request, model: str) -> Response:
+        try:
+            model_admin = await self.authorize(request, "add", model)
+        except _Denied as denied:
+            return denied.response
+        fields = self.form_fields(model_admin, "add")
+        errors: dict[str, str] = {}
+        async with self.site.db.session() as session:
+            choices = await _choices(session, fields)
+            if request.method == "POST":
+                form = await request.form()
+                raw, errors = parse_form(fields, form, "create", choices)
+                if not errors:
+                    obj, errors = await save(request, session, model_admin, None, raw)
+                    if obj is not None:
+                        return self._after_save(request, model_admin, form, obj, "added")
+                values = _submitted(fields, form)
+            else:
+                values = {f.name: _default(model_admin, f) for f in fields}
+        context = {
+            "title": f"Add {model_admin.label}",
+            "model": model_admin,
+            "fields": _bound(fields, values, errors, choices),
+            "errors": errors,
+            "non_field_errors": _non_field(fields, errors),
+            "readonly": [],
+            "delete_url": None,
+            "breadcrumbs": self.crumbs(request, model_admin),
+        }
+        return self.page(request, "change_form.html", context)
+
+    async def change(self, request: Request, model: str, pk: str) -> Response:
+        try:
+            model_admin = await self.authorize(request, "change", model)
+        except _Denied as denied:
+            return denied.response
+        fields = self.form_fields(model_admin, "change")
+        errors: dict[str, str] = {}
+        async with self.site.db.session() as session:
+            obj = await _get(session, model_admin, pk)
+            if obj is None:
+                return self.error(request, 404, f"No {model_admin.label} with the key {pk!r}.")
+            # Read before any write: a failed commit expires the object.
+            label = object_label(obj)
+            readonly = _readonly(model_admin, fields, obj)
+            messages = await self.messages(request, model_admin, session)
+            choices = await _choices(session, fields)
+            if request.method == "POST":
+                form = await request.form()
+                raw, errors = parse_form(fields, form, "update", choices)
+                if not errors:
+                    saved, errors = await save(request, session, model_admin, obj, raw)
+                    if saved is not None:
+                        return self._after_save(request, model_admin, form, saved, "changed")
+                values = _submitted(fields, form)
+            else:
+                values = {f.name: input_value(f, getattr(obj, f.name)) for f in fields}
+        can_delete = await self.site.allowed(request, "delete", model_admin.model)
+        context = {
+            "title": f"Change {model_admin.label}",
+            "object_label": label,
+            "model": model_admin,
+            "fields": _bound(fields, values, errors, choices),
+            "errors": errors,
+            "non_field_errors": _non_field(fields, errors),
+            "readonly": readonly,
+            "messages": messages,
+            "delete_url": self.site.url(request, model_admin.slug, pk, "delete")
+            if can_delete
+            else None,
+            "breadcrumbs": self.crumbs(request, model_admin),
+        }
+        return self.page(request, "change_form.html", context)
+
+    def _after_save(
+        self,
+        request: Request,
+        model_admin: ModelAdmin,
+        form: Mapping[str, Any],
+        obj: Any,
+        note: str,
+    ) -> Response:
+        slug = model_admin.slug
+        if "_continue" in form:
+            url = self.site.url(request, slug, getattr(obj, model_admin.pk_name), "change")
+        elif "_addanother" in form:
+            url = self.site.url(request, slug, "add")
+        else:
+            url = self.site.url(request, slug)
+        return self.done(request, url, model_admin, note, obj)
+
+    async def delete(self, request: Request, model: str, pk: str) -> Response:
+        try:
+            model_admin = await self.authorize(request, "delete", model)
+        except _Denied as denied:
+            return denied.response
+        error = None
+        async with self.site.db.session() as session:
+            obj = await _get(session, model_admin, pk)
+            if obj is None:
+                return self.error(request, 404, f"No {model_admin.label} with the key {pk!r}.")
+            label = object_label(obj)
+            if request.method == "POST":
+                try:
+                    await model_admin.delete_model(request, session, obj)
+                    await session.commit()
+                except IntegrityError:
+                    await session.rollback()
+                    error = (
+                        f"The {model_admin.label} “{label}” cannot be deleted: other records "
+                        "refer to it. Delete or change those first."
+                    )
+                else:
+                    url = self.site.url(request, model_admin.slug)
+                    return self.done(request, url, model_admin, "deleted", obj)
+        context = {
+            "title": "Are you sure?",
+            "model": model_admin,
+            "object_label": label,
+            "error": error,
+            "cancel_url": self.site.url(request, model_admin.slug, pk, "change"),
+            "breadcrumbs": self.crumbs(request, model_admin),
+        }
+        return self.page(request, "delete_confirmation.html", context, 409 if error else 200)
+
+
+# -------------------------------------------------------------------- helpers
+
+
+async def _get(session: AsyncSession, model_admin: ModelAdmin, key: str) -> Any:
+    """The row with primary key ``key`` (text from the URL), or None."""
+    column = model_admin.columns[model_admin.pk_name]
+    try:
+        python_type = column.type.python_type
+        value = msgspec.convert(key, python_type, strict=False)
+    except (NotImplementedError, msgspec.ValidationError, TypeError):
+        return None
+    try:
+        return await session.get(model_admin.model, value)
+    except DBAPIError:  # a key the database refuses (out of range) is no row either
+        await session.rollback()
+        return None
+
+
+async def _choices(session: AsyncSession, fields: list[FormField]) -> dict[str, list[Any]]:
+    return {
+        f.name: await load_choices(session, f.related, f.related_key)
+        for f in fields
+        if f.related is not None and f.related_key is not None
+    }
+
+
+def _default(model_admin: ModelAdmin, form_field: FormField) -> str:
+    default = model_admin.columns[form_field.name].default
+    arg = getattr(default, "arg", None)
+    if default is None or not getattr(default, "is_scalar", False):
+        return ""
+    return input_value(form_field, arg)
+
+
+def _submitted(fields: list[FormField], form: Mapping[str, Any]) -> dict[str, str]:
+    """What was posted, as typed (an invalid form shows it back, never loses it)."""
+    values = {}
+    for f in fields:
+        posted = form.get(f.name, "")
+        if f.widget == "checkbox":
+            values[f.name] = "true" if f.name in form else "false"
+        else:
+            values[f.name] = "" if f.widget == "password" or not isinstance(posted, str) else posted
+    return values
+
+
+def _bound(
+    fields: list[FormField],
+    values: Mapping[str, str],
+    errors: Mapping[str, str],
+    choices: Mapping[str, list[tuple[str, str]]],
+) -> list[dict[str, Any]]:
+    bound = []
+    for f in fields:
+        options = list(choices.get(f.name) or f.choices)
+        if f.related is not None and (f.nullable or not values.get(f.name)):
+            options.insert(0, ("", "---------"))
+        bound.append(
+            {
+                "field": f,
+                "value": values.get(f.name, ""),
+                "error": errors.get(f.name),
+                "options": options,
+            }
+        )
+    return bound
+
+
+def _non_field(fields: list[FormField], errors: Mapping[str, str]) -> list[str]:
+    names = {f.name for f in fields}
+    return [message for key, message in errors.items() if key not in names]
+
+
+def _readonly(model_admin: ModelAdmin, fields: list[FormField], obj: Any) -> list[tuple[str, str]]:
+    from plait.admin._options import humanize
+
+    editable = {f.name for f in fields}
+    shown = set(model_schema(model_admin.model, "read").__struct_fields__)
+    return [
+        (humanize(name), format_value(getattr(obj, name)))
+        for name in model_admin.columns
+        if name not in editable and name not in model_admin.exclude and name in shown
+    ]
+
+
+def _link(params: Mapping[str, str], **changes: str | None) -> str:
+    merged = {**params, **changes}
+    query = urlencode({k: v for k, v in merged.items() if v not in (None, "")})
+    return "?" + query if query else "?"
+
+
+def _headers(
+    model_admin: ModelAdmin, params: Mapping[str, str], order: str
+) -> list[dict[str, Any]]:
+    columns = sortable(model_admin)
+    headers = []
+    for entry in model_admin.list_display:
+        header: dict[str, Any] = {
+            "label": model_admin.display_label(entry),
+            "url": None,
+            "sorted": None,
+        }
+        if isinstance(entry, str) and entry in columns:
+            direction = "asc" if order == entry else "desc" if order == f"-{entry}" else None
+            target = f"-{entry}" if direction == "asc" else entry
+            header.update(url=_link(params, o=target, p=None), sorted=direction)
+        headers.append(header)
+    return headers
+
+
+def _page_links(params: Mapping[str, str], page: int, pages: int) -> list[dict[str, Any]]:
+    if pages <= 1:
+        return []
+    wanted = {1, pages, *range(max(1, page - 2), min(pages, page + 2) + 1)}
+    links: list[dict[str, Any]] = []
+    previous = 0
+    for number in sorted(wanted):
+        if number > previous + 1:
+            links.append({"number": None})
+        url = _link(params, p=str(number))
+        links.append({"number": number, "url": url, "current": number == page})
+        previous = number
+    return links
+
+
+def _filter_links(
+    params: Mapping[str, str], param: str, choices: list[tuple[str, str]]
+) -> list[dict[str, Any]]:
+    selected = params.get(param)
+    every = _link(params, **{param: None, "p": None})
+    links = [{"label": "All", "url": every, "selected": selected is None}]
+    for value, label in choices:
+        url = _link(params, **{param: value, "p": None})
+        links.append({"label": label, "url": url, "selected": selected == value})
+    return links
