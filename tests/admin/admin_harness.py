@@ -15,7 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from plait import App
 from plait._types import ASGIApp, Receive, Scope, Send
 from plait.admin import Admin, ModelAdmin
-from plait.db import Database, Model, crud_router
+from plait.db import Database, Model, Session, crud_router
 from plait.db.testing import rolled_back
 from plait.testing import TestClient
 
@@ -31,6 +31,7 @@ class Writer(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
     email: Mapped[str | None] = mapped_column(String(200))
+    secret: Mapped[str | None] = mapped_column(String(50), info={"write_only": True})
 
     def __str__(self) -> str:
         return self.name
@@ -44,6 +45,8 @@ class Story(Model):
     published: Mapped[bool] = mapped_column(default=False)
     mood: Mapped[Mood] = mapped_column(default=Mood.CALM)
     published_on: Mapped[datetime.date | None]
+    scheduled_at: Mapped[datetime.datetime | None]
+    featured: Mapped[bool | None]
     created_at: Mapped[datetime.datetime] = mapped_column(server_default=func.now())
     writer_id: Mapped[int] = mapped_column(ForeignKey("writer.id"))
 
@@ -97,6 +100,12 @@ def make_app(db_url: str, **options: Any) -> tuple[App, Database, Admin]:
     app.include_router(crud_router(Writer, prefix="/api/writers"))
     app.include_router(crud_router(Story, prefix="/api/stories"))
     app.add_middleware(FakeAuthAndCSRF, who=Who)
+
+    @app.get("/_test/writers/{writer_id}/secret", include_in_schema=False)
+    async def secret(writer_id: int, session: Session) -> dict[str, str | None]:
+        writer = await session.get(Writer, writer_id)
+        return {"secret": writer.secret if writer else None}
+
     return app, db, admin
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -164,3 +165,43 @@ def test_the_decorator_form_registers_a_model_admin_class() -> None:
     assert tuple(registered.list_display) == ("title", "views")
     assert registered.label == "story"
     assert registered.label_plural == "stories"
+
+
+def test_list_display_takes_str_methods_and_callables(db_url: str) -> None:
+    def domain(writer: Writer) -> str:
+        return (writer.email or "").partition("@")[2]
+
+    class WriterAdmin(ModelAdmin):
+        list_display = ("__str__", "shout", domain)
+
+        def shout(self, writer: Writer) -> str:
+            return writer.name.upper()
+
+        shout.short_description = "Loud name"  # type: ignore[attr-defined]
+
+    app, db, admin = make_app(db_url)
+    admin.register(Writer, WriterAdmin)
+    with serve(app, db) as client:
+        add_writer(client, "Ann", "ann@example.org")
+        html = client.get("/admin/writer/").text
+        headings = re.findall(r'<th scope="col"[^>]*>\s*([^<]+?)\s*</th>', html)
+        assert headings == ["Writer", "Loud name", "Domain"]  # none of them sortable
+        assert re.search(r">Ann</a></th><td>ANN</td><td>example.org</td>", html)
+
+
+def test_readonly_fields_are_shown_not_edited(db_url: str) -> None:
+    app, db, admin = make_app(db_url)
+    admin.register(Story, readonly_fields=("views",))
+    with serve(app, db) as client:
+        writer = add_writer(client, "Ann")
+        story = client.post(
+            "/api/stories", json={"title": "t", "body": "b", "writer_id": writer, "views": 4}
+        ).json()["id"]
+        html = client.get(f"/admin/story/{story}/change/").text
+        assert 'name="views"' not in html
+        assert re.search(
+            r'<span class="label">Views</span>\s*<div class="readonly-value">4</div>', html
+        )
+        form = {"title": "t", "body": "b", "mood": "calm", "writer_id": str(writer), "views": "99"}
+        assert client.post(f"/admin/story/{story}/change/", data=form).status_code == 303
+        assert client.get(f"/api/stories/{story}").json()["views"] == 4

@@ -340,3 +340,47 @@ def test_messages_go_through_the_session_when_there_is_one(db_url: str) -> None:
             html,
         )
         assert client.get(f"/admin/writer/{writer}/change/").status_code == 200
+
+
+def test_date_times_are_datetime_local_inputs_in_utc(client: TestClient) -> None:
+    writer = add_writer(client, "Ann")
+    html = client.get("/admin/story/add/").text
+    assert re.search(
+        r'<input type="datetime-local" name="scheduled_at" id="id_scheduled_at" value=""', html
+    )
+    form = story_form(writer, scheduled_at="2024-05-01T10:30")
+    location = client.post("/admin/story/add/", data=form).headers["location"]
+    story = location.rsplit("=", 1)[1]
+    assert client.get(f"/api/stories/{story}").json()["scheduled_at"] == "2024-05-01T10:30:00Z"
+    change = client.get(f"/admin/story/{story}/change/").text
+    assert input_value(change, "scheduled_at") == "2024-05-01T10:30:00"
+    bad = client.post("/admin/story/add/", data=story_form(writer, scheduled_at="tomorrow"))
+    assert dict(field_errors(bad.text)) == {"scheduled_at": "Enter a valid date/time."}
+
+
+def test_a_nullable_boolean_is_a_three_way_select(client: TestClient) -> None:
+    writer = add_writer(client, "Ann")
+    html = client.get("/admin/story/add/").text
+    assert '<option value="" selected>Unknown</option>' in html
+    for posted, stored in (("true", True), ("false", False), ("", None)):
+        form = story_form(writer, title=f"t{posted}", featured=posted)
+        story = client.post("/admin/story/add/", data=form).headers["location"].rsplit("=", 1)[1]
+        assert client.get(f"/api/stories/{story}").json()["featured"] is stored
+
+
+def test_write_only_columns_are_password_inputs_never_shown(client: TestClient) -> None:
+    response = client.post("/admin/writer/add/", data={"name": "Ann", "secret": "hunter2"})
+    writer = response.headers["location"].rsplit("=", 1)[1]
+    assert client.get(f"/_test/writers/{writer}/secret").json()["secret"] == "hunter2"
+    html = client.get(f"/admin/writer/{writer}/change/").text
+    assert '<input type="password" name="secret" id="id_secret" value=""' in html
+    assert "hunter2" not in html
+    assert "Leave empty to keep the current value." in html
+    # Left empty: unchanged; filled in: replaced.
+    client.post(f"/admin/writer/{writer}/change/", data={"name": "Ann", "secret": ""})
+    assert client.get(f"/_test/writers/{writer}/secret").json()["secret"] == "hunter2"
+    client.post(f"/admin/writer/{writer}/change/", data={"name": "Ann", "secret": "s3cret"})
+    assert client.get(f"/_test/writers/{writer}/secret").json()["secret"] == "s3cret"
+    # Kept out of an invalid form's echo too.
+    invalid = client.post(f"/admin/writer/{writer}/change/", data={"name": "", "secret": "x1"})
+    assert 'name="secret" id="id_secret" value=""' in invalid.text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapper
@@ -14,7 +14,10 @@ if TYPE_CHECKING:
 
     from plait import Request
 
-__all__ = ["ModelAdmin", "humanize", "model_columns", "object_label"]
+__all__ = ["Action", "ModelAdmin", "humanize", "model_columns", "object_label"]
+
+Action = Literal["view", "add", "change", "delete"]
+"""What a user is about to do to a model's rows."""
 
 _WORD = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 from plait import App, Request, Response
-from plait.admin._options import ModelAdmin
+from plait.admin._options import Action, ModelAdmin
 from plait.admin._render import stylesheet
 from plait.admin._views import Views
 
@@ -19,8 +19,6 @@ __all__ = ["Action", "Admin", "Permission"]
 
 MA = TypeVar("MA", bound=type[ModelAdmin])
 
-Action = str
-"""What a user is about to do: ``"view"``, ``"add"``, ``"change"`` or ``"delete"``."""
 Permission = Callable[[Request, Action, type], bool | Awaitable[bool]]
 """``permission(request, action, model)``: may ``request.user`` do ``action`` on ``model``?"""
 

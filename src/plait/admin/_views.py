@@ -11,8 +11,8 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from plait import HTMLResponse, RedirectResponse, Request, Response
-from plait.admin._fields import FormField, format_value, input_value, parse_form
-from plait.admin._options import ModelAdmin, object_label
+from plait.admin._fields import FormField, form_fields, format_value, input_value, parse_form
+from plait.admin._options import Action, ModelAdmin, humanize, object_label
 from plait.admin._queries import (
     load_changelist,
     load_choices,
@@ -83,16 +83,18 @@ class Views:
         title = {403: "Forbidden", 404: "Not found"}.get(status, "Error")
         return self.page(request, "error.html", {"title": title, "message": message}, status)
 
-    async def authorize(self, request: Request, action: str, slug: str | None) -> ModelAdmin:
-        """The ModelAdmin of ``slug`` if the user may ``action`` it; else raise the answer."""
+    def check_staff(self, request: Request) -> None:
+        """Raise the answer for anyone but active staff: the login page, or a 403."""
         user = request.user
         if is_anonymous(user):
             url = self.site.login_redirect(request)
             raise _Denied(RedirectResponse(url, status_code=303, headers=_HEADERS))
         if not is_staff(user):
             raise _Denied(self.error(request, 403, "You are not allowed to use this site."))
-        if slug is None:
-            return ModelAdmin.__new__(ModelAdmin)  # the index: staff is enough
+
+    async def authorize(self, request: Request, action: Action, slug: str) -> ModelAdmin:
+        """The ModelAdmin of ``slug`` if the user may ``action`` it; else raise the answer."""
+        self.check_staff(request)
         model_admin = self.site.model_admin(slug)
         if model_admin is None:
             raise _Denied(self.error(request, 404, "There is no such page in the admin."))
@@ -101,8 +103,6 @@ class Views:
         return model_admin
 
     def form_fields(self, model_admin: ModelAdmin, kind: str) -> list[FormField]:
-        from plait.admin._fields import form_fields
-
         key = (model_admin.model, kind)
         if key not in self._fields:
             self._fields[key] = form_fields(model_admin, "create" if kind == "add" else "update")
@@ -154,7 +154,7 @@ class Views:
 
     async def index(self, request: Request) -> Response:
         try:
-            await self.authorize(request, "view", None)
+            self.check_staff(request)
         except _Denied as denied:
             return denied.response
         groups: dict[str, list[dict[str, Any]]] = {}
@@ -412,8 +412,6 @@ def _non_field(fields: list[FormField], errors: Mapping[str, str]) -> list[str]:
 
 
 def _readonly(model_admin: ModelAdmin, fields: list[FormField], obj: Any) -> list[tuple[str, str]]:
-    from plait.admin._options import humanize
-
     editable = {f.name for f in fields}
     shown = set(model_schema(model_admin.model, "read").__struct_fields__)
     return [
