@@ -94,6 +94,8 @@ def test_a_permission_rule_narrows_access(db_url: str, asynchronous: bool) -> No
         assert client.get("/admin/story/").status_code == 200
         assert 'href="/admin/story/add/"' not in client.get("/admin/story/").text
         assert client.get("/admin/story/add/").status_code == 403
+        assert "_selected" not in client.get("/admin/story/").text  # no bulk delete either
+        assert client.post("/admin/story/delete/", data={"_selected": "1"}).status_code == 403
         assert client.post("/admin/story/add/", data={"title": "t"}).status_code == 403
         assert client.get(f"/admin/writer/{writer}/change/").status_code == 200
 

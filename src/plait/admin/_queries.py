@@ -14,11 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from plait.admin._fields import format_value, related_model
 from plait.admin._options import ModelAdmin, humanize, object_label
+from plait.db import model_schema
 
 __all__ = [
     "MAX_SEARCH_TERMS",
     "ChangeList",
     "Filter",
+    "column_value",
     "load_changelist",
     "load_choices",
     "load_filters",
@@ -63,14 +65,16 @@ def sortable(admin: ModelAdmin) -> list[str]:
     return [e for e in admin.list_display if isinstance(e, str) and e in admin.columns]
 
 
-def _python_type(column: sa.Column[Any]) -> Any:
-    type_ = column.type
-    if isinstance(type_, sa.Enum):
-        return type_.enum_class or str
+def column_value(admin: ModelAdmin, name: str, text: str) -> Any:
+    """``text`` (from a URL or a form) as a value of column ``name``, checked as the API checks
+    it, bounds included (an out-of-range key is no row, not a database error); None if not."""
+    read = model_schema(admin.model, "read")
+    field = next((f for f in msgspec.structs.fields(read) if f.name == name), None)
     try:
-        return type_.python_type
-    except NotImplementedError:
-        return str
+        target = field.type if field is not None else admin.columns[name].type.python_type
+        return msgspec.convert(text, target, strict=False)
+    except (msgspec.ValidationError, TypeError, NotImplementedError):
+        return None
 
 
 def _search(admin: ModelAdmin, query: str) -> sa.ColumnElement[bool] | None:
@@ -130,11 +134,9 @@ def _filter_clauses(admin: ModelAdmin, params: Mapping[str, str]) -> list[Any]:
         text = params.get(f"{name}__exact")
         if text is None:
             continue
-        try:
-            value = msgspec.convert(text, _python_type(admin.columns[name]), strict=False)
-        except (msgspec.ValidationError, TypeError):
-            continue  # a stale or hand-made link: shown unfiltered
-        clauses.append(getattr(admin.model, name) == value)
+        value = column_value(admin, name, text)
+        if value is not None:  # else a stale or hand-made link: shown unfiltered
+            clauses.append(getattr(admin.model, name) == value)
     return clauses
 
 

@@ -149,6 +149,7 @@ class Admin:
             ("/static/admin.css", self._stylesheet, ("GET",), "static"),
             ("/{model}/", views.changelist, ("GET",), "changelist"),
             ("/{model}/add/", views.add, both, "add"),
+            ("/{model}/delete/", views.delete_selected, ("POST",), "delete_selected"),
             ("/{model}/{pk}/change/", views.change, both, "change"),
             ("/{model}/{pk}/delete/", views.delete, both, "delete"),
         ]

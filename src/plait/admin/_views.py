@@ -6,19 +6,20 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-import msgspec
-from sqlalchemy.exc import DBAPIError, IntegrityError
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from plait import HTMLResponse, RedirectResponse, Request, Response
 from plait.admin._fields import FormField, form_fields, format_value, input_value, parse_form
+from plait.admin._links import filter_links, header_links, page_links
 from plait.admin._options import Action, ModelAdmin, humanize, object_label
 from plait.admin._queries import (
+    column_value,
     load_changelist,
     load_choices,
     load_filters,
     related_labels,
-    sortable,
 )
 from plait.admin._render import render
 from plait.admin._saving import save
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
 __all__ = ["Views", "is_anonymous", "is_staff"]
 
 _HEADERS = {"Cache-Control": "no-store, private", "X-Frame-Options": "DENY"}
-_NOTES = {"added": "added", "changed": "changed", "deleted": "deleted"}
 _FLASHES = "_flashes"  # plait.sessions' key (the contract's flash format)
 
 
@@ -111,36 +111,33 @@ class Views:
     async def messages(
         self, request: Request, model_admin: ModelAdmin, session: AsyncSession
     ) -> list[tuple[str, str]]:
-        """Messages left by the last save/delete: in the session, or named in the query."""
+        """Messages left by the last write: in the session, or named in the query string.
+
+        A query string only names a message (``?_msg=added&_pk=3``); its text is made here,
+        so a link cannot make the admin say anything else.
+        """
         session_data = request.scope.get("session")
         if session_data is not None:
             if _FLASHES not in session_data:
                 return []
             return [(str(c), str(m)) for c, m in session_data.pop(_FLASHES)]
-        note = request.query_params.get("_msg")
-        if note not in _NOTES:
-            return []
-        text = f"The {model_admin.label} was {note} successfully."
-        key = request.query_params.get("_pk")
-        if note != "deleted" and key is not None:
+        query = request.query_params
+        note, key, count = query.get("_msg"), query.get("_pk"), query.get("_n", "")
+        if note in ("added", "changed") and key is not None:
             obj = await _get(session, model_admin, key)
-            if obj is not None:
-                text = f"The {model_admin.label} “{object_label(obj)}” was {note} successfully."
-        return [("success", text)]
+            return [("success", _saved_text(model_admin, note, obj))]
+        if note == "deleted":
+            return [("success", _saved_text(model_admin, note, None))]
+        if note == "deleted_many" and count.isdigit():
+            return [("success", _deleted_text(model_admin, int(count)))]
+        return []
 
-    def done(
-        self, request: Request, url: str, model_admin: ModelAdmin, note: str, obj: Any
-    ) -> Response:
-        """Redirect after a write (303), carrying its message by session or query string."""
+    def done(self, request: Request, url: str, text: str, query: Mapping[str, str]) -> Response:
+        """Redirect after a write (303) with its message: flashed, or named in ``query``."""
         session_data = request.scope.get("session")
         if session_data is not None:
-            label = object_label(obj)
-            text = f"The {model_admin.label} “{label}” was {note} successfully."
             session_data[_FLASHES] = [*session_data.get(_FLASHES, ()), ["success", text]]
         else:
-            query = {"_msg": note}
-            if note != "deleted":
-                query["_pk"] = str(getattr(obj, model_admin.pk_name))
             url += ("&" if "?" in url else "?") + urlencode(query)
         return RedirectResponse(url, status_code=303, headers=_HEADERS)
 
@@ -192,20 +189,24 @@ class Views:
                     cells.append(labels[entry].get(value, format_value(value)))
                 else:
                     cells.append(value if entry == "__str__" else format_value(value))
-            url = self.site.url(request, model_admin.slug, getattr(obj, model_admin.pk_name))
-            rows.append({"url": url + "change/", "cells": cells})
+            key = str(getattr(obj, model_admin.pk_name))
+            url = self.site.url(request, model_admin.slug, key, "change")
+            rows.append({"url": url, "cells": cells, "key": key})
+        can_add = await self.site.allowed(request, "add", model_admin.model)
+        can_delete = await self.site.allowed(request, "delete", model_admin.model)
         context = {
             "title": f"Select {model_admin.label} to change",
             "model": model_admin,
-            "headers": _headers(model_admin, params, page.order),
+            "headers": header_links(model_admin, params, page.order),
             "rows": rows,
             "page": page,
-            "pages": _page_links(params, page.page, page.pages),
+            "pages": page_links(params, page.page, page.pages),
             "query": params.get("q", ""),
             "search": bool(model_admin.search_fields),
-            "filters": [(f, _filter_links(params, f.param, f.choices)) for f in filters],
-            "add_url": self.site.url(request, model_admin.slug, "add")
-            if await self.site.allowed(request, "add", model_admin.model)
+            "filters": [(f, filter_links(params, f.param, f.choices)) for f in filters],
+            "add_url": self.site.url(request, model_admin.slug, "add") if can_add else None,
+            "bulk_delete_url": self.site.url(request, model_admin.slug, "delete")
+            if can_delete
             else None,
             "messages": messages,
             "breadcrumbs": self.crumbs(request, model_admin)[:1],
@@ -301,7 +302,8 @@ class Views:
             url = self.site.url(request, slug, "add")
         else:
             url = self.site.url(request, slug)
-        return self.done(request, url, model_admin, note, obj)
+        query = {"_msg": note, "_pk": str(getattr(obj, model_admin.pk_name))}
+        return self.done(request, url, _saved_text(model_admin, note, obj), query)
 
     async def delete(self, request: Request, model: str, pk: str) -> Response:
         try:
@@ -326,7 +328,8 @@ class Views:
                     )
                 else:
                     url = self.site.url(request, model_admin.slug)
-                    return self.done(request, url, model_admin, "deleted", obj)
+                    text = _saved_text(model_admin, "deleted", obj)
+                    return self.done(request, url, text, {"_msg": "deleted"})
         context = {
             "title": "Are you sure?",
             "model": model_admin,
@@ -337,23 +340,81 @@ class Views:
         }
         return self.page(request, "delete_confirmation.html", context, 409 if error else 200)
 
+    async def delete_selected(self, request: Request, model: str) -> Response:
+        """The changelist's bulk action: confirm, then delete the ticked rows (POST only)."""
+        try:
+            model_admin = await self.authorize(request, "delete", model)
+        except _Denied as denied:
+            return denied.response
+        form = await request.form()
+        keys = [key for key in form.getlist("_selected") if isinstance(key, str)]
+        changelist = self.site.url(request, model_admin.slug)
+        error = None
+        async with self.site.db.session() as session:
+            objects = await _get_many(session, model_admin, keys)
+            if not objects:
+                return RedirectResponse(changelist, status_code=303, headers=_HEADERS)
+            labels = [
+                (str(getattr(obj, model_admin.pk_name)), object_label(obj)) for obj in objects
+            ]
+            if form.get("post") == "yes":
+                try:
+                    for obj in objects:
+                        await model_admin.delete_model(request, session, obj)
+                    await session.commit()
+                except IntegrityError:
+                    await session.rollback()
+                    error = (
+                        f"These {model_admin.label_plural} cannot be deleted: other records "
+                        "refer to some of them. Delete or change those first."
+                    )
+                else:
+                    text = _deleted_text(model_admin, len(objects))
+                    query = {"_msg": "deleted_many", "_n": str(len(objects))}
+                    return self.done(request, changelist, text, query)
+        context = {
+            "title": "Are you sure?",
+            "model": model_admin,
+            "objects": labels,
+            "error": error,
+            "cancel_url": changelist,
+            "breadcrumbs": self.crumbs(request, model_admin),
+        }
+        return self.page(request, "delete_selected.html", context, 409 if error else 200)
+
 
 # -------------------------------------------------------------------- helpers
 
 
-async def _get(session: AsyncSession, model_admin: ModelAdmin, key: str) -> Any:
-    """The row with primary key ``key`` (text from the URL), or None."""
-    column = model_admin.columns[model_admin.pk_name]
-    try:
-        python_type = column.type.python_type
-        value = msgspec.convert(key, python_type, strict=False)
-    except (NotImplementedError, msgspec.ValidationError, TypeError):
-        return None
-    try:
-        return await session.get(model_admin.model, value)
-    except DBAPIError:  # a key the database refuses (out of range) is no row either
-        await session.rollback()
-        return None
+def _saved_text(model_admin: ModelAdmin, note: str, obj: Any) -> str:
+    if obj is None:
+        return f"The {model_admin.label} was {note} successfully."
+    return f"The {model_admin.label} “{object_label(obj)}” was {note} successfully."
+
+
+def _deleted_text(model_admin: ModelAdmin, count: int) -> str:
+    label = model_admin.label if count == 1 else model_admin.label_plural
+    return f"Successfully deleted {count} {label}."
+
+
+async def _get(session: AsyncSession, model_admin: ModelAdmin, text: str) -> Any:
+    """The row with primary key ``text``, or None."""
+    key = column_value(model_admin, model_admin.pk_name, text)
+    return None if key is None else await session.get(model_admin.model, key)
+
+
+async def _get_many(session: AsyncSession, model_admin: ModelAdmin, texts: list[str]) -> list[Any]:
+    """The rows whose primary keys are among ``texts``, in key order."""
+    keys = {
+        key
+        for text in texts
+        if (key := column_value(model_admin, model_admin.pk_name, text)) is not None
+    }
+    if not keys:
+        return []
+    attribute = getattr(model_admin.model, model_admin.pk_name)
+    query: sa.Select[Any] = sa.select(model_admin.model).where(attribute.in_(keys))
+    return list(await session.scalars(query.order_by(attribute)))
 
 
 async def _choices(session: AsyncSession, fields: list[FormField]) -> dict[str, list[Any]]:
@@ -419,55 +480,3 @@ def _readonly(model_admin: ModelAdmin, fields: list[FormField], obj: Any) -> lis
         for name in model_admin.columns
         if name not in editable and name not in model_admin.exclude and name in shown
     ]
-
-
-def _link(params: Mapping[str, str], **changes: str | None) -> str:
-    merged = {**params, **changes}
-    query = urlencode({k: v for k, v in merged.items() if v not in (None, "")})
-    return "?" + query if query else "?"
-
-
-def _headers(
-    model_admin: ModelAdmin, params: Mapping[str, str], order: str
-) -> list[dict[str, Any]]:
-    columns = sortable(model_admin)
-    headers = []
-    for entry in model_admin.list_display:
-        header: dict[str, Any] = {
-            "label": model_admin.display_label(entry),
-            "url": None,
-            "sorted": None,
-        }
-        if isinstance(entry, str) and entry in columns:
-            direction = "asc" if order == entry else "desc" if order == f"-{entry}" else None
-            target = f"-{entry}" if direction == "asc" else entry
-            header.update(url=_link(params, o=target, p=None), sorted=direction)
-        headers.append(header)
-    return headers
-
-
-def _page_links(params: Mapping[str, str], page: int, pages: int) -> list[dict[str, Any]]:
-    if pages <= 1:
-        return []
-    wanted = {1, pages, *range(max(1, page - 2), min(pages, page + 2) + 1)}
-    links: list[dict[str, Any]] = []
-    previous = 0
-    for number in sorted(wanted):
-        if number > previous + 1:
-            links.append({"number": None})
-        url = _link(params, p=str(number))
-        links.append({"number": number, "url": url, "current": number == page})
-        previous = number
-    return links
-
-
-def _filter_links(
-    params: Mapping[str, str], param: str, choices: list[tuple[str, str]]
-) -> list[dict[str, Any]]:
-    selected = params.get(param)
-    every = _link(params, **{param: None, "p": None})
-    links = [{"label": "All", "url": every, "selected": selected is None}]
-    for value, label in choices:
-        url = _link(params, **{param: value, "p": None})
-        links.append({"label": label, "url": url, "selected": selected == value})
-    return links
