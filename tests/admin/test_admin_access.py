@@ -131,8 +131,11 @@ def test_start_up_passes_with_a_csrf_middleware() -> None:
 def test_models_register_before_start_only() -> None:
     app = App()
     admin = Admin(app, Database(app, "sqlite+aiosqlite://"), csrf_required=False)
-    with TestClient(app), pytest.raises(RuntimeError, match="after the app has started"):
-        admin.register(Writer)
+    with TestClient(app):
+        with pytest.raises(RuntimeError, match="after the app has started"):
+            admin.register(Writer)
+        with pytest.raises(RuntimeError, match="after the app has started"):
+            admin.unregister(Writer)
 
 
 def test_registration_checks_the_options() -> None:
@@ -149,7 +152,13 @@ def test_registration_checks_the_options() -> None:
         admin.register(Story, list_displays=("title",))
     admin.register(Writer)
     with pytest.raises(ValueError, match="already registered"):
-        admin.register(Writer)
+        admin.register(Writer, search_fields=("name",))
+    admin.unregister(Writer)
+    admin.register(Writer, search_fields=("name",))
+    with pytest.raises(LookupError, match="Story is not registered"):
+        admin.unregister(Story)
+    with pytest.raises(TypeError, match="mapped model class"):
+        admin.register(int)
     with pytest.raises(ValueError, match="own"):
         Admin(App(), Database(App(), "sqlite+aiosqlite://"), prefix="/")
 
@@ -182,6 +191,7 @@ def test_list_display_takes_str_methods_and_callables(db_url: str) -> None:
         shout.short_description = "Loud name"  # type: ignore[attr-defined]
 
     app, db, admin = make_app(db_url)
+    admin.unregister(Writer)
     admin.register(Writer, WriterAdmin)
     with serve(app, db) as client:
         add_writer(client, "Ann", "ann@example.org")
@@ -193,6 +203,7 @@ def test_list_display_takes_str_methods_and_callables(db_url: str) -> None:
 
 def test_readonly_fields_are_shown_not_edited(db_url: str) -> None:
     app, db, admin = make_app(db_url)
+    admin.unregister(Story)
     admin.register(Story, readonly_fields=("views",))
     with serve(app, db) as client:
         writer = add_writer(client, "Ann")

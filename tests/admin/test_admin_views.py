@@ -341,6 +341,10 @@ def test_messages_go_through_the_session_when_there_is_one(db_url: str) -> None:
             html,
         )
         assert client.get(f"/admin/writer/{writer}/change/").status_code == 200
+        client.post(f"/admin/writer/{writer}/delete/")
+        assert FakeSessions.data["_flashes"] == [
+            ["success", "The writer “Ann” was deleted successfully."]
+        ]
 
 
 def test_date_times_are_datetime_local_inputs_in_utc(client: TestClient) -> None:

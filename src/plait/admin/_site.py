@@ -7,6 +7,8 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
+import sqlalchemy as sa
+
 from plait import App, Request, Response
 from plait.admin._options import Action, ModelAdmin
 from plait.admin._render import stylesheet
@@ -101,12 +103,14 @@ class Admin:
 
         Options are checked now: a name that is not a column fails here, not per request.
         """
-        if self._frozen:
-            raise RuntimeError(
-                "Cannot register a model after the app has started: register before serving"
+        self._check_open("register")
+        if model in self.registry:
+            raise ValueError(
+                f"{model.__name__} is already registered with this admin "
+                "(admin.unregister() it first to replace its options)"
             )
-        if model in self.registry and admin_class is None and not options:
-            raise ValueError(f"{model.__name__} is already registered with this admin")
+        if not isinstance(model, type) or sa.inspect(model, raiseerr=False) is None:
+            raise TypeError(f"admin.register() takes a mapped model class, not {model!r}")
         model_admin = (admin_class or ModelAdmin)(model, **options)
         for other in self.registry.values():
             if other.slug == model_admin.slug and other.model is not model:
@@ -119,10 +123,24 @@ class Admin:
         def decorator(cls: MA) -> MA:
             if not (isinstance(cls, type) and issubclass(cls, ModelAdmin)):
                 raise TypeError("@admin.register(Model) decorates a ModelAdmin subclass")
-            self.registry[model] = cls(model, **options)
+            self._check_open("register")
+            if self.registry.get(model) is model_admin:  # replace what this call registered
+                self.registry[model] = cls(model, **options)
             return cls
 
         return decorator
+
+    def unregister(self, model: type) -> None:
+        """Take ``model`` out of the admin (to register it again with other options)."""
+        self._check_open("unregister")
+        if self.registry.pop(model, None) is None:
+            raise LookupError(f"{model.__name__} is not registered with this admin")
+
+    def _check_open(self, what: str) -> None:
+        if self._frozen:
+            raise RuntimeError(
+                f"Cannot {what} a model after the app has started: register before serving"
+            )
 
     def model_admin(self, slug: str) -> ModelAdmin | None:
         """The registered ModelAdmin whose URL segment is ``slug``."""
