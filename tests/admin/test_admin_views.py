@@ -7,16 +7,22 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from admin_harness import (
     CSRF_TOKEN,
     FakeAuthAndCSRF,
+    Story,
+    StoryAdmin,
     Who,
     add_story,
     add_writer,
     make_app,
     serve,
 )
+from db_services import reset_postgres
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from plait import Request
 from plait._types import ASGIApp, Receive, Scope, Send
 from plait.testing import TestClient
 
@@ -426,3 +432,33 @@ def test_delete_selected_keeps_referenced_rows(client: TestClient) -> None:
     assert response.status_code == 409
     assert "cannot be deleted: other records refer to some of them" in response.text
     assert len(client.get("/api/writers").json()["items"]) == 2  # not even Bob: all or nothing
+
+
+@pytest.mark.postgres
+def test_a_value_the_database_refuses_is_a_form_error(admin_postgres_server: str) -> None:
+    # SQLite stores anything anywhere: only PostgreSQL refuses a value (SQLSTATE class 22).
+    reset_postgres(admin_postgres_server)
+    db_url = admin_postgres_server
+
+    class Strict(StoryAdmin):
+        async def save_model(
+            self, request: Request, session: AsyncSession, obj: Any, change: bool
+        ) -> None:
+            # What a Numeric(5, 2) overflow does: a DataError from the database.
+            await session.execute(
+                sa.text("SELECT CAST(CAST(:title AS TEXT) AS INTEGER)"), {"title": obj.title}
+            )
+            session.add(obj)
+
+    app, db, admin = make_app(db_url)
+    admin.unregister(Story)
+    admin.register(Story, Strict)
+    with serve(app, db) as client:
+        writer = add_writer(client, "Ann")
+        response = client.post("/admin/story/add/", data=story_form(writer, title="not a number"))
+        assert response.status_code == 200
+        assert "The database refused one of these values" in response.text
+        assert input_value(response.text, "title") == "not a number"
+        assert (
+            client.post("/admin/story/add/", data=story_form(writer, title="12")).status_code == 303
+        )

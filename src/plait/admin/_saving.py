@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 import msgspec
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from plait import Request
@@ -19,6 +19,7 @@ __all__ = ["NON_FIELD", "integrity_errors", "save"]
 NON_FIELD = "__all__"
 """The errors key of a message about the whole form (Django's name)."""
 
+_DATA_ERROR = "The database refused one of these values (out of range or malformed)."
 _PATH = re.compile(r" - at `\$\.(\w+)")
 _SQLITE_UNIQUE = re.compile(r"UNIQUE constraint failed: (.+)$", re.MULTILINE)
 _PG_KEY = re.compile(r"Key \((.+?)\)=")
@@ -94,5 +95,13 @@ async def save(
     except IntegrityError as exc:
         await session.rollback()
         return None, integrity_errors(model_admin, exc)
+    except DBAPIError as exc:
+        # A value the schema let through but the column can't hold (a Numeric's precision;
+        # SQLSTATE class 22): the API answers 422, the form says so. Anything else (a lost
+        # connection) is left to plait.db's error handlers.
+        if not isinstance(exc, DataError) and not (_sqlstate(exc.orig) or "").startswith("22"):
+            raise
+        await session.rollback()
+        return None, {NON_FIELD: _DATA_ERROR}
     await session.refresh(obj)  # database-filled columns, for the message's str(obj)
     return obj, {}
