@@ -47,6 +47,7 @@ class Story(Model):
     published_on: Mapped[datetime.date | None]
     scheduled_at: Mapped[datetime.datetime | None]
     featured: Mapped[bool | None]
+    tone: Mapped[Mood | None]
     created_at: Mapped[datetime.datetime] = mapped_column(server_default=func.now())
     writer_id: Mapped[int] = mapped_column(ForeignKey("writer.id"))
 

@@ -369,6 +369,20 @@ def test_date_times_are_datetime_local_inputs_in_utc(client: TestClient) -> None
     assert dict(field_errors(bad.text)) == {"scheduled_at": "Enter a valid date/time."}
 
 
+def test_a_nullable_enum_can_be_left_empty(client: TestClient) -> None:
+    writer = add_writer(client, "Ann")
+    html = client.get("/admin/story/add/").text
+    tone = html.split('name="tone"')[1].split("</select>")[0]
+    assert re.findall(r'<option value="(\w*)"', tone) == ["", "calm", "stormy"]
+    for posted, stored in (("stormy", "stormy"), ("", None)):
+        form = story_form(writer, title=f"t{posted}", tone=posted)
+        story = client.post("/admin/story/add/", data=form).headers["location"].rsplit("=", 1)[1]
+        assert client.get(f"/api/stories/{story}").json()["tone"] == stored
+    # A required enum with a default starts on it, without an empty choice.
+    mood = html.split('name="mood"')[1].split("</select>")[0]
+    assert re.findall(r'<option value="(\w*)"', mood) == ["calm", "stormy"]
+
+
 def test_a_nullable_boolean_is_a_three_way_select(client: TestClient) -> None:
     writer = add_writer(client, "Ann")
     html = client.get("/admin/story/add/").text

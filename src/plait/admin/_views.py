@@ -451,10 +451,12 @@ def _bound(
     errors: Mapping[str, str],
     choices: Mapping[str, list[tuple[str, str]]],
 ) -> list[dict[str, Any]]:
+    """Each field with its value, error and options: what the form template shows."""
     bound = []
     for f in fields:
         options = list(choices.get(f.name) or f.choices)
-        if f.related is not None and (f.nullable or not values.get(f.name)):
+        blank = f.nullable or not values.get(f.name)  # nothing chosen yet: say so
+        if f.widget == "select" and blank and all(key != "" for key, _ in options):
             options.insert(0, ("", "---------"))
         bound.append(
             {
