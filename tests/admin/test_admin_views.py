@@ -242,6 +242,13 @@ def test_change_a_row(client: TestClient) -> None:
     response = client.post(f"/admin/story/{story}/change/", data=form)
     assert response.headers["location"].startswith(f"/admin/story/{story}/change/?_msg=changed")
     assert "was changed successfully" in client.get(response.headers["location"]).text
+    # "Save and add another" opens an empty add form, with the message.
+    another = {**story_form(writer, title="Another"), "_addanother": ""}
+    response = client.post("/admin/story/add/", data=another)
+    assert response.headers["location"].startswith("/admin/story/add/?_msg=added&_pk=")
+    page = client.get(response.headers["location"]).text
+    assert "The story “Story object (2)” was added successfully." in page
+    assert input_value(page, "title") == ""
     invalid = client.post(f"/admin/story/{story}/change/", data={**form, "title": ""})
     assert dict(field_errors(invalid.text)) == {"title": "This field is required."}
     assert client.get(f"/api/stories/{story}").json()["title"] == "New"

@@ -221,6 +221,7 @@ class Views:
         fields = self.form_fields(model_admin, "add")
         errors: dict[str, str] = {}
         async with self.site.db.session() as session:
+            messages = await self.messages(request, model_admin, session)  # "add another"
             choices = await _choices(session, fields)
             if request.method == "POST":
                 form = await request.form()
@@ -239,6 +240,7 @@ class Views:
             "errors": errors,
             "non_field_errors": _non_field(fields, errors),
             "readonly": [],
+            "messages": messages,
             "delete_url": None,
             "breadcrumbs": self.crumbs(request, model_admin),
         }
