@@ -52,6 +52,14 @@ class Story(Model):
     writer_id: Mapped[int] = mapped_column(ForeignKey("writer.id"))
 
 
+class Token(Model):
+    """Not registered by make_app: no ``__str__``, a write-only column."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    label: Mapped[str] = mapped_column(String(50))
+    value: Mapped[str] = mapped_column(String(64), info={"write_only": True})
+
+
 @dataclass
 class User:
     """What the admin reads of plait.auth's User (duck-typed)."""

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from admin_harness import STAFF, Story, User, Who, Writer, add_writer, make_app, serve
+from admin_harness import STAFF, Story, Token, User, Who, Writer, add_writer, make_app, serve
 
 from plait import App, Request
 from plait._types import ASGIApp, Receive, Scope, Send
@@ -161,6 +161,21 @@ def test_registration_checks_the_options() -> None:
         admin.register(int)
     with pytest.raises(ValueError, match="own"):
         Admin(App(), Database(App(), "sqlite+aiosqlite://"), prefix="/")
+
+
+def test_write_only_columns_are_never_listed_searched_filtered_or_sorted() -> None:
+    admin = Admin(App(), Database(App(), "sqlite+aiosqlite://"), csrf_required=False)
+    for option, value in [
+        ("list_display", ("name", "secret")),
+        ("search_fields", ("secret",)),
+        ("list_filter", ("secret",)),
+        ("ordering", ("-secret",)),
+    ]:
+        with pytest.raises(ValueError, match=f"{option}: 'secret' is write-only"):
+            admin.register(Writer, **{option: value})
+    # Without __str__, the default columns leave write-only ones out.
+    assert tuple(ModelAdmin(Token).list_display) == ("id", "label")
+    assert tuple(ModelAdmin(Writer).list_display) == ("__str__",)
 
 
 def test_the_decorator_form_registers_a_model_admin_class() -> None:

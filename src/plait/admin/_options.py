@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapper
 
+from plait.db import model_schema
+
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -101,6 +103,9 @@ class ModelAdmin:
             setattr(self, key, value)
         self.model = model
         self.columns = model_columns(model)
+        self.readable = frozenset(model_schema(model, "read").__struct_fields__)
+        """The columns the API shows (not write-only, not excluded): the only ones listed,
+        searched, filtered or sorted, so that a hidden value can't be probed either."""
         mapper: Mapper[Any] = sa.inspect(model)
         if len(mapper.primary_key) != 1:
             raise ValueError(f"The admin needs {model.__name__} to have a one-column primary key")
@@ -111,7 +116,8 @@ class ModelAdmin:
         self.group = self.group or _group(model)
         if not self.list_display:
             own_str = any("__str__" in vars(cls) for cls in model.__mro__[:-1])
-            self.list_display = ("__str__",) if own_str else tuple(self.columns)[:6]
+            shown = [key for key in self.columns if key in self.readable]
+            self.list_display = ("__str__",) if own_str else tuple(shown[:6])
         self._check()
 
     def __repr__(self) -> str:
@@ -122,21 +128,28 @@ class ModelAdmin:
         name = self.model.__name__
         for entry in self.list_display:
             if callable(entry) or entry == "__str__" or entry in self.columns:
-                continue
-            if not callable(getattr(self, entry, None)):
+                self._check_readable("list_display", entry)
+            elif not callable(getattr(self, entry, None)):
                 raise ValueError(
                     f"{name} list_display: {entry!r} is not a column of {name}, '__str__', "
                     f"or a method of {type(self).__name__}"
                 )
-        for option in ("search_fields", "list_filter", "readonly_fields", "exclude"):
-            for field in getattr(self, option):
+        for option in ("search_fields", "list_filter", "readonly_fields", "exclude", "ordering"):
+            for entry in getattr(self, option):
+                field = entry.lstrip("-") if option == "ordering" else entry
                 if field not in self.columns:
-                    raise ValueError(f"{name} {option}: {field!r} is not a column of {name}")
-        for field in self.ordering:
-            if field.lstrip("-") not in self.columns:
-                raise ValueError(f"{name} ordering: {field!r} is not a column of {name}")
+                    raise ValueError(f"{name} {option}: {entry!r} is not a column of {name}")
+                if option not in ("readonly_fields", "exclude"):
+                    self._check_readable(option, field)
         if not isinstance(self.per_page, int) or self.per_page < 1:
             raise ValueError(f"{name} per_page must be a positive integer, got {self.per_page!r}")
+
+    def _check_readable(self, option: str, entry: Any) -> None:
+        if isinstance(entry, str) and entry in self.columns and entry not in self.readable:
+            raise ValueError(
+                f"{self.model.__name__} {option}: {entry!r} is write-only or excluded from "
+                f"{self.model.__name__}'s schemas: the admin does not show it"
+            )
 
     # ---------------------------------------------------------------- hooks
 

@@ -23,7 +23,6 @@ from plait.admin._queries import (
 )
 from plait.admin._render import render
 from plait.admin._saving import save
-from plait.db import model_schema
 
 if TYPE_CHECKING:
     from plait.admin._site import Admin
@@ -478,7 +477,7 @@ def _non_field(fields: list[FormField], errors: Mapping[str, str]) -> list[str]:
 
 def _readonly(model_admin: ModelAdmin, fields: list[FormField], obj: Any) -> list[tuple[str, str]]:
     editable = {f.name for f in fields}
-    shown = set(model_schema(model_admin.model, "read").__struct_fields__)
+    shown = model_admin.readable
     return [
         (humanize(name), format_value(getattr(obj, name)))
         for name in model_admin.columns
