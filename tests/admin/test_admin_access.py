@@ -146,6 +146,10 @@ def test_registration_checks_the_options() -> None:
         admin.register(Story, search_fields=("nope",))
     with pytest.raises(ValueError, match="ordering: '-nope'"):
         admin.register(Story, ordering=("-nope",))
+    with pytest.raises(ValueError, match="'body' is required to add a row"):
+        admin.register(Story, exclude=("body",))
+    with pytest.raises(ValueError, match="'title' is required to add a row"):
+        admin.register(Story, readonly_fields=("title",))
     with pytest.raises(ValueError, match="per_page"):
         admin.register(Story, per_page=0)
     with pytest.raises(TypeError, match="Unknown admin option"):

@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
+import msgspec
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapper
 
@@ -141,6 +142,15 @@ class ModelAdmin:
                     raise ValueError(f"{name} {option}: {entry!r} is not a column of {name}")
                 if option not in ("readonly_fields", "exclude"):
                     self._check_readable(option, field)
+        left_out = set(self.exclude) | set(self.readonly_fields)
+        left_out |= {k for k, c in self.columns.items() if isinstance(c.type, sa.LargeBinary)}
+        create = msgspec.structs.fields(model_schema(self.model, "create"))
+        missing = [f.name for f in create if f.required and f.name in left_out]
+        if missing:
+            raise ValueError(
+                f"{name}: {missing[0]!r} is required to add a row but the form leaves it out "
+                "(exclude, readonly_fields, or a binary column)"
+            )
         if not isinstance(self.per_page, int) or self.per_page < 1:
             raise ValueError(f"{name} per_page must be a positive integer, got {self.per_page!r}")
 
