@@ -1,0 +1,316 @@
+"""Form fields derived from a model's columns and its Create/Update schemas.
+
+The schemas (``Model.Create``, ``Model.Update``) decide what is writable and how a value is
+validated, exactly as the JSON API does; the column types decide the HTML input. Posted
+strings are turned into what the schema expects (``""`` into ``None`` on a nullable column,
+a ``datetime-local`` value into a UTC date-time), then converted field by field so that
+every field's error is shown at once.
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import enum
+import json
+import re
+import types
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Union, get_args, get_origin
+
+import msgspec
+import sqlalchemy as sa
+from msgspec import UNSET, UnsetType
+
+from plait.admin._options import ModelAdmin, humanize
+from plait.db import model_schema
+
+__all__ = [
+    "OMIT",
+    "FormField",
+    "convert_errors",
+    "form_fields",
+    "format_value",
+    "input_value",
+    "parse_form",
+    "related_model",
+]
+
+Kind = Literal["create", "update"]
+OMIT: Any = UNSET
+"""A field the form leaves to the database (its default) or unchanged."""
+
+_REQUIRED = "This field is required."
+_UTC_HINT = {"datetime-local": "In UTC."}
+
+
+@dataclass
+class FormField:
+    """One input of an add/change form."""
+
+    name: str
+    label: str
+    widget: str
+    """``text``, ``textarea``, ``number``, ``checkbox``, ``select``, ``datetime-local``,
+    ``date``, ``time``, ``json`` (a textarea holding JSON) or ``password``."""
+    field_type: Any
+    """The schema's type for the field (``UnsetType`` removed)."""
+    required: bool
+    nullable: bool
+    has_default: bool
+    max_length: int | None = None
+    step: str | None = None
+    help_text: str | None = None
+    choices: list[tuple[str, str]] = field(default_factory=list)
+    """Fixed choices (enums, a nullable boolean); foreign keys get theirs per request."""
+    related: type | None = None
+    """The model a foreign key refers to (a select of its rows)."""
+    related_key: str | None = None
+    """The attribute of ``related`` the foreign key holds."""
+
+
+def _without_unset(tp: Any) -> Any:
+    if get_origin(tp) in (Union, types.UnionType):
+        args = tuple(a for a in get_args(tp) if a is not UnsetType)
+        return args[0] if len(args) == 1 else Union[args]  # noqa: UP007
+    return tp
+
+
+def related_model(column: sa.Column[Any], model: type) -> tuple[type, str] | None:
+    """The model a foreign-key column refers to, and the attribute it holds."""
+    for foreign_key in column.foreign_keys:
+        target = foreign_key.column
+        mappers: Any = sa.inspect(model).registry.mappers
+        for mapper in mappers:
+            if mapper.local_table is target.table:
+                return mapper.class_, mapper.get_property_by_column(target).key
+    return None
+
+
+def _widget(column: sa.Column[Any], write_only: bool) -> tuple[str, dict[str, Any]]:
+    type_ = column.type
+    if write_only:
+        return "password", {}
+    if isinstance(type_, sa.Boolean):
+        if column.nullable:
+            return "select", {"choices": [("", "Unknown"), ("true", "Yes"), ("false", "No")]}
+        return "checkbox", {}
+    if isinstance(type_, sa.Enum):
+        if type_.enum_class is not None:
+            members: list[enum.Enum] = list(type_.enum_class)
+            return "select", {"choices": [(str(m.value), humanize(m.name)) for m in members]}
+        return "select", {"choices": [(value, value) for value in type_.enums]}
+    if isinstance(type_, sa.JSON | sa.ARRAY):
+        return "json", {}
+    if isinstance(type_, sa.Text):
+        return "textarea", {}
+    if isinstance(type_, sa.String):
+        return "text", {"max_length": type_.length}
+    if isinstance(type_, sa.Integer):
+        return "number", {"step": "1"}
+    if isinstance(type_, sa.Numeric):  # Float and Decimal
+        return "number", {"step": "any"}
+    if isinstance(type_, sa.DateTime):
+        return "datetime-local", {"step": "1"}
+    if isinstance(type_, sa.Date):
+        return "date", {}
+    if isinstance(type_, sa.Time):
+        return "time", {"step": "1"}
+    return "text", {}
+
+
+def form_fields(admin: ModelAdmin, kind: Kind) -> list[FormField]:
+    """The inputs of the add (``create``) or change (``update``) form of ``admin.model``."""
+    model = admin.model
+    schema = model_schema(model, kind)
+    shown = set(model_schema(model, "read").__struct_fields__)
+    skipped = set(admin.exclude) | set(admin.readonly_fields)
+    found = []
+    for info in msgspec.structs.fields(schema):
+        column = admin.columns.get(info.name)
+        if column is None or info.name in skipped:
+            continue
+        if isinstance(column.type, sa.LargeBinary):
+            continue  # no HTML input holds bytes
+        write_only = info.name not in shown
+        widget, extra = _widget(column, write_only)
+        related = related_model(column, model)
+        if related is not None:
+            widget, extra = "select", {}
+            extra["related"], extra["related_key"] = related
+        has_default = info.default is not msgspec.NODEFAULT or info.default_factory not in (
+            msgspec.NODEFAULT,
+            None,
+        )
+        nullable = bool(column.nullable)
+        found.append(
+            FormField(
+                name=info.name,
+                label=humanize(info.name.removesuffix("_id") if related else info.name),
+                widget=widget,
+                field_type=_without_unset(info.type),
+                required=not nullable and not (kind == "create" and has_default),
+                nullable=nullable,
+                has_default=has_default,
+                help_text=column.comment or column.doc or _UTC_HINT.get(widget),
+                **extra,
+            )
+        )
+    return found
+
+
+# ---------------------------------------------------------------- posted values
+
+
+def _normalize_datetime(text: str) -> str:
+    """A ``datetime-local`` value (``2024-05-01T10:30``) as an RFC 3339 UTC date-time."""
+    date, sep, time = text.partition("T")
+    if not sep:
+        date, sep, time = text.partition(" ")
+    if not sep:
+        return text
+    if re.fullmatch(r"\d{2}:\d{2}", time):
+        time += ":00"
+    if not re.search(r"(Z|[+-]\d{2}:?\d{2})$", time, re.IGNORECASE):
+        time += "+00:00"
+    return f"{date}T{time}"
+
+
+def _raw(form_field: FormField, form: Mapping[str, Any], kind: Kind) -> tuple[Any, str | None]:
+    """The posted value of one field in the shape its schema type converts from."""
+    name, widget = form_field.name, form_field.widget
+    if widget == "checkbox":
+        return name in form, None
+    value = form.get(name, "")
+    if not isinstance(value, str):
+        return OMIT, "Upload a value, not a file."
+    text = value if widget in ("text", "textarea", "password") else value.strip()
+    if text == "":
+        if widget == "password" and kind == "update":
+            return OMIT, None  # left empty: unchanged
+        if form_field.nullable:
+            return None, None
+        if kind == "create" and form_field.has_default:
+            return OMIT, None
+        return OMIT, _REQUIRED
+    if widget == "json":
+        try:
+            return json.loads(text), None
+        except ValueError:
+            return OMIT, "Enter valid JSON."
+    if widget == "datetime-local":
+        return _normalize_datetime(text), None
+    if widget == "time" and re.fullmatch(r"\d{1,2}:\d{2}", text):
+        return text + ":00", None
+    return text, None
+
+
+_MESSAGES = [
+    (re.compile(r"Expected `int`, got"), "Enter a whole number."),
+    (re.compile(r"Expected `(float|decimal)`, got"), "Enter a number."),
+    (re.compile(r"RFC3339 encoded datetime|Expected `datetime`"), "Enter a valid date/time."),
+    (re.compile(r"Invalid RFC3339 encoded date|Expected `date`"), "Enter a valid date."),
+    (re.compile(r"Invalid RFC3339 encoded time|Expected `time`"), "Enter a valid time."),
+    (re.compile(r"Invalid enum value|Expected `bool`"), "Select a valid choice."),
+    (re.compile(r"Invalid UUID"), "Enter a valid UUID."),
+]
+_LENGTH = re.compile(r"of length <= (\d+)")
+_BOUND = re.compile(r"(>=|<=|>|<) (-?[\d.e+]+)")
+_WORDS = {">=": "greater than or equal to", "<=": "less than or equal to", ">": "greater than"}
+
+
+def convert_errors(message: str) -> str:
+    """A msgspec validation message said for a person filling in a form."""
+    message = message.split(" - at `$", 1)[0]
+    length = _LENGTH.search(message)
+    if length is not None:
+        return f"Ensure this value has at most {length.group(1)} characters."
+    if message.startswith("Expected `") and (bound := _BOUND.search(message)) is not None:
+        words = _WORDS.get(bound.group(1), "less than")
+        return f"Ensure this value is {words} {bound.group(2)}."
+    for pattern, friendly in _MESSAGES:
+        if pattern.search(message):
+            return friendly
+    if "pattern" in message:
+        return "Enter a value without NUL characters."
+    return message.replace("`", "")
+
+
+def parse_form(
+    fields: list[FormField],
+    form: Mapping[str, Any],
+    kind: Kind,
+    choices: Mapping[str, list[tuple[str, str]]],
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Posted strings -> ``(raw values for the schema, errors by field name)``.
+
+    Each field is converted with its schema type on its own, so one bad field does not hide
+    the others' errors; the caller then converts the whole Struct (the same checks again,
+    plus the schema's own post-processing).
+    """
+    raw: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for form_field in fields:
+        value, error = _raw(form_field, form, kind)
+        if error is None and value is not OMIT and value is not None:
+            allowed = choices.get(form_field.name) or form_field.choices
+            if form_field.widget == "select" and str(value) not in {key for key, _ in allowed}:
+                error = "Select a valid choice."
+        if error is None and value is not OMIT:
+            try:
+                msgspec.convert(value, form_field.field_type, strict=False)
+            except msgspec.ValidationError as exc:
+                error = convert_errors(str(exc))
+        if error is not None:
+            errors[form_field.name] = error
+        elif value is not OMIT:
+            raw[form_field.name] = value
+    return raw, errors
+
+
+# ---------------------------------------------------------------- showing values
+
+
+def _utc_naive(value: datetime.datetime) -> datetime.datetime:
+    if value.tzinfo is not None:
+        value = value.astimezone(datetime.UTC).replace(tzinfo=None)
+    return value
+
+
+def input_value(form_field: FormField, value: Any) -> str:
+    """A stored value as the text of its input (``datetime-local`` wants no offset)."""
+    if value is None or value is UNSET or form_field.widget == "password":
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, enum.Enum):
+        return str(value.value)
+    if isinstance(value, datetime.datetime):
+        return _utc_naive(value).isoformat(timespec="seconds")
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    if form_field.widget == "json":
+        return json.dumps(value, indent=2, ensure_ascii=False, default=str)
+    return str(value)
+
+
+def format_value(value: Any) -> str:
+    """A value as read-only text (changelist cells, read-only fields)."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, enum.Enum):
+        return str(value.value)
+    if isinstance(value, datetime.datetime):
+        return _utc_naive(value).isoformat(sep=" ", timespec="seconds")
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return format(value, "f")
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    if isinstance(value, bytes):
+        return f"({len(value)} bytes)"
+    return str(value)

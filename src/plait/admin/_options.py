@@ -1,0 +1,224 @@
+"""``ModelAdmin``: how the admin lists, searches, orders and edits one model."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
+import msgspec
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapper
+
+from plait.db import model_schema
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from plait import Request
+
+__all__ = ["Action", "ModelAdmin", "humanize", "model_columns", "object_label"]
+
+Action = Literal["view", "add", "change", "delete"]
+"""What a user is about to do to a model's rows."""
+
+_WORD = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+OPTIONS = (
+    "list_display",
+    "search_fields",
+    "list_filter",
+    "ordering",
+    "readonly_fields",
+    "exclude",
+    "per_page",
+    "label",
+    "label_plural",
+    "group",
+)
+"""The attributes ``Admin.register(Model, **options)`` accepts as keywords."""
+
+
+def humanize(name: str) -> str:
+    """``created_at`` -> ``Created at``; ``BlogPost`` -> ``Blog post``."""
+    words = _WORD.sub(" ", name).replace("_", " ").strip().lower()
+    return words[:1].upper() + words[1:]
+
+
+def model_columns(model: type) -> dict[str, sa.Column[Any]]:
+    """The model's attribute names mapped to their (single) table columns."""
+    mapper: Mapper[Any] = sa.inspect(model)
+    found: dict[str, sa.Column[Any]] = {}
+    for prop in mapper.column_attrs:
+        if len(prop.columns) == 1 and isinstance(prop.columns[0], sa.Column):
+            found[prop.key] = prop.columns[0]
+    return found
+
+
+class ModelAdmin:
+    """The admin's options for one model (Django's ``ModelAdmin``)::
+
+        from plait.admin import ModelAdmin
+
+        @admin.register(Post)
+        class PostAdmin(ModelAdmin):
+            list_display = ("title", "author_id", "published")
+            search_fields = ("title", "body")
+            list_filter = ("published",)
+            ordering = ("-id",)
+
+    ``list_display`` entries are column names, ``"__str__"``, names of methods of the
+    ModelAdmin taking the object, or callables taking the object. ``save_model`` and
+    ``delete_model`` are the hooks around writes (hash a password there, log a change).
+    """
+
+    list_display: Sequence[str | Callable[[Any], Any]] = ()
+    """The changelist's columns; by default ``__str__`` if the model defines it, else its
+    first columns."""
+    search_fields: Sequence[str] = ()
+    """Columns the search box matches (case-insensitive substring; every word must match)."""
+    list_filter: Sequence[str] = ()
+    """Columns offered as filters beside the changelist (booleans, enums, foreign keys…)."""
+    ordering: Sequence[str] = ()
+    """The changelist's default order (``"-created_at"`` for descending); primary key last."""
+    readonly_fields: Sequence[str] = ()
+    """Columns shown on the change form but never edited."""
+    exclude: Sequence[str] = ()
+    """Columns left out of the forms."""
+    per_page: int = 50
+    """Rows per changelist page."""
+    label: str | None = None
+    """The model's name for people (``"blog post"``); by default from the class name."""
+    label_plural: str | None = None
+    group: str | None = None
+    """The index page's heading this model is listed under; by default from its module."""
+
+    def __init__(self, model: type, **options: Any) -> None:
+        unknown = sorted(set(options) - set(OPTIONS))
+        if unknown:
+            raise TypeError(
+                f"Unknown admin option(s) for {model.__name__}: {', '.join(unknown)} "
+                f"(known: {', '.join(OPTIONS)})"
+            )
+        for key, value in options.items():
+            setattr(self, key, value)
+        self.model = model
+        self.columns = model_columns(model)
+        self.readable = frozenset(model_schema(model, "read").__struct_fields__)
+        """The columns the API shows (not write-only, not excluded): the only ones listed,
+        searched, filtered or sorted, so that a hidden value can't be probed either."""
+        mapper: Mapper[Any] = sa.inspect(model)
+        if len(mapper.primary_key) != 1:
+            raise ValueError(f"The admin needs {model.__name__} to have a one-column primary key")
+        self.pk_name = mapper.get_property_by_column(mapper.primary_key[0]).key
+        self.slug = model.__name__.lower()
+        self.label = self.label or humanize(model.__name__).lower()
+        self.label_plural = self.label_plural or _plural(self.label)
+        self.group = self.group or _group(model)
+        if not self.list_display:
+            own_str = any("__str__" in vars(cls) for cls in model.__mro__[:-1])
+            shown = [key for key in self.columns if key in self.readable]
+            self.list_display = ("__str__",) if own_str else tuple(shown[:6])
+        self._check()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.model.__name__})"
+
+    def _check(self) -> None:
+        """Django-style checks: a typo in an option fails at registration, not per request."""
+        name = self.model.__name__
+        for entry in self.list_display:
+            if callable(entry) or entry == "__str__" or entry in self.columns:
+                self._check_readable("list_display", entry)
+            elif not callable(getattr(self, entry, None)):
+                raise ValueError(
+                    f"{name} list_display: {entry!r} is not a column of {name}, '__str__', "
+                    f"or a method of {type(self).__name__}"
+                )
+        for option in ("search_fields", "list_filter", "readonly_fields", "exclude", "ordering"):
+            for entry in getattr(self, option):
+                field = entry.lstrip("-") if option == "ordering" else entry
+                if field not in self.columns:
+                    raise ValueError(f"{name} {option}: {entry!r} is not a column of {name}")
+                if option not in ("readonly_fields", "exclude"):
+                    self._check_readable(option, field)
+        left_out = set(self.exclude) | set(self.readonly_fields)
+        left_out |= {k for k, c in self.columns.items() if isinstance(c.type, sa.LargeBinary)}
+        create = msgspec.structs.fields(model_schema(self.model, "create"))
+        missing = [f.name for f in create if f.required and f.name in left_out]
+        if missing:
+            raise ValueError(
+                f"{name}: {missing[0]!r} is required to add a row but the form leaves it out "
+                "(exclude, readonly_fields, or a binary column)"
+            )
+        if not isinstance(self.per_page, int) or self.per_page < 1:
+            raise ValueError(f"{name} per_page must be a positive integer, got {self.per_page!r}")
+
+    def _check_readable(self, option: str, entry: Any) -> None:
+        if isinstance(entry, str) and entry in self.columns and entry not in self.readable:
+            raise ValueError(
+                f"{self.model.__name__} {option}: {entry!r} is write-only or excluded from "
+                f"{self.model.__name__}'s schemas: the admin does not show it"
+            )
+
+    # ---------------------------------------------------------------- hooks
+
+    async def save_model(
+        self, request: Request, session: AsyncSession, obj: Any, change: bool
+    ) -> None:
+        """Save ``obj`` (new when ``change`` is false); the admin commits afterwards."""
+        session.add(obj)
+
+    async def delete_model(self, request: Request, session: AsyncSession, obj: Any) -> None:
+        """Delete ``obj``; the admin commits afterwards."""
+        await session.delete(obj)
+
+    # ---------------------------------------------------------------- display
+
+    def display_label(self, entry: str | Callable[[Any], Any]) -> str:
+        """The column heading of a ``list_display`` entry."""
+        if entry == "__str__":
+            return str(self.label).capitalize()
+        if isinstance(entry, str):
+            method = getattr(self, entry, None) if entry not in self.columns else None
+            described = getattr(method, "short_description", None)
+            return str(described) if described else humanize(entry)
+        described = getattr(entry, "short_description", None)
+        return str(described) if described else humanize(getattr(entry, "__name__", "value"))
+
+    def display_value(self, entry: str | Callable[[Any], Any], obj: Any) -> Any:
+        """The value of a ``list_display`` entry for ``obj`` (formatted by the caller)."""
+        if entry == "__str__":
+            return object_label(obj)
+        if isinstance(entry, str):
+            if entry in self.columns:
+                return getattr(obj, entry)
+            return getattr(self, entry)(obj)
+        return entry(obj)
+
+
+def object_label(obj: Any) -> str:
+    """``str(obj)`` when the model defines ``__str__``, else ``"Post object (3)"`` as Django."""
+    cls = type(obj)
+    if any("__str__" in vars(base) for base in cls.__mro__[:-1]):
+        return str(obj)
+    identity = sa.inspect(obj).identity
+    key = identity[0] if identity else None
+    return f"{cls.__name__} object ({key})"
+
+
+def _plural(label: str) -> str:
+    if label.endswith(("s", "x", "z", "ch", "sh")):
+        return label + "es"
+    if label.endswith("y") and label[-2:-1] not in "aeiou":
+        return label[:-1] + "ies"
+    return label + "s"
+
+
+def _group(model: type) -> str:
+    parts = [
+        part
+        for part in model.__module__.split(".")
+        if part not in ("models", "_models", "__main__", "app", "main")
+    ]
+    return humanize(parts[-1].lstrip("_")) if parts else "Models"

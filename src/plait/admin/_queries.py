@@ -1,0 +1,209 @@
+"""The changelist's query (search, filters, ordering, one page) and foreign-key choices."""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from plait.admin._fields import format_value, related_model
+from plait.admin._options import ModelAdmin, humanize, object_label
+from plait.db import model_schema
+
+__all__ = [
+    "MAX_SEARCH_TERMS",
+    "ChangeList",
+    "Filter",
+    "column_value",
+    "load_changelist",
+    "load_choices",
+    "load_filters",
+    "related_labels",
+    "sortable",
+]
+
+MAX_SEARCH_TERMS = 10
+"""Words of a search beyond this many are ignored (each one adds a clause)."""
+_DISTINCT_LIMIT = 100
+
+
+@dataclass
+class Filter:
+    """One ``list_filter`` column: its title, query parameter and choices."""
+
+    name: str
+    title: str
+    param: str
+    choices: list[tuple[str, str]]
+    """``(value, label)``; the value goes in ``?<param>=<value>``."""
+    selected: str | None
+
+
+@dataclass
+class ChangeList:
+    """One page of a changelist."""
+
+    objects: list[Any]
+    count: int
+    """Rows matching the search and filters (on every page)."""
+    total: int
+    """Rows in the table."""
+    page: int
+    pages: int
+    order: str
+    """The column sorted on, ``-`` first when descending."""
+
+
+def sortable(admin: ModelAdmin) -> list[str]:
+    """The ``list_display`` entries the changelist can sort on (columns)."""
+    return [e for e in admin.list_display if isinstance(e, str) and e in admin.columns]
+
+
+def column_value(admin: ModelAdmin, name: str, text: str) -> Any:
+    """``text`` (from a URL or a form) as a value of column ``name``, checked as the API checks
+    it, bounds included (an out-of-range key is no row, not a database error); None if not."""
+    read = model_schema(admin.model, "read")
+    field = next((f for f in msgspec.structs.fields(read) if f.name == name), None)
+    try:
+        target = field.type if field is not None else admin.columns[name].type.python_type
+        return msgspec.convert(text, target, strict=False)
+    except (msgspec.ValidationError, TypeError, NotImplementedError):
+        return None
+
+
+def _search(admin: ModelAdmin, query: str) -> sa.ColumnElement[bool] | None:
+    terms = query.split()[:MAX_SEARCH_TERMS]
+    if not terms or not admin.search_fields:
+        return None
+    clauses = []
+    for term in terms:
+        matches = []
+        for name in admin.search_fields:
+            column: Any = getattr(admin.model, name)
+            if not isinstance(admin.columns[name].type, sa.String):
+                column = sa.cast(column, sa.String)
+            matches.append(column.icontains(term, autoescape=True))
+        clauses.append(sa.or_(*matches))
+    return sa.and_(*clauses)
+
+
+async def load_filters(
+    admin: ModelAdmin, session: AsyncSession, params: Mapping[str, str]
+) -> list[Filter]:
+    """The sidebar's filters with their choices; ``params`` says which are selected."""
+    filters = []
+    for name in admin.list_filter:
+        column = admin.columns[name]
+        param = f"{name}__exact"
+        related = related_model(column, admin.model)
+        choices: list[tuple[str, str]]
+        if related is not None:
+            choices = await load_choices(session, *related)
+        elif isinstance(column.type, sa.Boolean):
+            choices = [("true", "Yes"), ("false", "No")]
+        elif isinstance(column.type, sa.Enum) and column.type.enum_class is not None:
+            members: list[enum.Enum] = list(column.type.enum_class)
+            choices = [(str(m.value), humanize(m.name)) for m in members]
+        else:
+            attribute = getattr(admin.model, name)
+            query = sa.select(attribute).where(attribute.is_not(None)).distinct()
+            rows: Any = await session.scalars(query.order_by(attribute).limit(_DISTINCT_LIMIT))
+            choices = [(_param_text(value), format_value(value)) for value in rows]
+        label = humanize(name.removesuffix("_id") if related else name)
+        filters.append(Filter(name, label, param, choices, params.get(param)))
+    return filters
+
+
+def _param_text(value: Any) -> str:
+    if isinstance(value, enum.Enum):
+        return str(value.value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _filter_clauses(admin: ModelAdmin, params: Mapping[str, str]) -> list[Any]:
+    clauses = []
+    for name in admin.list_filter:
+        text = params.get(f"{name}__exact")
+        if text is None:
+            continue
+        value = column_value(admin, name, text)
+        if value is not None:  # else a stale or hand-made link: shown unfiltered
+            clauses.append(getattr(admin.model, name) == value)
+    return clauses
+
+
+def _ordering(admin: ModelAdmin, requested: str | None) -> tuple[str, list[Any]]:
+    allowed = sortable(admin)
+    order: Sequence[str]
+    if requested and requested.lstrip("-") in allowed:
+        order = [requested]
+    else:
+        order = list(admin.ordering) or [f"-{admin.pk_name}"]
+    clauses = []
+    for entry in order:
+        attribute = getattr(admin.model, entry.lstrip("-"))
+        clauses.append(attribute.desc() if entry.startswith("-") else attribute.asc())
+    if all(entry.lstrip("-") != admin.pk_name for entry in order):
+        clauses.append(getattr(admin.model, admin.pk_name).asc())  # a stable page order
+    return order[0], clauses
+
+
+async def load_changelist(
+    admin: ModelAdmin, session: AsyncSession, params: Mapping[str, str]
+) -> ChangeList:
+    """The page of rows ``params`` asks for (``q``, ``o``, ``p``, ``<column>__exact``)."""
+    query: sa.Select[Any] = sa.select(admin.model)
+    search = _search(admin, params.get("q", ""))
+    if search is not None:
+        query = query.where(search)
+    for clause in _filter_clauses(admin, params):
+        query = query.where(clause)
+    count = await session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
+    total = count
+    if search is not None or query.whereclause is not None:
+        total = await session.scalar(sa.select(sa.func.count()).select_from(admin.model)) or 0
+    pages = max(1, math.ceil(count / admin.per_page))
+    try:
+        page = min(max(1, int(params.get("p", "1"))), pages)
+    except ValueError:
+        page = 1
+    order, clauses = _ordering(admin, params.get("o"))
+    query = query.order_by(*clauses).offset((page - 1) * admin.per_page).limit(admin.per_page)
+    objects = list(await session.scalars(query))
+    return ChangeList(objects, count, total, page, pages, order)
+
+
+async def load_choices(session: AsyncSession, model: type, key: str) -> list[tuple[str, str]]:
+    """Every row of ``model`` as ``(str(row.<key>), label)``: a foreign key's options."""
+    rows: Any = await session.scalars(sa.select(model).order_by(getattr(model, key)))
+    return [(str(getattr(row, key)), object_label(row)) for row in rows]
+
+
+async def related_labels(
+    admin: ModelAdmin, session: AsyncSession, objects: list[Any]
+) -> dict[str, dict[Any, str]]:
+    """For each foreign key shown in the changelist, its values' related rows' labels.
+
+    One query per foreign key for the whole page (not one per row).
+    """
+    labels: dict[str, dict[Any, str]] = {}
+    for name in sortable(admin):
+        related = related_model(admin.columns[name], admin.model)
+        if related is None:
+            continue
+        model, key = related
+        values = {getattr(obj, name) for obj in objects} - {None}
+        if not values:
+            continue
+        query: sa.Select[Any] = sa.select(model).where(getattr(model, key).in_(values))
+        rows: Any = await session.scalars(query)
+        labels[name] = {getattr(row, key): object_label(row) for row in rows}
+    return labels

@@ -1,0 +1,107 @@
+"""Saving a validated form: build or update the row, commit, and explain integrity errors."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import msgspec
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from plait import Request
+from plait.admin._fields import convert_errors
+from plait.admin._options import ModelAdmin, humanize
+from plait.db import apply, model_schema
+
+__all__ = ["NON_FIELD", "integrity_errors", "save"]
+
+NON_FIELD = "__all__"
+"""The errors key of a message about the whole form (Django's name)."""
+
+_DATA_ERROR = "The database refused one of these values (out of range or malformed)."
+_PATH = re.compile(r" - at `\$\.(\w+)")
+_SQLITE_UNIQUE = re.compile(r"UNIQUE constraint failed: (.+)$", re.MULTILINE)
+_PG_KEY = re.compile(r"Key \((.+?)\)=")
+
+
+def _sqlstate(orig: Any) -> str | None:
+    for candidate in (orig, getattr(orig, "__cause__", None)):
+        code = getattr(candidate, "sqlstate", None) or getattr(candidate, "pgcode", None)
+        if isinstance(code, str):
+            return code
+    return None
+
+
+def _unique_columns(orig: Any) -> list[str] | None:
+    """The columns of a unique violation (SQLite or PostgreSQL), ``None`` if not one."""
+    code = _sqlstate(orig)
+    if code is not None:
+        if code != "23505":
+            return None
+        cause = getattr(orig, "__cause__", None) or orig
+        key = _PG_KEY.search(str(getattr(cause, "detail", "") or ""))
+        return [name.strip().strip('"') for name in key.group(1).split(",")] if key else []
+    match = _SQLITE_UNIQUE.search(str(orig))
+    if match is None:
+        return None
+    return [part.strip().rpartition(".")[2] for part in match.group(1).split(",")]
+
+
+def integrity_errors(model_admin: ModelAdmin, exc: IntegrityError) -> dict[str, str]:
+    """The form errors of an integrity error: a unique value next to its field."""
+    columns = _unique_columns(exc.orig)
+    if columns is None:
+        code = _sqlstate(exc.orig) or ""
+        if code == "23503" or "FOREIGN KEY" in str(exc.orig):
+            return {NON_FIELD: "A related record does not exist (any more): choose another."}
+        return {NON_FIELD: "The database refused these values (a constraint failed)."}
+    names = [
+        key for key, column in model_admin.columns.items() if column.name in columns
+    ] or columns
+    labels = " and ".join(humanize(name) for name in names)
+    message = f"A {model_admin.label} with this {labels} already exists."
+    if len(names) == 1:
+        return {names[0]: message}
+    return {NON_FIELD: message}
+
+
+async def save(
+    request: Request,
+    session: AsyncSession,
+    model_admin: ModelAdmin,
+    obj: Any,
+    raw: dict[str, Any],
+) -> tuple[Any, dict[str, str]]:
+    """Validate ``raw`` with the model's Create (``obj`` None) or Update schema, save, commit.
+
+    Returns the saved object, or ``None`` and the errors to show on the form.
+    """
+    change = obj is not None
+    schema = model_schema(model_admin.model, "update" if change else "create")
+    try:
+        data = msgspec.convert(raw, schema, strict=False)
+    except msgspec.ValidationError as exc:
+        match = _PATH.search(str(exc))
+        key = match.group(1) if match and match.group(1) in raw else NON_FIELD
+        return None, {key: convert_errors(str(exc))}
+    if change:
+        apply(obj, data)
+    else:
+        obj = model_admin.model(data)
+    try:
+        await model_admin.save_model(request, session, obj, change)
+        await session.commit()
+    except IntegrityError as exc:
+        await session.rollback()
+        return None, integrity_errors(model_admin, exc)
+    except DBAPIError as exc:
+        # A value the schema let through but the column can't hold (a Numeric's precision;
+        # SQLSTATE class 22): the API answers 422, the form says so. Anything else (a lost
+        # connection) is left to plait.db's error handlers.
+        if not isinstance(exc, DataError) and not (_sqlstate(exc.orig) or "").startswith("22"):
+            raise
+        await session.rollback()
+        return None, {NON_FIELD: _DATA_ERROR}
+    await session.refresh(obj)  # database-filled columns, for the message's str(obj)
+    return obj, {}

@@ -1,0 +1,210 @@
+"""``Admin``: the admin site attached to an app — registry, routes, access, start-up checks."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import quote
+
+import sqlalchemy as sa
+
+from plait import App, Request, Response
+from plait.admin._options import Action, ModelAdmin
+from plait.admin._render import stylesheet
+from plait.admin._views import Views
+
+if TYPE_CHECKING:
+    from plait.db import Database
+
+__all__ = ["Action", "Admin", "Permission"]
+
+MA = TypeVar("MA", bound=type[ModelAdmin])
+
+Permission = Callable[[Request, Action, type], bool | Awaitable[bool]]
+"""``permission(request, action, model)``: may ``request.user`` do ``action`` on ``model``?"""
+
+_CSRF_MISSING = (
+    "plait.admin needs CSRF protection for its forms: add CSRF(app) (from plait.csrf) "
+    "before the app starts (Admin(..., csrf_required=False) turns this check off, for tests)"
+)
+
+
+class Admin:
+    """Django's admin for plait.db models: list, search, add, change and delete rows::
+
+        from plait import App
+        from plait.admin import Admin
+        from plait.csrf import CSRF
+        from plait.db import Database
+
+        app = App()
+        db = Database(app)
+        CSRF(app)
+        admin = Admin(app, db)
+        admin.register(Post, list_display=("title", "author_id"), search_fields=("title",))
+
+    Only signed-in users (``request.user``, set by plait.auth) with ``is_active`` and
+    ``is_staff`` get in; anonymous visitors are redirected to ``login_url`` with ``?next=``,
+    others get a 403. ``permission(request, action, model)`` (sync or async) narrows it
+    down per model and action. Forms validate with the model's ``Create``/``Update``
+    schemas, exactly as the JSON API does. The app must have CSRF protection: start-up
+    fails without it (``csrf_required=False`` is for tests only).
+    """
+
+    def __init__(
+        self,
+        app: App,
+        db: Database,
+        *,
+        prefix: str = "/admin",
+        title: str = "Administration",
+        login_url: str = "/login",
+        logout_url: str | None = None,
+        site_url: str | None = "/",
+        permission: Permission | None = None,
+        csrf_required: bool = True,
+        name: str = "admin",
+    ) -> None:
+        prefix = "/" + prefix.strip("/")
+        if prefix == "/":
+            raise ValueError("The admin needs a prefix of its own, such as '/admin'")
+        self.app = app
+        self.db = db
+        self.prefix = prefix
+        self.title = title
+        self.login_url = login_url
+        self.logout_url = logout_url
+        self.site_url = site_url
+        self.permission = permission
+        self.csrf_required = csrf_required
+        self.name = name
+        self.registry: dict[type, ModelAdmin] = {}
+        self._frozen = False
+        self._add_routes()
+        app.on_startup(self._startup)
+
+    def __repr__(self) -> str:
+        return f"Admin(prefix={self.prefix!r}, models={[m.__name__ for m in self.registry]})"
+
+    # ---------------------------------------------------------------- registration
+
+    def register(
+        self, model: type, admin_class: type[ModelAdmin] | None = None, **options: Any
+    ) -> Callable[[MA], MA]:
+        """Show ``model`` in the admin, with a :class:`ModelAdmin` class and/or options::
+
+            admin.register(Author)
+            admin.register(Post, list_display=("title", "published"), per_page=20)
+
+            @admin.register(Post)
+            class PostAdmin(ModelAdmin):
+                search_fields = ("title",)
+
+        Options are checked now: a name that is not a column fails here, not per request.
+        """
+        self._check_open("register")
+        if model in self.registry:
+            raise ValueError(
+                f"{model.__name__} is already registered with this admin "
+                "(admin.unregister() it first to replace its options)"
+            )
+        if not isinstance(model, type) or sa.inspect(model, raiseerr=False) is None:
+            raise TypeError(f"admin.register() takes a mapped model class, not {model!r}")
+        model_admin = (admin_class or ModelAdmin)(model, **options)
+        for other in self.registry.values():
+            if other.slug == model_admin.slug and other.model is not model:
+                raise ValueError(
+                    f"Two registered models are both called {model.__name__}: the admin's "
+                    "URLs would clash"
+                )
+        self.registry[model] = model_admin
+
+        def decorator(cls: MA) -> MA:
+            if not (isinstance(cls, type) and issubclass(cls, ModelAdmin)):
+                raise TypeError("@admin.register(Model) decorates a ModelAdmin subclass")
+            self._check_open("register")
+            if self.registry.get(model) is model_admin:  # replace what this call registered
+                self.registry[model] = cls(model, **options)
+            return cls
+
+        return decorator
+
+    def unregister(self, model: type) -> None:
+        """Take ``model`` out of the admin (to register it again with other options)."""
+        self._check_open("unregister")
+        if self.registry.pop(model, None) is None:
+            raise LookupError(f"{model.__name__} is not registered with this admin")
+
+    def _check_open(self, what: str) -> None:
+        if self._frozen:
+            raise RuntimeError(
+                f"Cannot {what} a model after the app has started: register before serving"
+            )
+
+    def model_admin(self, slug: str) -> ModelAdmin | None:
+        """The registered ModelAdmin whose URL segment is ``slug``."""
+        for model_admin in self.registry.values():
+            if model_admin.slug == slug:
+                return model_admin
+        return None
+
+    # ---------------------------------------------------------------- start-up
+
+    def _startup(self) -> None:
+        self._frozen = True
+        if self.csrf_required and not any(
+            "csrf" in cls.__name__.lower() for cls, _ in self.app.user_middleware
+        ):
+            raise RuntimeError(_CSRF_MISSING)
+
+    def _add_routes(self) -> None:
+        views = Views(self)
+        prefix, name = self.prefix, self.name
+        both = ("GET", "POST")
+        routes: list[tuple[str, Callable[..., Any], tuple[str, ...], str]] = [
+            ("/", views.index, ("GET",), "index"),
+            ("/static/admin.css", self._stylesheet, ("GET",), "static"),
+            ("/{model}/", views.changelist, ("GET",), "changelist"),
+            ("/{model}/add/", views.add, both, "add"),
+            ("/{model}/delete/", views.delete_selected, ("POST",), "delete_selected"),
+            ("/{model}/{pk}/change/", views.change, both, "change"),
+            ("/{model}/{pk}/delete/", views.delete, both, "delete"),
+        ]
+        for path, endpoint, methods, route_name in routes:
+            self.app.add_route(
+                prefix + path,
+                endpoint,
+                methods=methods,
+                name=f"{name}:{route_name}",
+                include_in_schema=False,
+            )
+
+    @staticmethod
+    def _stylesheet(request: Request) -> Response:
+        headers = {"Cache-Control": "public, max-age=3600"}
+        return Response(stylesheet(), media_type="text/css", headers=headers)
+
+    # ---------------------------------------------------------------- access
+
+    def url(self, request: Request, *parts: object) -> str:
+        """The path of an admin page: ``url(request, "post", 3, "change")``."""
+        path = "".join(f"/{quote(str(part), safe='')}" for part in parts)
+        return f"{request.scope.get('root_path', '')}{self.prefix}{path}/"
+
+    async def allowed(self, request: Request, action: Action, model: type) -> bool:
+        """Whether the (staff) user may do ``action`` on ``model`` (the ``permission`` rule)."""
+        if self.permission is None:
+            return True
+        result = self.permission(request, action, model)
+        if inspect.isawaitable(result):
+            result = await result
+        return bool(result)
+
+    def login_redirect(self, request: Request) -> str:
+        """``login_url?next=<this page>``."""
+        here = request.scope.get("root_path", "") + request.url.path
+        if request.url.query:
+            here += "?" + request.url.query
+        separator = "&" if "?" in self.login_url else "?"
+        return f"{self.login_url}{separator}next={quote(here, safe='/')}"

@@ -1,0 +1,485 @@
+"""The admin's pages: index, changelist, add, change and delete (GET shows, POST writes)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from plait import HTMLResponse, RedirectResponse, Request, Response
+from plait.admin._fields import FormField, form_fields, format_value, input_value, parse_form
+from plait.admin._links import filter_links, header_links, page_links
+from plait.admin._options import Action, ModelAdmin, humanize, object_label
+from plait.admin._queries import (
+    column_value,
+    load_changelist,
+    load_choices,
+    load_filters,
+    related_labels,
+)
+from plait.admin._render import render
+from plait.admin._saving import save
+
+if TYPE_CHECKING:
+    from plait.admin._site import Admin
+
+__all__ = ["Views", "is_anonymous", "is_staff"]
+
+_HEADERS = {"Cache-Control": "no-store, private", "X-Frame-Options": "DENY"}
+_FLASHES = "_flashes"  # plait.sessions' key (the contract's flash format)
+
+
+def is_staff(user: Any) -> bool:
+    """An active staff member (duck-typed: ``is_active`` and ``is_staff``)."""
+    return bool(getattr(user, "is_active", False) and getattr(user, "is_staff", False))
+
+
+def is_anonymous(user: Any) -> bool:
+    """Nobody signed in: no user, or one saying ``is_authenticated`` is false."""
+    return user is None or getattr(user, "is_authenticated", True) is False
+
+
+class _Denied(Exception):
+    def __init__(self, response: Response) -> None:
+        self.response = response
+
+
+class Views:
+    """The route handlers of one :class:`~plait.admin.Admin`."""
+
+    def __init__(self, site: Admin) -> None:
+        self.site = site
+        self._fields: dict[tuple[type, str], list[FormField]] = {}
+
+    # ---------------------------------------------------------------- plumbing
+
+    def page(
+        self, request: Request, template: str, context: Mapping[str, Any], status: int = 200
+    ) -> Response:
+        """An admin page: ``context`` plus what every page shows (title, user, CSRF token)."""
+        site = self.site
+        make_token = request.scope.get("csrf_token")
+        user = request.user
+        common: dict[str, Any] = {
+            "site_title": site.title,
+            "index_url": site.url(request),
+            "static_url": site.url(request, "static", "admin.css").rstrip("/"),
+            "site_url": site.site_url,
+            "logout_url": site.logout_url,
+            "user_name": getattr(user, "username", None) or str(user or ""),
+            "csrf_token": make_token() if callable(make_token) else None,
+            "messages": [],
+            "breadcrumbs": [],
+        }
+        html = render(template, {**common, **context})
+        return HTMLResponse(html, status_code=status, headers=_HEADERS)
+
+    def error(self, request: Request, status: int, message: str) -> Response:
+        title = {403: "Forbidden", 404: "Not found"}.get(status, "Error")
+        return self.page(request, "error.html", {"title": title, "message": message}, status)
+
+    def check_staff(self, request: Request) -> None:
+        """Raise the answer for anyone but active staff: the login page, or a 403."""
+        user = request.user
+        if is_anonymous(user):
+            url = self.site.login_redirect(request)
+            raise _Denied(RedirectResponse(url, status_code=303, headers=_HEADERS))
+        if not is_staff(user):
+            raise _Denied(self.error(request, 403, "You are not allowed to use this site."))
+
+    async def authorize(self, request: Request, action: Action, slug: str) -> ModelAdmin:
+        """The ModelAdmin of ``slug`` if the user may ``action`` it; else raise the answer."""
+        self.check_staff(request)
+        model_admin = self.site.model_admin(slug)
+        if model_admin is None:
+            raise _Denied(self.error(request, 404, "There is no such page in the admin."))
+        if not await self.site.allowed(request, action, model_admin.model):
+            raise _Denied(self.error(request, 403, f"You may not {action} these records."))
+        return model_admin
+
+    def form_fields(self, model_admin: ModelAdmin, kind: str) -> list[FormField]:
+        key = (model_admin.model, kind)
+        if key not in self._fields:
+            self._fields[key] = form_fields(model_admin, "create" if kind == "add" else "update")
+        return self._fields[key]
+
+    async def messages(
+        self, request: Request, model_admin: ModelAdmin, session: AsyncSession
+    ) -> list[tuple[str, str]]:
+        """Messages left by the last write: in the session, or named in the query string.
+
+        A query string only names a message (``?_msg=added&_pk=3``); its text is made here,
+        so a link cannot make the admin say anything else.
+        """
+        session_data = request.scope.get("session")
+        if session_data is not None:
+            if _FLASHES not in session_data:
+                return []
+            return [(str(c), str(m)) for c, m in session_data.pop(_FLASHES)]
+        query = request.query_params
+        note, key, count = query.get("_msg"), query.get("_pk"), query.get("_n", "")
+        if note in ("added", "changed") and key is not None:
+            obj = await _get(session, model_admin, key)
+            return [("success", _saved_text(model_admin, note, obj))]
+        if note == "deleted":
+            return [("success", _saved_text(model_admin, note, None))]
+        if note == "deleted_many" and count.isdigit():
+            return [("success", _deleted_text(model_admin, int(count)))]
+        return []
+
+    def done(self, request: Request, url: str, text: str, query: Mapping[str, str]) -> Response:
+        """Redirect after a write (303) with its message: flashed, or named in ``query``."""
+        session_data = request.scope.get("session")
+        if session_data is not None:
+            session_data[_FLASHES] = [*session_data.get(_FLASHES, ()), ["success", text]]
+        else:
+            url += ("&" if "?" in url else "?") + urlencode(query)
+        return RedirectResponse(url, status_code=303, headers=_HEADERS)
+
+    def crumbs(self, request: Request, model_admin: ModelAdmin) -> list[tuple[str, str]]:
+        return [
+            (self.site.title, self.site.url(request)),
+            (str(model_admin.label_plural).capitalize(), self.site.url(request, model_admin.slug)),
+        ]
+
+    # ---------------------------------------------------------------- pages
+
+    async def index(self, request: Request) -> Response:
+        try:
+            self.check_staff(request)
+        except _Denied as denied:
+            return denied.response
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for model_admin in self.site.registry.values():
+            if not await self.site.allowed(request, "view", model_admin.model):
+                continue
+            can_add = await self.site.allowed(request, "add", model_admin.model)
+            groups.setdefault(str(model_admin.group), []).append(
+                {
+                    "label": str(model_admin.label_plural).capitalize(),
+                    "url": self.site.url(request, model_admin.slug),
+                    "add_url": self.site.url(request, model_admin.slug, "add") if can_add else None,
+                }
+            )
+        context = {"title": self.site.title, "groups": sorted(groups.items())}
+        return self.page(request, "index.html", context)
+
+    async def changelist(self, request: Request, model: str) -> Response:
+        try:
+            model_admin = await self.authorize(request, "view", model)
+        except _Denied as denied:
+            return denied.response
+        params = {k: v for k, v in request.query_params.items() if k not in ("_msg", "_pk")}
+        async with self.site.db.session() as session:
+            page = await load_changelist(model_admin, session, params)
+            filters = await load_filters(model_admin, session, params)
+            labels = await related_labels(model_admin, session, page.objects)
+            messages = await self.messages(request, model_admin, session)
+        rows = []
+        for obj in page.objects:
+            cells = []
+            for entry in model_admin.list_display:
+                value = model_admin.display_value(entry, obj)
+                if isinstance(entry, str) and entry in labels:
+                    cells.append(labels[entry].get(value, format_value(value)))
+                else:
+                    cells.append(value if entry == "__str__" else format_value(value))
+            key = str(getattr(obj, model_admin.pk_name))
+            url = self.site.url(request, model_admin.slug, key, "change")
+            rows.append({"url": url, "cells": cells, "key": key})
+        can_add = await self.site.allowed(request, "add", model_admin.model)
+        can_delete = await self.site.allowed(request, "delete", model_admin.model)
+        context = {
+            "title": f"Select {model_admin.label} to change",
+            "model": model_admin,
+            "headers": header_links(model_admin, params, page.order),
+            "rows": rows,
+            "page": page,
+            "pages": page_links(params, page.page, page.pages),
+            "query": params.get("q", ""),
+            "search": bool(model_admin.search_fields),
+            "filters": [(f, filter_links(params, f.param, f.choices)) for f in filters],
+            "add_url": self.site.url(request, model_admin.slug, "add") if can_add else None,
+            "bulk_delete_url": self.site.url(request, model_admin.slug, "delete")
+            if can_delete
+            else None,
+            "messages": messages,
+            "breadcrumbs": self.crumbs(request, model_admin)[:1],
+        }
+        return self.page(request, "change_list.html", context)
+
+    async def add(self, request: Request, model: str) -> Response:
+        try:
+            model_admin = await self.authorize(request, "add", model)
+        except _Denied as denied:
+            return denied.response
+        fields = self.form_fields(model_admin, "add")
+        errors: dict[str, str] = {}
+        async with self.site.db.session() as session:
+            messages = await self.messages(request, model_admin, session)  # "add another"
+            choices = await _choices(session, fields)
+            if request.method == "POST":
+                form = await request.form()
+                raw, errors = parse_form(fields, form, "create", choices)
+                if not errors:
+                    obj, errors = await save(request, session, model_admin, None, raw)
+                    if obj is not None:
+                        return self._after_save(request, model_admin, form, obj, "added")
+                values = _submitted(fields, form)
+            else:
+                values = {f.name: _default(model_admin, f) for f in fields}
+        context = {
+            "title": f"Add {model_admin.label}",
+            "model": model_admin,
+            "fields": _bound(fields, values, errors, choices),
+            "errors": errors,
+            "non_field_errors": _non_field(fields, errors),
+            "readonly": [],
+            "messages": messages,
+            "delete_url": None,
+            "breadcrumbs": self.crumbs(request, model_admin),
+        }
+        return self.page(request, "change_form.html", context)
+
+    async def change(self, request: Request, model: str, pk: str) -> Response:
+        try:
+            model_admin = await self.authorize(request, "change", model)
+        except _Denied as denied:
+            return denied.response
+        fields = self.form_fields(model_admin, "change")
+        errors: dict[str, str] = {}
+        async with self.site.db.session() as session:
+            obj = await _get(session, model_admin, pk)
+            if obj is None:
+                return self.error(request, 404, f"No {model_admin.label} with the key {pk!r}.")
+            # Read before any write: a failed commit expires the object.
+            label = object_label(obj)
+            readonly = _readonly(model_admin, fields, obj)
+            messages = await self.messages(request, model_admin, session)
+            choices = await _choices(session, fields)
+            if request.method == "POST":
+                form = await request.form()
+                raw, errors = parse_form(fields, form, "update", choices)
+                if not errors:
+                    saved, errors = await save(request, session, model_admin, obj, raw)
+                    if saved is not None:
+                        return self._after_save(request, model_admin, form, saved, "changed")
+                values = _submitted(fields, form)
+            else:
+                values = {f.name: input_value(f, getattr(obj, f.name)) for f in fields}
+        can_delete = await self.site.allowed(request, "delete", model_admin.model)
+        context = {
+            "title": f"Change {model_admin.label}",
+            "object_label": label,
+            "model": model_admin,
+            "fields": _bound(fields, values, errors, choices),
+            "errors": errors,
+            "non_field_errors": _non_field(fields, errors),
+            "readonly": readonly,
+            "messages": messages,
+            "delete_url": self.site.url(request, model_admin.slug, pk, "delete")
+            if can_delete
+            else None,
+            "breadcrumbs": self.crumbs(request, model_admin),
+        }
+        return self.page(request, "change_form.html", context)
+
+    def _after_save(
+        self,
+        request: Request,
+        model_admin: ModelAdmin,
+        form: Mapping[str, Any],
+        obj: Any,
+        note: str,
+    ) -> Response:
+        slug = model_admin.slug
+        if "_continue" in form:
+            url = self.site.url(request, slug, getattr(obj, model_admin.pk_name), "change")
+        elif "_addanother" in form:
+            url = self.site.url(request, slug, "add")
+        else:
+            url = self.site.url(request, slug)
+        query = {"_msg": note, "_pk": str(getattr(obj, model_admin.pk_name))}
+        return self.done(request, url, _saved_text(model_admin, note, obj), query)
+
+    async def delete(self, request: Request, model: str, pk: str) -> Response:
+        try:
+            model_admin = await self.authorize(request, "delete", model)
+        except _Denied as denied:
+            return denied.response
+        error = None
+        async with self.site.db.session() as session:
+            obj = await _get(session, model_admin, pk)
+            if obj is None:
+                return self.error(request, 404, f"No {model_admin.label} with the key {pk!r}.")
+            label = object_label(obj)
+            if request.method == "POST":
+                try:
+                    await model_admin.delete_model(request, session, obj)
+                    await session.commit()
+                except IntegrityError:
+                    await session.rollback()
+                    error = (
+                        f"The {model_admin.label} “{label}” cannot be deleted: other records "
+                        "refer to it. Delete or change those first."
+                    )
+                else:
+                    url = self.site.url(request, model_admin.slug)
+                    text = _saved_text(model_admin, "deleted", obj)
+                    return self.done(request, url, text, {"_msg": "deleted"})
+        context = {
+            "title": "Are you sure?",
+            "model": model_admin,
+            "object_label": label,
+            "error": error,
+            "cancel_url": self.site.url(request, model_admin.slug, pk, "change"),
+            "breadcrumbs": self.crumbs(request, model_admin),
+        }
+        return self.page(request, "delete_confirmation.html", context, 409 if error else 200)
+
+    async def delete_selected(self, request: Request, model: str) -> Response:
+        """The changelist's bulk action: confirm, then delete the ticked rows (POST only)."""
+        try:
+            model_admin = await self.authorize(request, "delete", model)
+        except _Denied as denied:
+            return denied.response
+        form = await request.form()
+        keys = [key for key in form.getlist("_selected") if isinstance(key, str)]
+        changelist = self.site.url(request, model_admin.slug)
+        error = None
+        async with self.site.db.session() as session:
+            objects = await _get_many(session, model_admin, keys)
+            if not objects:
+                return RedirectResponse(changelist, status_code=303, headers=_HEADERS)
+            labels = [
+                (str(getattr(obj, model_admin.pk_name)), object_label(obj)) for obj in objects
+            ]
+            if form.get("post") == "yes":
+                try:
+                    for obj in objects:
+                        await model_admin.delete_model(request, session, obj)
+                    await session.commit()
+                except IntegrityError:
+                    await session.rollback()
+                    error = (
+                        f"These {model_admin.label_plural} cannot be deleted: other records "
+                        "refer to some of them. Delete or change those first."
+                    )
+                else:
+                    text = _deleted_text(model_admin, len(objects))
+                    query = {"_msg": "deleted_many", "_n": str(len(objects))}
+                    return self.done(request, changelist, text, query)
+        context = {
+            "title": "Are you sure?",
+            "model": model_admin,
+            "objects": labels,
+            "error": error,
+            "cancel_url": changelist,
+            "breadcrumbs": self.crumbs(request, model_admin),
+        }
+        return self.page(request, "delete_selected.html", context, 409 if error else 200)
+
+
+# -------------------------------------------------------------------- helpers
+
+
+def _saved_text(model_admin: ModelAdmin, note: str, obj: Any) -> str:
+    if obj is None:
+        return f"The {model_admin.label} was {note} successfully."
+    return f"The {model_admin.label} “{object_label(obj)}” was {note} successfully."
+
+
+def _deleted_text(model_admin: ModelAdmin, count: int) -> str:
+    label = model_admin.label if count == 1 else model_admin.label_plural
+    return f"Successfully deleted {count} {label}."
+
+
+async def _get(session: AsyncSession, model_admin: ModelAdmin, text: str) -> Any:
+    """The row with primary key ``text``, or None."""
+    key = column_value(model_admin, model_admin.pk_name, text)
+    return None if key is None else await session.get(model_admin.model, key)
+
+
+async def _get_many(session: AsyncSession, model_admin: ModelAdmin, texts: list[str]) -> list[Any]:
+    """The rows whose primary keys are among ``texts``, in key order."""
+    keys = {
+        key
+        for text in texts
+        if (key := column_value(model_admin, model_admin.pk_name, text)) is not None
+    }
+    if not keys:
+        return []
+    attribute = getattr(model_admin.model, model_admin.pk_name)
+    query: sa.Select[Any] = sa.select(model_admin.model).where(attribute.in_(keys))
+    return list(await session.scalars(query.order_by(attribute)))
+
+
+async def _choices(session: AsyncSession, fields: list[FormField]) -> dict[str, list[Any]]:
+    return {
+        f.name: await load_choices(session, f.related, f.related_key)
+        for f in fields
+        if f.related is not None and f.related_key is not None
+    }
+
+
+def _default(model_admin: ModelAdmin, form_field: FormField) -> str:
+    default = model_admin.columns[form_field.name].default
+    arg = getattr(default, "arg", None)
+    if default is None or not getattr(default, "is_scalar", False):
+        return ""
+    return input_value(form_field, arg)
+
+
+def _submitted(fields: list[FormField], form: Mapping[str, Any]) -> dict[str, str]:
+    """What was posted, as typed (an invalid form shows it back, never loses it)."""
+    values = {}
+    for f in fields:
+        posted = form.get(f.name, "")
+        if f.widget == "checkbox":
+            values[f.name] = "true" if f.name in form else "false"
+        else:
+            values[f.name] = "" if f.widget == "password" or not isinstance(posted, str) else posted
+    return values
+
+
+def _bound(
+    fields: list[FormField],
+    values: Mapping[str, str],
+    errors: Mapping[str, str],
+    choices: Mapping[str, list[tuple[str, str]]],
+) -> list[dict[str, Any]]:
+    """Each field with its value, error and options: what the form template shows."""
+    bound = []
+    for f in fields:
+        options = list(choices.get(f.name) or f.choices)
+        blank = f.nullable or not values.get(f.name)  # nothing chosen yet: say so
+        if f.widget == "select" and blank and all(key != "" for key, _ in options):
+            options.insert(0, ("", "---------"))
+        bound.append(
+            {
+                "field": f,
+                "value": values.get(f.name, ""),
+                "error": errors.get(f.name),
+                "options": options,
+            }
+        )
+    return bound
+
+
+def _non_field(fields: list[FormField], errors: Mapping[str, str]) -> list[str]:
+    names = {f.name for f in fields}
+    return [message for key, message in errors.items() if key not in names]
+
+
+def _readonly(model_admin: ModelAdmin, fields: list[FormField], obj: Any) -> list[tuple[str, str]]:
+    editable = {f.name for f in fields}
+    shown = model_admin.readable
+    return [
+        (humanize(name), format_value(getattr(obj, name)))
+        for name in model_admin.columns
+        if name not in editable and name not in model_admin.exclude and name in shown
+    ]
