@@ -43,6 +43,7 @@ def test_user_passwords() -> None:
     assert user.password.startswith("$argon2id$")
     assert user.check_password("correct horse")
     assert not user.check_password("wrong")
+    assert (str(user), repr(user)) == ("ada", "<User 'ada'>")  # the admin shows str()
 
 
 def test_the_password_is_in_no_schema() -> None:

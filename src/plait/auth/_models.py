@@ -117,3 +117,6 @@ class User(Model):
 
     def __repr__(self) -> str:
         return f"<User {self.username!r}>"
+
+    def __str__(self) -> str:
+        return self.username
