@@ -14,8 +14,10 @@ in a child process (``python tests/test_economy.py <app> <framework> <database>`
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import importlib.util
+import itertools
 import json
 import os
 import re
@@ -438,6 +440,19 @@ class BlogSpec:
 
 BLOG_SPECS = [
     BlogSpec(
+        "plait",
+        (),
+        signup="/signup",
+        login="/login",
+        logout="/logout",
+        logout_method="POST",
+        create="/posts/new",
+        comment="/posts/{id}/comments",
+        admin="/admin/post/",
+        csrf_field="csrf_token",
+        password_fields=("password", "password2"),
+    ),
+    BlogSpec(
         "flask",
         ("flask", "flask_sqlalchemy", "flask_login", "flask_wtf", "flask_admin"),
         signup="/auth/register",
@@ -696,7 +711,68 @@ def django_blog(spec: BlogSpec, database: Path) -> Iterator[tuple[Browse, MakeSt
         connections.close_all()
 
 
-BLOG_RUNNERS = {"flask": flask_blog, "fastapi": fastapi_blog, "django": django_blog}
+_LOADS = itertools.count()
+
+
+@contextmanager
+def plait_blog(spec: BlogSpec, database: Path) -> Iterator[tuple[Browse, MakeStaff]]:
+    """Run from its own directory (``plait run app.py`` there finds ``templates/``)."""
+    from plait.auth import User, hash_password
+    from plait.db import Database, Model
+    from plait.testing import TestClient
+
+    app_dir = ECONOMY / "plait" / "blog"
+    url = f"sqlite+aiosqlite:///{database}"
+    environ = {"PLAIT_DATABASE_URL": url, "PLAIT_SECRET_KEY": "economy-" + "k" * 40}
+    os.environ.update(environ)
+    cwd = Path.cwd()
+    os.chdir(app_dir)
+    # A module name of its own each time: the models' classes stay in the declarative base.
+    name = f"economy_plait_blog_{next(_LOADS)}"
+    try:
+        module_spec = importlib.util.spec_from_file_location(name, app_dir / "app.py")
+        assert module_spec is not None
+        assert module_spec.loader is not None
+        module = importlib.util.module_from_spec(module_spec)
+        module_spec.loader.exec_module(module)
+        # A browser: it asks for HTML, so a page that needs a login redirects to it.
+        browser = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+        with TestClient(module.app, follow_redirects=False, headers=browser) as client:
+
+            def browse(method: str, url: str, data: dict[str, str] | None) -> Page:
+                response = client.request(method, url, data=data)
+                location = urlsplit(response.headers.get("location", ""))
+                target = location.path + (f"?{location.query}" if location.query else "")
+                return Page(response.status_code, target, response.text)
+
+            def make_staff(username: str, password: str) -> None:
+                async def create() -> None:
+                    db = Database(url=url)  # its own engine: the app's belongs to its loop
+                    try:
+                        async with db.transaction() as session:
+                            hashed = hash_password(password)
+                            session.add(User(username=username, password=hashed, is_staff=True))
+                    finally:
+                        await db.disconnect()
+
+                asyncio.run(create())
+
+            yield browse, make_staff
+    finally:
+        os.chdir(cwd)
+        for key in environ:
+            del os.environ[key]
+        for table in ("comment", "post"):  # the crud apps define a `post` too
+            if table in Model.metadata.tables:
+                Model.metadata.remove(Model.metadata.tables[table])
+
+
+BLOG_RUNNERS = {
+    "plait": plait_blog,
+    "flask": flask_blog,
+    "fastapi": fastapi_blog,
+    "django": django_blog,
+}
 
 
 @pytest.mark.parametrize("spec", BLOG_SPECS, ids=[spec.framework for spec in BLOG_SPECS])
@@ -718,21 +794,29 @@ def test_blog_app(spec: BlogSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
 
 @pytest.mark.parametrize("broken", ["autoescape", "csrf"])
+@pytest.mark.parametrize("framework", ["plait", "flask"])
 def test_the_blog_scenario_can_fail(
-    broken: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    framework: str, broken: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A broken blog fails the scenario: the Flask one without autoescaping, or with its forms
-    checking their CSRF token (a 200 with the errors) but no `CSRFProtect` refusing the POST."""
-    spec = BLOG_BY_NAME["flask"]
+    """A broken blog fails the scenario: without autoescaping, or without the CSRF refusal
+    (plait's middleware exempting every path; Flask's forms checking their token, a 200 with
+    the errors, but no `CSRFProtect` refusing the POST)."""
+    spec = BLOG_BY_NAME[framework]
     if any(importlib.util.find_spec(name) is None for name in spec.needs):
         pytest.skip("the Flask blog's packages: only bench/.venv has them")
     monkeypatch.chdir(tmp_path)
-    if broken == "autoescape":
+    if framework == "plait" and broken == "autoescape":
+        monkeypatch.setattr("jinja2.select_autoescape", lambda *a, **k: lambda name: False)
+    elif framework == "plait":
+        monkeypatch.setattr(
+            "plait.csrf._middleware.CSRFMiddleware._is_exempt", lambda self, scope: True
+        )
+    elif broken == "autoescape":
         monkeypatch.setattr("flask.Flask.select_jinja_autoescape", lambda self, filename: False)
     else:
         monkeypatch.setenv("FLASK_WTF_CSRF_CHECK_DEFAULT", "false")
     with (
-        flask_blog(spec, tmp_path / "blog.sqlite3") as (browse, make_staff),
+        BLOG_RUNNERS[framework](spec, tmp_path / "blog.sqlite3") as (browse, make_staff),
         pytest.raises(AssertionError),
     ):
         blog_scenario(spec, browse, make_staff)
