@@ -20,7 +20,6 @@ PAGES = [
     ROOT / "README.md",
     ROOT / "docs" / "getting-started.md",
     ROOT / "docs" / "coming-from-flask.md",
-    ROOT / "docs" / "forms.md",
 ]
 SKIP = "<!-- docs-test: skip -->"
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.MULTILINE | re.DOTALL)
