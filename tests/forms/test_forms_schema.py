@@ -6,6 +6,7 @@ import datetime
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import ForeignKey, String, Text
@@ -30,6 +31,16 @@ class FormPost(Model):
     created: Mapped[datetime.datetime] = mapped_column(server_default=sa.func.now())
     views: Mapped[int] = mapped_column(server_default="0")
     author_id: Mapped[int] = mapped_column(ForeignKey("form_author.id"))
+
+
+class FormAccount(Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(50))
+    api_token: Mapped[str] = mapped_column(String(64), info={"write_only": True})
+
+
+class AccountForm(forms.Form, schema=FormAccount.Create):
+    pass
 
 
 class PostForm(forms.Form, schema=FormPost.Create, exclude=("author_id",)):
@@ -102,3 +113,18 @@ def test_a_model_form_creates_and_edits_rows(tmp_path: Path) -> None:
     assert 'value="0" name="views"' in page  # the server default, filled by the database
     assert 'value="&lt;Hello&gt;" name="title"' in page
     assert ">Text</textarea>" in page
+
+
+def test_write_only_columns_are_never_written_into_the_page() -> None:
+    account = FormAccount(name="ada", api_token="s3cret-token")
+    html = str(AccountForm(initial=account))
+    assert '<input type="password" name="api_token" id="id_api_token" required' in html
+    assert "s3cret" not in html
+    bound = AccountForm({"name": "ada", "api_token": "s3cret-token", "extra": "x"})
+    assert bound.is_valid()
+    assert "s3cret" not in str(bound)
+    assert bound.cleaned_data == {"name": "ada", "api_token": "s3cret-token"}
+    # The same mark is OpenAPI's: the schema says the field is written, never read.
+    schema = msgspec.json.schema(FormAccount.Create)
+    create = schema["$defs"][schema["$ref"].rsplit("/", 1)[-1]]
+    assert create["properties"]["api_token"]["writeOnly"] is True

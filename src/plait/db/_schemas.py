@@ -297,6 +297,10 @@ def _field(model: type, column: _Column, kind: Kind) -> tuple[str, Any] | tuple[
     field_type = _describe(
         schema_field_type(column.column.type, kind, declared, checks), column.column
     )
+    if column.write_only:
+        # Said in the JSON Schema (OpenAPI's writeOnly), and read by plait.forms, which then
+        # never writes the value back into a page.
+        field_type = Annotated[field_type, msgspec.Meta(extra_json_schema={"writeOnly": True})]
     nullable = bool(column.column.nullable)
     if kind == "read":
         return (column.key, field_type | None if nullable else field_type)

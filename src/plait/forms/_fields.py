@@ -152,8 +152,12 @@ def spec(name: str, annotation: Any, default: Any) -> FieldSpec:
     metas = [m for m in (*outer, *item_meta) if isinstance(m, msgspec.Meta)]
     widgets = [m for m in (*outer, *item_meta) if isinstance(m, Widget)]
     choices = _choices(item)
+    write_only = any((m.extra_json_schema or {}).get("writeOnly") for m in metas)
     if widgets:
         widget, extra = widgets[-1].kind, dict(widgets[-1].attrs)
+    elif write_only:
+        # A model's write-only column (a token, a password hash): never shown back.
+        widget, extra = "password", {}
     else:
         widget, extra = ("select" if choices else _INPUT_TYPES.get(item, "text")), {}
     if item is float and all(m.multiple_of is None for m in metas):
