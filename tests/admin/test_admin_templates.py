@@ -162,3 +162,24 @@ def test_a_request_before_start_up_still_renders(db_url: str, tmp_path: Path) ->
     # A server that does not run the lifespan: the admin finds the templates on first use.
     client = TestClient(app, follow_redirects=False)
     assert "<footer>early</footer>" in client.get("/admin/").text
+
+
+def test_app_templates_without_autoescaping_stop_the_start_up(tmp_path: Path) -> None:
+    app = App()
+    Templates(app, tmp_path, autoescape=lambda name: not (name or "").startswith("admin/"))
+    Admin(app, Database(app, "sqlite+aiosqlite://"), csrf_required=False)
+    with (
+        pytest.raises(RuntimeError, match=r"would not autoescape 'admin/.*needs escaping"),
+        TestClient(app),
+    ):
+        pass  # pragma: no cover
+
+
+def test_values_are_escaped_through_the_app_templates(db_url: str, tmp_path: Path) -> None:
+    app, db, _ = make_app(db_url)
+    Templates(app, tmp_path)
+    with serve(app, db) as client:
+        add_writer(client, "<script>alert(1)</script>")
+        html = client.get("/admin/writer/").text
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+        assert "<script>" not in html

@@ -30,12 +30,30 @@ def admin_templates(app: App) -> Templates:
         # Not attached to the app: a later Templates(app) of the project is still allowed.
         # Strict: a name missing from the admin's own templates is a bug, not an empty string.
         return Templates(directory=(), packages=(PACKAGE,), strict_undefined=True)
+    unescaped = [name for name in _names() if not _autoescaped(templates, name)]
+    if unescaped:
+        raise RuntimeError(
+            f"plait.admin renders with the app's templates, which would not autoescape "
+            f"{unescaped[0]!r}: the admin shows what users typed, so it needs escaping. Keep "
+            "Templates(app, autoescape=True) (the default), or a callable that is true for "
+            "'admin/' names"
+        )
     if not any(
         isinstance(loader, PackageLoader) and loader.package_name == PACKAGE
         for loader in templates.loader.loaders
     ):
         templates.add_package(PACKAGE)
     return templates
+
+
+@functools.cache
+def _names() -> list[str]:
+    return PackageLoader(PACKAGE).list_templates()
+
+
+def _autoescaped(templates: Templates, name: str) -> bool:
+    autoescape = templates.env.autoescape
+    return bool(autoescape(name) if callable(autoescape) else autoescape)
 
 
 @functools.cache
