@@ -55,6 +55,14 @@ def test_templates_and_stylesheet_ship_in_the_package() -> None:
     from importlib import resources
 
     root = resources.files("plait.admin")
-    for name in ("base", "index", "change_list", "change_form", "delete_confirmation", "error"):
+    for name in (
+        "base",
+        "base_site",
+        "index",
+        "change_list",
+        "change_form",
+        "delete_confirmation",
+        "error",
+    ):
         assert (root / "templates" / "admin" / f"{name}.html").is_file(), name
     assert (root / "static" / "admin.css").is_file()

@@ -1,38 +1,62 @@
-"""Rendering the admin's pages: its own Jinja2 environment over the package's templates.
+"""Which :class:`~plait.templates.Templates` renders the admin's pages, and its stylesheet.
 
-Everything that renders goes through :func:`render`, so the admin can move onto
-``plait.templates`` by changing this one module.
+With the app's templates (``Templates(app)``), the admin adds its package's ``templates/``
+folder after the project's own directories: a project overrides ``admin/base.html``,
+``admin/base_site.html`` or any other admin template by writing one with the same name, as in
+Django. Without them, the admin renders with templates of its own over its package only, so
+a project needs no templates directory to use the admin.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
 from importlib import resources
-from typing import Any
 
-import jinja2
+from jinja2 import PackageLoader
 
-__all__ = ["render", "stylesheet"]
+from plait import App
+from plait.templates import Templates
+
+__all__ = ["PACKAGE", "admin_templates", "stylesheet"]
+
+PACKAGE = "plait.admin"
+
+
+def admin_templates(app: App) -> Templates:
+    """The app's templates with the admin's added (once), or the admin's own."""
+    try:
+        templates = Templates.of(app)
+    except RuntimeError:
+        # Not attached to the app: a later Templates(app) of the project is still allowed.
+        # Strict: a name missing from the admin's own templates is a bug, not an empty string.
+        return Templates(directory=(), packages=(PACKAGE,), strict_undefined=True)
+    unescaped = [name for name in _names() if not _autoescaped(templates, name)]
+    if unescaped:
+        raise RuntimeError(
+            f"plait.admin renders with the app's templates, which would not autoescape "
+            f"{unescaped[0]!r}: the admin shows what users typed, so it needs escaping. Keep "
+            "Templates(app, autoescape=True) (the default), or a callable that is true for "
+            "'admin/' names"
+        )
+    if not any(
+        isinstance(loader, PackageLoader) and loader.package_name == PACKAGE
+        for loader in templates.loader.loaders
+    ):
+        templates.add_package(PACKAGE)
+    return templates
 
 
 @functools.cache
-def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.PackageLoader("plait.admin", "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+def _names() -> list[str]:
+    return PackageLoader(PACKAGE).list_templates()
 
 
-def render(template: str, context: Mapping[str, Any]) -> str:
-    """The HTML of ``admin/<template>`` with ``context`` (every value escaped)."""
-    return _environment().get_template(f"admin/{template}").render(context)
+def _autoescaped(templates: Templates, name: str) -> bool:
+    autoescape = templates.env.autoescape
+    return bool(autoescape(name) if callable(autoescape) else autoescape)
 
 
 @functools.cache
 def stylesheet() -> bytes:
     """The admin's stylesheet, served under its prefix (no CDN)."""
-    return (resources.files("plait.admin") / "static" / "admin.css").read_bytes()
+    return (resources.files(PACKAGE) / "static" / "admin.css").read_bytes()

@@ -11,11 +11,12 @@ import sqlalchemy as sa
 
 from plait import App, Request, Response
 from plait.admin._options import Action, ModelAdmin
-from plait.admin._render import stylesheet
+from plait.admin._render import admin_templates, stylesheet
 from plait.admin._views import Views
 
 if TYPE_CHECKING:
     from plait.db import Database
+    from plait.templates import Templates
 
 __all__ = ["Action", "Admin", "Permission"]
 
@@ -81,6 +82,7 @@ class Admin:
         self.name = name
         self.registry: dict[type, ModelAdmin] = {}
         self._frozen = False
+        self._templates: Templates | None = None
         self._add_routes()
         app.on_startup(self._startup)
 
@@ -151,8 +153,18 @@ class Admin:
 
     # ---------------------------------------------------------------- start-up
 
+    @property
+    def templates(self) -> Templates:
+        """What renders the admin's pages: the app's ``Templates(app)``, searched first (a
+        project's ``templates/admin/base.html`` replaces the admin's), or the admin's own."""
+        if self._templates is None:  # a request before start-up: a server without lifespan
+            self._templates = admin_templates(self.app)
+        return self._templates
+
     def _startup(self) -> None:
         self._frozen = True
+        # Now: the project may create Templates(app) after Admin(app, ...).
+        self._templates = admin_templates(self.app)
         if self.csrf_required and not any(
             "csrf" in cls.__name__.lower() for cls, _ in self.app.user_middleware
         ):

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from plait import HTMLResponse, RedirectResponse, Request, Response
+from plait import RedirectResponse, Request, Response
 from plait.admin._fields import FormField, form_fields, format_value, input_value, parse_form
 from plait.admin._links import filter_links, header_links, page_links
 from plait.admin._options import Action, ModelAdmin, humanize, object_label
@@ -21,7 +21,6 @@ from plait.admin._queries import (
     load_filters,
     related_labels,
 )
-from plait.admin._render import render
 from plait.admin._saving import save
 
 if TYPE_CHECKING:
@@ -60,9 +59,12 @@ class Views:
     def page(
         self, request: Request, template: str, context: Mapping[str, Any], status: int = 200
     ) -> Response:
-        """An admin page: ``context`` plus what every page shows (title, user, CSRF token)."""
+        """An admin page: ``context`` plus what every page shows (title, user, links).
+
+        Forms put ``csrf_input()`` (plait.templates' global) in when the request has a CSRF
+        token (``has_csrf``): the admin refuses to start without CSRF unless told otherwise.
+        """
         site = self.site
-        make_token = request.scope.get("csrf_token")
         user = request.user
         common: dict[str, Any] = {
             "site_title": site.title,
@@ -71,12 +73,12 @@ class Views:
             "site_url": site.site_url,
             "logout_url": site.logout_url,
             "user_name": getattr(user, "username", None) or str(user or ""),
-            "csrf_token": make_token() if callable(make_token) else None,
+            "has_csrf": callable(request.scope.get("csrf_token")),
             "messages": [],
             "breadcrumbs": [],
         }
-        html = render(template, {**common, **context})
-        return HTMLResponse(html, status_code=status, headers=_HEADERS)
+        name, values = f"admin/{template}", {**common, **context}
+        return site.templates.render(request, name, values, status_code=status, headers=_HEADERS)
 
     def error(self, request: Request, status: int, message: str) -> Response:
         title = {403: "Forbidden", 404: "Not found"}.get(status, "Error")
