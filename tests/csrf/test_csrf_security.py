@@ -79,3 +79,45 @@ def test_exempt_prefixes_are_whole_path_segments() -> None:
 )
 def test_malformed_tokens_never_match(submitted: str) -> None:
     assert not matches(submitted, new_secret())
+
+
+def wildcard_app(origin: str) -> App:
+    app = App()
+    CSRF(app, trusted_origins=[origin])
+
+    @app.post("/")
+    async def index() -> str:
+        return "ok"
+
+    return app
+
+
+@pytest.mark.parametrize(
+    "origin", ["https://*example.com", "https://a.*.example.com", "https://ex*.com", "https://*"]
+)
+def test_a_wildcard_is_only_a_leading_subdomain(origin: str) -> None:
+    # "https://*example.com" trusted https://evilexample.com (the "*" matched "evil").
+    with pytest.raises(ValueError, match="trusted origins"):
+        CSRF(App(), trusted_origins=[origin])
+
+
+@pytest.mark.parametrize(
+    ("origin", "trusted"),
+    [
+        ("https://a.example.com", True),
+        ("https://a.b.example.com", True),
+        ("https://A.EXAMPLE.COM:443", True),
+        ("https://example.com", False),
+        ("https://evilexample.com", False),
+        ("https://a.example.com.evil.net", False),
+        ("https://a.example.com:8443", False),
+        ("http://a.example.com", False),
+        ("null", False),
+    ],
+)
+def test_wildcard_trusted_origins(origin: str, trusted: bool) -> None:
+    secret = new_secret()
+    with TestClient(wildcard_app("https://*.example.com")) as client:
+        client.cookies.set("csrftoken", secret)
+        response = client.post("/", headers={"Origin": origin, "X-CSRF-Token": mask(secret)})
+    assert (response.status_code == 200) is trusted

@@ -154,7 +154,11 @@ class CSRFMiddleware:
         parsed = []
         for origin in origins:
             parts = urlsplit(origin)
-            if parts.scheme not in ("http", "https") or not parts.netloc or parts.path:
+            # A "*" only as a whole leading label: "*example.com" would trust evilexample.com.
+            wild = "*" in parts.netloc and (
+                not parts.netloc.startswith("*.") or "*" in parts.netloc[1:]
+            )
+            if parts.scheme not in ("http", "https") or not parts.netloc or parts.path or wild:
                 raise ValueError(
                     f"trusted origins are scheme://host[:port], like 'https://example.com' "
                     f"or 'https://*.example.com': got {origin!r}"
