@@ -81,3 +81,32 @@ def test_a_well_formed_session_id_still_loads() -> None:
         key = client.cookies["plait_session"]
         assert client.get("/read").json() == {"n": 1}
     assert store.keys == [key]
+
+
+def test_a_session_deleted_during_a_request_is_not_brought_back() -> None:
+    # A logout (or an expiry) in another request while this one ran: writing this request's
+    # copy back would resurrect the session, logged-in user and all (Django refuses the save:
+    # SessionInterrupted).
+    store = MemoryStore()
+    app = App()
+    Sessions(app, store=store)
+
+    @app.post("/write")
+    async def write(request: Request) -> str:
+        request.session["user"] = "ada"
+        return "ok"
+
+    @app.post("/raced")
+    async def raced(request: Request) -> str:
+        session = request.scope["session"]
+        await store.delete(session.key)  # the concurrent logout
+        session["cart"] = ["book"]
+        return "ok"
+
+    with TestClient(app) as client:
+        client.post("/write")
+        assert len(store) == 1
+        response = client.post("/raced")
+        assert response.status_code == 200
+        assert "set-cookie" not in response.headers
+        assert len(store) == 0

@@ -160,6 +160,10 @@ class SessionMiddleware:
             if not had_cookie:
                 return None
             return f"{self.cookie_name}=; Expires={_EXPIRED}; Max-Age=0{tail}"
+        if session.key is not None and store.server_side and await store.load(session.key) is None:
+            # Deleted (a logout in another request) or expired while this request ran: writing
+            # this copy back would bring the session, and its logged-in user, back to life.
+            return None
         if session.key is None:
             session.key = secrets.token_urlsafe(32) if store.server_side else ""
         value = await store.save(session.key, data, self.max_age)
