@@ -5,11 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from auth_services import make_app, new_user, seed
+from auth_services import SECRET, make_app, new_user, seed
 
-from plait import Request
+from plait import App, Request
+from plait.auth import Auth
 from plait.auth._pages import safe_next
 from plait.csrf import CSRF, csrf_token
+from plait.db import Database
+from plait.sessions import MemoryStore, Sessions
+from plait.templates import Templates
 from plait.testing import TestClient
 
 
@@ -71,3 +75,19 @@ def test_safe_next_refuses_other_sites(target: str) -> None:
 @pytest.mark.parametrize("target", ["/", "/account", "/a/b?c=d#e", "/%2F/evil.example", "/x//y"])
 def test_safe_next_keeps_paths_of_this_site(target: str) -> None:
     assert safe_next(target, "/home") == target
+
+
+def test_the_ready_made_pages_need_csrf(tmp_path: Path) -> None:
+    # Without CSRF(app) the log-in form could be posted by any site: it would log a visitor in
+    # to the account of the site's choosing (login CSRF), and sign up accounts at will.
+    db_url = f"sqlite+aiosqlite:///{tmp_path / 'test.sqlite3'}"
+    app = App()
+    Sessions(app, store=MemoryStore(), secret_key=SECRET)
+    Templates(app, tmp_path)
+    db = Database(app, db_url)
+    Auth(app, db, secret_key=SECRET).add_pages()
+    with (
+        pytest.raises(RuntimeError, match=r"need CSRF protection: add CSRF\(app\)"),
+        TestClient(app),
+    ):
+        pass
