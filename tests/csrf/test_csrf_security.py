@@ -6,11 +6,11 @@ import asyncio
 
 import pytest
 
-from plait import App
+from plait import App, WebSocket
 from plait.csrf import CSRF
 from plait.csrf._body import FormTokenReader
 from plait.csrf._tokens import mask, matches, new_secret
-from plait.testing import TestClient
+from plait.testing import TestClient, WebSocketDenied
 
 FORM = b"application/x-www-form-urlencoded"
 
@@ -121,3 +121,40 @@ def test_wildcard_trusted_origins(origin: str, trusted: bool) -> None:
         client.cookies.set("csrftoken", secret)
         response = client.post("/", headers={"Origin": origin, "X-CSRF-Token": mask(secret)})
     assert (response.status_code == 200) is trusted
+
+
+def websocket_app() -> App:
+    app = App()
+    CSRF(app, trusted_origins=["https://admin.example.com"])
+
+    @app.websocket("/ws")
+    async def ws(websocket: WebSocket) -> None:
+        await websocket.accept()
+        await websocket.send_text("hello")
+        await websocket.close()
+
+    return app
+
+
+@pytest.mark.parametrize("origin", ["https://evil.example", "null", "http://testserver.evil"])
+def test_cross_site_websockets_are_refused(origin: str) -> None:
+    # Cross-site WebSocket hijacking: a browser opens a WebSocket from any page, with the
+    # site's cookies (the session, so the user) and its own Origin; nothing else stops it.
+    with (
+        TestClient(websocket_app()) as client,
+        pytest.raises(WebSocketDenied) as denied,
+        client.websocket_connect("/ws", headers={"Origin": origin}),
+    ):
+        pass
+    assert denied.value.code == 1008
+
+
+@pytest.mark.parametrize(
+    "headers", [{}, {"Origin": "http://testserver"}, {"Origin": "https://admin.example.com"}]
+)
+def test_same_site_and_non_browser_websockets_pass(headers: dict[str, str]) -> None:
+    with (
+        TestClient(websocket_app()) as client,
+        client.websocket_connect("/ws", headers=headers) as connection,
+    ):
+        assert connection.receive_text() == "hello"
