@@ -97,8 +97,8 @@ class Auth:
         ``signup_message``. The pages extend ``layout`` (yours, with ``title`` and
         ``content`` blocks; a bare page by default) and draw the forms with ``{{ form }}``;
         override ``auth/login.html`` or ``auth/signup.html`` in your templates directory for
-        your own. Needs :class:`plait.templates.Templates` on the app (and CSRF(app), which
-        the forms carry the token of).
+        your own. Needs :class:`plait.templates.Templates` and :class:`plait.csrf.CSRF` on
+        the app (start-up fails without them).
         """
         from plait.auth._pages import add_pages
 

@@ -54,7 +54,8 @@ def _session_of(connection: HTTPConnection) -> SessionData:
 
 async def login(request: HTTPConnection, user: User) -> None:
     """Log ``user`` in for this session: a new session id (no session fixation), the user's
-    id and password hash's HMAC kept in it, ``request.user`` set and ``last_login`` updated.
+    id and password hash's HMAC kept in it, a new CSRF token when plait.csrf is installed
+    (no login CSRF, as Django's ``login()``), ``request.user`` set and ``last_login`` updated.
 
     ``last_login`` is committed with the session ``user`` belongs to (the handler's
     ``Session``); a user not attached to one is updated in a transaction of its own.
@@ -67,6 +68,11 @@ async def login(request: HTTPConnection, user: User) -> None:
     session.cycle_key()
     session[SESSION_KEY] = user.id
     session[HASH_SESSION_KEY] = auth.session_hash(user)
+    if request.scope.get("csrf_token") is not None:
+        # Imported only when the CSRF middleware ran: auth does not need plait.csrf otherwise.
+        from plait.csrf import rotate_token
+
+        rotate_token(request)
     now = datetime.datetime.now(datetime.UTC)
     user.last_login = now
     if sa.inspect(user).session is None:

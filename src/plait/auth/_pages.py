@@ -102,6 +102,7 @@ def add_pages(
     if signup:
         app.add_route(f"{prefix}/signup", signup_page, methods=both, name="signup", **options)
     app.on_startup(lambda: _templates_ready(app))
+    app.on_startup(lambda: _csrf_ready(app))
 
 
 async def _create_user(auth: Auth, form: SignUpForm) -> bool:
@@ -137,3 +138,14 @@ def _templates_ready(app: App) -> None:
             "plait.auth's pages need templates: add Templates(app) (from plait.templates)"
         ) from None
     templates.add_package("plait.auth")
+
+
+def _csrf_ready(app: App) -> None:
+    """Start-up: the pages' forms are CSRF-protected (Django's auth views always are)."""
+    from plait.csrf import CSRFMiddleware
+
+    if not any(issubclass(cls, CSRFMiddleware) for cls, _ in app.user_middleware):
+        raise RuntimeError(
+            "plait.auth's pages need CSRF protection: add CSRF(app) (from plait.csrf); "
+            "without it any site can post the log-in form (login CSRF)"
+        )

@@ -29,6 +29,8 @@ class BodyTooLarge(Exception):
 class _Urlencoded:
     def __init__(self, field: str) -> None:
         self.field = field
+        # The longest a name can be and still be the field (each byte percent-encoded).
+        self.max_name = max(_MAX_VALUE, 3 * len(field.encode()))
         self.tail = b""  # an unfinished name=value pair
         self.skipping = False  # inside another field's value: drop bytes up to the next "&"
 
@@ -51,6 +53,10 @@ class _Urlencoded:
             self.tail, self.skipping = b"", True
         elif len(value) > _MAX_VALUE:
             return self._value(self.tail)  # too long to be a token: refused as incorrect
+        elif not equals and len(name) > self.max_name:
+            # A name too long to be the field's: skipped, not kept and joined to every chunk
+            # (that made a slowly sent endless name cost quadratic time).
+            self.tail, self.skipping = b"", True
         return None
 
     def _value(self, pair: bytes) -> str | None:

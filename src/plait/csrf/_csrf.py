@@ -33,8 +33,8 @@ def csrf_token(request: HTTPConnection) -> str:
 
 def rotate_token(request: HTTPConnection) -> None:
     """Give the client a new CSRF secret, as Django's ``login()`` does: call it when the
-    user signs in, so a token planted before (login CSRF) stops working. Without the CSRF
-    middleware it does nothing."""
+    user signs in, so a token planted before (login CSRF) stops working
+    (:func:`plait.auth.login` calls it). Without the CSRF middleware it does nothing."""
     token = request.scope.get("csrf_token")
     rotate: Callable[[], None] | None = getattr(token, "rotate", None)
     if rotate is not None:

@@ -154,7 +154,11 @@ class CSRFMiddleware:
         parsed = []
         for origin in origins:
             parts = urlsplit(origin)
-            if parts.scheme not in ("http", "https") or not parts.netloc or parts.path:
+            # A "*" only as a whole leading label: "*example.com" would trust evilexample.com.
+            wild = "*" in parts.netloc and (
+                not parts.netloc.startswith("*.") or "*" in parts.netloc[1:]
+            )
+            if parts.scheme not in ("http", "https") or not parts.netloc or parts.path or wild:
                 raise ValueError(
                     f"trusted origins are scheme://host[:port], like 'https://example.com' "
                     f"or 'https://*.example.com': got {origin!r}"
@@ -164,6 +168,12 @@ class CSRFMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
+            if scope["type"] == "websocket" and self._cross_site_websocket(scope):
+                # Cross-site WebSocket hijacking: a browser sends the site's cookies (the
+                # session) with a WebSocket any page opens, and its Origin says which page.
+                logger.warning("Forbidden (cross-site WebSocket): %s", scope["path"])
+                await send({"type": "websocket.close", "code": 1008})
+                return
             await self.app(scope, receive, send)
             return
         headers = scope["headers"]
@@ -251,13 +261,19 @@ class CSRFMiddleware:
         if int(declared) > limit:
             raise BodyTooLarge
 
+    def _cross_site_websocket(self, scope: Scope) -> bool:
+        """Whether a browser opened this WebSocket from another site (non-browser clients
+        send no ``Origin``; exempt paths are not checked)."""
+        origin = _header(scope["headers"], b"origin")
+        if origin is None or self._is_exempt(scope):
+            return False
+        scheme = "https" if scope.get("scheme") == "wss" else "http"
+        own = _origin(scheme, _host(scope))
+        return origin == "null" or not self._trusted(origin, own)
+
     def _check_origin(self, scope: Scope, headers: list[tuple[bytes, bytes]]) -> str | None:
         scheme: str = scope.get("scheme", "http")
-        host = _header(headers, b"host")
-        if host is None:
-            server = scope.get("server")
-            host = f"{server[0]}:{server[1]}" if server else ""
-        own = _origin(scheme, host)
+        own = _origin(scheme, _host(scope))
         origin = _header(headers, b"origin")
         if origin is not None:
             if origin != "null" and self._trusted(origin, own):
@@ -356,6 +372,15 @@ def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> str | None:
         if key == name:
             return value.decode("latin-1")
     return None
+
+
+def _host(scope: Scope) -> str:
+    """The request's ``Host`` (else the server's address), as the client addressed it."""
+    host = _header(scope["headers"], b"host")
+    if host is None:
+        server = scope.get("server")
+        host = f"{server[0]}:{server[1]}" if server else ""
+    return host
 
 
 def _cookie(headers: list[tuple[bytes, bytes]], name: str) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import re
 import secrets
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -27,6 +28,8 @@ DEFAULT_MAX_AGE = 14 * 24 * 60 * 60
 
 SameSite = Literal["lax", "strict", "none"]
 _EXPIRED = "Thu, 01 Jan 1970 00:00:00 GMT"
+# What secrets.token_urlsafe(32) makes: the only ids a server-side store is ever asked about.
+_SESSION_ID = re.compile(r"[A-Za-z0-9_-]{43}")
 
 
 def secret_key_from_settings(secret_key: str | None) -> str:
@@ -101,6 +104,8 @@ class SessionMiddleware:
             return
         cookie = self._cookie(scope)
         session = SessionData()
+        if cookie and self.store.server_side and not _SESSION_ID.fullmatch(cookie):
+            cookie = None  # not an id this middleware made: never a Redis key or a SQL value
         if cookie:
             data = await self.store.load(cookie)
             if data is not None:
@@ -155,6 +160,10 @@ class SessionMiddleware:
             if not had_cookie:
                 return None
             return f"{self.cookie_name}=; Expires={_EXPIRED}; Max-Age=0{tail}"
+        if session.key is not None and store.server_side and await store.load(session.key) is None:
+            # Deleted (a logout in another request) or expired while this request ran: writing
+            # this copy back would bring the session, and its logged-in user, back to life.
+            return None
         if session.key is None:
             session.key = secrets.token_urlsafe(32) if store.server_side else ""
         value = await store.save(session.key, data, self.max_age)

@@ -14,7 +14,13 @@ from plait import App, HTMLResponse, Request
 from plait.templates._globals import REQUEST_GLOBALS
 from plait.templates._page import page_endpoint
 
-__all__ = ["AUTOESCAPE_EXTENSIONS", "ContextProcessor", "TemplateNotFound", "Templates"]
+__all__ = [
+    "AUTOESCAPE_EXTENSIONS",
+    "PLAIN_TEXT_EXTENSIONS",
+    "ContextProcessor",
+    "TemplateNotFound",
+    "Templates",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 ContextProcessor: TypeAlias = Callable[[Request], Mapping[str, Any]]
@@ -22,6 +28,11 @@ ContextProcessor: TypeAlias = Callable[[Request], Mapping[str, Any]]
 
 AUTOESCAPE_EXTENSIONS = ("html", "htm", "xml", "xhtml", "svg", "jinja", "html.j2", "html.jinja")
 """Templates whose names end with one of these are autoescaped (and strings too)."""
+
+PLAIN_TEXT_EXTENSIONS = ("txt", "text", "md", "csv", "eml")
+"""Templates whose names end with one of these are not autoescaped; every other name is
+(``page.jinja2``, ``page.j2``, no extension): as Django's Jinja2 backend, escaping is on
+unless a template is known not to be HTML."""
 
 Directory: TypeAlias = str | os.PathLike[str]
 
@@ -49,11 +60,12 @@ class Templates:
             return templates.render(request, "index.html", {"title": "Home"})
 
     One environment is built here and shared (``templates.env`` for filters, tests and
-    extensions). Names ending in ``.html``, ``.htm``, ``.xml``, ``.svg`` or ``.jinja`` are
-    autoescaped, and so are strings (``autoescape=False`` turns it off, a callable decides
-    per name). ``auto_reload`` defaults to ``app.debug``. Every template sees ``request``,
-    ``url_for``, ``csrf_token``, ``csrf_input``, ``current_user``, ``get_flashed_messages``,
-    ``globals`` and what each context processor returns for the request.
+    extensions). Every template is autoescaped, and so are strings, except text ones whose
+    names end in ``.txt``, ``.text``, ``.md``, ``.csv`` or ``.eml`` (``autoescape=False``
+    turns it off, a callable decides per name). ``auto_reload`` defaults to ``app.debug``.
+    Every template sees ``request``, ``url_for``, ``csrf_token``, ``csrf_input``,
+    ``current_user``, ``get_flashed_messages``, ``globals`` and what each context processor
+    returns for the request.
 
     Templates are looked up in ``directory`` (one or several, relative to the working
     directory) first, then in the package directories added with :meth:`add_package`: a
@@ -83,7 +95,10 @@ class Templates:
         self.loader = ChoiceLoader([FileSystemLoader(self.directories), *loaders])
         if autoescape is True:
             autoescape = jinja2.select_autoescape(
-                AUTOESCAPE_EXTENSIONS, default_for_string=True, default=False
+                AUTOESCAPE_EXTENSIONS,
+                PLAIN_TEXT_EXTENSIONS,
+                default_for_string=True,
+                default=True,
             )
         self.auto_reload = auto_reload
         self.env = jinja2.Environment(
