@@ -14,20 +14,6 @@ MIN_PASSWORD_LENGTH = 8
 """Django's ``MinimumLengthValidator`` default."""
 
 
-def _database(app_spec: str, app_dir: str, name: str) -> Any:
-    from plait.cli import AppLoadError, load_app
-    from plait.db import Database
-
-    try:
-        app = load_app(app_spec, app_dir).app
-    except AppLoadError as exc:
-        raise click.BadParameter(str(exc), param_hint="--app") from None
-    try:
-        return Database.of(app, name)
-    except RuntimeError as exc:
-        raise click.ClickException(f"{app_spec}: {exc}") from None
-
-
 def _check_password(password: str, username: str) -> str | None:
     if len(password) < MIN_PASSWORD_LENGTH:
         return f"The password is too short: use at least {MIN_PASSWORD_LENGTH} characters."
@@ -88,8 +74,9 @@ def createsuperuser(
 
     from plait.auth._models import User
     from plait.auth._passwords import hash_password
+    from plait.db._cli import app_database
 
-    target = _database(app_spec, app_dir, database)
+    target = app_database(app_spec, app_dir, database)
     if no_input:
         password = os.environ.get(PASSWORD_ENVVAR, "")
         if not username:
