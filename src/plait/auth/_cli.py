@@ -7,6 +7,8 @@ from typing import Any
 
 import click
 
+from plait.db._cli import app_database, app_options
+
 __all__ = ["MIN_PASSWORD_LENGTH", "PASSWORD_ENVVAR", "createsuperuser"]
 
 PASSWORD_ENVVAR = "PLAIT_SUPERUSER_PASSWORD"
@@ -32,21 +34,7 @@ def _ask_password(username: str) -> str:
 
 
 @click.command("createsuperuser")
-@click.option(
-    "--app",
-    "app_spec",
-    envvar="PLAIT_APP",
-    required=True,
-    metavar="APP",
-    help="The app: 'module:app' or 'path/to/file.py:app' (default: $PLAIT_APP).",
-)
-@click.option(
-    "--app-dir",
-    default=".",
-    show_default=True,
-    type=click.Path(file_okay=False),
-    help="Directory put first on sys.path to import APP from.",
-)
+@app_options
 @click.option("--database", default="default", show_default=True, help="Which database.")
 @click.option("--username", help="The superuser's username.")
 @click.option("--email", help="The superuser's email address.")
@@ -74,7 +62,6 @@ def createsuperuser(
 
     from plait.auth._models import User
     from plait.auth._passwords import hash_password
-    from plait.db._cli import app_database
 
     target = app_database(app_spec, app_dir, database)
     if no_input:

@@ -15,28 +15,35 @@ import click
 if TYPE_CHECKING:
     from plait.db._database import Database
 
-__all__ = ["app_database", "db"]
+__all__ = ["app_database", "app_options", "db"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def app_options(func: F) -> F:
+    """``--app APP`` (default ``$PLAIT_APP``) and ``--app-dir``: the options of a command that
+    works on an app's database, passed as ``app_spec`` and ``app_dir`` (see
+    :func:`app_database`)."""
+    func = click.option(
+        "--app-dir",
+        default=".",
+        show_default=True,
+        type=click.Path(file_okay=False),
+        help="Directory put first on sys.path to import APP from.",
+    )(func)
+    return click.option(
+        "--app",
+        "app_spec",
+        envvar="PLAIT_APP",
+        required=True,
+        metavar="APP",
+        help="The app: 'module:app' or 'path/to/file.py:app' (default: $PLAIT_APP).",
+    )(func)
+
+
 def _options(func: F) -> F:
     decorators = [
-        click.option(
-            "--app",
-            "app_spec",
-            envvar="PLAIT_APP",
-            required=True,
-            metavar="APP",
-            help="The app: 'module:app' or 'path/to/file.py:app' (default: $PLAIT_APP).",
-        ),
-        click.option(
-            "--app-dir",
-            default=".",
-            show_default=True,
-            type=click.Path(file_okay=False),
-            help="Directory put first on sys.path to import APP from.",
-        ),
+        app_options,
         click.option(
             "--database",
             default="default",
