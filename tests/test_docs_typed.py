@@ -5,26 +5,15 @@ A block right after ``<!-- not run: ... -->`` is skipped (FastAPI code shown for
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-from typing import Any
-
 import pytest
 
-DOCS = Path(__file__).parents[1] / "docs"
+from _docs import DOCS, Block, python_blocks, run_program
+
 PAGES = ["typed-handlers.md", "dependency-injection.md", "coming-from-fastapi.md"]
-BLOCK = re.compile(r"(<!-- not run:[^>]*-->\s*)?```python\n(.*?)```", re.S)
 
 
-def blocks(page: str) -> list[tuple[str, str]]:
-    text = (DOCS / page).read_text(encoding="utf-8")
-    found = []
-    for match in BLOCK.finditer(text):
-        if match.group(1):
-            continue
-        line = text.count("\n", 0, match.start(2)) + 1
-        found.append((f"{page}:{line}", match.group(2)))
-    return found
+def blocks(page: str) -> list[Block]:
+    return [block for block in python_blocks(DOCS / page, skip="<!-- not run:") if block.run]
 
 
 EXAMPLES = [example for page in PAGES for example in blocks(page)]
@@ -35,10 +24,6 @@ def test_every_page_has_runnable_examples() -> None:
         assert len(blocks(page)) >= 3, page
 
 
-@pytest.mark.parametrize(("where", "source"), EXAMPLES, ids=[w for w, _ in EXAMPLES])
-def test_doc_example_runs(where: str, source: str) -> None:
-    namespace: dict[str, Any] = {"__name__": "__main__"}
-    exec(compile(source, where, "exec", dont_inherit=True), namespace)
-    for name, value in list(namespace.items()):
-        if name.startswith("test_") and callable(value):
-            value()
+@pytest.mark.parametrize("block", EXAMPLES, ids=[block.where for block in EXAMPLES])
+def test_doc_example_runs(block: Block) -> None:
+    run_program(block)

@@ -2,15 +2,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
-import sys
-import types
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from _docs import DOCS, run_page
 from plait import App, StaticFiles
 from plait._types import Message, Scope
 from plait.testing import TestClient
@@ -314,27 +312,10 @@ def test_html_without_404_page(site: Path) -> None:
         problem_404(client.get("/static/nope.html"))
 
 
-# -- the docs page's examples run (same conventions as tests/test_docs.py)
+# -- the docs page's examples run (tests/_docs.py)
 
 
 def test_docs_page_examples_run() -> None:
-    page = Path(__file__).resolve().parent.parent / "docs" / "static-files.md"
-    text = page.read_text()
-    module = types.ModuleType("plait_docs_static_files")
-    module.__file__ = str(page)
-    sys.modules[module.__name__] = module
-    try:
-        ran = 0
-        for match in re.finditer(r"^```python\n(.*?)^```", text, re.MULTILINE | re.DOTALL):
-            line = text.count("\n", 0, match.start()) + 1
-            code = compile(match.group(1), f"{page.name}:{line}", "exec")
-            if not text[: match.start()].rstrip().endswith("<!-- docs-test: skip -->"):
-                exec(code, module.__dict__)
-                ran += 1
-        tests = [f for name, f in module.__dict__.items() if name.startswith("test_")]
-        assert ran >= 2
-        assert len(tests) >= 2
-        for test in tests:
-            test()
-    finally:
-        del sys.modules[module.__name__]
+    ran = run_page(DOCS / "static-files.md")
+    assert ran.blocks >= 2
+    assert ran.tests >= 2

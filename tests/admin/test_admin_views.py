@@ -19,9 +19,9 @@ from admin_harness import (
     make_app,
     serve,
 )
-from db_services import reset_postgres
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from _services import reset_postgres
 from plait import Request
 from plait._types import ASGIApp, Receive, Scope, Send
 from plait.testing import TestClient
@@ -456,10 +456,10 @@ def test_delete_selected_keeps_referenced_rows(client: TestClient) -> None:
 
 
 @pytest.mark.postgres
-def test_a_value_the_database_refuses_is_a_form_error(admin_postgres_server: str) -> None:
+def test_a_value_the_database_refuses_is_a_form_error(postgres_server: str) -> None:
     # SQLite stores anything anywhere: only PostgreSQL refuses a value (SQLSTATE class 22).
-    reset_postgres(admin_postgres_server)
-    db_url = admin_postgres_server
+    reset_postgres(postgres_server)
+    db_url = postgres_server
 
     class Strict(StoryAdmin):
         async def save_model(

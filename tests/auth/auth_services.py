@@ -1,24 +1,13 @@
-"""Helpers for the auth tests: the database servers (by the data-layer tests' rules), seeding
-users outside the app, and a small app with sessions and auth."""
+"""Helpers for the auth tests: seeding users outside the app, and a small app with sessions and
+auth (the databases, ``db_url``, are tests/conftest.py's)."""
 
 from __future__ import annotations
 
 import asyncio
-import sys
 from pathlib import Path
 from typing import Any
 
 import msgspec
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "db"))
-
-from db_services import (  # type: ignore[import-not-found]
-    POSTGRES_URL,
-    postgres_execute,
-    require_postgres,
-    reset_postgres,
-    server_url,
-)
 
 from plait import App, HTTPException, Request
 from plait.auth import (
@@ -34,17 +23,7 @@ from plait.auth import (
 from plait.db import Database, Model, Session
 from plait.sessions import MemoryStore, Sessions
 
-__all__ = [
-    "POSTGRES_URL",
-    "SECRET",
-    "make_app",
-    "new_user",
-    "postgres_execute",
-    "require_postgres",
-    "reset_postgres",
-    "seed",
-    "server_url",
-]
+__all__ = ["SECRET", "make_app", "new_user", "seed"]
 
 SECRET = "a-test-secret-key-that-is-long-enough-for-plait"
 

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from db_harness import Article, Author, serving
-from db_services import POSTGRES_URL, postgres_execute_async, require_postgres
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
+from _services import POSTGRES_URL, postgres_execute_async, require_postgres
 from plait import App
 from plait.db import Database, Session
 from plait.db._errors import describe_integrity_error, is_unavailable

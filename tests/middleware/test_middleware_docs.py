@@ -4,22 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import re
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 import plait.middleware
+from _docs import DOCS, python_blocks
 from plait._types import ASGIApp
 
-DOC = Path(__file__).parents[2] / "docs" / "middleware.md"
-EXAMPLES = re.findall(r"```python\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S)
+EXAMPLES = python_blocks(DOCS / "middleware.md")
 
 
 def example_app(index: int) -> ASGIApp:
     namespace: dict[str, Any] = {}
-    exec(compile(EXAMPLES[index], f"{DOC}:example{index}", "exec"), namespace)
+    exec(compile(EXAMPLES[index].code, EXAMPLES[index].where, "exec"), namespace)
     app: ASGIApp = namespace["app"]
     return app
 

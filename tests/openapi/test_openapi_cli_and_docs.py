@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import re
 import sys
-import types
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from _docs import run_page
 from plait import cli
 from plait.openapi import openapi_command, openapi_schema
 
@@ -73,24 +73,11 @@ def test_is_a_command_of_plait() -> None:
 
 # ------------------------------------------------------------------ docs/openapi.md
 
-BLOCK = re.compile(r"^```python\n(.*?)^```", re.MULTILINE | re.DOTALL)
-
 
 def test_docs_page_code_runs() -> None:
-    text = PAGE.read_text()
-    blocks = BLOCK.findall(text)
-    assert len(blocks) >= 3
-    module = types.ModuleType("plait_docs_openapi")
-    sys.modules[module.__name__] = module
-    try:
-        for code in blocks:
-            exec(compile(code, str(PAGE), "exec"), module.__dict__)
-        tests = [v for k, v in module.__dict__.items() if k.startswith("test_")]
-        assert len(tests) == 2
-        for test in tests:
-            test()
-    finally:
-        del sys.modules[module.__name__]
+    ran = run_page(PAGE)
+    assert ran.blocks >= 3
+    assert ran.tests == 2
 
 
 def test_docs_page_links_exist() -> None:

@@ -12,17 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sessions_services import (
-    POSTGRES_URL,
-    REDIS_URL,
-    SECRET,
-    StoreFactory,
-    postgres_execute,
-    require_postgres,
-    require_redis,
-    server_url,
-)
+from sessions_services import REDIS_URL, SECRET, StoreFactory, require_redis
 
+from _services import new_postgres_database
 from plait.db import Database
 from plait.sessions import CookieStore, DatabaseStore, MemoryStore, RedisStore
 
@@ -55,16 +47,11 @@ def create_tables(url: str) -> None:
 
 @pytest.fixture(scope="session")
 def postgres_database() -> Iterator[str]:
-    """A database of this test session's own on the PostgreSQL server, dropped at the end."""
-    require_postgres()
-    name = f"plait_test_sessions_{uuid.uuid4().hex[:10]}"
-    postgres_execute(POSTGRES_URL, f'CREATE DATABASE "{name}"')
-    try:
-        url = server_url(name)
+    """The session stores' own database on the PostgreSQL server (its tables made once, so not
+    ``db_url``'s, which is emptied for each test), dropped at the end."""
+    with new_postgres_database("plait_test_sessions") as url:
         create_tables(url)
         yield url
-    finally:
-        postgres_execute(POSTGRES_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(

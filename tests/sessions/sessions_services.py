@@ -4,32 +4,17 @@
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "db"))
-
-from db_services import (  # type: ignore[import-not-found]
-    POSTGRES_URL,
-    postgres_execute,
-    require_postgres,
-    server_url,
-    service_unavailable,
-)
-
+from _services import service_unavailable
 from plait import Request
 from plait.sessions import SessionData, SessionStore
 
 __all__ = [
-    "POSTGRES_URL",
     "REDIS_URL",
     "SECRET",
     "StoreFactory",
-    "postgres_execute",
-    "require_postgres",
     "require_redis",
-    "server_url",
     "session_of",
 ]
 

@@ -7,25 +7,13 @@ from typing import Any
 
 import click
 
+from plait.db._cli import app_database, app_options
+
 __all__ = ["MIN_PASSWORD_LENGTH", "PASSWORD_ENVVAR", "createsuperuser"]
 
 PASSWORD_ENVVAR = "PLAIT_SUPERUSER_PASSWORD"
 MIN_PASSWORD_LENGTH = 8
 """Django's ``MinimumLengthValidator`` default."""
-
-
-def _database(app_spec: str, app_dir: str, name: str) -> Any:
-    from plait.cli import AppLoadError, load_app
-    from plait.db import Database
-
-    try:
-        app = load_app(app_spec, app_dir).app
-    except AppLoadError as exc:
-        raise click.BadParameter(str(exc), param_hint="--app") from None
-    try:
-        return Database.of(app, name)
-    except RuntimeError as exc:
-        raise click.ClickException(f"{app_spec}: {exc}") from None
 
 
 def _check_password(password: str, username: str) -> str | None:
@@ -46,21 +34,7 @@ def _ask_password(username: str) -> str:
 
 
 @click.command("createsuperuser")
-@click.option(
-    "--app",
-    "app_spec",
-    envvar="PLAIT_APP",
-    required=True,
-    metavar="APP",
-    help="The app: 'module:app' or 'path/to/file.py:app' (default: $PLAIT_APP).",
-)
-@click.option(
-    "--app-dir",
-    default=".",
-    show_default=True,
-    type=click.Path(file_okay=False),
-    help="Directory put first on sys.path to import APP from.",
-)
+@app_options
 @click.option("--database", default="default", show_default=True, help="Which database.")
 @click.option("--username", help="The superuser's username.")
 @click.option("--email", help="The superuser's email address.")
@@ -89,7 +63,7 @@ def createsuperuser(
     from plait.auth._models import User
     from plait.auth._passwords import hash_password
 
-    target = _database(app_spec, app_dir, database)
+    target = app_database(app_spec, app_dir, database)
     if no_input:
         password = os.environ.get(PASSWORD_ENVVAR, "")
         if not username:

@@ -8,32 +8,42 @@ import logging
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-__all__ = ["db"]
+if TYPE_CHECKING:
+    from plait.db._database import Database
+
+__all__ = ["app_database", "app_options", "db"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def app_options(func: F) -> F:
+    """``--app APP`` (default ``$PLAIT_APP``) and ``--app-dir``: the options of a command that
+    works on an app's database, passed as ``app_spec`` and ``app_dir`` (see
+    :func:`app_database`)."""
+    func = click.option(
+        "--app-dir",
+        default=".",
+        show_default=True,
+        type=click.Path(file_okay=False),
+        help="Directory put first on sys.path to import APP from.",
+    )(func)
+    return click.option(
+        "--app",
+        "app_spec",
+        envvar="PLAIT_APP",
+        required=True,
+        metavar="APP",
+        help="The app: 'module:app' or 'path/to/file.py:app' (default: $PLAIT_APP).",
+    )(func)
+
+
 def _options(func: F) -> F:
     decorators = [
-        click.option(
-            "--app",
-            "app_spec",
-            envvar="PLAIT_APP",
-            required=True,
-            metavar="APP",
-            help="The app: 'module:app' or 'path/to/file.py:app' (default: $PLAIT_APP).",
-        ),
-        click.option(
-            "--app-dir",
-            default=".",
-            show_default=True,
-            type=click.Path(file_okay=False),
-            help="Directory put first on sys.path to import APP from.",
-        ),
+        app_options,
         click.option(
             "--database",
             default="default",
@@ -52,7 +62,13 @@ def _options(func: F) -> F:
     return func
 
 
-def _database(app_spec: str, app_dir: str, name: str) -> Any:
+def app_database(app_spec: str, app_dir: str, name: str) -> Database:
+    """The app's ``Database`` called ``name``, the app found from an ``--app`` spec (as
+    ``plait run`` finds it): a usage error when the app can't be loaded, an error when it has
+    no such database. Shared by the commands that work on an app's database::
+
+        target = app_database("blog:app", ".", "default")
+    """
     from plait.cli import AppLoadError, load_app
     from plait.db._database import Database
 
@@ -120,7 +136,7 @@ def makemigrations(
     from plait.db._migrations import has_migrations
     from plait.db._migrations import makemigrations as make
 
-    target = _database(app_spec, app_dir, database)
+    target = app_database(app_spec, app_dir, database)
     where = directory or target.migrations
     if not has_migrations(where):
         click.echo(f"Creating the migrations directory {where}")
@@ -140,7 +156,7 @@ def migrate(
     """Apply migrations up to REVISION (default: all of them)."""
     from plait.db._migrations import migrate as upgrade
 
-    target = _database(app_spec, app_dir, database)
+    target = app_database(app_spec, app_dir, database)
     _require_migrations(target, directory)
     with _reporting():
         upgrade(target, revision, directory=directory, sql=sql)
@@ -156,7 +172,7 @@ def downgrade(
     """Undo migrations down to REVISION (default: the last one; 'base': all)."""
     from plait.db._migrations import downgrade as undo
 
-    target = _database(app_spec, app_dir, database)
+    target = app_database(app_spec, app_dir, database)
     _require_migrations(target, directory)
     with _reporting():
         undo(target, revision, directory=directory, sql=sql)
@@ -171,7 +187,7 @@ def history(
     """List the migrations, newest first."""
     from plait.db._migrations import history as show
 
-    target = _database(app_spec, app_dir, database)
+    target = app_database(app_spec, app_dir, database)
     _require_migrations(target, directory)
     with _reporting():
         show(target, directory=directory, verbose=verbose)
@@ -186,7 +202,7 @@ def current(
     """Show the migration the database is at."""
     from plait.db._migrations import current as show
 
-    target = _database(app_spec, app_dir, database)
+    target = app_database(app_spec, app_dir, database)
     _require_migrations(target, directory)
     with _reporting():
         show(target, directory=directory, verbose=verbose)

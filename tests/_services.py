@@ -1,17 +1,35 @@
-"""The database servers the data-layer tests use, and what to do when one is missing.
+"""The database servers the tests use (every battery's), and what to do when one is missing.
 
 PostgreSQL is the server at 127.0.0.1:5432 (database ``test``, user ``postgres``; override
 with ``PLAIT_TEST_POSTGRES_URL``). :func:`service_unavailable` is the reusable rule for any
 server a test needs (Redis too): skip with the reason, unless ``PLAIT_REQUIRE_SERVICES=1``
 (CI) makes a missing server a failure.
+
+This module sits in ``tests/`` next to the top ``conftest.py``, so pytest has put this
+directory on ``sys.path`` and every test directory imports it as ``_services``; the
+``postgres_server`` and ``db_url`` fixtures built on it are in ``tests/conftest.py``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import uuid
+from collections.abc import Iterator
 
 import pytest
+
+__all__ = [
+    "POSTGRES_URL",
+    "new_postgres_database",
+    "postgres_execute",
+    "postgres_execute_async",
+    "require_postgres",
+    "reset_postgres",
+    "server_url",
+    "service_unavailable",
+]
 
 POSTGRES_URL = os.environ.get(
     "PLAIT_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -74,3 +92,15 @@ def server_url(database: str) -> str:
     """The URL of ``database`` on the test PostgreSQL server."""
     base, _, _ = POSTGRES_URL.rpartition("/")
     return f"{base}/{database}"
+
+
+@contextlib.contextmanager
+def new_postgres_database(prefix: str = "plait_test") -> Iterator[str]:
+    """A new database on the PostgreSQL server (skipping when there is none), dropped after."""
+    require_postgres()
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    postgres_execute(POSTGRES_URL, f'CREATE DATABASE "{name}"')
+    try:
+        yield server_url(name)
+    finally:
+        postgres_execute(POSTGRES_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
