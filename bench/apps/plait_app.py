@@ -4,17 +4,15 @@ from operator import attrgetter
 from pathlib import Path
 from typing import Annotated
 
-import jinja2
 import msgspec
 from benchdb import EXTRA_FORTUNE, AsyncDB, Fortune, query_count, random_id
 
 from plait import App, HTMLResponse, Query, Request
+from plait.templates import Templates
 
 app = App()
 db = AsyncDB()
-fortunes_html = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True
-).get_template("fortunes.html")
+templates = Templates(app, Path(__file__).parent / "templates")
 
 
 class Customer(msgspec.Struct):
@@ -84,11 +82,11 @@ async def queries(queries: str | None = None) -> list[dict[str, int]]:
 
 
 @app.get("/fortunes")
-async def fortunes() -> HTMLResponse:
+async def fortunes(request: Request) -> HTMLResponse:
     rows = await db.fortunes()
     rows.append(Fortune(0, EXTRA_FORTUNE))
     rows.sort(key=attrgetter("message"))
-    return HTMLResponse(fortunes_html.render(fortunes=rows))
+    return templates.render(request, "fortunes.html", {"fortunes": rows})
 
 
 @app.post("/upload")

@@ -302,3 +302,26 @@ def test_auto_reload_follows_debug(tmp_path: Path) -> None:
     stat = path.stat()
     os.utime(path, (stat.st_atime, stat.st_mtime + 5))
     assert templates.render_string("t.html") == "two"
+
+
+def test_per_template_globals_stay_with_the_template(tmp_path: Path) -> None:
+    write(tmp_path, {"t.html": "{{ site }}", "u.html": "{{ site }}"})
+    templates = Templates(App(), tmp_path, globals={"site": "one"})
+    assert templates.render_string("t.html") == "one"
+    assert templates.get_template("t.html") is templates.get_template("t.html")
+    extra = templates.env.get_template("t.html", globals={"site": "three"})
+    assert extra.render() == "three"
+    assert templates.env.globals["site"] == "one"
+    assert templates.render_string("u.html") == "one"
+
+
+def test_a_loader_added_later_is_searched(tmp_path: Path) -> None:
+    first, second = tmp_path / "a", tmp_path / "b"
+    write(first, {"t.html": "first"})
+    write(second, {"u.html": "second"})
+    templates = Templates(App(), first)
+    with pytest.raises(TemplateNotFound):
+        templates.get_template("u.html")
+    templates.add_directory(second)
+    assert templates.render_string("u.html") == "second"
+    assert templates.render_string("t.html") == "first"
