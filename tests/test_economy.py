@@ -231,9 +231,24 @@ def asgi_app(spec: Spec, database: Path) -> Iterator[Call]:
     """An ASGI app in ``app.py`` that opens its SQLite file in the working directory."""
     from plait.testing import TestClient
 
-    module = load(spec, "app.py")
-    with TestClient(module.app) as client:
-        yield _httpx_call(client)
+    if spec.framework == "blacksheep":
+        _release_blacksheep_router()
+    try:
+        module = load(spec, "app.py")
+        with TestClient(module.app) as client:
+            yield _httpx_call(client)
+    finally:
+        if spec.framework == "blacksheep":
+            _release_blacksheep_router()
+
+
+def _release_blacksheep_router() -> None:
+    """BlackSheep's route decorators fill one default router per process, and it refuses a
+    second ``Application`` on it: the bench app (tests/test_bench_apps.py) and this one both
+    use it. Forget the claim, so each can be made in the same test run (their paths differ)."""
+    routing = sys.modules.get("blacksheep.server.routing")
+    if routing is not None:
+        routing._apps_by_router_id.pop(id(routing.router), None)
 
 
 @contextmanager
