@@ -9,10 +9,12 @@ import argon2
 import pytest
 import sqlalchemy as sa
 from auth_services import SECRET, Credentials, make_app, new_user, seed
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from plait import App, Request
 from plait.auth import Auth, CurrentUser, User, authenticate, login, needs_rehash
-from plait.db import Database, Session
+from plait.db import Database, Model, Session
 from plait.sessions import CookieStore, Sessions
 from plait.testing import TestClient
 
@@ -243,3 +245,32 @@ def test_auth_before_sessions_still_runs_inside_them(db_url: str, tmp_path: Path
     with TestClient(app) as client:
         client.post("/login", json={"username": "ada", "password": "correct horse"})
         assert client.get("/me").json() == {"user": "ada"}
+
+
+class AuthNote(Model):
+    """A row linked to a user, for the test below."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    text: Mapped[str] = mapped_column(String(50))
+    author_id: Mapped[int] = mapped_column(ForeignKey("auth_user.id"))
+    author: Mapped[User] = relationship(lazy="joined")
+
+
+def test_the_user_joins_the_request_session(db_url: str, tmp_path: Path) -> None:
+    """``AuthNote(author=user)`` works even when the handler's session loaded the user too."""
+    app, _ = make_app(db_url, tmp_path)
+
+    @app.post("/notes")
+    async def add(user: CurrentUser, session: Session) -> dict[str, object]:
+        assert user is not None
+        loaded = await session.get(User, user.id)  # the same row, loaded again
+        note = AuthNote(text="one", author=user)
+        session.add(note)
+        await session.flush()
+        again = await session.scalar(sa.select(AuthNote).where(AuthNote.id == note.id))
+        return {"same": loaded is user and again is not None and again.author is user}
+
+    seed(db_url, new_user("ada"))
+    with TestClient(app) as client:
+        log_in(client, "ada")
+        assert client.post("/notes").json() == {"same": True}

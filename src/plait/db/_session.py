@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
+import sqlalchemy as sa
+from sqlalchemy.exc import NoInspectionAvailable
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from plait import Depends, Request
@@ -20,7 +22,27 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     if app is None:
         raise RuntimeError("Session needs the request's app (is it served by a plait App?)")
     async with Database.of(app).transaction() as session:
+        _adopt_user(session, request)
         yield session
+
+
+def _adopt_user(session: AsyncSession, request: Request) -> None:
+    """Let the signed-in user join this session.
+
+    ``request.user`` (loaded by plait.auth in a session of its own, closed since) joins
+    the request's session. Linking a row to it (``Post(author=user)``) or loading that user
+    again then gives the same object; SQLAlchemy would otherwise refuse a second instance of
+    the same row.
+    """
+    user = request.scope.get("user")
+    if user is None:
+        return
+    try:
+        state = sa.inspect(user)
+    except NoInspectionAvailable:
+        return
+    if state.detached:
+        session.add(user)
 
 
 Session = Annotated[AsyncSession, Depends(get_session, scope="function")]

@@ -73,7 +73,7 @@ async def show(post_id: int, session: Session, form: CommentForm) -> dict[str, A
 async def create(request: Request, user: LoginRequired, form: PostForm, session: Session) -> Any:
     if not form.is_valid():
         return {"form": form}
-    post = Post(form.cleaned_data, author_id=user.id)
+    post = Post(form.cleaned_data, author=user)
     session.add(post)
     await session.flush()
     flash(request, "Your post was published.")
@@ -88,6 +88,6 @@ async def comment(
     post = await get_or_404(session, Post, post_id)
     if not form.is_valid():
         return {"post": post, "form": form}
-    session.add(Comment(form.cleaned_data, post_id=post.id, author_id=user.id))
+    session.add(Comment(form.cleaned_data, post_id=post.id, author=user))
     flash(request, "Your comment was added.")
     return RedirectResponse(app.url_path_for("show", post_id=post.id), status_code=303)
