@@ -21,10 +21,12 @@ PUBLIC = [
     "PageSize",
     "SchemaOptions",
     "Session",
+    "Violation",
     "apply",
     "bulk_create",
     "count",
     "crud_router",
+    "describe_integrity_error",
     "exists",
     "get_or_404",
     "get_session",
@@ -33,6 +35,7 @@ PUBLIC = [
     "model_schema",
     "paginate",
     "paginate_keyset",
+    "sqlstate",
     "values",
 ]
 

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from plait import Request
 from plait.admin._fields import convert_errors
 from plait.admin._options import ModelAdmin, humanize
-from plait.db import apply, model_schema
+from plait.db import apply, describe_integrity_error, model_schema, sqlstate
 
 __all__ = ["NON_FIELD", "integrity_errors", "save"]
 
@@ -21,41 +21,16 @@ NON_FIELD = "__all__"
 
 _DATA_ERROR = "The database refused one of these values (out of range or malformed)."
 _PATH = re.compile(r" - at `\$\.(\w+)")
-_SQLITE_UNIQUE = re.compile(r"UNIQUE constraint failed: (.+)$", re.MULTILINE)
-_PG_KEY = re.compile(r"Key \((.+?)\)=")
-
-
-def _sqlstate(orig: Any) -> str | None:
-    for candidate in (orig, getattr(orig, "__cause__", None)):
-        code = getattr(candidate, "sqlstate", None) or getattr(candidate, "pgcode", None)
-        if isinstance(code, str):
-            return code
-    return None
-
-
-def _unique_columns(orig: Any) -> list[str] | None:
-    """The columns of a unique violation (SQLite or PostgreSQL), ``None`` if not one."""
-    code = _sqlstate(orig)
-    if code is not None:
-        if code != "23505":
-            return None
-        cause = getattr(orig, "__cause__", None) or orig
-        key = _PG_KEY.search(str(getattr(cause, "detail", "") or ""))
-        return [name.strip().strip('"') for name in key.group(1).split(",")] if key else []
-    match = _SQLITE_UNIQUE.search(str(orig))
-    if match is None:
-        return None
-    return [part.strip().rpartition(".")[2] for part in match.group(1).split(",")]
 
 
 def integrity_errors(model_admin: ModelAdmin, exc: IntegrityError) -> dict[str, str]:
     """The form errors of an integrity error: a unique value next to its field."""
-    columns = _unique_columns(exc.orig)
-    if columns is None:
-        code = _sqlstate(exc.orig) or ""
-        if code == "23503" or "FOREIGN KEY" in str(exc.orig):
+    violation = describe_integrity_error(exc)
+    if violation.kind != "unique":
+        if violation.kind == "foreign_key":
             return {NON_FIELD: "A related record does not exist (any more): choose another."}
         return {NON_FIELD: "The database refused these values (a constraint failed)."}
+    columns = violation.fields
     names = [
         key for key, column in model_admin.columns.items() if column.name in columns
     ] or columns
@@ -99,7 +74,7 @@ async def save(
         # A value the schema let through but the column can't hold (a Numeric's precision;
         # SQLSTATE class 22): the API answers 422, the form says so. Anything else (a lost
         # connection) is left to plait.db's error handlers.
-        if not isinstance(exc, DataError) and not (_sqlstate(exc.orig) or "").startswith("22"):
+        if not isinstance(exc, DataError) and not (sqlstate(exc.orig) or "").startswith("22"):
             raise
         await session.rollback()
         return None, {NON_FIELD: _DATA_ERROR}

@@ -30,7 +30,12 @@ require("sqlalchemy", "db", "plait.db")
 
 from plait.db._crud import bulk_create, count, exists, get_or_404  # noqa: E402
 from plait.db._database import Database  # noqa: E402
-from plait.db._errors import install_error_handlers  # noqa: E402
+from plait.db._errors import (  # noqa: E402
+    Violation,
+    describe_integrity_error,
+    install_error_handlers,
+    sqlstate,
+)
 from plait.db._model import NAMING_CONVENTION, Model  # noqa: E402
 from plait.db._pagination import (  # noqa: E402
     MAX_PAGE_SIZE,
@@ -57,10 +62,12 @@ __all__ = [
     "PageSize",
     "SchemaOptions",
     "Session",
+    "Violation",
     "apply",
     "bulk_create",
     "count",
     "crud_router",
+    "describe_integrity_error",
     "exists",
     "get_or_404",
     "get_session",
@@ -69,5 +76,6 @@ __all__ = [
     "model_schema",
     "paginate",
     "paginate_keyset",
+    "sqlstate",
     "values",
 ]

@@ -25,6 +25,7 @@ __all__ = [
     "describe_integrity_error",
     "install_error_handlers",
     "is_unavailable",
+    "sqlstate",
 ]
 
 logger = logging.getLogger("plait.db")
@@ -65,7 +66,9 @@ class Violation:
     """For a foreign key: the row is still referenced (a delete), not a missing reference."""
 
 
-def _sqlstate(orig: Any) -> str | None:
+def sqlstate(orig: Any) -> str | None:
+    """The SQLSTATE code of a driver error (``exc.orig``): asyncpg's or psycopg's, or ``None``
+    (SQLite gives none): ``"23505"`` for a unique violation, class ``"22"`` for bad data."""
     for candidate in (orig, getattr(orig, "__cause__", None)):
         code = getattr(candidate, "sqlstate", None) or getattr(candidate, "pgcode", None)
         if isinstance(code, str):
@@ -77,7 +80,7 @@ def describe_integrity_error(exc: IntegrityError) -> Violation:
     """Parse an integrity error from SQLite or PostgreSQL into a :class:`Violation`."""
     orig = exc.orig
     message = str(orig).strip()
-    code = _sqlstate(orig)
+    code = sqlstate(orig)
     if code is not None:
         cause = getattr(orig, "__cause__", None) or orig
         detail = str(getattr(cause, "detail", "") or "")
@@ -207,7 +210,7 @@ def is_unavailable(exc: BaseException) -> bool:
         return False
     if exc.connection_invalidated or isinstance(exc, sa.exc.InterfaceError):
         return True
-    code = _sqlstate(exc.orig) or ""
+    code = sqlstate(exc.orig) or ""
     # 08: connection exception; 53: insufficient resources; 57P0x: server shutting down,
     # restarting, or not yet accepting connections; 40: serialization failure or deadlock.
     if code[:2] in ("08", "53", "40") or code.startswith("57P0"):
@@ -230,7 +233,7 @@ async def _handle(request: Request, exc: Exception) -> Any:
     if is_unavailable(exc):
         logger.warning("Database unavailable during %s %s: %s", request.method, request.path, exc)
         raise _unavailable_problem()
-    code = _sqlstate(getattr(exc, "orig", None)) or ""
+    code = sqlstate(getattr(exc, "orig", None)) or ""
     if code.startswith("22"):
         # Data exception: a value the column can't hold (too long, out of range…).
         raise HTTPException(
