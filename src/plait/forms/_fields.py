@@ -203,7 +203,7 @@ def schema_specs(schema: type[msgspec.Struct], exclude: Sequence[str]) -> dict[s
     return specs
 
 
-def field_specs(cls: type, reserved: frozenset[str]) -> dict[str, FieldSpec]:
+def field_specs(cls: type) -> dict[str, FieldSpec]:
     """The fields of a form class: its annotations (inherited ones first), not ClassVars."""
     hints = typing.get_type_hints(cls, include_extras=True)
     specs: dict[str, FieldSpec] = {}

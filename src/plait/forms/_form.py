@@ -145,7 +145,7 @@ class Form:
         if schema is not None:
             cls.schema = schema
         base = schema_specs(cls.schema, exclude) if cls.schema is not None else {}
-        cls.fields = {**base, **field_specs(cls, _RESERVED)}
+        cls.fields = {**base, **field_specs(cls)}
         check_names(cls, cls.fields, _RESERVED)
 
     def __init__(
