@@ -102,9 +102,8 @@ class Auth:
         """
         from plait.auth._pages import add_pages
 
-        login_url = f"{prefix}/login"
-        if self.login_url != login_url and self.login_url == "/login":
-            self.login_url = login_url
+        if self.login_url == "/login":  # the default: LoginRequired sends browsers here now
+            self.login_url = f"{prefix}/login"
         add_pages(
             self,
             self.app,

@@ -12,6 +12,9 @@ from plait import App, HTMLResponse, RedirectResponse, Request, Response, forms
 from plait.auth._login import authenticate, login, logout
 from plait.auth._models import User
 from plait.auth._passwords import hash_password
+from plait.csrf import CSRFMiddleware
+from plait.sessions import flash
+from plait.templates import Templates
 
 if TYPE_CHECKING:
     from plait.auth._auth import Auth
@@ -70,8 +73,6 @@ def add_pages(
     """Add ``/login``, ``/logout`` and (with ``signup``) ``/signup`` under ``prefix``."""
 
     def render(request: Request, name: str, form: forms.Form, status: int) -> HTMLResponse:
-        from plait.templates import Templates
-
         context = {"form": form, "layout": layout}
         return Templates.of(app).render(request, name, context, status_code=status)
 
@@ -91,7 +92,7 @@ def add_pages(
 
     async def signup_page(request: Request, form: SignUpForm) -> Response:
         if form.is_valid() and await _create_user(auth, form):
-            _flash(request, signup_message)
+            flash(request, signup_message, "success")
             return RedirectResponse(app.url_path_for("login"), status_code=303)
         return render(request, "auth/signup.html", form, 200)
 
@@ -121,19 +122,11 @@ async def _create_user(auth: Auth, form: SignUpForm) -> bool:
     return True
 
 
-def _flash(request: Request, message: str) -> None:
-    from plait.sessions import flash
-
-    flash(request, message, "success")
-
-
 def _templates_ready(app: App) -> None:
     """Start-up: the pages are drawn by the app's templates, which must know the package's."""
     try:
-        from plait.templates import Templates
-
         templates = Templates.of(app)
-    except (ImportError, RuntimeError):
+    except RuntimeError:
         raise RuntimeError(
             "plait.auth's pages need templates: add Templates(app) (from plait.templates)"
         ) from None
@@ -142,8 +135,6 @@ def _templates_ready(app: App) -> None:
 
 def _csrf_ready(app: App) -> None:
     """Start-up: the pages' forms are CSRF-protected (Django's auth views always are)."""
-    from plait.csrf import CSRFMiddleware
-
     if not any(issubclass(cls, CSRFMiddleware) for cls, _ in app.user_middleware):
         raise RuntimeError(
             "plait.auth's pages need CSRF protection: add CSRF(app) (from plait.csrf); "
