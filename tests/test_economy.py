@@ -24,7 +24,7 @@ import re
 import subprocess
 import sys
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -147,18 +147,16 @@ def scenario(spec: Spec, call: Call) -> None:
     assert any("posts" in path for path in schema["paths"]), schema["paths"]
 
 
-def load(spec: Spec, filename: str) -> ModuleType:
-    """Import ``economy/<framework>/crud/<filename>`` under a name of its own."""
-    app_dir = ECONOMY / spec.framework / "crud"
-    name = f"economy_{spec.framework.replace('-', '_')}_crud"
-    module_spec = importlib.util.spec_from_file_location(name, app_dir / filename)
+def import_file(path: Path, name: str, *, peer: bool) -> ModuleType:
+    """Import ``path`` as the module ``name`` (kept in ``sys.modules``, as apps expect)."""
+    module_spec = importlib.util.spec_from_file_location(name, path)
     assert module_spec is not None
     assert module_spec.loader is not None
     module = importlib.util.module_from_spec(module_spec)
     sys.modules[name] = module
     try:
         with warnings.catch_warnings():
-            if not spec.framework.startswith("plait"):
+            if peer:
                 # A peer's packages may deprecate each other's APIs on import (advanced-alchemy
                 # on SQLAlchemy 2.1): theirs to fix, not a fault of the app counted here.
                 warnings.simplefilter("ignore", DeprecationWarning)
@@ -167,6 +165,23 @@ def load(spec: Spec, filename: str) -> ModuleType:
         del sys.modules[name]
         raise
     return module
+
+
+def load(spec: Spec, filename: str) -> ModuleType:
+    """Import ``economy/<framework>/crud/<filename>`` under a name of its own."""
+    name = f"economy_{spec.framework.replace('-', '_')}_crud"
+    path = ECONOMY / spec.framework / "crud" / filename
+    return import_file(path, name, peer=not spec.framework.startswith("plait"))
+
+
+def skip_unless_installed(framework: str, needs: Sequence[str]) -> None:
+    """Skip a peer's test outside bench/.venv, which has its packages."""
+    missing = [name for name in needs if importlib.util.find_spec(name) is None]
+    if missing:
+        pytest.skip(
+            f"{framework} needs {', '.join(missing)}: only bench/.venv has it"
+            " (bench/.venv/bin/python -m pytest tests/test_economy.py)"
+        )
 
 
 def decode(content_type: str, content: bytes) -> Any:
@@ -322,12 +337,7 @@ RUNNERS = {
 
 @pytest.mark.parametrize("spec", SPECS, ids=[spec.framework for spec in SPECS])
 def test_crud_app(spec: Spec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    missing = [name for name in spec.needs if importlib.util.find_spec(name) is None]
-    if missing:
-        pytest.skip(
-            f"{spec.framework} needs {', '.join(missing)}: only bench/.venv has it"
-            " (bench/.venv/bin/python -m pytest tests/test_economy.py)"
-        )
+    skip_unless_installed(spec.framework, spec.needs)
     monkeypatch.chdir(tmp_path)  # apps that name a relative SQLite file create it here
     database = tmp_path / "posts.sqlite3"
     if spec.framework.startswith("django"):
@@ -745,11 +755,7 @@ def plait_blog(spec: BlogSpec, database: Path) -> Iterator[tuple[Browse, MakeSta
     # A module name of its own each time: the models' classes stay in the declarative base.
     name = f"economy_plait_blog_{next(_LOADS)}"
     try:
-        module_spec = importlib.util.spec_from_file_location(name, app_dir / "app.py")
-        assert module_spec is not None
-        assert module_spec.loader is not None
-        module = importlib.util.module_from_spec(module_spec)
-        module_spec.loader.exec_module(module)
+        module = import_file(app_dir / "app.py", name, peer=False)
         # A browser: it asks for HTML, so a page that needs a login redirects to it.
         browser = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
         with TestClient(module.app, follow_redirects=False, headers=browser) as client:
@@ -774,6 +780,7 @@ def plait_blog(spec: BlogSpec, database: Path) -> Iterator[tuple[Browse, MakeSta
 
             yield browse, make_staff
     finally:
+        sys.modules.pop(name, None)
         os.chdir(cwd)
         for key in environ:
             del os.environ[key]
@@ -792,12 +799,7 @@ BLOG_RUNNERS = {
 
 @pytest.mark.parametrize("spec", BLOG_SPECS, ids=[spec.framework for spec in BLOG_SPECS])
 def test_blog_app(spec: BlogSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    missing = [name for name in spec.needs if importlib.util.find_spec(name) is None]
-    if missing:
-        pytest.skip(
-            f"{spec.framework} needs {', '.join(missing)}: only bench/.venv has it"
-            " (bench/.venv/bin/python -m pytest tests/test_economy.py)"
-        )
+    skip_unless_installed(spec.framework, spec.needs)
     monkeypatch.chdir(tmp_path)  # apps that name a relative SQLite file create it here
     database = tmp_path / "blog.sqlite3"
     if spec.framework.startswith("django"):
@@ -817,8 +819,7 @@ def test_the_blog_scenario_can_fail(
     (plait's middleware exempting every path; Flask's forms checking their token, a 200 with
     the errors, but no `CSRFProtect` refusing the POST)."""
     spec = BLOG_BY_NAME[framework]
-    if any(importlib.util.find_spec(name) is None for name in spec.needs):
-        pytest.skip("the Flask blog's packages: only bench/.venv has them")
+    skip_unless_installed(framework, spec.needs)
     monkeypatch.chdir(tmp_path)
     if framework == "plait" and broken == "autoescape":
         # The blog's own templates unescaped (the admin refuses to start without escaping).
