@@ -34,6 +34,7 @@ import click
 
 from plait.__about__ import __version__
 from plait._app import App
+from plait._clioptions import app_dir_option
 from plait._routing import Mount, Route, Router, WebSocketRoute
 from plait.openapi._cli import openapi_command
 
@@ -169,13 +170,7 @@ def load_app(spec: str, app_dir: str | os.PathLike[str] = ".") -> LoadedApp:
 def app_argument(func: F) -> F:
     """Add the ``APP`` argument and ``--app-dir`` option; the command gets ``app_spec`` and
     ``app_dir`` and calls :func:`cli_load_app` with them."""
-    func = click.option(
-        "--app-dir",
-        default=".",
-        show_default=True,
-        type=click.Path(file_okay=False),
-        help="Directory put first on sys.path to import APP from.",
-    )(func)
+    func = app_dir_option(func)
     return click.argument("app_spec", metavar="APP", envvar=APP_ENVVAR)(func)
 
 

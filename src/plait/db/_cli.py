@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from plait._clioptions import app_dir_option
+
 if TYPE_CHECKING:
     from plait.db._database import Database
 
@@ -24,13 +26,7 @@ def app_options(func: F) -> F:
     """``--app APP`` (default ``$PLAIT_APP``) and ``--app-dir``: the options of a command that
     works on an app's database, passed as ``app_spec`` and ``app_dir`` (see
     :func:`app_database`)."""
-    func = click.option(
-        "--app-dir",
-        default=".",
-        show_default=True,
-        type=click.Path(file_okay=False),
-        help="Directory put first on sys.path to import APP from.",
-    )(func)
+    func = app_dir_option(func)
     return click.option(
         "--app",
         "app_spec",

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from plait._clioptions import app_dir_option
 from plait.openapi._generator import openapi_schema
 
 __all__ = ["openapi_command"]
@@ -14,13 +15,7 @@ __all__ = ["openapi_command"]
 
 @click.command("openapi")
 @click.argument("app_spec", metavar="APP", envvar="PLAIT_APP")
-@click.option(
-    "--app-dir",
-    default=".",
-    show_default=True,
-    type=click.Path(file_okay=False),
-    help="Directory put first on sys.path to import APP from.",
-)
+@app_dir_option
 @click.option(
     "-o",
     "--output",
