@@ -10,8 +10,8 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from email.utils import formatdate
 from typing import Any, Literal
 
-from plait import App, Settings
-from plait.sessions._data import SessionData
+from plait import App, ServiceUnavailable, Settings
+from plait.sessions._data import SessionData, UnreachableSession
 from plait.sessions._stores import CookieStore, SessionStore
 
 __all__ = ["DEFAULT_MAX_AGE", "SessionMiddleware", "Sessions"]
@@ -107,9 +107,14 @@ class SessionMiddleware:
         if cookie and self.store.server_side and not _SESSION_ID.fullmatch(cookie):
             cookie = None  # not an id this middleware made: never a Redis key or a SQL value
         if cookie:
-            data = await self.store.load(cookie)
-            if data is not None:
-                session = SessionData(data, cookie)
+            try:
+                data = await self.store.load(cookie)
+            except ServiceUnavailable as exc:
+                # The store is down: only requests that use the session are answered 503.
+                session = UnreachableSession(exc)
+            else:
+                if data is not None:
+                    session = SessionData(data, cookie)
         scope["session"] = session
         if kind != "http":
             await self.app(scope, receive, send)
