@@ -304,3 +304,32 @@ def test_route_names_default_to_the_function_and_reverse_through_routers() -> No
     app.include_router(router)
     assert app.url_path_for("user_detail", user_id=9) == "/users/9"
     assert app.url_path_for("me") == "/users/me"
+
+
+@pytest.mark.parametrize("value", ["/evil", "//evil", "\\evil", "/\\evil"])
+def test_url_path_for_never_builds_a_scheme_relative_url(value: str) -> None:
+    """Issue 12 finding 7: a path parameter of ``"/evil"`` built ``//evil``, an open redirect
+    once put in a Location header."""
+    app = App()
+
+    @app.get("/{rest:path}", name="page")
+    def page(rest: str) -> str:
+        return rest
+
+    built = app.url_path_for("page", rest=value)
+    assert built.startswith("/")
+    assert not built.startswith(("//", "/\\")), built
+    with TestClient(app, follow_redirects=False) as client:
+        assert client.get(built).status_code == 200
+
+
+def test_url_path_for_quotes_parameters() -> None:
+    app = App()
+
+    @app.get("/items/{name}", name="item")
+    def item(name: str) -> str:
+        return name
+
+    assert app.url_path_for("item", name="a b?x=1#f") == "/items/a%20b%3Fx=1%23f"
+    with TestClient(app) as client:
+        assert client.get(app.url_path_for("item", name="a b?x=1#f")).text == "a b?x=1#f"

@@ -10,7 +10,7 @@ import pytest
 from plait import Settings, SettingsError
 from plait._settings import default_database_url, read_env_file
 
-KEY = "k" * 40
+KEY = "kZ3-r8Qw_u2Lx9Vb7Nc4Ty6Hp1Mf5Jd0GsE"
 
 
 def load(environ: dict[str, str], **kwargs: object) -> Settings:
@@ -199,3 +199,30 @@ def test_default_database_url(tmp_path: Path) -> None:
     project = tmp_path / "my project!"
     project.mkdir()
     assert default_database_url(project) == f"sqlite+aiosqlite:///{project}/my_project.sqlite3"
+
+
+PLACEHOLDER = "change-me-to-a-long-random-string-of-48-characters"  # the docs' old placeholder
+
+
+@pytest.mark.parametrize(
+    ("key", "problem"),
+    [
+        (PLACEHOLDER, "placeholder"),
+        ("django-insecure-" + "k" * 40, "placeholder"),
+        ("your-secret-key-goes-here-please-0123456789", "placeholder"),
+        ("a" * 48, "different characters"),
+        ("abcd" * 12, "different characters"),
+    ],
+)
+def test_weak_secret_keys_in_production_are_refused(key: str, problem: str) -> None:
+    """Issue 12 finding 9: the docs' placeholder key passed the settings check."""
+    with pytest.raises(SettingsError, match=problem):
+        load({"PLAIT_SECRET_KEY": key})
+
+
+def test_check_secret_key_names_the_problem() -> None:
+    Settings.check_secret_key(KEY)
+    with pytest.raises(SettingsError, match="secret_key is too short"):
+        Settings.check_secret_key("a", name="secret_key")
+    with pytest.raises(SettingsError, match="placeholder"):
+        Settings.check_secret_key(PLACEHOLDER)

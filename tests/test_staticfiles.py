@@ -319,3 +319,27 @@ def test_docs_page_examples_run() -> None:
     ran = run_page(DOCS / "static-files.md")
     assert ran.blocks >= 2
     assert ran.tests >= 2
+
+
+@pytest.mark.parametrize("path", ["//docs", "///docs", "/\\docs", "//docs/.."])
+def test_redirects_never_leave_the_site(site: Path, path: str) -> None:
+    """Issue 12 finding 6: ``GET //docs`` on a site mounted at ``/`` redirected to
+    ``//docs/``, a scheme-relative URL naming the host ``docs``."""
+    app = App()
+    app.mount("/", StaticFiles(site, html=True))
+    status, headers, _ = call(app, path)
+    location = headers.get("location", "/")
+    assert location.startswith("/")
+    assert not location.startswith(("//", "/\\")), (path, status, location)
+
+
+def test_slash_redirects_of_routes_never_leave_the_site() -> None:
+    app = App()
+
+    @app.get("/x/")
+    def x() -> str:
+        return "x"
+
+    status, headers, _ = call(app, "//x")
+    location = headers.get("location", "/")
+    assert not location.startswith(("//", "/\\")), (status, location)

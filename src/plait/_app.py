@@ -15,7 +15,7 @@ from plait._errorhandling import ErrorHandling, ExceptionHandler
 from plait._exceptions import HTTPException
 from plait._matcher import WEBSOCKET, Matcher, RouteConflictError
 from plait._request import Request
-from plait._responses import RedirectResponse, Response
+from plait._responses import RedirectResponse, Response, same_site_path
 from plait._results import Direct, PreparedResponse, make_direct, make_renderer
 from plait._routing import Mount, Route, Router, WebSocketRoute
 from plait._rsgi import rsgi_shutdown, rsgi_startup, serve_rsgi
@@ -450,7 +450,7 @@ class App(Router):
         leaf, _ = self._matcher.match(other, scope["method"])
         if leaf is None:
             return None
-        target = scope.get("root_path", "") + other
+        target = same_site_path(scope.get("root_path", "") + other)
         query = scope.get("query_string", b"")
         if query:
             target += "?" + query.decode("latin-1")

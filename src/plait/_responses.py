@@ -25,6 +25,7 @@ __all__ = [
     "Response",
     "StreamingResponse",
     "json_encoder",
+    "same_site_path",
 ]
 
 
@@ -212,6 +213,15 @@ class JSONResponse(Response):
 
     def render(self, content: Any) -> bytes:
         return json_encoder.encode(content)
+
+
+def same_site_path(path: str) -> str:
+    """``path`` made safe for a ``Location`` on this site: ``//host`` and ``/\\host`` are
+    scheme-relative URLs to another host for a browser, so a leading run of slashes and
+    backslashes becomes one slash (``//docs/`` -> ``/docs/``)."""
+    if path[1:2] in ("/", "\\") and path[:1] in ("/", "\\"):
+        return "/" + path.lstrip("/\\")
+    return path
 
 
 class RedirectResponse(Response):

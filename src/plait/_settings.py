@@ -25,6 +25,13 @@ __all__ = ["Settings", "SettingsError", "default_database_url", "read_env_file"]
 logger = logging.getLogger("plait.settings")
 
 _MIN_SECRET_KEY_LENGTH = 32
+_MIN_SECRET_KEY_CHARACTERS = 5  # as Django's check: "a" * 50 is no key
+# Keys copied from documentation and templates rather than generated.
+_PLACEHOLDER_KEY = re.compile(
+    r"change.?me|replace.?me|your.?secret|secret.?here|insecure|placeholder|not.?secret|"
+    r"example.?key|dummy|x{8}",
+    re.IGNORECASE,
+)
 _LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
 _SECRET = re.compile(r"SECRET|PASSWORD|TOKEN|PRIVATE", re.IGNORECASE)
 _URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")
@@ -250,9 +257,33 @@ class Settings(msgspec.Struct, kw_only=True):
         )
         if self.SECRET_KEY is None:
             problems.append(f"{self.env_prefix}SECRET_KEY is not set and DEBUG is off: {hint}")
-        elif len(self.SECRET_KEY) < _MIN_SECRET_KEY_LENGTH:
-            problems.append(
-                f"{self.env_prefix}SECRET_KEY is too short ({len(self.SECRET_KEY)} characters; "
-                f"use at least {_MIN_SECRET_KEY_LENGTH}): {hint}"
-            )
+        elif (weakness := _secret_key_weakness(self.SECRET_KEY)) is not None:
+            problems.append(f"{self.env_prefix}SECRET_KEY {weakness}: {hint}")
         return problems
+
+    @staticmethod
+    def check_secret_key(key: str, *, name: str = "SECRET_KEY") -> None:
+        """Refuse a key nobody should sign with: shorter than 32 characters, fewer than 5
+        different characters, or a placeholder copied from documentation
+        (``"change-me…"``). Every battery that takes a key calls it::
+
+            Settings.check_secret_key(secret_key, name="secret_key")
+        """
+        weakness = _secret_key_weakness(key)
+        if weakness is not None:
+            raise SettingsError(
+                [
+                    f"{name} {weakness}: generate one with "
+                    "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
+                ]
+            )
+
+
+def _secret_key_weakness(key: str) -> str | None:
+    if len(key) < _MIN_SECRET_KEY_LENGTH:
+        return f"is too short ({len(key)} characters; use at least {_MIN_SECRET_KEY_LENGTH})"
+    if len(set(key)) < _MIN_SECRET_KEY_CHARACTERS:
+        return f"has fewer than {_MIN_SECRET_KEY_CHARACTERS} different characters"
+    if _PLACEHOLDER_KEY.search(key):
+        return "is a placeholder from documentation, not a secret"
+    return None

@@ -10,7 +10,7 @@ from plait._concurrency import run_in_threadpool
 from plait._errorhandling import problem_response
 from plait._exceptions import HTTPException
 from plait._fileresponse import FileResponse
-from plait._responses import RedirectResponse, Response
+from plait._responses import RedirectResponse, Response, same_site_path
 from plait.types import Receive, Scope, Send
 
 __all__ = ["StaticFiles"]
@@ -131,7 +131,7 @@ def _safe_parts(path: str) -> list[str] | None:
 
 
 def _redirect_to_slash(scope: Scope) -> Response:
-    target = scope["path"] + "/"
+    target = same_site_path(scope["path"] + "/")
     query: bytes = scope.get("query_string", b"")
     if query:
         target += "?" + query.decode("latin-1")

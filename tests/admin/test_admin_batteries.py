@@ -33,9 +33,9 @@ TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
     app = App()
-    Sessions(app, secret_key="s" * 40)
+    Sessions(app, secret_key="admin-batteries-" + "s0Q9" * 10)
     db = Database(app, f"sqlite+aiosqlite:///{tmp_path / 'admin.sqlite3'}")
-    Auth(app, db, secret_key="a" * 40)
+    Auth(app, db, secret_key="admin-batteries-" + "a1Z8" * 10)
     CSRF(app)
     admin = Admin(app, db)  # csrf_required: the real check
     admin.register(User, list_display=("username", "email", "is_staff"))

@@ -274,3 +274,48 @@ def test_the_user_joins_the_request_session(db_url: str, tmp_path: Path) -> None
     with TestClient(app) as client:
         log_in(client, "ada")
         assert client.post("/notes").json() == {"same": True}
+
+
+@pytest.mark.parametrize("store", ["cookie", "memory"])
+def test_logout_ends_copies_of_the_session_cookie(db_url: str, tmp_path: Path, store: str) -> None:
+    """Issue 12 finding 2: with the default cookie store, a copied ``plait_session`` cookie
+    stayed logged in for 14 days after ``POST /logout``."""
+    seed(db_url, new_user("ada"))
+    app, _ = make_app(db_url, tmp_path, store=CookieStore(SECRET) if store == "cookie" else None)
+    with TestClient(app) as client:
+        stolen = log_in(client, "ada")
+        assert client.post("/logout").json() == {"user": None}
+        client.cookies.set("plait_session", stolen)  # the copy, replayed after the logout
+        assert client.get("/me").json() == {"user": None}
+        assert client.get("/account").status_code == 401
+        # Logging in again works, and the copy stays dead.
+        client.cookies.clear()
+        log_in(client, "ada")
+        assert client.get("/me").json() == {"user": "ada"}
+        client.cookies.clear()
+        client.cookies.set("plait_session", stolen)
+        assert client.get("/me").json() == {"user": None}
+
+
+def test_a_password_change_ends_the_other_sessions(db_url: str, tmp_path: Path) -> None:
+    seed(db_url, new_user("ada"))
+    app, _ = make_app(db_url, tmp_path, store=CookieStore(SECRET))
+    with TestClient(app) as client:
+        other = log_in(client, "ada")
+        client.cookies.clear()
+        log_in(client, "ada")
+        assert client.post("/password", json={"password": "a new horse"}).json() == {"ok": True}
+        assert client.get("/me").json() == {"user": "ada"}
+        client.cookies.clear()
+        client.cookies.set("plait_session", other)
+        assert client.get("/me").json() == {"user": None}
+
+
+@pytest.mark.parametrize("key", ["a", "change-me-to-a-long-random-string-of-48-characters"])
+def test_auth_refuses_weak_keys(db_url: str, key: str) -> None:
+    from plait import SettingsError
+
+    app = App()
+    Sessions(app, secret_key=SECRET)
+    with pytest.raises(SettingsError, match="secret_key"):
+        Auth(app, Database(app, db_url), secret_key=key)

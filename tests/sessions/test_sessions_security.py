@@ -110,3 +110,59 @@ def test_a_session_deleted_during_a_request_is_not_brought_back() -> None:
         assert response.status_code == 200
         assert "set-cookie" not in response.headers
         assert len(store) == 0
+
+
+@pytest.mark.parametrize(
+    "key", ["a", "short-key", "a" * 64, "change-me-to-a-long-random-string-of-48-characters"]
+)
+def test_weak_keys_are_refused(key: str) -> None:
+    """Issue 12 finding 9: ``Sessions(app, secret_key="a")`` was accepted."""
+    from plait import SettingsError
+    from plait.sessions import CookieStore, SessionMiddleware
+
+    with pytest.raises(SettingsError, match="secret_key"):
+        Sessions(App(), secret_key=key)
+    with pytest.raises(SettingsError, match="secret_key"):
+        CookieStore(key)
+    with pytest.raises(SettingsError, match="secret_key"):
+        SessionMiddleware(App(), secret_key=key)
+
+
+def test_memory_store_is_capped_and_evicts_the_oldest() -> None:
+    """Issue 12 finding 11: a flood of new sessions grew ``MemoryStore`` without bound."""
+    import asyncio
+
+    async def main() -> None:
+        store = MemoryStore(max_sessions=3)
+        for key in "abcde":
+            await store.save(key, {"k": key}, 60)
+        assert len(store) == 3
+        assert await store.load("a") is None
+        assert await store.load("b") is None
+        assert await store.load("e") == {"k": "e"}
+        await store.save("c", {"k": "c2"}, 60)  # saved again: now the newest
+        await store.save("f", {"k": "f"}, 60)
+        assert await store.load("c") == {"k": "c2"}
+        assert await store.load("d") is None
+        assert MemoryStore().max_sessions == 10_000
+        with pytest.raises(ValueError, match="max_sessions"):
+            MemoryStore(max_sessions=0)
+
+    asyncio.run(main())
+
+
+def test_a_flood_of_new_sessions_stays_bounded() -> None:
+    store = MemoryStore(max_sessions=50)
+    app = App()
+    Sessions(app, store=store)
+
+    @app.post("/visit")
+    async def visit(request: Request) -> str:
+        request.session["seen"] = True
+        return "ok"
+
+    with TestClient(app) as client:
+        for _ in range(200):
+            client.cookies.clear()
+            assert client.post("/visit").status_code == 200
+    assert len(store) == 50

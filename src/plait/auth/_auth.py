@@ -44,9 +44,9 @@ class Auth:
     Needs the sessions battery (start-up fails with a hint without it). For each request whose
     session carries a logged-in user, the user is loaded from ``db`` and put in
     ``scope["user"]`` (``request.user``); an inactive user, a deleted one, or a session made
-    before the user's password changed count as anonymous. ``login_url`` is where
-    :data:`LoginRequired` sends browsers. The session hash is keyed with ``secret_key``,
-    else the settings' ``SECRET_KEY``.
+    before the user's password changed or the user logged out count as anonymous.
+    ``login_url`` is where :data:`LoginRequired` sends browsers. The session hash is keyed
+    with ``secret_key`` (a weak one is refused), else the settings' ``SECRET_KEY``.
     """
 
     def __init__(
@@ -60,6 +60,8 @@ class Auth:
         self.app = app
         self.db = db
         self.login_url = login_url
+        if secret_key is not None:
+            Settings.check_secret_key(secret_key, name="secret_key")
         secret = secret_key or Settings.load().SECRET_KEY
         if not secret:
             raise ValueError("Auth needs a secret key: pass secret_key= or set SECRET_KEY")
@@ -108,8 +110,11 @@ class Auth:
         )
 
     def session_hash(self, user: User) -> str:
-        """The HMAC of ``user``'s password hash kept in the session at login."""
-        return hmac.new(self._key, user.password.encode(), hashlib.sha256).hexdigest()
+        """The HMAC kept in the session at login, of ``user``'s password hash and session
+        generation: a password change or a logout (which bumps the generation) ends every
+        session made before it, wherever its cookie went."""
+        material = f"{user.session_generation or 0}:{user.password}".encode()
+        return hmac.new(self._key, material, hashlib.sha256).hexdigest()
 
     async def load_user(self, session: SessionData) -> User | None:
         """The active user logged in to ``session``, or ``None``; a session whose user is gone

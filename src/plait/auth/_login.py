@@ -84,9 +84,26 @@ async def login(request: HTTPConnection, user: User) -> None:
 
 
 async def logout(request: HTTPConnection) -> None:
-    """End the session: its data and id are dropped and ``request.user`` is ``None``."""
+    """End the session: its data and id are dropped and ``request.user`` is ``None``.
+
+    The user's session generation is bumped too, so every session of the user ends with
+    this one, even a copy of a signed session cookie (which no server can forget), as a
+    server-side store would do. The update is committed with the session ``request.user``
+    belongs to (the handler's ``Session``), or in a transaction of its own.
+    """
     _session_of(request).flush()
-    request.scope.pop("user", None)
+    user = request.scope.pop("user", None)
+    if not isinstance(user, User):
+        return
+    if sa.inspect(user).session is not None:
+        user.session_generation = (user.session_generation or 0) + 1
+        return
+    async with auth_of(request).db.transaction() as db_session:
+        await db_session.execute(
+            sa.update(User)
+            .where(User.id == user.id)
+            .values(session_generation=User.session_generation + 1)
+        )
 
 
 async def has_perm(session: AsyncSession, user: User | None, perm: str) -> bool:

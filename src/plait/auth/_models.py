@@ -88,7 +88,8 @@ class User(Model):
 
     __tablename__ = "auth_user"
     __schema_options__ = SchemaOptions(
-        exclude=("password",), read_only=("is_staff", "is_superuser", "last_login")
+        exclude=("password", "session_generation"),
+        read_only=("is_staff", "is_superuser", "last_login"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -102,6 +103,9 @@ class User(Model):
     last_login: Mapped[datetime.datetime | None] = mapped_column(
         DateTime(timezone=True), default=None
     )
+    session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
+    """Bumped by :func:`plait.auth.logout`: every session logged in before then ends, copies
+    of the session cookie included (the signed cookie store cannot forget a cookie)."""
     groups: Mapped[list[Group]] = relationship(secondary=user_group_table, lazy="raise")
     user_permissions: Mapped[list[Permission]] = relationship(
         secondary=user_permission_table, lazy="raise"

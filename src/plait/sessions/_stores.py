@@ -12,6 +12,8 @@ from typing import Any, ClassVar
 
 import msgspec
 
+from plait import Settings
+
 __all__ = ["MAX_COOKIE_SIZE", "CookieStore", "MemoryStore", "SessionStore", "decode", "encode"]
 
 MAX_COOKIE_SIZE = 4093
@@ -83,8 +85,9 @@ class CookieStore(SessionStore):
     value is checked on every request. A cookie that was tampered with, signed with another
     key, or expired reads as an empty session. Keep it small: data whose cookie would be over
     :data:`MAX_COOKIE_SIZE` bytes (about 4 KB) is refused with an error; use a server-side
-    store (:class:`RedisStore`, :class:`DatabaseStore`) for more. Logging out cannot revoke
-    a copied cookie before it expires; a server-side store can.
+    store (:class:`RedisStore`, :class:`DatabaseStore`) for more. A weak key (short, or a
+    placeholder) is refused. The cookie itself cannot be revoked before it expires, but
+    plait.auth's logout ends the login in every copy of it (a per-user session generation).
 
     ::
 
@@ -96,6 +99,7 @@ class CookieStore(SessionStore):
     def __init__(self, secret_key: str, *, salt: str = "plait.sessions") -> None:
         if not secret_key:
             raise ValueError("CookieStore needs a secret_key (set SECRET_KEY in the settings)")
+        Settings.check_secret_key(secret_key, name="secret_key")
         # A key of its own, derived from the secret: a signature made for another purpose
         # with the same SECRET_KEY (CSRF tokens, other signed values) is no session cookie.
         self._key = hmac.new(secret_key.encode(), salt.encode(), hashlib.sha256).digest()
@@ -135,12 +139,18 @@ class CookieStore(SessionStore):
 class MemoryStore(SessionStore):
     """Sessions in this process's memory, with expiry: for tests and single-process apps.
 
-    Every worker process has its own, and a restart logs everyone out::
+    Every worker process has its own, and a restart logs everyone out. At most
+    ``max_sessions`` (10,000) are kept: saving one more evicts the least recently saved, so a
+    flood of new sessions cannot grow memory without bound (a few MB at the default)::
 
         Sessions(app, store=MemoryStore())
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, max_sessions: int = 10_000) -> None:
+        if type(max_sessions) is not int or max_sessions < 1:
+            raise ValueError(f"max_sessions must be a positive int, got {max_sessions!r}")
+        self.max_sessions = max_sessions
+        # Ordered by save: the first entry is the least recently saved.
         self._sessions: dict[str, tuple[float, bytes]] = {}
         self._saves = 0
 
@@ -159,7 +169,11 @@ class MemoryStore(SessionStore):
         self._saves += 1
         if self._saves % 1000 == 0:
             self._prune()
-        self._sessions[key] = (time.monotonic() + max_age, encode(data))
+        sessions = self._sessions
+        sessions.pop(key, None)  # saved again: it moves to the end
+        while len(sessions) >= self.max_sessions:
+            del sessions[next(iter(sessions))]
+        sessions[key] = (time.monotonic() + max_age, encode(data))
         return key
 
     async def delete(self, key: str) -> None:
