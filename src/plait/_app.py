@@ -11,14 +11,16 @@ from typing import Any, TypeVar
 
 from plait._binding import Call, compile_plan
 from plait._datastructures import State
-from plait._errorhandling import ErrorHandling, ExceptionHandler
+from plait._errorhandling import ErrorHandling, ExceptionHandler, problem_response
 from plait._exceptions import HTTPException
+from plait._hosts import LOCAL_HOSTS, AllowedHosts
 from plait._matcher import WEBSOCKET, Matcher, RouteConflictError
 from plait._request import Request
 from plait._responses import RedirectResponse, Response, same_site_path
 from plait._results import Direct, PreparedResponse, make_direct, make_renderer
 from plait._routing import Mount, Route, Router, WebSocketRoute
 from plait._rsgi import rsgi_shutdown, rsgi_startup, serve_rsgi
+from plait._settings import Settings, SettingsError
 from plait._signature import CallPlan, analyze
 from plait.types import ASGIApp, Receive, Scope, Send
 
@@ -28,6 +30,7 @@ logger = logging.getLogger("plait.error")
 _dict_get: Callable[[Any, str], Any] = dict.get
 
 F = TypeVar("F", bound=Callable[..., Any])
+_BAD_HOST = problem_response(HTTPException(400, "Invalid host header"))
 Lifespan = Callable[["App"], contextlib.AbstractAsyncContextManager[Any]]
 
 
@@ -106,6 +109,7 @@ class App(Router):
         redoc_url: str | None = "/redoc",
         openapi_tags: Sequence[Mapping[str, Any]] | None = None,
         servers: Sequence[Mapping[str, Any]] | None = None,
+        allowed_hosts: Sequence[str] | None = None,
     ) -> None:
         super().__init__(dependencies=dependencies)
         self.debug = debug
@@ -119,6 +123,9 @@ class App(Router):
         self.openapi_tags = list(openapi_tags) if openapi_tags else None
         self.servers = list(servers) if servers else None
         self.max_body_size = max_body_size
+        self.allowed_hosts = list(allowed_hosts) if allowed_hosts is not None else None
+        """The hosts the app answers to (``None``: the settings' ``ALLOWED_HOSTS``)."""
+        self._hosts: AllowedHosts | None = None
         self.redirect_slashes = redirect_slashes
         self.state = State()
         self.user_middleware: list[tuple[type, dict[str, Any]]] = [
@@ -211,6 +218,7 @@ class App(Router):
             add_docs_routes(self)
         self._compile_routes()
         if not self._started:
+            self._hosts = self._compile_hosts()
             asgi: ASGIApp = self._dispatch
             for cls, options in reversed(self.user_middleware):
                 asgi = cls(asgi, **options)
@@ -218,6 +226,47 @@ class App(Router):
             self._started = True
         self._ready = True
         self._bare = not self.user_middleware
+
+    def _compile_hosts(self) -> AllowedHosts | None:
+        """The allowed hosts' matcher; ``None`` when any host is (``["*"]``)."""
+        patterns: Sequence[str] | None = self.allowed_hosts
+        if patterns is None:
+            patterns = Settings.load(check=False).ALLOWED_HOSTS
+        if not patterns:
+            if not self.debug:
+                raise SettingsError(
+                    [
+                        "No allowed hosts and DEBUG is off: set PLAIT_ALLOWED_HOSTS (the "
+                        "ALLOWED_HOSTS setting) or App(allowed_hosts=[...]) to the host names "
+                        "the app serves, e.g. PLAIT_ALLOWED_HOSTS=example.com,.example.org"
+                    ]
+                )
+            patterns = LOCAL_HOSTS
+        hosts = AllowedHosts(patterns)
+        return None if hosts.allow_any else hosts
+
+    def refuses_host(self, scope: Scope) -> bool:
+        """Whether the request's ``Host`` header names a host the app does not serve (answer
+        400). A request without one (HTTP/1.0) is served: URLs then use the server's own
+        address. The test client's own host (its ``base_url``) is trusted."""
+        hosts = self._hosts
+        if hosts is None:
+            return False
+        for name, value in scope["headers"]:
+            if name == b"host":
+                if hosts.allows(value):
+                    return False
+                extensions = scope.get("extensions")
+                test_client = extensions.get("plait.testclient") if extensions else None
+                return test_client is None or test_client.get("host") != value
+        return False
+
+    async def _refuse_host(self, scope: Scope, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008, "reason": ""})
+            return
+        await send({"type": "http.response.start", "status": 400, "headers": _BAD_HOST.raw_headers})
+        await send({"type": "http.response.body", "body": _BAD_HOST.body})
 
     def _invalidate(self) -> None:
         self._ready = self._bare = False
@@ -286,6 +335,14 @@ class App(Router):
                 await self._lifespan(receive, send)
                 return
             self.build()
+        kind = scope["type"]
+        if (
+            self._hosts is not None
+            and (kind == "http" or kind == "websocket")
+            and self.refuses_host(scope)
+        ):
+            await self._refuse_host(scope, send)
+            return
         await self._asgi(scope, receive, send)
 
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -325,6 +382,10 @@ class App(Router):
         # no second coroutine per request.
         if respond is None and (not self._bare or scope["type"] != "http"):
             await self._enter(scope, receive, send)
+            return
+        # PERF: RSGI checks the host before calling (``respond`` given), middleware in _enter.
+        if respond is None and self._hosts is not None and self.refuses_host(scope):
+            await self._refuse_host(scope, send)
             return
         # PERF: the common case (no root_path) reads the path straight from the scope.
         # dict.get, not scope.get: RSGI's lazy scope overrides get() in Python, and neither

@@ -406,6 +406,31 @@ async def _serve_websocket(app: App, rsgi: Any, protocol: Any) -> None:
     await app._asgi(scope, channel.receive, channel.send)
 
 
+async def _refuse_host(app: App, rsgi: Any, protocol: Any) -> None:
+    """A 400 (a close, for a WebSocket) for a host the app does not serve."""
+    if rsgi.proto == "ws":
+        await _WebSocketChannel(protocol).send({"type": "websocket.close", "code": 1008})
+        return
+    if rsgi.proto == "http":
+        await app._refuse_host({"type": "http"}, _RefusalSender(protocol).send)
+
+
+class _RefusalSender:
+    __slots__ = ("headers", "protocol", "status")
+
+    def __init__(self, protocol: Any) -> None:
+        self.protocol = protocol
+        self.status = 400
+        self.headers: list[tuple[str, str]] = []
+
+    async def send(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+            self.headers = _str_headers(message.get("headers") or ())
+        else:
+            self.protocol.response_bytes(self.status, self.headers, message.get("body", b""))
+
+
 # ----------------------------------------------------------------------------- entry points
 
 
@@ -413,6 +438,12 @@ async def serve_rsgi(app: App, scope: Any, protocol: Any) -> None:
     """``App.__rsgi__``: serve one HTTP request or WebSocket connection from granian."""
     if not app._ready:
         app.build()
+    hosts = app._hosts
+    if hosts is not None:
+        host = scope.headers.get("host")
+        if host is not None and not hosts.allows_text(host):
+            await _refuse_host(app, scope, protocol)
+            return
     if scope.proto != "http":
         if scope.proto == "ws":
             await _serve_websocket(app, scope, protocol)

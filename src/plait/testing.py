@@ -63,7 +63,9 @@ def _build_scope(request: httpx.Request, root_path: str) -> Scope:
         "headers": headers,
         "client": ("testclient", 50000),
         "server": (url.host, url.port or default),
-        "extensions": {},
+        # The host the test chose (base_url): the app trusts it as its own, as Django's test
+        # client's "testserver"; a Host header the test sets is checked like any other.
+        "extensions": {"plait.testclient": {"host": url.netloc}},
     }
 
 
@@ -312,9 +314,11 @@ class TestClient(httpx.Client):
     ) -> WebSocketTestSession:
         """Open a WebSocket to ``url``; use the result as a context manager."""
         full = urlsplit(urljoin(str(self.base_url), url))
-        raw_headers = [(b"host", full.netloc.encode())]
-        for key, value in (headers or {}).items():
-            raw_headers.append((key.lower().encode(), value.encode()))
+        raw_headers = [
+            (key.lower().encode(), value.encode()) for key, value in (headers or {}).items()
+        ]
+        if not any(name == b"host" for name, _ in raw_headers):
+            raw_headers.insert(0, (b"host", full.netloc.encode()))
         if subprotocols:
             raw_headers.append((b"sec-websocket-protocol", ", ".join(subprotocols).encode()))
         scheme = "wss" if full.scheme == "https" else "ws"
@@ -331,7 +335,10 @@ class TestClient(httpx.Client):
             "client": ("testclient", 50000),
             "server": (full.hostname or "testserver", full.port or 80),
             "subprotocols": subprotocols or [],
-            "extensions": {"websocket.http.response": {}},
+            "extensions": {
+                "websocket.http.response": {},
+                "plait.testclient": {"host": full.netloc.encode()},
+            },
         }
         return WebSocketTestSession(self, scope)
 

@@ -61,7 +61,7 @@ def test_app_example() -> None:
 
     bad = request(app, "GET", "http://evil.test/", headers=origin)
     assert bad.status_code == 400
-    assert bad.text == "Invalid host header"
+    assert bad.json()["detail"] == "Invalid host header"
 
     preflight = {**origin, "access-control-request-method": "DELETE"}
     denied = request(app, "OPTIONS", "http://example.com/", headers=preflight)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from urllib.parse import quote
 
+from plait._hosts import split_host
 from plait.middleware._headers import get_header, send_plain_text
 from plait.types import ASGIApp, Receive, Scope, Send
 
@@ -13,22 +13,6 @@ __all__ = ["TrustedHostMiddleware"]
 
 # WebSocket close code 1008: "policy violation".
 _WS_POLICY_VIOLATION = 1008
-# A host name (or bracketed IPv6 literal) and an optional port, as Django validates it.
-_HOST_RE = re.compile(rb"([a-z0-9._-]+|\[[a-f0-9]*:[a-f0-9.:]+\])(?::([0-9]{1,5}))?")
-
-
-def split_host(value: bytes) -> tuple[bytes, bytes]:
-    """Split a ``Host`` header into (host, port), lower-cased, without a trailing dot.
-
-    Returns ``(b"", b"")`` unless the value is a plain host name or bracketed IPv6
-    literal with an optional numeric port, so a crafted header such as
-    ``"a.com:80@evil.com"`` or ``"evil/.example.com"`` never matches or redirects.
-    """
-    match = _HOST_RE.fullmatch(value.strip().lower())
-    if match is None:
-        return b"", b""
-    host, port = match.group(1, 2)
-    return host.rstrip(b"."), port or b""
 
 
 class TrustedHostMiddleware:

@@ -1,0 +1,116 @@
+"""The hosts an app answers to (``ALLOWED_HOSTS``): one matcher for the app, the
+``TrustedHostMiddleware`` and anything that reads a forwarded host."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+
+__all__ = ["LOCAL_HOSTS", "AllowedHosts", "split_host"]
+
+logger = logging.getLogger("plait.security")
+
+LOCAL_HOSTS = (".localhost", "localhost", "127.0.0.1", "[::1]")
+"""What an empty ``ALLOWED_HOSTS`` means in DEBUG (Django's rule)."""
+
+# A host name (or bracketed IPv6 literal) and an optional port, as Django validates it.
+_HOST_RE = re.compile(rb"([a-z0-9._-]+|\[[a-f0-9]*:[a-f0-9.:]+\])(?::([0-9]{1,5}))?")
+_CACHE_LIMIT = 256  # raw Host values remembered as allowed (a client can't grow it: only good ones)
+_LOG_LIMIT = 100  # refused hosts logged, each once
+
+
+def split_host(value: bytes) -> tuple[bytes, bytes]:
+    """Split a ``Host`` header into (host, port), lower-cased, without a trailing dot.
+
+    Returns ``(b"", b"")`` unless the value is a plain host name or bracketed IPv6
+    literal with an optional numeric port, so a crafted header such as
+    ``"a.com:80@evil.com"`` or ``"evil/.example.com"`` never matches or redirects.
+    """
+    match = _HOST_RE.fullmatch(value.strip().lower())
+    if match is None:
+        return b"", b""
+    host, port = match.group(1, 2)
+    return host.rstrip(b"."), port or b""
+
+
+class AllowedHosts:
+    """Host patterns, compiled once: ``"example.com"`` (exactly), ``".example.com"`` (it and
+    its subdomains, as in Django), ``"*.example.com"`` (subdomains only) and ``"*"`` (any
+    host). Ports are ignored; names are compared lower-case."""
+
+    __slots__ = ("_logged", "_ok", "_ok_text", "allow_any", "exact", "setting", "suffixes")
+
+    def __init__(self, patterns: Sequence[str], *, setting: str = "allowed_hosts") -> None:
+        if isinstance(patterns, str):
+            raise TypeError("allowed hosts must be a sequence of strings, not a single string")
+        exact: set[bytes] = set()
+        suffixes: list[bytes] = []
+        for pattern in patterns:
+            if pattern == "*":
+                continue
+            if not pattern.isascii():
+                raise ValueError(f"host pattern {pattern!r} must be ASCII (use the xn-- form)")
+            raw = pattern.strip().lower().encode("ascii")
+            if raw.startswith(b"*.") or raw.startswith(b"."):
+                domain = raw[2:] if raw.startswith(b"*.") else raw[1:]
+                if b"*" in domain or not domain:
+                    raise ValueError(f"invalid host pattern {pattern!r}")
+                suffixes.append(b"." + domain)
+                if raw.startswith(b"."):
+                    exact.add(domain.rstrip(b"."))
+            elif b"*" in raw or not raw or (b":" in raw and not raw.startswith(b"[")):
+                raise ValueError(
+                    f"invalid host pattern {pattern!r}: use 'example.com', '.example.com', "
+                    "'*.example.com' or '*' (without a port)"
+                )
+            else:
+                exact.add(raw.rstrip(b"."))
+        self.allow_any = "*" in patterns
+        self.exact = frozenset(exact)
+        self.suffixes = tuple(suffixes)
+        self.setting = setting
+        self._ok: set[bytes] = set()
+        self._ok_text: set[str] = set()
+        self._logged: set[bytes] = set()
+
+    def matches(self, host: bytes) -> bool:
+        """Whether a bare host name (no port, lower-case) is allowed."""
+        return (
+            self.allow_any
+            or host in self.exact
+            or (bool(self.suffixes) and host.endswith(self.suffixes))
+        )
+
+    def allows(self, raw: bytes) -> bool:
+        """Whether a raw ``Host`` header value is allowed."""
+        # PERF: a host seen before is one set lookup.
+        if raw in self._ok or self.allow_any:
+            return True
+        host, _ = split_host(raw)
+        if host and self.matches(host):
+            if len(self._ok) < _CACHE_LIMIT:
+                self._ok.add(raw)
+            return True
+        self._log(raw)
+        return False
+
+    def allows_text(self, raw: str) -> bool:
+        """:meth:`allows` for a header given as ``str`` (granian's RSGI)."""
+        if raw in self._ok_text or self.allow_any:
+            return True
+        allowed = self.allows(raw.encode("latin-1", "replace"))
+        if allowed and len(self._ok_text) < _CACHE_LIMIT:
+            self._ok_text.add(raw)
+        return allowed
+
+    def _log(self, raw: bytes) -> None:
+        if raw in self._logged or len(self._logged) >= _LOG_LIMIT:
+            return
+        self._logged.add(raw)
+        shown = raw[:100].decode("latin-1") + ("…" if len(raw) > 100 else "")
+        logger.warning(
+            "Refused a request for host %r (400): if the app serves it, add it to "
+            "ALLOWED_HOSTS (PLAIT_ALLOWED_HOSTS, or App(allowed_hosts=...))",
+            shown,
+        )
