@@ -52,7 +52,7 @@ class AllowedHosts:
             if not pattern.isascii():
                 raise ValueError(f"host pattern {pattern!r} must be ASCII (use the xn-- form)")
             raw = pattern.strip().lower().encode("ascii")
-            if raw.startswith(b"*.") or raw.startswith(b"."):
+            if raw.startswith((b"*.", b".")):
                 domain = raw[2:] if raw.startswith(b"*.") else raw[1:]
                 if b"*" in domain or not domain:
                     raise ValueError(f"invalid host pattern {pattern!r}")
