@@ -212,13 +212,14 @@ class App(Router):
         """
         if self._ready:
             return
-        if not self._started and self.openapi_url is not None:
+        settings = None if self._started else Settings.load(check=False)
+        if settings is not None and self.openapi_url is not None and settings.API_DOCS:
             from plait.openapi._routes import add_docs_routes
 
             add_docs_routes(self)
         self._compile_routes()
-        if not self._started:
-            self._hosts = self._compile_hosts()
+        if settings is not None:
+            self._hosts = self._compile_hosts(settings)
             asgi: ASGIApp = self._dispatch
             for cls, options in reversed(self.user_middleware):
                 asgi = cls(asgi, **options)
@@ -227,11 +228,11 @@ class App(Router):
         self._ready = True
         self._bare = not self.user_middleware
 
-    def _compile_hosts(self) -> AllowedHosts | None:
+    def _compile_hosts(self, settings: Settings) -> AllowedHosts | None:
         """The allowed hosts' matcher; ``None`` when any host is (``["*"]``)."""
         patterns: Sequence[str] | None = self.allowed_hosts
         if patterns is None:
-            patterns = Settings.load(check=False).ALLOWED_HOSTS
+            patterns = settings.ALLOWED_HOSTS
         if not patterns:
             if not self.debug:
                 raise SettingsError(

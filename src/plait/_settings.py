@@ -163,7 +163,11 @@ class Settings(msgspec.Struct, kw_only=True):
     ALLOWED_HOSTS: list[str] = msgspec.field(
         default_factory=lambda: ["localhost", "127.0.0.1", "[::1]"]
     )
-    """Host names the app answers to (for ``TrustedHostMiddleware``)."""
+    """Host names the app answers to: a request for any other is a 400 (``App`` reads it
+    at start-up; ``App(allowed_hosts=...)`` wins). Empty with DEBUG off: start-up fails."""
+    API_DOCS: bool = True
+    """Serve the OpenAPI document and its interactive pages (``/openapi.json``, ``/docs``,
+    ``/redoc``); ``PLAIT_API_DOCS=0`` turns all three off, e.g. in production."""
     REDIS_URL: str | None = None
     """Redis server for caches, sessions and queues, when a battery needs one."""
 

@@ -281,3 +281,28 @@ def test_shipped_assets_are_the_pinned_npm_files() -> None:
         for _, folder, files in script.PACKAGES.values()
         for name in files.values()
     }
+
+
+def test_one_setting_turns_the_interactive_docs_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 12 finding 10: /docs, /redoc and /openapi.json are served by default (FastAPI's
+    habit); PLAIT_API_DOCS=0 turns all three off without touching the code."""
+    from plait import App
+    from plait.testing import TestClient
+
+    def make() -> App:
+        app = App()
+
+        @app.get("/items")
+        async def items() -> list[str]:
+            return []
+
+        return app
+
+    with TestClient(make()) as client:
+        for path in ("/docs", "/redoc", "/openapi.json"):
+            assert client.get(path).status_code == 200, path
+    monkeypatch.setenv("PLAIT_API_DOCS", "0")
+    with TestClient(make()) as client:
+        for path in ("/docs", "/redoc", "/openapi.json"):
+            assert client.get(path).status_code == 404, path
+        assert client.get("/items").status_code == 200
