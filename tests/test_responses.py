@@ -397,3 +397,49 @@ def test_response_background_runs_after_the_body_is_sent() -> None:
         "http.response.body",
         "stream",
     ]
+
+
+def test_html_responses_carry_security_headers_by_default() -> None:
+    """Issue 12 finding 8: ordinary pages (a login form) could be framed."""
+    from plait.middleware import SecurityHeadersMiddleware
+
+    def make() -> App:
+        app = App()
+
+        @app.get("/page")
+        async def page() -> HTMLResponse:
+            return HTMLResponse("<form>log in</form>")
+
+        @app.get("/framable")
+        async def framable() -> HTMLResponse:
+            return HTMLResponse("<p>embed me</p>", headers={"X-Frame-Options": "SAMEORIGIN"})
+
+        @app.get("/data")
+        async def data() -> dict[str, bool]:
+            return {"ok": True}
+
+        @app.get("/text")
+        async def text() -> str:
+            return "plain"
+
+        return app
+
+    with TestClient(make()) as client:
+        page = client.get("/page")
+        assert page.headers["x-frame-options"] == "DENY"
+        assert page.headers["x-content-type-options"] == "nosniff"
+        assert page.headers["referrer-policy"] == "same-origin"
+        assert client.get("/framable").headers["x-frame-options"] == "SAMEORIGIN"
+        for path in ("/data", "/text"):
+            assert "x-frame-options" not in client.get(path).headers
+    tuned = make()
+    tuned.add_middleware(
+        SecurityHeadersMiddleware, frame_options="SAMEORIGIN", referrer_policy=None
+    )
+    with TestClient(tuned) as client:
+        page = client.get("/page")
+        assert page.headers["x-frame-options"] == "SAMEORIGIN"
+        assert "referrer-policy" not in page.headers
+        assert page.headers["x-content-type-options"] == "nosniff"
+        assert client.get("/framable").headers["x-frame-options"] == "SAMEORIGIN"
+        assert page.headers.get_list("x-frame-options") == ["SAMEORIGIN"]

@@ -321,15 +321,3 @@ def test_url_path_for_never_builds_a_scheme_relative_url(value: str) -> None:
     assert not built.startswith(("//", "/\\")), built
     with TestClient(app, follow_redirects=False) as client:
         assert client.get(built).status_code == 200
-
-
-def test_url_path_for_quotes_parameters() -> None:
-    app = App()
-
-    @app.get("/items/{name}", name="item")
-    def item(name: str) -> str:
-        return name
-
-    assert app.url_path_for("item", name="a b?x=1#f") == "/items/a%20b%3Fx=1%23f"
-    with TestClient(app) as client:
-        assert client.get(app.url_path_for("item", name="a b?x=1#f")).text == "a b?x=1#f"

@@ -23,7 +23,7 @@ def test_defaults_in_debug(caplog: pytest.LogCaptureFixture) -> None:
     assert settings.DEBUG is True
     assert settings.DATABASE_URL.startswith("sqlite+aiosqlite:///./")
     assert settings.DATABASE_URL.endswith(".sqlite3")
-    assert settings.ALLOWED_HOSTS == ["localhost", "127.0.0.1", "[::1]"]
+    assert settings.ALLOWED_HOSTS == ["localhost", "127.0.0.1", "[::1]", "testserver"]
     assert settings.REDIS_URL is None
     # A generated key in debug mode, and a warning saying so.
     assert settings.SECRET_KEY is not None

@@ -11,8 +11,8 @@ __all__ = ["LOCAL_HOSTS", "AllowedHosts", "split_host"]
 
 logger = logging.getLogger("plait.security")
 
-LOCAL_HOSTS = (".localhost", "localhost", "127.0.0.1", "[::1]")
-"""What an empty ``ALLOWED_HOSTS`` means in DEBUG (Django's rule)."""
+LOCAL_HOSTS = (".localhost", "127.0.0.1", "[::1]", "testserver")
+"""What an empty ``ALLOWED_HOSTS`` means in DEBUG (Django's rule, and test clients' host)."""
 
 # A host name (or bracketed IPv6 literal) and an optional port, as Django validates it.
 _HOST_RE = re.compile(rb"([a-z0-9._-]+|\[[a-f0-9]*:[a-f0-9.:]+\])(?::([0-9]{1,5}))?")

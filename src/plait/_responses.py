@@ -18,6 +18,7 @@ from plait._datastructures import MutableHeaders
 from plait.types import Receive, Scope, Send
 
 __all__ = [
+    "HTML_SECURITY_HEADERS",
     "HTMLResponse",
     "JSONResponse",
     "PlainTextResponse",
@@ -43,6 +44,17 @@ json_encoder = msgspec.json.Encoder(enc_hook=_encode_other)
 
 _CONTENT_LENGTH = b"content-length"
 _CONTENT_TYPE = b"content-type"
+_HTML = b"text/html"
+
+HTML_SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (b"x-frame-options", b"DENY"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+)
+"""What every HTML response carries unless it set the header itself (Django's
+``startproject`` defaults): no framing (clickjacking), no MIME sniffing, no full URLs in
+``Referer`` to other sites. ``SecurityHeadersMiddleware`` replaces these very tuples (it
+recognises them by identity, so a header a handler set stays) to tune or drop them."""
 
 
 class Response:
@@ -107,6 +119,10 @@ class Response:
         content_type = self._content_type()
         if set_type and content_type is not None and not no_body:
             raw.append((_CONTENT_TYPE, content_type))
+            # PERF: one prefix test for non-HTML responses; JSON never gets here on the
+            # direct path at all.
+            if content_type.startswith(_HTML):
+                _add_html_security_headers(raw, headers)
         return raw
 
     @property
@@ -222,6 +238,16 @@ def same_site_path(path: str) -> str:
     if path[1:2] in ("/", "\\") and path[:1] in ("/", "\\"):
         return "/" + path.lstrip("/\\")
     return path
+
+
+def _add_html_security_headers(
+    raw: list[tuple[bytes, bytes]], given: Mapping[str, str] | None
+) -> None:
+    if not given:
+        raw.extend(HTML_SECURITY_HEADERS)
+        return
+    names = {name.lower() for name in given}
+    raw.extend(h for h in HTML_SECURITY_HEADERS if h[0].decode() not in names)
 
 
 class RedirectResponse(Response):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, Unpack
-from urllib.parse import quote
 
 from plait._convertors import CONVERTORS, Convertor
 
@@ -18,10 +17,6 @@ if TYPE_CHECKING:
     from plait._responses import Response
     from plait._staticfiles import StaticFiles
     from plait.types import ASGIApp
-
-# Characters a path segment may hold unescaped (RFC 3986 ``pchar``, less the unreserved
-# characters quote() never escapes).
-_PCHAR = "!$&'()*+,;=:@"
 
 __all__ = [
     "BaseRoute",
@@ -110,14 +105,12 @@ class BaseRoute:
                 out.append(segment)
             else:
                 name, _, convertor = segment
-                value = convertor.to_string(params[name])
-                # A value is data, not URL syntax: "?", "#", "%" and spaces are escaped.
-                safe = _PCHAR + "/" if convertor.matches_rest else _PCHAR
-                out.append(quote(value, safe=safe))
+                out.append(convertor.to_string(params[name]))
         path = "/" + "/".join(out)
-        if path.startswith("//"):
-            # "//evil" is a URL on the host "evil" for a browser (issue 12, finding 7).
-            path = "/%2F" + path[2:]
+        if path[1:2] in ("/", "\\"):
+            # "//evil" and "/\\evil" are URLs on the host "evil" for a browser (issue 12,
+            # finding 7): the parameter's leading slash is encoded.
+            path = "/" + ("%2F" if path[1] == "/" else "%5C") + path[2:]
         return path
 
 

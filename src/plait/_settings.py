@@ -161,7 +161,7 @@ class Settings(msgspec.Struct, kw_only=True):
     DATABASE_URL: str = msgspec.field(default_factory=default_database_url)
     """SQLAlchemy URL; default a SQLite file named after the project, in the current directory."""
     ALLOWED_HOSTS: list[str] = msgspec.field(
-        default_factory=lambda: ["localhost", "127.0.0.1", "[::1]"]
+        default_factory=lambda: ["localhost", "127.0.0.1", "[::1]", "testserver"]
     )
     """Host names the app answers to: a request for any other is a 400 (``App`` reads it
     at start-up; ``App(allowed_hosts=...)`` wins). Empty with DEBUG off: start-up fails."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from plait._responses import HTML_SECURITY_HEADERS
 from plait.middleware._headers import (
     RawHeaders,
     encode_header_value,
@@ -11,6 +12,8 @@ from plait.middleware._headers import (
 from plait.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["SecurityHeadersMiddleware"]
+
+_DEFAULTS = frozenset(map(id, HTML_SECURITY_HEADERS))
 
 FRAME_OPTIONS = frozenset({"DENY", "SAMEORIGIN"})
 REFERRER_POLICIES = frozenset(
@@ -118,6 +121,11 @@ class SecurityHeadersMiddleware:
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = mutable_response_headers(message)
+                # The HTML defaults (recognised by identity) give way to this configuration;
+                # a header the handler set itself stays.
+                if any(h in _DEFAULTS for h in map(id, headers)):
+                    headers = [h for h in headers if id(h) not in _DEFAULTS]
+                    message["headers"] = headers
                 present = response_header_names(headers)
                 headers.extend(h for h in extra if h[0] not in present)
             await send(message)
