@@ -18,7 +18,13 @@ from plait._concurrency import run_in_threadpool
 from plait._datastructures import FormData, UploadFile
 from plait._exceptions import HTTPException
 from plait._extraction import SCALAR_SOURCES, compile_extraction
-from plait._request import HTTPConnection, Request, is_json_content_type
+from plait._request import (
+    HTTPConnection,
+    Request,
+    decode_integral,
+    is_json_content_type,
+    too_deep,
+)
 from plait._responses import Response
 from plait._signature import (
     CallPlan,
@@ -86,18 +92,17 @@ class _BodyReader:
             self.required = any(i.required for i in infos)
         self.decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(self.type)
 
-    def _retry_integral(self, data: Any) -> Any:
-        """The body decoded again with whole-number floats as ints, or ``_NO_VALUE``.
+    def _retry_integral(self, data: Any, changed: bool) -> Any:
+        """``data`` (decoded with whole-number floats as ints) validated, or ``_NO_VALUE``.
 
         Only on the slow path, after the one-pass decode failed: ``{"qty": 3.0}`` is valid
         for an ``int`` field by the JSON Schema the OpenAPI document publishes. A float
         field still takes the int (msgspec accepts ints for floats).
         """
-        normalized, changed = _integral_floats_to_int(data)
         if not changed:
             return _NO_VALUE
         try:
-            return msgspec.convert(normalized, self.decoder.type)
+            return msgspec.convert(data, self.decoder.type)
         except msgspec.ValidationError:
             return _NO_VALUE
 
@@ -130,8 +135,10 @@ class _BodyReader:
         try:
             value = self.decoder.decode(body)
         except msgspec.ValidationError:
-            data = _decode_any(body)
-            value = self._retry_integral(data)
+            # The error path: C-speed decodes and a bounded walk (collect_errors), whatever
+            # the body's size (docs/typed-handlers.md states the cost).
+            data, changed = decode_integral(body)
+            value = self._retry_integral(data, changed)
             if value is _NO_VALUE:
                 errors.extend(collect_errors(data, self.type, ["body"]))
                 if not self.single and isinstance(data, dict):
@@ -141,6 +148,8 @@ class _BodyReader:
                 return [None] * len(self.infos)
         except msgspec.DecodeError as exc:
             raise _malformed(exc) from None
+        except RecursionError:
+            raise too_deep() from None
         values = [value] if self.single else [getattr(value, i.key) for i in self.infos]
         if not self.pydantic:
             return values
@@ -154,22 +163,6 @@ class _BodyReader:
 _NO_VALUE: Any = object()
 
 
-def _integral_floats_to_int(data: Any) -> tuple[Any, bool]:
-    """``data`` with every float that is a whole number (``3.0``) made an int, and whether any
-    was. JSON Schema — and so OpenAPI 3.1 — counts ``3.0`` as an integer."""
-    if type(data) is float:
-        if data.is_integer():
-            return int(data), True
-        return data, False
-    if type(data) is list:
-        items = [_integral_floats_to_int(item) for item in data]
-        return [item for item, _ in items], any(changed for _, changed in items)
-    if type(data) is dict:
-        pairs = {key: _integral_floats_to_int(value) for key, value in data.items()}
-        return {k: v for k, (v, _) in pairs.items()}, any(c for _, c in pairs.values())
-    return data, False
-
-
 def _run_check(check: Callable[[Any], Any], data: Any, loc: list[str | int], errors: Errors) -> Any:
     try:
         return check(data)
@@ -178,14 +171,6 @@ def _run_check(check: Callable[[Any], Any], data: Any, loc: list[str | int], err
             raise
         errors.extend(from_pydantic(exc, loc))
         return None
-
-
-def _decode_any(body: bytes) -> Any:
-    # The typed decoder can fail on a wrong type before it reaches a syntax error further on.
-    try:
-        return msgspec.json.decode(body)
-    except msgspec.DecodeError as exc:
-        raise _malformed(exc) from None
 
 
 def _malformed(exc: msgspec.DecodeError) -> HTTPException:

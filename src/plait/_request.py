@@ -23,7 +23,16 @@ from plait.types import Message, Receive, Scope
 if TYPE_CHECKING:
     from plait._app import App
 
-__all__ = ["Address", "ClientDisconnect", "HTTPConnection", "Request", "parse_cookies"]
+__all__ = [
+    "MAX_JSON_DEPTH",
+    "Address",
+    "ClientDisconnect",
+    "HTTPConnection",
+    "Request",
+    "decode_integral",
+    "parse_cookies",
+    "too_deep",
+]
 
 
 class Address(NamedTuple):
@@ -297,6 +306,8 @@ class Request(HTTPConnection):
                 self._json = msgspec.json.decode(body)
             except msgspec.DecodeError as exc:
                 raise HTTPException(400, f"Malformed JSON: {exc}", title="Malformed JSON") from None
+            except RecursionError:
+                raise too_deep() from None
         return self._json
 
     async def form(self, limits: FormLimits | None = None) -> FormData:
@@ -321,6 +332,49 @@ class Request(HTTPConnection):
 
 
 _UNSET: Any = object()
+
+
+MAX_JSON_DEPTH = 256
+"""JSON nested this deep is always decoded; deeper, a document may be refused with 400
+(msgspec stops where Python's recursion limit does: under 1,000 levels)."""
+
+
+def too_deep() -> HTTPException:
+    """The 400 for a JSON document nested too deeply to decode (no traceback, no log)."""
+    return HTTPException(
+        400,
+        f"Malformed JSON: nested too deeply (up to {MAX_JSON_DEPTH} levels are accepted)",
+        title="Malformed JSON",
+    )
+
+
+class _Integral:
+    """msgspec's ``float_hook``: whole-number floats (``3.0``) become ints, and it tells."""
+
+    __slots__ = ("changed",)
+
+    def __init__(self) -> None:
+        self.changed = False
+
+    def __call__(self, text: str) -> Any:
+        number = float(text)
+        if number.is_integer():
+            self.changed = True
+            return int(number)
+        return number
+
+
+def decode_integral(body: bytes) -> tuple[Any, bool]:
+    """``body`` decoded as plain JSON with whole-number floats as ints (JSON Schema, and so
+    OpenAPI, counts ``3.0`` as an integer), and whether there were any. Malformed JSON is a
+    400, as is JSON nested too deeply. One C-speed pass plus a call per float."""
+    hook = _Integral()
+    try:
+        return msgspec.json.Decoder(float_hook=hook).decode(body), hook.changed
+    except msgspec.DecodeError as exc:
+        raise HTTPException(400, f"Malformed JSON: {exc}", title="Malformed JSON") from None
+    except RecursionError:
+        raise too_deep() from None
 
 
 def is_json_content_type(content_type: str) -> bool:

@@ -19,6 +19,8 @@ import msgspec
 from plait._exceptions import HTTPException
 
 __all__ = [
+    "MAX_ERRORS",
+    "MAX_WALK",
     "ValidationErrorItem",
     "collect_errors",
     "error_item",
@@ -97,13 +99,37 @@ def model_fields(tp: Any) -> list[tuple[str, Any, bool]] | None:
     return None
 
 
+MAX_ERRORS = 100
+"""The most validation errors one 422 lists; one more item says the list was cut short."""
+MAX_WALK = 10_000
+"""The most values :func:`collect_errors` looks at (each one a C-speed ``msgspec.convert``):
+the error path of a large body costs a bounded walk, not one Python step per value."""
+
+
 def collect_errors(
     data: Any, tp: Any, loc: list[str | int], *, strict: bool = True
 ) -> list[ValidationErrorItem]:
-    """Every validation error of ``data`` (decoded JSON) against ``tp``, with locations.
+    """Every validation error of ``data`` (decoded JSON) against ``tp``, with locations, up
+    to :data:`MAX_ERRORS` errors and :data:`MAX_WALK` values looked at.
 
     ``strict=False`` accepts strings for numbers and booleans, as form fields hold only strings.
     """
+    budget = [MAX_ERRORS, MAX_WALK]
+    errors = _collect(data, tp, loc, strict, budget)
+    if budget[0] <= 0 or budget[1] <= 0:
+        errors = errors[:MAX_ERRORS]
+        errors.append(
+            error_item(
+                loc, f"Too many errors: only the first {len(errors)} are listed", "too_many_errors"
+            )
+        )
+    return errors
+
+
+def _collect(
+    data: Any, tp: Any, loc: list[str | int], strict: bool, budget: list[int]
+) -> list[ValidationErrorItem]:
+    budget[1] -= 1
     try:
         msgspec.convert(data, tp, strict=strict)
         return []
@@ -111,46 +137,62 @@ def collect_errors(
         first = from_msgspec(exc, loc)
     base = _strip(tp)
     origin = get_origin(base)
+    errors: list[ValidationErrorItem] = []
     if origin is Union or origin is types.UnionType:
         members = [a for a in get_args(base) if a is not type(None)]
         if len(members) == 1 and data is not None:
-            return collect_errors(data, members[0], loc, strict=strict)
-        return [first]
-    fields = model_fields(base) if isinstance(base, type) else None
-    if fields is not None and isinstance(data, dict):
-        errors: list[ValidationErrorItem] = []
+            return _collect(data, members[0], loc, strict, budget)
+    elif isinstance(data, dict) and (fields := _fields(base)) is not None:
         for name, hint, required in fields:
+            if budget[0] <= 0 or budget[1] <= 0:
+                return errors
             if name not in data:
                 if required:
                     errors.append(error_item([*loc, name], "Field required", "missing"))
+                    budget[0] -= 1
                 continue
-            errors.extend(collect_errors(data[name], hint, [*loc, name], strict=strict))
+            errors.extend(_collect(data[name], hint, [*loc, name], strict, budget))
         if (
             isinstance(base, type)
             and issubclass(base, msgspec.Struct)
             and base.__struct_config__.forbid_unknown_fields
         ):
             known = {name for name, _, _ in fields}
-            errors.extend(
-                error_item([*loc, key], "Unknown field", "extra_forbidden")
-                for key in data
-                if key not in known
-            )
-        return errors or [first]
-    if origin in (list, set, frozenset) and isinstance(data, list):
+            for key in data:
+                if key not in known and budget[0] > 0:
+                    errors.append(error_item([*loc, key], "Unknown field", "extra_forbidden"))
+                    budget[0] -= 1
+    elif origin in (list, set, frozenset) and isinstance(data, list):
         (item_type,) = get_args(base) or (Any,)
-        errors = []
         for index, item in enumerate(data):
-            errors.extend(collect_errors(item, item_type, [*loc, index], strict=strict))
-        # Length constraints live on the outer type: keep the first error if items were fine.
-        return errors or [first]
-    if origin is dict and isinstance(data, dict):
+            if budget[0] <= 0 or budget[1] <= 0:
+                return errors
+            errors.extend(_collect(item, item_type, [*loc, index], strict, budget))
+    elif origin is dict and isinstance(data, dict):
         _, value_type = get_args(base) or (Any, Any)
-        errors = []
         for key, value in data.items():
-            errors.extend(collect_errors(value, value_type, [*loc, key], strict=strict))
-        return errors or [first]
+            if budget[0] <= 0 or budget[1] <= 0:
+                return errors
+            errors.extend(_collect(value, value_type, [*loc, key], strict, budget))
+    if errors:
+        return errors
+    # Constraints on the value as a whole (a length, a union) or a leaf: the first error.
+    budget[0] -= 1
     return [first]
+
+
+_FIELDS: dict[Any, list[tuple[str, Any, bool]] | None] = {}
+
+
+def _fields(tp: Any) -> list[tuple[str, Any, bool]] | None:
+    """:func:`model_fields`, worked out once per type (the walk asks for every value)."""
+    if not isinstance(tp, type):
+        return None
+    try:
+        return _FIELDS[tp]
+    except KeyError:
+        fields = _FIELDS[tp] = model_fields(tp)
+        return fields
 
 
 def from_pydantic(exc: Any, loc: Sequence[str | int]) -> list[ValidationErrorItem]:

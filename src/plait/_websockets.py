@@ -152,7 +152,7 @@ class WebSocket(HTTPConnection):
         data = self._data(message, "text" if mode == "text" else "bytes")
         try:
             return msgspec.json.decode(data)
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, RecursionError):  # nested too deeply is malformed too
             await self.close(1007, "Malformed JSON")
             raise WebSocketDisconnect(1007, "Malformed JSON") from None
 
