@@ -13,10 +13,12 @@ import asyncio
 import hashlib
 import re
 import time
-from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import msgspec
+
+from plait.types import ASGIApp, Message, Receive, Scope, Send
 
 if TYPE_CHECKING:
     from plait import App
@@ -24,11 +26,6 @@ if TYPE_CHECKING:
 
 __all__ = ["PageCacheMiddleware", "PagePolicy", "Pages"]
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 Headers = list[tuple[bytes, bytes]]
 
 _USER_HEADERS = frozenset((b"cookie", b"authorization"))

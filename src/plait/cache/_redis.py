@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from plait._extras import require
+from plait._optional import require
 from plait.cache._backends import CacheBackend
 
 if TYPE_CHECKING:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, MutableMapping
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Literal
+
+from plait.types import Scope
 
 __all__ = ["KeyFunc", "client_ip", "key_function"]
 
-Scope = MutableMapping[str, Any]
 KeyFunc = Callable[[Scope], str | None]
 """Takes the ASGI scope, returns the identity to count against (``None``: not limited)."""
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterable, MutableMapping
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypedDict, Unpack
 
 from plait import App, Depends, HTTPException, Request, Response, Settings
-from plait._extras import require
+from plait._optional import require
 from plait.ratelimit._keys import KeyFunc, key_function
+from plait.types import Scope
 
 if TYPE_CHECKING:
     import limits
@@ -18,7 +19,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Decision", "RateLimit", "RateLimitOptions", "RateLimiter", "Strategy"]
 
-Scope = MutableMapping[str, Any]
 Strategy = Literal["fixed", "sliding", "moving"]
 
 
