@@ -1,0 +1,188 @@
+"""What the response cache and the rate limits cost per request, on memory and on Redis.
+
+    python bench/scale_costs.py                 # 5 repeats x 2000 requests per variant
+    python bench/scale_costs.py --requests 500 --repeats 3 --redis redis://127.0.0.1:6379/15
+
+Each variant is one small plait app called in-process over ASGI (no server, no sockets to
+the client), so the numbers are the app's own time per request: routing, the middleware or
+dependency, the handler, the response. Redis variants include the round trips to the Redis
+server (on loopback here). Variants run in a rotated order at each repeat, so a change in the
+machine's background load does not land on one of them; the table gives the median over the
+repeats of the mean time per request, and the difference from the bare app.
+
+Keys are written under a prefix of this run's own and deleted at the end (never a flush).
+
+Results on the development machine (2 cores shared with other work, 2026-12-07), in the
+table of ``docs/benchmarks.md`` ("Rate limiting and the response cache").
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+
+from plait import App  # noqa: E402
+from plait.cache import Cache, MemoryBackend, RedisBackend  # noqa: E402
+from plait.ratelimit import RateLimiter  # noqa: E402
+
+BODY = {"items": [{"id": i, "name": f"item {i}", "price": i * 1.5} for i in range(20)]}
+HUGE = "1000000000/hour"
+
+
+def bare() -> App:
+    app = App()
+
+    @app.get("/")
+    async def index() -> dict[str, Any]:
+        return BODY
+
+    return app
+
+
+def cached(backend: Any, prefix: str) -> App:
+    app = App()
+    cache = Cache(app, backend=backend, prefix=prefix)
+
+    @app.get("/")
+    @cache.page(ttl=3600)
+    async def index() -> dict[str, Any]:
+        return BODY
+
+    return app
+
+
+def limited_dependency(storage: str, prefix: str, strategy: str) -> App:
+    app = App()
+    limiter = RateLimiter(app, storage=storage, prefix=prefix)
+
+    @app.get("/", dependencies=[limiter.limit(HUGE, strategy=strategy)])  # type: ignore[arg-type]
+    async def index() -> dict[str, Any]:
+        return BODY
+
+    return app
+
+
+def limited_middleware(storage: str, prefix: str) -> App:
+    app = App()
+    limiter = RateLimiter(app, storage=storage, prefix=prefix)
+    limiter.middleware(HUGE)
+
+    @app.get("/")
+    async def index() -> dict[str, Any]:
+        return BODY
+
+    return app
+
+
+SCOPE = {
+    "type": "http",
+    "asgi": {"version": "3.0"},
+    "http_version": "1.1",
+    "method": "GET",
+    "scheme": "http",
+    "path": "/",
+    "raw_path": b"/",
+    "query_string": b"",
+    "root_path": "",
+    "headers": [(b"host", b"bench"), (b"accept", b"application/json")],
+    "client": ("127.0.0.1", 50000),
+    "server": ("127.0.0.1", 8000),
+}
+
+
+async def _receive() -> dict[str, Any]:
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+
+async def measure(app: App, requests: int) -> float:
+    """Mean seconds per request over ``requests`` sequential requests (after a warm-up)."""
+    statuses: list[int] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            statuses.append(message["status"])
+
+    for _ in range(20):
+        await app(dict(SCOPE), _receive, send)
+    statuses.clear()
+    started = time.perf_counter()
+    for _ in range(requests):
+        await app(dict(SCOPE), _receive, send)
+    elapsed = time.perf_counter() - started
+    assert statuses == [200] * requests, sorted(set(statuses))
+    return elapsed / requests
+
+
+async def main(requests: int, repeats: int, redis_url: str) -> None:
+    prefix = f"plait-bench:{uuid.uuid4().hex[:8]}"
+    variants: dict[str, Callable[[], App]] = {
+        "bare app": bare,
+        "page cache hit, memory": lambda: cached(MemoryBackend(), prefix + ":m:"),
+        "page cache hit, Redis": lambda: cached(RedisBackend(redis_url), prefix + ":r:"),
+        "rate-limit dependency, memory, fixed": lambda: limited_dependency(
+            "memory://", prefix + ":dm", "fixed"
+        ),
+        "rate-limit dependency, memory, sliding": lambda: limited_dependency(
+            "memory://", prefix + ":dms", "sliding"
+        ),
+        "rate-limit dependency, Redis, fixed": lambda: limited_dependency(
+            redis_url, prefix + ":dr", "fixed"
+        ),
+        "rate-limit dependency, Redis, sliding": lambda: limited_dependency(
+            redis_url, prefix + ":drs", "sliding"
+        ),
+        "rate-limit middleware, memory, fixed": lambda: limited_middleware(
+            "memory://", prefix + ":mm"
+        ),
+        "rate-limit middleware, Redis, fixed": lambda: limited_middleware(
+            redis_url, prefix + ":mr"
+        ),
+    }
+    apps = {name: make() for name, make in variants.items()}
+    for app in apps.values():
+        await app.startup()
+    results: dict[str, list[float]] = {name: [] for name in apps}
+    names = list(apps)
+    try:
+        for repeat in range(repeats):
+            order = names[repeat % len(names) :] + names[: repeat % len(names)]
+            for name in order:
+                results[name].append(await measure(apps[name], requests))
+    finally:
+        for app in apps.values():
+            await app.shutdown()
+        await _cleanup(redis_url, prefix)
+    base = statistics.median(results["bare app"])
+    print(f"{requests} requests x {repeats} repeats; median of the per-repeat means")
+    print(f"{'variant':42} {'us/request':>11} {'vs bare':>9}")
+    for name in names:
+        value = statistics.median(results[name])
+        print(f"{name:42} {value * 1e6:11.1f} {(value - base) * 1e6:+9.1f}")
+
+
+async def _cleanup(redis_url: str, prefix: str) -> None:
+    import redis.asyncio
+
+    client = redis.asyncio.from_url(redis_url)
+    keys = [key async for key in client.scan_iter(match=prefix + "*")]
+    if keys:
+        await client.delete(*keys)
+    await client.aclose()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/15")
+    args = parser.parse_args()
+    asyncio.run(main(args.requests, args.repeats, args.redis))
