@@ -30,9 +30,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from plait import App  # noqa: E402
-from plait.cache import Cache, MemoryBackend, RedisBackend  # noqa: E402
-from plait.ratelimit import RateLimiter  # noqa: E402
+from plait import App
+from plait.cache import Cache, MemoryBackend, RedisBackend
+from plait.ratelimit import RateLimiter
 
 BODY = {"items": [{"id": i, "name": f"item {i}", "price": i * 1.5} for i in range(20)]}
 HUGE = "1000000000/hour"
