@@ -218,6 +218,15 @@ class Cache:
         finally:
             del self._inflight[full_key]
 
+    async def _fresh(self, full_key: str, tp: Any) -> Any:
+        """The value under ``full_key`` if it is fresh, else ``_MISSING``."""
+        raw = await self.backend.get(full_key)
+        if raw is not None:
+            fresh_until, value = self._unpack(raw, tp)
+            if not fresh_until or fresh_until > time.time():
+                return value
+        return _MISSING
+
     async def _fill(
         self,
         full_key: str,
@@ -231,9 +240,14 @@ class Cache:
         lock_key = full_key + ":lock"
         deadline = time.monotonic() + lock_timeout
         pause = 0.005
+        waited = False
         while time.monotonic() < deadline:
             if await self.backend.add(lock_key, b"1", lock_timeout):
                 try:
+                    if waited:  # the computation we waited for may have just been stored
+                        fresh = await self._fresh(full_key, tp)
+                        if fresh is not _MISSING:
+                            return fresh
                     value = await _compute(default)
                     await self._store(full_key, value, ttl, stale)
                     return value
@@ -243,11 +257,10 @@ class Cache:
                 return stale_value  # another process is refreshing it: serve the old value
             await asyncio.sleep(pause)
             pause = min(pause * 2, 0.1)
-            raw = await self.backend.get(full_key)
-            if raw is not None:
-                fresh_until, value = self._unpack(raw, tp)
-                if not fresh_until or fresh_until > time.time():
-                    return value
+            waited = True
+            fresh = await self._fresh(full_key, tp)
+            if fresh is not _MISSING:
+                return fresh
         # The process holding the lock died or is too slow: compute it here after all.
         value = await _compute(default)
         await self._store(full_key, value, ttl, stale)

@@ -180,9 +180,15 @@ class PageCacheMiddleware:
         lock = base + ":lock"
         deadline = time.monotonic() + policy.lock_timeout
         pause = 0.005
+        waited = False
         while True:
             if await self.backend.add(lock, b"1", policy.lock_timeout):
                 try:
+                    if waited:  # the render we waited for may have just been stored
+                        _, entry = await self._lookup(base, headers)
+                        if entry is not None and entry[0] > time.time():
+                            await self._serve(entry, scope, send)
+                            return
                     await self._render(base, scope, receive, send)
                 finally:
                     await self.backend.delete(lock)
@@ -194,6 +200,7 @@ class PageCacheMiddleware:
                 break
             await asyncio.sleep(pause)
             pause = min(pause * 2, 0.1)
+            waited = True
             _, entry = await self._lookup(base, headers)
             if entry is not None and entry[0] > time.time():
                 await self._serve(entry, scope, send)
