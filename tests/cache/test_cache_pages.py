@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import pytest
@@ -294,3 +295,30 @@ def test_stale_pages_are_served_while_one_request_refreshes(make_cache: CacheFac
 def test_page_needs_the_app() -> None:
     with pytest.raises(RuntimeError, match=r"Cache\(app\)"):
         Cache().page(ttl=60)
+
+
+def test_the_response_max_age_shortens_the_ttl(make_cache: CacheFactory) -> None:
+    app = App()
+    cache = make_cache(app)
+    calls: list[str] = []
+
+    def page(name: str, control: str) -> None:
+        @cache.page(ttl=60)
+        async def handler() -> Response:
+            calls.append(name)
+            return Response(name, headers={"Cache-Control": control})
+
+        app.get(f"/{name}")(handler)
+
+    page("short", "public, max-age=0")  # stale at once: never stored
+    page("shared", "max-age=600, s-maxage=0")  # a shared cache (this one) must not keep it
+    page("brief", "max-age=1")
+
+    with TestClient(app) as client:
+        for _ in range(2):
+            assert client.get("/short").headers["cache-control"] == "public, max-age=0"
+            client.get("/shared")
+            client.get("/brief")
+        time.sleep(1.1)
+        client.get("/brief")
+    assert calls == ["short", "shared", "brief", "short", "shared", "brief"]

@@ -115,6 +115,17 @@ def _tokens(value: bytes | None) -> set[bytes]:
     return {part.strip().lower() for part in value.split(b",") if part.strip()}
 
 
+def _max_age(control: bytes) -> float:
+    """A response's own freshness lifetime from ``Cache-Control`` (``s-maxage`` first, as a
+    shared cache reads it); infinite when it gives none."""
+    ages = {}
+    for token in _tokens(control):
+        name, _, value = token.partition(b"=")
+        if name in (b"max-age", b"s-maxage") and value.strip().isdigit():
+            ages[name] = float(value.strip())
+    return ages.get(b"s-maxage", ages.get(b"max-age", float("inf")))
+
+
 def _etag_matches(if_none_match: bytes | None, etag: bytes) -> bool:
     """RFC 9110's weak comparison of ``If-None-Match`` against the entry's ETag."""
     if if_none_match is None:
@@ -302,7 +313,9 @@ class PageCacheMiddleware:
         if etag is None:
             etag = b'"' + _digest(body).encode("ascii") + b'"'
             headers.append((b"etag", etag))
-        if _header(headers, b"cache-control") is None:
+        control = _header(headers, b"cache-control")
+        ttl = min(policy.ttl, _max_age(control)) if control is not None else policy.ttl
+        if control is None:
             visibility = b"private, " if policy.per_user else b""
             headers.append((b"cache-control", visibility + b"max-age=%d" % policy.ttl))
         names = self._vary_names(policy, headers, scope)
@@ -318,14 +331,14 @@ class PageCacheMiddleware:
         else:
             await send({**start, "headers": headers})
             await send({"type": "http.response.body", "body": body})
-        if len(body) > policy.max_size or scope["method"] != "GET":
+        if len(body) > policy.max_size or scope["method"] != "GET" or ttl <= 0:
             return
         user_names = _USER_HEADERS.intersection(names)
         if user_names and not policy.per_user and any(k in user_names for k, _ in request_headers):
             return  # varies by the user's cookie or credentials, and this request had them
         now = time.time()
-        kept_for = policy.ttl + policy.stale
-        entry: _Entry = (now + policy.ttl, now, start["status"], headers, body, etag)
+        kept_for = ttl + policy.stale
+        entry: _Entry = (now + ttl, now, start["status"], headers, body, etag)
         await self.backend.set(base, _encoder.encode(names), kept_for)
         self._remember(base, names)
         variant = self._variant(base, names, request_headers)

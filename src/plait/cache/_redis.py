@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from plait import BackingService
 from plait._optional import require
 from plait.cache._backends import CacheBackend
 
@@ -47,6 +48,10 @@ class RedisBackend(CacheBackend):
     Pass a URL (the backend opens a client on first use and closes it at shutdown) or your
     own ``redis.asyncio.Redis`` client (yours to close). ``Cache(app)`` picks this backend by
     itself when ``REDIS_URL`` is set. Needs ``pip install 'plait[redis]'``.
+
+    While Redis can't be reached, every cache call raises :class:`plait.ServiceUnavailable`
+    (a 503 with ``Retry-After``), with one log line per outage; the first call after Redis is
+    back succeeds (:class:`plait.BackingService`).
     """
 
     def __init__(self, client: redis.asyncio.Redis | str) -> None:
@@ -54,6 +59,8 @@ class RedisBackend(CacheBackend):
         self._url: str | None = client if isinstance(client, str) else None
         self._client: redis.asyncio.Redis | None = None if isinstance(client, str) else client
         self._incr: AsyncScript | None = None
+        self.service = BackingService.redis("Redis (cache)")
+        """Turns Redis outages into 503s (see :class:`plait.BackingService`)."""
 
     @property
     def client(self) -> redis.asyncio.Redis:
@@ -64,17 +71,21 @@ class RedisBackend(CacheBackend):
         return self._client
 
     async def get(self, key: str) -> bytes | None:
-        value = await self.client.get(key)
+        with self.service:
+            value = await self.client.get(key)
         return value.encode() if isinstance(value, str) else value
 
     async def set(self, key: str, value: bytes, ttl: float | None) -> None:
-        await self.client.set(key, value, px=_ms(ttl))
+        with self.service:
+            await self.client.set(key, value, px=_ms(ttl))
 
     async def add(self, key: str, value: bytes, ttl: float | None) -> bool:
-        return bool(await self.client.set(key, value, px=_ms(ttl), nx=True))
+        with self.service:
+            return bool(await self.client.set(key, value, px=_ms(ttl), nx=True))
 
     async def delete(self, key: str) -> bool:
-        return bool(await self.client.delete(key))
+        with self.service:
+            return bool(await self.client.delete(key))
 
     async def incr(self, key: str, delta: int, ttl: float | None) -> int:
         import redis.exceptions
@@ -82,7 +93,8 @@ class RedisBackend(CacheBackend):
         if self._incr is None:
             self._incr = self.client.register_script(_INCR)
         try:
-            value = await self._incr(keys=[key], args=[delta, _ms(ttl) or 0])
+            with self.service:
+                value = await self._incr(keys=[key], args=[delta, _ms(ttl) or 0])
         except redis.exceptions.ResponseError as exc:
             raise ValueError(f"cache key {key!r} does not hold an integer ({exc})") from None
         return int(value)

@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypedDict, Unpack
 
-from plait import App, Depends, HTTPException, Request, Response, Settings
+from plait import App, BackingService, Depends, HTTPException, Request, Response, Settings
 from plait._optional import require
 from plait.ratelimit._keys import KeyFunc, key_function
 from plait.types import Scope
@@ -57,6 +57,17 @@ class Decision(NamedTuple):
         return headers
 
 
+def _outage(exc: BaseException) -> bool:
+    """Whether ``exc`` means the counter store can't be reached (not a bug)."""
+    if isinstance(exc, ConnectionError | TimeoutError):
+        return True
+    try:
+        import redis.exceptions
+    except ImportError:  # pragma: no cover - memory storage without redis-py
+        return False
+    return isinstance(exc, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError)
+
+
 def _async_uri(url: str) -> str:
     """``redis://…`` as limits' asyncio storage names it (``async+redis://…``)."""
     return url if url.startswith("async+") else "async+" + url
@@ -80,8 +91,11 @@ class RateLimiter:
     ``"redis://host:6379/0"``) or a ``limits.aio.storage.Storage``; without one, the
     settings' ``REDIS_URL`` (``PLAIT_REDIS_URL``) means Redis, so every process and machine
     counts together, and its absence means this process's memory. Counter keys start with
-    ``prefix``. With ``app``, the limiter is ``app.state.ratelimiter`` and its connections
-    close at shutdown. ``enabled=False`` lets every request through (tests, development).
+    ``prefix``. While Redis can't be reached, limited requests get a 503 with
+    ``Retry-After`` (:class:`plait.BackingService`: one log line per outage, recovery by
+    itself), never a 500 and never a request let through unchecked. With ``app``, the
+    limiter is ``app.state.ratelimiter`` and its connections close at shutdown.
+    ``enabled=False`` lets every request through (tests, development).
     """
 
     def __init__(
@@ -104,6 +118,11 @@ class RateLimiter:
             None if isinstance(storage, str) else storage
         )
         self._pool: Any = None
+        self.service = BackingService(
+            "Redis (rate limits)" if self.url is None or "redis" in self.url else "Rate limits",
+            errors=_outage,
+        )
+        """Turns an unreachable counter store into 503s (see :class:`plait.BackingService`)."""
         self._strategies: dict[str, limits.aio.strategies.RateLimiter] = {}
         self.app = app
         if app is not None:
@@ -262,8 +281,9 @@ class RateLimit:
         strategy = limiter.strategy(self.strategy)
         decision: Decision | None = None
         for item in self.items:
-            allowed = await strategy.hit(item, group, identity)
-            stats = await strategy.get_window_stats(item, group, identity)
+            with limiter.service:
+                allowed = await strategy.hit(item, group, identity)
+                stats = await strategy.get_window_stats(item, group, identity)
             reset = max(1, math.ceil(stats.reset_time - time.time()))
             current = Decision(allowed, item.amount, stats.remaining, reset, self.policy)
             # The headers report the rule closest to refusing (a refusal first).

@@ -22,6 +22,8 @@ class RateLimitMiddleware:
         # or: app.add_middleware(RateLimitMiddleware, rule=RateLimit("1000/hour", limiter=limiter))
 
     It runs before routing, so its default group is the whole app (one budget per client).
+    A response that already carries ``RateLimit-*`` headers (from a route's own, more
+    specific rule) keeps them.
     """
 
     def __init__(self, app: ASGIApp, *, rule: RateLimit) -> None:
@@ -58,7 +60,11 @@ class RateLimitMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", ()), *extra]}
+                headers = list(message.get("headers", ()))
+                # A route's own rule (a dependency) is more specific: its headers win.
+                if not any(name.lower() == b"ratelimit-limit" for name, _ in headers):
+                    headers.extend(extra)
+                message = {**message, "headers": headers}
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
