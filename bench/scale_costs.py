@@ -2,6 +2,7 @@
 
     python bench/scale_costs.py                 # 5 repeats x 2000 requests per variant
     python bench/scale_costs.py --requests 500 --repeats 3 --redis redis://127.0.0.1:6379/15
+    python bench/scale_costs.py --instructions --requests 1000   # valgrind: CPU, not time
 
 Each variant is one small plait app called in-process over ASGI (no server, no sockets to
 the client), so the numbers are the app's own time per request: routing, the middleware or
@@ -20,8 +21,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import re
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -122,9 +127,9 @@ async def measure(app: App, requests: int) -> float:
     return elapsed / requests
 
 
-async def main(requests: int, repeats: int, redis_url: str) -> None:
-    prefix = f"plait-bench:{uuid.uuid4().hex[:8]}"
-    variants: dict[str, Callable[[], App]] = {
+def variants(redis_url: str, prefix: str) -> dict[str, Callable[[], App]]:
+    """The apps measured, by name (each makes a fresh app on call)."""
+    return {
         "bare app": bare,
         "page cache hit, memory": lambda: cached(MemoryBackend(), prefix + ":m:"),
         "page cache hit, Redis": lambda: cached(RedisBackend(redis_url), prefix + ":r:"),
@@ -147,7 +152,11 @@ async def main(requests: int, repeats: int, redis_url: str) -> None:
             redis_url, prefix + ":mr"
         ),
     }
-    apps = {name: make() for name, make in variants.items()}
+
+
+async def main(requests: int, repeats: int, redis_url: str) -> None:
+    prefix = f"plait-bench:{uuid.uuid4().hex[:8]}"
+    apps = {name: make() for name, make in variants(redis_url, prefix).items()}
     for app in apps.values():
         await app.startup()
     results: dict[str, list[float]] = {name: [] for name in apps}
@@ -179,10 +188,54 @@ async def _cleanup(redis_url: str, prefix: str) -> None:
     await client.aclose()
 
 
+async def child(name: str, count: int, redis_url: str) -> None:
+    """Serve ``count`` requests of one variant (in the process valgrind watches)."""
+    prefix = f"plait-bench:{uuid.uuid4().hex[:8]}"
+    app = variants(redis_url, prefix)[name]()
+    await app.startup()
+    try:
+        await measure(app, count)
+    finally:
+        await app.shutdown()
+        await _cleanup(redis_url, prefix)
+
+
+def _instructions(name: str, count: int, redis_url: str, out: str) -> int:
+    cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable]
+    cmd += [__file__, "--redis", redis_url, "--child", name, str(count)]
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    match = re.search(r"Collected : (\d+)", proc.stderr)
+    if proc.returncode or match is None:
+        raise SystemExit(proc.stdout + proc.stderr)
+    return int(match.group(1))
+
+
+def instructions(count: int, redis_url: str) -> None:
+    """Instructions per request in the app's process (valgrind): independent of the load."""
+    print(f"instructions per request in the app process (valgrind; {count} vs {2 * count})")
+    print(f"{'variant':42} {'instr/request':>13} {'vs bare':>9}")
+    base = 0.0
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in variants(redis_url, "x"):
+            low = _instructions(name, count, redis_url, f"{tmp}/a")
+            high = _instructions(name, count * 2, redis_url, f"{tmp}/b")
+            per = (high - low) / count
+            base = base or per
+            print(f"{name:42} {per:13,.0f} {per - base:+9,.0f}")
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/15")
+    parser.add_argument("--instructions", action="store_true", help="count with valgrind")
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    asyncio.run(main(args.requests, args.repeats, args.redis))
+    if args.child:
+        asyncio.run(child(args.child[0], int(args.child[1]), args.redis))
+    elif args.instructions:
+        instructions(args.requests, args.redis)
+    else:
+        asyncio.run(main(args.requests, args.repeats, args.redis))
