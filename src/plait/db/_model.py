@@ -9,11 +9,13 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 import msgspec
+import sqlalchemy as sa
 from sqlalchemy import MetaData
 from sqlalchemy.exc import SAWarning
 from sqlalchemy.orm import DeclarativeBase, declared_attr, has_inherited_table
 
-from plait.db._schemas import Kind, model_schema, values
+from plait.db._relations import resolve_pending, set_relations
+from plait.db._schemas import Kind, model_schema, options_of, values
 
 __all__ = ["NAMING_CONVENTION", "Model", "table_name"]
 
@@ -139,9 +141,17 @@ class Model(DeclarativeBase):
         self, _data: msgspec.Struct | Mapping[str, Any] | None = None, **kwargs: Any
     ) -> None:
         # Not positional-only: SQLAlchemy's instrumented __init__ passes it by name.
-        fields = {**values(_data), **kwargs} if _data is not None else kwargs
+        fields = {**values(_data), **kwargs} if _data is not None else dict(kwargs)
         cls = type(self)
+        set_relations(self, fields, options_of(cls).relations)
         for key, value in fields.items():
             if not hasattr(cls, key):
                 raise TypeError(f"{key!r} is an invalid keyword argument for {cls.__name__}")
             setattr(self, key, value)
+
+
+@sa.event.listens_for(sa.orm.Session, "before_flush")
+def _resolve_relations(session: sa.orm.Session, context: Any, instances: Any) -> None:
+    # Keys written to relationships (``Bookmark(tags=["python"])``) become rows here, in the
+    # flush's own transaction (see plait.db._relations).
+    resolve_pending(session, lambda model: options_of(model).relations)
