@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy import Column, ForeignKey, String, Table, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from plait import App
+from plait import App, HTMLResponse, forms
 from plait.db import (
     Database,
     Model,
@@ -199,3 +199,59 @@ def test_a_page_loads_relations_in_a_constant_number_of_queries(
     many = page_queries(20)
     # count + page + labels + shelf (one query each) for the list; the shelf and its links
     assert few == many <= 6, (few, many)
+
+
+class LinkForm(forms.Form, schema=Link.Create, exclude=("shelf_id",)):
+    pass
+
+
+class ShelfForm(forms.Form, schema=Shelf.Create, widgets={"links": "checkboxes"}):
+    pass
+
+
+def test_forms_draw_relations_as_a_multi_select_or_checkboxes(db_url: str) -> None:
+    app = App()
+    db = Database(app, db_url)
+
+    @app.get("/shelf-form")
+    async def shelf_form(session: Session) -> HTMLResponse:
+        form = await ShelfForm(initial={"links": [await session.get(Link, 2)]}).load_choices(
+            session
+        )
+        return HTMLResponse(str(form))
+
+    @app.post("/shelf-form")
+    async def post_shelf(session: Session, form: ShelfForm) -> Any:
+        await form.load_choices(session)
+        if not form.is_valid():
+            return HTMLResponse(str(form), status_code=422)
+        shelf = Shelf(form.cleaned_data)
+        session.add(shelf)
+        await session.flush()
+        return {"links": [link.id for link in shelf.links]}
+
+    @app.get("/link-form")
+    async def link_form(session: Session) -> HTMLResponse:
+        return HTMLResponse(str(await LinkForm().load_choices(session)))
+
+    with rolled_back(db, create_all=True) as tx, TestClient(app) as c:
+
+        async def seed(session: Any) -> None:
+            session.add_all([Link(url="a.example", labels=["web"]), Link(url="b.example")])
+            session.add(Label(name="db"))
+            await session.flush()
+
+        tx.run(seed)
+        html = c.get("/shelf-form").text
+        assert '<div id="id_links" class="choices">' in html
+        assert '<input type="checkbox" name="links" value="1"> a.example</label>' in html
+        assert '<input type="checkbox" name="links" value="2" checked> b.example</label>' in html
+        html = c.get("/link-form").text
+        assert '<select name="labels" id="id_labels" multiple>' in html
+        assert '<option value="db">db</option><option value="web">web</option>' in html
+        assert c.post("/shelf-form", data={"title": "s", "links": ["1", "2"]}).json() == {
+            "links": [1, 2]
+        }
+        refused = c.post("/shelf-form", data={"title": "s", "links": ["1", "9"]})
+        assert refused.status_code == 422
+        assert "Select a valid choice. 9 is not one of the available choices." in refused.text

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 import sqlalchemy as sa
@@ -21,8 +21,8 @@ from sqlalchemy.orm.attributes import flag_dirty
 from plait import HTTPException
 
 __all__ = [
+    "RelatedChoices",
     "Relation",
-    "choices",
     "declared_relations",
     "keys_attribute",
     "relation_fields",
@@ -150,7 +150,8 @@ def relation_fields(
         if not relation.write:
             continue
         item = field_type(declared.key_column)
-        tp: Any = list[item] if uselist else item | None
+        source = RelatedChoices(model, declared.name, options)
+        tp: Any = Annotated[list[item], source] if uselist else Annotated[item, source] | None
         if kind == "update":
             fields.append((declared.name, tp | msgspec.UnsetType, UNSET))
         else:
@@ -245,15 +246,39 @@ def resolve_pending(session: sa.orm.Session, options_of: Callable[[type], Any]) 
             _resolve(session, obj, options_of(type(obj)))
 
 
-async def choices(session: Any, model: type, name: str, options: Mapping[str, Relation]) -> Any:
-    """``(key, label)`` pairs of every row a relationship may point to (forms' choices)."""
-    declared = {d.name: d for d in declared_relations(model, options)}[name]
-    label = declared.relation.label or _label(declared)
-    key_attr = getattr(declared.target, declared.key)
-    query = sa.select(key_attr, getattr(declared.target, label)).order_by(
-        getattr(declared.target, label), key_attr
-    )
-    return [(str(key), str(text)) for key, text in (await session.execute(query)).all()]
+class RelatedChoices:
+    """What a relationship's field in ``Create``/``Update`` may hold, for plait.forms: the
+    related rows as ``(key, label)`` choices (``await form.load_choices(session)``)."""
+
+    __slots__ = ("model", "name", "options")
+
+    def __init__(self, model: type, name: str, options: Mapping[str, Relation]) -> None:
+        self.model = model
+        self.name = name
+        self.options = options
+
+    def _declared(self) -> _Declared:
+        return {d.name: d for d in declared_relations(self.model, self.options)}[self.name]
+
+    @property
+    def open(self) -> bool:
+        """New keys are welcome (get-or-create): the choices are not the only values."""
+        return self._declared().relation.create_missing
+
+    def key_of(self, value: Any) -> Any:
+        """A related row's key (values that are keys already are returned as they are)."""
+        if sa.inspect(value, raiseerr=False) is None:
+            return value
+        return getattr(value, self._declared().key)
+
+    async def load(self, session: Any) -> list[tuple[str, str]]:
+        """``(key, label)`` of every row the relationship may point to, by label."""
+        declared = self._declared()
+        label = declared.relation.label or _label(declared)
+        key_attr = getattr(declared.target, declared.key)
+        label_attr = getattr(declared.target, label)
+        query = sa.select(key_attr, label_attr).order_by(label_attr, key_attr)
+        return [(str(key), str(text)) for key, text in (await session.execute(query)).all()]
 
 
 def _label(declared: _Declared) -> str:
