@@ -13,7 +13,7 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy import MetaData
 from sqlalchemy.exc import SAWarning
-from sqlalchemy.orm import DeclarativeBase, declared_attr, has_inherited_table
+from sqlalchemy.orm import ONETOMANY, DeclarativeBase, declared_attr, has_inherited_table
 
 from plait.db._relations import resolve_pending, set_relations
 from plait.db._schemas import Kind, model_schema, options_of, values
@@ -158,3 +158,31 @@ def _resolve_relations(session: sa.orm.Session, context: Any, instances: Any) ->
     # Keys written to relationships (``Bookmark(tags=["python"])``) become rows here, in the
     # flush's own transaction (see plait.db._relations).
     resolve_pending(session, lambda model: options_of(model).relations)
+
+
+@sa.event.listens_for(Model, "mapper_configured", propagate=True)
+def _deletes_follow_the_foreign_key(mapper: sa.orm.Mapper[Any], cls: type) -> None:
+    """Deleting a row leaves the rows that refer to it to the database's foreign key.
+
+    SQLAlchemy's default nulls the children's keys before the delete: a NOT NULL key then
+    fails ("may not be null", a 422) and a nullable one silently orphans the children. plait
+    makes a one-to-many relationship *passive* instead, so the foreign key decides, as
+    Django's ``on_delete`` does: no ``ondelete`` refuses the delete (409), ``ondelete=
+    "CASCADE"`` deletes the children, ``ondelete="SET NULL"`` clears their keys. A
+    relationship with ``cascade="all, delete-orphan"`` or its own ``passive_deletes`` is
+    left as it is.
+    """
+    for prop in mapper.relationships:
+        if (
+            prop.direction is not ONETOMANY
+            or prop.passive_deletes
+            or prop.viewonly
+            or prop.cascade.delete
+        ):
+            continue
+        prop.passive_deletes = "all"
+        # The unit of work reads it from the relationship's dependency processor,
+        # built when the mapper was configured (just now).
+        processor = getattr(prop, "_dependency_processor", None)
+        if processor is not None:
+            processor.passive_deletes = "all"
