@@ -21,7 +21,7 @@ from plait.forms._fields import (
     schema_specs,
     with_widgets,
 )
-from plait.forms._render import attributes, render_input, render_row
+from plait.forms._widgets import attributes, render_input, render_row
 
 __all__ = ["BoundField", "Form"]
 

@@ -6,22 +6,15 @@ import datetime
 import re
 import secrets
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
 from email.utils import formatdate
-from typing import Any, Literal
+from typing import Literal
 
-from plait import App, Settings
-from plait.sessions._data import SessionData
+from plait import App, ServiceUnavailable, Settings
+from plait.sessions._data import SessionData, UnreachableSession
 from plait.sessions._stores import CookieStore, SessionStore
+from plait.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["DEFAULT_MAX_AGE", "SessionMiddleware", "Sessions"]
-
-# The ASGI callable shape (as in plait's core), spelled here so the battery only uses public API.
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 DEFAULT_MAX_AGE = 14 * 24 * 60 * 60
 """Two weeks, Django's ``SESSION_COOKIE_AGE``."""
@@ -107,9 +100,14 @@ class SessionMiddleware:
         if cookie and self.store.server_side and not _SESSION_ID.fullmatch(cookie):
             cookie = None  # not an id this middleware made: never a Redis key or a SQL value
         if cookie:
-            data = await self.store.load(cookie)
-            if data is not None:
-                session = SessionData(data, cookie)
+            try:
+                data = await self.store.load(cookie)
+            except ServiceUnavailable as exc:
+                # The store is down: only requests that use the session are answered 503.
+                session = UnreachableSession(exc)
+            else:
+                if data is not None:
+                    session = SessionData(data, cookie)
         scope["session"] = session
         if kind != "http":
             await self.app(scope, receive, send)
