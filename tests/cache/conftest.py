@@ -5,14 +5,13 @@ Redis tests work under a key prefix of their own and delete only their own keys.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
+from cache_services import CacheFactory
 
 from _services import REDIS_URL, redis_key_prefix
 from plait.cache import Cache, CacheBackend, MemoryBackend, RedisBackend
-
-CacheFactory = Callable[..., Cache]
 
 
 @pytest.fixture

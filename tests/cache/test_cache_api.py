@@ -8,8 +8,8 @@ from pathlib import Path
 
 import msgspec
 import pytest
+from cache_services import CacheFactory
 
-from conftest import CacheFactory
 from plait import Settings
 from plait.cache import DEFAULT_TTL, Cache, MemoryBackend, RedisBackend, default_backend
 

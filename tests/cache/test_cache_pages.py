@@ -7,8 +7,8 @@ import time
 from typing import Any
 
 import pytest
+from cache_services import CacheFactory
 
-from conftest import CacheFactory
 from plait import App, Request, Response
 from plait.cache import Cache
 from plait.sessions import MemoryStore, Sessions

@@ -5,15 +5,14 @@ Redis tests count under a key prefix of their own and delete only their own keys
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
+from ratelimit_services import LimiterFactory
 
 from _services import REDIS_URL, redis_key_prefix
 from plait import App
 from plait.ratelimit import RateLimiter
-
-LimiterFactory = Callable[..., RateLimiter]
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ratelimit_services import LimiterFactory
 
 from _services import REDIS_URL
-from conftest import LimiterFactory
 from plait import App, Depends, Request
 from plait.ratelimit import RateLimit, RateLimiter, RateLimitMiddleware
 from plait.testing import TestClient
