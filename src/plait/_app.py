@@ -19,6 +19,7 @@ from plait._request import Request
 from plait._responses import RedirectResponse, Response
 from plait._routing import Mount, Route, Router, WebSocketRoute
 from plait._rsgi import rsgi_shutdown, rsgi_startup, serve_rsgi
+from plait._settings import BODY_TIMEOUT_ENV, DEBUG_ENV, env_flag, env_seconds
 from plait._signature import CallPlan, analyze
 from plait._types import ASGIApp, Receive, Scope, Send
 
@@ -89,7 +90,7 @@ class App(Router):
     def __init__(
         self,
         *,
-        debug: bool = False,
+        debug: bool | None = None,
         title: str = "plait",
         version: str = "0.1.0",
         description: str | None = None,
@@ -99,6 +100,7 @@ class App(Router):
         on_shutdown: Sequence[Callable[[], Any]] = (),
         lifespan: Lifespan | None = None,
         max_body_size: int | None = 10 * 1024 * 1024,
+        body_timeout: float | None = None,
         redirect_slashes: bool = True,
         dependencies: Sequence[Any] | None = None,
         openapi_url: str | None = "/openapi.json",
@@ -108,6 +110,7 @@ class App(Router):
         servers: Sequence[Mapping[str, Any]] | None = None,
     ) -> None:
         super().__init__(dependencies=dependencies)
+        debug = env_flag(DEBUG_ENV) if debug is None else debug
         self.debug = debug
         self.title = title
         self.version = version
@@ -119,6 +122,9 @@ class App(Router):
         self.openapi_tags = list(openapi_tags) if openapi_tags else None
         self.servers = list(servers) if servers else None
         self.max_body_size = max_body_size
+        self.body_timeout = (
+            env_seconds(BODY_TIMEOUT_ENV, 30.0) if body_timeout is None else body_timeout
+        )
         self.redirect_slashes = redirect_slashes
         self.state = State()
         self.user_middleware: list[tuple[type, dict[str, Any]]] = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, MutableMapping
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -220,6 +221,19 @@ class Request(HTTPConnection):
         if int(declared) > limit:
             raise HTTPException(413, f"The request body is larger than {limit} bytes")
 
+    async def _next_message(self) -> Message:
+        """The next piece of the body, within ``app.body_timeout`` seconds (else a 408)."""
+        seconds = self.app.body_timeout if self.app is not None else None
+        if not seconds:
+            return await self._receive()
+        try:
+            async with asyncio.timeout(seconds):
+                return await self._receive()
+        except TimeoutError:
+            raise HTTPException(
+                408, f"The request body did not arrive in time ({seconds:g} s without data)"
+            ) from None
+
     async def stream(self) -> AsyncIterator[bytes]:
         """Yield the body as it arrives, refusing it past ``app.max_body_size`` with a 413."""
         if self._body is not None:
@@ -233,7 +247,7 @@ class Request(HTTPConnection):
             self._check_declared_length(limit)
         received = 0
         while True:
-            message = await self._receive()
+            message = await self._next_message()
             if message["type"] == "http.request":
                 chunk: bytes = message.get("body", b"")
                 if chunk:
@@ -256,7 +270,7 @@ class Request(HTTPConnection):
                     # Before the first receive(): with "Expect: 100-continue", that is what
                     # tells the server to let the client send the body at all.
                     self._check_declared_length(limit)
-                message = await self._receive()
+                message = await self._next_message()
                 if message["type"] == "http.request" and not message.get("more_body", False):
                     body: bytes = message.get("body", b"")
                     if limit is not None and len(body) > limit:
@@ -284,7 +298,7 @@ class Request(HTTPConnection):
             chunks.append(chunk)
             if not message.get("more_body", False):
                 return b"".join(chunks)
-            message = await self._receive()
+            message = await self._next_message()
 
     async def json(self) -> Any:
         """The body decoded as JSON; a non-JSON Content-Type is a 415, bad JSON a 400."""
@@ -311,8 +325,6 @@ class Request(HTTPConnection):
 
     async def is_disconnected(self) -> bool:
         """Whether the client has gone (never blocks)."""
-        import asyncio
-
         try:
             message = await asyncio.wait_for(self._receive(), timeout=0.000_001)
         except TimeoutError:

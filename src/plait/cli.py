@@ -34,8 +34,17 @@ import click
 
 from plait.__about__ import __version__
 from plait._app import App
-from plait._clioptions import app_dir_option
+from plait._clioptions import app_options
 from plait._routing import Mount, Route, Router, WebSocketRoute
+from plait._serve import (
+    DEFAULT_RELOAD_INCLUDES,
+    ServeOptions,
+    check_port,
+    reload_dirs_for,
+    serve_granian,
+    serve_uvicorn,
+)
+from plait._settings import BODY_TIMEOUT_ENV, DEBUG_ENV
 from plait.openapi._cli import openapi_command
 
 __all__ = [
@@ -51,7 +60,6 @@ __all__ = [
 ]
 
 ENTRY_POINT_GROUP = "plait.commands"
-APP_ENVVAR = "PLAIT_APP"
 SPEC_HELP = "expected 'module:attr', 'path/to/file.py:attr' or 'module' (meaning 'module:app')"
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -168,10 +176,9 @@ def load_app(spec: str, app_dir: str | os.PathLike[str] = ".") -> LoadedApp:
 
 
 def app_argument(func: F) -> F:
-    """Add the ``APP`` argument and ``--app-dir`` option; the command gets ``app_spec`` and
-    ``app_dir`` and calls :func:`cli_load_app` with them."""
-    func = app_dir_option(func)
-    return click.argument("app_spec", metavar="APP", envvar=APP_ENVVAR)(func)
+    """Add ``--app APP`` (with a positional ``APP`` as its alias) and ``--app-dir``; the
+    command gets ``app_spec`` and ``app_dir`` and calls :func:`cli_load_app` with them."""
+    return app_options(func)
 
 
 def cli_load_app(app_spec: str, app_dir: str) -> LoadedApp:
@@ -244,15 +251,97 @@ def main() -> None:
 # ------------------------------------------------------------------------- plait run
 
 
+def _reload_options(func: F) -> F:
+    for option in (
+        click.option(
+            "--reload-exclude",
+            "reload_excludes",
+            multiple=True,
+            metavar="GLOB",
+            help="With --reload: files not to watch (a name or path glob; repeatable).",
+        ),
+        click.option(
+            "--reload-include",
+            "reload_includes",
+            multiple=True,
+            metavar="GLOB",
+            help="With --reload: watch these files instead of "
+            f"{', '.join(DEFAULT_RELOAD_INCLUDES)} (repeatable).",
+        ),
+        click.option(
+            "--reload-dir",
+            "reload_dirs",
+            multiple=True,
+            type=click.Path(exists=True, file_okay=False, path_type=Path),
+            help="With --reload: watch this directory instead of the app's package (repeatable).",
+        ),
+    ):
+        func = option(func)
+    return func
+
+
+def _limit_options(func: F) -> F:
+    for option in (
+        click.option(
+            "--limit-concurrency",
+            type=click.IntRange(min=1),
+            default=4096,
+            show_default=True,
+            help="Connections one worker serves at once; more wait to be accepted "
+            "(granian) or get a 503 (uvicorn).",
+        ),
+        click.option(
+            "--body-timeout",
+            type=click.FloatRange(min=0),
+            default=None,
+            help="Seconds a request body may go without data before a 408 "
+            f"[default: ${BODY_TIMEOUT_ENV} or 30; 0: none].",
+        ),
+        click.option(
+            "--header-timeout",
+            type=click.FloatRange(min=0),
+            default=10.0,
+            show_default=True,
+            help="Seconds a client has to send a request's headers before it is closed.",
+        ),
+    ):
+        func = option(func)
+    return func
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
 @click.option(
     "--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port."
 )
-@click.option("--reload", is_flag=True, help="Restart when a file changes (development).")
+@click.option(
+    "--reuse-port",
+    is_flag=True,
+    help="granian only: share a port another server holds (requests are split between them).",
+)
+@click.option(
+    "--reload",
+    is_flag=True,
+    help="Restart when a Python or template file of the app changes (development).",
+)
+@_reload_options
+@click.option("--debug", is_flag=True, help="Debug pages for errors (sets PLAIT_DEBUG=1).")
 @click.option(
     "--workers", type=click.IntRange(min=1), default=None, help="Worker processes (default 1)."
 )
+@click.option(
+    "--respawn/--no-respawn",
+    default=True,
+    show_default=True,
+    help="granian: start a new worker when one dies (uvicorn's workers always are).",
+)
+@click.option(
+    "--access-log/--no-access-log",
+    default=True,
+    show_default=True,
+    help="Log one line per request.",
+)
+@_limit_options
 @click.option(
     "--server",
     type=click.Choice(["granian", "uvicorn"]),
@@ -268,37 +357,44 @@ def main() -> None:
     help="granian only: RSGI (plait's native, fastest) or ASGI. 'auto' picks RSGI unless the "
     "app has WebSocket routes or mounts, which need ASGI's close codes and subprotocols.",
 )
-@app_argument
-def run(
-    app_spec: str,
-    app_dir: str,
-    host: str,
-    port: int,
-    reload: bool,
-    workers: int | None,
-    server: str,
-    interface: str,
-) -> None:
+@app_options
+def run(app_spec: str, app_dir: str, server: str, interface: str, **options: Any) -> None:
     """Serve APP over HTTP (for example: plait run examples/hello/app.py:app)."""
-    if reload and workers is not None:
+    if options["reload"] and options["workers"] is not None:
         raise click.UsageError("--reload and --workers can't be used together")
     if server == "uvicorn" and interface != "auto":
         raise click.UsageError("--interface applies to granian only")
+    if server == "uvicorn" and (options["reuse_port"] or not options["respawn"]):
+        raise click.UsageError("--reuse-port and --no-respawn apply to granian only")
+    # Before the app is imported: App() reads them, here and in every worker.
+    if options.pop("debug"):
+        os.environ[DEBUG_ENV] = "1"
+    body_timeout = options.pop("body_timeout")
+    if body_timeout is not None:
+        os.environ[BODY_TIMEOUT_ENV] = f"{body_timeout:g}"
     loaded = cli_load_app(app_spec, app_dir)
+    settings = ServeOptions(
+        **{
+            **options,
+            "reload_dirs": tuple(options["reload_dirs"])
+            or reload_dirs_for(loaded.import_string.partition(":")[0]),
+            "reload_includes": tuple(options["reload_includes"]) or DEFAULT_RELOAD_INCLUDES,
+            "reload_excludes": tuple(options["reload_excludes"]),
+        }
+    )
+    if not settings.reuse_port:
+        hint = " (or pass --reuse-port to share it)" if server == "granian" else ""
+        check_port(settings.host, settings.port, hint)
+    where = f"http://{settings.host}:{settings.port}"
     if server == "granian":
-        _serve_granian(loaded, host, port, reload, workers, interface)
+        chosen = _granian_interface(loaded.app, interface)
+        click.echo(
+            f"plait: serving {app_spec} at {where} on granian over {chosen.upper()}", err=True
+        )
+        serve_granian(loaded.import_string, chosen, settings)
     else:
-        _serve_uvicorn(loaded, host, port, reload, workers)
-
-
-def _serve_uvicorn(
-    loaded: LoadedApp, host: str, port: int, reload: bool, workers: int | None
-) -> None:
-    import uvicorn
-
-    # An import string, not the object: reload and workers re-import the app in child
-    # processes (which inherit sys.path, where load_app put the app's directory).
-    uvicorn.run(loaded.import_string, host=host, port=port, reload=reload, workers=workers)
+        click.echo(f"plait: serving {app_spec} at {where} on uvicorn", err=True)
+        serve_uvicorn(loaded.import_string, settings)
 
 
 def _granian_interface(app: Any, choice: str) -> str:
@@ -312,46 +408,10 @@ def _granian_interface(app: Any, choice: str) -> str:
         return "asgi"
     # granian's RSGI cannot send WebSocket close codes or a chosen subprotocol (granian 2.8):
     # an app with WebSocket routes, or mounts that may have some, keeps ASGI's semantics.
-    from plait._routing import Mount, WebSocketRoute
-
     routes = getattr(app, "routes", ())
     if any(isinstance(route, WebSocketRoute | Mount) for route in routes):
         return "asgi"
     return "rsgi"
-
-
-def _serve_granian(
-    loaded: LoadedApp,
-    host: str,
-    port: int,
-    reload: bool,
-    workers: int | None,
-    choice: str = "auto",
-) -> None:
-    try:
-        from granian import Granian
-        from granian.constants import Interfaces
-    except ImportError:
-        raise click.ClickException(
-            "--server granian needs granian: pip install 'plait[granian]'"
-        ) from None
-    # RSGI skips ASGI's per-message dicts; an app without it is still served over ASGI.
-    interface = Interfaces(_granian_interface(loaded.app, choice))
-    if reload:
-        # granian forks its workers by default, and a forked worker inherits the app module
-        # this process imported: a reload would serve the old code. Spawned ones import anew.
-        import multiprocessing
-
-        multiprocessing.set_start_method("spawn", force=True)
-    click.echo(f"plait: serving {loaded.import_string} on granian over {interface.name}", err=True)
-    Granian(
-        loaded.import_string,
-        address=host,
-        port=port,
-        interface=interface,
-        workers=workers or 1,
-        reload=reload,
-    ).serve()
 
 
 # ------------------------------------------------------------------------- plait routes
@@ -398,7 +458,7 @@ def format_routes(routes: Iterable[Route | WebSocketRoute | Mount], sort: str | 
     default=None,
     help="Sort by this column (default: the order routes were registered in).",
 )
-@app_argument
+@app_options
 def routes(app_spec: str, app_dir: str, sort: str | None) -> None:
     """Print APP's routes: methods, path, name and handler."""
     app = cli_load_app(app_spec, app_dir).app
