@@ -4,18 +4,13 @@ from __future__ import annotations
 
 import os
 import runpy
-import shutil
-import socket
-import subprocess
 import sys
 import textwrap
-import time
 from collections.abc import Callable, Iterator
 from importlib.metadata import EntryPoint
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from click.testing import CliRunner, Result
 
@@ -154,7 +149,7 @@ def test_routes_prints_a_table(invoke: Callable[..., Result], shop: Path) -> Non
     lines = [line.split() for line in result.output.splitlines()]
     assert lines[0] == ["METHODS", "PATH", "NAME", "HANDLER"]
     assert set("".join(lines[1])) == {"-"}
-    assert lines[2:] == [
+    assert lines[2:9] == [
         ["GET", "/", "index", "shop_app.index"],
         ["GET,PUT", "/items/{item_id:int}", "item", "shop_app.get_item"],
         ["GET", "/about", "about", "shop_app.Views.about"],
@@ -163,6 +158,8 @@ def test_routes_prints_a_table(invoke: Callable[..., Result], shop: Path) -> Non
         ["MOUNT", "/legacy/...", "legacy", "shop_app.legacy"],
         ["MOUNT", "/files/...", "-", "shop_app.FilesApp"],
     ]
+    # The pages the app serves by itself are in the table too.
+    assert {"/openapi.json", "/docs", "/redoc"} <= {line[1] for line in lines[9:]}
 
 
 def test_routes_columns_line_up(invoke: Callable[..., Result], shop: Path) -> None:
@@ -174,7 +171,7 @@ def test_routes_columns_line_up(invoke: Callable[..., Result], shop: Path) -> No
 
 @pytest.mark.parametrize(
     ("column", "first_path"),
-    [("path", "/"), ("name", "/files/..."), ("methods", "/"), ("handler", "/files/...")],
+    [("path", "/"), ("name", "/files/..."), ("methods", "/"), ("handler", "/openapi.json")],
 )
 def test_routes_sort(
     invoke: Callable[..., Result], shop: Path, column: str, first_path: str
@@ -185,7 +182,7 @@ def test_routes_sort(
 
 
 def test_routes_of_an_empty_app(invoke: Callable[..., Result], tmp_path: Path) -> None:
-    write(tmp_path / "empty_app.py", "from plait import App\napp = App()\n")
+    write(tmp_path / "empty_app.py", "from plait import App\napp = App(openapi_url=None)\n")
     result = invoke("routes", "empty_app", "--app-dir", str(tmp_path))
     assert result.exit_code == 0
     assert result.output == "No routes.\n"
@@ -678,3 +675,32 @@ def test_run_debug_turns_on_debug_pages(
     invoke("run", "debug_app:app", "--app-dir", str(tmp_path), "--server", "uvicorn", "--debug")
     assert seen == [False, True]
     assert os.environ["PLAIT_DEBUG"] == "1"  # for the workers, which import the app anew
+
+
+def test_a_battery_without_its_extra_names_the_extra_on_every_subcommand(
+    invoke: Callable[..., Result], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # As plait.db does on a core-only install: its package refuses to import without SQLAlchemy.
+    write(
+        tmp_path / "plait_battery_xyz.py",
+        """
+        from plait._optional import require
+
+        require("plait_absent_dependency_xyz", "db", "plait.db")
+        """,
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    points = [EntryPoint("db", "plait_battery_xyz:db", cli.ENTRY_POINT_GROUP)]
+    monkeypatch.setattr(cli, "_discover", lambda: points)
+    listing = invoke("--help")
+    listed = dict(
+        line.split(None, 1)
+        for line in listing.output.split("Commands:")[1].splitlines()
+        if line.strip()
+    )
+    assert listed["db"] == "(needs plait[db])"
+    for args in (["db"], ["db", "migrate"], ["db", "migrate", "--app", "notes:app", "head"]):
+        result = invoke(*args)
+        assert result.exit_code == 1, result.output
+        assert "pip install 'plait[db]'" in result.output
+        assert "unexpected extra argument" not in result.output

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests._servers import free_port
 
 import plait
-from tests._servers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 HELLO = ROOT / "examples" / "hello" / "app.py"
@@ -162,9 +162,10 @@ def test_plait_run_serves_the_hello_example(serve: Callable[..., Running], serve
     where = f"at http://127.0.0.1:{running.port}"
     if server == "granian":
         interface = "RSGI" if callable(getattr(plait.App, "__rsgi__", None)) else "ASGI"
-        assert first == f"plait: serving examples/hello/app.py:app {where} on granian over {interface}"
+        expected = f"on granian over {interface}"
     else:
-        assert first == f"plait: serving examples/hello/app.py:app {where} on uvicorn"
+        expected = "on uvicorn"
+    assert first == f"plait: serving examples/hello/app.py:app {where} {expected}"
 
 
 def test_plait_run_with_workers(serve: Callable[..., Running]) -> None:
@@ -211,9 +212,10 @@ def test_a_busy_port_is_a_one_line_error(
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
     lines = [line for line in output.splitlines() if line.strip()]
+    hint = " (or pass --reuse-port to share it)" if second == "granian" else ""
     assert lines == [
         f"Error: Port {first.port} on 127.0.0.1 is already in use: stop the server there or "
-        "choose another --port" + (" (or pass --reuse-port to share it)" if second == "granian" else "")
+        f"choose another --port{hint}"
     ]
     assert all(first.get().text == "Hello, World!" for _ in range(10))
 

@@ -24,7 +24,14 @@ from plait.types import Message, Receive, Scope
 if TYPE_CHECKING:
     from plait._app import App
 
-__all__ = ["Address", "ClientDisconnect", "HTTPConnection", "Request", "parse_cookies"]
+__all__ = [
+    "Address",
+    "ClientDisconnect",
+    "HTTPConnection",
+    "Request",
+    "malformed_json",
+    "parse_cookies",
+]
 
 
 class Address(NamedTuple):
@@ -310,7 +317,7 @@ class Request(HTTPConnection):
             try:
                 self._json = msgspec.json.decode(body)
             except msgspec.DecodeError as exc:
-                raise HTTPException(400, f"Malformed JSON: {exc}", title="Malformed JSON") from None
+                raise HTTPException(400, malformed_json(exc), title="Malformed JSON") from None
         return self._json
 
     async def form(self, limits: FormLimits | None = None) -> FormData:
@@ -333,6 +340,12 @@ class Request(HTTPConnection):
 
 
 _UNSET: Any = object()
+
+
+def malformed_json(exc: msgspec.DecodeError) -> str:
+    """``JSON is malformed: …`` as msgspec says it, said once (not ``Malformed JSON: JSON is…``)."""
+    message = str(exc)
+    return message if message.startswith("JSON is malformed") else f"Malformed JSON: {message}"
 
 
 def is_json_content_type(content_type: str) -> bool:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 import sys
 import traceback
 from collections.abc import Callable, Iterable
@@ -35,6 +36,7 @@ import click
 from plait.__about__ import __version__
 from plait._app import App
 from plait._clioptions import app_options
+from plait._optional import MissingDependencyError
 from plait._routing import Mount, Route, Router, WebSocketRoute
 from plait._serve import (
     DEFAULT_RELOAD_INCLUDES,
@@ -198,13 +200,29 @@ def _discover() -> Iterable[EntryPoint]:
     return entry_points(group=ENTRY_POINT_GROUP)
 
 
-def _broken_command(name: str, entry_point: EntryPoint, problem: str) -> click.Command:
+def _broken_command(name: str, entry_point: EntryPoint, problem: str, short: str) -> click.Command:
     message = f"The {name!r} command ({entry_point.value}) could not be loaded: {problem}"
 
     def fail() -> None:
         raise click.ClickException(message)
 
-    return click.Command(name, callback=fail, help=message, short_help="(failed to load)")
+    # Whatever follows (`plait db migrate --app x`), the answer is why the command is missing.
+    return click.Command(
+        name,
+        callback=fail,
+        help=message,
+        short_help=short,
+        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    )
+
+
+def _load_failure(name: str, entry_point: EntryPoint, exc: Exception) -> click.Command:
+    if isinstance(exc, MissingDependencyError):
+        # A battery whose extra is not installed: its message says which one.
+        extra = re.search(r"plait\[\w+\]", str(exc))
+        short = f"(needs {extra.group()})" if extra else "(needs an extra)"
+        return _broken_command(name, entry_point, str(exc), short)
+    return _broken_command(name, entry_point, f"{type(exc).__name__}: {exc}", "(failed to load)")
 
 
 class PlaitGroup(click.Group):
@@ -231,9 +249,11 @@ class PlaitGroup(click.Group):
         try:
             loaded = entry_point.load()
         except Exception as exc:
-            loaded = _broken_command(cmd_name, entry_point, f"{type(exc).__name__}: {exc}")
+            loaded = _load_failure(cmd_name, entry_point, exc)
         if not isinstance(loaded, click.Command):
-            loaded = _broken_command(cmd_name, entry_point, "it is not a click command")
+            loaded = _broken_command(
+                cmd_name, entry_point, "it is not a click command", "(failed to load)"
+            )
         self._plugins[cmd_name] = loaded
         return loaded
 
@@ -462,6 +482,7 @@ def format_routes(routes: Iterable[Route | WebSocketRoute | Mount], sort: str | 
 def routes(app_spec: str, app_dir: str, sort: str | None) -> None:
     """Print APP's routes: methods, path, name and handler."""
     app = cli_load_app(app_spec, app_dir).app
+    app.build()  # the table it serves: with /docs, /redoc and /openapi.json when it has them
     if not app.routes:
         click.echo("No routes.")
         return
