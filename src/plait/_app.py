@@ -85,6 +85,11 @@ class App(Router):
 
     Routes, middleware and handlers may be added until the app starts; then everything is
     compiled once and frozen, and adding more is an error.
+
+    ``debug`` (debug pages for errors) defaults to ``PLAIT_DEBUG``, as :class:`Settings`
+    reads it; ``body_timeout`` (seconds a request body may go without data before a 408;
+    ``0``: none) to ``PLAIT_BODY_TIMEOUT``, or 30. ``plait run --debug`` and ``--body-timeout``
+    set them.
     """
 
     def __init__(
