@@ -613,7 +613,8 @@ def test_run_reload_on_granian_watches_the_app_package(
     (_, kwargs), _ = recorder.calls
     watch = kwargs["reload_filter"]()
     assert watch(added, str(tmp_path / "proj" / "settings.toml"))
-    assert not watch(added, str(tmp_path / "proj" / "main.py"))
+    assert watch(added, str(tmp_path / "proj" / "main.py"))  # added to the defaults, as uvicorn
+    assert not watch(added, str(tmp_path / "proj" / "notes.sqlite3"))
     assert not watch(added, str(tmp_path / "proj" / "skip" / "x.toml"))
 
 

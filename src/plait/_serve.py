@@ -11,6 +11,7 @@ import contextlib
 import copy
 import errno
 import fnmatch
+import importlib.util
 import logging
 import os
 import socket
@@ -226,7 +227,7 @@ def serve_uvicorn(import_string: str, options: ServeOptions) -> None:
             reload_includes=list(options.reload_includes),
             reload_excludes=[*_ALWAYS_EXCLUDED, *options.reload_excludes],
         )
-    if options.header_timeout:
+    if options.header_timeout and importlib.util.find_spec("httptools") is not None:
         # By import string: reload and worker processes import it anew, with this setting.
         os.environ["PLAIT_HEADER_TIMEOUT"] = str(options.header_timeout)
         extra["http"] = "plait._uvicorn:HeaderTimeoutProtocol"

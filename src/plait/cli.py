@@ -285,7 +285,7 @@ def _reload_options(func: F) -> F:
             "reload_includes",
             multiple=True,
             metavar="GLOB",
-            help="With --reload: watch these files instead of "
+            help="With --reload: watch these files too, beside "
             f"{', '.join(DEFAULT_RELOAD_INCLUDES)} (repeatable).",
         ),
         click.option(
@@ -398,7 +398,7 @@ def run(app_spec: str, app_dir: str, server: str, interface: str, **options: Any
             **options,
             "reload_dirs": tuple(options["reload_dirs"])
             or reload_dirs_for(loaded.import_string.partition(":")[0]),
-            "reload_includes": tuple(options["reload_includes"]) or DEFAULT_RELOAD_INCLUDES,
+            "reload_includes": (*DEFAULT_RELOAD_INCLUDES, *options["reload_includes"]),
             "reload_excludes": tuple(options["reload_excludes"]),
         }
     )
