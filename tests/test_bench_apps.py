@@ -25,7 +25,8 @@ from typing import Any
 
 import httpx
 import pytest
-from tests._services import service_unavailable
+
+from _services import service_unavailable
 
 APPS = Path(__file__).resolve().parent.parent / "bench" / "apps"
 

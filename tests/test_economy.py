@@ -34,7 +34,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from tests._services import service_unavailable
+
+from _services import service_unavailable
 
 ROOT = Path(__file__).resolve().parent.parent
 ECONOMY = ROOT / "bench" / "economy"

@@ -22,9 +22,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests._servers import free_port
 
 from _docs import DOCS, ROOT, run_page
+from _servers import free_port
 
 README = ROOT / "README.md"
 GETTING_STARTED = DOCS / "getting-started.md"

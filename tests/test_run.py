@@ -23,9 +23,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests._servers import free_port
 
 import plait
+from _servers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 HELLO = ROOT / "examples" / "hello" / "app.py"
