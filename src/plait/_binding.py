@@ -23,6 +23,7 @@ from plait._request import (
     Request,
     decode_integral,
     is_json_content_type,
+    malformed_json,
     too_deep,
 )
 from plait._responses import Response
@@ -174,7 +175,7 @@ def _run_check(check: Callable[[Any], Any], data: Any, loc: list[str | int], err
 
 
 def _malformed(exc: msgspec.DecodeError) -> HTTPException:
-    return HTTPException(400, f"Malformed JSON: {exc}", title="Malformed JSON")
+    return HTTPException(400, malformed_json(exc), title="Malformed JSON")
 
 
 def _wants_bytes(info: ParamInfo) -> bool:

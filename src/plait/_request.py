@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, MutableMapping
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -30,6 +31,7 @@ __all__ = [
     "HTTPConnection",
     "Request",
     "decode_integral",
+    "malformed_json",
     "parse_cookies",
     "too_deep",
 ]
@@ -229,6 +231,19 @@ class Request(HTTPConnection):
         if int(declared) > limit:
             raise HTTPException(413, f"The request body is larger than {limit} bytes")
 
+    async def _next_message(self) -> Message:
+        """The next piece of the body, within ``app.body_timeout`` seconds (else a 408)."""
+        seconds = self.app.body_timeout if self.app is not None else None
+        if not seconds:
+            return await self._receive()
+        try:
+            async with asyncio.timeout(seconds):
+                return await self._receive()
+        except TimeoutError:
+            raise HTTPException(
+                408, f"The request body did not arrive in time ({seconds:g} s without data)"
+            ) from None
+
     async def stream(self) -> AsyncIterator[bytes]:
         """Yield the body as it arrives, refusing it past ``app.max_body_size`` with a 413."""
         if self._body is not None:
@@ -242,7 +257,7 @@ class Request(HTTPConnection):
             self._check_declared_length(limit)
         received = 0
         while True:
-            message = await self._receive()
+            message = await self._next_message()
             if message["type"] == "http.request":
                 chunk: bytes = message.get("body", b"")
                 if chunk:
@@ -265,7 +280,7 @@ class Request(HTTPConnection):
                     # Before the first receive(): with "Expect: 100-continue", that is what
                     # tells the server to let the client send the body at all.
                     self._check_declared_length(limit)
-                message = await self._receive()
+                message = await self._next_message()
                 if message["type"] == "http.request" and not message.get("more_body", False):
                     body: bytes = message.get("body", b"")
                     if limit is not None and len(body) > limit:
@@ -293,7 +308,7 @@ class Request(HTTPConnection):
             chunks.append(chunk)
             if not message.get("more_body", False):
                 return b"".join(chunks)
-            message = await self._receive()
+            message = await self._next_message()
 
     async def json(self) -> Any:
         """The body decoded as JSON; a non-JSON Content-Type is a 415, bad JSON a 400."""
@@ -305,7 +320,7 @@ class Request(HTTPConnection):
             try:
                 self._json = msgspec.json.decode(body)
             except msgspec.DecodeError as exc:
-                raise HTTPException(400, f"Malformed JSON: {exc}", title="Malformed JSON") from None
+                raise HTTPException(400, malformed_json(exc), title="Malformed JSON") from None
             except RecursionError:
                 raise too_deep() from None
         return self._json
@@ -322,8 +337,6 @@ class Request(HTTPConnection):
 
     async def is_disconnected(self) -> bool:
         """Whether the client has gone (never blocks)."""
-        import asyncio
-
         try:
             message = await asyncio.wait_for(self._receive(), timeout=0.000_001)
         except TimeoutError:
@@ -332,6 +345,12 @@ class Request(HTTPConnection):
 
 
 _UNSET: Any = object()
+
+
+def malformed_json(exc: msgspec.DecodeError) -> str:
+    """``JSON is malformed: …`` as msgspec says it, said once (not ``Malformed JSON: JSON is…``)."""
+    message = str(exc)
+    return message if message.startswith("JSON is malformed") else f"Malformed JSON: {message}"
 
 
 MAX_JSON_DEPTH = 256
@@ -372,7 +391,7 @@ def decode_integral(body: bytes) -> tuple[Any, bool]:
     try:
         return msgspec.json.Decoder(float_hook=hook).decode(body), hook.changed
     except msgspec.DecodeError as exc:
-        raise HTTPException(400, f"Malformed JSON: {exc}", title="Malformed JSON") from None
+        raise HTTPException(400, malformed_json(exc), title="Malformed JSON") from None
     except RecursionError:
         raise too_deep() from None
 
