@@ -140,7 +140,7 @@ class _Served:
     async def _start(self) -> None:
         await self._stack.enter_async_context(_lifespan(self._app))
         transport = httpx.ASGITransport(app=self._app)
-        client = httpx.AsyncClient(transport=transport, base_url="http://bench")
+        client = httpx.AsyncClient(transport=transport, base_url="http://testserver")
         self._client = await self._stack.enter_async_context(client)
 
     def check(self, check: Check) -> None:
@@ -173,7 +173,9 @@ def _drive(framework: str, check: Check, served: dict[str, _Served]) -> None:
             served[framework] = _Served(app)
         served[framework].check(check)
         return
-    with httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://bench") as client:
+    with httpx.Client(
+        transport=httpx.WSGITransport(app=app), base_url="http://testserver"
+    ) as client:
 
         async def fetch(method: str, url: str, **kwargs: Any) -> httpx.Response:
             # WSGI apps answer synchronously; the checks are shared with the ASGI apps.

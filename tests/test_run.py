@@ -317,9 +317,11 @@ def slow_connections(port: int, count: int) -> list[socket.socket]:
     for i in range(count):
         sock = socket.create_connection(("127.0.0.1", port), timeout=5)
         if i % 2:
-            sock.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nab")
+            sock.sendall(
+                b"POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1000\r\n\r\nab"
+            )
         else:
-            sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n")
         opened.append(sock)
     return opened
 

@@ -70,6 +70,7 @@ class BackingService:
     41 requests answered 503"). An outage with no successful call to end it is over after
     ``quiet_after`` seconds without errors, so a later failure is logged as a new outage.
     :meth:`BackingService.redis` names redis-py's connection and timeout errors.
+    ``condition`` is the word for the outage ("busy" for an exhausted pool).
     """
 
     def __init__(
@@ -80,8 +81,11 @@ class BackingService:
         retry_after: int = 5,
         detail: str | None = None,
         quiet_after: float = 60.0,
+        condition: str = "unavailable",
     ) -> None:
         self.name = name
+        self.condition = condition
+        """What the service is during an outage, in the log line: "unavailable", "busy"."""
         self.retry_after = retry_after
         self.detail = detail
         self.quiet_after = quiet_after
@@ -132,14 +136,16 @@ class BackingService:
             self._down_since = now
             self._refused = 0
             logger.warning(
-                "%s is unavailable (%s); answering 503 with Retry-After: %d until it is back",
+                "%s is %s (%s); answering 503 with Retry-After: %d until it is back",
                 self.name,
+                self.condition,
                 _describe(exc),
                 self.retry_after,
             )
         self._last_failure = now
         self._refused += 1
-        return ServiceUnavailable(self.name, retry_after=self.retry_after, detail=self.detail)
+        detail = self.detail or f"{self.name} is {self.condition} right now; try again shortly"
+        return ServiceUnavailable(self.name, retry_after=self.retry_after, detail=detail)
 
     def succeeded(self) -> None:
         """Record a successful call: ends the outage, if there was one, with one log line."""

@@ -91,3 +91,37 @@ def test_the_ready_made_pages_need_csrf(tmp_path: Path) -> None:
         TestClient(app),
     ):
         pass
+
+
+def test_an_unknown_username_costs_a_password_hash_too(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Login timing: an unknown username is checked against a dummy hash, so the response
+    time does not tell which usernames exist (the attack pass measured no difference)."""
+    import asyncio
+
+    import plait.auth._login as login_module
+    from plait.auth import authenticate
+
+    seed(db_url, new_user("ada"))
+    checked: list[str] = []
+    verify = login_module.verify_password
+
+    def counting(hashed: str, password: str) -> bool:
+        checked.append(hashed)
+        return verify(hashed, password)
+
+    monkeypatch.setattr(login_module, "verify_password", counting)
+
+    async def main() -> None:
+        db = Database(url=db_url)
+        try:
+            async with db.transaction() as session:
+                assert await authenticate(session, "nobody", "correct horse") is None
+                assert await authenticate(session, "ada", "wrong") is None
+        finally:
+            await db.disconnect()
+
+    asyncio.run(main())
+    assert len(checked) == 2
+    assert all(hashed.startswith("$argon2") for hashed in checked)

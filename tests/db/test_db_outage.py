@@ -62,3 +62,59 @@ def test_database_outage_logs_once_and_recovers(
         lines = outage_lines(caplog)
         assert len(lines) == 2
         assert "The database is back after" in lines[1]
+
+
+def test_pool_defaults_keep_connections() -> None:
+    """Issue 12 finding 15: overflow connections were opened and closed for every request."""
+    from plait.db import POOL_SIZE, POOL_TIMEOUT
+
+    db = Database(url="postgresql+asyncpg://postgres@127.0.0.1:1/nowhere")
+    pool = db.create_engine().sync_engine.pool
+    assert pool.size() == POOL_SIZE == 20
+    assert pool._max_overflow == 0  # type: ignore[attr-defined]
+    assert pool._timeout == POOL_TIMEOUT == 5  # type: ignore[attr-defined]
+
+
+def test_an_exhausted_pool_is_busy_not_unavailable(
+    postgres_server: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    import asyncio
+
+    app = App()
+    Database(app, postgres_server, engine_options={"pool_size": 1, "pool_timeout": 0.2})
+    release = asyncio.Event()
+
+    @app.get("/hold")
+    async def hold(session: Session) -> int:
+        value = int(await session.scalar(select(1)) or 0)
+        await asyncio.wait_for(release.wait(), 5)
+        return value
+
+    @app.get("/")
+    async def index(session: Session) -> int:
+        return int(await session.scalar(select(1)) or 0)
+
+    @app.get("/release")
+    async def let_go() -> str:
+        release.set()
+        return "ok"
+
+    from plait.testing import AsyncTestClient
+
+    async def main() -> None:
+        async with AsyncTestClient(app) as client:
+            holder = asyncio.create_task(client.get("/hold"))
+            await asyncio.sleep(0.3)
+            responses = [await client.get("/") for _ in range(3)]
+            await client.get("/release")
+            assert (await holder).json() == 1
+            for response in responses:
+                assert response.status_code == 503
+                assert response.headers["retry-after"] == "1"
+                assert "busy" in response.json()["detail"]
+            assert (await client.get("/")).json() == 1
+
+    asyncio.run(main())
+    lines = outage_lines(caplog)
+    assert len(lines) == 1, lines
+    assert "busy" in lines[0]

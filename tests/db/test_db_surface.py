@@ -12,6 +12,8 @@ import plait.db.testing
 PUBLIC = [
     "MAX_PAGE_SIZE",
     "NAMING_CONVENTION",
+    "POOL_SIZE",
+    "POOL_TIMEOUT",
     "Database",
     "KeysetPage",
     "MissingDependencyError",

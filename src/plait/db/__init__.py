@@ -29,7 +29,7 @@ from plait._optional import MissingDependencyError, require
 require("sqlalchemy", "db", "plait.db")
 
 from plait.db._crud import bulk_create, count, exists, get_or_404  # noqa: E402
-from plait.db._database import Database  # noqa: E402
+from plait.db._database import POOL_SIZE, POOL_TIMEOUT, Database  # noqa: E402
 from plait.db._errorhandling import (  # noqa: E402
     Violation,
     describe_integrity_error,
@@ -54,6 +54,8 @@ from plait.db._session import Session, get_session  # noqa: E402
 __all__ = [
     "MAX_PAGE_SIZE",
     "NAMING_CONVENTION",
+    "POOL_SIZE",
+    "POOL_TIMEOUT",
     "Database",
     "KeysetPage",
     "MissingDependencyError",

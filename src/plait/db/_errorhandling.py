@@ -18,8 +18,10 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from plait import App, BackingService, HTTPException, Request
 
 __all__ = [
+    "BUSY_RETRY_AFTER_SECONDS",
     "RETRY_AFTER_SECONDS",
     "Violation",
+    "busy",
     "connect_errors_as_dbapi_errors",
     "describe_integrity_error",
     "install_error_handlers",
@@ -227,9 +229,25 @@ outages = BackingService(
 when a new connection succeeds again (see :class:`plait.BackingService`)."""
 
 
+BUSY_RETRY_AFTER_SECONDS = 1
+"""The ``Retry-After`` of a 503 answered when every pooled connection stayed busy for the
+pool's whole wait (``POOL_TIMEOUT``)."""
+
+busy = BackingService(
+    "The database",
+    errors=(sa.exc.TimeoutError,),
+    retry_after=BUSY_RETRY_AFTER_SECONDS,
+    condition="busy",
+)
+"""An exhausted pool: the database is up but every connection is in use. A 503 that says
+"busy" (not "unavailable"), logged once per busy spell."""
+
+
 async def _handle(request: Request, exc: Exception) -> Any:
     if isinstance(exc, IntegrityError):
         raise _integrity_problem(request, exc)
+    if isinstance(exc, sa.exc.TimeoutError):
+        raise busy.failed(exc) from exc
     if is_unavailable(exc):
         raise outages.failed(exc) from exc
     code = sqlstate(getattr(exc, "orig", None)) or ""
@@ -248,8 +266,9 @@ def install_error_handlers(app: App) -> None:
     - not-null, check and foreign-key violations: 422 (a delete of a still-referenced row:
       409);
     - values a column can't hold: 422;
-    - connection loss, refused connections, a locked SQLite file, pool timeouts: 503 with
-      ``Retry-After``.
+    - connection loss, refused connections, a locked SQLite file: 503 with ``Retry-After: 5``
+      ("unavailable"); a pool whose connections all stayed busy: 503 with ``Retry-After: 1``
+      ("busy").
 
     Other database errors stay 500s (they are bugs: a missing table, bad SQL). ``Database``
     installs these; call this yourself only for an engine plait does not manage.
