@@ -22,6 +22,7 @@ PUBLIC = [
     "Relation",
     "SchemaOptions",
     "Session",
+    "UTCDateTime",
     "Violation",
     "apply",
     "bulk_create",

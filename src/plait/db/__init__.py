@@ -30,6 +30,7 @@ require("sqlalchemy", "db", "plait.db")
 
 from plait.db._crud import bulk_create, count, exists, get_or_404  # noqa: E402
 from plait.db._database import Database  # noqa: E402
+from plait.db._datetime import UTCDateTime  # noqa: E402
 from plait.db._errorhandling import (  # noqa: E402
     Violation,
     describe_integrity_error,
@@ -64,6 +65,7 @@ __all__ = [
     "Relation",
     "SchemaOptions",
     "Session",
+    "UTCDateTime",
     "Violation",
     "apply",
     "bulk_create",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import re
 import sys
 import warnings
@@ -15,6 +16,7 @@ from sqlalchemy import MetaData
 from sqlalchemy.exc import SAWarning
 from sqlalchemy.orm import ONETOMANY, DeclarativeBase, declared_attr, has_inherited_table
 
+from plait.db._datetime import UTCDateTime
 from plait.db._relations import resolve_pending, set_relations
 from plait.db._schemas import Kind, model_schema, options_of, values
 
@@ -109,6 +111,7 @@ class Model(DeclarativeBase):
     """
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime.datetime: UTCDateTime}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         origin = _origin(cls)

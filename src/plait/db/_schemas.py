@@ -24,6 +24,7 @@ from msgspec import UNSET, UnsetType
 from sqlalchemy.orm import Mapped, Mapper, configure_mappers
 from sqlalchemy.orm.strategy_options import _AbstractLoad
 
+from plait.db._datetime import storage_type
 from plait.db._relations import (
     Relation,
     declared_relations,
@@ -116,7 +117,7 @@ def _database_filled(column: sa.Column[Any]) -> bool:
         return True
     if column.computed is not None or column.identity is not None:
         return True
-    return has_default and isinstance(column.type, sa.DateTime | sa.Date | sa.Time)
+    return has_default and isinstance(storage_type(column.type), sa.DateTime | sa.Date | sa.Time)
 
 
 def _columns(model: type) -> list[_Column]:
@@ -260,6 +261,7 @@ def schema_field_type(
     ``declared`` is the attribute's ``Mapped[...]`` type, used where the column type says
     little (JSON); ``checks`` are bounds from CHECK constraints (:func:`check_bounds`).
     """
+    type_ = storage_type(type_)
     python_type = _python_type(type_, declared)
     if python_type is datetime.datetime:
         # Input must carry an offset; output always does (see _datetime_fixer).
@@ -336,7 +338,7 @@ def _datetime_fixer(columns: list[_Column], kind: Kind) -> Callable[[Any], None]
     ``DateTime(timezone=True)`` column keeps aware values (SQLite hands them back naive, as
     UTC). Drivers would otherwise refuse a mismatch, and only at INSERT time.
     """
-    datetimes = [c for c in columns if isinstance(c.column.type, sa.DateTime)]
+    datetimes = [c for c in columns if isinstance(storage_type(c.column.type), sa.DateTime)]
     if not datetimes:
         return None
     keys = [c.key for c in datetimes]
