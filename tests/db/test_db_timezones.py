@@ -8,10 +8,10 @@ from collections.abc import Iterator
 import msgspec
 import pytest
 import sqlalchemy as sa
-from _services import new_postgres_database, postgres_execute
 from sqlalchemy import func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
+from _services import new_postgres_database, postgres_execute
 from plait import App
 from plait.db import Database, Model, Session, get_or_404
 from plait.testing import TestClient
