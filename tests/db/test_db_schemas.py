@@ -171,8 +171,9 @@ def test_simple_check_constraints_become_bounds() -> None:
     assert props["ratio"] == {"type": "number", "exclusiveMaximum": 1.5}
     assert props["code"] == {
         "type": "string",
+        "minLength": 3,  # length(code) > 2
         "pattern": "^[^\\x00]*$",
-    }  # not understood: left to the DB
+    }
 
 
 def test_defaults_and_nullability_on_create() -> None:
