@@ -150,7 +150,8 @@ def _meta_values(metas: list[Any]) -> dict[str, Any]:
 
 def _both_patterns(inherited: str, refined: str) -> str:
     """One pattern matching what both match (msgspec allows one per field)."""
-    return f"^(?={inherited[1:] if inherited.startswith('^') else '.*?' + inherited})[\\s\\S]*?(?:{refined})"
+    ahead = inherited[1:] if inherited.startswith("^") else ".*?" + inherited
+    return f"^(?={ahead})[\\s\\S]*?(?:{refined})"
 
 
 def _merged(inherited: Any, refined: Any) -> Any:
@@ -194,7 +195,9 @@ class Refinable(msgspec.Struct):
     subclass of ``Item.Create`` still refuses NUL and keeps ``max_length``)."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
-        declared = cls.__dict__.get("__annotations__", {})
+        # The class's own dict, changed in place before msgspec reads it (get_annotations
+        # would give a copy).
+        declared = cls.__dict__.get("__annotations__", {})  # noqa: RUF063
         if declared:
             try:
                 inherited = typing.get_type_hints(cls.__mro__[1], include_extras=True)
