@@ -71,8 +71,20 @@ class _Declared:
     key_column: sa.Column[Any]
 
 
+_FOUND: dict[tuple[type, int], list[_Declared]] = {}
+
+
 def declared_relations(model: type, options: Mapping[str, Relation]) -> list[_Declared]:
     """The relationships of ``model`` its schemas include, with their key columns."""
+    # PERF: read once per model; ``Model(...)`` asks on every instance.
+    key = (model, id(options))
+    found = _FOUND.get(key)
+    if found is None:
+        found = _FOUND[key] = _find(model, options)
+    return found
+
+
+def _find(model: type, options: Mapping[str, Relation]) -> list[_Declared]:
     mapper: Mapper[Any] = sa.inspect(model)
     found = []
     for prop in mapper.relationships:

@@ -85,6 +85,9 @@ class SchemaOptions:
     ``Read``, keys in ``Create`` and ``Update``."""
 
 
+_NO_OPTIONS = SchemaOptions()
+
+
 @dataclasses.dataclass(frozen=True)
 class _Column:
     key: str
@@ -98,7 +101,7 @@ _CACHE: dict[tuple[Any, ...], type[msgspec.Struct]] = {}
 
 def options_of(model: type) -> SchemaOptions:
     options = getattr(model, "__schema_options__", None)
-    return options if isinstance(options, SchemaOptions) else SchemaOptions()
+    return options if isinstance(options, SchemaOptions) else _NO_OPTIONS
 
 
 def _flag(column: sa.Column[Any], name: str, listed: Iterable[str], key: str) -> bool | None:
