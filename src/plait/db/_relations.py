@@ -97,6 +97,11 @@ def _find(model: type, options: Mapping[str, Relation]) -> list[_Declared]:
         if not isinstance(column_prop, sa.orm.ColumnProperty) or len(column_prop.columns) != 1:
             raise TypeError(f"{model.__name__}.{prop.key}: Relation key {key!r} is not a column")
         column: Any = column_prop.columns[0]
+        if relation.create_missing and column.primary_key:
+            raise TypeError(
+                f"{model.__name__}.{prop.key}: create_missing needs a natural key "
+                f"(Relation(key='name', create_missing=True)), not the primary key"
+            )
         found.append(_Declared(prop.key, prop, relation, target_mapper.class_, key, column))
     unknown = set(options) - {p.key for p in mapper.relationships}
     if unknown:
