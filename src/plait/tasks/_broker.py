@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import time
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -201,10 +202,11 @@ class BrokerBackend:
         if ids and not await self._connect():
             return
         for found in ids:
+            token = now + 30 + random.random()  # noqa: S311 - this claim's mark, not a secret
             claim = (
                 sa.update(t)
                 .where(t.c.id == found, t.c.state == OUTBOX, free)
-                .values(locked_until=now + 30)
+                .values(locked_until=token)
                 .returning(t.c.name, t.c.arguments, t.c.attempts, t.c.request_id)
             )
             async with self.tasks.database.transaction() as session:
@@ -216,8 +218,14 @@ class BrokerBackend:
             except Exception as exc:
                 self._outage(exc)
                 return
+            # Delete the row only if it is still the one published: a worker may have
+            # already run and failed that try and put the next one in its place.
             async with self.tasks.database.transaction() as session:
-                await session.execute(sa.delete(t).where(t.c.id == found, t.c.state == OUTBOX))
+                await session.execute(
+                    sa.delete(t).where(
+                        t.c.id == found, t.c.state == OUTBOX, t.c.locked_until == token
+                    )
+                )
 
     # ------------------------------------------------------------------ failures
 
