@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import Processes, _delete_queue, require_broker
 from tasks_app import TasksApp
 from tasks_helpers import query, wait_for
 
+from conftest import Processes, _delete_queue, require_broker
 from plait.testing import AsyncTestClient, TestClient
 
 pytestmark = [pytest.mark.postgres]

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import Processes, free_port
 from tasks_helpers import query, wait_for
+
+from conftest import Processes, free_port
 
 pytestmark = [pytest.mark.postgres]
 

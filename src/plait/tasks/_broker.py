@@ -202,7 +202,7 @@ class BrokerBackend:
         if ids and not await self._connect():
             return
         for found in ids:
-            token = now + 30 + random.random()  # noqa: S311 - this claim's mark, not a secret
+            token = now + 30 + random.random()
             claim = (
                 sa.update(t)
                 .where(t.c.id == found, t.c.state == OUTBOX, free)
