@@ -22,7 +22,7 @@
 schedules; ``plait tasks status|failed|retry``. Needs ``pip install 'plait[tasks]'``.
 """
 
-from plait._extras import require
+from plait._optional import require
 
 require("taskiq", "tasks", "plait.tasks")
 require("sqlalchemy", "tasks", "plait.tasks")

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from plait.tasks._execute import request_state
+from plait.types import ASGIApp, Receive, Scope, Send
 
 __all__ = ["RequestStateMiddleware"]
 
@@ -16,10 +15,10 @@ class RequestStateMiddleware:
     enqueued while serving the request carries it into its log lines.
     """
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
