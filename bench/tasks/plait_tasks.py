@@ -153,9 +153,7 @@ def run_backend(name: str, duration: int, n: int, workdir: Path) -> dict[str, fl
         filler = plait("run", "handler_app:app", "--port", str(port), env=env, log=log)
         wait_http(f"http://127.0.0.1:{port}/plain", filler)
         stop(filler)  # started only to migrate/declare the queue
-        subprocess.run(
-            [sys.executable, "-c", FILL, str(n)], env=env, cwd=HERE, check=True
-        )
+        subprocess.run([sys.executable, "-c", FILL, str(n)], env=env, cwd=HERE, check=True)
         if url is None:
             worker = plait("run", "handler_app:app", "--port", str(port), env=env, log=log)
         else:

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 __all__ = ["BrokerBackend"]
 
 logger = logging.getLogger("plait.tasks")
+_BROKER_TIMEOUT = 5.0  # seconds to connect or publish before the outbox takes the task
 _ATTEMPT = "plait_attempt"
 _REQUEST = "plait_request_id"
 
@@ -58,6 +59,7 @@ class BrokerBackend:
         self.broker.add_event_handler(TaskiqEvents.WORKER_SHUTDOWN, self._worker_shutdown)
         self._connected = False
         self._down = False
+        self._retry_at = 0.0
         self._relay_task: asyncio.Task[None] | None = None
 
     def register(self, task: Task[Any]) -> None:
@@ -130,7 +132,8 @@ class BrokerBackend:
         if self._connected:
             return True
         try:
-            await self.broker.startup()
+            async with asyncio.timeout(_BROKER_TIMEOUT):
+                await self.broker.startup()
         except Exception as exc:
             self._outage(exc)
             with contextlib.suppress(Exception):
@@ -140,25 +143,26 @@ class BrokerBackend:
         return True
 
     def _outage(self, exc: BaseException) -> None:
+        self._retry_at = time.monotonic() + _BROKER_TIMEOUT
         if not self._down:
             self._down = True
-            logger.error(
-                "plait.tasks: the broker %s is unreachable (%s: %s); tasks wait in the "
+            logger.warning(
+                "plait.tasks: the broker %s is unavailable (%s: %s); tasks wait in the "
                 "database outbox until it is back",
                 describe_url(self.url),
                 type(exc).__name__,
-                exc,
+                " ".join(str(exc).split())[:200],
             )
 
-    # ------------------------------------------------------------------ publishing
-
     async def publish(self, name: str, task_id: str, data: bytes, attempt: int, rid: Any) -> None:
+        """Send one task to the broker (within a few seconds, or raise)."""
         kicker: AsyncKicker[Any, Any] = AsyncKicker(name, self.broker, {})
         labels = {_ATTEMPT: str(attempt), _REQUEST: rid or ""}
-        await kicker.with_task_id(task_id).with_labels(**labels).kiq(data.decode())
+        async with asyncio.timeout(_BROKER_TIMEOUT):
+            await kicker.with_task_id(task_id).with_labels(**labels).kiq(data.decode())
         if self._down:
             self._down = False
-            logger.warning("plait.tasks: the broker %s answers again", describe_url(self.url))
+            logger.info("plait.tasks: the broker %s is back", describe_url(self.url))
 
     async def enqueue(self, task: Task[Any], row: dict[str, Any], session: Any) -> None:
         row["state"] = OUTBOX
@@ -167,7 +171,10 @@ class BrokerBackend:
             if row["run_at"] <= time.time():
                 self.tasks.after_commit(session, lambda: self._publish_soon(row))
             return
-        if row["run_at"] <= time.time() and await self._connect():
+        # During an outage, enqueue goes straight to the outbox for a few seconds instead of
+        # making every request wait for the broker; the relay keeps trying meanwhile.
+        trying = not self._down or time.monotonic() >= self._retry_at
+        if row["run_at"] <= time.time() and trying and await self._connect():
             try:
                 await self.publish(row["name"], row["id"], row["arguments"], 1, row["request_id"])
                 return

@@ -165,8 +165,28 @@ class Tasks:
 
     async def start(self) -> None:
         install_log_context()
-        self.database  # noqa: B018 - fail at start-up, not at the first enqueue
+        await self._check_table()
         await self.backend.start()
+
+    async def _check_table(self) -> None:
+        """Fail at start-up, not at the first enqueue, when ``plait_task`` is missing."""
+        database = self.database
+        if database.auto_migrate:
+            return  # the database's start-up creates it, before or after this one
+        try:
+            async with database.session() as session:
+                exists = await session.run_sync(
+                    lambda sync: sa.inspect(sync.connection()).has_table(task_table.name)
+                )
+        except Exception as exc:  # the database is down: its requests answer 503 meanwhile
+            logger.warning("plait.tasks: could not check the %s table: %s", task_table.name, exc)
+            return
+        if not exists:
+            raise RuntimeError(
+                f"plait.tasks keeps its tasks in the table {task_table.name!r}, which the "
+                "database does not have: add it with a migration (plait db makemigrations, then "
+                "plait db migrate) or Database(auto_migrate=True)"
+            )
 
     async def stop(self) -> None:
         await self.backend.stop()
