@@ -104,6 +104,14 @@ def test_retry_then_success(deployment: Deployment) -> None:
 def test_retries_exhausted_dead_letter_the_task(deployment: Deployment) -> None:
     task_id = enqueue(deployment.client, "doomed", uuid.uuid4().hex)
     wait_for(lambda: state(deployment.database, task_id) == "failed")
+    status = deployment.processes.start(
+        "tasks", "status", "--app", "tasks_app:app", "--app-dir", ".", log="status.log"
+    )
+    assert status.wait(30) == 0, deployment.processes.log("status.log")
+    report = deployment.processes.log("status.log")
+    assert "queue 'plait-test-" in report
+    assert "failed       " in report
+    assert "periodic     tick (every 1 s)" in report
     row = query(
         deployment.database, "SELECT attempts, error FROM plait_task WHERE id = :id", id=task_id
     )[0]

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Annotated
 
 import pytest
 from click.testing import CliRunner
 from tasks_app import TasksApp
 from tasks_helpers import query, wait_for
 
+from plait import App, Depends, Request, Settings
 from plait.cli import main
-from plait.tasks import TaskArgumentError
+from plait.db import Database
+from plait.tasks import TaskArgumentError, Tasks
 from plait.testing import TestClient
 
 
@@ -112,7 +116,6 @@ def test_a_task_that_runs_too_long_is_cancelled(
 
 
 def test_a_delayed_task_waits(url: str, made: TasksApp, client: TestClient) -> None:
-    import time
 
     started = time.monotonic()
     enqueue(client, "record", "later", delay=1.0)
@@ -173,3 +176,65 @@ def test_arguments_are_checked_when_enqueued(made: TasksApp) -> None:
         asyncio.run(made.flaky.enqueue("k"))
     with pytest.raises(TaskArgumentError, match="unexpected keyword"):
         asyncio.run(made.record.enqueue("k", colour="red"))
+
+
+class GreetingSettings(Settings):
+    GREETING: str = "hello"
+    secret_key_required = False
+
+
+def get_settings() -> GreetingSettings:
+    return GreetingSettings.load(environ={}, env_file=None)
+
+
+def app_name(request: Request, settings: Annotated[GreetingSettings, Depends(get_settings)]) -> str:
+    assert request.method == "TASK"
+    return f"{settings.GREETING} from {request.url.path}"
+
+
+def test_tasks_take_dependencies_like_handlers(url: str) -> None:
+    app = App()
+    Database(app, url, auto_migrate=True)
+    tasks = Tasks(app)
+    tasks.eager = True
+
+    @tasks.task(name="greet")
+    async def greet(name: str, greeting: Annotated[str, Depends(app_name)]) -> str:
+        return f"{greeting}, {name}"
+
+    assert greet.signature.parameters.keys() == {"name"}  # dependencies are not arguments
+
+    async def run() -> str:
+        return await (await greet.enqueue("Ada")).result()
+
+    assert asyncio.run(run()) == "hello from /tasks/greet, Ada"
+    app.dependency_overrides[get_settings] = lambda: GreetingSettings(GREETING="hi")
+    assert asyncio.run(run()) == "hi from /tasks/greet, Ada"
+
+
+def test_plait_worker_needs_a_broker(
+    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app_file = tmp_path / "workerapp.py"
+    app_file.write_text(
+        f"from tasks_app import TasksApp\napp = TasksApp({url!r}, None, 'plait.tasks').app\n"
+    )
+    monkeypatch.syspath_prepend(str(Path(__file__).parent))
+    result = CliRunner().invoke(main, ["worker", f"{app_file}:app"])
+    assert result.exit_code == 1
+    assert "PLAIT_TASKS_URL is not set" in result.output
+
+
+def test_kept_results_expire(url: str, made: TasksApp) -> None:
+    with TestClient(made.app) as client:
+        assert client.post("/double", params={"n": 1}).json() == 2
+    assert list(states(url).values()) == ["done"]
+
+    async def purge(when: float) -> None:
+        await made.tasks.purge(when)
+        await made.db.disconnect()
+
+    asyncio.run(purge(time.time()))
+    assert list(states(url).values()) == ["done"]  # younger than result_ttl
+    asyncio.run(purge(time.time() + made.tasks.result_ttl + 1))
+    assert states(url) == {}

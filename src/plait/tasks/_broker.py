@@ -192,9 +192,13 @@ class BrokerBackend:
             await self._relay_once(task_id)
 
     async def _relay(self) -> None:
+        purged = 0.0
         while True:
             with contextlib.suppress(Exception):
                 await self._relay_once()
+                if time.time() - purged > 60:
+                    purged = time.time()
+                    await self.tasks.purge(purged)
             await asyncio.sleep(self.tasks.poll_interval)
 
     async def _relay_once(self, task_id: str | None = None) -> None:

@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 __all__ = ["EmbeddedBackend", "failure_text", "schedule_slot"]
 
 logger = logging.getLogger("plait.tasks")
-_SCHEDULE_KEEP = 3600.0  # seconds a schedule's "ran in this slot" row is kept
 
 
 def failure_text(exc: BaseException) -> str:
@@ -126,7 +125,8 @@ class EmbeddedBackend:
                 self._running[row.id] = runner
                 runner.add_done_callback(self._finished(row.id))
         if now - self._purged > 60:
-            await self._purge(now)
+            self._purged = now
+            await self.tasks.purge(now)
 
     def _finished(self, key: str) -> Callable[[asyncio.Task[None]], None]:
         def forget(_: asyncio.Task[None]) -> None:
@@ -217,13 +217,3 @@ class EmbeddedBackend:
             with contextlib.suppress(IntegrityError):  # another process took this slot
                 async with self.tasks.database.transaction() as session:
                     await session.execute(sa.insert(task_table).values(row))
-
-    async def _purge(self, now: float) -> None:
-        self._purged = now
-        t = task_table
-        old_result = t.c.created_at < now - self.tasks.result_ttl
-        old_slot = sa.and_(t.c.id.contains("@"), t.c.created_at < now - _SCHEDULE_KEEP)
-        async with self.tasks.database.transaction() as session:
-            await session.execute(
-                sa.delete(t).where(t.c.state == DONE, sa.or_(old_result, old_slot))
-            )

@@ -17,7 +17,7 @@ from plait import App, Settings
 from plait.tasks._execute import current_request_id, install_log_context, run_attempt
 from plait.tasks._handle import TaskHandle
 from plait.tasks._middleware import RequestStateMiddleware
-from plait.tasks._records import new_row, task_table
+from plait.tasks._records import DONE, new_row, task_table
 from plait.tasks._task import Schedule, Task
 
 if TYPE_CHECKING:
@@ -32,6 +32,7 @@ __all__ = ["Tasks"]
 F = TypeVar("F", bound=Callable[..., Any])
 R = TypeVar("R")
 logger = logging.getLogger("plait.tasks")
+_SCHEDULE_KEEP = 3600.0  # seconds a schedule's "ran in this slot" row is kept
 
 
 class _Default:
@@ -319,6 +320,16 @@ class Tasks:
         job = asyncio.get_running_loop().create_task(coroutine)
         self._spawned.add(job)
         job.add_done_callback(self._spawned.discard)
+
+    async def purge(self, now: float) -> None:
+        """Delete kept results older than ``result_ttl`` (and old schedule-slot marks)."""
+        t = task_table
+        old_result = t.c.created_at < now - self.result_ttl
+        old_slot = sa.and_(t.c.id.contains("@"), t.c.created_at < now - _SCHEDULE_KEEP)
+        async with self.database.transaction() as session:
+            await session.execute(
+                sa.delete(t).where(t.c.state == DONE, sa.or_(old_result, old_slot))
+            )
 
     async def put_row(self, row: dict[str, Any]) -> None:
         """Insert ``row`` into ``plait_task``, or replace the row with its id."""
