@@ -56,3 +56,27 @@ def test_backoff_grows_exponentially_with_jitter_and_a_cap() -> None:
         assert 2 ** (attempt - 1) * 0.5 <= wait < 2 ** (attempt - 1)
     assert all(5.0 <= wait < 10.0 for wait in waits[4:])
     assert len({plait.tasks.backoff(3, 1.0, 10.0) for _ in range(20)}) > 1  # jitter
+
+
+def test_cron_schedules_name_one_run_per_matching_minute() -> None:
+    import datetime
+
+    from plait.tasks import Tasks
+    from plait.tasks._embedded import schedule_slot
+
+    tasks = Tasks(url=None)
+
+    @tasks.task(name="nightly", cron="0 3 * * *")
+    async def nightly() -> None: ...
+
+    at_three = datetime.datetime(2026, 12, 7, 3, 0, 30, tzinfo=datetime.UTC).timestamp()
+    assert schedule_slot(nightly, at_three) == "nightly@202612070300"
+    assert schedule_slot(nightly, at_three + 60) is None
+    with pytest.raises(ValueError, match="not a cron expression"):
+        tasks.task(cron="*/5 * * *")(nightly.func)
+    with pytest.raises(ValueError, match="whole seconds"):
+        tasks.task(every=0.5)(nightly.func)
+    with pytest.raises(TypeError, match="can't have required arguments"):
+
+        @tasks.task(every=5)
+        async def needs(x: int) -> None: ...

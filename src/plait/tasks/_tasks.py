@@ -43,6 +43,23 @@ class _Default:
 _DEFAULT = _Default()
 
 
+def _check_cron(cron: str) -> None:
+    import datetime
+
+    import pycron
+
+    fields = cron.split()
+    try:
+        if len(fields) != 5:
+            raise ValueError(f"{len(fields)} fields")
+        pycron.is_now(cron, datetime.datetime(2026, 1, 1))
+    except (ValueError, TypeError, IndexError) as exc:
+        raise ValueError(
+            f"cron={cron!r} is not a cron expression (minute hour day month weekday, "
+            f"such as '0 3 * * *'): {exc}"
+        ) from None
+
+
 class _TasksSettings(Settings):
     TASKS_URL: str | None = None
     secret_key_required: ClassVar[bool] = False
@@ -243,6 +260,7 @@ class Tasks:
             if cron is not None and every is not None:
                 raise ValueError("A task has cron= or every=, not both")
             if cron is not None:
+                _check_cron(cron)
                 schedule = Schedule(cron=cron)
             elif every is not None:
                 seconds = every.total_seconds() if isinstance(every, timedelta) else every
