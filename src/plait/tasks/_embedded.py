@@ -143,22 +143,25 @@ class EmbeddedBackend:
             .order_by(t.c.run_at)
             .limit(limit)
         )
-        claimed = []
         async with self.tasks.database.transaction() as session:
             candidates = (await session.execute(query)).all()
+        by_name: dict[str, list[str]] = {}
         for candidate in candidates:
-            task = self.tasks.registry.get(candidate.name)
+            by_name.setdefault(candidate.name, []).append(candidate.id)
+        claimed: list[Any] = []
+        # One statement per task name (the lease depends on the task's timeout): the rows
+        # still free are taken, the ones another process took meanwhile are not.
+        for name, ids in by_name.items():
+            task = self.tasks.registry.get(name)
             lease = now + (task.timeout if task and task.timeout else 300.0) + 5.0
             claim = (
                 sa.update(t)
-                .where(t.c.id == candidate.id, t.c.state == PENDING, free)
+                .where(t.c.id.in_(ids), t.c.state == PENDING, free)
                 .values(locked_until=lease, attempts=t.c.attempts + 1)
                 .returning(t.c.id, t.c.name, t.c.arguments, t.c.attempts, t.c.request_id)
             )
             async with self.tasks.database.transaction() as session:
-                row = (await session.execute(claim)).first()
-            if row is not None:
-                claimed.append(row)
+                claimed.extend((await session.execute(claim)).all())
         return claimed
 
     async def _run(self, row: Any) -> None:
