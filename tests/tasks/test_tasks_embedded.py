@@ -238,3 +238,28 @@ def test_kept_results_expire(url: str, made: TasksApp) -> None:
     assert list(states(url).values()) == ["done"]  # younger than result_ttl
     asyncio.run(purge(time.time() + made.tasks.result_ttl + 1))
     assert states(url) == {}
+
+
+def test_eager_tasks_need_no_database() -> None:
+    app = App()
+    tasks = Tasks(app)
+    tasks.eager = True
+
+    @tasks.task
+    async def square(n: int) -> int:
+        return n * n
+
+    @app.get("/square/{n:int}")
+    async def get_square(n: int) -> int:
+        return await (await square.enqueue(n)).result()
+
+    with TestClient(app) as client:
+        assert client.get("/square/7").json() == 49
+
+
+def test_without_a_database_start_up_says_what_is_missing() -> None:
+    app = App()
+    Tasks(app)
+    client = TestClient(app)
+    with pytest.raises(RuntimeError, match=r"app's database, and No database named 'default'"):
+        client.__enter__()

@@ -127,6 +127,7 @@ class Tasks:
         self.registry: dict[str, Task[Any]] = {}
         self.app: App | None = None
         self._spawned: set[asyncio.Task[Any]] = set()
+        self._started = False
         self.backend: EmbeddedBackend | BrokerBackend
         if self.url is None:
             from plait.tasks._embedded import EmbeddedBackend
@@ -178,13 +179,17 @@ class Tasks:
             return Database.of(self.app, self.database_name)
         except RuntimeError as exc:
             raise RuntimeError(
-                f"plait.tasks keeps its tasks in the app's database: {exc} (before Tasks(app))"
+                f"plait.tasks keeps its tasks in the app's database, and {exc} "
+                "(or set tasks.eager = True in tests that need none)"
             ) from None
 
     async def start(self) -> None:
         install_log_context()
+        if self.eager:  # tasks run inside enqueue: no database, no broker, no runner
+            return
         await self._check_table()
         await self.backend.start()
+        self._started = True
 
     async def _check_table(self) -> None:
         """Fail at start-up, not at the first enqueue, when ``plait_task`` is missing."""
@@ -207,7 +212,9 @@ class Tasks:
             )
 
     async def stop(self) -> None:
-        await self.backend.stop()
+        if self._started:
+            self._started = False
+            await self.backend.stop()
         spawned = list(self._spawned)
         if spawned:
             await asyncio.wait(spawned, timeout=5)
