@@ -211,13 +211,15 @@ def _instructions(name: str, count: int, redis_url: str, out: str) -> int:
     return int(match.group(1))
 
 
-def instructions(count: int, redis_url: str) -> None:
+def instructions(count: int, redis_url: str, only: str) -> None:
     """Instructions per request in the app's process (valgrind): independent of the load."""
     print(f"instructions per request in the app process (valgrind; {count} vs {2 * count})")
     print(f"{'variant':42} {'instr/request':>13} {'vs bare':>9}")
     base = 0.0
     with tempfile.TemporaryDirectory() as tmp:
         for name in variants(redis_url, "x"):
+            if only and name != "bare app" and not any(w in name for w in only.split(",")):
+                continue
             low = _instructions(name, count, redis_url, f"{tmp}/a")
             high = _instructions(name, count * 2, redis_url, f"{tmp}/b")
             per = (high - low) / count
@@ -231,11 +233,12 @@ if __name__ == "__main__":
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/15")
     parser.add_argument("--instructions", action="store_true", help="count with valgrind")
+    parser.add_argument("--only", default="", help="variants whose name has one of these words")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         asyncio.run(child(args.child[0], int(args.child[1]), args.redis))
     elif args.instructions:
-        instructions(args.requests, args.redis)
+        instructions(args.requests, args.redis, args.only)
     else:
         asyncio.run(main(args.requests, args.repeats, args.redis))
