@@ -191,15 +191,14 @@ class PageCacheMiddleware:
         lock = base + ":lock"
         deadline = time.monotonic() + policy.lock_timeout
         pause = 0.005
-        waited = False
         while True:
             if await self.backend.add(lock, b"1", policy.lock_timeout):
                 try:
-                    if waited:  # the render we waited for may have just been stored
-                        _, entry = await self._lookup(base, headers)
-                        if entry is not None and entry[0] > time.time():
-                            await self._serve(entry, scope, send)
-                            return
+                    # Another request may have stored it between our look-up and the lock.
+                    _, fresh = await self._lookup(base, headers)
+                    if fresh is not None and fresh[0] > time.time():
+                        await self._serve(fresh, scope, send)
+                        return
                     await self._render(base, scope, receive, send)
                 finally:
                     await self.backend.delete(lock)
@@ -211,7 +210,6 @@ class PageCacheMiddleware:
                 break
             await asyncio.sleep(pause)
             pause = min(pause * 2, 0.1)
-            waited = True
             _, entry = await self._lookup(base, headers)
             if entry is not None and entry[0] > time.time():
                 await self._serve(entry, scope, send)
