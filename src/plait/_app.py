@@ -123,14 +123,16 @@ class App(Router):
         openapi_tags: Sequence[Mapping[str, Any]] | None = None,
         servers: Sequence[Mapping[str, Any]] | None = None,
         allowed_hosts: Sequence[str] | None = None,
-        trusted_proxies: Sequence[str] = (),
+        trusted_proxies: Sequence[str] | None = None,
     ) -> None:
         super().__init__(dependencies=dependencies)
         if trusted_proxies:
             from plait.middleware._proxyheaders import ProxyHeadersMiddleware
 
             ProxyHeadersMiddleware(self, trusted_proxies=trusted_proxies)  # checks them now
-        self.trusted_proxies = list(trusted_proxies)
+        self.trusted_proxies = list(trusted_proxies) if trusted_proxies is not None else None
+        """Proxies whose forwarded headers are believed (``None``: the settings'
+        ``TRUSTED_PROXIES``, read at start-up)."""
         debug = env_flag(DEBUG_ENV) if debug is None else debug
         self.debug = debug
         self.title = title
@@ -243,11 +245,14 @@ class App(Router):
         self._compile_routes()
         if settings is not None:
             self._hosts = self._compile_hosts(settings)
-            if self.trusted_proxies:
+            proxies = self.trusted_proxies
+            if proxies is None:
+                proxies = settings.TRUSTED_PROXIES
+            if proxies:
                 from plait.middleware._proxyheaders import ProxyHeadersMiddleware
 
                 # Outermost, whatever was added after: every layer sees the real client.
-                options = {"trusted_proxies": self.trusted_proxies}
+                options = {"trusted_proxies": proxies}
                 self.user_middleware.insert(0, (ProxyHeadersMiddleware, options))
             asgi: ASGIApp = self._dispatch
             for cls, options in reversed(self.user_middleware):
