@@ -7,7 +7,17 @@ import subprocess
 import sys
 import textwrap
 
-BATTERIES = ("sqlalchemy", "pydantic", "jinja2", "alembic", "redis", "argon2", "granian")
+BATTERIES = (
+    "sqlalchemy",
+    "pydantic",
+    "jinja2",
+    "alembic",
+    "redis",
+    "argon2",
+    "granian",
+    "opentelemetry",
+    "prometheus_client",
+)
 
 SCRIPT = textwrap.dedent(
     """
