@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from plait._exceptions import HTTPException
-from plait._extras import require
+from plait._optional import require
 
 if TYPE_CHECKING:
     import redis.asyncio

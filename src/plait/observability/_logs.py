@@ -13,8 +13,8 @@ from typing import IO, TYPE_CHECKING, Any
 
 import msgspec
 
-from plait._types import ASGIApp, Message, Receive, Scope, Send
 from plait.observability._routes import route_template
+from plait.types import ASGIApp, Message, Receive, Scope, Send
 
 if TYPE_CHECKING:
     from plait._app import App

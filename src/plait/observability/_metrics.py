@@ -6,10 +6,10 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from plait._extras import require
+from plait._optional import require
 from plait._responses import Response
-from plait._types import ASGIApp, Message, Receive, Scope, Send
 from plait.observability._routes import route_template
+from plait.types import ASGIApp, Message, Receive, Scope, Send
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from plait._types import Scope
+from plait.types import Scope
 
 __all__ = ["UNMATCHED", "route_template"]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from plait._extras import require
-from plait._types import ASGIApp, Message, Receive, Scope, Send
+from plait._optional import require
 from plait.observability._routes import UNMATCHED, route_template
+from plait.types import ASGIApp, Message, Receive, Scope, Send
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace.export import SpanExporter
