@@ -12,12 +12,7 @@ settings' ``REDIS_URL`` set, or ``backend=RedisBackend(url)``, they travel throu
 pub/sub to every node (``pip install 'plait[redis]'``). See docs/channels.md.
 """
 
-from plait.channels._backends import (
-    ChannelBackend,
-    ChannelsUnavailable,
-    MemoryBackend,
-    RedisBackend,
-)
+from plait.channels._backends import ChannelBackend, MemoryBackend, RedisBackend
 from plait.channels._channels import SLOW_CONSUMER, Channels, Subscription
 from plait.channels._message import ChannelMessage
 
@@ -26,7 +21,6 @@ __all__ = [
     "ChannelBackend",
     "ChannelMessage",
     "Channels",
-    "ChannelsUnavailable",
     "MemoryBackend",
     "RedisBackend",
     "Subscription",

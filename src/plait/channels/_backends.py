@@ -8,25 +8,18 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from plait._exceptions import HTTPException
 from plait._optional import require
+from plait._outages import BackingService
 
 if TYPE_CHECKING:
     import redis.asyncio
 
-__all__ = ["ChannelBackend", "ChannelsUnavailable", "Deliver", "MemoryBackend", "RedisBackend"]
+__all__ = ["ChannelBackend", "Deliver", "MemoryBackend", "RedisBackend"]
 
 logger = logging.getLogger("plait.channels")
 
 Deliver = Callable[[str, bytes], None]
 """Called by a backend for each message that reaches this node: ``deliver(group, payload)``."""
-
-
-class ChannelsUnavailable(HTTPException):
-    """The backing service (Redis) cannot be reached: a 503 with ``Retry-After``."""
-
-    def __init__(self, detail: str, retry_after: int = 5) -> None:
-        super().__init__(503, detail, {"Retry-After": str(retry_after)})
 
 
 class ChannelBackend:
@@ -88,7 +81,9 @@ class RedisBackend(ChannelBackend):
     only to the nodes that want it. Delivery is at most once, like a WebSocket itself: a node
     that is disconnected from Redis misses what was published meanwhile (see
     docs/decisions.md for why pub/sub and not Streams). The reader reconnects by itself and
-    subscribes again; the outage is logged once, and its end once. ``client_options`` go to
+    subscribes again. An outage is :class:`plait.BackingService`'s: ``publish`` and
+    ``subscribe`` raise ``ServiceUnavailable`` (503 with ``Retry-After``), and the log gets
+    one line when it starts and one when Redis is back. ``client_options`` go to
     ``redis.asyncio.from_url`` (``client_name=...``, ``ssl_ca_certs=...``).
     """
 
@@ -111,7 +106,7 @@ class RedisBackend(ChannelBackend):
         self._deliver: Deliver | None = None
         self._groups: set[str] = set()
         self._subscribed = asyncio.Event()
-        self._down = False
+        self.service = BackingService.redis("Redis (channels)")
 
     @property
     def client(self) -> redis.asyncio.Redis:
@@ -148,27 +143,19 @@ class RedisBackend(ChannelBackend):
         self._groups.clear()
 
     async def publish(self, group: str, payload: bytes) -> None:
-        import redis
-
-        try:
+        with self.service:
             await self.client.publish(self.prefix + group, payload)
-        except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
-            self._outage(exc)
-            raise ChannelsUnavailable("The channels' Redis server is unreachable") from exc
-        self._recovered()
 
     async def subscribe(self, group: str) -> None:
-        import redis
-
         if self._pubsub is None:
             raise RuntimeError("The channels backend is not started (is the app running?)")
         self._groups.add(group)
         try:
-            await self._pubsub.subscribe(self.prefix + group)
-        except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+            with self.service:
+                await self._pubsub.subscribe(self.prefix + group)
+        except BaseException:
             self._groups.discard(group)
-            self._outage(exc)
-            raise ChannelsUnavailable("The channels' Redis server is unreachable") from exc
+            raise
         self._subscribed.set()
 
     async def unsubscribe(self, group: str) -> None:
@@ -179,24 +166,7 @@ class RedisBackend(ChannelBackend):
             with contextlib.suppress(redis.RedisError, OSError):
                 await self._pubsub.unsubscribe(self.prefix + group)
 
-    def _outage(self, exc: BaseException) -> None:
-        # One log line per outage, not one per request or per retry.
-        if not self._down:
-            self._down = True
-            logger.error("plait.channels: Redis at %s is unreachable (%s)", self._where(), exc)
-
-    def _recovered(self) -> None:
-        if self._down:
-            self._down = False
-            logger.warning("plait.channels: Redis at %s is reachable again", self._where())
-
-    def _where(self) -> str:
-        kwargs = self.client.connection_pool.connection_kwargs
-        return f"{kwargs.get('host', '?')}:{kwargs.get('port', '?')}"
-
     async def _read(self) -> None:
-        import redis
-
         cut = len(self.prefix)
         delay = 0.1
         while True:
@@ -210,14 +180,17 @@ class RedisBackend(ChannelBackend):
                 if not _connected(pubsub):  # reconnect: subscribe again to every group
                     await pubsub.subscribe(*(self.prefix + g for g in self._groups))
                 message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
-            except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
-                self._outage(exc)
+            except Exception as exc:
+                if self.service.is_outage(exc):
+                    self.service.failed(exc)  # logged once per outage
+                else:
+                    logger.exception("plait.channels: reading from Redis failed")
                 with contextlib.suppress(Exception):
                     await pubsub.reset()
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
                 continue
-            self._recovered()
+            self.service.succeeded()
             delay = 0.1
             if message is None or message.get("type") != "message":
                 continue

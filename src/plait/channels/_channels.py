@@ -10,15 +10,11 @@ from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any, Literal
 
 from plait._exceptions import WebSocketException
+from plait._outages import ServiceUnavailable
 from plait._settings import Settings
 from plait._sse import EventSourceResponse
 from plait._websockets import WebSocket, WebSocketDisconnect
-from plait.channels._backends import (
-    ChannelBackend,
-    ChannelsUnavailable,
-    MemoryBackend,
-    RedisBackend,
-)
+from plait.channels._backends import ChannelBackend, MemoryBackend, RedisBackend
 from plait.channels._message import ChannelMessage, encode_payload
 
 if TYPE_CHECKING:
@@ -168,7 +164,7 @@ class Channels:
         """Send ``message`` to every subscriber of ``group`` on every node.
 
         ``str`` and ``bytes`` are sent as they are; anything else is encoded as JSON
-        (msgspec), once. Raises :class:`ChannelsUnavailable` (a 503) when Redis is down.
+        (msgspec), once. Raises ``plait.ServiceUnavailable`` (a 503) when Redis is down.
         """
         payload = encode_payload(message)
         await self.backend.publish(_check_group(group), payload)
@@ -249,7 +245,7 @@ class Channels:
         try:
             context = self.subscribe(*groups, max_buffer=max_buffer)
             subscription = await context.__aenter__()
-        except ChannelsUnavailable:
+        except ServiceUnavailable:
             raise WebSocketException(1013, "Channels are unavailable; try again later") from None
         pump = asyncio.create_task(_pump(websocket, subscription, mode))
 
