@@ -69,7 +69,7 @@ def make(
         Tracing(app, exporter=DropSpans(), batch=batch)
 
     @app.get("/items/{item_id:int}")
-    def item(item_id: int) -> dict[str, int]:
+    async def item(item_id: int) -> dict[str, int]:
         return {"item_id": item_id}
 
     return app

@@ -68,6 +68,9 @@ class OpenWebSockets:
         if callable(previous):  # uvicorn: signal.signal(SIGTERM, server.handle_exit)
 
             def handler(signum: int, frame: Any) -> None:
+                if loop.is_closed():  # the app's loop is gone: nothing left to close
+                    previous(signum, frame)
+                    return
                 loop.call_soon_threadsafe(self._terminate, lambda: previous(signum, frame))
 
             signal.signal(signal.SIGTERM, handler)

@@ -121,6 +121,7 @@ def test_channel_fan_out_across_nodes(running_cluster: Cluster) -> None:
 
 WRITES = int(os.environ.get("CLUSTER_WRITES", "3000"))
 CONCURRENCY = 32
+GETS = 300
 
 
 @pytest.mark.timeout(300)  # seconds here; minutes only on a machine busy with other work
@@ -135,6 +136,7 @@ def test_killing_a_node_under_write_load_loses_no_acknowledged_write(
     run = uuid.uuid4().hex[:8]
     outcomes: dict[str, str] = {}
     get_failures: list[str] = []
+    gets: list[int] = []
 
     async def main() -> None:
         limits = httpx.Limits(max_connections=CONCURRENCY + 4)
@@ -146,6 +148,7 @@ def test_killing_a_node_under_write_load_loses_no_acknowledged_write(
                 queue.put_nowait(f"{run}-{n}")
             done = 0
             killed = asyncio.Event()
+            near_the_kill = asyncio.Event()
 
             async def writer() -> None:
                 nonlocal done
@@ -157,18 +160,23 @@ def test_killing_a_node_under_write_load_loses_no_acknowledged_write(
                     except httpx.TransportError as exc:
                         outcomes[key] = type(exc).__name__
                     done += 1
+                    if done == WRITES // 3 - 100:
+                        near_the_kill.set()
                     if done == WRITES // 3 and not killed.is_set():
                         kill(running_cluster.nodes["b"], signal.SIGKILL)
                         killed.set()
 
             async def reader() -> None:
-                while len(outcomes) < WRITES:
+                # GETs around the kill only (300 of them, from just before it), one at a time.
+                await near_the_kill.wait()
+                for _ in range(GETS):
                     try:
                         response = await client.get("/node")
                         if response.status_code != 200:
                             get_failures.append(str(response.status_code))
                     except httpx.TransportError as exc:
                         get_failures.append(type(exc).__name__)
+                    gets.append(1)
 
             await asyncio.gather(*(writer() for _ in range(CONCURRENCY)), reader())
             assert killed.is_set()
@@ -197,7 +205,8 @@ def test_killing_a_node_under_write_load_loses_no_acknowledged_write(
     print(
         f"\nkill-node: {WRITES} writes in {elapsed:.1f} s; acknowledged {len(acknowledged)}, "
         f"found {len(found & acknowledged)}, lost {len(lost)}; failed {len(failed)} "
-        f"({sorted(set(failed.values()))}); GETs failed {len(get_failures)}"
+        f"({sorted(set(failed.values()))}); GETs around the kill {len(gets)}, failed "
+        f"{len(get_failures)}"
     )
     assert running_cluster.nodes["b"].process.wait(timeout=10) is not None
     assert len(outcomes) == WRITES
@@ -209,6 +218,7 @@ def test_killing_a_node_under_write_load_loses_no_acknowledged_write(
         "RemoteProtocolError",
         "ReadError",
     }
+    assert len(gets) == GETS
     assert get_failures == []
     assert len(acknowledged) > WRITES // 2  # the two other nodes took the rest
 
