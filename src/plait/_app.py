@@ -19,6 +19,7 @@ from plait._responses import RedirectResponse, Response
 from plait._results import Direct, PreparedResponse, make_direct, make_renderer
 from plait._routing import Mount, Route, Router, WebSocketRoute
 from plait._rsgi import rsgi_shutdown, rsgi_startup, serve_rsgi
+from plait._settings import BODY_TIMEOUT_ENV, DEBUG_ENV, env_flag, env_seconds
 from plait._shutdown import OpenWebSockets, install_quietly
 from plait._signature import CallPlan, analyze
 from plait.types import ASGIApp, Receive, Scope, Send
@@ -85,12 +86,17 @@ class App(Router):
 
     Routes, middleware and handlers may be added until the app starts; then everything is
     compiled once and frozen, and adding more is an error.
+
+    ``debug`` (debug pages for errors) defaults to ``PLAIT_DEBUG``, as :class:`Settings`
+    reads it; ``body_timeout`` (seconds a request body may go without data before a 408;
+    ``0``: none) to ``PLAIT_BODY_TIMEOUT``, or 30. ``plait run --debug`` and ``--body-timeout``
+    set them.
     """
 
     def __init__(
         self,
         *,
-        debug: bool = False,
+        debug: bool | None = None,
         title: str = "plait",
         version: str = "0.1.0",
         description: str | None = None,
@@ -100,6 +106,7 @@ class App(Router):
         on_shutdown: Sequence[Callable[[], Any]] = (),
         lifespan: Lifespan | None = None,
         max_body_size: int | None = 10 * 1024 * 1024,
+        body_timeout: float | None = None,
         redirect_slashes: bool = True,
         dependencies: Sequence[Any] | None = None,
         openapi_url: str | None = "/openapi.json",
@@ -107,8 +114,15 @@ class App(Router):
         redoc_url: str | None = "/redoc",
         openapi_tags: Sequence[Mapping[str, Any]] | None = None,
         servers: Sequence[Mapping[str, Any]] | None = None,
+        trusted_proxies: Sequence[str] = (),
     ) -> None:
         super().__init__(dependencies=dependencies)
+        if trusted_proxies:
+            from plait.middleware._proxyheaders import ProxyHeadersMiddleware
+
+            ProxyHeadersMiddleware(self, trusted_proxies=trusted_proxies)  # checks them now
+        self.trusted_proxies = list(trusted_proxies)
+        debug = env_flag(DEBUG_ENV) if debug is None else debug
         self.debug = debug
         self.title = title
         self.version = version
@@ -120,6 +134,9 @@ class App(Router):
         self.openapi_tags = list(openapi_tags) if openapi_tags else None
         self.servers = list(servers) if servers else None
         self.max_body_size = max_body_size
+        self.body_timeout = (
+            env_seconds(BODY_TIMEOUT_ENV, 30.0) if body_timeout is None else body_timeout
+        )
         self.redirect_slashes = redirect_slashes
         self.state = State()
         self.user_middleware: list[tuple[type, dict[str, Any]]] = [
@@ -213,6 +230,12 @@ class App(Router):
             add_docs_routes(self)
         self._compile_routes()
         if not self._started:
+            if self.trusted_proxies:
+                from plait.middleware._proxyheaders import ProxyHeadersMiddleware
+
+                # Outermost, whatever was added after: every layer sees the real client.
+                options = {"trusted_proxies": self.trusted_proxies}
+                self.user_middleware.insert(0, (ProxyHeadersMiddleware, options))
             asgi: ASGIApp = self._dispatch
             for cls, options in reversed(self.user_middleware):
                 asgi = cls(asgi, **options)

@@ -20,7 +20,16 @@ from typing import Any, ClassVar, Self, Union, get_args, get_origin
 
 import msgspec
 
-__all__ = ["Settings", "SettingsError", "default_database_url", "read_env_file"]
+__all__ = [
+    "BODY_TIMEOUT_ENV",
+    "DEBUG_ENV",
+    "Settings",
+    "SettingsError",
+    "default_database_url",
+    "env_flag",
+    "env_seconds",
+    "read_env_file",
+]
 
 logger = logging.getLogger("plait.settings")
 
@@ -33,6 +42,34 @@ _BOOLEANS = {
     **dict.fromkeys(("0", "false", "no", "off", "n", "f"), False),
 }
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
+
+DEBUG_ENV = "PLAIT_DEBUG"
+"""``App()`` without ``debug=`` reads it (``plait run --debug`` sets it), as ``Settings`` does."""
+BODY_TIMEOUT_ENV = "PLAIT_BODY_TIMEOUT"
+"""``App()`` without ``body_timeout=`` reads it (``plait run --body-timeout`` sets it)."""
+
+
+def env_flag(name: str) -> bool:
+    """Whether the environment variable ``name`` is set to a true value (``1``, ``true``, …)."""
+    raw = os.environ.get(name, "").strip().lower()
+    value = _BOOLEANS.get(raw)
+    if value is None and raw:
+        raise SettingsError([f"{name}={raw!r} (from the environment): expected 1/0, true/false"])
+    return bool(value)
+
+
+def env_seconds(name: str, default: float) -> float:
+    """The environment variable ``name`` as a number of seconds (``default`` when unset)."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0:
+        raise SettingsError([f"{name}={raw!r} (from the environment): expected seconds >= 0"])
+    return seconds
 
 
 class SettingsError(ValueError):
@@ -158,7 +195,11 @@ class Settings(msgspec.Struct, kw_only=True):
     )
     """Host names the app answers to (for ``TrustedHostMiddleware``)."""
     REDIS_URL: str | None = None
-    """Redis server for caches, sessions and queues, when a battery needs one."""
+    """Redis server: when set, sessions, the cache, rate limits and channels keep their state
+    there (shared by every process and machine) instead of in this process."""
+    TRUSTED_PROXIES: list[str] = msgspec.field(default_factory=list)
+    """Proxy addresses or networks whose ``X-Forwarded-For``/``-Proto`` are believed
+    (``App(trusted_proxies=settings.TRUSTED_PROXIES)``); none by default."""
 
     env_prefix: ClassVar[str] = "PLAIT_"
     """The prefix of the environment variables (``PLAIT_DEBUG`` sets ``DEBUG``)."""

@@ -19,6 +19,7 @@ PUBLIC = [
     "Page",
     "PageNumber",
     "PageSize",
+    "Relation",
     "SchemaOptions",
     "Session",
     "Violation",

@@ -8,7 +8,7 @@ import enum
 import re
 import types
 import typing
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import msgspec
@@ -27,6 +27,7 @@ __all__ = [
     "field_specs",
     "schema_specs",
     "spec",
+    "with_widgets",
 ]
 
 NO_DEFAULT: Any = msgspec.NODEFAULT
@@ -36,8 +37,9 @@ NO_DEFAULT: Any = msgspec.NODEFAULT
 class Widget:
     """How a field is drawn when its type does not say: ``Annotated[str, Widget("textarea")]``.
 
-    ``kind`` is an ``<input type>`` (``"password"``, ``"email"``, ``"hidden"``, ``"url"``…) or
-    ``"textarea"``; ``attrs`` are extra HTML attributes (``rows="8"``, ``placeholder=...``).
+    ``kind`` is an ``<input type>`` (``"password"``, ``"email"``, ``"hidden"``, ``"url"``…),
+    ``"textarea"``, ``"select"`` or ``"checkboxes"`` (a list of checkboxes for a field of
+    several choices); ``attrs`` are extra HTML attributes (``rows="8"``, ``placeholder=...``).
     """
 
     kind: str
@@ -77,6 +79,9 @@ class FieldSpec:
     choices: tuple[tuple[str, str], ...] | None
     aware: bool = False
     """A datetime that needs an offset: the browser's local value is taken as UTC."""
+    source: Any = None
+    """Where the choices come from at request time (a model relationship's
+    ``RelatedChoices``: ``await form.load_choices(session)``)."""
 
     @property
     def required(self) -> bool:
@@ -127,6 +132,8 @@ _INPUT_TYPES: dict[Any, str] = {
 
 def _attrs(metas: Sequence[msgspec.Meta], widget: str) -> dict[str, str]:
     attrs: dict[str, str] = {}
+    if widget in ("select", "checkboxes"):
+        return attrs  # the choices say what may be sent
     for meta in metas:
         for name, attr in (
             ("max_length", "maxlength"),
@@ -151,7 +158,8 @@ def spec(name: str, annotation: Any, default: Any) -> FieldSpec:
     item, item_meta = _flatten(get_args(inner)[0] if multiple and get_args(inner) else inner)
     metas = [m for m in (*outer, *item_meta) if isinstance(m, msgspec.Meta)]
     widgets = [m for m in (*outer, *item_meta) if isinstance(m, Widget)]
-    choices = _choices(item)
+    sources = [m for m in (*outer, *item_meta) if hasattr(m, "load") and hasattr(m, "key_of")]
+    choices = _choices(item) or (() if sources else None)
     write_only = any((m.extra_json_schema or {}).get("writeOnly") for m in metas)
     if widgets:
         widget, extra = widgets[-1].kind, dict(widgets[-1].attrs)
@@ -159,7 +167,7 @@ def spec(name: str, annotation: Any, default: Any) -> FieldSpec:
         # A model's write-only column (a token, a password hash): never shown back.
         widget, extra = "password", {}
     else:
-        widget, extra = ("select" if choices else _INPUT_TYPES.get(item, "text")), {}
+        widget, extra = ("select" if choices is not None else _INPUT_TYPES.get(item, "text")), {}
     if item is float and all(m.multiple_of is None for m in metas):
         extra.setdefault("step", "any")
     title = next((m.title for m in metas if m.title), None)
@@ -183,6 +191,7 @@ def spec(name: str, annotation: Any, default: Any) -> FieldSpec:
         attrs={**_attrs(metas, widget), **extra},
         choices=choices,
         aware=any(m.tz for m in metas),
+        source=sources[-1] if sources else None,
     )
 
 
@@ -211,6 +220,20 @@ def field_specs(cls: type) -> dict[str, FieldSpec]:
         if name.startswith("_") or get_origin(annotation) is typing.ClassVar:
             continue
         specs[name] = spec(name, annotation, cls.__dict__.get(name, _inherited(cls, name)))
+    return specs
+
+
+def with_widgets(
+    specs: dict[str, FieldSpec], widgets: Mapping[str, Widget | str]
+) -> dict[str, FieldSpec]:
+    """``specs`` with the controls a form class chose (``widgets={"tags": "checkboxes"}``)."""
+    unknown = set(widgets) - set(specs)
+    if unknown:
+        raise TypeError(f"widgets names fields the form does not have: {sorted(unknown)}")
+    for name, widget in widgets.items():
+        chosen = widget if isinstance(widget, Widget) else Widget(widget)
+        attrs = {**specs[name].attrs, **chosen.attrs}
+        specs[name] = dataclasses.replace(specs[name], widget=chosen.kind, attrs=attrs)
     return specs
 
 
