@@ -57,10 +57,27 @@ class DropSpans(SpanExporter):
         return SpanExportResult.SUCCESS
 
 
+class Passthrough:
+    """An empty pure-ASGI middleware: what any middleware costs before doing anything."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self.app(scope, receive, send)
+
+
 def make(
-    *, log: bool = False, metrics: bool = False, tracing: bool = False, batch: bool = True
+    *,
+    log: bool = False,
+    metrics: bool = False,
+    tracing: bool = False,
+    batch: bool = True,
+    empty: bool = False,
 ) -> App:
     app = App(openapi_url=None)
+    if empty:
+        app.add_middleware(Passthrough)
     if log:
         AccessLog(app)
     if metrics:
@@ -115,6 +132,7 @@ def best(factory: Callable[[], App], requests: int, repeats: int, path: str = "/
 SETUPS: dict[str, tuple[dict[str, bool], int]] = {
     # name: (make() options, plait.access level)
     "bare": ({}, logging.WARNING),
+    "one empty middleware": ({"empty": True}, logging.WARNING),
     "access log, off": ({"log": True}, logging.WARNING),
     "access log, on": ({"log": True}, logging.INFO),
     "metrics": ({"metrics": True}, logging.WARNING),
@@ -177,16 +195,18 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/15")
     parser.add_argument("--callgrind", action="store_true")
+    parser.add_argument("--setups", help="comma-separated set-ups (default: all)")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.child[0], int(args.child[1]))
         return
     if args.callgrind:
-        counts = {name: instructions(name, 1000) for name in SETUPS}
-        print(f"{'set-up':<18} {'instructions/request':>21} {'added':>9}")
+        names = args.setups.split(",") if args.setups else list(SETUPS)
+        counts = {name: instructions(name, 1000) for name in ["bare", *names] if name in SETUPS}
+        print(f"{'set-up':<22} {'instructions/request':>21} {'added':>9}")
         for name, count in counts.items():
-            print(f"{name:<18} {count / 1000:>20.1f}k {(count - counts['bare']) / 1000:>+8.1f}k")
+            print(f"{name:<22} {count / 1000:>20.1f}k {(count - counts['bare']) / 1000:>+8.1f}k")
         return
     access = logging.getLogger("plait.access")
     devnull = open(os.devnull, "w")  # noqa: SIM115 - closed at the end

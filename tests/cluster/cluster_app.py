@@ -15,9 +15,11 @@ import msgspec
 import sqlalchemy as sa
 
 from plait import App, Request, Response, WebSocket
+from plait.cache import Cache
 from plait.channels import Channels
 from plait.db import Database
 from plait.observability import Health, database_check, redis_check
+from plait.ratelimit import RateLimiter
 from plait.sessions import RedisStore, Sessions
 
 NODE = os.environ.get("CLUSTER_NODE", "?")
@@ -28,6 +30,8 @@ app = App(openapi_url=None)
 db = Database(app, engine_options={"pool_size": 10, "max_overflow": 10})
 Sessions(app, store=RedisStore(REDIS_URL, prefix=PREFIX + "session:"))
 channels = Channels(app)
+cache = Cache(app, prefix=PREFIX + "cache:")
+limiter = RateLimiter(app)
 Health(app, checks={"database": database_check(db), "redis": redis_check(REDIS_URL)})
 
 writes = sa.table("cluster_writes", sa.column("key", sa.String))
@@ -69,6 +73,22 @@ async def write(item: Write, response: Response) -> dict[str, str]:
 async def slow(seconds: float = 1.0) -> dict[str, str]:
     await asyncio.sleep(min(seconds, 10.0))
     return {"node": NODE, "slept": str(seconds)}
+
+
+@app.put("/cache/{key}")
+async def cache_set(key: str, value: dict[str, str]) -> dict[str, str]:
+    await cache.set(key, {**value, "set_on": NODE}, ttl=60)
+    return {"node": NODE}
+
+
+@app.get("/cache/{key}")
+async def cache_get(key: str) -> dict[str, object]:
+    return {"value": await cache.get(key), "node": NODE}
+
+
+@app.get("/limited", dependencies=[limiter.limit("5/minute", key="api_key")])
+def limited() -> dict[str, str]:
+    return {"node": NODE}
 
 
 @app.post("/publish/{room}", status_code=202)

@@ -39,6 +39,36 @@ def test_a_session_made_on_one_node_is_valid_on_the_others(running_cluster: Clus
         assert stranger.get(running_cluster.node_url("b") + "/me").json()["user"] is None
 
 
+def test_a_cached_value_set_on_one_node_is_read_on_the_others(running_cluster: Cluster) -> None:
+    key = "k-" + uuid.uuid4().hex[:12]
+    with httpx.Client() as client:
+        put = client.put(running_cluster.node_url("a") + f"/cache/{key}", json={"v": "42"})
+        assert put.status_code == 200
+        for name in ("b", "c"):
+            got = client.get(running_cluster.node_url(name) + f"/cache/{key}").json()
+            assert got == {"value": {"v": "42", "set_on": "a"}, "node": name}
+
+
+def test_a_rate_limit_of_5_a_minute_holds_across_the_cluster(running_cluster: Cluster) -> None:
+    """15 requests through nginx land on all three nodes: 5 pass in all, not 5 per node."""
+    headers = {"X-API-Key": uuid.uuid4().hex}
+    with httpx.Client(base_url=running_cluster.url, headers=headers) as client:
+        responses = [client.get("/limited") for _ in range(15)]
+    statuses = [r.status_code for r in responses]
+    assert statuses.count(200) == 5, statuses
+    assert statuses.count(429) == 10, statuses
+    assert statuses[:5] == [200] * 5
+    served = {r.json()["node"] for r in responses if r.status_code == 200}
+    assert len(served) >= 2  # round-robin: the 5 allowed were spread over the nodes
+    refused = responses[-1]
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert int(refused.headers["retry-after"]) > 0
+    print(
+        f"\nrate limit: 5/minute across 3 nodes: {statuses.count(200)} of 15 allowed "
+        f"(served by {sorted(served)}), {statuses.count(429)} refused"
+    )
+
+
 async def _join(url: str, room: str) -> object:
     ws = await connect(url.replace("http://", "ws://") + f"/ws/{room}")
     joined = msgspec_loads(await asyncio.wait_for(ws.recv(), 5))
