@@ -17,6 +17,7 @@ BATTERIES = (
     "granian",
     "opentelemetry",
     "prometheus_client",
+    "taskiq",
 )
 
 SCRIPT = textwrap.dedent(
