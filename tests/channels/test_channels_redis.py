@@ -7,9 +7,9 @@ import logging
 import uuid
 
 import pytest
+from channels_helpers import REDIS_URL
 
 from _servers import free_port
-from conftest import REDIS_URL
 from plait import App
 from plait.channels import Channels, RedisBackend
 from plait.testing import TestClient

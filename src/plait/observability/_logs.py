@@ -171,7 +171,7 @@ def _fallback(data: dict[str, Any]) -> str:
 
 
 def _stamp_request_id(record: logging.LogRecord) -> bool:
-    if not hasattr(record, "request_id"):
+    if getattr(record, "request_id", None) is None:  # plait.tasks' record factory sets None
         rid = _request_id.get()
         if rid is not None:
             record.request_id = rid
