@@ -21,6 +21,7 @@ from plait.db import Database
 from plait.observability import Health, database_check, redis_check
 from plait.ratelimit import RateLimiter
 from plait.sessions import RedisStore, Sessions
+from plait.tasks import Tasks
 
 NODE = os.environ.get("CLUSTER_NODE", "?")
 REDIS_URL = os.environ["PLAIT_REDIS_URL"]
@@ -32,9 +33,18 @@ Sessions(app, store=RedisStore(REDIS_URL, prefix=PREFIX + "session:"))
 channels = Channels(app)
 cache = Cache(app, prefix=PREFIX + "cache:")
 limiter = RateLimiter(app)
+tasks = Tasks(app, queue=PREFIX + "tasks")  # PLAIT_TASKS_URL: RabbitMQ, run by `plait worker`
 Health(app, checks={"database": database_check(db), "redis": redis_check(REDIS_URL)})
 
 writes = sa.table("cluster_writes", sa.column("key", sa.String))
+task_runs = sa.table("cluster_task_runs", sa.column("key", sa.String))
+
+
+@tasks.task()
+async def record_run(key: str) -> None:
+    """The task's effect: one row per run, counted by the test."""
+    async with db.engine.begin() as connection:
+        await connection.execute(sa.insert(task_runs).values(key=key))
 
 
 class Write(msgspec.Struct):
@@ -67,6 +77,12 @@ async def write(item: Write, response: Response) -> dict[str, str]:
         await connection.execute(sa.insert(writes).values(key=item.key))
     response.headers["X-Node"] = NODE
     return {"key": item.key, "node": NODE}
+
+
+@app.post("/tasks/{key}", status_code=202)
+async def enqueue(key: str) -> dict[str, str]:
+    await record_run.enqueue(key)
+    return {"node": NODE}
 
 
 @app.get("/slow")

@@ -78,6 +78,7 @@ class Cluster:
     nodes: dict[str, Server]
     proxy: Server
     logs: Path
+    worker: Server
 
     @property
     def url(self) -> str:
@@ -146,6 +147,7 @@ def cluster(env: Mapping[str, str], logs: Path, timeout: float = 60) -> Iterator
     assert nginx is not None
     servers: dict[str, Server] = {}
     proxy: Server | None = None
+    extra: list[Server] = []
     ports: set[int] = set()
 
     def port() -> int:
@@ -168,13 +170,17 @@ def cluster(env: Mapping[str, str], logs: Path, timeout: float = 60) -> Iterator
         conf.write_text(NGINX_CONF.format(dir=logs / "nginx", servers=upstreams, port=proxy_port))
         command = [nginx, "-e", str(logs / "nginx" / "error.log"), "-p", str(logs / "nginx")]
         proxy = _start("nginx", [*command, "-c", str(conf)], proxy_port, env, logs)
+        # One task worker, as a deployment would run beside the app nodes.
+        worker_command = [sys.executable, "-m", "plait", "worker", "cluster_app.py:app"]
+        worker = _start("worker", worker_command, 0, env, logs)
+        extra.append(worker)
         deadline = time.monotonic() + timeout
         for server in servers.values():
             wait_ready(server, "/readyz", deadline)
         wait_ready(proxy, "/healthz", deadline)
-        yield Cluster(servers, proxy, logs)
+        yield Cluster(servers, proxy, logs, extra[0])
     finally:
-        for server in [*servers.values(), *([proxy] if proxy else [])]:
+        for server in [*servers.values(), *([proxy] if proxy else []), *extra]:
             server.stop()
 
 

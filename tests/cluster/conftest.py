@@ -30,13 +30,42 @@ def _require_redis() -> None:
         service_unavailable("Redis", f"{REDIS_URL}: {exc}")
 
 
+def _create_task_table(url: str) -> None:
+    import asyncio
+
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from plait.tasks import task_table
+
+    async def create() -> None:
+        engine = create_async_engine(url)
+        try:
+            async with engine.begin() as connection:
+                await connection.run_sync(task_table.create)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(create())
+
+
+def _require_rabbitmq() -> None:
+    import socket
+
+    try:
+        socket.create_connection(("127.0.0.1", 5672), timeout=2).close()
+    except OSError as exc:
+        service_unavailable("RabbitMQ", f"127.0.0.1:5672: {exc}")
+
+
 @pytest.fixture(scope="package")
 def database_url() -> Iterator[str]:
     with new_postgres_database("plait_cluster") as url:
         postgres_execute(
             url,
             "CREATE TABLE cluster_writes (id BIGSERIAL PRIMARY KEY, key TEXT UNIQUE NOT NULL)",
+            "CREATE TABLE cluster_task_runs (id BIGSERIAL PRIMARY KEY, key TEXT NOT NULL)",
         )
+        _create_task_table(url)
         yield url
 
 
@@ -47,6 +76,7 @@ def running_cluster(
     if nginx_binary() is None:
         service_unavailable("nginx", "not installed (apt-get install nginx)")
     _require_redis()
+    _require_rabbitmq()
     prefix = f"plait-cluster-{uuid.uuid4().hex[:8]}:"
     env = {
         **os.environ,
@@ -55,6 +85,7 @@ def running_cluster(
         "PLAIT_SECRET_KEY": "cluster-test-secret-key-" + uuid.uuid4().hex,
         "PLAIT_DEBUG": "0",
         "CLUSTER_PREFIX": prefix,
+        "PLAIT_TASKS_URL": "amqp://guest:guest@127.0.0.1:5672/",
     }
     logs: Path = tmp_path_factory.mktemp("cluster")
     try:

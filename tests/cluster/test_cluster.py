@@ -69,6 +69,40 @@ def test_a_rate_limit_of_5_a_minute_holds_across_the_cluster(running_cluster: Cl
     )
 
 
+def test_a_task_enqueued_on_one_node_runs_exactly_once(
+    running_cluster: Cluster, database_url: str
+) -> None:
+    """Enqueued on node B, run by the one worker (RabbitMQ): its effect is counted once."""
+    keys = [f"task-{uuid.uuid4().hex[:10]}-{n}" for n in range(5)]
+    with httpx.Client() as client:
+        for key in keys:
+            sent = client.post(running_cluster.node_url("b") + f"/tasks/{key}")
+            assert sent.status_code == 202, sent.text
+
+    async def counts() -> dict[str, int]:
+        import asyncpg  # type: ignore[import-untyped]
+
+        dsn = database_url.replace("postgresql+asyncpg", "postgresql")
+        connection = await asyncpg.connect(dsn)
+        try:
+            rows = await connection.fetch(
+                "SELECT key, count(*) AS n FROM cluster_task_runs WHERE key = ANY($1) GROUP BY key",
+                keys,
+            )
+        finally:
+            await connection.close()
+        return {row["key"]: row["n"] for row in rows}
+
+    deadline = time.monotonic() + 60
+    found: dict[str, int] = {}
+    while len(found) < len(keys) and time.monotonic() < deadline:
+        time.sleep(0.2)
+        found = asyncio.run(counts())
+    time.sleep(1.0)  # a second run, if there were one, would show up now
+    found = asyncio.run(counts())
+    assert found == dict.fromkeys(keys, 1), running_cluster.worker.log()[-3000:]
+
+
 async def _join(url: str, room: str) -> object:
     ws = await connect(url.replace("http://", "ws://") + f"/ws/{room}")
     joined = msgspec_loads(await asyncio.wait_for(ws.recv(), 5))
