@@ -73,3 +73,28 @@ def test_metrics_without_a_route_render_on_demand() -> None:
         client.get("/")
         assert client.get("/metrics").status_code == 404
     assert b'plait_requests_total{method="GET",route="/",status="200"} 1.0' in metrics.render()
+
+
+def test_tasks_by_state_are_a_gauge(tmp_path: Path) -> None:
+    from plait.db import Database
+    from plait.tasks import Tasks
+
+    app = App()
+    Database(app, f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite3'}", auto_migrate=True)
+    tasks = Tasks(app)
+
+    @tasks.task()
+    async def later(n: int) -> None:
+        pass
+
+    Metrics(app, tasks=tasks)
+
+    @app.post("/later")
+    async def enqueue() -> None:
+        await later.enqueue(1, delay=3600)  # waits an hour: still pending at the scrape
+
+    with TestClient(app) as client:
+        client.post("/later")
+        client.post("/later")
+        found = samples(client.get("/metrics").text)
+    assert found[("plait_tasks", (("state", "pending"),))] == 2

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from plait._optional import require
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
 
     from plait._app import App
     from plait.db import Database
+    from plait.tasks import Tasks
 
 __all__ = ["DEFAULT_BUCKETS", "Metrics", "MetricsMiddleware"]
 
@@ -82,6 +84,7 @@ class Metrics:
         prefix: str = "plait",
         buckets: Iterable[float] = DEFAULT_BUCKETS,
         database: Database | Iterable[Database] | None = None,
+        tasks: Tasks | None = None,
     ) -> None:
         require("prometheus_client", "prometheus", "Metrics")
         import prometheus_client as prom
@@ -112,6 +115,15 @@ class Metrics:
         if database is not None:
             databases = [database] if not isinstance(database, Iterable) else list(database)
             self.registry.register(_PoolCollector(prefix, databases))
+        self._readings = _Readings()
+        self.registry.register(self._readings)
+        if tasks is not None:
+            self.gauge(
+                "tasks",
+                "Tasks in the plait_task table, by state.",
+                _task_states(tasks),
+                label="state",
+            )
         app.add_middleware(MetricsMiddleware, metrics=self)
         if path is not None:
             app.add_route(path, self._endpoint, methods=["GET"], include_in_schema=False)
@@ -128,15 +140,26 @@ class Metrics:
         children[0].inc()
         children[1].observe(seconds)
 
-    def gauge(self, name: str, documentation: str, read: Callable[[], float]) -> None:
+    def gauge(
+        self,
+        name: str,
+        documentation: str,
+        read: Callable[[], Any],
+        *,
+        label: str | None = None,
+    ) -> None:
         """A gauge ``<prefix>_<name>`` whose value is ``read()`` at each scrape::
 
-        metrics.gauge("chat_dropped", "Slow chat clients dropped.", lambda: channels.dropped)
-        """
-        import prometheus_client as prom
+            metrics.gauge("chat_dropped", "Slow chat clients dropped.", lambda: channels.dropped)
 
-        gauge = prom.Gauge(f"{self.prefix}_{name}", documentation, registry=self.registry)
-        gauge.set_function(read)
+        ``read`` may be async (awaited when ``/metrics`` is served: a database count, a
+        queue's length) and may return a mapping from values of ``label`` to numbers.
+        """
+        self._readings.add(f"{self.prefix}_{name}", documentation, read, label)
+
+    async def refresh(self) -> None:
+        """Await the async gauges' readings (``/metrics`` does it before each scrape)."""
+        await self._readings.refresh()
 
     def render(self) -> bytes:
         """The metrics in Prometheus' text format."""
@@ -144,10 +167,57 @@ class Metrics:
 
         return prom.generate_latest(self.registry)
 
-    def _endpoint(self) -> Response:
+    async def _endpoint(self) -> Response:
         import prometheus_client as prom
 
+        await self.refresh()
         return Response(self.render(), media_type=prom.CONTENT_TYPE_LATEST)
+
+
+class _Readings:
+    """Gauges read at scrape time; async ones are awaited by :meth:`refresh` beforehand."""
+
+    def __init__(self) -> None:
+        self.gauges: list[tuple[str, str, Callable[[], Any], str | None]] = []
+        self.latest: dict[str, Any] = {}
+
+    def add(self, name: str, doc: str, read: Callable[[], Any], label: str | None) -> None:
+        self.gauges.append((name, doc, read, label))
+
+    async def refresh(self) -> None:
+        for name, _, read, _ in self.gauges:
+            if inspect.iscoroutinefunction(read):
+                self.latest[name] = await read()
+
+    def describe(self) -> list[Any]:
+        return []
+
+    def collect(self) -> Iterator[Any]:
+        from prometheus_client.core import GaugeMetricFamily
+
+        for name, doc, read, label in self.gauges:
+            value = self.latest.get(name) if inspect.iscoroutinefunction(read) else read()
+            family = GaugeMetricFamily(name, doc, labels=[label] if label else None)
+            if isinstance(value, Mapping):
+                for key, number in value.items():
+                    family.add_metric([str(key)], float(number))
+            elif value is not None:
+                family.add_metric([], float(value))
+            yield family
+
+
+def _task_states(tasks: Tasks) -> Callable[[], Awaitable[dict[str, float]]]:
+    async def read() -> dict[str, float]:
+        import sqlalchemy as sa
+
+        from plait.tasks import task_table
+
+        query = sa.select(task_table.c.state, sa.func.count()).group_by(task_table.c.state)
+        async with tasks.database.engine.connect() as connection:
+            rows = (await connection.execute(query)).all()
+        return {str(state): float(count) for state, count in rows}
+
+    return read
 
 
 class _PoolCollector:
