@@ -24,6 +24,8 @@ _WORDS = {">=": "greater than or equal to", "<=": "less than or equal to", ">": 
 _WORDS["<"] = "less than"
 _NO_SECONDS = re.compile(r"(?:^|T)\d\d:\d\d$")  # what <input type="datetime-local"/"time"> send
 _OFFSET = re.compile(r"(?:Z|[+-]\d\d:?\d\d)$", re.IGNORECASE)
+_PATTERN_MESSAGES = {"email": "Enter a valid email address.", "url": "Enter a valid URL."}
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _KIND = {"int": "Enter a whole number.", "float": "Enter a number.", "bool": "Enter yes or no."}
 _RESERVED = frozenset(
     {"add_error", "bound", "clean", "cleaned_data", "data", "errors", "fields", "initial", "schema"}
@@ -49,7 +51,7 @@ def _message(exc: msgspec.ValidationError, field: FieldSpec, raw: Any) -> str:
     if kind := re.match(r"^Expected `(\w+)`, got", message):
         return _KIND.get(kind.group(1), "Enter a valid value.")
     if "matching regex" in message:
-        return "Enter a valid email address." if field.widget == "email" else "Enter a valid value."
+        return _PATTERN_MESSAGES.get(field.widget, "Enter a valid value.")
     if message.startswith("Invalid enum value"):
         return "Select a valid choice."
     if "date" in message.lower() or "time" in message.lower():
@@ -208,7 +210,12 @@ class Form:
             self._cleaned.pop(field, None)
 
     def clean(self) -> None:
-        """Checks across fields, run after every field converted; call :meth:`add_error`."""
+        """Checks across fields; call :meth:`add_error` for what fails.
+
+        As Django's ``Form.clean``, it always runs once the fields are converted, even when
+        some failed: :attr:`cleaned_data` then holds only the fields that passed, so read
+        it with ``.get()``.
+        """
 
     def _raw(self, field: FieldSpec) -> Any:
         data = self.data
@@ -242,6 +249,9 @@ class Form:
                 raw = isinstance(raw, str) and raw.lower() not in _FALSE
             elif field.widget in ("datetime-local", "time") and _NO_SECONDS.search(raw):
                 raw += ":00"
+            elif field.widget == "url" and not _SCHEME.match(raw):
+                # Django's URLField(assume_scheme="https"): "example.com" is https://example.com
+                raw = ("https:" if raw.startswith("//") else "https://") + raw
             if field.aware and isinstance(raw, str) and not _OFFSET.search(raw):
                 raw += "+00:00"
             try:
@@ -250,8 +260,8 @@ class Form:
                 errors[field.name] = [_message(exc, field, raw)]
                 continue
             self._cleaned[field.name] = value
-        if not errors:
-            self.clean()
+        # As Django: clean() always runs, with the fields that passed in cleaned_data.
+        self.clean()
         if not errors:
             for name, value in self._cleaned.items():
                 setattr(self, name, value)
