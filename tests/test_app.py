@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from plait import App, Request, Response, Router, WebSocket
-from plait._types import Receive, Scope, Send
 from plait.testing import TestClient
+from plait.types import Receive, Scope, Send
 
 # ------------------------------------------------------------------ decorators
 

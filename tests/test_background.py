@@ -17,8 +17,8 @@ from plait import (
     Request,
 )
 from plait._concurrency import iterate_in_threadpool, run_in_threadpool, set_threadpool_size
-from plait._types import Message
 from plait.testing import TestClient
+from plait.types import Message
 
 
 def test_background_tasks_parameter_runs_after_the_response() -> None:

@@ -22,8 +22,8 @@ from plait import (
     Router,
     WebSocket,
 )
-from plait._types import ASGIApp, Message, Receive, Scope, Send
 from plait.testing import TestClient
+from plait.types import ASGIApp, Message, Receive, Scope, Send
 
 
 class SendRecorder:

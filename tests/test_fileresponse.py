@@ -14,8 +14,8 @@ import pytest
 from _docs import DOCS, run_page
 from plait import App, FileResponse
 from plait._fileresponse import parse_range
-from plait._types import Message, Scope
 from plait.testing import TestClient
+from plait.types import Message, Scope
 
 SIZE = 200_000  # a little over three 64 KiB chunks
 DATA = bytes(i % 251 for i in range(SIZE))

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from plait import App, Request
-from plait._types import Message
 from plait.testing import AsyncTestClient, TestClient
+from plait.types import Message
 
 
 def test_startup_and_shutdown_decorators_sync_and_async() -> None:

@@ -10,8 +10,8 @@ import pytest
 
 from plait import App, Request, State
 from plait._request import Address, ClientDisconnect, is_json_content_type, parse_cookies
-from plait._types import Message, Scope
 from plait.testing import TestClient
+from plait.types import Message, Scope
 
 
 def _scope(

@@ -23,8 +23,8 @@ from plait import (
     Response,
     StreamingResponse,
 )
-from plait._types import Message
 from plait.testing import TestClient
+from plait.types import Message
 
 
 def _serve(

@@ -9,8 +9,8 @@ import pytest
 from plait import App, Depends, JSONResponse, Request, Router, WebSocket
 from plait._convertors import CONVERTORS
 from plait._routing import Mount, Route, WebSocketRoute, parse_path
-from plait._types import Receive, Scope, Send
 from plait.testing import TestClient
+from plait.types import Receive, Scope, Send
 
 # ------------------------------------------------------------------ parse_path
 

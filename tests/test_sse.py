@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from plait import App, EventSourceResponse, ServerSentEvent
-from plait._types import Message, Scope
 from plait.testing import TestClient
+from plait.types import Message, Scope
 
 
 def make_app(events: Any, **options: Any) -> App:

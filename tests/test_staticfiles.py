@@ -10,8 +10,8 @@ import pytest
 
 from _docs import DOCS, run_page
 from plait import App, StaticFiles
-from plait._types import Message, Scope
 from plait.testing import TestClient
+from plait.types import Message, Scope
 
 CSS = b"body { color: rebeccapurple }\n"
 

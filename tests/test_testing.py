@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from plait import App, Request, WebSocket, WebSocketDisconnect
-from plait._types import Message, Receive, Scope, Send
 from plait.testing import AsyncTestClient, TestClient, WebSocketDenied
+from plait.types import Message, Receive, Scope, Send
 
 
 def _echo_app() -> App:

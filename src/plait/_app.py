@@ -11,16 +11,16 @@ from typing import Any, TypeVar
 
 from plait._binding import Call, compile_plan
 from plait._datastructures import State
-from plait._errors import ErrorHandling, ExceptionHandler
+from plait._errorhandling import ErrorHandling, ExceptionHandler
 from plait._exceptions import HTTPException
 from plait._matcher import WEBSOCKET, Matcher, RouteConflictError
-from plait._rendering import Direct, PreparedResponse, make_direct, make_renderer
 from plait._request import Request
 from plait._responses import RedirectResponse, Response
+from plait._results import Direct, PreparedResponse, make_direct, make_renderer
 from plait._routing import Mount, Route, Router, WebSocketRoute
 from plait._rsgi import rsgi_shutdown, rsgi_startup, serve_rsgi
 from plait._signature import CallPlan, analyze
-from plait._types import ASGIApp, Receive, Scope, Send
+from plait.types import ASGIApp, Receive, Scope, Send
 
 __all__ = ["App"]
 

@@ -17,8 +17,8 @@ from plait._datastructures import (
     header_separator,
 )
 from plait._exceptions import HTTPException
-from plait._forms import FormLimits, parse_form
-from plait._types import Message, Receive, Scope
+from plait._formparser import FormLimits, parse_form
+from plait.types import Message, Receive, Scope
 
 if TYPE_CHECKING:
     from plait._app import App

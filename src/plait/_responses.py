@@ -15,7 +15,7 @@ import msgspec
 from plait._background import BackgroundTask
 from plait._concurrency import iterate_in_threadpool
 from plait._datastructures import MutableHeaders
-from plait._types import Receive, Scope, Send
+from plait.types import Receive, Scope, Send
 
 __all__ = [
     "HTMLResponse",

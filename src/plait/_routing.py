@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
     from plait._responses import Response
     from plait._staticfiles import StaticFiles
-    from plait._types import ASGIApp
+    from plait.types import ASGIApp
 
 __all__ = [
     "BaseRoute",

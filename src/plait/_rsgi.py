@@ -25,7 +25,7 @@ from urllib.parse import quote
 
 from plait._datastructures import Headers, header_separator
 from plait._responses import Response
-from plait._types import Message, Scope
+from plait.types import Message, Scope
 
 if TYPE_CHECKING:
     from _collections_abc import dict_items, dict_keys, dict_values

@@ -21,7 +21,7 @@ import msgspec
 
 from plait._background import BackgroundTasks
 from plait._datastructures import UploadFile
-from plait._markers import REQUIRED, Body, Depends, Header, Param, Path, Security
+from plait._params import REQUIRED, Body, Depends, Header, Param, Path, Security
 from plait._request import HTTPConnection
 from plait._responses import Response
 

@@ -11,7 +11,7 @@ from typing import Any
 from plait._background import BackgroundTask
 from plait._concurrency import run_in_threadpool
 from plait._responses import Response, json_encoder
-from plait._types import Receive, Scope, Send
+from plait.types import Receive, Scope, Send
 
 __all__ = ["EventSourceResponse", "ServerSentEvent"]
 

@@ -7,11 +7,11 @@ import stat as stat_mode
 from typing import NamedTuple
 
 from plait._concurrency import run_in_threadpool
-from plait._errors import problem_response
+from plait._errorhandling import problem_response
 from plait._exceptions import HTTPException
 from plait._fileresponse import FileResponse
 from plait._responses import RedirectResponse, Response
-from plait._types import Receive, Scope, Send
+from plait.types import Receive, Scope, Send
 
 __all__ = ["StaticFiles"]
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import msgspec
 
 from plait._request import HTTPConnection
-from plait._types import Message, Receive, Scope, Send
+from plait.types import Message, Receive, Scope, Send
 
 if TYPE_CHECKING:
     from plait._app import App

@@ -28,7 +28,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 import msgspec
 
-from plait._types import ASGIApp, Message, Scope
+from plait.types import ASGIApp, Message, Scope
 
 __all__ = [
     "AsyncTestClient",

@@ -24,12 +24,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from plait._extras import MissingDependencyError
+from plait._optional import MissingDependencyError
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
 
-    from plait._types import Receive, Scope, Send
+    from plait.types import Receive, Scope, Send
 
 __all__ = ["MissingDependencyError", "WSGIMiddleware"]
 

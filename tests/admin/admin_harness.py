@@ -13,11 +13,11 @@ from sqlalchemy import ForeignKey, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from plait import App
-from plait._types import ASGIApp, Receive, Scope, Send
 from plait.admin import Admin, ModelAdmin
 from plait.db import Database, Model, Session, crud_router
 from plait.db.testing import rolled_back
 from plait.testing import TestClient
+from plait.types import ASGIApp, Receive, Scope, Send
 
 CSRF_TOKEN = "test-csrf-token"
 

@@ -9,10 +9,10 @@ import pytest
 from admin_harness import STAFF, Story, Token, User, Who, Writer, add_writer, make_app, serve
 
 from plait import App, Request
-from plait._types import ASGIApp, Receive, Scope, Send
 from plait.admin import Admin, ModelAdmin
 from plait.db import Database
 from plait.testing import TestClient
+from plait.types import ASGIApp, Receive, Scope, Send
 
 
 @pytest.fixture

@@ -39,7 +39,7 @@ def test_missing_jinja2_names_the_extra() -> None:
         try:
             import plait.admin
         except ImportError as exc:
-            from plait._extras import MissingDependencyError
+            from plait._optional import MissingDependencyError
             assert isinstance(exc, MissingDependencyError)
             print(exc)
         """

@@ -23,8 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from _services import reset_postgres
 from plait import Request
-from plait._types import ASGIApp, Receive, Scope, Send
 from plait.testing import TestClient
+from plait.types import ASGIApp, Receive, Scope, Send
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from plait import (
     StreamingResponse,
     WebSocket,
 )
-from plait._types import Message, Receive, Scope, Send
+from plait.types import Message, Receive, Scope, Send
 
 MAX_BODY = 1024
 

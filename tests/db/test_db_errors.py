@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from _services import POSTGRES_URL, postgres_execute_async, require_postgres
 from plait import App
 from plait.db import Database, Session
-from plait.db._errors import describe_integrity_error, is_unavailable
+from plait.db._errorhandling import describe_integrity_error, is_unavailable
 from plait.testing import TestClient
 
 

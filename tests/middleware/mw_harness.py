@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from plait._types import ASGIApp, Message, Receive, Scope, Send
+from plait.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = [
     "Result",

@@ -11,7 +11,7 @@ import pytest
 
 import plait.middleware
 from _docs import DOCS, python_blocks
-from plait._types import ASGIApp
+from plait.types import ASGIApp
 
 EXAMPLES = python_blocks(DOCS / "middleware.md")
 

@@ -8,8 +8,8 @@ import httpx
 import pytest
 from mw_harness import StreamingApp, TextApp, http_scope, run, websocket_scope
 
-from plait._types import Message, Receive, Scope, Send
 from plait.middleware import GZipMiddleware
+from plait.types import Message, Receive, Scope, Send
 
 BIG = b"plait weaves fast responses. " * 100  # 2,900 bytes, compresses well
 GZIP = [("accept-encoding", "gzip, deflate, br")]

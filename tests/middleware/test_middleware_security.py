@@ -5,8 +5,8 @@ from typing import Any
 import pytest
 from mw_harness import TextApp, http_scope, run, websocket_scope
 
-from plait._types import Receive, Scope, Send
 from plait.middleware import SecurityHeadersMiddleware
+from plait.types import Receive, Scope, Send
 
 
 def test_default_headers_on_http() -> None:

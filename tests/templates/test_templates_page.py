@@ -138,7 +138,7 @@ def test_missing_jinja2_names_the_extra() -> None:
         """
         import sys
         sys.modules["jinja2"] = None
-        from plait._extras import MissingDependencyError
+        from plait._optional import MissingDependencyError
         try:
             import plait.templates
         except MissingDependencyError as exc:

@@ -9,9 +9,9 @@ import jinja2
 import pytest
 
 from plait import App, Request, Response
-from plait._types import ASGIApp, Receive, Scope, Send
 from plait.templates import TemplateNotFound, Templates
 from plait.testing import TestClient
+from plait.types import ASGIApp, Receive, Scope, Send
 
 
 def write(directory: Path, files: dict[str, str]) -> Path:

@@ -22,7 +22,7 @@ rows; forms validate with the models' ``Create``/``Update`` schemas. Needs
 ``pip install 'plait[db,templates]'``.
 """
 
-from plait._extras import require
+from plait._optional import require
 
 require("jinja2", "templates", "plait.admin")
 require("sqlalchemy", "db", "plait.admin")

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from plait import App, Request, Response
 from plait.admin._options import Action, ModelAdmin
-from plait.admin._render import admin_templates, stylesheet
+from plait.admin._templates import admin_templates, stylesheet
 from plait.admin._views import Views
 
 if TYPE_CHECKING:

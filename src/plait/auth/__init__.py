@@ -35,7 +35,7 @@ Needs ``pip install 'plait[auth]'`` (argon2-cffi) and ``plait[db]``; ``plait cre
 creates the first administrator.
 """
 
-from plait._extras import require
+from plait._optional import require
 
 require("argon2", "auth", "plait.auth")
 

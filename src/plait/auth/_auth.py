@@ -4,21 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
 
 from plait import App, HTTPConnection, RedirectResponse, Request, Settings
 from plait.auth._models import User
 from plait.db import Database
 from plait.sessions import SessionData, SessionMiddleware
+from plait.types import ASGIApp, Receive, Scope, Send
 
 __all__ = ["HASH_SESSION_KEY", "SESSION_KEY", "Auth", "AuthMiddleware", "LoginRedirect", "auth_of"]
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 SESSION_KEY = "_auth_user_id"
 """The session key holding the logged-in user's id."""

@@ -14,7 +14,7 @@ from urllib.parse import unquote_plus
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from plait.csrf._types import Message, Receive
+from plait.types import Message, Receive
 
 __all__ = ["BodyTooLarge", "FormTokenReader", "replay"]
 

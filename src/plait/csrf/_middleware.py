@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from plait import HTMLResponse, HTTPException, PlainTextResponse, Request, Response
 from plait.csrf._body import BodyTooLarge, FormTokenReader, replay
 from plait.csrf._tokens import is_valid_secret, mask, matches, new_secret
-from plait.csrf._types import ASGIApp, Message, Receive, Scope, Send
+from plait.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = [
     "REASON_BAD_ORIGIN",

@@ -24,13 +24,13 @@
 Needs ``pip install 'plait[db]'`` (and ``'plait[postgres]'`` for PostgreSQL).
 """
 
-from plait._extras import MissingDependencyError, require
+from plait._optional import MissingDependencyError, require
 
 require("sqlalchemy", "db", "plait.db")
 
 from plait.db._crud import bulk_create, count, exists, get_or_404  # noqa: E402
 from plait.db._database import Database  # noqa: E402
-from plait.db._errors import (  # noqa: E402
+from plait.db._errorhandling import (  # noqa: E402
     Violation,
     describe_integrity_error,
     install_error_handlers,

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session as SyncSession
 from sqlalchemy.pool import NullPool
 
 from plait import App, Request, Settings
-from plait._extras import MissingDependencyError, require
-from plait.db._errors import connect_errors_as_dbapi_errors, install_error_handlers
+from plait._optional import MissingDependencyError, require
+from plait.db._errorhandling import connect_errors_as_dbapi_errors, install_error_handlers
 from plait.db._model import Model
 
 __all__ = ["Database", "normalize_url"]

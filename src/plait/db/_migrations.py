@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from plait._extras import require
+from plait._optional import require
 
 if TYPE_CHECKING:
     import sqlalchemy as sa

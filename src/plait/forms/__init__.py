@@ -19,7 +19,7 @@
 Needs ``pip install 'plait[templates]'`` (MarkupSafe, which Jinja2 brings).
 """
 
-from plait._extras import MissingDependencyError, require
+from plait._optional import MissingDependencyError, require
 
 require("markupsafe", "templates", "plait.forms")
 

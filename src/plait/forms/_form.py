@@ -12,7 +12,7 @@ from markupsafe import Markup
 
 from plait import FormData, Request, UploadFile
 from plait.forms._fields import NO_DEFAULT, FieldSpec, check_names, field_specs, schema_specs
-from plait.forms._render import attributes, render_input, render_row
+from plait.forms._widgets import attributes, render_input, render_row
 
 __all__ = ["BoundField", "Form"]
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from plait._types import ASGIApp, Message, Receive, Scope, Send
 from plait.middleware._headers import (
     RawHeaders,
     add_vary,
@@ -14,6 +13,7 @@ from plait.middleware._headers import (
     mutable_response_headers,
     send_plain_text,
 )
+from plait.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["CORSMiddleware"]
 

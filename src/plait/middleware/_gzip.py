@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import zlib
 
-from plait._types import ASGIApp, Message, Receive, Scope, Send
 from plait.middleware._headers import add_vary, get_header, mutable_response_headers
+from plait.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["GZipMiddleware"]
 

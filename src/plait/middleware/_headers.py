@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from plait._types import Message, Send
+from plait.types import Message, Send
 
 __all__ = [
     "RawHeaders",

@@ -6,8 +6,8 @@ import re
 import uuid
 from collections.abc import Callable
 
-from plait._types import ASGIApp, Message, Receive, Scope, Send
 from plait.middleware._headers import get_header, mutable_response_headers, response_header_names
+from plait.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["RequestIDMiddleware"]
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from plait._types import ASGIApp, Message, Receive, Scope, Send
 from plait.middleware._headers import (
     RawHeaders,
     encode_header_value,
     mutable_response_headers,
     response_header_names,
 )
+from plait.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["SecurityHeadersMiddleware"]
 

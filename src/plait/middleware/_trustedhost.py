@@ -6,8 +6,8 @@ import re
 from collections.abc import Sequence
 from urllib.parse import quote
 
-from plait._types import ASGIApp, Receive, Scope, Send
 from plait.middleware._headers import get_header, send_plain_text
+from plait.types import ASGIApp, Receive, Scope, Send
 
 __all__ = ["TrustedHostMiddleware"]
 

@@ -19,7 +19,7 @@ from msgspec import Meta
 
 from plait._convertors import Convertor
 from plait._datastructures import UploadFile
-from plait._markers import REQUIRED, Body
+from plait._params import REQUIRED, Body
 from plait._routing import Route
 from plait._signature import CallPlan, ParamInfo, is_model_type
 from plait.openapi._responses import responses

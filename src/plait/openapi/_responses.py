@@ -113,7 +113,7 @@ def _success_content(route: Route, output_type: Any, schemas: SchemaRegistry) ->
     if cls is not None and cls is not JSONResponse:
         return {cls.media_type: {"schema": schemas.schema(output_type)}} if cls.media_type else None
     if cls is None and len(choices) == 1 and isinstance(choices[0], type):
-        # Mirrors _rendering: str (and str subclasses) is text, bytes is binary.
+        # Mirrors plait._results: str (and str subclasses) is text, bytes is binary.
         if issubclass(choices[0], str):
             return {"text/plain": {"schema": schemas.schema(output_type)}}
         if issubclass(choices[0], bytes):

@@ -6,22 +6,15 @@ import datetime
 import re
 import secrets
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
 from email.utils import formatdate
-from typing import Any, Literal
+from typing import Literal
 
 from plait import App, Settings
 from plait.sessions._data import SessionData
 from plait.sessions._stores import CookieStore, SessionStore
+from plait.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["DEFAULT_MAX_AGE", "SessionMiddleware", "Sessions"]
-
-# The ASGI callable shape (as in plait's core), spelled here so the battery only uses public API.
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 DEFAULT_MAX_AGE = 14 * 24 * 60 * 60
 """Two weeks, Django's ``SESSION_COOKIE_AGE``."""

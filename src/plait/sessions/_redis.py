@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from plait import Settings
-from plait._extras import require
+from plait._optional import require
 from plait.sessions._stores import SessionStore, decode, encode
 
 if TYPE_CHECKING:

@@ -15,7 +15,7 @@
 Needs ``pip install 'plait[templates]'``.
 """
 
-from plait._extras import MissingDependencyError, require
+from plait._optional import MissingDependencyError, require
 
 require("jinja2", "templates", "plait.templates")
 

@@ -12,7 +12,7 @@ from plait._debug import debug_response
 from plait._exceptions import HTTPException, WebSocketException
 from plait._request import ClientDisconnect, Request
 from plait._responses import Response, json_encoder
-from plait._types import ASGIApp, Message, Receive, Scope, Send
+from plait.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["ErrorHandling", "ExceptionHandler", "problem_response"]
 
@@ -73,7 +73,7 @@ class ErrorHandling:
                 else:
                     result = await run_in_threadpool(handler, request, exc)
                 if not isinstance(result, Response):
-                    from plait._rendering import make_renderer
+                    from plait._results import make_renderer
 
                     status = exc.status_code if isinstance(exc, HTTPException) else 500
                     result = make_renderer(status, None)(result)

@@ -17,10 +17,10 @@ from plait import (
     WebSocket,
     WebSocketDisconnect,
 )
-from plait._errors import ErrorHandling, problem_response
+from plait._errorhandling import ErrorHandling, problem_response
 from plait._exceptions import WebSocketException, phrase
-from plait._types import Receive, Scope, Send
 from plait.testing import TestClient, WebSocketDenied
+from plait.types import Receive, Scope, Send
 
 
 class OutOfStock(Exception):
@@ -165,7 +165,7 @@ def test_debug_page_is_html_for_browsers() -> None:
     assert "<script>bad" not in page
     assert "GET /boom" in page
     assert "Traceback (most recent call last)" in page
-    assert "test_errors.py" in page
+    assert "test_errorhandling.py" in page
     assert "debug=True" in page
 
 

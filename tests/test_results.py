@@ -21,7 +21,7 @@ from plait import (
     Response,
     StreamingResponse,
 )
-from plait._rendering import PreparedResponse, make_direct, make_renderer
+from plait._results import PreparedResponse, make_direct, make_renderer
 from plait.testing import TestClient
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from plait import App, FormData, HTTPException, Request, UploadFile
-from plait._forms import FormLimits
+from plait._formparser import FormLimits
 from plait.testing import TestClient
 
 BOUNDARY = "plait-test-boundary"
