@@ -28,6 +28,7 @@ from plait._optional import MissingDependencyError, require
 
 require("sqlalchemy", "db", "plait.db")
 
+from plait.db._columntypes import EmailType, URLType  # noqa: E402
 from plait.db._crud import bulk_create, count, exists, get_or_404  # noqa: E402
 from plait.db._database import Database  # noqa: E402
 from plait.db._errorhandling import (  # noqa: E402
@@ -54,6 +55,7 @@ __all__ = [
     "MAX_PAGE_SIZE",
     "NAMING_CONVENTION",
     "Database",
+    "EmailType",
     "KeysetPage",
     "MissingDependencyError",
     "Model",
@@ -62,6 +64,7 @@ __all__ = [
     "PageSize",
     "SchemaOptions",
     "Session",
+    "URLType",
     "Violation",
     "apply",
     "bulk_create",

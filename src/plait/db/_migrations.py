@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from plait._optional import require
+from plait.db._columntypes import render_column_type
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -115,6 +116,7 @@ def run_migrations(context: Any) -> None:
             target_metadata=db.metadata,
             literal_binds=True,
             render_as_batch=True,
+            render_item=render_column_type,
         )
         with context.begin_transaction():
             context.run_migrations()
@@ -146,6 +148,7 @@ def _run(context: Any, connection: sa.Connection, db: Database) -> None:
         # Batch mode: SQLite can't ALTER most things, so tables are copied; on PostgreSQL the
         # same operations are plain ALTERs. One set of migration files serves both.
         render_as_batch=True,
+        render_item=render_column_type,
         compare_type=True,
         # SQLite DDL is transactional too, since plait's engines emit BEGIN themselves: a
         # migration that fails half-way leaves nothing behind on either database.

@@ -24,6 +24,8 @@ from msgspec import UNSET, UnsetType
 from sqlalchemy.orm import Mapped, Mapper, configure_mappers
 from sqlalchemy.orm.strategy_options import _AbstractLoad
 
+from plait.db._columntypes import FormattedString
+
 __all__ = [
     "Kind",
     "SchemaOptions",
@@ -248,6 +250,8 @@ def schema_field_type(
     ``declared`` is the attribute's ``Mapped[...]`` type, used where the column type says
     little (JSON); ``checks`` are bounds from CHECK constraints (:func:`check_bounds`).
     """
+    if isinstance(type_, FormattedString):
+        return Annotated[str, type_.schema_meta()]  # EmailType, URLType
     python_type = _python_type(type_, declared)
     if python_type is datetime.datetime:
         # Input must carry an offset; output always does (see _datetime_fixer).
