@@ -256,8 +256,8 @@ class Templates:
                 return {"post": await get_or_404(session, Post, post_id)}
 
         The handler keeps its parameters (path, query, form, dependencies); a returned
-        :class:`~plait.Response` (a redirect after a form post) is sent as it is. The route
-        is documented in OpenAPI as ``text/html`` with no schema.
+        :class:`~plait.Response` (a redirect after a form post) is sent as it is. Pages are
+        left out of the OpenAPI document unless the route says ``include_in_schema=True``.
         """
 
         def decorator(func: F) -> F:
