@@ -115,6 +115,7 @@ def _generate(app: App, compiled: tuple[Any, ...]) -> dict[str, Any]:
                 output_type,
                 schemas,
                 security_schemes,
+                app,
             )
     info: dict[str, Any] = {"title": app.title, "version": app.version}
     if app.description:
