@@ -20,6 +20,7 @@ PAGES = [
     DOCS / "getting-started.md",
     DOCS / "coming-from-flask.md",
     DOCS / "forms.md",
+    DOCS / "testing.md",
 ]
 # Pages that define models run in a fresh interpreter, in an empty directory: their tables
 # are their own (in this process another test's ``Author`` may already be in the registry).

@@ -129,6 +129,8 @@ class App(Router):
             self.errors.add(key, handler)
         self.startup_hooks: list[Callable[[], Any]] = list(on_startup)
         self.shutdown_hooks: list[Callable[[], Any]] = list(on_shutdown)
+        # (is a start-up hook, hook) in the order added: a failed start-up stops what began.
+        self._hook_order = [(True, h) for h in on_startup] + [(False, h) for h in on_shutdown]
         self.lifespan_context = lifespan
         self.dependency_overrides: dict[Callable[..., Any], Callable[..., Any]] = _Overrides(
             self._invalidate
@@ -179,12 +181,14 @@ class App(Router):
         """Run ``func`` (sync or async) when the server starts the app."""
         self._check_open("add a start-up hook")
         self.startup_hooks.append(func)
+        self._hook_order.append((True, func))
         return func
 
     def on_shutdown(self, func: F) -> F:
         """Run ``func`` (sync or async) when the server stops the app."""
         self._check_open("add a shutdown hook")
         self.shutdown_hooks.append(func)
+        self._hook_order.append((False, func))
         return func
 
     def url_path_for(self, name: str, /, **params: Any) -> str:
@@ -506,17 +510,44 @@ class App(Router):
     @contextlib.asynccontextmanager
     async def _lifespan_hooks(self) -> AsyncIterator[None]:
         for hook in self.startup_hooks:
-            await _maybe_await(hook())
+            try:
+                await _maybe_await(hook())
+            except BaseException:
+                await self._stop_after_failed_startup(hook)
+                raise
         if self.lifespan_context is not None:
-            async with self.lifespan_context(self) as state:
-                if isinstance(state, Mapping):
-                    for key, value in state.items():
-                        setattr(self.state, key, value)
-                yield
+            entered = False
+            try:
+                async with self.lifespan_context(self) as state:
+                    entered = True
+                    if isinstance(state, Mapping):
+                        for key, value in state.items():
+                            setattr(self.state, key, value)
+                    yield
+            except BaseException:
+                if not entered:
+                    await self._stop_after_failed_startup(None)
+                raise
         else:
             yield
         for hook in self.shutdown_hooks:
             await _maybe_await(hook())
+
+    async def _stop_after_failed_startup(self, failed: Callable[[], Any] | None) -> None:
+        """Run the shutdown hooks added before the start-up hook ``failed`` (all of them when
+        the lifespan context failed): what a battery opened is closed, errors only logged."""
+        before: list[Callable[[], Any]] = []
+        for is_startup, hook in self._hook_order:
+            if is_startup and hook is failed:
+                break
+            if not is_startup:
+                before.append(hook)
+        for hook in self.shutdown_hooks:
+            if any(hook is earlier for earlier in before):
+                try:
+                    await _maybe_await(hook())
+                except Exception:
+                    logger.exception("Shutdown hook %r failed after a failed start-up", hook)
 
     async def startup(self) -> None:
         """Run start-up without a server (test clients, scripts)."""
