@@ -15,6 +15,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import selectors
+import socket
+import struct
+import threading
 import uuid
 from collections.abc import Iterator
 
@@ -22,6 +26,7 @@ import pytest
 
 __all__ = [
     "POSTGRES_URL",
+    "TCPProxy",
     "new_postgres_database",
     "postgres_execute",
     "postgres_execute_async",
@@ -104,3 +109,87 @@ def new_postgres_database(prefix: str = "plait_test") -> Iterator[str]:
         yield server_url(name)
     finally:
         postgres_execute(POSTGRES_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+class TCPProxy:
+    """A TCP forwarder to a real server, to be switched off and on: an outage of that server
+    for one test, without touching the shared server itself.
+
+    ::
+
+        with TCPProxy("127.0.0.1", 6379) as proxy:       # Redis at 127.0.0.1:{proxy.port}
+            proxy.stop()    # refused connections, and open ones cut: the outage
+            proxy.start()   # the same port forwards again: the recovery
+    """
+
+    def __init__(self, host: str, port: int) -> None:
+        self.target = (host, port)
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        self.port: int = probe.getsockname()[1]
+        probe.close()
+        self._listener: socket.socket | None = None
+        self._thread: threading.Thread | None = None
+        self._running = False
+
+    def start(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        listener.setblocking(False)
+        self._listener, self._running = listener, True
+        self._thread = threading.Thread(target=self._serve, args=(listener,), daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Close the port and cut every forwarded connection."""
+        self._running = False
+        if self._thread is not None:
+            self._thread.join(5)
+            self._thread = None
+
+    def _serve(self, listener: socket.socket) -> None:
+        selector = selectors.DefaultSelector()
+        selector.register(listener, selectors.EVENT_READ, None)
+        pairs: dict[socket.socket, socket.socket] = {}
+        try:
+            while self._running:
+                for key, _ in selector.select(0.05):
+                    sock = key.fileobj
+                    assert isinstance(sock, socket.socket)
+                    if sock is listener:
+                        client, _ = listener.accept()
+                        upstream = socket.create_connection(self.target, timeout=3)
+                        pairs[client], pairs[upstream] = upstream, client
+                        for end in (client, upstream):
+                            end.setblocking(True)
+                            selector.register(end, selectors.EVENT_READ, None)
+                        continue
+                    try:
+                        data = sock.recv(65536)
+                        if data:
+                            pairs[sock].sendall(data)
+                            continue
+                    except OSError:
+                        pass
+                    other = pairs.pop(sock)
+                    pairs.pop(other, None)
+                    for end in (sock, other):
+                        selector.unregister(end)
+                        end.close()
+        finally:
+            for end in list(pairs):
+                with contextlib.suppress(OSError):
+                    # A reset, as when the server dies, rather than an orderly close.
+                    end.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                end.close()
+            listener.close()
+            selector.close()
+
+    def __enter__(self) -> TCPProxy:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()

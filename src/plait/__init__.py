@@ -8,6 +8,7 @@ from plait._datastructures import URL, FormData, Headers, QueryParams, State, Up
 from plait._exceptions import HTTPException, WebSocketException
 from plait._fileresponse import FileResponse
 from plait._params import Body, Cookie, Depends, File, Form, Header, Param, Path, Query, Security
+from plait._outages import BackingService, ServiceUnavailable
 from plait._request import HTTPConnection, Request
 from plait._responses import (
     HTMLResponse,
@@ -28,6 +29,7 @@ __all__ = [
     "App",
     "BackgroundTask",
     "BackgroundTasks",
+    "BackingService",
     "Body",
     "Convertor",
     "Cookie",
@@ -54,6 +56,7 @@ __all__ = [
     "Router",
     "Security",
     "ServerSentEvent",
+    "ServiceUnavailable",
     "Settings",
     "SettingsError",
     "State",

@@ -98,7 +98,8 @@ class ErrorHandling:
         return problem_response(_INTERNAL)
 
     def guard(self, app: ASGIApp) -> ASGIApp:
-        """Wrap the middleware stack: an error escaping a middleware still gets a safe 500."""
+        """Wrap the middleware stack: an error escaping a middleware goes through the
+        exception handlers too, and at worst gets a safe 500."""
 
         async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
             if scope["type"] != "http":
@@ -117,7 +118,9 @@ class ErrorHandling:
             except Exception as exc:
                 if started:
                     raise
-                response = self._default(Request(scope, receive), exc)
+                # The app's exception handlers apply here too (a session store's database
+                # outage raised in a middleware is a 503, as it is in a handler).
+                response = await self.respond(Request(scope, receive), exc)
                 await response(scope, receive, send)
 
         return guarded
@@ -133,8 +136,10 @@ class ErrorHandling:
         except WebSocketException as exc:
             await websocket.close(exc.code, exc.reason)
         except HTTPException as exc:
-            # Before accept(), an HTTP error means: refuse the handshake.
-            await websocket.close(1008, str(exc.detail or exc.title)[:120])
+            # Before accept(), an HTTP error means: refuse the handshake. A 503 (a backing
+            # service is down) is 1013, "try again later"; any other error is 1008.
+            code = 1013 if exc.status_code == 503 else 1008
+            await websocket.close(code, str(exc.detail or exc.title)[:120])
         except Exception as exc:
             logger.error("Unhandled exception in WebSocket %s", websocket.path, exc_info=exc)
             await websocket.close(1011, "Internal error")

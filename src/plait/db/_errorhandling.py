@@ -8,7 +8,6 @@ client has to fix; when the field can't be told, the problem still has the right
 
 from __future__ import annotations
 
-import logging
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from plait import App, HTTPException, Request
+from plait import App, BackingService, HTTPException, Request
 
 __all__ = [
     "RETRY_AFTER_SECONDS",
@@ -25,10 +24,10 @@ __all__ = [
     "describe_integrity_error",
     "install_error_handlers",
     "is_unavailable",
+    "outages",
     "sqlstate",
 ]
 
-logger = logging.getLogger("plait.db")
 
 RETRY_AFTER_SECONDS = 5
 """The ``Retry-After`` of a 503 answered while the database can't be reached."""
@@ -218,21 +217,21 @@ def is_unavailable(exc: BaseException) -> bool:
     return isinstance(exc, sa.exc.OperationalError) and bool(_UNAVAILABLE.search(str(exc.orig)))
 
 
-def _unavailable_problem() -> HTTPException:
-    return HTTPException(
-        503,
-        "The database is unavailable right now; try again shortly",
-        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-        title="Service Unavailable",
-    )
+outages = BackingService(
+    "The database",
+    errors=is_unavailable,
+    retry_after=RETRY_AFTER_SECONDS,
+    detail="The database is unavailable right now; try again shortly",
+)
+"""The database's outages: 503 with ``Retry-After``, one log line when one starts and one
+when a new connection succeeds again (see :class:`plait.BackingService`)."""
 
 
 async def _handle(request: Request, exc: Exception) -> Any:
     if isinstance(exc, IntegrityError):
         raise _integrity_problem(request, exc)
     if is_unavailable(exc):
-        logger.warning("Database unavailable during %s %s: %s", request.method, request.path, exc)
-        raise _unavailable_problem()
+        raise outages.failed(exc) from exc
     code = sqlstate(getattr(exc, "orig", None)) or ""
     if code.startswith("22"):
         # Data exception: a value the column can't hold (too long, out of range…).
@@ -269,8 +268,10 @@ def connect_errors_as_dbapi_errors(engine: sa.Engine) -> None:
     @sa.event.listens_for(engine, "do_connect")
     def _connect(dialect: Any, record: Any, cargs: Any, cparams: Any) -> Any:
         try:
-            return dialect.connect(*cargs, **cparams)
+            connection = dialect.connect(*cargs, **cparams)
         except OSError as exc:
             raise dialect.loaded_dbapi.OperationalError(
                 f"could not connect to the database: {exc}"
             ) from exc
+        outages.succeeded()  # a new connection: an outage, if there was one, is over
+        return connection

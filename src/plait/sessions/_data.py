@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator, MutableMapping
 from typing import Any
 
-__all__ = ["SessionData"]
+from plait import ServiceUnavailable
+
+__all__ = ["SessionData", "UnreachableSession"]
 
 _MISSING: Any = object()
 
@@ -104,3 +106,24 @@ class SessionData(MutableMapping[str, Any]):
 
     def __repr__(self) -> str:
         return f"SessionData({self._data!r}, modified={self.modified})"
+
+
+class UnreachableSession(SessionData):
+    """The session of a request whose store could not be reached (a Redis outage): any use
+    of it answers the request 503 with ``Retry-After``, while pages that never touch the
+    session are served as usual."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: ServiceUnavailable) -> None:
+        self.error = error
+        super().__init__()
+
+    @property
+    def _data(self) -> dict[str, Any]:
+        error = self.error
+        raise ServiceUnavailable(error.service, retry_after=error.retry_after, detail=error.detail)
+
+    @_data.setter
+    def _data(self, value: dict[str, Any]) -> None:
+        pass

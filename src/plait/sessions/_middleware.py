@@ -9,8 +9,8 @@ import time
 from email.utils import formatdate
 from typing import Literal
 
-from plait import App, Settings
-from plait.sessions._data import SessionData
+from plait import App, ServiceUnavailable, Settings
+from plait.sessions._data import SessionData, UnreachableSession
 from plait.sessions._stores import CookieStore, SessionStore
 from plait.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -100,9 +100,14 @@ class SessionMiddleware:
         if cookie and self.store.server_side and not _SESSION_ID.fullmatch(cookie):
             cookie = None  # not an id this middleware made: never a Redis key or a SQL value
         if cookie:
-            data = await self.store.load(cookie)
-            if data is not None:
-                session = SessionData(data, cookie)
+            try:
+                data = await self.store.load(cookie)
+            except ServiceUnavailable as exc:
+                # The store is down: only requests that use the session are answered 503.
+                session = UnreachableSession(exc)
+            else:
+                if data is not None:
+                    session = SessionData(data, cookie)
         scope["session"] = session
         if kind != "http":
             await self.app(scope, receive, send)

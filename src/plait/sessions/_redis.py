@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from plait import Settings
+from plait import BackingService, Settings
 from plait._optional import require
 from plait.sessions._stores import SessionStore, decode, encode
 
@@ -26,10 +26,19 @@ class RedisStore(SessionStore):
     ``REDIS_URL`` (``PLAIT_REDIS_URL``). Each session is one key,
     ``prefix + session id``, holding JSON and expiring after the session's ``max_age``.
     Needs ``pip install 'plait[redis]'``.
+
+    While Redis can't be reached, requests that need their session are answered 503 with
+    ``Retry-After`` (:class:`plait.BackingService`): one log line per outage, and the first
+    request after Redis is back succeeds. A client opened from a URL gives up connecting or
+    waiting for an answer after ``timeout`` seconds, so a Redis that hangs is an outage too.
     """
 
     def __init__(
-        self, client: redis.asyncio.Redis | str | None = None, *, prefix: str = "plait:session:"
+        self,
+        client: redis.asyncio.Redis | str | None = None,
+        *,
+        prefix: str = "plait:session:",
+        timeout: float = 3.0,
     ) -> None:
         require("redis", "redis", "RedisStore")
         if client is None:
@@ -37,6 +46,9 @@ class RedisStore(SessionStore):
             if not client:
                 raise ValueError("RedisStore needs a Redis URL or client (or REDIS_URL set)")
         self.prefix = prefix
+        self.timeout = timeout
+        self.service = BackingService.redis("Redis (sessions)")
+        """Turns Redis outages into 503s (see :class:`plait.BackingService`)."""
         self._url: str | None = client if isinstance(client, str) else None
         self._client: redis.asyncio.Redis | None = None if isinstance(client, str) else client
 
@@ -47,19 +59,24 @@ class RedisStore(SessionStore):
             import redis.asyncio
 
             assert self._url is not None
-            self._client = redis.asyncio.from_url(self._url)
+            self._client = redis.asyncio.from_url(
+                self._url, socket_connect_timeout=self.timeout, socket_timeout=self.timeout
+            )
         return self._client
 
     async def load(self, key: str) -> dict[str, Any] | None:
-        raw = await self.client.get(self.prefix + key)
+        with self.service:
+            raw = await self.client.get(self.prefix + key)
         return None if raw is None else decode(raw)
 
     async def save(self, key: str, data: dict[str, Any], max_age: int) -> str:
-        await self.client.set(self.prefix + key, encode(data), ex=max_age)
+        with self.service:
+            await self.client.set(self.prefix + key, encode(data), ex=max_age)
         return key
 
     async def delete(self, key: str) -> None:
-        await self.client.delete(self.prefix + key)
+        with self.service:
+            await self.client.delete(self.prefix + key)
 
     async def close(self) -> None:
         """Close the client the store opened from a URL (a client you passed stays open)."""
