@@ -7,8 +7,8 @@ from plait._convertors import Convertor, register_convertor
 from plait._datastructures import URL, FormData, Headers, QueryParams, State, UploadFile
 from plait._exceptions import HTTPException, WebSocketException
 from plait._fileresponse import FileResponse
-from plait._params import Body, Cookie, Depends, File, Form, Header, Param, Path, Query, Security
 from plait._outages import BackingService, ServiceUnavailable
+from plait._params import Body, Cookie, Depends, File, Form, Header, Param, Path, Query, Security
 from plait._request import HTTPConnection, Request
 from plait._responses import (
     HTMLResponse,
