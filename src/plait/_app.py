@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 from plait._binding import Call, compile_plan
 from plait._datastructures import State
-from plait._errorhandling import ErrorHandling, ExceptionHandler
+from plait._errorhandling import ErrorHandling, ErrorPage, ExceptionHandler
 from plait._exceptions import HTTPException
 from plait._matcher import WEBSOCKET, Matcher, RouteConflictError
 from plait._request import Request
@@ -176,6 +176,32 @@ class App(Router):
     ) -> None:
         self._check_open("add an exception handler")
         self.errors.add(key, handler)
+
+    def add_error_pages(self, draw: ErrorPage) -> None:
+        """Let ``draw(request, exc)`` answer browsers' errors with an HTML page.
+
+        Called for an :class:`HTTPException` no handler of yours answered (a 500 arrives as
+        ``HTTPException(500)``, without the original error) when the client prefers
+        ``text/html``; returning None falls through to the next, then to problem JSON.
+        ``Templates(app)`` adds one that renders ``404.html``, ``500.html``…
+        """
+        self._check_open("add error pages")
+        self.errors.pages.append(draw)
+
+    async def default_error_response(self, request: Request, exc: Exception) -> Response:
+        """plait's own answer to ``exc``: the way back from a handler of yours::
+
+            @app.exception_handler(404)
+            async def not_found(request: Request, exc: HTTPException) -> Response:
+                if request.url.path.startswith("/old/"):
+                    return RedirectResponse("/new/" + request.url.path[5:], status_code=301)
+                return await request.app.default_error_response(request, exc)
+
+        An HTML error page for a browser when the app has them, else problem JSON; a 500 for
+        anything that is not an :class:`HTTPException`. (A handler re-raising ``exc`` gets
+        the same.)
+        """
+        return await self.errors.default(request, exc)
 
     def on_startup(self, func: F) -> F:
         """Run ``func`` (sync or async) when the server starts the app."""

@@ -6,6 +6,7 @@ from typing import Annotated
 from urllib.parse import quote
 
 from plait import App, Depends, HTTPException, Request, Security
+from plait._negotiation import prefers_html as accepts_html
 from plait.auth._auth import LoginRedirect, auth_of
 from plait.auth._models import User
 from plait.sessions import SessionData
@@ -24,23 +25,7 @@ __all__ = [
 
 def prefers_html(request: Request) -> bool:
     """Whether the client asked for HTML over JSON (a browser, not an API client)."""
-    accept = request.headers.get("accept", "")
-    html = json = 0.0
-    for item in accept.split(","):
-        media, *params = (part.strip() for part in item.split(";"))
-        quality = 1.0
-        for param in params:
-            name, _, value = param.partition("=")
-            if name.strip() == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
-        if media.lower() in ("text/html", "application/xhtml+xml"):
-            html = max(html, quality)
-        elif media.lower() in ("application/json", "application/problem+json"):
-            json = max(json, quality)
-    return html > 0 and html >= json
+    return accepts_html(request.headers.get("accept", ""))
 
 
 async def current_user(request: Request) -> User | None:
