@@ -34,7 +34,7 @@ def test_every_error_page_reads_the_user_after_a_rollback(db_url: str, tmp_path:
     for status in (403, 404, 409, 500):
         page = '{% extends "base.html" %}{% block content %}Error ' + str(status) + "{% endblock %}"
         (tmp_path / f"{status}.html").write_text(page)
-    app, db = make_app(db_url, tmp_path)
+    app, _ = make_app(db_url, tmp_path)
     Templates(app, tmp_path)
 
     @app.get("/notes/{note_id:int}")
