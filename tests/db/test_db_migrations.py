@@ -250,3 +250,49 @@ def test_plait_db_is_a_plait_command(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     for command in ("makemigrations", "migrate", "downgrade", "history", "current"):
         assert command in result.stdout
+
+
+MODEL_PROJECT = """
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from plait import App
+from plait.db import Database, Model
+
+
+class MigratedNoteX(Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+
+
+class MigratedCommentX(Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    note_id: Mapped[int] = mapped_column(ForeignKey(MigratedNoteX.id))
+
+
+app = App()
+db = Database(app)
+"""
+
+
+def test_migrations_hold_nothing_of_the_machine_that_made_them(
+    project: Project, caplog: pytest.LogCaptureFixture
+) -> None:
+    # plait's own Model (whose tables remember where they were defined), on both databases.
+    backend = project.url.split(":")[0].split("+")[0].capitalize()
+    (project.root / "project_app.py").write_text(MODEL_PROJECT.replace("X", backend))
+    with caplog.at_level("DEBUG"):
+        made = project.run("makemigrations", "-m", "notes")
+    (migration,) = project.versions()
+    source = migration.read_text()
+    assert "migrated_note_" in source
+    for machine_specific in (str(project.root), str(Path.home()), str(Path(__file__).parents[2])):
+        assert machine_specific not in source
+    assert "defined_by" not in source
+    assert "info=" not in source
+    # PostgreSQL: no "Detected sequence named … assuming SERIAL" for each table.
+    said = made.output + caplog.text
+    assert "assuming SERIAL" not in said
+    project.run("migrate")
+    assert "No changes detected" in project.run("makemigrations", "-m", "again").output
+    assert "assuming SERIAL" not in caplog.text

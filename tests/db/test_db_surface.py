@@ -20,6 +20,7 @@ PUBLIC = [
     "Page",
     "PageNumber",
     "PageSize",
+    "Relation",
     "SchemaOptions",
     "Session",
     "URLType",

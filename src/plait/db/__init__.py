@@ -47,6 +47,7 @@ from plait.db._pagination import (  # noqa: E402
     paginate,
     paginate_keyset,
 )
+from plait.db._relations import Relation  # noqa: E402
 from plait.db._router import crud_router  # noqa: E402
 from plait.db._schemas import SchemaOptions, apply, load_options, model_schema, values  # noqa: E402
 from plait.db._session import Session, get_session  # noqa: E402
@@ -62,6 +63,7 @@ __all__ = [
     "Page",
     "PageNumber",
     "PageSize",
+    "Relation",
     "SchemaOptions",
     "Session",
     "URLType",

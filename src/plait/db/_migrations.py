@@ -9,6 +9,7 @@ PostgreSQL), through a synchronous connection borrowed from the async engine (``
 from __future__ import annotations
 
 import asyncio
+import logging
 import shutil
 import sys
 from pathlib import Path
@@ -50,7 +51,26 @@ _SKIP_EMPTY = "plait.skip_empty"
 
 
 def _alembic() -> Any:
-    return require("alembic", "db", "plait's migrations")
+    module = require("alembic", "db", "plait's migrations")
+    _quiet_serial_notes()
+    return module
+
+
+def _not_a_serial_note(record: logging.LogRecord) -> bool:
+    return not str(record.msg).startswith("Detected sequence named")
+
+
+def _quiet_serial_notes() -> None:
+    """Drop Alembic's "Detected sequence … assuming SERIAL and omitting" notes.
+
+    PostgreSQL makes an integer primary key SERIAL: a sequence the column owns, with a
+    ``nextval()`` server default. Autogenerate recognises it, leaves it out of the comparison
+    (correctly), and says so at INFO level for every table on every ``makemigrations``: noise
+    that hides the real changes. The note is dropped; anything else Alembic says is kept.
+    """
+    logger = logging.getLogger("alembic.ddl.postgresql")
+    if _not_a_serial_note not in logger.filters:
+        logger.addFilter(_not_a_serial_note)
 
 
 def has_migrations(directory: str | Path) -> bool:
@@ -109,6 +129,7 @@ def run_migrations(context: Any) -> None:
     named by ``PLAIT_APP`` when plain ``alembic`` runs.
     """
     config = context.config
+    _quiet_serial_notes()
     db: Database = config.attributes.get(_DATABASE) or _database_from_environment()
     if context.is_offline_mode():
         context.configure(

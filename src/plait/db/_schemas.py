@@ -25,6 +25,13 @@ from sqlalchemy.orm import Mapped, Mapper, configure_mappers
 from sqlalchemy.orm.strategy_options import _AbstractLoad
 
 from plait.db._columntypes import FormattedString
+from plait.db._relations import (
+    Relation,
+    declared_relations,
+    relation_fields,
+    relation_load_options,
+    set_relations,
+)
 
 __all__ = [
     "Kind",
@@ -32,6 +39,7 @@ __all__ = [
     "apply",
     "load_options",
     "model_schema",
+    "options_of",
     "schema_field_type",
     "values",
 ]
@@ -72,6 +80,9 @@ class SchemaOptions:
     """Attributes in Create and Update but never in Read (passwords)."""
     depth: int = 0
     """How many levels of relationships ``Read`` nests (0: none)."""
+    relations: Mapping[str, Relation] = dataclasses.field(default_factory=dict)
+    """Relationships in the schemas, and how (:class:`Relation`): nested objects or keys in
+    ``Read``, keys in ``Create`` and ``Update``."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,7 +96,7 @@ class _Column:
 _CACHE: dict[tuple[Any, ...], type[msgspec.Struct]] = {}
 
 
-def _options(model: type) -> SchemaOptions:
+def options_of(model: type) -> SchemaOptions:
     options = getattr(model, "__schema_options__", None)
     return options if isinstance(options, SchemaOptions) else SchemaOptions()
 
@@ -111,7 +122,7 @@ def _database_filled(column: sa.Column[Any]) -> bool:
 
 def _columns(model: type) -> list[_Column]:
     mapper: Mapper[Any] = sa.inspect(model)
-    options = _options(model)
+    options = options_of(model)
     found = []
     for prop in mapper.column_attrs:
         if len(prop.columns) != 1 or not isinstance(prop.columns[0], sa.Column):
@@ -349,7 +360,7 @@ def _datetime_fixer(columns: list[_Column], kind: Kind) -> Callable[[Any], None]
 
 def _relationship_fields(model: type, depth: int, exclude: tuple[str, ...]) -> list[Any]:
     mapper: Mapper[Any] = sa.inspect(model)
-    options = _options(model)
+    options = options_of(model)
     fields: list[Any] = []
     for rel in mapper.relationships:
         if rel.key in exclude or rel.key in options.exclude or rel.key in options.write_only:
@@ -377,6 +388,7 @@ def model_schema(
     depth: int | None = None,
     exclude: Iterable[str] = (),
     name: str | None = None,
+    relations: bool = True,
 ) -> type[msgspec.Struct]:
     """The ``read``, ``create`` or ``update`` Struct of ``model`` (built once, then cached).
 
@@ -394,8 +406,10 @@ def model_schema(
     """
     exclude = tuple(sorted(set(exclude)))
     if depth is None:
-        depth = _options(model).depth if kind == "read" else 0
-    key = (model, kind, depth, exclude, name)
+        depth = options_of(model).depth if kind == "read" else 0
+    if not relations and not declared_relations(model, options_of(model).relations):
+        relations = True  # the same schema: nothing to leave out
+    key = (model, kind, depth, exclude, name, relations)
     cached = _CACHE.get(key)
     if cached is not None:
         return cached
@@ -410,15 +424,27 @@ def model_schema(
         if kind == "update":
             writable = [c for c in writable if not c.column.primary_key]
         fields = [_field(model, c, kind) for c in writable]
+    rename: dict[str, str] = {}
+    if relations:
+        extra, rename = relation_fields(
+            model,
+            kind,
+            options_of(model).relations,
+            exclude,
+            lambda column: schema_field_type(column.type, kind, Any, check_bounds(column)),
+            lambda target: model_schema(target, "read", depth=0, relations=False),
+        )
+        fields.extend(extra)
     namespace: dict[str, Any] = {"__doc__": f"{kind.capitalize()} schema of {model.__name__}."}
     fixer = _datetime_fixer(columns, kind)
     if fixer is not None:
         namespace["__post_init__"] = fixer
     schema = msgspec.defstruct(
-        name or _schema_name(model, kind, depth, exclude),
+        name or _schema_name(model, kind, depth, exclude) + ("" if relations else "Flat"),
         fields,
         kw_only=True,
         forbid_unknown_fields=kind != "read",
+        rename=rename or None,
         module=model.__module__,
         namespace=namespace,
     )
@@ -432,8 +458,10 @@ def load_options(model: type, depth: int | None = None) -> list[_AbstractLoad]:
     select(Article).options(*load_options(Article, depth=1))
     """
     if depth is None:
-        depth = _options(model).depth
-    return _load_chain(model, depth, None)
+        depth = options_of(model).depth
+    if depth > 0:  # every relationship is loaded already
+        return _load_chain(model, depth, None)
+    return relation_load_options(model, options_of(model).relations)
 
 
 def _load_chain(model: type, depth: int, parent: Any) -> list[Any]:
@@ -442,7 +470,7 @@ def _load_chain(model: type, depth: int, parent: Any) -> list[Any]:
     configure_mappers()
     options: list[Any] = []
     mapper: Mapper[Any] = sa.inspect(model)
-    excluded = set(_options(model).exclude) | set(_options(model).write_only)
+    excluded = set(options_of(model).exclude) | set(options_of(model).write_only)
     for rel in mapper.relationships:
         if rel.key in excluded or rel.info.get("exclude") or rel.info.get("write_only"):
             continue
@@ -470,6 +498,8 @@ def apply(obj: Any, data: msgspec.Struct | Mapping[str, Any]) -> Any:
     article = await get_or_404(session, Article, article_id)
     apply(article, patch)
     """
-    for name, value in values(data).items():
+    fields = values(data)
+    set_relations(obj, fields, options_of(type(obj)).relations)
+    for name, value in fields.items():
         setattr(obj, name, value)
     return obj

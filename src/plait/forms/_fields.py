@@ -8,7 +8,7 @@ import enum
 import re
 import types
 import typing
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import msgspec
@@ -29,6 +29,7 @@ __all__ = [
     "field_specs",
     "schema_specs",
     "spec",
+    "with_widgets",
 ]
 
 NO_DEFAULT: Any = msgspec.NODEFAULT
@@ -38,8 +39,9 @@ NO_DEFAULT: Any = msgspec.NODEFAULT
 class Widget:
     """How a field is drawn when its type does not say: ``Annotated[str, Widget("textarea")]``.
 
-    ``kind`` is an ``<input type>`` (``"password"``, ``"email"``, ``"hidden"``, ``"url"``…) or
-    ``"textarea"``; ``attrs`` are extra HTML attributes (``rows="8"``, ``placeholder=...``).
+    ``kind`` is an ``<input type>`` (``"password"``, ``"email"``, ``"hidden"``, ``"url"``…),
+    ``"textarea"``, ``"select"`` or ``"checkboxes"`` (a list of checkboxes for a field of
+    several choices); ``attrs`` are extra HTML attributes (``rows="8"``, ``placeholder=...``).
     """
 
     kind: str
@@ -85,6 +87,9 @@ class FieldSpec:
     choices: tuple[tuple[str, str], ...] | None
     aware: bool = False
     """A datetime that needs an offset: the browser's local value is taken as UTC."""
+    source: Any = None
+    """Where the choices come from at request time (a model relationship's
+    ``RelatedChoices``: ``await form.load_choices(session)``)."""
 
     @property
     def required(self) -> bool:
@@ -135,6 +140,8 @@ _INPUT_TYPES: dict[Any, str] = {
 
 def _attrs(metas: Sequence[msgspec.Meta], widget: str) -> dict[str, str]:
     attrs: dict[str, str] = {}
+    if widget in ("select", "checkboxes"):
+        return attrs  # the choices say what may be sent
     for meta in metas:
         for name, attr in (
             ("max_length", "maxlength"),
@@ -196,7 +203,7 @@ def _widget(
     if schema.get("format") in _FORMAT_WIDGETS:
         # A model's EmailType/URLType column: the same input as forms.Email/forms.URL.
         return _FORMAT_WIDGETS[schema["format"]], {}
-    return ("select" if choices else _INPUT_TYPES.get(item, "text")), {}
+    return ("select" if choices is not None else _INPUT_TYPES.get(item, "text")), {}
 
 
 def spec(name: str, annotation: Any, default: Any) -> FieldSpec:
@@ -209,7 +216,8 @@ def spec(name: str, annotation: Any, default: Any) -> FieldSpec:
     item, item_meta = _flatten(get_args(inner)[0] if multiple and get_args(inner) else inner)
     metas = [m for m in (*item_meta, *outer) if isinstance(m, msgspec.Meta)]
     widgets = [m for m in (*item_meta, *outer) if isinstance(m, Widget)]
-    choices = _choices(item)
+    sources = [m for m in (*item_meta, *outer) if hasattr(m, "load") and hasattr(m, "key_of")]
+    choices = _choices(item) or (() if sources else None)
     widget, extra = _widget(widgets, metas, item, choices)
     if item is float and all(m.multiple_of is None for m in metas):
         extra.setdefault("step", "any")
@@ -239,6 +247,7 @@ def spec(name: str, annotation: Any, default: Any) -> FieldSpec:
         attrs={**_attrs(metas, widget), **extra},
         choices=choices,
         aware=any(m.tz for m in metas),
+        source=sources[-1] if sources else None,
     )
 
 
@@ -267,6 +276,20 @@ def field_specs(cls: type) -> dict[str, FieldSpec]:
         if name.startswith("_") or get_origin(annotation) is typing.ClassVar:
             continue
         specs[name] = spec(name, annotation, cls.__dict__.get(name, _inherited(cls, name)))
+    return specs
+
+
+def with_widgets(
+    specs: dict[str, FieldSpec], widgets: Mapping[str, Widget | str]
+) -> dict[str, FieldSpec]:
+    """``specs`` with the controls a form class chose (``widgets={"tags": "checkboxes"}``)."""
+    unknown = set(widgets) - set(specs)
+    if unknown:
+        raise TypeError(f"widgets names fields the form does not have: {sorted(unknown)}")
+    for name, widget in widgets.items():
+        chosen = widget if isinstance(widget, Widget) else Widget(widget)
+        attrs = {**specs[name].attrs, **chosen.attrs}
+        specs[name] = dataclasses.replace(specs[name], widget=chosen.kind, attrs=attrs)
     return specs
 
 

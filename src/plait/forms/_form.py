@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, ClassVar, Self
@@ -11,7 +12,15 @@ import msgspec
 from markupsafe import Markup
 
 from plait import FormData, Request, UploadFile
-from plait.forms._fields import NO_DEFAULT, FieldSpec, check_names, field_specs, schema_specs
+from plait.forms._fields import (
+    NO_DEFAULT,
+    FieldSpec,
+    Widget,
+    check_names,
+    field_specs,
+    schema_specs,
+    with_widgets,
+)
 from plait.forms._widgets import attributes, render_input, render_row
 
 __all__ = ["BoundField", "Form"]
@@ -77,7 +86,8 @@ class BoundField:
 
     def __init__(self, form: Form, spec: FieldSpec) -> None:
         self.form = form
-        self.spec = spec
+        choices = form._choices.get(spec.name)
+        self.spec = spec if choices is None else dataclasses.replace(spec, choices=choices)
         self.errors: list[str] = form.errors.get(spec.name, [])
 
     @property
@@ -141,13 +151,14 @@ class Form:
         *,
         schema: type[msgspec.Struct] | None = None,
         exclude: Sequence[str] = (),
+        widgets: Mapping[str, Widget | str] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init_subclass__(**kwargs)
         if schema is not None:
             cls.schema = schema
         base = schema_specs(cls.schema, exclude) if cls.schema is not None else {}
-        cls.fields = {**base, **field_specs(cls)}
+        cls.fields = with_widgets({**base, **field_specs(cls)}, widgets or {})
         check_names(cls, cls.fields, _RESERVED)
 
     def __init__(
@@ -164,6 +175,16 @@ class Form:
         self.request = request
         self._cleaned: dict[str, Any] = {}
         self._errors: dict[str, list[str]] | None = None
+        self._choices: dict[str, tuple[tuple[str, str], ...]] = {}
+
+    async def load_choices(self, session: Any) -> Self:
+        """Read the choices of the fields that come from the database (a model's
+        relationships, such as a bookmark's tags) with ``session``; call it before drawing
+        or validating the form. Returns the form."""
+        for field in self.fields.values():
+            if field.source is not None:
+                self._choices[field.name] = tuple(await field.source.load(session))
+        return self
 
     @classmethod
     async def __plait_depends__(cls, request: Request) -> Self:
@@ -259,12 +280,25 @@ class Form:
             except msgspec.ValidationError as exc:
                 errors[field.name] = [_message(exc, field, raw)]
                 continue
+            if (unknown := self._not_a_choice(field, raw)) is not None:
+                errors[field.name] = [
+                    f"Select a valid choice. {unknown} is not one of the available choices."
+                ]
+                continue
             self._cleaned[field.name] = value
         # As Django: clean() always runs, with the fields that passed in cleaned_data.
         self.clean()
         if not errors:
             for name, value in self._cleaned.items():
                 setattr(self, name, value)
+
+    def _not_a_choice(self, field: FieldSpec, raw: Any) -> str | None:
+        """The first submitted value the loaded choices of ``field`` don't offer."""
+        choices = self._choices.get(field.name)
+        if choices is None or field.source.open:
+            return None
+        offered = {key for key, _ in choices}
+        return next((v for v in (raw if field.multiple else [raw]) if v not in offered), None)
 
     # ------------------------------------------------------------------ drawing
 
@@ -275,7 +309,13 @@ class Form:
             raw = self._raw(field)
             return raw if field.widget != "checkbox" or field.multiple else raw is not None
         if name in self.initial:
-            return self.initial[name]
+            value = self.initial[name]
+            if field.source is not None and value is not None:
+                # Rows (a bookmark's tags) are shown as the keys the choices use.
+                items = value if isinstance(value, list | tuple | set) else [value]
+                keys = [field.source.key_of(item) for item in items]
+                return keys if field.multiple else keys[0]
+            return value
         return None if field.default in (NO_DEFAULT, msgspec.UNSET) else field.default
 
     def __iter__(self) -> Iterator[BoundField]:

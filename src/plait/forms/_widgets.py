@@ -59,6 +59,15 @@ def render_input(field: FieldSpec, value: Any, invalid: bool) -> Markup:
         return Markup("<textarea{}>{}</textarea>").format(
             attributes({**common, **field.attrs}), _text(value)
         )
+    if field.widget == "checkboxes":
+        chosen = _selected(value)
+        boxes = Markup("").join(
+            Markup('<label><input type="checkbox" name="{}" value="{}"{}> {}</label>').format(
+                field.name, key, Markup(" checked") if key in chosen else "", label
+            )
+            for key, label in field.choices or ()
+        )
+        return Markup('<div id="id_{}" class="choices">{}</div>').format(field.name, boxes)
     if field.widget == "select":
         chosen = _selected(value)
         options = Markup("").join(
