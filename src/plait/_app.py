@@ -185,7 +185,6 @@ class App(Router):
         ``text/html``; returning None falls through to the next, then to problem JSON.
         ``Templates(app)`` adds one that renders ``404.html``, ``500.html``…
         """
-        self._check_open("add error pages")
         self.errors.pages.append(draw)
 
     async def default_error_response(self, request: Request, exc: Exception) -> Response:
