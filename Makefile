@@ -15,8 +15,9 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
 		|| { echo "plait needs Python >= 3.11: make ... PYTHON=python3.11"; exit 1; }
+	@echo "make: installing plait and its dev tools into $(VENV) (pip install -e '.[dev]'; the first time takes a few minutes)"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/python -m pip install --disable-pip-version-check --progress-bar off -e '.[dev]'
 	@touch $(STAMP)
 
 ## demo: install, then serve the demo app (notes, on SQLite) at http://127.0.0.1:8000

@@ -79,18 +79,25 @@ def python_blocks(page: Path, *, skip: str = SKIP) -> list[Block]:
     return blocks
 
 
-def run_page(page: Path, *, directory: Path | None = None, isolated: bool = False) -> PageRun:
+def run_page(
+    page: Path,
+    *,
+    directory: Path | None = None,
+    isolated: bool = False,
+    python: Path | None = None,
+) -> PageRun:
     """Run ``page``'s blocks in a fresh module (``plait_docs_page``), then its tests.
 
     ``directory`` is the working directory (the page's SQLite files land there); by default the
     current one, which an isolated run needs. ``isolated`` runs the page in a fresh interpreter
-    (warnings are errors, no environment but ``PATH`` and this checkout's ``src``).
+    (warnings are errors, no environment but ``PATH`` and this checkout's ``src``): this
+    interpreter's, or ``python`` (another virtualenv's, say).
     """
     blocks = python_blocks(page)
     assert blocks, f"{page.name} has no python blocks"
     if isolated:
         assert directory is not None, "an isolated page runs in a directory of its own"
-        return _run_isolated(blocks, directory)
+        return _run_isolated(blocks, directory, Path(python or sys.executable))
     module = types.ModuleType(MODULE)
     module.__file__ = str(page)  # Flask(__name__) finds its root path from it
     namespace = module.__dict__
@@ -154,7 +161,7 @@ _RUNNER = textwrap.dedent(
 )
 
 
-def _run_isolated(blocks: list[Block], directory: Path) -> PageRun:
+def _run_isolated(blocks: list[Block], directory: Path, python: Path) -> PageRun:
     env = {
         "PATH": "/usr/bin:/bin",
         "PYTHONDONTWRITEBYTECODE": "1",
@@ -163,7 +170,7 @@ def _run_isolated(blocks: list[Block], directory: Path) -> PageRun:
     }
     payload = [MODULE, [[block.where, block.code, block.run] for block in blocks]]
     result = subprocess.run(
-        [sys.executable, "-W", "error", "-c", _RUNNER],
+        [str(python), "-W", "error", "-c", _RUNNER],
         input=json.dumps(payload),
         capture_output=True,
         text=True,

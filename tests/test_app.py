@@ -666,3 +666,26 @@ def test_middleware_order_last_added_runs_first() -> None:
         # The innermost middleware sees the response start first and appends first.
         tags = client.get("/").headers.get_list("x-tag")
         assert tags == ["constructor", "first", "second"]
+
+
+def test_plait_debug_turns_on_debug_pages(monkeypatch: pytest.MonkeyPatch) -> None:
+    # As coming-from-django.md says: PLAIT_DEBUG=1 is Django's DEBUG = True.
+    def failing_app() -> App:
+        app = App()
+
+        @app.get("/")
+        def index() -> str:
+            raise RuntimeError("the detail only debug shows")
+
+        return app
+
+    monkeypatch.setenv("PLAIT_DEBUG", "1")
+    with TestClient(failing_app()) as client:
+        response = client.get("/", headers={"accept": "text/html"})
+    assert response.status_code == 500
+    assert "the detail only debug shows" in response.text
+    monkeypatch.setenv("PLAIT_DEBUG", "0")
+    assert App().debug is False
+    with TestClient(failing_app()) as client:
+        assert "the detail only debug shows" not in client.get("/").text
+    assert App(debug=True).debug is True  # the argument wins

@@ -3,8 +3,9 @@
 The benchmark itself (``bench/run.py``) is not a timed test; this only makes sure each app
 under ``bench/apps/`` does the same work, so the numbers compare like with like. The apps
 run in-process: ASGI apps through ``httpx.ASGITransport`` with their lifespan driven by hand,
-WSGI apps through ``httpx.WSGITransport``. A peer framework's app is skipped when that
-framework is not installed here; ``bench/.venv`` (made by the runner) has them all.
+WSGI apps through ``httpx.WSGITransport``. The ``peers`` extra (part of ``dev``) installs
+every peer framework; one that is missing skips its app, or fails it under CI
+(``PLAIT_REQUIRE_SERVICES=1``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from typing import Any
 
 import httpx
 import pytest
+
+from _services import service_unavailable
 
 APPS = Path(__file__).resolve().parent.parent / "bench" / "apps"
 
@@ -162,8 +165,8 @@ def served(bench_db: Path) -> Iterator[dict[str, _Served]]:
 
 def _drive(framework: str, check: Check, served: dict[str, _Served]) -> None:
     package, wsgi = FRAMEWORKS[framework]
-    if package is not None:
-        pytest.importorskip(package, reason=f"{package} is not installed (bench/.venv has it)")
+    if package is not None and importlib.util.find_spec(package) is None:
+        service_unavailable(package, "not installed: pip install -e '.[dev]' (the peers extra)")
     app = _load_app(framework).app
     if not wsgi:
         if framework not in served:

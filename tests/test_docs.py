@@ -15,8 +15,8 @@ import pytest
 
 from _docs import DOCS, ROOT, run_page
 
+# The README's blocks are files of a quickstart project: tests/test_quickstart.py runs them.
 PAGES = [
-    ROOT / "README.md",
     DOCS / "getting-started.md",
     DOCS / "coming-from-flask.md",
     DOCS / "forms.md",
@@ -37,7 +37,7 @@ def test_page_code_runs(page: Path, tmp_path: Path) -> None:
 
 
 def test_pages_link_to_existing_files() -> None:
-    for page in [*PAGES, DOCS / "index.md", DOCS / "decisions.md"]:
+    for page in [*PAGES, ROOT / "README.md", DOCS / "index.md", DOCS / "decisions.md"]:
         for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", page.read_text()):
             assert (page.parent / target).exists(), f"{page.name} links to missing {target}"
 
@@ -45,7 +45,7 @@ def test_pages_link_to_existing_files() -> None:
 def test_documented_public_names_exist() -> None:
     import importlib
 
-    for page in [*PAGES, DOCS / "index.md", DOCS / "decisions.md"]:
+    for page in [*PAGES, ROOT / "README.md", DOCS / "index.md", DOCS / "decisions.md"]:
         for module, names in re.findall(
             r"^\s*from (plait[\w.]*) import ([\w, ]+)$", page.read_text(), re.MULTILINE
         ):

@@ -35,6 +35,18 @@ EXPECTED: dict[str, list[tuple[str, str, int, str | None]]] = {
     "notes": [
         ("GET", "/notes", 200, '{"items":[],"total":0,"page":1,"size":20,"pages":0}'),
         ("GET", "/notes/1", 404, ""),
+        (
+            "GET",
+            "/notes?sort=-created_at",
+            200,
+            '{"items":[],"total":0,"page":1,"size":20,"pages":0}',
+        ),
+        (
+            "GET",
+            "/notes?sort=created_at&pinned=true",
+            200,
+            '{"items":[],"total":0,"page":1,"size":20,"pages":0}',
+        ),
     ],
 }
 
@@ -103,3 +115,12 @@ def test_example_get_routes_without_parameters_do_not_fail(example: tuple[str, A
     with TestClient(app) as client:
         for path in paths:
             assert client.get(path).status_code < 500, path
+
+
+@pytest.mark.parametrize("example", [EXAMPLES / "notes" / "app.py"], ids=["notes"], indirect=True)
+def test_the_demo_address_leads_to_the_docs(example: tuple[str, App]) -> None:
+    _, app = example
+    with TestClient(app) as client:
+        response = client.get("/", follow_redirects=False)
+        assert (response.status_code, response.headers["location"]) == (307, "/docs")
+        assert client.get("/").status_code == 200

@@ -4,11 +4,11 @@
 
 The first run creates ``notes.sqlite3`` in the current directory and applies the migrations
 in ``examples/notes/migrations``; set ``PLAIT_DATABASE_URL=postgresql://…`` to use PostgreSQL
-instead. Then open http://127.0.0.1:8000/docs, or::
+instead. Then open http://127.0.0.1:8000/ (which leads to the interactive docs), or::
 
     curl -X POST localhost:8000/notes -H 'content-type: application/json' \\
          -d '{"title": "Buy milk", "pinned": true}'
-    curl 'localhost:8000/notes?pinned=true'
+    curl 'localhost:8000/notes?pinned=true&sort=-created_at'
     curl 'localhost:8000/search?q=milk'
 
 After changing the model: ``plait db makemigrations --app examples/notes/app.py:app -m "…"``.
@@ -23,7 +23,7 @@ from typing import Annotated
 from sqlalchemy import String, func, or_, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from plait import App, Query, Settings
+from plait import App, Query, RedirectResponse, Settings
 from plait.db import Database, Model, Page, PageNumber, PageSize, Session, crud_router, paginate
 
 HERE = Path(__file__).resolve().parent
@@ -50,7 +50,14 @@ db = Database(app, settings=settings, migrations=HERE / "migrations", auto_migra
 
 # GET/POST /notes, GET/PATCH/DELETE /notes/{id}: paginated, filterable (?pinned=true),
 # sortable (?sort=-created_at), validated from the model's columns.
-app.include_router(crud_router(Note, sort_by=["id", "title", "pinned"]))
+app.include_router(crud_router(Note, sort_by=["id", "title", "pinned", "created_at"]))
+
+
+@app.get("/", include_in_schema=False)
+def home() -> RedirectResponse:
+    """The address ``make demo`` prints leads to the interactive docs."""
+    return RedirectResponse("/docs")
+
 
 SearchText = Annotated[
     str, Query(min_length=1, max_length=200, pattern="^[^\\x00]*$", description="Text to find.")

@@ -19,6 +19,7 @@ from plait._responses import RedirectResponse, Response
 from plait._results import Direct, PreparedResponse, make_direct, make_renderer
 from plait._routing import Mount, Route, Router, WebSocketRoute
 from plait._rsgi import rsgi_shutdown, rsgi_startup, serve_rsgi
+from plait._settings import BODY_TIMEOUT_ENV, DEBUG_ENV, env_flag, env_seconds
 from plait._signature import CallPlan, analyze
 from plait.types import ASGIApp, Receive, Scope, Send
 
@@ -84,12 +85,17 @@ class App(Router):
 
     Routes, middleware and handlers may be added until the app starts; then everything is
     compiled once and frozen, and adding more is an error.
+
+    ``debug`` (debug pages for errors) defaults to ``PLAIT_DEBUG``, as :class:`Settings`
+    reads it; ``body_timeout`` (seconds a request body may go without data before a 408;
+    ``0``: none) to ``PLAIT_BODY_TIMEOUT``, or 30. ``plait run --debug`` and ``--body-timeout``
+    set them.
     """
 
     def __init__(
         self,
         *,
-        debug: bool = False,
+        debug: bool | None = None,
         title: str = "plait",
         version: str = "0.1.0",
         description: str | None = None,
@@ -99,6 +105,7 @@ class App(Router):
         on_shutdown: Sequence[Callable[[], Any]] = (),
         lifespan: Lifespan | None = None,
         max_body_size: int | None = 10 * 1024 * 1024,
+        body_timeout: float | None = None,
         redirect_slashes: bool = True,
         dependencies: Sequence[Any] | None = None,
         openapi_url: str | None = "/openapi.json",
@@ -108,6 +115,7 @@ class App(Router):
         servers: Sequence[Mapping[str, Any]] | None = None,
     ) -> None:
         super().__init__(dependencies=dependencies)
+        debug = env_flag(DEBUG_ENV) if debug is None else debug
         self.debug = debug
         self.title = title
         self.version = version
@@ -119,6 +127,9 @@ class App(Router):
         self.openapi_tags = list(openapi_tags) if openapi_tags else None
         self.servers = list(servers) if servers else None
         self.max_body_size = max_body_size
+        self.body_timeout = (
+            env_seconds(BODY_TIMEOUT_ENV, 30.0) if body_timeout is None else body_timeout
+        )
         self.redirect_slashes = redirect_slashes
         self.state = State()
         self.user_middleware: list[tuple[type, dict[str, Any]]] = [

@@ -18,7 +18,7 @@ from plait._concurrency import run_in_threadpool
 from plait._datastructures import FormData, UploadFile
 from plait._exceptions import HTTPException
 from plait._extraction import SCALAR_SOURCES, compile_extraction
-from plait._request import HTTPConnection, Request, is_json_content_type
+from plait._request import HTTPConnection, Request, is_json_content_type, malformed_json
 from plait._responses import Response
 from plait._signature import (
     CallPlan,
@@ -189,7 +189,7 @@ def _decode_any(body: bytes) -> Any:
 
 
 def _malformed(exc: msgspec.DecodeError) -> HTTPException:
-    return HTTPException(400, f"Malformed JSON: {exc}", title="Malformed JSON")
+    return HTTPException(400, malformed_json(exc), title="Malformed JSON")
 
 
 def _wants_bytes(info: ParamInfo) -> bool:

@@ -6,14 +6,18 @@ cannot import their options from it.
 
 from __future__ import annotations
 
+import functools
+import os
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import click
 
-__all__ = ["app_dir_option"]
+__all__ = ["APP_ENVVAR", "app_dir_option", "app_options"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+APP_ENVVAR = "PLAIT_APP"
 
 
 def app_dir_option(func: F) -> F:
@@ -25,3 +29,29 @@ def app_dir_option(func: F) -> F:
         type=click.Path(file_okay=False),
         help="Directory put first on sys.path to import APP from.",
     )(func)
+
+
+def app_options(func: F) -> F:
+    """``--app APP`` (the spelling every command accepts), a positional ``APP`` as its alias,
+    and ``--app-dir``; the command gets one ``app_spec`` (default: ``$PLAIT_APP``)."""
+
+    @functools.wraps(func)
+    def command(*args: Any, app_option: str | None, app_spec: str | None, **kwargs: Any) -> Any:
+        if app_option and app_spec and app_option != app_spec:
+            raise click.UsageError(f"The app is given twice: --app {app_option} and {app_spec}")
+        spec = app_option or app_spec or os.environ.get(APP_ENVVAR)
+        if not spec:
+            raise click.UsageError(
+                f"Which app? Give it as --app module:attr (or as APP, or in ${APP_ENVVAR})"
+            )
+        return func(*args, app_spec=spec, **kwargs)
+
+    decorated = app_dir_option(command)
+    decorated = click.option(
+        "--app",
+        "app_option",
+        metavar="APP",
+        default=None,
+        help=f"The app: 'module:attr', 'path/to/file.py:attr' or 'module' (${APP_ENVVAR}).",
+    )(decorated)
+    return cast(F, click.argument("app_spec", metavar="[APP]", required=False)(decorated))

@@ -18,7 +18,7 @@ pre {{ background: #f6f6f6; padding: 1rem; overflow-x: auto; font-size: .85rem; 
 p.note {{ color: #666; }}
 </style></head>
 <body><h1>{title}</h1><p>{method} {path}</p><pre>{trace}</pre>
-<p class="note">You see this page because the app runs with debug=True.
+<p class="note">You see this page because the app runs with debug=True (or PLAIT_DEBUG=1).
 Never enable debug in production.</p></body></html>
 """
 

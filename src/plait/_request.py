@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -23,7 +24,14 @@ from plait.types import Message, Receive, Scope, SessionProtocol
 if TYPE_CHECKING:
     from plait._app import App
 
-__all__ = ["Address", "ClientDisconnect", "HTTPConnection", "Request", "parse_cookies"]
+__all__ = [
+    "Address",
+    "ClientDisconnect",
+    "HTTPConnection",
+    "Request",
+    "malformed_json",
+    "parse_cookies",
+]
 
 
 class Address(NamedTuple):
@@ -220,6 +228,19 @@ class Request(HTTPConnection):
         if int(declared) > limit:
             raise HTTPException(413, f"The request body is larger than {limit} bytes")
 
+    async def _next_message(self) -> Message:
+        """The next piece of the body, within ``app.body_timeout`` seconds (else a 408)."""
+        seconds = self.app.body_timeout if self.app is not None else None
+        if not seconds:
+            return await self._receive()
+        try:
+            async with asyncio.timeout(seconds):
+                return await self._receive()
+        except TimeoutError:
+            raise HTTPException(
+                408, f"The request body did not arrive in time ({seconds:g} s without data)"
+            ) from None
+
     async def stream(self) -> AsyncIterator[bytes]:
         """Yield the body as it arrives, refusing it past ``app.max_body_size`` with a 413."""
         if self._body is not None:
@@ -233,7 +254,7 @@ class Request(HTTPConnection):
             self._check_declared_length(limit)
         received = 0
         while True:
-            message = await self._receive()
+            message = await self._next_message()
             if message["type"] == "http.request":
                 chunk: bytes = message.get("body", b"")
                 if chunk:
@@ -256,7 +277,7 @@ class Request(HTTPConnection):
                     # Before the first receive(): with "Expect: 100-continue", that is what
                     # tells the server to let the client send the body at all.
                     self._check_declared_length(limit)
-                message = await self._receive()
+                message = await self._next_message()
                 if message["type"] == "http.request" and not message.get("more_body", False):
                     body: bytes = message.get("body", b"")
                     if limit is not None and len(body) > limit:
@@ -284,7 +305,7 @@ class Request(HTTPConnection):
             chunks.append(chunk)
             if not message.get("more_body", False):
                 return b"".join(chunks)
-            message = await self._receive()
+            message = await self._next_message()
 
     async def json(self) -> Any:
         """The body decoded as JSON; a non-JSON Content-Type is a 415, bad JSON a 400."""
@@ -296,7 +317,7 @@ class Request(HTTPConnection):
             try:
                 self._json = msgspec.json.decode(body)
             except msgspec.DecodeError as exc:
-                raise HTTPException(400, f"Malformed JSON: {exc}", title="Malformed JSON") from None
+                raise HTTPException(400, malformed_json(exc), title="Malformed JSON") from None
         return self._json
 
     async def form(self, limits: FormLimits | None = None) -> FormData:
@@ -311,8 +332,6 @@ class Request(HTTPConnection):
 
     async def is_disconnected(self) -> bool:
         """Whether the client has gone (never blocks)."""
-        import asyncio
-
         try:
             message = await asyncio.wait_for(self._receive(), timeout=0.000_001)
         except TimeoutError:
@@ -321,6 +340,12 @@ class Request(HTTPConnection):
 
 
 _UNSET: Any = object()
+
+
+def malformed_json(exc: msgspec.DecodeError) -> str:
+    """``JSON is malformed: …`` as msgspec says it, said once (not ``Malformed JSON: JSON is…``)."""
+    message = str(exc)
+    return message if message.startswith("JSON is malformed") else f"Malformed JSON: {message}"
 
 
 def is_json_content_type(content_type: str) -> bool:

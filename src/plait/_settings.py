@@ -20,7 +20,16 @@ from typing import Any, ClassVar, Self, Union, get_args, get_origin
 
 import msgspec
 
-__all__ = ["Settings", "SettingsError", "default_database_url", "read_env_file"]
+__all__ = [
+    "BODY_TIMEOUT_ENV",
+    "DEBUG_ENV",
+    "Settings",
+    "SettingsError",
+    "default_database_url",
+    "env_flag",
+    "env_seconds",
+    "read_env_file",
+]
 
 logger = logging.getLogger("plait.settings")
 
@@ -33,6 +42,34 @@ _BOOLEANS = {
     **dict.fromkeys(("0", "false", "no", "off", "n", "f"), False),
 }
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
+
+DEBUG_ENV = "PLAIT_DEBUG"
+"""``App()`` without ``debug=`` reads it (``plait run --debug`` sets it), as ``Settings`` does."""
+BODY_TIMEOUT_ENV = "PLAIT_BODY_TIMEOUT"
+"""``App()`` without ``body_timeout=`` reads it (``plait run --body-timeout`` sets it)."""
+
+
+def env_flag(name: str) -> bool:
+    """Whether the environment variable ``name`` is set to a true value (``1``, ``true``, …)."""
+    raw = os.environ.get(name, "").strip().lower()
+    value = _BOOLEANS.get(raw)
+    if value is None and raw:
+        raise SettingsError([f"{name}={raw!r} (from the environment): expected 1/0, true/false"])
+    return bool(value)
+
+
+def env_seconds(name: str, default: float) -> float:
+    """The environment variable ``name`` as a number of seconds (``default`` when unset)."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0:
+        raise SettingsError([f"{name}={raw!r} (from the environment): expected seconds >= 0"])
+    return seconds
 
 
 class SettingsError(ValueError):

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 import sys
 import traceback
 from collections.abc import Callable, Iterable
@@ -34,8 +35,18 @@ import click
 
 from plait.__about__ import __version__
 from plait._app import App
-from plait._clioptions import app_dir_option
+from plait._clioptions import app_options
+from plait._optional import MissingDependencyError
 from plait._routing import Mount, Route, Router, WebSocketRoute
+from plait._serve import (
+    DEFAULT_RELOAD_INCLUDES,
+    ServeOptions,
+    check_port,
+    reload_dirs_for,
+    serve_granian,
+    serve_uvicorn,
+)
+from plait._settings import BODY_TIMEOUT_ENV, DEBUG_ENV
 from plait.openapi._cli import openapi_command
 
 __all__ = [
@@ -51,7 +62,6 @@ __all__ = [
 ]
 
 ENTRY_POINT_GROUP = "plait.commands"
-APP_ENVVAR = "PLAIT_APP"
 SPEC_HELP = "expected 'module:attr', 'path/to/file.py:attr' or 'module' (meaning 'module:app')"
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -168,10 +178,9 @@ def load_app(spec: str, app_dir: str | os.PathLike[str] = ".") -> LoadedApp:
 
 
 def app_argument(func: F) -> F:
-    """Add the ``APP`` argument and ``--app-dir`` option; the command gets ``app_spec`` and
-    ``app_dir`` and calls :func:`cli_load_app` with them."""
-    func = app_dir_option(func)
-    return click.argument("app_spec", metavar="APP", envvar=APP_ENVVAR)(func)
+    """Add ``--app APP`` (with a positional ``APP`` as its alias) and ``--app-dir``; the
+    command gets ``app_spec`` and ``app_dir`` and calls :func:`cli_load_app` with them."""
+    return app_options(func)
 
 
 def cli_load_app(app_spec: str, app_dir: str) -> LoadedApp:
@@ -191,13 +200,29 @@ def _discover() -> Iterable[EntryPoint]:
     return entry_points(group=ENTRY_POINT_GROUP)
 
 
-def _broken_command(name: str, entry_point: EntryPoint, problem: str) -> click.Command:
+def _broken_command(name: str, entry_point: EntryPoint, problem: str, short: str) -> click.Command:
     message = f"The {name!r} command ({entry_point.value}) could not be loaded: {problem}"
 
     def fail() -> None:
         raise click.ClickException(message)
 
-    return click.Command(name, callback=fail, help=message, short_help="(failed to load)")
+    # Whatever follows (`plait db migrate --app x`), the answer is why the command is missing.
+    return click.Command(
+        name,
+        callback=fail,
+        help=message,
+        short_help=short,
+        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    )
+
+
+def _load_failure(name: str, entry_point: EntryPoint, exc: Exception) -> click.Command:
+    if isinstance(exc, MissingDependencyError):
+        # A battery whose extra is not installed: its message says which one.
+        extra = re.search(r"plait\[\w+\]", str(exc))
+        short = f"(needs {extra.group()})" if extra else "(needs an extra)"
+        return _broken_command(name, entry_point, str(exc), short)
+    return _broken_command(name, entry_point, f"{type(exc).__name__}: {exc}", "(failed to load)")
 
 
 class PlaitGroup(click.Group):
@@ -224,9 +249,11 @@ class PlaitGroup(click.Group):
         try:
             loaded = entry_point.load()
         except Exception as exc:
-            loaded = _broken_command(cmd_name, entry_point, f"{type(exc).__name__}: {exc}")
+            loaded = _load_failure(cmd_name, entry_point, exc)
         if not isinstance(loaded, click.Command):
-            loaded = _broken_command(cmd_name, entry_point, "it is not a click command")
+            loaded = _broken_command(
+                cmd_name, entry_point, "it is not a click command", "(failed to load)"
+            )
         self._plugins[cmd_name] = loaded
         return loaded
 
@@ -244,15 +271,97 @@ def main() -> None:
 # ------------------------------------------------------------------------- plait run
 
 
+def _reload_options(func: F) -> F:
+    for option in (
+        click.option(
+            "--reload-exclude",
+            "reload_excludes",
+            multiple=True,
+            metavar="GLOB",
+            help="With --reload: files not to watch (a name or path glob; repeatable).",
+        ),
+        click.option(
+            "--reload-include",
+            "reload_includes",
+            multiple=True,
+            metavar="GLOB",
+            help="With --reload: watch these files too, beside "
+            f"{', '.join(DEFAULT_RELOAD_INCLUDES)} (repeatable).",
+        ),
+        click.option(
+            "--reload-dir",
+            "reload_dirs",
+            multiple=True,
+            type=click.Path(exists=True, file_okay=False, path_type=Path),
+            help="With --reload: watch this directory instead of the app's package (repeatable).",
+        ),
+    ):
+        func = option(func)
+    return func
+
+
+def _limit_options(func: F) -> F:
+    for option in (
+        click.option(
+            "--limit-concurrency",
+            type=click.IntRange(min=1),
+            default=4096,
+            show_default=True,
+            help="Connections one worker serves at once; more wait to be accepted "
+            "(granian) or get a 503 (uvicorn).",
+        ),
+        click.option(
+            "--body-timeout",
+            type=click.FloatRange(min=0),
+            default=None,
+            help="Seconds a request body may go without data before a 408 "
+            f"[default: ${BODY_TIMEOUT_ENV} or 30; 0: none].",
+        ),
+        click.option(
+            "--header-timeout",
+            type=click.FloatRange(min=0),
+            default=10.0,
+            show_default=True,
+            help="Seconds a client has to send a request's headers before it is closed.",
+        ),
+    ):
+        func = option(func)
+    return func
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
 @click.option(
     "--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port."
 )
-@click.option("--reload", is_flag=True, help="Restart when a file changes (development).")
+@click.option(
+    "--reuse-port",
+    is_flag=True,
+    help="granian only: share a port another server holds (requests are split between them).",
+)
+@click.option(
+    "--reload",
+    is_flag=True,
+    help="Restart when a Python or template file of the app changes (development).",
+)
+@_reload_options
+@click.option("--debug", is_flag=True, help="Debug pages for errors (sets PLAIT_DEBUG=1).")
 @click.option(
     "--workers", type=click.IntRange(min=1), default=None, help="Worker processes (default 1)."
 )
+@click.option(
+    "--respawn/--no-respawn",
+    default=True,
+    show_default=True,
+    help="granian: start a new worker when one dies (uvicorn's workers always are).",
+)
+@click.option(
+    "--access-log/--no-access-log",
+    default=True,
+    show_default=True,
+    help="Log one line per request.",
+)
+@_limit_options
 @click.option(
     "--server",
     type=click.Choice(["granian", "uvicorn"]),
@@ -268,37 +377,44 @@ def main() -> None:
     help="granian only: RSGI (plait's native, fastest) or ASGI. 'auto' picks RSGI unless the "
     "app has WebSocket routes or mounts, which need ASGI's close codes and subprotocols.",
 )
-@app_argument
-def run(
-    app_spec: str,
-    app_dir: str,
-    host: str,
-    port: int,
-    reload: bool,
-    workers: int | None,
-    server: str,
-    interface: str,
-) -> None:
+@app_options
+def run(app_spec: str, app_dir: str, server: str, interface: str, **options: Any) -> None:
     """Serve APP over HTTP (for example: plait run examples/hello/app.py:app)."""
-    if reload and workers is not None:
+    if options["reload"] and options["workers"] is not None:
         raise click.UsageError("--reload and --workers can't be used together")
     if server == "uvicorn" and interface != "auto":
         raise click.UsageError("--interface applies to granian only")
+    if server == "uvicorn" and (options["reuse_port"] or not options["respawn"]):
+        raise click.UsageError("--reuse-port and --no-respawn apply to granian only")
+    # Before the app is imported: App() reads them, here and in every worker.
+    if options.pop("debug"):
+        os.environ[DEBUG_ENV] = "1"
+    body_timeout = options.pop("body_timeout")
+    if body_timeout is not None:
+        os.environ[BODY_TIMEOUT_ENV] = f"{body_timeout:g}"
     loaded = cli_load_app(app_spec, app_dir)
+    settings = ServeOptions(
+        **{
+            **options,
+            "reload_dirs": tuple(options["reload_dirs"])
+            or reload_dirs_for(loaded.import_string.partition(":")[0]),
+            "reload_includes": (*DEFAULT_RELOAD_INCLUDES, *options["reload_includes"]),
+            "reload_excludes": tuple(options["reload_excludes"]),
+        }
+    )
+    if not settings.reuse_port:
+        hint = " (or pass --reuse-port to share it)" if server == "granian" else ""
+        check_port(settings.host, settings.port, hint)
+    where = f"http://{settings.host}:{settings.port}"
     if server == "granian":
-        _serve_granian(loaded, host, port, reload, workers, interface)
+        chosen = _granian_interface(loaded.app, interface)
+        click.echo(
+            f"plait: serving {app_spec} at {where} on granian over {chosen.upper()}", err=True
+        )
+        serve_granian(loaded.import_string, chosen, settings)
     else:
-        _serve_uvicorn(loaded, host, port, reload, workers)
-
-
-def _serve_uvicorn(
-    loaded: LoadedApp, host: str, port: int, reload: bool, workers: int | None
-) -> None:
-    import uvicorn
-
-    # An import string, not the object: reload and workers re-import the app in child
-    # processes (which inherit sys.path, where load_app put the app's directory).
-    uvicorn.run(loaded.import_string, host=host, port=port, reload=reload, workers=workers)
+        click.echo(f"plait: serving {app_spec} at {where} on uvicorn", err=True)
+        serve_uvicorn(loaded.import_string, settings)
 
 
 def _granian_interface(app: Any, choice: str) -> str:
@@ -312,46 +428,10 @@ def _granian_interface(app: Any, choice: str) -> str:
         return "asgi"
     # granian's RSGI cannot send WebSocket close codes or a chosen subprotocol (granian 2.8):
     # an app with WebSocket routes, or mounts that may have some, keeps ASGI's semantics.
-    from plait._routing import Mount, WebSocketRoute
-
     routes = getattr(app, "routes", ())
     if any(isinstance(route, WebSocketRoute | Mount) for route in routes):
         return "asgi"
     return "rsgi"
-
-
-def _serve_granian(
-    loaded: LoadedApp,
-    host: str,
-    port: int,
-    reload: bool,
-    workers: int | None,
-    choice: str = "auto",
-) -> None:
-    try:
-        from granian import Granian
-        from granian.constants import Interfaces
-    except ImportError:
-        raise click.ClickException(
-            "--server granian needs granian: pip install 'plait[granian]'"
-        ) from None
-    # RSGI skips ASGI's per-message dicts; an app without it is still served over ASGI.
-    interface = Interfaces(_granian_interface(loaded.app, choice))
-    if reload:
-        # granian forks its workers by default, and a forked worker inherits the app module
-        # this process imported: a reload would serve the old code. Spawned ones import anew.
-        import multiprocessing
-
-        multiprocessing.set_start_method("spawn", force=True)
-    click.echo(f"plait: serving {loaded.import_string} on granian over {interface.name}", err=True)
-    Granian(
-        loaded.import_string,
-        address=host,
-        port=port,
-        interface=interface,
-        workers=workers or 1,
-        reload=reload,
-    ).serve()
 
 
 # ------------------------------------------------------------------------- plait routes
@@ -398,10 +478,11 @@ def format_routes(routes: Iterable[Route | WebSocketRoute | Mount], sort: str | 
     default=None,
     help="Sort by this column (default: the order routes were registered in).",
 )
-@app_argument
+@app_options
 def routes(app_spec: str, app_dir: str, sort: str | None) -> None:
     """Print APP's routes: methods, path, name and handler."""
     app = cli_load_app(app_spec, app_dir).app
+    app.build()  # the table it serves: with /docs, /redoc and /openapi.json when it has them
     if not app.routes:
         click.echo("No routes.")
         return

@@ -317,3 +317,51 @@ def test_malformed_input_is_a_403_never_a_500() -> None:
     with TestClient(make_app(), base_url="https://testserver") as client:
         malformed = {"X-CSRF-Token": get_token(client), "referer": "https://[::1/x"}
         assert client.post("/anything", headers=malformed).status_code == 403
+
+
+def test_a_form_body_that_stops_coming_is_a_408() -> None:
+    # The middleware reads the body for the token before the app does: it times out too.
+    app = App(body_timeout=0.2)
+    CSRF(app)
+
+    @app.post("/submit")
+    async def submit(request: Request) -> str:
+        return "never reached"
+
+    secret = new_secret()
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/submit",
+        "raw_path": b"/submit",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [
+            (b"host", b"testserver"),
+            (b"origin", b"http://testserver"),
+            (b"cookie", f"csrftoken={secret}".encode()),
+            (b"content-type", b"application/x-www-form-urlencoded"),
+            (b"accept", b"application/json"),
+        ],
+        "client": ("127.0.0.1", 1234),
+        "server": ("testserver", 80),
+    }
+    sent: list[Any] = []
+    pieces = [{"type": "http.request", "body": b"title=a&csrf_tok", "more_body": True}]
+
+    async def receive() -> Any:
+        if pieces:
+            return pieces.pop()
+        await asyncio.sleep(3600)
+        raise AssertionError("unreachable")
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    app.build()
+    asyncio.run(app(scope, receive, send))
+    assert sent[0]["status"] == 408
+    assert b"did not arrive in time" in b"".join(m.get("body", b"") for m in sent[1:])

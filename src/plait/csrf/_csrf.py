@@ -79,7 +79,7 @@ class CSRF:
     ``Origin``, or over HTTPS its ``Referer``) or from one of ``trusted_origins``, and carry
     the token: the ``csrf_token`` form field (``{{ csrf_input() }}`` in a template) or the
     ``X-CSRF-Token`` header. Failures are 403s saying why. Form bodies are read up to the
-    app's ``max_body_size`` (see :class:`CSRFMiddleware` for every option).
+    app's ``max_body_size`` and ``body_timeout`` (see :class:`CSRFMiddleware` for every option).
 
     The ``csrftoken`` cookie is not HttpOnly, as in Django: a page's script reads it to send
     the header. That gives a script nothing it could not read from a page's form anyway.
@@ -130,6 +130,7 @@ class CSRF:
             CSRFMiddleware,
             **self.options,
             max_body_size=app.max_body_size,
+            body_timeout=app.body_timeout,
             exempt_routes=self.exempt_routes,
         )
 

@@ -65,8 +65,11 @@ def _handler(
     return func
 
 
-def _scalar_columns(model: type, read: type[msgspec.Struct]) -> dict[str, sa.Column[Any]]:
-    """Readable columns of a type a query string can carry, by attribute name."""
+def _scalar_columns(
+    model: type, read: type[msgspec.Struct], *, datetimes: bool = False
+) -> dict[str, sa.Column[Any]]:
+    """Readable columns of a type a query string can carry, by attribute name (timestamps
+    too with ``datetimes``: they sort, though an exact-match filter on them makes no sense)."""
     mapper: sa.orm.Mapper[Any] = sa.inspect(model)
     readable = set(read.__struct_fields__)
     found: dict[str, sa.Column[Any]] = {}
@@ -78,7 +81,9 @@ def _scalar_columns(model: type, read: type[msgspec.Struct]) -> dict[str, sa.Col
             python_type = column.type.python_type
         except NotImplementedError:
             continue
-        if issubclass(python_type, _FILTERABLE) and not issubclass(python_type, datetime.datetime):
+        if issubclass(python_type, _FILTERABLE) and (
+            datetimes or not issubclass(python_type, datetime.datetime)
+        ):
             found[prop.key] = column
     return found
 
@@ -155,7 +160,8 @@ def crud_router(
         columns = _scalar_columns(model, read)
         filters = _pick(filter_by, columns, "filter_by", name, default=list(columns))
         default_sorts = [k for k, c in columns.items() if c.primary_key or c.index or c.unique]
-        sorts = _pick(sort_by, columns, "sort_by", name, default=default_sorts)
+        sortable = _scalar_columns(model, read, datetimes=True)
+        sorts = _pick(sort_by, sortable, "sort_by", name, default=default_sorts)
         _list_endpoint(
             router,
             prefix,

@@ -7,15 +7,14 @@ from pathlib import Path
 
 import click
 
-from plait._clioptions import app_dir_option
+from plait._clioptions import app_options
 from plait.openapi._generator import openapi_schema
 
 __all__ = ["openapi_command"]
 
 
 @click.command("openapi")
-@click.argument("app_spec", metavar="APP", envvar="PLAIT_APP")
-@app_dir_option
+@app_options
 @click.option(
     "-o",
     "--output",
