@@ -4,10 +4,7 @@ JSON API, and the admin."""
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +15,7 @@ from plait import App
 from plait.auth import User
 from plait.db import Database
 from plait.testing import TestClient
+from test_examples import load_example
 
 BOOKMARKS = Path(__file__).resolve().parent.parent / "examples" / "bookmarks" / "app.py"
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
@@ -27,15 +25,7 @@ PASSWORD = "correct horse battery"
 def load_bookmarks(url: str, monkeypatch: pytest.MonkeyPatch) -> App:
     """Import the example with its database at ``url`` (never a file in the repository)."""
     monkeypatch.setenv("PLAIT_DATABASE_URL", url)
-    name = f"plait_example_bookmarks_{uuid.uuid4().hex[:8]}"
-    spec = importlib.util.spec_from_file_location(name, BOOKMARKS)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    monkeypatch.delitem(sys.modules, name)
-    app: App = module.app
+    app: App = load_example(BOOKMARKS).app
     return app
 
 

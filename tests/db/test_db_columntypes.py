@@ -3,15 +3,11 @@ the admin and migrations."""
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterator
-from pathlib import Path
-
 import msgspec
 import pytest
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
-from test_db_migrations import Project
+from test_db_migrations import Project, project  # noqa: F401 - the fixture
 
 from plait import App
 from plait.db import Database, EmailType, Model, URLType, crud_router
@@ -88,13 +84,7 @@ class Member(Base):
 """
 
 
-@pytest.fixture
-def project(tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Project]:
-    yield Project(tmp_path, db_url, monkeypatch)
-    sys.modules.pop("project_app", None)
-
-
-def test_migrations_hold_plain_string_columns(project: Project) -> None:
+def test_migrations_hold_plain_string_columns(project: Project) -> None:  # noqa: F811
     project.write(MODELS)
     project.run("makemigrations", "-m", "members")
     (migration,) = project.versions()
