@@ -6,8 +6,8 @@ CSRF, flash messages and error pages, a JSON API, and the admin.
 The first run creates ``bookmarks.sqlite3`` in the current directory (set
 ``PLAIT_DATABASE_URL=postgresql://…`` for PostgreSQL) and a random signing key for the run
 (set ``PLAIT_SECRET_KEY`` to keep sessions across restarts). Sign up at /accounts/signup;
-``plait createsuperuser --app examples/bookmarks/app.py:app`` makes an administrator for
-/admin/. The JSON API is under /api (the session cookie, and an ``X-CSRF-Token`` header
+after the first run, ``plait createsuperuser --app examples/bookmarks/app.py:app`` makes an
+administrator for /admin/. The JSON API is under /api (the session cookie, and an ``X-CSRF-Token`` header
 with the ``csrftoken`` cookie's value for writes), documented at /docs.
 """
 
