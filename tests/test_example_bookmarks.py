@@ -63,7 +63,7 @@ def test_pages_sign_up_add_edit_filter_and_delete(client: TestClient) -> None:
     assert "Enter a valid URL." in bad.text
     assert "This field is required." in bad.text
     saved = client.post_form(
-        "/bookmarks/new", {"url": "docs.python.org", "title": "Python", "tags": "Python, web"}
+        "/bookmarks/new", {"url": "docs.python.org", "title": "Python", "tags": "python, web"}
     )
     assert "Bookmark saved." in saved.text
     assert titles(saved.text) == ["Python"]

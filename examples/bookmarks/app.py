@@ -7,16 +7,15 @@ The first run creates ``bookmarks.sqlite3`` in the current directory (set
 ``PLAIT_DATABASE_URL=postgresql://…`` for PostgreSQL) and a random signing key for the run
 (set ``PLAIT_SECRET_KEY`` to keep sessions across restarts). Sign up at /accounts/signup;
 after the first run, ``plait createsuperuser --app examples/bookmarks/app.py:app`` makes an
-administrator for /admin/. The JSON API is under /api (the session cookie, and an ``X-CSRF-Token`` header
-with the ``csrftoken`` cookie's value for writes), documented at /docs.
+administrator for /admin/. The JSON API is under /api (the session cookie, and for writes an
+``X-CSRF-Token`` header holding the ``csrftoken`` cookie's value), documented at /docs.
 """
 
 import datetime
 import secrets
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-from msgspec import Meta
 from sqlalchemy import Column, ForeignKey, String, Table, func, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -98,22 +97,13 @@ admin = Admin(app, db)
 admin.register(Bookmark, list_display=("title", "url", "owner_id", "created_at"))
 admin.register(Tag, search_fields=("name",))
 
-TagsText = Annotated[str, Meta(max_length=500, description="Comma-separated: python, web")]
 
-
-class BookmarkForm(forms.Form, schema=Bookmark.Create):
+class BookmarkForm(
+    forms.Form,
+    schema=Bookmark.Create,
+    widgets={"tags": forms.Widget("text", placeholder="python, web")},  # comma-separated
+):
     notes: forms.TextArea | None = None
-    tags: TagsText | None = None  # typed as text, saved as the relation's list of names
-
-
-def form_data(form: BookmarkForm) -> dict[str, Any]:
-    names = {name.strip().lower() for name in (form.tags or "").split(",") if name.strip()}
-    return {**form.cleaned_data, "tags": sorted(names)}
-
-
-def form_initial(bookmark: Bookmark) -> dict[str, Any]:
-    tags = ", ".join(tag.name for tag in bookmark.tags)
-    return {"url": bookmark.url, "title": bookmark.title, "notes": bookmark.notes, "tags": tags}
 
 
 async def own_bookmark(session: Session, bookmark_id: int, user: User) -> Bookmark:
@@ -147,7 +137,7 @@ async def new_bookmark(
 ) -> Any:
     if not form.is_valid():
         return {"form": form, "title": "New bookmark"}
-    session.add(Bookmark(form_data(form), owner_id=user.id))
+    session.add(Bookmark(form.cleaned_data, owner_id=user.id))
     flash(request, "Bookmark saved.", "success")
     return RedirectResponse(app.url_path_for("index"), status_code=303)
 
@@ -159,10 +149,10 @@ async def edit_bookmark(
 ) -> Any:
     bookmark = await own_bookmark(session, bookmark_id, user)
     if not form.bound:
-        form = BookmarkForm(initial=form_initial(bookmark), request=request)
+        form = BookmarkForm(initial=bookmark, request=request)
     if not form.is_valid():
         return {"form": form, "title": f"Edit “{bookmark.title}”"}
-    apply(bookmark, form_data(form))
+    apply(bookmark, form.cleaned_data)
     flash(request, "Bookmark updated.", "success")
     return RedirectResponse(app.url_path_for("index"), status_code=303)
 

@@ -6,8 +6,11 @@ from typing import Annotated, ClassVar, Optional, Union
 
 import pytest
 from msgspec import Meta
+from sqlalchemy import Column, ForeignKey, String, Table
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from plait import forms
+from plait.db import Model, Relation, SchemaOptions
 
 # Every way the docs (and typing) spell an optional field with a widget.
 OPTIONAL_SPELLINGS = {
@@ -159,3 +162,44 @@ def test_url_and_email_inputs_and_lengths() -> None:
     blog = "https://e.com/" + "x" * 20
     long = Contact({"email": "a@b.co", "website": "https://e.com", "blog": blog})
     assert long.errors == {"blog": ["Ensure this value has at most 30 characters (it has 34)."]}
+
+
+# A to-many relation written as text: the keys comma-separated (django-taggit's TagField).
+tagged_topic = Table(
+    "tagged_topic",
+    Model.metadata,
+    Column("tagged_id", ForeignKey("tagged.id"), primary_key=True),
+    Column("topic_id", ForeignKey("topic_label.id"), primary_key=True),
+)
+
+
+class TopicLabel(Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(20), unique=True)
+
+
+class Tagged(Model):
+    __schema_options__ = SchemaOptions(
+        relations={"topics": Relation(key="name", create_missing=True)}
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(50))
+    topics: Mapped[list[TopicLabel]] = relationship(secondary=tagged_topic)
+
+
+class TaggedForm(forms.Form, schema=Tagged.Create, widgets={"topics": "text"}):
+    pass
+
+
+def test_a_relation_typed_as_comma_separated_text() -> None:
+    form = TaggedForm({"title": "Hi", "topics": " python, web,, db "})
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["topics"] == ["python", "web", "db"]
+    assert '<input type="text" name="topics" id="id_topics">' in str(TaggedForm())
+    row = Tagged(title="Hi")
+    row.topics = [TopicLabel(name="python"), TopicLabel(name="web")]
+    edit = str(TaggedForm(initial=row))
+    assert '<input type="text" value="python, web" name="topics" id="id_topics">' in edit
+    again = TaggedForm({"title": "Hi", "topics": "a" * 21})
+    assert not again.is_valid()
+    assert '<input type="text" value="' + "a" * 21 + '"' in str(again)

@@ -249,6 +249,9 @@ class Form:
         if field.is_file:
             values = [v for v in values if isinstance(v, UploadFile) and v.filename]
         else:
+            if field.multiple and field.widget == "text":
+                # Several values typed in one input: "python, web" (django-taggit's TagField).
+                values = [part for v in values for part in str(v).split(",")]
             values = [v.strip() if field.widget != "password" else v for v in values]
             values = [v for v in values if v != ""]
         if field.multiple:
@@ -304,7 +307,13 @@ class Form:
 
     def value(self, name: str) -> Any:
         """What the field ``name`` shows: the submitted value, else initial, else default."""
-        field = self.fields[name]
+        value = self._value(self.fields[name])
+        if self.fields[name].widget == "text" and isinstance(value, list | tuple):
+            return ", ".join(str(item) for item in value)  # several values in one input
+        return value
+
+    def _value(self, field: FieldSpec) -> Any:
+        name = field.name
         if self.bound:
             raw = self._raw(field)
             return raw if field.widget != "checkbox" or field.multiple else raw is not None
