@@ -26,11 +26,14 @@ import pytest
 
 __all__ = [
     "POSTGRES_URL",
+    "REDIS_URL",
     "TCPProxy",
     "new_postgres_database",
     "postgres_execute",
     "postgres_execute_async",
+    "redis_key_prefix",
     "require_postgres",
+    "require_redis",
     "reset_postgres",
     "server_url",
     "service_unavailable",
@@ -39,6 +42,9 @@ __all__ = [
 POSTGRES_URL = os.environ.get(
     "PLAIT_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
+REDIS_URL = os.environ.get("PLAIT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+"""The Redis server the tests use (database 15); each test works under a key prefix of its
+own and deletes only its own keys (the server is shared: never flush it)."""
 
 
 def service_unavailable(name: str, reason: str) -> None:
@@ -109,6 +115,43 @@ def new_postgres_database(prefix: str = "plait_test") -> Iterator[str]:
         yield server_url(name)
     finally:
         postgres_execute(POSTGRES_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+_redis_problem: dict[str, str | None] = {}
+
+
+def require_redis() -> None:
+    """Skip (or in CI fail) the calling test when the Redis server can't be reached."""
+    if "result" not in _redis_problem:
+        import redis
+
+        try:
+            client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+            client.ping()
+            client.close()
+            _redis_problem["result"] = None
+        except redis.RedisError as exc:
+            _redis_problem["result"] = f"{REDIS_URL}: {type(exc).__name__}: {exc}"
+    problem = _redis_problem["result"]
+    if problem is not None:
+        service_unavailable("Redis", problem)
+
+
+@contextlib.contextmanager
+def redis_key_prefix(name: str = "plait-test") -> Iterator[str]:
+    """A key prefix of the caller's own on the Redis server; its keys are deleted after."""
+    require_redis()
+    import redis
+
+    prefix = f"{name}:{uuid.uuid4().hex[:10]}:"
+    try:
+        yield prefix
+    finally:
+        client = redis.Redis.from_url(REDIS_URL)
+        keys = list(client.scan_iter(match=prefix + "*"))
+        if keys:
+            client.delete(*keys)
+        client.close()
 
 
 class TCPProxy:

@@ -7,7 +7,16 @@ import subprocess
 import sys
 import textwrap
 
-BATTERIES = ("sqlalchemy", "pydantic", "jinja2", "alembic", "redis", "argon2", "granian")
+BATTERIES = (
+    "sqlalchemy",
+    "pydantic",
+    "jinja2",
+    "alembic",
+    "redis",
+    "argon2",
+    "granian",
+    "taskiq",
+)
 
 SCRIPT = textwrap.dedent(
     """

@@ -113,8 +113,14 @@ class App(Router):
         redoc_url: str | None = "/redoc",
         openapi_tags: Sequence[Mapping[str, Any]] | None = None,
         servers: Sequence[Mapping[str, Any]] | None = None,
+        trusted_proxies: Sequence[str] = (),
     ) -> None:
         super().__init__(dependencies=dependencies)
+        if trusted_proxies:
+            from plait.middleware._proxyheaders import ProxyHeadersMiddleware
+
+            ProxyHeadersMiddleware(self, trusted_proxies=trusted_proxies)  # checks them now
+        self.trusted_proxies = list(trusted_proxies)
         debug = env_flag(DEBUG_ENV) if debug is None else debug
         self.debug = debug
         self.title = title
@@ -251,6 +257,12 @@ class App(Router):
             add_docs_routes(self)
         self._compile_routes()
         if not self._started:
+            if self.trusted_proxies:
+                from plait.middleware._proxyheaders import ProxyHeadersMiddleware
+
+                # Outermost, whatever was added after: every layer sees the real client.
+                options = {"trusted_proxies": self.trusted_proxies}
+                self.user_middleware.insert(0, (ProxyHeadersMiddleware, options))
             asgi: ASGIApp = self._dispatch
             for cls, options in reversed(self.user_middleware):
                 asgi = cls(asgi, **options)

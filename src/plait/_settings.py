@@ -195,7 +195,11 @@ class Settings(msgspec.Struct, kw_only=True):
     )
     """Host names the app answers to (for ``TrustedHostMiddleware``)."""
     REDIS_URL: str | None = None
-    """Redis server for caches, sessions and queues, when a battery needs one."""
+    """Redis server: when set, sessions, the cache, rate limits and channels keep their state
+    there (shared by every process and machine) instead of in this process."""
+    TRUSTED_PROXIES: list[str] = msgspec.field(default_factory=list)
+    """Proxy addresses or networks whose ``X-Forwarded-For``/``-Proto`` are believed
+    (``App(trusted_proxies=settings.TRUSTED_PROXIES)``); none by default."""
 
     env_prefix: ClassVar[str] = "PLAIT_"
     """The prefix of the environment variables (``PLAIT_DEBUG`` sets ``DEBUG``)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -17,7 +18,9 @@ from plait.templates import Templates
 from plait.testing import TestClient
 
 
-def _app(db_url: str, tmp_path: Path, *, layout: str | None = None) -> App:
+def _app(
+    db_url: str, tmp_path: Path, *, layout: str | None = None, limits: dict[str, Any] | None = None
+) -> App:
     app = App()
     Sessions(app, store=MemoryStore(), secret_key=SECRET)
     CSRF(app)
@@ -25,7 +28,7 @@ def _app(db_url: str, tmp_path: Path, *, layout: str | None = None) -> App:
     db = Database(app, db_url, auto_migrate=True, migrations=tmp_path / "no-migrations")
     auth = Auth(app, db, secret_key=SECRET)
     if layout is None:
-        auth.add_pages()
+        auth.add_pages(**(limits or {}))
     else:
         auth.add_pages(prefix="/accounts", layout=layout, redirect_to="/home")
 

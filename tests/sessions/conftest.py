@@ -7,14 +7,13 @@ A missing Redis server skips its tests with the reason (or fails them when
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sessions_services import REDIS_URL, SECRET, StoreFactory, require_redis
+from sessions_services import SECRET, StoreFactory
 
-from _services import new_postgres_database
+from _services import REDIS_URL, new_postgres_database, redis_key_prefix
 from plait.db import Database
 from plait.sessions import CookieStore, DatabaseStore, MemoryStore, RedisStore
 
@@ -22,16 +21,8 @@ from plait.sessions import CookieStore, DatabaseStore, MemoryStore, RedisStore
 @pytest.fixture
 def redis_prefix() -> Iterator[str]:
     """A key prefix of this test's own on the Redis server; its keys are deleted after."""
-    require_redis()
-    import redis
-
-    prefix = f"plait-test:{uuid.uuid4().hex[:10]}:"
-    yield prefix
-    client = redis.Redis.from_url(REDIS_URL)
-    keys = list(client.scan_iter(match=prefix + "*"))
-    if keys:
-        client.delete(*keys)
-    client.close()
+    with redis_key_prefix() as prefix:
+        yield prefix
 
 
 def create_tables(url: str) -> None:

@@ -372,3 +372,17 @@ def test_public_surface() -> None:
     for module in ("_data", "_database", "_flash", "_middleware", "_redis", "_stores"):
         imported = __import__(f"plait.sessions.{module}", fromlist=["__all__"])
         assert all(hasattr(imported, name) for name in imported.__all__), module
+
+
+def test_redis_url_in_the_settings_moves_sessions_to_redis(
+    monkeypatch: Any, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PLAIT_REDIS_URL", "redis://example.invalid:6390/2")
+    monkeypatch.delenv("PLAIT_SECRET_KEY", raising=False)
+    sessions = Sessions(App())  # no secret key needed: the cookie only carries an id
+    assert isinstance(sessions.store, RedisStore)
+    assert sessions.store.client.connection_pool.connection_kwargs["db"] == 2
+    explicit = Sessions(App(), store=MemoryStore())
+    assert isinstance(explicit.store, MemoryStore)
+    asyncio.run(sessions.store.close())

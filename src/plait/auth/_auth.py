@@ -78,6 +78,8 @@ class Auth:
         redirect_to: str = "/",
         signup: bool = True,
         signup_message: str = "Account created, please log in.",
+        login_limit: str | None = "5/minute",
+        signup_limit: str | None = "10/hour",
     ) -> None:
         """Add the log-in, log-out and sign-up pages (Django's ``auth.urls``)::
 
@@ -92,6 +94,11 @@ class Auth:
         override ``auth/login.html`` or ``auth/signup.html`` in your templates directory for
         your own. Needs :class:`plait.templates.Templates` and :class:`plait.csrf.CSRF` on
         the app (start-up fails without them).
+
+        Log-in and sign-up attempts are rate limited per client address (plait.ratelimit,
+        sliding windows, in Redis when ``REDIS_URL`` is set): ``login_limit`` POSTs (5 a
+        minute) and ``signup_limit`` (10 an hour); over it the form comes back with 429,
+        ``Retry-After`` and "Too many attempts". ``None`` turns a limit off.
         """
         from plait.auth._pages import add_pages
 
@@ -105,6 +112,8 @@ class Auth:
             redirect_to=redirect_to,
             signup=signup,
             signup_message=signup_message,
+            login_limit=login_limit,
+            signup_limit=signup_limit,
         )
 
     def session_hash(self, user: User) -> str:

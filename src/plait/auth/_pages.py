@@ -13,6 +13,7 @@ from plait.auth._login import authenticate, login, logout
 from plait.auth._models import User
 from plait.auth._passwords import hash_password
 from plait.csrf import CSRFMiddleware
+from plait.ratelimit import RateLimit, RateLimiter
 from plait.sessions import flash
 from plait.templates import Templates
 
@@ -76,14 +77,36 @@ def add_pages(
     redirect_to: str,
     signup: bool,
     signup_message: str,
+    login_limit: str | None,
+    signup_limit: str | None,
 ) -> None:
     """Add ``/login``, ``/logout`` and (with ``signup``) ``/signup`` under ``prefix``."""
+    RateLimiter.of(app)  # the app's limiter, or a default one (memory, or Redis by REDIS_URL)
+    login_rule = _rule(login_limit, "plait.auth.login")
+    signup_rule = _rule(signup_limit, "plait.auth.signup")
 
     def render(request: Request, name: str, form: forms.Form, status: int) -> HTMLResponse:
         context = {"form": form, "layout": layout}
         return Templates.of(app).render(request, name, context, status_code=status)
 
+    async def refused(
+        request: Request, rule: RateLimit | None, name: str, form: forms.Form
+    ) -> Response | None:
+        """The form again with 429 and ``Retry-After`` when this address tried too often."""
+        if rule is None or request.method != "POST":
+            return None
+        decision = await rule.hit(request.scope, RateLimiter.of(app))
+        if decision is None or decision.allowed:
+            return None
+        form.add_error(None, f"Too many attempts. Please try again in {decision.reset} seconds.")
+        response = render(request, name, form, 429)
+        for header, value in decision.headers().items():
+            response.headers[header] = value
+        return response
+
     async def login_page(request: Request, form: LoginForm, next: str = "") -> Response:
+        if (response := await refused(request, login_rule, "auth/login.html", form)) is not None:
+            return response
         if form.is_valid():
             async with auth.db.transaction() as session:
                 user = await authenticate(session, form.username, form.password)
@@ -98,6 +121,8 @@ def add_pages(
         return RedirectResponse(redirect_to, status_code=303)
 
     async def signup_page(request: Request, form: SignUpForm) -> Response:
+        if (response := await refused(request, signup_rule, "auth/signup.html", form)) is not None:
+            return response
         if form.is_valid() and await _create_user(auth, form):
             flash(request, signup_message, "success")
             return RedirectResponse(app.url_path_for("login"), status_code=303)
@@ -111,6 +136,13 @@ def add_pages(
         app.add_route(f"{prefix}/signup", signup_page, methods=both, name="signup", **options)
     app.on_startup(lambda: _templates_ready(app))
     app.on_startup(lambda: _csrf_ready(app))
+
+
+def _rule(limit: str | None, group: str) -> RateLimit | None:
+    """Per client address, in sliding windows (no double burst across a window's edge)."""
+    if limit is None:
+        return None
+    return RateLimit(limit, key="ip", strategy="sliding", group=group)
 
 
 async def _create_user(auth: Auth, form: SignUpForm) -> bool:

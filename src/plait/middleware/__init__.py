@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from plait.middleware._cors import CORSMiddleware
 from plait.middleware._gzip import GZipMiddleware
+from plait.middleware._proxyheaders import ProxyHeadersMiddleware
 from plait.middleware._requestid import RequestIDMiddleware
 from plait.middleware._security import SecurityHeadersMiddleware
 from plait.middleware._trustedhost import TrustedHostMiddleware
@@ -21,6 +22,7 @@ from plait.middleware._trustedhost import TrustedHostMiddleware
 __all__ = [
     "CORSMiddleware",
     "GZipMiddleware",
+    "ProxyHeadersMiddleware",
     "RequestIDMiddleware",
     "SecurityHeadersMiddleware",
     "TrustedHostMiddleware",

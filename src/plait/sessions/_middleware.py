@@ -11,6 +11,7 @@ from typing import Literal
 
 from plait import App, ServiceUnavailable, Settings
 from plait.sessions._data import SessionData, UnreachableSession
+from plait.sessions._redis import RedisStore
 from plait.sessions._stores import CookieStore, SessionStore
 from plait.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -34,6 +35,17 @@ def secret_key_from_settings(secret_key: str | None) -> str:
     if not loaded:
         raise ValueError("Sessions need a secret key: pass secret_key= or set SECRET_KEY")
     return loaded
+
+
+def default_store(secret_key: str | None, settings: Settings | None = None) -> SessionStore:
+    """The store when none is given: :class:`RedisStore` when ``REDIS_URL`` is set (the one
+    setting that moves every battery's state to Redis), else the signed-cookie store."""
+    redis_url = (settings or Settings.load(check=False)).REDIS_URL
+    if redis_url:
+        return RedisStore(redis_url)
+    if not secret_key and settings is not None:
+        secret_key = settings.SECRET_KEY
+    return CookieStore(secret_key_from_settings(secret_key))
 
 
 def _seconds(max_age: int | datetime.timedelta) -> int:
@@ -74,9 +86,7 @@ class SessionMiddleware:
         if not cookie_name or any(c in cookie_name for c in ' ;,="'):
             raise ValueError(f"{cookie_name!r} is not a valid cookie name")
         self.app = app
-        self.store = (
-            store if store is not None else CookieStore(secret_key_from_settings(secret_key))
-        )
+        self.store = store if store is not None else default_store(secret_key)
         self.cookie_name = cookie_name
         self.max_age = _seconds(max_age)
         self.secure = secure
@@ -187,9 +197,11 @@ class Sessions:
 
     ``store`` is where the data lives: :class:`CookieStore` (the default, signed with
     ``secret_key``, else the settings' ``SECRET_KEY``), :class:`MemoryStore`,
-    :class:`RedisStore` or :class:`DatabaseStore`. The cookie is ``HttpOnly``,
-    ``SameSite=Lax``, lasts ``max_age`` (two weeks), and is ``Secure`` when the request came
-    over HTTPS (``secure=None``; pass ``True`` behind a proxy that terminates TLS).
+    :class:`RedisStore` or :class:`DatabaseStore`. Without ``store``, a ``REDIS_URL`` in
+    ``settings`` (else ``PLAIT_REDIS_URL``) means :class:`RedisStore` on that server. The
+    cookie is ``HttpOnly``, ``SameSite=Lax``, lasts ``max_age`` (two weeks), and is
+    ``Secure`` when the request came over HTTPS (``secure=None``; pass ``True`` behind a
+    proxy that terminates TLS, or configure the trusted proxies).
     """
 
     def __init__(
@@ -205,10 +217,9 @@ class Sessions:
         secure: bool | None = None,
         httponly: bool = True,
         samesite: SameSite = "lax",
+        settings: Settings | None = None,
     ) -> None:
-        self.store = (
-            store if store is not None else CookieStore(secret_key_from_settings(secret_key))
-        )
+        self.store = store if store is not None else default_store(secret_key, settings)
         self.cookie_name = cookie_name
         self.max_age = _seconds(max_age)
         app.add_middleware(
