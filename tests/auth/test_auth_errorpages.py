@@ -23,7 +23,7 @@ LAYOUT = (
 )
 
 
-class Note(Model):
+class LayoutNote(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(20), unique=True)
 
@@ -39,7 +39,7 @@ def test_every_error_page_reads_the_user_after_a_rollback(db_url: str, tmp_path:
 
     @app.get("/notes/{note_id:int}")
     async def note(note_id: int, user: LoginRequired, session: Session) -> str:
-        found = await get_or_404(session, Note, note_id)  # the user joined this session
+        found = await get_or_404(session, LayoutNote, note_id)  # the user joined this session
         return found.title
 
     @app.get("/private")
@@ -49,13 +49,13 @@ def test_every_error_page_reads_the_user_after_a_rollback(db_url: str, tmp_path:
 
     @app.get("/boom")
     async def boom(user: LoginRequired, session: Session) -> str:
-        session.add(Note(title="kept?"))
+        session.add(LayoutNote(title="kept?"))
         await session.flush()
         raise RuntimeError("bug")
 
     @app.post("/notes")
     async def add_note(user: LoginRequired, session: Session) -> str:
-        session.add(Note(title="twice"))
+        session.add(LayoutNote(title="twice"))
         return "ok"  # the second one fails at COMMIT, after the handler returned
 
     with TestClient(app) as client:
