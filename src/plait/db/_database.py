@@ -190,6 +190,9 @@ class Database:
         loop = _running_loop()
         engine = self._engines.get(loop)
         if engine is None:
+            # Engines of loops that are gone (a script's asyncio.run) are let go, as before.
+            for gone in [other for other in self._engines if other and other.is_closed()]:
+                del self._engines[gone]
             # One made outside any loop is adopted by the first loop that uses it.
             engine = self._engines.pop(None, None) or self.create_engine()
             self._engines[loop] = engine
