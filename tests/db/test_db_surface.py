@@ -10,13 +10,17 @@ import plait.db.migrations
 import plait.db.testing
 
 PUBLIC = [
+    "MAX_OFFSET",
     "MAX_PAGE_SIZE",
     "NAMING_CONVENTION",
     "Database",
     "EmailType",
     "KeysetPage",
+    "Limit",
     "MissingDependencyError",
     "Model",
+    "Offset",
+    "OffsetPage",
     "Page",
     "PageNumber",
     "PageSize",
@@ -24,6 +28,7 @@ PUBLIC = [
     "SchemaOptions",
     "Session",
     "URLType",
+    "UTCDateTime",
     "Violation",
     "apply",
     "bulk_create",

@@ -31,6 +31,7 @@ require("sqlalchemy", "db", "plait.db")
 from plait.db._columntypes import EmailType, URLType  # noqa: E402
 from plait.db._crud import bulk_create, count, exists, get_or_404  # noqa: E402
 from plait.db._database import Database  # noqa: E402
+from plait.db._datetime import UTCDateTime  # noqa: E402
 from plait.db._errorhandling import (  # noqa: E402
     Violation,
     describe_integrity_error,
@@ -39,8 +40,12 @@ from plait.db._errorhandling import (  # noqa: E402
 )
 from plait.db._model import NAMING_CONVENTION, Model  # noqa: E402
 from plait.db._pagination import (  # noqa: E402
+    MAX_OFFSET,
     MAX_PAGE_SIZE,
     KeysetPage,
+    Limit,
+    Offset,
+    OffsetPage,
     Page,
     PageNumber,
     PageSize,
@@ -53,13 +58,17 @@ from plait.db._schemas import SchemaOptions, apply, load_options, model_schema, 
 from plait.db._session import Session, get_session  # noqa: E402
 
 __all__ = [
+    "MAX_OFFSET",
     "MAX_PAGE_SIZE",
     "NAMING_CONVENTION",
     "Database",
     "EmailType",
     "KeysetPage",
+    "Limit",
     "MissingDependencyError",
     "Model",
+    "Offset",
+    "OffsetPage",
     "Page",
     "PageNumber",
     "PageSize",
@@ -67,6 +76,7 @@ __all__ = [
     "SchemaOptions",
     "Session",
     "URLType",
+    "UTCDateTime",
     "Violation",
     "apply",
     "bulk_create",

@@ -137,7 +137,7 @@ def run_migrations(context: Any) -> None:
             target_metadata=db.metadata,
             literal_binds=True,
             render_as_batch=True,
-            render_item=render_column_type,
+            render_item=_render_item,
         )
         with context.begin_transaction():
             context.run_migrations()
@@ -159,8 +159,21 @@ async def _run_async(context: Any, db: Database) -> None:
         await engine.dispose()
 
 
+def _render_item(kind: str, item: Any, autogen_context: Any) -> str | bool:
+    """Migrations spell plait's column types in SQLAlchemy's own words: a migration imports
+    nothing of plait's, so changing plait never breaks an old migration."""
+    from plait.db._datetime import UTCDateTime
+
+    column_type = render_column_type(kind, item, autogen_context)  # EmailType, URLType
+    if column_type:
+        return column_type
+    if kind == "type" and isinstance(item, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
 def _run(context: Any, connection: sa.Connection, db: Database) -> None:
-    options: dict[str, Any] = {}
+    options: dict[str, Any] = {"render_item": _render_item}
     if context.config.attributes.get(_SKIP_EMPTY):
         options["process_revision_directives"] = _skip_empty
     context.configure(
@@ -169,7 +182,6 @@ def _run(context: Any, connection: sa.Connection, db: Database) -> None:
         # Batch mode: SQLite can't ALTER most things, so tables are copied; on PostgreSQL the
         # same operations are plain ALTERs. One set of migration files serves both.
         render_as_batch=True,
-        render_item=render_column_type,
         compare_type=True,
         # SQLite DDL is transactional too, since plait's engines emit BEGIN themselves: a
         # migration that fails half-way leaves nothing behind on either database.
