@@ -91,10 +91,12 @@ def related_model(column: sa.Column[Any], model: type) -> tuple[type, str] | Non
 
 def _widget(column: sa.Column[Any], write_only: bool) -> tuple[str, dict[str, Any]]:
     type_ = column.type
-    if isinstance(type_, sa.types.TypeDecorator):  # plait.db.UTCDateTime stores a DateTime
-        type_ = type_.impl_instance
     if write_only:
         return "password", {}
+    if isinstance(type_, EmailType | URLType):
+        return ("email" if isinstance(type_, EmailType) else "url"), {"max_length": type_.length}
+    if isinstance(type_, sa.types.TypeDecorator):  # plait.db.UTCDateTime stores a DateTime
+        type_ = type_.impl_instance
     if isinstance(type_, sa.Boolean):
         if column.nullable:
             return "select", {"choices": [("", "Unknown"), ("true", "Yes"), ("false", "No")]}
@@ -106,8 +108,6 @@ def _widget(column: sa.Column[Any], write_only: bool) -> tuple[str, dict[str, An
         return "select", {"choices": [(value, value) for value in type_.enums]}
     if isinstance(type_, sa.JSON | sa.ARRAY):
         return "json", {}
-    if isinstance(type_, EmailType | URLType):
-        return ("email" if isinstance(type_, EmailType) else "url"), {"max_length": type_.length}
     if isinstance(type_, sa.Text):
         return "textarea", {}
     if isinstance(type_, sa.String):
