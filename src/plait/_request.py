@@ -43,6 +43,16 @@ class ClientDisconnect(Exception):
     """The client went away before the request body was read."""
 
 
+def _on_asyncio() -> bool:
+    """Whether an asyncio loop runs this code (not trio, nor a coroutine driven by hand):
+    only then can a timeout be set."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
 async def _empty_receive() -> Message:
     return {"type": "http.request", "body": b"", "more_body": False}
 
@@ -231,7 +241,7 @@ class Request(HTTPConnection):
     async def _next_message(self) -> Message:
         """The next piece of the body, within ``app.body_timeout`` seconds (else a 408)."""
         seconds = self.app.body_timeout if self.app is not None else None
-        if not seconds:
+        if not seconds or not _on_asyncio():
             return await self._receive()
         try:
             async with asyncio.timeout(seconds):
