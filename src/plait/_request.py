@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, MutableMapping
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import msgspec
@@ -19,7 +19,7 @@ from plait._datastructures import (
 )
 from plait._exceptions import HTTPException
 from plait._formparser import FormLimits, parse_form
-from plait.types import Message, Receive, Scope
+from plait.types import Message, Receive, Scope, SessionProtocol
 
 if TYPE_CHECKING:
     from plait._app import App
@@ -174,7 +174,7 @@ class HTTPConnection:
         return self._state
 
     @property
-    def session(self) -> MutableMapping[str, Any]:
+    def session(self) -> SessionProtocol:
         """The session of this connection, from the sessions battery (``plait.sessions``)."""
         try:
             return self.scope["session"]  # type: ignore[no-any-return]
