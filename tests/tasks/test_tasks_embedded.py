@@ -263,3 +263,26 @@ def test_without_a_database_start_up_says_what_is_missing() -> None:
     client = TestClient(app)
     with pytest.raises(RuntimeError, match=r"app's database, and No database named 'default'"):
         client.__enter__()
+
+
+def test_a_plain_function_task_runs_in_a_thread(url: str) -> None:
+    import threading
+
+    app = App()
+    Database(app, url, auto_migrate=True)
+    tasks = Tasks(app, poll_interval=0.1)
+    seen: list[str] = []
+
+    @tasks.task(name="blocking")
+    def blocking(word: str) -> str:
+        seen.append(threading.current_thread().name)
+        return word.upper()
+
+    @app.post("/blocking")
+    async def run_blocking(word: str) -> str:
+        return await (await blocking.enqueue(word)).result(timeout=10)
+
+    with TestClient(app) as client:
+        assert client.post("/blocking", params={"word": "quiet"}).text == "QUIET"
+    assert seen
+    assert seen[0] != "MainThread"
