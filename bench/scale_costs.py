@@ -29,7 +29,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -65,11 +65,12 @@ def cached(backend: Any, prefix: str) -> App:
     return app
 
 
-def limited_dependency(storage: str, prefix: str, strategy: str) -> App:
+def limited_dependency(storage: str, prefix: str, strategy: str, headers: bool = True) -> App:
     app = App()
     limiter = RateLimiter(app, storage=storage, prefix=prefix)
+    rule = limiter.limit(HUGE, strategy=strategy, headers=headers)  # type: ignore[arg-type]
 
-    @app.get("/", dependencies=[limiter.limit(HUGE, strategy=strategy)])  # type: ignore[arg-type]
+    @app.get("/", dependencies=[rule])
     async def index() -> dict[str, Any]:
         return BODY
 
@@ -108,23 +109,24 @@ async def _receive() -> dict[str, Any]:
     return {"type": "http.request", "body": b"", "more_body": False}
 
 
-async def measure(app: App, requests: int) -> float:
-    """Mean seconds per request over ``requests`` sequential requests (after a warm-up)."""
+async def measure(app: App, requests: int) -> tuple[float, float]:
+    """Mean wall and CPU seconds per request over ``requests`` sequential requests (after a
+    warm-up). CPU time is this process's only: the Redis server's work is not in it."""
     statuses: list[int] = []
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         if message["type"] == "http.response.start":
             statuses.append(message["status"])
 
     for _ in range(20):
         await app(dict(SCOPE), _receive, send)
     statuses.clear()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for _ in range(requests):
         await app(dict(SCOPE), _receive, send)
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     assert statuses == [200] * requests, sorted(set(statuses))
-    return elapsed / requests
+    return elapsed / requests, cpu / requests
 
 
 def variants(redis_url: str, prefix: str) -> dict[str, Callable[[], App]]:
@@ -145,6 +147,9 @@ def variants(redis_url: str, prefix: str) -> dict[str, Callable[[], App]]:
         "rate-limit dependency, Redis, sliding": lambda: limited_dependency(
             redis_url, prefix + ":drs", "sliding"
         ),
+        "rate-limit dependency, Redis, fixed, no headers": lambda: limited_dependency(
+            redis_url, prefix + ":drn", "fixed", headers=False
+        ),
         "rate-limit middleware, memory, fixed": lambda: limited_middleware(
             "memory://", prefix + ":mm"
         ),
@@ -159,7 +164,7 @@ async def main(requests: int, repeats: int, redis_url: str) -> None:
     apps = {name: make() for name, make in variants(redis_url, prefix).items()}
     for app in apps.values():
         await app.startup()
-    results: dict[str, list[float]] = {name: [] for name in apps}
+    results: dict[str, list[tuple[float, float]]] = {name: [] for name in apps}
     names = list(apps)
     try:
         for repeat in range(repeats):
@@ -170,12 +175,37 @@ async def main(requests: int, repeats: int, redis_url: str) -> None:
         for app in apps.values():
             await app.shutdown()
         await _cleanup(redis_url, prefix)
-    base = statistics.median(results["bare app"])
-    print(f"{requests} requests x {repeats} repeats; median of the per-repeat means")
-    print(f"{'variant':42} {'us/request':>11} {'vs bare':>9}")
+    round_trip = await _redis_round_trip(redis_url, requests)
+    base = statistics.median(wall for wall, _ in results["bare app"])
+    base_cpu = statistics.median(cpu for _, cpu in results["bare app"])
+    print(f"{requests} requests x {repeats} repeats; median of the per-repeat means, in us")
+    print(f"{'variant':48} {'wall':>9} {'vs bare':>9} {'CPU':>9} {'vs bare':>9}")
     for name in names:
-        value = statistics.median(results[name])
-        print(f"{name:42} {value * 1e6:11.1f} {(value - base) * 1e6:+9.1f}")
+        wall = statistics.median(w for w, _ in results[name])
+        cpu = statistics.median(c for _, c in results[name])
+        print(
+            f"{name:48} {wall * 1e6:9.1f} {(wall - base) * 1e6:+9.1f}"
+            f" {cpu * 1e6:9.1f} {(cpu - base_cpu) * 1e6:+9.1f}"
+        )
+    trip_wall, trip_cpu = round_trip
+    print(
+        f"{'(one redis-py GET, for scale)':48} {trip_wall * 1e6:9.1f} {'':9} {trip_cpu * 1e6:9.1f}"
+    )
+
+
+async def _redis_round_trip(redis_url: str, count: int) -> tuple[float, float]:
+    """Wall and CPU seconds for one plain redis-py GET on this machine now: the unit Redis
+    costs are counted in."""
+    import redis.asyncio
+
+    client = redis.asyncio.from_url(redis_url)
+    await client.get("plait-bench:none")
+    started, cpu = time.perf_counter(), time.process_time()
+    for _ in range(count):
+        await client.get("plait-bench:none")
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    await client.aclose()
+    return elapsed / count, cpu / count
 
 
 async def _cleanup(redis_url: str, prefix: str) -> None:
@@ -211,18 +241,20 @@ def _instructions(name: str, count: int, redis_url: str, out: str) -> int:
     return int(match.group(1))
 
 
-def instructions(count: int, redis_url: str) -> None:
+def instructions(count: int, redis_url: str, only: str) -> None:
     """Instructions per request in the app's process (valgrind): independent of the load."""
     print(f"instructions per request in the app process (valgrind; {count} vs {2 * count})")
-    print(f"{'variant':42} {'instr/request':>13} {'vs bare':>9}")
+    print(f"{'variant':48} {'instr/request':>13} {'vs bare':>9}")
     base = 0.0
     with tempfile.TemporaryDirectory() as tmp:
         for name in variants(redis_url, "x"):
+            if only and name != "bare app" and not any(w in name for w in only.split(",")):
+                continue
             low = _instructions(name, count, redis_url, f"{tmp}/a")
             high = _instructions(name, count * 2, redis_url, f"{tmp}/b")
             per = (high - low) / count
             base = base or per
-            print(f"{name:42} {per:13,.0f} {per - base:+9,.0f}")
+            print(f"{name:48} {per:13,.0f} {per - base:+9,.0f}")
 
 
 if __name__ == "__main__":
@@ -231,11 +263,12 @@ if __name__ == "__main__":
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/15")
     parser.add_argument("--instructions", action="store_true", help="count with valgrind")
+    parser.add_argument("--only", default="", help="variants whose name has one of these words")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         asyncio.run(child(args.child[0], int(args.child[1]), args.redis))
     elif args.instructions:
-        instructions(args.requests, args.redis)
+        instructions(args.requests, args.redis, args.only)
     else:
         asyncio.run(main(args.requests, args.repeats, args.redis))

@@ -580,6 +580,11 @@ def test_run_on_granian_defaults_guard_the_worker(
     assert (kwargs["backpressure"], kwargs["log_access"]) == (50, False)
     assert kwargs["http1_settings"].header_read_timeout == 2_500
 
+    recorder.calls.clear()
+    assert invoke("run", str(HELLO), "--header-timeout", "0").exit_code == 0
+    (_, kwargs), _ = recorder.calls
+    assert kwargs["http1_settings"].header_read_timeout >= 3_600_000  # none, not "at once"
+
 
 def test_run_reload_on_granian_watches_the_app_package(
     invoke: Callable[..., Result], monkeypatch: pytest.MonkeyPatch, tmp_path: Path

@@ -258,11 +258,13 @@ def test_reload_survives_broken_code_and_ignores_data_files(
 
 
 def children(pid: int) -> set[int]:
+    """The worker processes of ``pid`` (not multiprocessing's resource tracker)."""
     found = set()
     for stat in Path("/proc").glob("[0-9]*/stat"):
         with contextlib.suppress(OSError, IndexError, ValueError):
             fields = stat.read_text().rpartition(")")[2].split()
-            if int(fields[1]) == pid:
+            command = (stat.parent / "cmdline").read_bytes()
+            if int(fields[1]) == pid and b"resource_tracker" not in command:
                 found.add(int(stat.parent.name))
     return found
 
@@ -278,9 +280,12 @@ def wait_for_children(pid: int, count: int, timeout: float = 20) -> set[int]:
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds workers through /proc")
-def test_a_killed_worker_is_respawned(serve: Callable[..., Running], tmp_path: Path) -> None:
+@pytest.mark.parametrize("server", SERVERS)
+def test_a_killed_worker_is_respawned(
+    serve: Callable[..., Running], tmp_path: Path, server: str
+) -> None:
     write_app(tmp_path / "site" / "crash_app.py", "up")
-    running = serve("crash_app:app", "--workers", "2", cwd=tmp_path / "site")
+    running = serve("crash_app:app", "--workers", "2", "--server", server, cwd=tmp_path / "site")
     running.wait_for("/", "up")
     workers = wait_for_children(running.process.pid, 2)
     victim = min(workers)

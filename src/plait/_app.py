@@ -19,7 +19,7 @@ from plait._responses import RedirectResponse, Response
 from plait._results import Direct, PreparedResponse, make_direct, make_renderer
 from plait._routing import Mount, Route, Router, WebSocketRoute
 from plait._rsgi import rsgi_shutdown, rsgi_startup, serve_rsgi
-from plait._settings import BODY_TIMEOUT_ENV, DEBUG_ENV, env_flag, env_seconds
+from plait._settings import BODY_TIMEOUT_ENV, DEBUG_ENV, Settings, env_flag, env_seconds
 from plait._signature import CallPlan, analyze
 from plait.types import ASGIApp, Receive, Scope, Send
 
@@ -113,14 +113,16 @@ class App(Router):
         redoc_url: str | None = "/redoc",
         openapi_tags: Sequence[Mapping[str, Any]] | None = None,
         servers: Sequence[Mapping[str, Any]] | None = None,
-        trusted_proxies: Sequence[str] = (),
+        trusted_proxies: Sequence[str] | None = None,
     ) -> None:
         super().__init__(dependencies=dependencies)
         if trusted_proxies:
             from plait.middleware._proxyheaders import ProxyHeadersMiddleware
 
             ProxyHeadersMiddleware(self, trusted_proxies=trusted_proxies)  # checks them now
-        self.trusted_proxies = list(trusted_proxies)
+        self.trusted_proxies = list(trusted_proxies) if trusted_proxies is not None else None
+        """Proxies whose forwarded headers are believed (``None``: the settings'
+        ``TRUSTED_PROXIES``, read at start-up)."""
         debug = env_flag(DEBUG_ENV) if debug is None else debug
         self.debug = debug
         self.title = title
@@ -228,11 +230,14 @@ class App(Router):
             add_docs_routes(self)
         self._compile_routes()
         if not self._started:
-            if self.trusted_proxies:
+            proxies = self.trusted_proxies
+            if proxies is None:
+                proxies = Settings.load(check=False).TRUSTED_PROXIES
+            if proxies:
                 from plait.middleware._proxyheaders import ProxyHeadersMiddleware
 
                 # Outermost, whatever was added after: every layer sees the real client.
-                options = {"trusted_proxies": self.trusted_proxies}
+                options = {"trusted_proxies": proxies}
                 self.user_middleware.insert(0, (ProxyHeadersMiddleware, options))
             asgi: ASGIApp = self._dispatch
             for cls, options in reversed(self.user_middleware):

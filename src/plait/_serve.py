@@ -162,6 +162,11 @@ class AccessFormatter(logging.Formatter):
 # ------------------------------------------------------------------------- granian
 
 
+def _milliseconds(seconds: float) -> int:
+    """granian's header timeout: at least 1 ms, and ``0`` (none) a day."""
+    return max(1, round(seconds * 1000)) if seconds else 86_400_000
+
+
 def serve_granian(import_string: str, interface: str, options: ServeOptions) -> None:
     try:
         from granian import Granian
@@ -198,7 +203,7 @@ def serve_granian(import_string: str, interface: str, options: ServeOptions) -> 
         reload=options.reload,
         backlog=max(1024, options.limit_concurrency),
         backpressure=options.limit_concurrency,
-        http1_settings=HTTP1Settings(header_read_timeout=int(options.header_timeout * 1000)),
+        http1_settings=HTTP1Settings(header_read_timeout=_milliseconds(options.header_timeout)),
         log_access=options.access_log,
         log_access_format=ACCESS_LOG_FORMAT,
         **extra,

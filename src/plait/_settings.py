@@ -198,8 +198,9 @@ class Settings(msgspec.Struct, kw_only=True):
     """Redis server: when set, sessions, the cache, rate limits and channels keep their state
     there (shared by every process and machine) instead of in this process."""
     TRUSTED_PROXIES: list[str] = msgspec.field(default_factory=list)
-    """Proxy addresses or networks whose ``X-Forwarded-For``/``-Proto`` are believed
-    (``App(trusted_proxies=settings.TRUSTED_PROXIES)``); none by default."""
+    """Proxy addresses or networks whose ``X-Forwarded-For``/``-Proto`` are believed; the
+    app reads it at start-up unless ``App(trusted_proxies=...)`` says otherwise. None by
+    default."""
 
     env_prefix: ClassVar[str] = "PLAIT_"
     """The prefix of the environment variables (``PLAIT_DEBUG`` sets ``DEBUG``)."""

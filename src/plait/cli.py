@@ -322,7 +322,7 @@ def _limit_options(func: F) -> F:
             type=click.FloatRange(min=0),
             default=10.0,
             show_default=True,
-            help="Seconds a client has to send a request's headers before it is closed.",
+            help="Seconds a client has to send a request's headers before it is closed (0: none).",
         ),
     ):
         func = option(func)

@@ -22,27 +22,29 @@ class Item(msgspec.Struct):
 def test_values_round_trip(make_cache: CacheFactory) -> None:
     async def scenario() -> None:
         cache = make_cache()
-        assert await cache.get("missing") is None
-        assert await cache.get("missing", "fallback") == "fallback"
-        values = {
-            "text": "thé",
-            "number": 2.5,
-            "count": 7,
-            "list": [1, "two", None],
-            "dict": {"a": {"b": [True]}},
-            "bytes": b"\x00\xff",
-        }
-        for key, value in values.items():
-            await cache.set(key, value)
-        for key, value in values.items():
-            assert await cache.get(key) == value
-        await cache.set("item", Item("tea", 2.5))
-        assert await cache.get("item") == {"name": "tea", "price": 2.5}
-        assert await cache.get("item", type=Item) == Item("tea", 2.5)
-        when = datetime.datetime(2026, 12, 7, tzinfo=datetime.UTC)
-        await cache.set("when", when)
-        assert await cache.get("when", type=datetime.datetime) == when
-        await cache.close()
+        try:
+            assert await cache.get("missing") is None
+            assert await cache.get("missing", "fallback") == "fallback"
+            values = {
+                "text": "thé",
+                "number": 2.5,
+                "count": 7,
+                "list": [1, "two", None],
+                "dict": {"a": {"b": [True]}},
+                "bytes": b"\x00\xff",
+            }
+            for key, value in values.items():
+                await cache.set(key, value)
+            for key, value in values.items():
+                assert await cache.get(key) == value
+            await cache.set("item", Item("tea", 2.5))
+            assert await cache.get("item") == {"name": "tea", "price": 2.5}
+            assert await cache.get("item", type=Item) == Item("tea", 2.5)
+            when = datetime.datetime(2026, 12, 7, tzinfo=datetime.UTC)
+            await cache.set("when", when)
+            assert await cache.get("when", type=datetime.datetime) == when
+        finally:
+            await cache.close()
 
     asyncio.run(scenario())
 
@@ -50,17 +52,19 @@ def test_values_round_trip(make_cache: CacheFactory) -> None:
 def test_ttl_expires_values(make_cache: CacheFactory) -> None:
     async def scenario() -> None:
         cache = make_cache()
-        await cache.set("short", "soon gone", ttl=0.2)
-        await cache.set("forever", "kept", ttl=None)
-        await cache.set("default", "five minutes")
-        assert await cache.get("short") == "soon gone"
-        await asyncio.sleep(0.3)
-        assert await cache.get("short") is None
-        assert await cache.get("forever") == "kept"
-        assert await cache.get("default") == "five minutes"
-        with pytest.raises(ValueError, match="ttl"):
-            await cache.set("bad", 1, ttl=0)
-        await cache.close()
+        try:
+            await cache.set("short", "soon gone", ttl=0.2)
+            await cache.set("forever", "kept", ttl=None)
+            await cache.set("default", "five minutes")
+            assert await cache.get("short") == "soon gone"
+            await asyncio.sleep(0.3)
+            assert await cache.get("short") is None
+            assert await cache.get("forever") == "kept"
+            assert await cache.get("default") == "five minutes"
+            with pytest.raises(ValueError, match="ttl"):
+                await cache.set("bad", 1, ttl=0)
+        finally:
+            await cache.close()
 
     asyncio.run(scenario())
 
@@ -68,14 +72,16 @@ def test_ttl_expires_values(make_cache: CacheFactory) -> None:
 def test_delete_and_add(make_cache: CacheFactory) -> None:
     async def scenario() -> None:
         cache = make_cache()
-        await cache.set("k", "v")
-        assert await cache.delete("k") is True
-        assert await cache.delete("k") is False
-        assert await cache.get("k") is None
-        assert await cache.add("k", "first") is True
-        assert await cache.add("k", "second") is False
-        assert await cache.get("k") == "first"
-        await cache.close()
+        try:
+            await cache.set("k", "v")
+            assert await cache.delete("k") is True
+            assert await cache.delete("k") is False
+            assert await cache.get("k") is None
+            assert await cache.add("k", "first") is True
+            assert await cache.add("k", "second") is False
+            assert await cache.get("k") == "first"
+        finally:
+            await cache.close()
 
     asyncio.run(scenario())
 
@@ -83,18 +89,20 @@ def test_delete_and_add(make_cache: CacheFactory) -> None:
 def test_incr_counts_atomically(make_cache: CacheFactory) -> None:
     async def scenario() -> None:
         cache = make_cache()
-        assert await cache.incr("hits") == 1
-        assert await cache.incr("hits", 5) == 6
-        assert await cache.incr("hits", -2) == 4
-        assert await cache.get("hits") == 4
-        await cache.set("preset", 10)
-        assert await cache.incr("preset") == 11
-        await asyncio.gather(*(cache.incr("many") for _ in range(50)))
-        assert await cache.get("many") == 50
-        await cache.set("text", "not a number")
-        with pytest.raises(ValueError, match="integer"):
-            await cache.incr("text")
-        await cache.close()
+        try:
+            assert await cache.incr("hits") == 1
+            assert await cache.incr("hits", 5) == 6
+            assert await cache.incr("hits", -2) == 4
+            assert await cache.get("hits") == 4
+            await cache.set("preset", 10)
+            assert await cache.incr("preset") == 11
+            await asyncio.gather(*(cache.incr("many") for _ in range(50)))
+            assert await cache.get("many") == 50
+            await cache.set("text", "not a number")
+            with pytest.raises(ValueError, match="integer"):
+                await cache.incr("text")
+        finally:
+            await cache.close()
 
     asyncio.run(scenario())
 
@@ -102,12 +110,14 @@ def test_incr_counts_atomically(make_cache: CacheFactory) -> None:
 def test_incr_ttl_applies_to_a_new_counter_only(make_cache: CacheFactory) -> None:
     async def scenario() -> None:
         cache = make_cache()
-        assert await cache.incr("window", ttl=0.3) == 1
-        await asyncio.sleep(0.15)
-        assert await cache.incr("window", ttl=10) == 2  # keeps the first expiry
-        await asyncio.sleep(0.25)
-        assert await cache.get("window") is None
-        await cache.close()
+        try:
+            assert await cache.incr("window", ttl=0.3) == 1
+            await asyncio.sleep(0.15)
+            assert await cache.incr("window", ttl=10) == 2  # keeps the first expiry
+            await asyncio.sleep(0.25)
+            assert await cache.get("window") is None
+        finally:
+            await cache.close()
 
     asyncio.run(scenario())
 
@@ -115,13 +125,15 @@ def test_incr_ttl_applies_to_a_new_counter_only(make_cache: CacheFactory) -> Non
 def test_prefixes_keep_caches_apart(make_cache: CacheFactory) -> None:
     async def scenario() -> None:
         one = make_cache()
-        other = make_cache(prefix=one.prefix + "other:")
-        await one.set("k", "one")
-        await other.set("k", "other")
-        assert await one.get("k") == "one"
-        assert await other.get("k") == "other"
-        await one.close()
-        await other.close()
+        try:
+            other = make_cache(prefix=one.prefix + "other:")
+            await one.set("k", "one")
+            await other.set("k", "other")
+            assert await one.get("k") == "one"
+            assert await other.get("k") == "other"
+        finally:
+            await one.close()
+            await other.close()
 
     asyncio.run(scenario())
 
@@ -139,16 +151,20 @@ def test_get_or_set_computes_on_a_miss_only(make_cache: CacheFactory) -> None:
 
     async def scenario() -> None:
         cache = make_cache()
-        assert await cache.get_or_set("total", compute, ttl=60) == {"total": 42}
-        assert await cache.get_or_set("total", compute, ttl=60) == {"total": 42}
-        assert await cache.get_or_set("plain", compute_sync) == "plain"
-        assert await cache.get_or_set("plain", compute_sync) == "plain"
-        assert await cache.get_or_set("value", "as is") == "as is"
-        assert await cache.get_or_set("item", lambda: Item("tea", 1.0), type=Item) == Item(
-            "tea", 1.0
-        )
-        assert await cache.get_or_set("item", lambda: Item("x", 0), type=Item) == Item("tea", 1.0)
-        await cache.close()
+        try:
+            assert await cache.get_or_set("total", compute, ttl=60) == {"total": 42}
+            assert await cache.get_or_set("total", compute, ttl=60) == {"total": 42}
+            assert await cache.get_or_set("plain", compute_sync) == "plain"
+            assert await cache.get_or_set("plain", compute_sync) == "plain"
+            assert await cache.get_or_set("value", "as is") == "as is"
+            assert await cache.get_or_set("item", lambda: Item("tea", 1.0), type=Item) == Item(
+                "tea", 1.0
+            )
+            assert await cache.get_or_set("item", lambda: Item("x", 0), type=Item) == Item(
+                "tea", 1.0
+            )
+        finally:
+            await cache.close()
 
     asyncio.run(scenario())
     assert calls == ["async", "sync"]
@@ -167,12 +183,14 @@ def test_stampede_one_computes_while_the_others_wait(make_cache: CacheFactory) -
 
     async def scenario() -> None:
         here, there = make_cache(), make_cache()
-        results = await asyncio.gather(
-            *(cache.get_or_set("report", slow, ttl=60) for cache in [here, there] * 50)
-        )
-        assert results == ["report"] * 100
-        await here.close()
-        await there.close()
+        try:
+            results = await asyncio.gather(
+                *(cache.get_or_set("report", slow, ttl=60) for cache in [here, there] * 50)
+            )
+            assert results == ["report"] * 100
+        finally:
+            await here.close()
+            await there.close()
 
     asyncio.run(scenario())
     assert calls == 1
@@ -191,21 +209,23 @@ def test_stampede_with_stale_serves_the_old_value_while_one_recomputes(
 
     async def scenario() -> None:
         here, there = make_cache(), make_cache()
-        assert await here.get_or_set("n", slow, ttl=0.2, stale=30) == 1
-        await asyncio.sleep(0.3)  # expired, but kept for 30 s more
-        assert await here.get("n") is None  # get() never returns an expired value
-        started = asyncio.get_running_loop().time()
-        results = await asyncio.gather(
-            *(cache.get_or_set("n", slow, ttl=60, stale=30) for cache in [here, there] * 10)
-        )
-        # One caller recomputed (2); the others got the old value at once (or, if they came
-        # after the recomputation ended on a busy machine, the new one).
-        assert set(results) == {1, 2}
-        assert results.count(1) >= 10
-        assert await here.get_or_set("n", slow, ttl=60) == 2
-        assert asyncio.get_running_loop().time() - started < 1
-        await here.close()
-        await there.close()
+        try:
+            assert await here.get_or_set("n", slow, ttl=0.2, stale=30) == 1
+            await asyncio.sleep(0.3)  # expired, but kept for 30 s more
+            assert await here.get("n") is None  # get() never returns an expired value
+            started = asyncio.get_running_loop().time()
+            results = await asyncio.gather(
+                *(cache.get_or_set("n", slow, ttl=60, stale=30) for cache in [here, there] * 10)
+            )
+            # One caller recomputed (2); the others got the old value at once (or, if they came
+            # after the recomputation ended on a busy machine, the new one).
+            assert set(results) == {1, 2}
+            assert results.count(1) >= 10
+            assert await here.get_or_set("n", slow, ttl=60) == 2
+            assert asyncio.get_running_loop().time() - started < 1
+        finally:
+            await here.close()
+            await there.close()
 
     asyncio.run(scenario())
     assert calls == 2
@@ -220,12 +240,14 @@ def test_a_failing_computation_is_not_stored_and_reaches_every_waiter(
 
     async def scenario() -> None:
         cache = make_cache()
-        results = await asyncio.gather(
-            *(cache.get_or_set("x", broken) for _ in range(5)), return_exceptions=True
-        )
-        assert all(isinstance(r, RuntimeError) for r in results)
-        assert await cache.get_or_set("x", "recovered") == "recovered"
-        await cache.close()
+        try:
+            results = await asyncio.gather(
+                *(cache.get_or_set("x", broken) for _ in range(5)), return_exceptions=True
+            )
+            assert all(isinstance(r, RuntimeError) for r in results)
+            assert await cache.get_or_set("x", "recovered") == "recovered"
+        finally:
+            await cache.close()
 
     asyncio.run(scenario())
 

@@ -322,3 +322,15 @@ def test_the_response_max_age_shortens_the_ttl(make_cache: CacheFactory) -> None
         time.sleep(1.1)
         client.get("/brief")
     assert calls == ["short", "shared", "brief", "short", "shared", "brief"]
+
+
+def test_a_head_request_first_is_not_stored_with_a_wrong_etag(make_cache: CacheFactory) -> None:
+    app, calls = counting_app(make_cache)
+    with TestClient(app) as client:
+        head = client.head("/news")
+        assert head.status_code == 200
+        assert "etag" not in head.headers  # no body to hash: no ETag made up
+        get = client.get("/news")
+        assert get.text == "news #2"  # the HEAD was not stored: the GET rendered
+        assert client.head("/news").headers["etag"] == get.headers["etag"]
+    assert calls == ["/news", "/news"]

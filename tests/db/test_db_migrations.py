@@ -253,7 +253,9 @@ def test_plait_db_is_a_plait_command(tmp_path: Path) -> None:
 
 
 MODEL_PROJECT = """
-from sqlalchemy import ForeignKey, String
+import datetime
+
+from sqlalchemy import ForeignKey, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from plait import App
@@ -263,6 +265,7 @@ from plait.db import Database, Model
 class MigratedNoteX(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime.datetime] = mapped_column(server_default=func.now())
 
 
 class MigratedCommentX(Model):
@@ -290,6 +293,9 @@ def test_migrations_hold_nothing_of_the_machine_that_made_them(
         assert machine_specific not in source
     assert "defined_by" not in source
     assert "info=" not in source
+    assert "import plait" not in source
+    assert "plait." not in source  # no plait type: an old migration survives a new plait
+    assert "sa.DateTime(timezone=True)" in source  # Mapped[datetime]: UTCDateTime
     # PostgreSQL: no "Detected sequence named … assuming SERIAL" for each table.
     said = made.output + caplog.text
     assert "assuming SERIAL" not in said

@@ -93,6 +93,18 @@ def test_unknown_relation_names_are_refused() -> None:
     with pytest.raises(TypeError, match="nope"):
         model_schema(Orphan, "read")
 
+    class ById(Model):
+        __schema_options__ = SchemaOptions(relations={"children": Relation(create_missing=True)})
+        id: Mapped[int] = mapped_column(primary_key=True)
+        children: Mapped[list[ByIdChild]] = relationship()
+
+    class ByIdChild(Model):
+        id: Mapped[int] = mapped_column(primary_key=True)
+        parent_id: Mapped[int] = mapped_column(ForeignKey(ById.id))
+
+    with pytest.raises(TypeError, match="create_missing needs a natural key"):
+        model_schema(ById, "create")
+
 
 @pytest.fixture
 def client(db_url: str) -> Iterator[tuple[TestClient, Database]]:

@@ -114,6 +114,7 @@ def test_every_answer_is_documented() -> None:
         ("GET", "/articles"),
         ("POST", "/articles"),
         ("GET", "/articles/{id}"),
+        ("PUT", "/articles/{id}"),
         ("PATCH", "/articles/{id}"),
         ("DELETE", "/articles/{id}"),
     }
@@ -121,6 +122,7 @@ def test_every_answer_is_documented() -> None:
     assert set(routes["POST", "/articles"].responses) == {409, 503}
     assert set(routes["GET", "/articles/{id}"].responses) == {404, 503}
     assert set(routes["PATCH", "/articles/{id}"].responses) == {404, 409, 503}
+    assert set(routes["PUT", "/articles/{id}"].responses) == {404, 409, 503}
     assert set(routes["DELETE", "/articles/{id}"].responses) == {404, 409, 503}
     assert routes["POST", "/articles"].status_code == 201
     assert routes["DELETE", "/articles/{id}"].status_code == 204
@@ -173,3 +175,43 @@ def test_default_prefixes_are_plural() -> None:
         "days",
     ]
     assert any(r.path == "/authors" for r in crud_router(Author).routes if isinstance(r, Route))
+
+
+def test_put_replaces_every_field(client: TestClient) -> None:
+    post(client, title="first", views=7, rating=3, published=True, tags=["a"])
+    replaced = client.put("/articles/1", json={"title": "new", "body": "text"})
+    assert replaced.status_code == 200, replaced.text
+    body = replaced.json()
+    # fields left out take their defaults (a PATCH would have kept them)
+    assert (body["title"], body["views"], body["rating"], body["published"]) == (
+        "new",
+        0,
+        None,
+        False,
+    )
+    assert body["tags"] == []
+    assert client.get("/articles/1").json() == body
+    assert client.put("/articles/1", json={"title": "only"}).status_code == 422  # body missing
+    assert client.put("/articles/1", json={"title": "t", "body": "b", "id": 2}).status_code == 422
+    assert client.put("/articles/9", json={"title": "t", "body": "b"}).status_code == 404
+    post(client, title="taken")
+    assert client.put("/articles/1", json={"title": "taken", "body": "b"}).status_code == 409
+
+
+def test_limit_offset_pagination(db_url: str) -> None:
+    app = App()
+    db = Database(app, db_url)
+    app.include_router(crud_router(Article, prefix="/articles", pagination="offset"))
+    with rolled_back(db, create_all=True), TestClient(app) as client:
+        for i in range(5):
+            post(client, title=f"t{i}")
+        page = client.get("/articles", params={"limit": 2, "offset": 3}).json()
+        assert [a["title"] for a in page["items"]] == ["t3", "t4"]
+        assert (page["total"], page["limit"], page["offset"]) == (5, 2, 3)
+        assert client.get("/articles").json()["limit"] == 20
+        assert client.get("/articles", params={"offset": 2**31}).status_code == 422
+        assert client.get("/articles", params={"offset": -1}).status_code == 422
+        assert client.get("/articles", params={"limit": 101}).status_code == 422
+        assert client.get("/articles", params={"page": 2}).json()["offset"] == 0  # not a filter
+    with pytest.raises(ValueError, match="pagination"):
+        crud_router(Article, pagination="cursor")  # type: ignore[arg-type]

@@ -171,8 +171,9 @@ def test_simple_check_constraints_become_bounds() -> None:
     assert props["ratio"] == {"type": "number", "exclusiveMaximum": 1.5}
     assert props["code"] == {
         "type": "string",
+        "minLength": 3,  # length(code) > 2
         "pattern": "^[^\\x00]*$",
-    }  # not understood: left to the DB
+    }
 
 
 def test_defaults_and_nullability_on_create() -> None:
@@ -211,8 +212,9 @@ def test_datetimes_are_stored_the_way_each_column_keeps_them() -> None:
         create,
         {**base, "seen_at": "2024-01-01T12:00:00+02:00", "aware_at": "2024-01-01T12:00:00+02:00"},
     )
-    # A plain DateTime column gets naive UTC; a timezone-aware one keeps the offset.
-    assert data.seen_at == datetime.datetime(2024, 1, 1, 10, 0)
+    # Mapped[datetime] (UTCDateTime) and DateTime(timezone=True) keep aware values (the
+    # former is stored as UTC); a column declared as plain DateTime() gets naive UTC.
+    assert data.seen_at == datetime.datetime(2024, 1, 1, 10, 0, tzinfo=UTC)
     assert data.aware_at.utcoffset() == datetime.timedelta(hours=2)
     with pytest.raises(msgspec.ValidationError, match="timezone"):
         decode(create, {**base, "seen_at": "2024-01-01T12:00:00"})

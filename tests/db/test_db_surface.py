@@ -10,18 +10,23 @@ import plait.db.migrations
 import plait.db.testing
 
 PUBLIC = [
+    "MAX_OFFSET",
     "MAX_PAGE_SIZE",
     "NAMING_CONVENTION",
     "Database",
     "KeysetPage",
+    "Limit",
     "MissingDependencyError",
     "Model",
+    "Offset",
+    "OffsetPage",
     "Page",
     "PageNumber",
     "PageSize",
     "Relation",
     "SchemaOptions",
     "Session",
+    "UTCDateTime",
     "Violation",
     "apply",
     "bulk_create",

@@ -130,3 +130,28 @@ def test_the_docs_example() -> None:
     namespace: dict[str, Any] = {}
     exec(compile(block.code, block.where, "exec"), namespace)
     assert namespace["app"].trusted_proxies == ["10.0.0.0/8", "127.0.0.1"]
+
+
+def test_the_setting_configures_the_app(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PLAIT_TRUSTED_PROXIES", "10.0.0.0/8")
+    app = App()
+
+    @app.get("/")
+    async def index(request: Request) -> str:
+        return request.client.host if request.client else ""
+
+    def client_seen(app: App, peer: str) -> bytes:
+        scope = http_scope(headers=[("Host", "localhost"), ("X-Forwarded-For", "203.0.113.7")])
+        scope["client"] = (peer, 5000)
+        return run(app, scope).body
+
+    assert client_seen(app, "10.1.2.3") == b"203.0.113.7"
+    assert client_seen(app, "198.51.100.1") == b"198.51.100.1"
+    explicit = App(trusted_proxies=[])  # an explicit list wins over the setting
+
+    @explicit.get("/")
+    async def plain(request: Request) -> str:
+        return request.client.host if request.client else ""
+
+    assert client_seen(explicit, "10.1.2.3") == b"10.1.2.3"

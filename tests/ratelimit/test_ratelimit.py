@@ -293,3 +293,24 @@ def test_api_keys_are_never_stored_in_clear(redis_prefix: str) -> None:
     client.close()
     assert keys
     assert not any("secret-key-123" in key for key in keys)
+
+
+def test_rules_without_headers_still_refuse(make_limiter: LimiterFactory) -> None:
+    app = limited_app(make_limiter, "2/hour", headers=False)
+    with TestClient(app) as client:
+        allowed = [client.get("/search") for _ in range(2)]
+        assert all(r.status_code == 200 for r in allowed)
+        assert all("ratelimit-limit" not in r.headers for r in allowed)
+        refused = client.get("/search")
+        assert refused.status_code == 429
+        assert int(refused.headers["retry-after"]) > 0
+    site = App()
+    make_limiter(site).middleware("1/hour", headers=False)
+
+    @site.get("/")
+    async def home() -> str:
+        return "home"
+
+    with TestClient(site) as client:
+        assert "ratelimit-limit" not in client.get("/").headers
+        assert client.get("/").status_code == 429

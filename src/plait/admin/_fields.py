@@ -90,6 +90,8 @@ def related_model(column: sa.Column[Any], model: type) -> tuple[type, str] | Non
 
 def _widget(column: sa.Column[Any], write_only: bool) -> tuple[str, dict[str, Any]]:
     type_ = column.type
+    if isinstance(type_, sa.types.TypeDecorator):  # plait.db.UTCDateTime stores a DateTime
+        type_ = type_.impl_instance
     if write_only:
         return "password", {}
     if isinstance(type_, sa.Boolean):

@@ -74,7 +74,8 @@ def add_pages(
     signup_limit: str | None,
 ) -> None:
     """Add ``/login``, ``/logout`` and (with ``signup``) ``/signup`` under ``prefix``."""
-    RateLimiter.of(app)  # the app's limiter, or a default one (memory, or Redis by REDIS_URL)
+    if not isinstance(getattr(app.state, "ratelimiter", None), RateLimiter):
+        RateLimiter(app)  # a default one: memory, or Redis when REDIS_URL is set
     login_rule = _rule(login_limit, "plait.auth.login")
     signup_rule = _rule(signup_limit, "plait.auth.signup")
 
@@ -135,7 +136,8 @@ def _rule(limit: str | None, group: str) -> RateLimit | None:
     """Per client address, in sliding windows (no double burst across a window's edge)."""
     if limit is None:
         return None
-    return RateLimit(limit, key="ip", strategy="sliding", group=group)
+    # No RateLimit-* headers on the pages: an allowed attempt is one round trip to Redis.
+    return RateLimit(limit, key="ip", strategy="sliding", group=group, headers=False)
 
 
 async def _create_user(auth: Auth, form: SignUpForm) -> bool:

@@ -240,14 +240,13 @@ class Cache:
         lock_key = full_key + ":lock"
         deadline = time.monotonic() + lock_timeout
         pause = 0.005
-        waited = False
         while time.monotonic() < deadline:
             if await self.backend.add(lock_key, b"1", lock_timeout):
                 try:
-                    if waited:  # the computation we waited for may have just been stored
-                        fresh = await self._fresh(full_key, tp)
-                        if fresh is not _MISSING:
-                            return fresh
+                    # Another process may have stored it between our look-up and the lock.
+                    fresh = await self._fresh(full_key, tp)
+                    if fresh is not _MISSING:
+                        return fresh
                     value = await _compute(default)
                     await self._store(full_key, value, ttl, stale)
                     return value
@@ -257,7 +256,6 @@ class Cache:
                 return stale_value  # another process is refreshing it: serve the old value
             await asyncio.sleep(pause)
             pause = min(pause * 2, 0.1)
-            waited = True
             fresh = await self._fresh(full_key, tp)
             if fresh is not _MISSING:
                 return fresh

@@ -191,15 +191,14 @@ class PageCacheMiddleware:
         lock = base + ":lock"
         deadline = time.monotonic() + policy.lock_timeout
         pause = 0.005
-        waited = False
         while True:
             if await self.backend.add(lock, b"1", policy.lock_timeout):
                 try:
-                    if waited:  # the render we waited for may have just been stored
-                        _, entry = await self._lookup(base, headers)
-                        if entry is not None and entry[0] > time.time():
-                            await self._serve(entry, scope, send)
-                            return
+                    # Another request may have stored it between our look-up and the lock.
+                    _, fresh = await self._lookup(base, headers)
+                    if fresh is not None and fresh[0] > time.time():
+                        await self._serve(fresh, scope, send)
+                        return
                     await self._render(base, scope, receive, send)
                 finally:
                     await self.backend.delete(lock)
@@ -211,7 +210,6 @@ class PageCacheMiddleware:
                 break
             await asyncio.sleep(pause)
             pause = min(pause * 2, 0.1)
-            waited = True
             _, entry = await self._lookup(base, headers)
             if entry is not None and entry[0] > time.time():
                 await self._serve(entry, scope, send)
@@ -310,7 +308,7 @@ class PageCacheMiddleware:
         body = b"".join(state["chunks"])
         headers: Headers = [(k.lower(), v) for k, v in start.get("headers", ())]
         etag = _header(headers, b"etag")
-        if etag is None:
+        if etag is None and scope["method"] == "GET":  # (a HEAD response has no body to hash)
             etag = b'"' + _digest(body).encode("ascii") + b'"'
             headers.append((b"etag", etag))
         control = _header(headers, b"cache-control")
@@ -324,14 +322,14 @@ class PageCacheMiddleware:
             headers.append((b"vary", b", ".join(name.title() for name in names)))
         if _header(headers, b"content-length") is None:
             headers.append((b"content-length", b"%d" % len(body)))
-        if _etag_matches(_header(request_headers, b"if-none-match"), etag):
+        if etag is not None and _etag_matches(_header(request_headers, b"if-none-match"), etag):
             kept = [(k, v) for k, v in headers if k in (b"etag", b"cache-control", b"vary")]
             await send({"type": "http.response.start", "status": 304, "headers": kept})
             await send({"type": "http.response.body", "body": b""})
         else:
             await send({**start, "headers": headers})
             await send({"type": "http.response.body", "body": body})
-        if len(body) > policy.max_size or scope["method"] != "GET" or ttl <= 0:
+        if etag is None or len(body) > policy.max_size or scope["method"] != "GET" or ttl <= 0:
             return
         user_names = _USER_HEADERS.intersection(names)
         if user_names and not policy.per_user and any(k in user_names for k, _ in request_headers):

@@ -30,6 +30,7 @@ require("sqlalchemy", "db", "plait.db")
 
 from plait.db._crud import bulk_create, count, exists, get_or_404  # noqa: E402
 from plait.db._database import Database  # noqa: E402
+from plait.db._datetime import UTCDateTime  # noqa: E402
 from plait.db._errorhandling import (  # noqa: E402
     Violation,
     describe_integrity_error,
@@ -38,8 +39,12 @@ from plait.db._errorhandling import (  # noqa: E402
 )
 from plait.db._model import NAMING_CONVENTION, Model  # noqa: E402
 from plait.db._pagination import (  # noqa: E402
+    MAX_OFFSET,
     MAX_PAGE_SIZE,
     KeysetPage,
+    Limit,
+    Offset,
+    OffsetPage,
     Page,
     PageNumber,
     PageSize,
@@ -52,18 +57,23 @@ from plait.db._schemas import SchemaOptions, apply, load_options, model_schema, 
 from plait.db._session import Session, get_session  # noqa: E402
 
 __all__ = [
+    "MAX_OFFSET",
     "MAX_PAGE_SIZE",
     "NAMING_CONVENTION",
     "Database",
     "KeysetPage",
+    "Limit",
     "MissingDependencyError",
     "Model",
+    "Offset",
+    "OffsetPage",
     "Page",
     "PageNumber",
     "PageSize",
     "Relation",
     "SchemaOptions",
     "Session",
+    "UTCDateTime",
     "Violation",
     "apply",
     "bulk_create",

@@ -177,6 +177,8 @@ class Database:
         if not pooled:
             options["poolclass"] = NullPool
         options.update(self.engine_options)
+        if self.backend == "postgresql":
+            options["connect_args"] = _utc_session(self.url, options.get("connect_args"))
         engine = create_async_engine(self.url, **options)
         connect_errors_as_dbapi_errors(engine.sync_engine)
         if self.is_sqlite:
@@ -201,7 +203,10 @@ class Database:
         """
         if self._sync_engine is None:
             url = self.url.set(drivername=f"{self.backend}+{self._sync_driver()}")
-            engine = sa.create_engine(url, echo=self.echo, **self.engine_options)
+            options = dict(self.engine_options)
+            if self.backend == "postgresql":
+                options["connect_args"] = _utc_session(url, options.get("connect_args"))
+            engine = sa.create_engine(url, echo=self.echo, **options)
             if self.is_sqlite:
                 _sqlite_listeners(engine, foreign_keys=True)
             self._sync_engine = engine
@@ -346,6 +351,19 @@ class Database:
                 await self.disconnect()
 
         return asyncio.run(main())
+
+
+def _utc_session(url: URL, connect_args: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``connect_args`` making each PostgreSQL connection's time zone UTC, whatever the
+    server's or the role's: ``now()`` defaults, casts and naive ``timestamp`` columns then
+    all speak UTC (a ``timezone`` the caller set wins)."""
+    args = dict(connect_args or {})
+    driver = url.get_driver_name()
+    if driver == "asyncpg":
+        args["server_settings"] = {"timezone": "UTC", **args.get("server_settings", {})}
+    elif driver.startswith("psycopg") and "timezone" not in str(args.get("options", "")):
+        args["options"] = f"{args.get('options', '')} -c timezone=UTC".strip()
+    return args
 
 
 def _registry(app: App) -> dict[str, Database]:

@@ -198,7 +198,62 @@ def _problem(
         extra["errors"] = [
             {"loc": ["body", name], "msg": msg, "type": violation.kind} for name in violation.fields
         ]
+    elif status == 422:
+        # Every 422 is a ValidationProblem: an errors list, even when no field is known.
+        extra["errors"] = [{"loc": loc[:1], "msg": detail, "type": violation.kind}]
     return HTTPException(status, detail, title=title, extra=extra)
+
+
+_INT32 = 2**31 - 1
+
+
+def _int_value(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.lstrip("+-").isdigit():
+        return int(value)
+    return None
+
+
+def _out_of_range(request: Request, limit: int) -> list[dict[str, Any]]:
+    """The path and query parameters holding an integer beyond ``±limit``: the likely cause
+    of a value the database could not hold."""
+    found = []
+    for where, params in (("path", request.path_params), ("query", request.query_params)):
+        for name in dict(params):
+            number = _int_value(params[name])
+            if number is not None and abs(number) > limit:
+                found.append(
+                    {"loc": [where, name], "msg": "Number out of range", "type": "out_of_range"}
+                )
+    return found
+
+
+def _does_not_fit(request: Request, limit: int) -> HTTPException:
+    detail = "A value does not fit its database column"
+    errors = _out_of_range(request, limit) or [
+        {"loc": ["body"], "msg": detail, "type": "out_of_range"}
+    ]
+    return HTTPException(422, detail, title="Validation Error", extra={"errors": errors})
+
+
+def _from_the_database(exc: BaseException) -> bool:
+    traceback = exc.__traceback__
+    while traceback is not None:
+        name = traceback.tb_frame.f_globals.get("__name__", "")
+        if name.startswith(("sqlalchemy.", "aiosqlite", "sqlite3", "asyncpg", "psycopg")):
+            return True
+        traceback = traceback.tb_next
+    return False
+
+
+async def _handle_overflow(request: Request, exc: Exception) -> Any:
+    # SQLite's driver raises a plain OverflowError for an integer past 64 bits.
+    if _from_the_database(exc):
+        raise _does_not_fit(request, 2**63 - 1)
+    raise exc
 
 
 def is_unavailable(exc: BaseException) -> bool:
@@ -235,9 +290,7 @@ async def _handle(request: Request, exc: Exception) -> Any:
     code = sqlstate(getattr(exc, "orig", None)) or ""
     if code.startswith("22"):
         # Data exception: a value the column can't hold (too long, out of range…).
-        raise HTTPException(
-            422, "A value does not fit its database column", title="Validation Error"
-        )
+        raise _does_not_fit(request, _INT32)
     raise exc
 
 
@@ -247,7 +300,8 @@ def install_error_handlers(app: App) -> None:
     - unique violations: 409, naming the field (``errors: [{loc: ["body", "title"]…}]``);
     - not-null, check and foreign-key violations: 422 (a delete of a still-referenced row:
       409);
-    - values a column can't hold: 422;
+    - values a column can't hold, integers past the database's range: 422, naming the path
+      or query parameter when one holds such an integer;
     - connection loss, refused connections, a locked SQLite file, pool timeouts: 503 with
       ``Retry-After``.
 
@@ -259,6 +313,7 @@ def install_error_handlers(app: App) -> None:
     app.state.db_error_handlers = True
     app.add_exception_handler(DBAPIError, _handle)
     app.add_exception_handler(sa.exc.TimeoutError, _handle)
+    app.add_exception_handler(OverflowError, _handle_overflow)
 
 
 def connect_errors_as_dbapi_errors(engine: sa.Engine) -> None:

@@ -136,6 +136,7 @@ def run_migrations(context: Any) -> None:
             target_metadata=db.metadata,
             literal_binds=True,
             render_as_batch=True,
+            render_item=_render_item,
         )
         with context.begin_transaction():
             context.run_migrations()
@@ -157,8 +158,18 @@ async def _run_async(context: Any, db: Database) -> None:
         await engine.dispose()
 
 
+def _render_item(kind: str, item: Any, autogen_context: Any) -> str | bool:
+    """Migrations spell plait's column types in SQLAlchemy's own words: a migration imports
+    nothing of plait's, so changing plait never breaks an old migration."""
+    from plait.db._datetime import UTCDateTime
+
+    if kind == "type" and isinstance(item, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
 def _run(context: Any, connection: sa.Connection, db: Database) -> None:
-    options: dict[str, Any] = {}
+    options: dict[str, Any] = {"render_item": _render_item}
     if context.config.attributes.get(_SKIP_EMPTY):
         options["process_revision_directives"] = _skip_empty
     context.configure(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import re
 import sys
 import warnings
@@ -15,8 +16,9 @@ from sqlalchemy import MetaData
 from sqlalchemy.exc import SAWarning
 from sqlalchemy.orm import ONETOMANY, DeclarativeBase, declared_attr, has_inherited_table
 
+from plait.db._datetime import UTCDateTime
 from plait.db._relations import resolve_pending, set_relations
-from plait.db._schemas import Kind, model_schema, options_of, values
+from plait.db._schemas import Kind, model_schema, options_of, schema_field_type, values
 
 __all__ = ["NAMING_CONVENTION", "Model", "table_name"]
 
@@ -82,6 +84,16 @@ class _Schema:
         return model_schema(owner, self.kind)
 
 
+class _Key:
+    """``Model.Key``: the type of the model's primary key, bounded like its column."""
+
+    def __get__(self, instance: object, owner: type) -> Any:
+        mapper = owner.__dict__.get("__mapper__")
+        if mapper is None or len(mapper.primary_key) != 1:
+            raise TypeError(f"{owner.__name__}.Key: only mapped models with a one-column key")
+        return schema_field_type(mapper.primary_key[0].type, "create")
+
+
 class Model(DeclarativeBase):
     """The base class of your models: SQLAlchemy 2 typed declarative, plus API schemas::
 
@@ -104,11 +116,14 @@ class Model(DeclarativeBase):
     - ``Article.Read``, ``Article.Create`` and ``Article.Update``: msgspec Structs derived
       from the columns (see :func:`plait.db.model_schema`), for handler parameters and
       return annotations;
+    - ``Article.Key``: the primary key's type, bounded like its column (an ``Integer`` key
+      is a 32-bit integer), for path parameters: ``async def get(article_id: Article.Key)``;
     - ``Article(data)`` builds an instance from a ``Create`` struct (or a mapping), keyword
       arguments adding to or overriding its fields.
     """
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime.datetime: UTCDateTime}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         origin = _origin(cls)
@@ -135,10 +150,12 @@ class Model(DeclarativeBase):
         Read: TypeAlias = Any
         Create: TypeAlias = Any
         Update: TypeAlias = Any
+        Key: TypeAlias = Any
     else:
         Read = _Schema("read")
         Create = _Schema("create")
         Update = _Schema("update")
+        Key = _Key()
 
     def __init__(
         self, _data: msgspec.Struct | Mapping[str, Any] | None = None, **kwargs: Any

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Sequence
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar, overload
 
 import msgspec
 import sqlalchemy as sa
@@ -15,9 +15,13 @@ from plait import HTTPException, Query
 from plait.db._types import AnySelect
 
 __all__ = [
+    "MAX_OFFSET",
     "MAX_PAGE",
     "MAX_PAGE_SIZE",
     "KeysetPage",
+    "Limit",
+    "Offset",
+    "OffsetPage",
     "Page",
     "PageNumber",
     "PageSize",
@@ -38,6 +42,14 @@ PageSize = Annotated[
     int, Query(ge=1, le=MAX_PAGE_SIZE, description=f"Items per page (1 to {MAX_PAGE_SIZE}).")
 ]
 """A ``size`` query parameter type, capped at :data:`MAX_PAGE_SIZE`."""
+MAX_OFFSET = 2**31 - 1
+"""The largest ``offset``: within every database's range (and past any sensible OFFSET)."""
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="How many items to skip, from 0.")]
+"""An ``offset`` query parameter type, bounded so that no database overflows."""
+Limit = Annotated[
+    int, Query(ge=1, le=MAX_PAGE_SIZE, description=f"Items to return (1 to {MAX_PAGE_SIZE}).")
+]
+"""A ``limit`` query parameter type, capped at :data:`MAX_PAGE_SIZE`."""
 
 
 class Page(msgspec.Struct, Generic[T], kw_only=True):
@@ -52,6 +64,16 @@ class Page(msgspec.Struct, Generic[T], kw_only=True):
     page: int
     size: int
     pages: int
+
+
+class OffsetPage(msgspec.Struct, Generic[T], kw_only=True):
+    """Some results by ``limit``/``offset``: ``items``, the ``total`` matching, and the
+    ``limit`` and ``offset`` used. :func:`paginate` returns one when given ``limit=``."""
+
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
 
 
 class KeysetPage(msgspec.Struct, Generic[T], kw_only=True):
@@ -75,6 +97,10 @@ class _LoadedKeysetPage(KeysetPage[T], Generic[T]):
     pass
 
 
+class _LoadedOffsetPage(OffsetPage[T], Generic[T]):
+    pass
+
+
 def _single_entity(statement: AnySelect) -> bool:
     return len(statement.column_descriptions) == 1
 
@@ -85,6 +111,7 @@ async def _fetch(session: AsyncSession, statement: AnySelect) -> list[Any]:
     return list((await session.execute(statement)).all())
 
 
+@overload
 async def paginate(
     session: AsyncSession,
     statement: AnySelect,
@@ -92,7 +119,26 @@ async def paginate(
     page: int = 1,
     size: int = 20,
     max_size: int = MAX_PAGE_SIZE,
-) -> Page[Any]:
+) -> Page[Any]: ...
+@overload
+async def paginate(
+    session: AsyncSession,
+    statement: AnySelect,
+    *,
+    limit: int,
+    offset: int = 0,
+    max_size: int = MAX_PAGE_SIZE,
+) -> OffsetPage[Any]: ...
+async def paginate(
+    session: AsyncSession,
+    statement: AnySelect,
+    *,
+    page: int = 1,
+    size: int = 20,
+    limit: int | None = None,
+    offset: int = 0,
+    max_size: int = MAX_PAGE_SIZE,
+) -> Page[Any] | OffsetPage[Any]:
     """Run ``statement`` for one page, and count every row it matches::
 
         @app.get("/articles")
@@ -103,18 +149,48 @@ async def paginate(
 
     ``size`` is capped at ``max_size`` and ``page`` kept within 1..:data:`MAX_PAGE`; give
     the statement an ``order_by`` so that pages are stable.
+
+    With ``limit=`` (and ``offset=``) it pages by offset instead, and returns an
+    :class:`OffsetPage` (``items``, ``total``, ``limit``, ``offset``); :data:`Limit` and
+    :data:`Offset` are the matching query parameter types::
+
+        async def items(session: Session, limit: Limit = 20, offset: Offset = 0
+        ) -> OffsetPage[Item.Read]:
+            return await paginate(session, select(Item).order_by(Item.id), limit=limit,
+                                  offset=offset)
+
+    An ``offset`` outside 0..:data:`MAX_OFFSET` is a 422 naming the ``offset`` parameter.
     """
-    size = max(1, min(size, max_size))
-    page = max(1, min(page, MAX_PAGE))
     total = int(
         await session.scalar(
             sa.select(sa.func.count()).select_from(statement.order_by(None).subquery())
         )
         or 0
     )
+    if limit is not None:
+        if not 0 <= offset <= MAX_OFFSET:
+            raise HTTPException(
+                422,
+                f"offset: must be from 0 to {MAX_OFFSET}",
+                title="Validation Error",
+                extra={"errors": [_range_error("offset", 0, MAX_OFFSET)]},
+            )
+        limit = max(1, min(limit, max_size))
+        found = await _fetch(session, statement.limit(limit).offset(offset))
+        return _LoadedOffsetPage(items=found, total=total, limit=limit, offset=offset)
+    size = max(1, min(size, max_size))
+    page = max(1, min(page, MAX_PAGE))
     items = await _fetch(session, statement.limit(size).offset((page - 1) * size))
     pages = (total + size - 1) // size
     return _LoadedPage(items=items, total=total, page=page, size=size, pages=pages)
+
+
+def _range_error(name: str, low: int, high: int) -> dict[str, Any]:
+    return {
+        "loc": ["query", name],
+        "msg": f"Expected a number from {low} to {high}",
+        "type": "out_of_range",
+    }
 
 
 def _encode_cursor(values: Sequence[Any]) -> str:

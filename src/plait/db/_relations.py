@@ -71,8 +71,20 @@ class _Declared:
     key_column: sa.Column[Any]
 
 
+_FOUND: dict[tuple[type, int], list[_Declared]] = {}
+
+
 def declared_relations(model: type, options: Mapping[str, Relation]) -> list[_Declared]:
     """The relationships of ``model`` its schemas include, with their key columns."""
+    # PERF: read once per model; ``Model(...)`` asks on every instance.
+    key = (model, id(options))
+    found = _FOUND.get(key)
+    if found is None:
+        found = _FOUND[key] = _find(model, options)
+    return found
+
+
+def _find(model: type, options: Mapping[str, Relation]) -> list[_Declared]:
     mapper: Mapper[Any] = sa.inspect(model)
     found = []
     for prop in mapper.relationships:
@@ -85,6 +97,11 @@ def declared_relations(model: type, options: Mapping[str, Relation]) -> list[_De
         if not isinstance(column_prop, sa.orm.ColumnProperty) or len(column_prop.columns) != 1:
             raise TypeError(f"{model.__name__}.{prop.key}: Relation key {key!r} is not a column")
         column: Any = column_prop.columns[0]
+        if relation.create_missing and column.primary_key:
+            raise TypeError(
+                f"{model.__name__}.{prop.key}: create_missing needs a natural key "
+                f"(Relation(key='name', create_missing=True)), not the primary key"
+            )
         found.append(_Declared(prop.key, prop, relation, target_mapper.class_, key, column))
     unknown = set(options) - {p.key for p in mapper.relationships}
     if unknown:

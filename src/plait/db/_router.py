@@ -16,15 +16,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from plait import Depends, Query, Router
 from plait.db._crud import get_or_404
-from plait.db._pagination import MAX_PAGE, MAX_PAGE_SIZE, Page, paginate
+from plait.db._pagination import MAX_OFFSET, MAX_PAGE, MAX_PAGE_SIZE, OffsetPage, Page, paginate
 from plait.db._schemas import apply, load_options, model_schema, schema_field_type
 from plait.db._session import get_session
 
 __all__ = ["Operation", "crud_router"]
 
-Operation = Literal["list", "get", "create", "update", "delete"]
-_ALL: tuple[Operation, ...] = ("list", "get", "create", "update", "delete")
-_RESERVED = {"page", "size", "sort"}
+Operation = Literal["list", "get", "create", "replace", "update", "delete"]
+_ALL: tuple[Operation, ...] = ("list", "get", "create", "replace", "update", "delete")
+_RESERVED = {"page", "size", "sort", "limit", "offset"}
 _FILTERABLE = (str, int, bool, uuid.UUID, datetime.date, decimal.Decimal, enum.Enum)
 _UNAVAILABLE = {
     "description": "The database is unavailable; retry after the given delay",
@@ -101,6 +101,7 @@ def crud_router(
     sort_by: Sequence[str] | None = None,
     page_size: int = 20,
     max_page_size: int = MAX_PAGE_SIZE,
+    pagination: Literal["page", "offset"] = "page",
     session: Callable[..., Any] = get_session,
     dependencies: Sequence[Any] | None = None,
 ) -> Router:
@@ -113,8 +114,13 @@ def crud_router(
       filters (``?published=true``) for the ``filter_by`` columns (default: every readable
       column of a simple type), and ``sort`` over ``sort_by`` (default: the primary key and
       indexed or unique columns; ``-title`` sorts descending);
-    - ``GET /article/{id}``, ``POST /article`` (201), ``PATCH /article/{id}``,
-      ``DELETE /article/{id}`` (204), with 404 for a missing row.
+    - ``GET /article/{id}``, ``POST /article`` (201), ``PUT /article/{id}`` (a full
+      replace: the ``Create`` body, fields left out taking their defaults),
+      ``PATCH /article/{id}`` (only the fields sent), ``DELETE /article/{id}`` (204), with
+      404 for a missing row.
+
+    ``pagination="offset"`` pages the list by ``limit``/``offset`` instead, answering an
+    :class:`~plait.db.OffsetPage`.
 
     Every status an endpoint can answer is in its OpenAPI: 404, 409 (a unique or reference
     conflict), 422 (invalid input) and 503 (database unavailable). ``read``, ``create`` and
@@ -156,6 +162,8 @@ def crud_router(
         query = query.options(*options)
         return (await db.scalars(query.execution_options(populate_existing=True))).one()
 
+    if pagination not in ("page", "offset"):
+        raise ValueError(f"crud_router: pagination is 'page' or 'offset', not {pagination!r}")
     if "list" in operations:
         columns = _scalar_columns(model, read)
         filters = _pick(filter_by, columns, "filter_by", name, default=list(columns))
@@ -175,6 +183,7 @@ def crud_router(
             options,
             page_size,
             max_page_size,
+            pagination,
             deps,
             route_tags,
         )
@@ -222,6 +231,32 @@ def crud_router(
             methods=["POST"],
             status_code=201,
             responses={409: "A unique value is already taken by another row", 503: _UNAVAILABLE},
+            dependencies=deps,
+            tags=route_tags,
+        )
+
+    if "replace" in operations:
+        replace_schema = _without_keys(create_schema, mapper)
+
+        async def replace_one(**kw: Any) -> Any:
+            db: AsyncSession = kw["session"]
+            obj: Any = await get_or_404(db, model, kw[pk_name])
+            apply(obj, kw["data"])
+            _reset_to_defaults(obj, kw["data"], mapper)
+            await db.flush()
+            return await reload(db, obj)
+
+        router.add_route(
+            pk_path,
+            _handler(
+                f"replace_{table}",
+                replace_one,
+                [(pk_name, pk_type, ...), ("data", replace_schema, ...), ("session", Session, ...)],
+                read,
+                f"Replace a {name}: every field is set, those left out to their defaults.",
+            ),
+            methods=["PUT"],
+            responses={**not_found, 409: "A unique value is already taken by another row"},
             dependencies=deps,
             tags=route_tags,
         )
@@ -276,6 +311,26 @@ def crud_router(
     return router
 
 
+def _reset_to_defaults(obj: Any, data: msgspec.Struct, mapper: sa.orm.Mapper[Any]) -> None:
+    """A PUT's fields left out whose default is computed in Python (``default=list``) get a
+    fresh default; those the database fills (``server_default``) keep their value."""
+    for name in data.__struct_fields__:
+        if getattr(data, name) is not msgspec.UNSET or name not in mapper.column_attrs:
+            continue
+        default = mapper.column_attrs[name].columns[0].default
+        if isinstance(default, sa.ColumnDefault) and default.is_callable:
+            setattr(obj, name, default.arg(None))
+
+
+def _without_keys(schema: type[msgspec.Struct], mapper: sa.orm.Mapper[Any]) -> type[msgspec.Struct]:
+    """``schema`` without the primary key (a PUT's path names the row)."""
+    keys = {mapper.get_property_by_column(c).key for c in mapper.primary_key}
+    if not keys & set(schema.__struct_fields__):
+        return schema
+    model = mapper.class_
+    return model_schema(model, "create", exclude=keys, name=f"{model.__name__}Replace")
+
+
 def _read_depth(model: type, read: type[msgspec.Struct]) -> int:
     for depth in range(8):
         if model_schema(model, "read", depth=depth) is read:
@@ -315,6 +370,7 @@ def _list_endpoint(
     options: list[Any],
     page_size: int,
     max_page_size: int,
+    pagination: str,
     dependencies: list[Any],
     tags: list[str],
 ) -> None:
@@ -324,16 +380,15 @@ def _list_endpoint(
     sort_type: Any = Annotated[
         sort_choices, Query(description="Sort by this field; a leading '-' sorts descending.")
     ]
-    params: list[tuple[str, Any, Any]] = [
-        ("session", session_type, ...),
-        ("page", Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page number.")], 1),
-        (
-            "size",
-            Annotated[int, Query(ge=1, le=max_page_size, description="Items per page.")],
-            min(page_size, max_page_size),
-        ),
-        ("sort", sort_type, None),
-    ]
+    size_type = Annotated[int, Query(ge=1, le=max_page_size, description="Items per page.")]
+    params: list[tuple[str, Any, Any]] = [("session", session_type, ...)]
+    if pagination == "offset":
+        offset_type = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items to skip.")]
+        params += [("limit", size_type, min(page_size, max_page_size)), ("offset", offset_type, 0)]
+    else:
+        page_type = Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page number.")]
+        params += [("page", page_type, 1), ("size", size_type, min(page_size, max_page_size))]
+    params.append(("sort", sort_type, None))
     for key in filters:
         field_type: Any = schema_field_type(columns[key].type, "create")
         # No value means no filter: the default (None) is used as is, never validated.
@@ -354,6 +409,14 @@ def _list_endpoint(
             order.append(attr.desc() if sort.startswith("-") else attr.asc())
         # The primary key last makes the order total, so pages never overlap.
         order.append(pk_attr.asc())
+        if pagination == "offset":
+            return await paginate(
+                kw["session"],
+                query.order_by(*order),
+                limit=kw["limit"],
+                offset=kw["offset"],
+                max_size=max_page_size,
+            )
         return await paginate(
             kw["session"],
             query.order_by(*order),
@@ -369,7 +432,7 @@ def _list_endpoint(
             f"list_{table}",
             list_all,
             params,
-            Page[read],  # type: ignore[valid-type]
+            (OffsetPage if pagination == "offset" else Page)[read],
             f"List {name} rows, a page at a time.",
         ),
         methods=["GET"],

@@ -12,7 +12,6 @@ import dataclasses
 import datetime
 import decimal
 import inspect
-import re
 import sys
 import types
 from collections.abc import Callable, Iterable, Mapping
@@ -24,6 +23,8 @@ from msgspec import UNSET, UnsetType
 from sqlalchemy.orm import Mapped, Mapper, configure_mappers
 from sqlalchemy.orm.strategy_options import _AbstractLoad
 
+from plait.db._constraints import Refinable, check_bounds, numeric, string_meta
+from plait.db._datetime import storage_type
 from plait.db._relations import (
     Relation,
     declared_relations,
@@ -84,6 +85,9 @@ class SchemaOptions:
     ``Read``, keys in ``Create`` and ``Update``."""
 
 
+_NO_OPTIONS = SchemaOptions()
+
+
 @dataclasses.dataclass(frozen=True)
 class _Column:
     key: str
@@ -97,7 +101,7 @@ _CACHE: dict[tuple[Any, ...], type[msgspec.Struct]] = {}
 
 def options_of(model: type) -> SchemaOptions:
     options = getattr(model, "__schema_options__", None)
-    return options if isinstance(options, SchemaOptions) else SchemaOptions()
+    return options if isinstance(options, SchemaOptions) else _NO_OPTIONS
 
 
 def _flag(column: sa.Column[Any], name: str, listed: Iterable[str], key: str) -> bool | None:
@@ -116,7 +120,7 @@ def _database_filled(column: sa.Column[Any]) -> bool:
         return True
     if column.computed is not None or column.identity is not None:
         return True
-    return has_default and isinstance(column.type, sa.DateTime | sa.Date | sa.Time)
+    return has_default and isinstance(storage_type(column.type), sa.DateTime | sa.Date | sa.Time)
 
 
 def _columns(model: type) -> list[_Column]:
@@ -201,79 +205,30 @@ def _python_type(type_: sa.types.TypeEngine[Any], declared: Any = Any) -> Any:
         return Any
 
 
-_CHECK = re.compile(r'^\s*\(?\s*"?(\w+)"?\s*(>=|<=|>|<)\s*(-?\d+(?:\.\d+)?)\s*\)?\s*$')
-_AND = re.compile(r"\s+AND\s+", re.IGNORECASE)
-
-
-def check_bounds(column: sa.Column[Any]) -> dict[str, float]:
-    """Bounds that simple CHECK constraints put on a numeric column (``views >= 0``), as
-    ``ge``/``gt``/``le``/``lt``; anything more complex is left to the database."""
-    bounds: dict[str, float] = {}
-    table = getattr(column, "table", None)
-    for constraint in getattr(table, "constraints", ()):
-        if not isinstance(constraint, sa.CheckConstraint):
-            continue
-        for part in _AND.split(str(constraint.sqltext)):
-            match = _CHECK.match(part)
-            if match is None or match.group(1) != column.name:
-                continue
-            number = float(match.group(3))
-            value = int(number) if number.is_integer() else number
-            key = {">=": "ge", ">": "gt", "<=": "le", "<": "lt"}[match.group(2)]
-            previous = bounds.get(key)
-            if previous is None:
-                bounds[key] = value
-            else:
-                bounds[key] = max(previous, value) if key in ("ge", "gt") else min(previous, value)
-    return bounds
-
-
-def _numeric(
-    python_type: type, lower: float | None, upper: float | None, checks: dict[str, float]
-) -> Any:
-    """``python_type`` bounded by its column type's range and by CHECK constraints."""
-    low = ("ge", lower) if lower is not None else None
-    high = ("le", upper) if upper is not None else None
-    for key, value in checks.items():
-        if python_type is int and key in ("gt", "lt") and float(value).is_integer():
-            # Integers: "> 0" is ">= 1", which reads better in the schema.
-            key, value = ("ge", int(value) + 1) if key == "gt" else ("le", int(value) - 1)
-        if key in ("ge", "gt"):
-            if low is None or value > low[1] or (value == low[1] and key == "gt"):
-                low = (key, value)
-        elif high is None or value < high[1] or (value == high[1] and key == "lt"):
-            high = (key, value)
-    bounds = dict(bound for bound in (low, high) if bound is not None)
-    if not bounds:
-        return python_type
-    return Annotated[python_type, msgspec.Meta(**bounds)]  # type: ignore[call-overload]
-
-
 def schema_field_type(
     type_: sa.types.TypeEngine[Any],
     kind: Kind = "create",
     declared: Any = Any,
-    checks: dict[str, float] | None = None,
+    checks: dict[str, Any] | None = None,
 ) -> Any:
     """The msgspec type (with bounds) of a column type's values, as input or as output.
 
     ``declared`` is the attribute's ``Mapped[...]`` type, used where the column type says
     little (JSON); ``checks`` are bounds from CHECK constraints (:func:`check_bounds`).
     """
+    type_ = storage_type(type_)
     python_type = _python_type(type_, declared)
     if python_type is datetime.datetime:
         # Input must carry an offset; output always does (see _datetime_fixer).
         return _DATETIME_OUT if kind == "read" else _DATETIME_IN
     if python_type is str:
-        length = getattr(type_, "length", None)
-        meta = msgspec.Meta(max_length=length, pattern=_NO_NUL) if length else None
-        return Annotated[str, meta or msgspec.Meta(pattern=_NO_NUL)]
+        return Annotated[str, string_meta(getattr(type_, "length", None), checks or {}, _NO_NUL)]
     if python_type is int:
         lower, upper = _int_bounds(type_) or (None, None)
-        return _numeric(int, lower, upper, checks or {})
+        return numeric(int, lower, upper, checks or {})
     if python_type is float:
         limit = _REAL_MAX if _is_single_precision(type_) else None
-        return _numeric(float, -limit if limit else None, limit, checks or {})
+        return numeric(float, -limit if limit else None, limit, checks or {})
     return python_type
 
 
@@ -336,7 +291,7 @@ def _datetime_fixer(columns: list[_Column], kind: Kind) -> Callable[[Any], None]
     ``DateTime(timezone=True)`` column keeps aware values (SQLite hands them back naive, as
     UTC). Drivers would otherwise refuse a mismatch, and only at INSERT time.
     """
-    datetimes = [c for c in columns if isinstance(c.column.type, sa.DateTime)]
+    datetimes = [c for c in columns if isinstance(storage_type(c.column.type), sa.DateTime)]
     if not datetimes:
         return None
     keys = [c.key for c in datetimes]
@@ -442,6 +397,7 @@ def model_schema(
         kw_only=True,
         forbid_unknown_fields=kind != "read",
         rename=rename or None,
+        bases=(Refinable,),
         module=model.__module__,
         namespace=namespace,
     )

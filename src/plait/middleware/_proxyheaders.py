@@ -25,7 +25,8 @@ class ProxyHeadersMiddleware:
     The rate limits, the logs, ``Secure`` cookies, CSRF origin checks and absolute redirect
     URLs all read these two scope keys.
 
-    ``App(trusted_proxies=[...])`` adds it as the outermost middleware, so everything else
+    ``App(trusted_proxies=[...])``, or the ``TRUSTED_PROXIES`` setting
+    (``PLAIT_TRUSTED_PROXIES``), adds it as the outermost middleware, so everything else
     sees the client's address; add it yourself only to wrap another ASGI app::
 
         app = App(trusted_proxies=["10.0.0.0/8"])

@@ -58,6 +58,10 @@ class RateLimitMiddleware:
             await send({"type": "http.response.body", "body": body})
             return
 
+        if not self.rule.headers:
+            await self.app(scope, receive, send)
+            return
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", ()))
