@@ -61,7 +61,6 @@ class BrokerBackend:
         self._down = False
         self._retry_at = 0.0
         self._relay_task: asyncio.Task[None] | None = None
-        self._stopping = asyncio.Event()
 
     def register(self, task: Task[Any]) -> None:
         labels: dict[str, Any] = {}
@@ -103,11 +102,14 @@ class BrokerBackend:
     async def start(self) -> None:
         """In the app: connect (an outage is logged, not fatal) and start the relay."""
         await self._connect()
-        self._stopping = asyncio.Event()  # of this event loop
         self._relay_task = asyncio.create_task(self._relay(), name="plait.tasks relay")
 
     async def stop(self) -> None:
-        await self._stop_relay()
+        relay, self._relay_task = self._relay_task, None
+        if relay is not None:
+            relay.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await relay
         if self._connected:
             self._connected = False
             with contextlib.suppress(Exception):
@@ -115,26 +117,16 @@ class BrokerBackend:
 
     async def _worker_startup(self, state: Any) -> None:
         self._connected = True  # taskiq's worker connected the broker itself
-        self._stopping = asyncio.Event()  # of this event loop
         self._relay_task = asyncio.create_task(self._relay(), name="plait.tasks relay")
 
     async def _worker_shutdown(self, state: Any) -> None:
-        await self._stop_relay()
-        with contextlib.suppress(Exception):
-            await self.tasks.database.disconnect()
-
-    async def _stop_relay(self) -> None:
-        """Stop the relay between two rounds (not inside a statement); cancel it if stuck."""
         relay, self._relay_task = self._relay_task, None
-        if relay is None:
-            return
-        self._stopping.set()
-        try:
-            await asyncio.wait_for(asyncio.shield(relay), 5)
-        except TimeoutError:
+        if relay is not None:
             relay.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await relay
+        with contextlib.suppress(Exception):
+            await self.tasks.database.disconnect()
 
     async def _connect(self) -> bool:
         if self._connected:
@@ -201,15 +193,13 @@ class BrokerBackend:
 
     async def _relay(self) -> None:
         purged = 0.0
-        while not self._stopping.is_set():
+        while True:
             with contextlib.suppress(Exception):
                 await self._relay_once()
                 if time.time() - purged > 60:
                     purged = time.time()
                     await self.tasks.purge(purged)
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.tasks.poll_interval):
-                    await self._stopping.wait()
+            await asyncio.sleep(self.tasks.poll_interval)
 
     async def _relay_once(self, task_id: str | None = None) -> None:
         t = task_table

@@ -62,28 +62,19 @@ class EmbeddedBackend:
         self._slots: dict[str, str] = {}
         self._purged = 0.0
         self._failing = False
-        self._stopping = False
 
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
-        self._stopping = False
         self._wake = asyncio.Event()
         self._loop_task = asyncio.create_task(self._loop(), name="plait.tasks runner")
 
     async def stop(self) -> None:
         loop_task, self._loop_task = self._loop_task, None
         if loop_task is not None:
-            # Let the runner finish the statement it is in (cancelling it there would leave
-            # a connection half checked out), then stop; cancel it only if it hangs.
-            self._stopping = True
-            self.wake()
-            try:
-                await asyncio.wait_for(asyncio.shield(loop_task), 5)
-            except TimeoutError:
-                loop_task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await loop_task
+            loop_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await loop_task
         running = list(self._running.values())
         for task in running:
             task.cancel()
@@ -109,7 +100,7 @@ class EmbeddedBackend:
 
     async def _loop(self) -> None:
         assert self._wake is not None
-        while not self._stopping:
+        while True:
             try:
                 await self._tick()
                 if self._failing:
@@ -128,7 +119,7 @@ class EmbeddedBackend:
         now = time.time()
         await self._schedule(now)
         free = self.tasks.concurrency - len(self._running)
-        if free > 0 and not self._stopping:
+        if free > 0:
             for row in await self._claim(now, free):
                 runner = asyncio.create_task(self._run(row), name=f"plait.tasks {row.name}")
                 self._running[row.id] = runner
