@@ -15,6 +15,8 @@ BATTERIES = (
     "redis",
     "argon2",
     "granian",
+    "opentelemetry",
+    "prometheus_client",
     "taskiq",
 )
 

@@ -66,6 +66,17 @@ def test_sync_iterable() -> None:
         assert client.get("/events").text == "data: one\n\ndata: two\n\n"
 
 
+def test_bytes_items_are_events_already_encoded_and_sent_as_they_are() -> None:
+    frame = b"event: room:1\ndata: {}\n\n"
+
+    def events() -> Iterator[bytes]:
+        yield frame
+        yield frame
+
+    with TestClient(make_app(events)) as client:
+        assert client.get("/events").content == frame + frame
+
+
 def test_async_iterable_that_is_not_a_generator() -> None:
     class Countdown:
         def __init__(self) -> None:

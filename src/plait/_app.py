@@ -20,6 +20,7 @@ from plait._results import Direct, PreparedResponse, make_direct, make_renderer
 from plait._routing import Mount, Route, Router, WebSocketRoute
 from plait._rsgi import rsgi_shutdown, rsgi_startup, serve_rsgi
 from plait._settings import BODY_TIMEOUT_ENV, DEBUG_ENV, Settings, env_flag, env_seconds
+from plait._shutdown import OpenWebSockets, install_quietly
 from plait._signature import CallPlan, analyze
 from plait.types import ASGIApp, Receive, Scope, Send
 
@@ -160,6 +161,7 @@ class App(Router):
         self._mounts: list[Mount] = []
         self._asgi: ASGIApp = self._dispatch
         self._lifespan_stack: contextlib.AsyncExitStack | None = None
+        self._open_websockets = OpenWebSockets()
 
     # ---------------------------------------------------------------- registration
 
@@ -496,10 +498,12 @@ class App(Router):
             return
         scope["path_params"] = leaf.params(WEBSOCKET, values) if values else {}
         websocket = WebSocket(scope, receive, send, self)
+        self._open_websockets.sockets.add(websocket)
         try:
             await self.errors.run_websocket(websocket, compiled.call)
             await websocket._finish()
         finally:
+            self._open_websockets.sockets.discard(websocket)
             if websocket.exit_stack is not None:
                 await websocket.exit_stack.aclose()
 
@@ -533,6 +537,7 @@ class App(Router):
 
     @contextlib.asynccontextmanager
     async def _lifespan_hooks(self) -> AsyncIterator[None]:
+        install_quietly(self._open_websockets)  # SIGTERM closes WebSockets with 1001 first
         for hook in self.startup_hooks:
             await _maybe_await(hook())
         if self.lifespan_context is not None:

@@ -94,7 +94,10 @@ class ServerSentEvent:
 
 
 def encode_event(item: Any) -> bytes:
-    """Encode one item of an event stream: a ``str`` (data), a dict of fields, or an event."""
+    """Encode one item of an event stream: a ``str`` (data), a dict of fields, an event, or
+    ``bytes``: an event already in wire format (ending with a blank line), sent as it is."""
+    if isinstance(item, bytes):
+        return item
     if isinstance(item, str):
         # PERF: plain one-line strings are the common case; skip building an event for them.
         if "\n" not in item and "\r" not in item:
@@ -111,7 +114,8 @@ def encode_event(item: Any) -> bytes:
             )
         return ServerSentEvent(**item).encode()
     raise TypeError(
-        f"An event stream yields str, dict or ServerSentEvent items, not {type(item).__name__}"
+        "An event stream yields str, bytes, dict or ServerSentEvent items, "
+        f"not {type(item).__name__}"
     )
 
 

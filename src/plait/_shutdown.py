@@ -1,0 +1,99 @@
+"""Graceful shutdown: on SIGTERM, open WebSockets are closed with 1001 before the server stops.
+
+Servers stop WebSockets their own way when told to stop: granian drops the connection, uvicorn
+closes it with 1012, and both do it before the app hears of the shutdown. A browser should
+instead learn that this server is *going away* (1001) and reconnect, through the balancer, to
+another node. So at start-up, in the server's worker, plait puts itself in front of the
+server's SIGTERM handler: the signal first closes every open WebSocket with 1001 (each close
+bounded by a timeout), then hands over to the server, which drains in-flight HTTP requests and
+stops as usual. More SIGTERMs while the WebSockets close (granian's main process passes one
+on to its workers; systemd signals the whole group) wait for the closing, which is bounded
+by its timeout; once it is done, a SIGTERM goes straight to the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from plait._websockets import WebSocket
+
+__all__ = ["GOING_AWAY", "OpenWebSockets", "install_quietly"]
+
+GOING_AWAY = 1001
+
+
+class OpenWebSockets:
+    """The app's WebSockets being served, closed with 1001 when the server is told to stop."""
+
+    __slots__ = ("_closing", "sockets", "timeout")
+
+    def __init__(self, timeout: float = 5.0) -> None:
+        self.sockets: set[WebSocket] = set()
+        self.timeout = timeout
+        self._closing: asyncio.Task[None] | None = None
+
+    async def close_all(self, reason: str = "Server shutting down") -> None:
+        """Close every open WebSocket with 1001, all at once, each within ``timeout``."""
+        from plait._websockets import WebSocketState
+
+        closes = [
+            asyncio.wait_for(ws.close(GOING_AWAY, reason), self.timeout)
+            for ws in tuple(self.sockets)
+            if ws.application_state is WebSocketState.CONNECTED
+        ]
+        await asyncio.gather(*closes, return_exceptions=True)
+
+    def install(self) -> bool:
+        """Run :meth:`close_all` before the server's own SIGTERM handler (from the worker's
+        event loop, at start-up). Returns ``False`` where there is nothing to put itself in
+        front of: not the main thread (a test client), or no handler the server installed."""
+        if threading.current_thread() is not threading.main_thread():
+            return False
+        loop = asyncio.get_running_loop()
+        # granian registers its handler with loop.add_signal_handler; asyncio keeps it in this
+        # table (there is no public getter).
+        table: dict[int, Any] = getattr(loop, "_signal_handlers", None) or {}
+        handle = table.get(signal.SIGTERM)
+        if handle is not None:
+            callback, args = handle._callback, handle._args
+            loop.add_signal_handler(signal.SIGTERM, self._terminate, lambda: callback(*args))
+            return True
+        previous = signal.getsignal(signal.SIGTERM)
+        if callable(previous):  # uvicorn: signal.signal(SIGTERM, server.handle_exit)
+
+            def handler(signum: int, frame: Any) -> None:
+                if loop.is_closed():  # the app's loop is gone: nothing left to close
+                    previous(signum, frame)
+                    return
+                loop.call_soon_threadsafe(self._terminate, lambda: previous(signum, frame))
+
+            signal.signal(signal.SIGTERM, handler)
+            return True
+        return False
+
+    def _terminate(self, resume: Callable[[], Any]) -> None:
+        if self._closing is not None and not self._closing.done():
+            return  # the closing task resumes the server when it is done
+        if self._closing is not None or not self.sockets:
+            resume()
+            return
+
+        async def close_then_resume() -> None:
+            try:
+                await self.close_all()
+            finally:
+                resume()
+
+        self._closing = asyncio.get_running_loop().create_task(close_then_resume())
+
+
+def install_quietly(sockets: OpenWebSockets) -> None:
+    """:meth:`OpenWebSockets.install`, where signals can be handled at all."""
+    with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
+        sockets.install()
