@@ -20,6 +20,7 @@ PAGES = [
     DOCS / "getting-started.md",
     DOCS / "coming-from-flask.md",
     DOCS / "forms.md",
+    DOCS / "testing.md",
     DOCS / "outages.md",
 ]
 # Pages that define models run in a fresh interpreter, in an empty directory: their tables

@@ -477,7 +477,7 @@ BLOG_SPECS = [
         comment="/posts/{id}/comments",
         admin="/admin/post/",
         csrf_field="csrf_token",
-        password_fields=("password", "password2"),
+        password_fields=("password1", "password2"),
     ),
     BlogSpec(
         "flask",

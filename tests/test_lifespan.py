@@ -279,3 +279,55 @@ def test_async_test_client_startup_and_shutdown_failures() -> None:
 
     with pytest.raises(ZeroDivisionError):
         asyncio.run(stop_fails())
+
+
+def test_a_failed_start_up_stops_what_had_started(caplog: pytest.LogCaptureFixture) -> None:
+    app = App()
+    events: list[str] = []
+
+    @app.on_startup
+    def open_pool() -> None:
+        events.append("pool opened")
+
+    @app.on_shutdown
+    def close_pool() -> None:
+        events.append("pool closed")
+
+    @app.on_shutdown
+    async def close_broken() -> None:
+        raise OSError("cannot close")  # logged; the start-up error is what is reported
+
+    @app.on_startup
+    def connect_cache() -> None:
+        raise ConnectionError("cache unreachable")
+
+    @app.on_shutdown
+    def close_cache() -> None:
+        events.append("cache closed")  # its start-up never finished: not run
+
+    with pytest.raises(RuntimeError, match="ConnectionError"), TestClient(app):
+        pass
+    assert events == ["pool opened", "pool closed"]
+    assert "cannot close" in caplog.text
+
+
+def test_a_failed_lifespan_context_stops_every_started_hook() -> None:
+    events: list[str] = []
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: App) -> AsyncIterator[None]:
+        raise OSError("no config")
+        yield  # pragma: no cover
+
+    app = App(
+        lifespan=lifespan,
+        on_startup=[lambda: events.append("up")],
+        on_shutdown=[lambda: events.append("down")],
+    )
+
+    async def main() -> None:
+        with pytest.raises(OSError, match="no config"):
+            await app.startup()
+
+    asyncio.run(main())
+    assert events == ["up", "down"]

@@ -617,3 +617,22 @@ def test_body_timeout_defaults_from_the_environment(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("PLAIT_BODY_TIMEOUT", "soon")
     with pytest.raises(ValueError, match="PLAIT_BODY_TIMEOUT='soon'"):
         App()
+
+
+def test_bodies_are_read_without_an_asyncio_loop_too() -> None:
+    # trio, or a coroutine driven by hand (bench/callgrind.py): no timer, but no error either.
+    app = _body_app(body_timeout=5)
+    app.build()
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"abc", "more_body": False}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    for path in ("/whole", "/streamed"):
+        sent.clear()
+        with pytest.raises(StopIteration):
+            app(_scope(path=path), receive, send).send(None)
+        assert (sent[0]["status"], sent[1]["body"]) == (200, b"3")

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from plait import App, Request, WebSocket, WebSocketDisconnect
+from plait import App, Request, Response, WebSocket, WebSocketDisconnect
 from plait.testing import AsyncTestClient, TestClient, WebSocketDenied
 from plait.types import Message, Receive, Scope, Send
 
@@ -393,3 +393,28 @@ def test_websocket_wrong_message_kinds_and_raw_send() -> None:
         ws.send_bytes(b"yz")
         with pytest.raises(TypeError, match="Expected a text message, got bytes"):
             ws.receive_text()
+
+
+def test_websocket_connect_sends_the_cookie_jar() -> None:
+    app = App()
+
+    @app.get("/login")
+    def login() -> Response:
+        response = Response("ok")
+        response.set_cookie("session", "ada-session", path="/")
+        response.set_cookie("admin_only", "x", path="/admin")
+        return response
+
+    @app.websocket("/ws")
+    async def ws(websocket: WebSocket) -> None:
+        await websocket.accept()
+        await websocket.send_json(websocket.cookies)
+        await websocket.close()
+
+    with TestClient(app) as client:
+        client.get("/login")
+        with client.websocket_connect("/ws") as session:
+            assert session.receive_json() == {"session": "ada-session"}
+        headers = {"Cookie": "extra=1"}
+        with client.websocket_connect("/ws", headers=headers) as session:
+            assert session.receive_json() == {"extra": "1"}  # an explicit Cookie header wins

@@ -219,6 +219,15 @@ async def _decorators_keep_handler_types(request: Request) -> None:
     assert_type(set_price(uuid.uuid4(), 1.0, STORE), ItemOut)
 
 
+async def _the_session_is_typed(request: Request) -> None:
+    """Never called: ``request.session`` has the sessions battery's methods, no isinstance."""
+    request.session.cycle_key()
+    request.session["user"] = "ada"
+    assert_type(request.session.get("user"), Any)
+    assert_type(request.session.modified, bool)
+    request.session.flush()
+
+
 def exercise() -> list[int]:
     """Drive the app with the test client, overriding the database for the duration."""
     test_store = Session()

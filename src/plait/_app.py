@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 from plait._binding import Call, compile_plan
 from plait._datastructures import State
-from plait._errorhandling import ErrorHandling, ExceptionHandler
+from plait._errorhandling import ErrorHandling, ErrorPage, ExceptionHandler
 from plait._exceptions import HTTPException
 from plait._matcher import WEBSOCKET, Matcher, RouteConflictError
 from plait._request import Request
@@ -149,6 +149,8 @@ class App(Router):
             self.errors.add(key, handler)
         self.startup_hooks: list[Callable[[], Any]] = list(on_startup)
         self.shutdown_hooks: list[Callable[[], Any]] = list(on_shutdown)
+        # (is a start-up hook, hook) in the order added: a failed start-up stops what began.
+        self._hook_order = [(True, h) for h in on_startup] + [(False, h) for h in on_shutdown]
         self.lifespan_context = lifespan
         self.dependency_overrides: dict[Callable[..., Any], Callable[..., Any]] = _Overrides(
             self._invalidate
@@ -196,16 +198,43 @@ class App(Router):
         self._check_open("add an exception handler")
         self.errors.add(key, handler)
 
+    def add_error_pages(self, draw: ErrorPage) -> None:
+        """Let ``draw(request, exc)`` answer browsers' errors with an HTML page.
+
+        Called for an :class:`HTTPException` no handler of yours answered (a 500 arrives as
+        ``HTTPException(500)``, without the original error) when the client prefers
+        ``text/html``; returning None falls through to the next, then to problem JSON.
+        ``Templates(app)`` adds one that renders ``404.html``, ``500.html``…
+        """
+        self.errors.pages.append(draw)
+
+    async def default_error_response(self, request: Request, exc: Exception) -> Response:
+        """plait's own answer to ``exc``: the way back from a handler of yours::
+
+            @app.exception_handler(404)
+            async def not_found(request: Request, exc: HTTPException) -> Response:
+                if request.url.path.startswith("/old/"):
+                    return RedirectResponse("/new/" + request.url.path[5:], status_code=301)
+                return await request.app.default_error_response(request, exc)
+
+        An HTML error page for a browser when the app has them, else problem JSON; a 500 for
+        anything that is not an :class:`HTTPException`. (A handler re-raising ``exc`` gets
+        the same.)
+        """
+        return await self.errors.default(request, exc)
+
     def on_startup(self, func: F) -> F:
         """Run ``func`` (sync or async) when the server starts the app."""
         self._check_open("add a start-up hook")
         self.startup_hooks.append(func)
+        self._hook_order.append((True, func))
         return func
 
     def on_shutdown(self, func: F) -> F:
         """Run ``func`` (sync or async) when the server stops the app."""
         self._check_open("add a shutdown hook")
         self.shutdown_hooks.append(func)
+        self._hook_order.append((False, func))
         return func
 
     def url_path_for(self, name: str, /, **params: Any) -> str:
@@ -539,17 +568,44 @@ class App(Router):
     async def _lifespan_hooks(self) -> AsyncIterator[None]:
         install_quietly(self._open_websockets)  # SIGTERM closes WebSockets with 1001 first
         for hook in self.startup_hooks:
-            await _maybe_await(hook())
+            try:
+                await _maybe_await(hook())
+            except BaseException:
+                await self._stop_after_failed_startup(hook)
+                raise
         if self.lifespan_context is not None:
-            async with self.lifespan_context(self) as state:
-                if isinstance(state, Mapping):
-                    for key, value in state.items():
-                        setattr(self.state, key, value)
-                yield
+            entered = False
+            try:
+                async with self.lifespan_context(self) as state:
+                    entered = True
+                    if isinstance(state, Mapping):
+                        for key, value in state.items():
+                            setattr(self.state, key, value)
+                    yield
+            except BaseException:
+                if not entered:
+                    await self._stop_after_failed_startup(None)
+                raise
         else:
             yield
         for hook in self.shutdown_hooks:
             await _maybe_await(hook())
+
+    async def _stop_after_failed_startup(self, failed: Callable[[], Any] | None) -> None:
+        """Run the shutdown hooks added before the start-up hook ``failed`` (all of them when
+        the lifespan context failed): what a battery opened is closed, errors only logged."""
+        before: list[Callable[[], Any]] = []
+        for is_startup, hook in self._hook_order:
+            if is_startup and hook is failed:
+                break
+            if not is_startup:
+                before.append(hook)
+        for hook in self.shutdown_hooks:
+            if any(hook is earlier for earlier in before):
+                try:
+                    await _maybe_await(hook())
+                except Exception:
+                    logger.exception("Shutdown hook %r failed after a failed start-up", hook)
 
     async def startup(self) -> None:
         """Run start-up without a server (test clients, scripts)."""

@@ -10,15 +10,18 @@ from typing import Any
 from plait._concurrency import run_in_threadpool
 from plait._debug import debug_response
 from plait._exceptions import HTTPException, WebSocketException
+from plait._negotiation import prefers_html
 from plait._request import ClientDisconnect, Request
 from plait._responses import Response, json_encoder
 from plait.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["ErrorHandling", "ExceptionHandler", "problem_response"]
+__all__ = ["ErrorHandling", "ErrorPage", "ExceptionHandler", "problem_response"]
 
 logger = logging.getLogger("plait.error")
 
 ExceptionHandler = Callable[[Any, Any], Any]
+ErrorPage = Callable[[Request, HTTPException], Awaitable["Response | None"]]
+"""Draws the HTML page of an error for a browser, or returns None (plait.templates' pages)."""
 
 _PROBLEM = b"application/problem+json"
 
@@ -41,6 +44,7 @@ class ErrorHandling:
         self.debug = debug
         self.by_type: dict[type[BaseException], ExceptionHandler] = {}
         self.by_status: dict[int, ExceptionHandler] = {}
+        self.pages: list[ErrorPage] = []
 
     def add(self, key: type[BaseException] | int, handler: ExceptionHandler) -> None:
         if isinstance(key, int):
@@ -78,24 +82,51 @@ class ErrorHandling:
                     status = exc.status_code if isinstance(exc, HTTPException) else 500
                     result = make_renderer(status, None)(result)
             except Exception as handler_exc:
-                # A handler that fails (or returns something unrenderable) gets the safe default.
-                if handler_exc is exc:
-                    return self._default(request, exc)
-                return self._default(request, handler_exc)
+                # A handler that fails (or returns something unrenderable) gets the safe
+                # default; one that re-raises ``exc`` asks for the default answer on purpose.
+                return await self.default(request, handler_exc)
             return result
-        return self._default(request, exc)
+        return await self.default(request, exc)
 
-    def _default(self, request: Request, exc: Exception) -> Response:
-        if isinstance(exc, HTTPException):
-            return problem_response(exc)
+    async def default(self, request: Request, exc: Exception) -> Response:
+        """The answer to ``exc`` when no handler of yours gives one (the app's
+        ``default_error_response``).
+
+        An :class:`HTTPException` is an HTML page for a browser (``Accept`` prefers
+        ``text/html``) when the app has error pages (``plait.templates``: ``404.html``…),
+        else an RFC 9457 problem. Any other exception is logged and answered as a 500 (the
+        traceback page with ``debug=True``), without a word of it in the page.
+        """
         if isinstance(exc, ClientDisconnect):
             return Response(status_code=400)
-        logger.error("Unhandled exception in %s %s", request.method, request.path, exc_info=exc)
-        if self.debug:
-            return debug_response(
-                exc, request.method, request.path, request.headers.get("accept", "")
-            )
-        return problem_response(_INTERNAL)
+        if isinstance(exc, HTTPException):
+            problem = exc
+        else:
+            logger.error("Unhandled exception in %s %s", request.method, request.path, exc_info=exc)
+            if self.debug:
+                return debug_response(
+                    exc, request.method, request.path, request.headers.get("accept", "")
+                )
+            problem = _INTERNAL
+        if self.pages and prefers_html(request.headers.get("accept", "")):
+            page = await self._page(request, problem)
+            if page is not None:
+                return page
+        return problem_response(problem)
+
+    async def _page(self, request: Request, exc: HTTPException) -> Response | None:
+        for draw in self.pages:
+            try:
+                page = await draw(request, exc)
+            except Exception:
+                logger.exception("The error page for a %s failed", exc.status_code)
+                continue
+            if page is not None:
+                page.status_code = exc.status_code
+                for name, value in (exc.headers or {}).items():
+                    page.headers[name] = value  # Allow for a 405, Retry-After for a 503
+                return page
+        return None
 
     def guard(self, app: ASGIApp) -> ASGIApp:
         """Wrap the middleware stack: an error escaping a middleware goes through the

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, MutableMapping
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import msgspec
@@ -19,7 +19,7 @@ from plait._datastructures import (
 )
 from plait._exceptions import HTTPException
 from plait._formparser import FormLimits, parse_form
-from plait.types import Message, Receive, Scope
+from plait.types import Message, Receive, Scope, SessionProtocol
 
 if TYPE_CHECKING:
     from plait._app import App
@@ -41,6 +41,16 @@ class Address(NamedTuple):
 
 class ClientDisconnect(Exception):
     """The client went away before the request body was read."""
+
+
+def _on_asyncio() -> bool:
+    """Whether an asyncio loop runs this code (not trio, nor a coroutine driven by hand):
+    only then can a timeout be set."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 async def _empty_receive() -> Message:
@@ -161,7 +171,7 @@ class HTTPConnection:
         return self._state
 
     @property
-    def session(self) -> MutableMapping[str, Any]:
+    def session(self) -> SessionProtocol:
         """The session of this connection, from the sessions battery (``plait.sessions``)."""
         try:
             return self.scope["session"]  # type: ignore[no-any-return]
@@ -231,7 +241,7 @@ class Request(HTTPConnection):
     async def _next_message(self) -> Message:
         """The next piece of the body, within ``app.body_timeout`` seconds (else a 408)."""
         seconds = self.app.body_timeout if self.app is not None else None
-        if not seconds:
+        if not seconds or not _on_asyncio():
             return await self._receive()
         try:
             async with asyncio.timeout(seconds):

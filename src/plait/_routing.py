@@ -136,7 +136,8 @@ class Route(BaseRoute):
         self.summary = options.get("summary")
         self.description = options.get("description")
         self.deprecated = options.get("deprecated", False)
-        self.include_in_schema = options.get("include_in_schema", True)
+        self.include_in_schema: bool | None = options.get("include_in_schema")
+        """In the OpenAPI document? ``None``: yes, unless the route answers an HTML page."""
         self.operation_id = options.get("operation_id")
 
     def copy_with(self, prefix: str, tags: Sequence[str], dependencies: Sequence[Any]) -> Route:

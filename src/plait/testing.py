@@ -16,7 +16,7 @@ import asyncio
 import concurrent.futures
 import queue
 import threading
-from collections.abc import Awaitable, Coroutine
+from collections.abc import Awaitable, Coroutine, Mapping
 from types import TracebackType
 from typing import Any, TypeVar
 from urllib.parse import unquote, urljoin, urlsplit
@@ -26,8 +26,8 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError("plait.testing needs httpx: pip install 'plait[testing]'") from exc
 
-import msgspec
 
+from plait._testwebsocket import WebSocketDenied, WebSocketTestSession
 from plait.types import ASGIApp, Message, Scope
 
 __all__ = [
@@ -39,6 +39,26 @@ __all__ = [
 
 T = TypeVar("T")
 _CHUNK = 64 * 1024
+_CSRF_COOKIE = "csrftoken"
+"""The cookie ``post_form`` reads the CSRF token from (plait.csrf's default name)."""
+_CSRF_FIELD = "csrf_token"
+"""The form field ``post_form`` puts the token in (plait.csrf's)."""
+
+
+def _csrf_secret(cookies: httpx.Cookies, name: str) -> str | None:
+    return next((cookie.value for cookie in cookies.jar if cookie.name == name), None)
+
+
+def _with_token(
+    cookies: httpx.Cookies, data: Mapping[str, Any] | None, name: str
+) -> dict[str, Any]:
+    """``data`` plus the CSRF cookie's secret as the token (plait.csrf accepts the bare
+    secret, as Django does), unless the test set a token itself."""
+    form = dict(data or {})
+    secret = _csrf_secret(cookies, name)
+    if secret is not None:
+        form.setdefault(_CSRF_FIELD, secret)
+    return form
 
 
 def _build_scope(request: httpx.Request, root_path: str) -> Scope:
@@ -147,127 +167,6 @@ class _Transport(httpx.BaseTransport):
         return _to_httpx(request, result)
 
 
-class WebSocketDenied(Exception):
-    """The app refused the WebSocket handshake (closed before accepting)."""
-
-    def __init__(self, code: int, reason: str) -> None:
-        self.code = code
-        self.reason = reason
-        super().__init__(code, reason)
-
-
-class WebSocketTestSession:
-    """One WebSocket conversation with the app, driven from test code."""
-
-    def __init__(self, client: TestClient, scope: Scope) -> None:
-        self._client = client
-        self._scope = scope
-        self._to_app: asyncio.Queue[Message] | None = None
-        self._from_app: queue.Queue[Message] = queue.Queue()
-        self._task: concurrent.futures.Future[None] | None = None
-        self.accepted_subprotocol: str | None = None
-        self.accepted_headers: list[tuple[bytes, bytes]] = []
-        self.close_code: int | None = None
-        self.close_reason = ""
-
-    async def _run(self) -> None:
-        self._to_app = asyncio.Queue()
-        self._to_app.put_nowait({"type": "websocket.connect"})
-        to_app = self._to_app
-
-        async def receive() -> Message:
-            return await to_app.get()
-
-        async def send(message: Message) -> None:
-            self._from_app.put(message)
-            if message["type"] == "websocket.close":
-                # As a server does: once the app closed, its next receive() is a disconnect.
-                to_app.put_nowait({"type": "websocket.disconnect", "code": message.get("code")})
-
-        try:
-            await self._client.app(self._scope, receive, send)
-        finally:
-            self._from_app.put({"type": "_app.finished"})
-
-    def __enter__(self) -> WebSocketTestSession:
-        self._task = self._client._portal_submit(self._run())
-        message = self._next()
-        if message["type"] == "websocket.accept":
-            self.accepted_subprotocol = message.get("subprotocol")
-            self.accepted_headers = list(message.get("headers", []))
-            return self
-        code = message.get("code", 1000) if message["type"] == "websocket.close" else 1006
-        self._wait()
-        raise WebSocketDenied(code, message.get("reason", "") or "")
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self.close_code is None:
-            self._put({"type": "websocket.disconnect", "code": 1000, "reason": ""})
-        self._wait()
-
-    def _wait(self) -> None:
-        if self._task is not None:
-            self._task.result(timeout=30)
-
-    def _put(self, message: Message) -> None:
-        to_app = self._to_app
-        if to_app is not None:
-            self._client._portal_loop().call_soon_threadsafe(to_app.put_nowait, message)
-
-    def _next(self, timeout: float = 30) -> Message:
-        message = self._from_app.get(timeout=timeout)
-        if message["type"] == "_app.finished":
-            self._wait()
-            raise RuntimeError("The WebSocket app ended without closing the connection")
-        return message
-
-    def send(self, message: Message) -> None:
-        self._put(message)
-
-    def send_text(self, data: str) -> None:
-        self._put({"type": "websocket.receive", "text": data})
-
-    def send_bytes(self, data: bytes) -> None:
-        self._put({"type": "websocket.receive", "bytes": data})
-
-    def send_json(self, data: Any) -> None:
-        self.send_text(msgspec.json.encode(data).decode())
-
-    def receive(self) -> Message:
-        """The next message the app sent; a close raises ``WebSocketDisconnect``."""
-        from plait._websockets import WebSocketDisconnect
-
-        message = self._next()
-        if message["type"] == "websocket.close":
-            self.close_code = message.get("code", 1000)
-            self.close_reason = message.get("reason", "") or ""
-            raise WebSocketDisconnect(self.close_code or 1000, self.close_reason)
-        return message
-
-    def receive_text(self) -> str:
-        message = self.receive()
-        if message.get("text") is None:
-            raise TypeError("Expected a text message, got bytes")
-        return str(message["text"])
-
-    def receive_bytes(self) -> bytes:
-        message = self.receive()
-        if message.get("bytes") is None:
-            raise TypeError("Expected a bytes message, got text")
-        return bytes(message["bytes"])
-
-    def receive_json(self) -> Any:
-        message = self.receive()
-        data = message.get("text")
-        if data is None:
-            data = message["bytes"]
-        return msgspec.json.decode(data)
-
-    def close(self, code: int = 1000, reason: str = "") -> None:
-        self.close_code = code
-        self._put({"type": "websocket.disconnect", "code": code, "reason": reason})
-
-
 class TestClient(httpx.Client):
     """A synchronous ``httpx.Client`` wired straight to an ASGI app (no network)."""
 
@@ -310,11 +209,22 @@ class TestClient(httpx.Client):
         subprotocols: list[str] | None = None,
         headers: dict[str, str] | None = None,
     ) -> WebSocketTestSession:
-        """Open a WebSocket to ``url``; use the result as a context manager."""
-        full = urlsplit(urljoin(str(self.base_url), url))
+        """Open a WebSocket to ``url``; use the result as a context manager.
+
+        The client's cookies for that URL go with the handshake (a logged-in session), as a
+        browser sends them, unless ``headers`` has a ``Cookie`` of its own.
+        """
+        absolute = urljoin(str(self.base_url), url)
+        full = urlsplit(absolute)
         raw_headers = [(b"host", full.netloc.encode())]
         for key, value in (headers or {}).items():
             raw_headers.append((key.lower().encode(), value.encode()))
+        if all(key != b"cookie" for key, _ in raw_headers):
+            http = {"ws": "http", "wss": "https"}.get(full.scheme, full.scheme)
+            probe = httpx.Request("GET", full._replace(scheme=http).geturl())
+            self.cookies.set_cookie_header(probe)
+            if "cookie" in probe.headers:
+                raw_headers.append((b"cookie", probe.headers["cookie"].encode("latin-1")))
         if subprotocols:
             raw_headers.append((b"sec-websocket-protocol", ", ".join(subprotocols).encode()))
         scheme = "wss" if full.scheme == "https" else "ws"
@@ -334,6 +244,28 @@ class TestClient(httpx.Client):
             "extensions": {"websocket.http.response": {}},
         }
         return WebSocketTestSession(self, scope)
+
+    def post_form(
+        self,
+        url: str,
+        data: Mapping[str, Any] | None = None,
+        *,
+        page: str | None = None,
+        csrf_cookie: str = _CSRF_COOKIE,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        """POST ``data`` as a browser submits a form drawn with its CSRF token::
+
+            client.post_form("/signup", {"username": "ada", "password1": "…", …})
+
+        The token is the CSRF cookie's value. Without that cookie yet, ``page`` (``url``
+        unless told) is fetched first, as a browser shows a form before posting it. The app
+        checks the token exactly as for a browser: this helper lives in the test client
+        only. ``kwargs`` go to :meth:`post` (``files=``, ``headers=``…).
+        """
+        if _csrf_secret(self.cookies, csrf_cookie) is None:
+            self.get(page or url)
+        return self.post(url, data=_with_token(self.cookies, data, csrf_cookie), **kwargs)
 
     # -- lifespan
 
@@ -433,6 +365,21 @@ class AsyncTestClient(httpx.AsyncClient):
         self._lifespan_task: asyncio.Task[None] | None = None
         kwargs.setdefault("follow_redirects", True)
         super().__init__(base_url=base_url, transport=_AsyncTransport(self), **kwargs)
+
+    async def post_form(
+        self,
+        url: str,
+        data: Mapping[str, Any] | None = None,
+        *,
+        page: str | None = None,
+        csrf_cookie: str = _CSRF_COOKIE,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        """:meth:`TestClient.post_form` for async tests."""
+        if _csrf_secret(self.cookies, csrf_cookie) is None:
+            await self.get(page or url)
+        data = _with_token(self.cookies, data, csrf_cookie)
+        return await self.post(url, data=data, **kwargs)
 
     async def _exchange(self, message: Message) -> Message:
         await self._lifespan_in.put(message)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -43,10 +42,8 @@ def _app(
 def _post(
     client: TestClient, url: str, data: dict[str, str], page: str | None = None
 ) -> httpx.Response:
-    html = client.get(page or url).text
-    token = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert token is not None, html
-    return client.post(url, data={**data, "csrf_token": token.group(1)})
+    """A form post with its CSRF token, as a browser sends it (the test client's helper)."""
+    return client.post_form(url, data, page=page)
 
 
 def test_sign_up_then_log_in_then_log_out(db_url: str, tmp_path: Path) -> None:
@@ -55,14 +52,18 @@ def test_sign_up_then_log_in_then_log_out(db_url: str, tmp_path: Path) -> None:
         assert "<h1>Sign up</h1>" in page
         assert 'name="username" id="id_username" required' in page
         assert 'maxlength="150"' in page
+        # Django's UserCreationForm names: password1, password2.
+        assert 'type="password" name="password1" id="id_password1" required' in page
+        assert '<label for="id_password2">Password confirmation</label>' in page
 
-        differ = {"username": "ada", "password": "long enough", "password2": "other one"}
+        differ = {"username": "ada", "password1": "long enough", "password2": "other one"}
         response = _post(client, "/signup", differ)
         assert "The two password fields didn&#39;t match." in response.text
-        short = _post(client, "/signup", {**differ, "password": "short", "password2": "short"})
+        short = _post(client, "/signup", {**differ, "password1": "short", "password2": "short"})
         assert "at least 8 characters" in short.text
+        assert "didn&#39;t match" not in short.text  # clean() ran, and compared nothing
 
-        good = {"username": "ada", "password": "long enough", "password2": "long enough"}
+        good = {"username": "ada", "password1": "long enough", "password2": "long enough"}
         done = _post(client, "/signup", good)
         assert (done.status_code, done.headers["location"]) == (303, "/login")
         assert "Account created, please log in." in client.get("/login").text

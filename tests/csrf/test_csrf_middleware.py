@@ -365,3 +365,46 @@ def test_a_form_body_that_stops_coming_is_a_408() -> None:
     asyncio.run(app(scope, receive, send))
     assert sent[0]["status"] == 408
     assert b"did not arrive in time" in b"".join(m.get("body", b"") for m in sent[1:])
+
+
+def test_the_token_in_a_form_is_read_without_an_asyncio_loop_too() -> None:
+    app = App(body_timeout=5)
+    CSRF(app)
+
+    @app.post("/submit")
+    async def submit(request: Request) -> str:
+        return "ok"
+
+    app.build()
+    secret = new_secret()
+    body = f"csrf_token={mask(secret)}".encode()
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/submit",
+        "raw_path": b"/submit",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [
+            (b"host", b"testserver"),
+            (b"origin", b"http://testserver"),
+            (b"cookie", f"csrftoken={secret}".encode()),
+            (b"content-type", b"application/x-www-form-urlencoded"),
+        ],
+        "client": ("127.0.0.1", 1234),
+        "server": ("testserver", 80),
+    }
+    sent: list[Any] = []
+
+    async def receive() -> Any:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    with pytest.raises(StopIteration):
+        app(scope, receive, send).send(None)
+    assert sent[0]["status"] == 200

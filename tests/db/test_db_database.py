@@ -130,12 +130,12 @@ def test_missing_sqlite_directory_fails_start_up(tmp_path: Path) -> None:
 def test_engine_is_opened_and_disposed_with_the_app(db_url: str) -> None:
     app = App()
     db = Database(app, db_url)
-    before = db._engine
+    before = dict(db._engines)
     with TestClient(app) as client:
-        assert before is None
-        assert db._engine is not None
+        assert before == {}
+        assert len(db._engines) == 1
         assert client.get("/missing").status_code == 404
-    assert db._engine is None
+    assert db._engines == {}
 
 
 def test_engine_is_created_lazily_without_lifespan(tmp_path: Path) -> None:
@@ -148,8 +148,7 @@ def test_engine_is_created_lazily_without_lifespan(tmp_path: Path) -> None:
 
     client = TestClient(app)
     assert client.get("/").json() == 42
-    engine = db._engine
-    assert engine is not None
+    assert len(db._engines) == 1
     client._portal_call(db.disconnect())
     client.close()
 
@@ -274,7 +273,7 @@ def test_run_from_synchronous_code(db_url: str) -> None:
 
     db.run(setup)
     assert db.run(lambda session: session.scalar(select(sa.func.count(Author.id)))) == 1
-    assert db._engine is None  # run() disposes what it opened
+    assert db._engines == {}  # run() disposes what it opened
 
 
 def test_sync_engine_for_scripts(tmp_path: Path) -> None:

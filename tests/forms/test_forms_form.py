@@ -26,7 +26,8 @@ class SignUp(forms.Form):
     news: bool = False
 
     def clean(self) -> None:
-        if self.cleaned_data["password"] != self.cleaned_data["password2"]:
+        password = self.cleaned_data.get("password")
+        if password is not None and password != self.cleaned_data.get("password2"):
             self.add_error("password2", "The two passwords differ.")
 
 
@@ -262,6 +263,7 @@ def test_public_surface() -> None:
         "NON_FIELD",
         "Password",
         "TextArea",
+        "URL",
         "Widget",
     ]
 

@@ -11,7 +11,7 @@ from _docs import DOCS, run_page
 def test_page_code_runs(tmp_path: Path) -> None:
     ran = run_page(DOCS / "templates.md", directory=tmp_path)
     assert ran.blocks >= 3
-    assert ran.tests == 2
+    assert ran.tests == 3
 
 
 def test_public_surface() -> None:

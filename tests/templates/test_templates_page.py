@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import pytest
 
-from plait import App, Depends, Form, RedirectResponse, Request, Response
+from plait import App, Depends, Form, HTMLResponse, RedirectResponse, Request, Response
 from plait.templates import Templates
 from plait.testing import TestClient
 
@@ -104,7 +104,7 @@ def test_page_keeps_a_request_parameter_and_reserves_its_own_name(templates_dir:
             return {}
 
 
-def test_openapi_documents_html_routes_without_a_json_schema(templates_dir: Path) -> None:
+def test_pages_are_left_out_of_the_api_document(templates_dir: Path) -> None:
     app = App()
     templates = Templates(app, templates_dir)
 
@@ -113,14 +113,32 @@ def test_openapi_documents_html_routes_without_a_json_schema(templates_dir: Path
     async def post(post_id: int, q: str = "") -> dict[str, Any]:
         return {"post": {"title": "t"}, "q": q}
 
+    @app.get("/about")
+    def about(request: Request) -> HTMLResponse:
+        return templates.render(request, "about.html")
+
     @app.get("/plain")
     def plain(request: Request) -> Response:
         return templates.render(request, "about.html")
 
-    @app.get("/hidden", include_in_schema=False)
-    @templates.page("about.html")
-    def hidden() -> dict[str, Any]:
-        return {}
+    @app.get("/api/posts/{post_id:int}")
+    def api_post(post_id: int) -> dict[str, int]:
+        return {"id": post_id}
+
+    with TestClient(app) as client:
+        schema = client.get("/openapi.json").json()
+    # HTML pages are not part of the API: @templates.page and -> HTMLResponse handlers.
+    assert set(schema["paths"]) == {"/plain", "/api/posts/{post_id}"}
+
+
+def test_a_page_can_be_documented_on_request(templates_dir: Path) -> None:
+    app = App()
+    templates = Templates(app, templates_dir)
+
+    @app.get("/posts/{post_id:int}", include_in_schema=True)
+    @templates.page("post.html")
+    async def post(post_id: int, q: str = "") -> dict[str, Any]:
+        return {"post": {"title": "t"}, "q": q}
 
     with TestClient(app) as client:
         schema = client.get("/openapi.json").json()
@@ -128,8 +146,6 @@ def test_openapi_documents_html_routes_without_a_json_schema(templates_dir: Path
     assert operation["responses"]["200"]["content"] == {"text/html": {}}
     # The template's own parameter is not part of the API; the handler's are.
     assert [p["name"] for p in operation["parameters"]] == ["post_id", "q"]
-    assert "/hidden" not in schema["paths"]
-    assert "/plain" in schema["paths"]
 
 
 def test_missing_jinja2_names_the_extra() -> None:

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from msgspec import UNSET, UnsetType
 
 from plait.admin._options import ModelAdmin, humanize
-from plait.db import model_schema
+from plait.db import EmailType, URLType, model_schema
 
 __all__ = [
     "OMIT",
@@ -42,6 +42,7 @@ OMIT: Any = UNSET
 """A field the form leaves to the database (its default) or unchanged."""
 
 _REQUIRED = "This field is required."
+_PATTERN_MESSAGES = {"email": "Enter a valid email address.", "url": "Enter a valid URL."}
 _UTC_HINT = {"datetime-local": "In UTC."}
 
 
@@ -90,10 +91,12 @@ def related_model(column: sa.Column[Any], model: type) -> tuple[type, str] | Non
 
 def _widget(column: sa.Column[Any], write_only: bool) -> tuple[str, dict[str, Any]]:
     type_ = column.type
-    if isinstance(type_, sa.types.TypeDecorator):  # plait.db.UTCDateTime stores a DateTime
-        type_ = type_.impl_instance
     if write_only:
         return "password", {}
+    if isinstance(type_, EmailType | URLType):
+        return ("email" if isinstance(type_, EmailType) else "url"), {"max_length": type_.length}
+    if isinstance(type_, sa.types.TypeDecorator):  # plait.db.UTCDateTime stores a DateTime
+        type_ = type_.impl_instance
     if isinstance(type_, sa.Boolean):
         if column.nullable:
             return "select", {"choices": [("", "Unknown"), ("true", "Yes"), ("false", "No")]}
@@ -264,6 +267,8 @@ def parse_form(
                 msgspec.convert(value, form_field.field_type, strict=False)
             except msgspec.ValidationError as exc:
                 error = convert_errors(str(exc))
+                if "matching regex" in str(exc):
+                    error = _PATTERN_MESSAGES.get(form_field.widget, error)
         if error is not None:
             errors[form_field.name] = error
         elif value is not OMIT:

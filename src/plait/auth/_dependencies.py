@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import quote
 
-from plait import Depends, HTTPException, Request
+from plait import App, Depends, HTTPException, Request, Security
+from plait._negotiation import prefers_html as accepts_html
 from plait.auth._auth import LoginRedirect, auth_of
 from plait.auth._models import User
 from plait.sessions import SessionData
@@ -13,6 +14,7 @@ from plait.sessions import SessionData
 __all__ = [
     "CurrentUser",
     "LoginRequired",
+    "SessionLogin",
     "StaffRequired",
     "current_user",
     "login_required",
@@ -23,23 +25,7 @@ __all__ = [
 
 def prefers_html(request: Request) -> bool:
     """Whether the client asked for HTML over JSON (a browser, not an API client)."""
-    accept = request.headers.get("accept", "")
-    html = json = 0.0
-    for item in accept.split(","):
-        media, *params = (part.strip() for part in item.split(";"))
-        quality = 1.0
-        for param in params:
-            name, _, value = param.partition("=")
-            if name.strip() == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
-        if media.lower() in ("text/html", "application/xhtml+xml"):
-            html = max(html, quality)
-        elif media.lower() in ("application/json", "application/problem+json"):
-            json = max(json, quality)
-    return html > 0 and html >= json
+    return accepts_html(request.headers.get("accept", ""))
 
 
 async def current_user(request: Request) -> User | None:
@@ -52,26 +38,46 @@ async def current_user(request: Request) -> User | None:
     return user if isinstance(user, User) else None
 
 
-async def login_required(request: Request, user: CurrentUser) -> User:
-    """The dependency behind :data:`LoginRequired`."""
-    if user is not None:
+class SessionLogin:
+    """The session cookie as an OpenAPI security scheme: the dependencies behind
+    :data:`LoginRequired` and :data:`StaffRequired` are its methods, so the document shows
+    the routes needing a login, with their 401 (and the staff role's 403)."""
+
+    scheme_name = "session"
+
+    def openapi_security_scheme(self, app: App) -> dict[str, str]:
+        sessions = getattr(app.state, "sessions", None)
+        return {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": getattr(sessions, "cookie_name", "plait_session"),
+            "description": "The session cookie set by logging in (plait.auth).",
+        }
+
+    async def login_required(self, request: Request, user: CurrentUser) -> User:
+        """The dependency behind :data:`LoginRequired`."""
+        if user is not None:
+            return user
+        if prefers_html(request):
+            query = request.scope.get("query_string", b"").decode("latin-1")
+            target = request.scope["path"] + (f"?{query}" if query else "")
+            separator = "&" if "?" in auth_of(request).login_url else "?"
+            location = f"{auth_of(request).login_url}{separator}next={quote(target, safe='/')}"
+            raise LoginRedirect(location)
+        raise HTTPException(
+            401, "Authentication required: log in first", headers={"WWW-Authenticate": "Session"}
+        )
+
+    async def staff_required(self, user: LoginRequired) -> User:
+        """The dependency behind :data:`StaffRequired`."""
+        if not user.is_staff:
+            raise HTTPException(403, "Staff only")
         return user
-    if prefers_html(request):
-        query = request.scope.get("query_string", b"").decode("latin-1")
-        target = request.scope["path"] + (f"?{query}" if query else "")
-        separator = "&" if "?" in auth_of(request).login_url else "?"
-        location = f"{auth_of(request).login_url}{separator}next={quote(target, safe='/')}"
-        raise LoginRedirect(location)
-    raise HTTPException(
-        401, "Authentication required: log in first", headers={"WWW-Authenticate": "Session"}
-    )
 
 
-async def staff_required(user: LoginRequired) -> User:
-    """The dependency behind :data:`StaffRequired`."""
-    if not user.is_staff:
-        raise HTTPException(403, "Staff only")
-    return user
+_SESSION_LOGIN = SessionLogin()
+login_required = _SESSION_LOGIN.login_required
+staff_required = _SESSION_LOGIN.staff_required
 
 
 CurrentUser = Annotated[User | None, Depends(current_user)]
@@ -91,5 +97,6 @@ the login URL with ``?next=<this path>``, and API clients get a 401 problem::
         return {"username": user.username}
 """
 
-StaffRequired = Annotated[User, Depends(staff_required)]
-"""A logged-in user with ``is_staff``; other users get a 403 problem."""
+StaffRequired = Annotated[User, Security(staff_required, scopes=["staff"])]
+"""A logged-in user with ``is_staff``; other users get a 403 problem (in OpenAPI: the
+``session`` scheme with the ``staff`` role)."""

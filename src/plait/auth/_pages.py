@@ -36,19 +36,26 @@ class LoginForm(forms.Form):
 
 
 class SignUpForm(forms.Form):
-    """Django's ``UserCreationForm``: a username and the password twice."""
+    """Django's ``UserCreationForm``: a username and the password twice, with Django's field
+    names (``username``, ``password1``, ``password2``)."""
 
     username: Annotated[
         str, Meta(max_length=150, pattern=r"^[\w.@+-]+$", description=_USERNAME_HELP)
     ]
-    password: Annotated[forms.Password, Meta(min_length=8, description="At least 8 characters.")]
+    password1: Annotated[
+        forms.Password, Meta(title="Password", min_length=8, description="At least 8 characters.")
+    ]
     password2: Annotated[
         forms.Password,
-        Meta(title="Password confirmation", description="The same password, to check it."),
+        Meta(
+            title="Password confirmation",
+            description="Enter the same password as before, for verification.",
+        ),
     ]
 
     def clean(self) -> None:
-        if self.cleaned_data["password"] != self.cleaned_data["password2"]:
+        password = self.cleaned_data.get("password1")
+        if password is not None and password != self.cleaned_data.get("password2"):
             self.add_error("password2", "The two password fields didn't match.")
 
 
@@ -142,7 +149,7 @@ def _rule(limit: str | None, group: str) -> RateLimit | None:
 
 async def _create_user(auth: Auth, form: SignUpForm) -> bool:
     """Create the signed-up user; False, with the form error, when the name is taken."""
-    password = await asyncio.to_thread(hash_password, form.password)
+    password = await asyncio.to_thread(hash_password, form.password1)
     try:
         async with auth.db.transaction() as session:
             taken = await session.scalar(sa.select(User.id).where(User.username == form.username))

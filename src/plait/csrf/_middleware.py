@@ -253,7 +253,10 @@ class CSRFMiddleware:
                 return REASON_TOKEN_MISSING, receive
             self._check_declared_length(headers)
             # A body that stops coming gives up its place (a 408), as Request.body() does.
-            async with asyncio.timeout(self.body_timeout):
+            if self.body_timeout and _on_asyncio():
+                async with asyncio.timeout(self.body_timeout):
+                    submitted = await reader.read(receive)
+            else:
                 submitted = await reader.read(receive)
             receive = replay(reader.messages, receive)
             if submitted is None:
@@ -401,3 +404,12 @@ def _cookie(headers: list[tuple[bytes, bytes]], name: str) -> str | None:
                 if equals and cookie == name:
                     return value.strip('"')
     return None
+
+
+def _on_asyncio() -> bool:
+    """Whether an asyncio loop runs this code: only then can a timeout be set."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True

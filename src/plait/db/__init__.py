@@ -28,6 +28,7 @@ from plait._optional import MissingDependencyError, require
 
 require("sqlalchemy", "db", "plait.db")
 
+from plait.db._columntypes import EmailType, URLType  # noqa: E402
 from plait.db._crud import bulk_create, count, exists, get_or_404  # noqa: E402
 from plait.db._database import Database  # noqa: E402
 from plait.db._datetime import UTCDateTime  # noqa: E402
@@ -61,6 +62,7 @@ __all__ = [
     "MAX_PAGE_SIZE",
     "NAMING_CONVENTION",
     "Database",
+    "EmailType",
     "KeysetPage",
     "Limit",
     "MissingDependencyError",
@@ -73,6 +75,7 @@ __all__ = [
     "Relation",
     "SchemaOptions",
     "Session",
+    "URLType",
     "UTCDateTime",
     "Violation",
     "apply",

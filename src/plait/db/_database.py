@@ -122,8 +122,9 @@ class Database:
         self.auto_migrate = auto_migrate
         self.name = name
         self.engine_options = dict(engine_options or {})
-        self._engine: AsyncEngine | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        # One engine per event loop (its connections belong to it): two test clients, or a
+        # script's asyncio.run beside a server, each get theirs, closed by their shutdown.
+        self._engines: dict[asyncio.AbstractEventLoop | None, AsyncEngine] = {}
         self._bind: AsyncConnection | None = None
         self._isolation: Any = None  # a plait.db.testing.RolledBack waiting for start-up
         self._sync_engine: Engine | None = None
@@ -187,13 +188,23 @@ class Database:
 
     @property
     def engine(self) -> AsyncEngine:
-        """The app's engine, created on first use in the running event loop."""
+        """The app's engine in the running event loop, created there on first use."""
         loop = _running_loop()
-        if self._engine is None or (loop is not None and self._loop is not loop):
-            # An engine's connections belong to the loop that opened them: a new loop (a
-            # script's asyncio.run, a new test client) gets a new engine.
-            self._engine, self._loop = self.create_engine(), loop
-        return self._engine
+        engine = self._engines.get(loop)
+        if engine is None:
+            # Engines of loops that are gone (a script's asyncio.run) are let go, as before.
+            for gone in [other for other in self._engines if other and other.is_closed()]:
+                del self._engines[gone]
+            # One made outside any loop is adopted by the first loop that uses it.
+            engine = self._engines.pop(None, None) or self.create_engine()
+            self._engines[loop] = engine
+        return engine
+
+    @property
+    def _loop(self) -> asyncio.AbstractEventLoop | None:
+        """The event loop that opened an engine last and still runs (the app's)."""
+        running = [loop for loop in self._engines if loop is not None and loop.is_running()]
+        return running[-1] if running else None
 
     def sync_engine(self) -> Engine:
         """A synchronous engine on the same database, for scripts and the shell.
@@ -231,21 +242,30 @@ class Database:
     # ------------------------------------------------------------------ lifecycle
 
     async def connect(self) -> None:
-        """Start-up: open the engine; migrate if asked; bind to a test transaction if asked."""
+        """Start-up: open the engine; migrate if asked; bind to a test transaction if asked.
+
+        If any of it fails, what it opened is closed again before the error propagates.
+        """
         self._check_sqlite_directory()
         self.engine  # noqa: B018 - created now, in the server's event loop
-        if self.auto_migrate:
-            await self.migrate()
-        if self._isolation is not None:
-            await self._isolation._begin()
+        try:
+            if self.auto_migrate:
+                await self.migrate()
+            if self._isolation is not None:
+                await self._isolation._begin()
+        except BaseException:
+            await self.disconnect()
+            raise
 
     async def disconnect(self) -> None:
-        """Shutdown: roll back a test transaction, then close every pooled connection."""
+        """Shutdown: roll back a test transaction, then close every pooled connection of the
+        running event loop's engine (other loops' engines belong to their own shutdown)."""
         bind, self._bind = self._bind, None
         if bind is not None:
             await bind.rollback()
             await bind.close()
-        engine, self._engine, self._loop = self._engine, None, None
+        loop = _running_loop()
+        engine = self._engines.pop(loop, None) or self._engines.pop(None, None)
         if engine is not None:
             await engine.dispose()
         if self._sync_engine is not None:

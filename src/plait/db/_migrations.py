@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from plait._optional import require
+from plait.db._columntypes import render_column_type
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -163,6 +164,9 @@ def _render_item(kind: str, item: Any, autogen_context: Any) -> str | bool:
     nothing of plait's, so changing plait never breaks an old migration."""
     from plait.db._datetime import UTCDateTime
 
+    column_type = render_column_type(kind, item, autogen_context)  # EmailType, URLType
+    if column_type:
+        return column_type
     if kind == "type" and isinstance(item, UTCDateTime):
         return "sa.DateTime(timezone=True)"
     return False

@@ -23,6 +23,7 @@ from msgspec import UNSET, UnsetType
 from sqlalchemy.orm import Mapped, Mapper, configure_mappers
 from sqlalchemy.orm.strategy_options import _AbstractLoad
 
+from plait.db._columntypes import FormattedString
 from plait.db._constraints import Refinable, check_bounds, numeric, string_meta
 from plait.db._datetime import storage_type
 from plait.db._relations import (
@@ -216,6 +217,8 @@ def schema_field_type(
     ``declared`` is the attribute's ``Mapped[...]`` type, used where the column type says
     little (JSON); ``checks`` are bounds from CHECK constraints (:func:`check_bounds`).
     """
+    if isinstance(type_, FormattedString):
+        return Annotated[str, type_.schema_meta()]  # EmailType, URLType
     type_ = storage_type(type_)
     python_type = _python_type(type_, declared)
     if python_type is datetime.datetime:

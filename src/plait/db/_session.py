@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import NoInspectionAvailable
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from plait import Depends, Request
 from plait.db._database import Database
@@ -21,13 +22,19 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     app = request.app
     if app is None:
         raise RuntimeError("Session needs the request's app (is it served by a plait App?)")
-    async with Database.of(app).transaction() as session:
-        _adopt_user(session, request)
-        yield session
+    adopted: tuple[Any, dict[str, Any]] | None = None
+    try:
+        async with Database.of(app).transaction() as session:
+            adopted = _adopt_user(session, request)
+            yield session
+    except BaseException:
+        if adopted is not None:
+            _restore_user(*adopted)
+        raise
 
 
-def _adopt_user(session: AsyncSession, request: Request) -> None:
-    """Let the signed-in user join this session.
+def _adopt_user(session: AsyncSession, request: Request) -> tuple[Any, dict[str, Any]] | None:
+    """Let the signed-in user join this session; the user and its loaded values.
 
     ``request.user`` (loaded by plait.auth in a session of its own, closed since) joins
     the request's session. Linking a row to it (``Post(author=user)``) or loading that user
@@ -36,13 +43,29 @@ def _adopt_user(session: AsyncSession, request: Request) -> None:
     """
     user = request.scope.get("user")
     if user is None:
-        return
+        return None
     try:
         state = sa.inspect(user)
     except NoInspectionAvailable:
+        return None
+    if not state.detached:
+        return None
+    columns = {prop.key for prop in state.mapper.column_attrs}
+    snapshot = {key: value for key, value in state.dict.items() if key in columns}
+    session.add(user)
+    return user, snapshot
+
+
+def _restore_user(user: Any, snapshot: dict[str, Any]) -> None:
+    """After a rollback (which expires every object of the session, the user too): the
+    user's values as loaded, so the error page's layout can still read
+    ``current_user.username`` (it would raise instead, turning a 404 into a 500)."""
+    state = sa.inspect(user)
+    if not state.detached:
         return
-    if state.detached:
-        session.add(user)
+    for key, value in snapshot.items():
+        if key in state.expired_attributes or key not in state.dict:
+            set_committed_value(user, key, value)
 
 
 Session = Annotated[AsyncSession, Depends(get_session, scope="function")]

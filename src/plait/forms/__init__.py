@@ -23,11 +23,12 @@ from plait._optional import MissingDependencyError, require
 
 require("markupsafe", "templates", "plait.forms")
 
-from plait.forms._fields import Email, FieldSpec, Hidden, Password, TextArea, Widget  # noqa: E402
+from plait.forms._fields import URL, Email, FieldSpec, Hidden, Password, TextArea, Widget  # noqa: E402
 from plait.forms._form import NON_FIELD, BoundField, Form  # noqa: E402
 
 __all__ = [
     "NON_FIELD",
+    "URL",
     "BoundField",
     "Email",
     "FieldSpec",

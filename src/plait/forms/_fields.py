@@ -14,9 +14,11 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 import msgspec
 
 from plait import UploadFile
+from plait._formats import email_meta, url_meta
 
 __all__ = [
     "NO_DEFAULT",
+    "URL",
     "Email",
     "FieldSpec",
     "Hidden",
@@ -49,15 +51,21 @@ class Widget:
         object.__setattr__(self, "kind", kind)
         object.__setattr__(self, "attrs", attrs)
 
+    def __hash__(self) -> int:
+        # Hashable although ``attrs`` is a dict: ``X | None`` hashes the Annotated metadata.
+        return hash((self.kind, tuple(sorted(self.attrs.items()))))
 
-_EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 Password = Annotated[str, Widget("password")]
 """A password: drawn as ``<input type="password">``, never sent back, not stripped."""
 TextArea = Annotated[str, Widget("textarea")]
 """Several lines of text: drawn as a ``<textarea>``."""
-Email = Annotated[str, msgspec.Meta(pattern=_EMAIL, max_length=254), Widget("email")]
-"""An e-mail address: ``<input type="email">``, checked for the ``name@domain.tld`` shape."""
+Email = Annotated[str, email_meta(), Widget("email")]
+"""An e-mail address (Django's ``EmailField``): ``<input type="email">``, at most 254
+characters of the ``name@domain.tld`` shape; "Enter a valid email address." otherwise."""
+URL = Annotated[str, url_meta(), Widget("url")]
+"""An absolute URL (Django's ``URLField``): ``<input type="url">``, http(s) or ftp(s), at most
+200 characters; a value typed without a scheme gets ``https://``; "Enter a valid URL."."""
 Hidden = Annotated[str, Widget("hidden")]
 """A value carried through the form without being shown."""
 
@@ -148,37 +156,85 @@ def _attrs(metas: Sequence[msgspec.Meta], widget: str) -> dict[str, str]:
     return attrs
 
 
+_FORMAT_WIDGETS = {"email": "email", "uri": "url"}
+_META_FIELDS: tuple[str, ...] = ("gt", "ge", "lt", "le", "multiple_of", "pattern")
+_META_FIELDS += ("min_length", "max_length", "tz", "title", "description", "examples")
+_META_FIELDS += ("extra_json_schema", "extra")
+
+
+def _combined_pattern(first: str, second: str) -> str:
+    """A pattern that ``re.search`` finds when it finds both (each one's own semantics)."""
+    return rf"^(?=[\s\S]*?(?:{first}))(?=[\s\S]*?(?:{second}))"
+
+
+def merge_metas(metas: Sequence[msgspec.Meta]) -> msgspec.Meta | None:
+    """One ``Meta`` from several (msgspec refuses two setting the same constraint).
+
+    A later one (a refinement, ``Annotated[forms.URL, Meta(max_length=30)]``) wins; two
+    patterns must both match, and ``extra_json_schema`` dicts are merged.
+    """
+    if len(metas) < 2:
+        return metas[0] if metas else None
+    merged: dict[str, Any] = {}
+    for meta in metas:
+        for name in _META_FIELDS:
+            value = getattr(meta, name)
+            if value is None:
+                continue
+            if name == "pattern" and merged.get(name) not in (None, value):
+                value = _combined_pattern(merged[name], value)
+            elif name in ("extra_json_schema", "extra"):
+                value = {**merged.get(name, {}), **value}
+            merged[name] = value
+    return msgspec.Meta(**merged)
+
+
+def _widget(
+    widgets: Sequence[Widget], metas: Sequence[msgspec.Meta], item: Any, choices: Any
+) -> tuple[str, dict[str, str]]:
+    if widgets:
+        return widgets[-1].kind, dict(widgets[-1].attrs)
+    schema: dict[str, Any] = {}
+    for meta in metas:
+        schema.update(meta.extra_json_schema or {})
+    if schema.get("writeOnly"):
+        # A model's write-only column (a token, a password hash): never shown back.
+        return "password", {}
+    if schema.get("format") in _FORMAT_WIDGETS:
+        # A model's EmailType/URLType column: the same input as forms.Email/forms.URL.
+        return _FORMAT_WIDGETS[schema["format"]], {}
+    return ("select" if choices is not None else _INPUT_TYPES.get(item, "text")), {}
+
+
 def spec(name: str, annotation: Any, default: Any) -> FieldSpec:
     """Read a field's annotation (``Annotated[str, Meta(max_length=200)]``, ``int | None``…)."""
     bare, metadata = _flatten(annotation)
     stripped, nullable = _strip_none(bare)
     inner, more = _flatten(stripped)
-    outer = [*metadata, *more]
+    outer = [*more, *metadata]  # innermost first: an outer Meta refines an inner one
     multiple = get_origin(inner) in (list, set, frozenset, tuple)
     item, item_meta = _flatten(get_args(inner)[0] if multiple and get_args(inner) else inner)
-    metas = [m for m in (*outer, *item_meta) if isinstance(m, msgspec.Meta)]
-    widgets = [m for m in (*outer, *item_meta) if isinstance(m, Widget)]
-    sources = [m for m in (*outer, *item_meta) if hasattr(m, "load") and hasattr(m, "key_of")]
+    metas = [m for m in (*item_meta, *outer) if isinstance(m, msgspec.Meta)]
+    widgets = [m for m in (*item_meta, *outer) if isinstance(m, Widget)]
+    sources = [m for m in (*item_meta, *outer) if hasattr(m, "load") and hasattr(m, "key_of")]
     choices = _choices(item) or (() if sources else None)
-    write_only = any((m.extra_json_schema or {}).get("writeOnly") for m in metas)
-    if widgets:
-        widget, extra = widgets[-1].kind, dict(widgets[-1].attrs)
-    elif write_only:
-        # A model's write-only column (a token, a password hash): never shown back.
-        widget, extra = "password", {}
-    else:
-        widget, extra = ("select" if choices is not None else _INPUT_TYPES.get(item, "text")), {}
+    widget, extra = _widget(widgets, metas, item, choices)
     if item is float and all(m.multiple_of is None for m in metas):
         extra.setdefault("step", "any")
-    title = next((m.title for m in metas if m.title), None)
+    title = next((m.title for m in reversed(metas) if m.title), None)
     label = title or re.sub(r"_+", " ", name).strip().capitalize()
-    help_text = next((m.description for m in metas if m.description), None)
+    help_text = next((m.description for m in reversed(metas) if m.description), None)
     if default is NO_DEFAULT and (nullable or (widget == "checkbox" and not multiple)):
         # An unchecked box is not sent at all; an optional value may be left blank.
         default = None if nullable else False
-    if stripped is not bare:
-        # A blank value is handled before conversion: convert to ``X``, not ``X | None``.
-        annotation = Annotated[(inner, *outer)] if outer else inner
+    if multiple:
+        if stripped is not bare:
+            # A blank value is handled before conversion: convert to ``X``, not ``X | None``.
+            annotation = Annotated[(inner, *outer)] if outer else inner
+    else:
+        # The bare type with one merged Meta: conversion needs nothing else.
+        merged = merge_metas(metas)
+        annotation = Annotated[item, merged] if merged is not None else item
     return FieldSpec(
         name=name,
         type=annotation,

@@ -33,6 +33,8 @@ _WORDS = {">=": "greater than or equal to", "<=": "less than or equal to", ">": 
 _WORDS["<"] = "less than"
 _NO_SECONDS = re.compile(r"(?:^|T)\d\d:\d\d$")  # what <input type="datetime-local"/"time"> send
 _OFFSET = re.compile(r"(?:Z|[+-]\d\d:?\d\d)$", re.IGNORECASE)
+_PATTERN_MESSAGES = {"email": "Enter a valid email address.", "url": "Enter a valid URL."}
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _KIND = {"int": "Enter a whole number.", "float": "Enter a number.", "bool": "Enter yes or no."}
 _RESERVED = frozenset(
     {"add_error", "bound", "clean", "cleaned_data", "data", "errors", "fields", "initial", "schema"}
@@ -58,7 +60,7 @@ def _message(exc: msgspec.ValidationError, field: FieldSpec, raw: Any) -> str:
     if kind := re.match(r"^Expected `(\w+)`, got", message):
         return _KIND.get(kind.group(1), "Enter a valid value.")
     if "matching regex" in message:
-        return "Enter a valid email address." if field.widget == "email" else "Enter a valid value."
+        return _PATTERN_MESSAGES.get(field.widget, "Enter a valid value.")
     if message.startswith("Invalid enum value"):
         return "Select a valid choice."
     if "date" in message.lower() or "time" in message.lower():
@@ -229,7 +231,12 @@ class Form:
             self._cleaned.pop(field, None)
 
     def clean(self) -> None:
-        """Checks across fields, run after every field converted; call :meth:`add_error`."""
+        """Checks across fields; call :meth:`add_error` for what fails.
+
+        As Django's ``Form.clean``, it always runs once the fields are converted, even when
+        some failed: :attr:`cleaned_data` then holds only the fields that passed, so read
+        it with ``.get()``.
+        """
 
     def _raw(self, field: FieldSpec) -> Any:
         data = self.data
@@ -242,6 +249,9 @@ class Form:
         if field.is_file:
             values = [v for v in values if isinstance(v, UploadFile) and v.filename]
         else:
+            if field.multiple and field.widget == "text":
+                # Several values typed in one input: "python, web" (django-taggit's TagField).
+                values = [part for v in values for part in str(v).split(",")]
             values = [v.strip() if field.widget != "password" else v for v in values]
             values = [v for v in values if v != ""]
         if field.multiple:
@@ -263,6 +273,9 @@ class Form:
                 raw = isinstance(raw, str) and raw.lower() not in _FALSE
             elif field.widget in ("datetime-local", "time") and _NO_SECONDS.search(raw):
                 raw += ":00"
+            elif field.widget == "url" and not _SCHEME.match(raw):
+                # Django's URLField(assume_scheme="https"): "example.com" is https://example.com
+                raw = ("https:" if raw.startswith("//") else "https://") + raw
             if field.aware and isinstance(raw, str) and not _OFFSET.search(raw):
                 raw += "+00:00"
             try:
@@ -276,8 +289,8 @@ class Form:
                 ]
                 continue
             self._cleaned[field.name] = value
-        if not errors:
-            self.clean()
+        # As Django: clean() always runs, with the fields that passed in cleaned_data.
+        self.clean()
         if not errors:
             for name, value in self._cleaned.items():
                 setattr(self, name, value)
@@ -294,7 +307,13 @@ class Form:
 
     def value(self, name: str) -> Any:
         """What the field ``name`` shows: the submitted value, else initial, else default."""
-        field = self.fields[name]
+        value = self._value(self.fields[name])
+        if self.fields[name].widget == "text" and isinstance(value, list | tuple):
+            return ", ".join(str(item) for item in value)  # several values in one input
+        return value
+
+    def _value(self, field: FieldSpec) -> Any:
+        name = field.name
         if self.bound:
             raw = self._raw(field)
             return raw if field.widget != "checkbox" or field.multiple else raw is not None

@@ -12,9 +12,16 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from plait._responses import HTMLResponse
 from plait._routing import Route
+from plait._signature import strip_annotated
 from plait.openapi._operation import build_operation
-from plait.openapi._schemas import SchemaRegistry, add_enum_types, clean_component_names
+from plait.openapi._schemas import (
+    SchemaRegistry,
+    add_enum_types,
+    clean_component_names,
+    markdown_descriptions,
+)
 
 if TYPE_CHECKING:
     from plait._app import App
@@ -77,19 +84,28 @@ def openapi_json(app: App) -> bytes:
     return _cached(app).body
 
 
+def _documented(route: Route) -> bool:
+    """Whether the route is in the document: an explicit ``include_in_schema`` decides, else
+    every route but HTML pages (``-> HTMLResponse``, ``@templates.page``), not part of an API."""
+    if route.include_in_schema is not None:
+        return route.include_in_schema
+    from plait._app import response_type
+
+    output = strip_annotated(response_type(route))
+    html = route.response_class if route.response_class is not None else output
+    return not (isinstance(html, type) and issubclass(html, HTMLResponse))
+
+
 def _generate(app: App, compiled: tuple[Any, ...]) -> dict[str, Any]:
     from plait._app import response_type
 
-    routes = [c.route for c in compiled if c.route.include_in_schema]
-    operation_ids = _operation_ids(routes)
+    documented = [(c, response_type(c.route)) for c in compiled if _documented(c.route)]
+    operation_ids = _operation_ids([item.route for item, _ in documented])
     schemas = SchemaRegistry()
     security_schemes: dict[str, Any] = {}
     paths: dict[str, dict[str, Any]] = {}
-    for item in compiled:
+    for item, output_type in documented:
         route: Route = item.route
-        if not route.include_in_schema:
-            continue
-        output_type = response_type(route)
         path_item = paths.setdefault(_template(route), {})
         for method in _methods(route):
             path_item[method.lower()] = build_operation(
@@ -99,6 +115,7 @@ def _generate(app: App, compiled: tuple[Any, ...]) -> dict[str, Any]:
                 output_type,
                 schemas,
                 security_schemes,
+                app,
             )
     info: dict[str, Any] = {"title": app.title, "version": app.version}
     if app.description:
@@ -109,6 +126,7 @@ def _generate(app: App, compiled: tuple[Any, ...]) -> dict[str, Any]:
     document["paths"] = paths
     components: dict[str, Any] = {}
     component_schemas = schemas.resolve()
+    markdown_descriptions(component_schemas)
     if component_schemas:
         components["schemas"] = component_schemas
     if security_schemes:

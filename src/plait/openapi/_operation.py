@@ -38,8 +38,10 @@ def build_operation(
     output_type: Any,
     schemas: SchemaRegistry,
     security_schemes: dict[str, Any],
+    app: Any = None,
 ) -> dict[str, Any]:
-    """The operation object for one method of ``route``."""
+    """The operation object for one method of ``route`` (``app`` is handed to security
+    schemes that depend on it)."""
     operation: dict[str, Any] = {}
     if route.tags:
         operation["tags"] = list(route.tags)
@@ -56,7 +58,7 @@ def build_operation(
     if body is not None:
         operation["requestBody"] = body
     has_body = any(p.source in ("body", "form", "file") for p in params)
-    security = _security(plan, security_schemes)
+    security = _security(plan, security_schemes, app)
     operation["responses"] = responses(
         route,
         output_type,
@@ -267,12 +269,13 @@ def _copier(value: Any) -> Callable[[], Any]:
 # ---------------------------------------------------------------------- security
 
 
-def _security(plan: CallPlan, schemes: dict[str, Any]) -> list[dict[str, list[str]]]:
+def _security(plan: CallPlan, schemes: dict[str, Any], app: Any) -> list[dict[str, list[str]]]:
     """The security schemes of the route's dependencies, all required together.
 
     A dependency documents itself when its callable (or the object a bound method belongs
-    to) has ``scheme_name`` and ``openapi_security_scheme``; ``Security(dep, scopes=[...])``
-    adds the scopes.
+    to) has ``scheme_name`` and ``openapi_security_scheme`` (a dict, or a method taking the
+    app, for a scheme that depends on its settings); ``Security(dep, scopes=[...])`` adds the
+    scopes.
     """
     required: dict[str, list[str]] = {}
     for dep in plan.all_dependencies():
@@ -280,6 +283,8 @@ def _security(plan: CallPlan, schemes: dict[str, Any]) -> list[dict[str, list[st
         if not hasattr(owner, "openapi_security_scheme"):
             owner = getattr(owner, "__self__", owner)
         scheme = getattr(owner, "openapi_security_scheme", None)
+        if callable(scheme):
+            scheme = scheme(app)
         name = getattr(owner, "scheme_name", None)
         if not isinstance(scheme, dict) or not isinstance(name, str):
             continue

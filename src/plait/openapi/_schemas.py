@@ -17,7 +17,14 @@ import msgspec
 
 from plait._datastructures import UploadFile
 
-__all__ = ["BINARY", "REF_PREFIX", "SchemaRegistry", "add_enum_types", "clean_component_names"]
+__all__ = [
+    "BINARY",
+    "REF_PREFIX",
+    "SchemaRegistry",
+    "add_enum_types",
+    "clean_component_names",
+    "markdown_descriptions",
+]
 
 REF_PREFIX = "#/components/schemas/"
 _REF_TEMPLATE = REF_PREFIX + "{name}"
@@ -122,6 +129,36 @@ def _rewrite_refs(node: Any, refs: dict[str, str]) -> None:
     elif isinstance(node, list):
         for value in node:
             _rewrite_refs(value, refs)
+
+
+_ROLE = re.compile(r":(?:[a-z]+:)?[a-z]+:`~?([^`<]*?)(?:\s*<[^>]*>)?`")
+_LITERAL = re.compile(r"``(.+?)``")
+
+
+def _markdown(text: str) -> str:
+    """reST inline markup as Markdown: ``:func:`x``` and ````x```` are `` `x` ``; a ``~``
+    target shows its last name only (``:class:`~plait.db.Page``` is `` `Page` ``)."""
+
+    def role(match: re.Match[str]) -> str:
+        target = match.group(1)
+        return f"`{target.rsplit('.', 1)[-1] if match.group(0).count('~') else target}`"
+
+    return _LITERAL.sub(r"`\1`", _ROLE.sub(role, text))
+
+
+def markdown_descriptions(node: Any) -> None:
+    """Make every schema ``description`` (docstrings, by msgspec) Markdown, as OpenAPI's
+    CommonMark expects, instead of the reST markup Python docstrings carry."""
+    if isinstance(node, dict):
+        text = node.get("description")
+        if isinstance(text, str) and ("`" in text):
+            node["description"] = _markdown(text)
+        for key, value in node.items():
+            if key not in _VALUE_KEYS:
+                markdown_descriptions(value)
+    elif isinstance(node, list):
+        for value in node:
+            markdown_descriptions(value)
 
 
 _VALUE_KEYS = frozenset({"default", "example", "examples", "const", "enum"})

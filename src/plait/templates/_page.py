@@ -2,7 +2,8 @@
 
 The endpoint plait compiles is a wrapper with the handler's own signature plus one
 keyword-only ``Request`` parameter (the template needs the request); its return annotation
-is ``HTMLResponse``, so the OpenAPI document shows ``text/html`` and no JSON schema.
+is ``HTMLResponse``, so the page is left out of the OpenAPI document (an HTML page is not
+part of the API) unless its route says ``include_in_schema=True``.
 A sync handler gets a sync wrapper: it runs, and renders, in the thread pool.
 """
 

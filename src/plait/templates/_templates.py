@@ -11,6 +11,7 @@ import jinja2
 from jinja2 import BaseLoader, ChoiceLoader, FileSystemLoader, PackageLoader
 
 from plait import App, HTMLResponse, Request
+from plait.templates._errorpages import ErrorPages
 from plait.templates._globals import REQUEST_GLOBALS
 from plait.templates._page import page_endpoint
 
@@ -152,6 +153,7 @@ class Templates:
             self.env.auto_reload = app.debug
         # render_string() without a request still resolves url_for() against this app.
         self.env.globals["_plait_app"] = app
+        app.add_error_pages(ErrorPages(self))
 
     @classmethod
     def of(cls, app: App) -> Templates:
@@ -256,8 +258,8 @@ class Templates:
                 return {"post": await get_or_404(session, Post, post_id)}
 
         The handler keeps its parameters (path, query, form, dependencies); a returned
-        :class:`~plait.Response` (a redirect after a form post) is sent as it is. The route
-        is documented in OpenAPI as ``text/html`` with no schema.
+        :class:`~plait.Response` (a redirect after a form post) is sent as it is. Pages are
+        left out of the OpenAPI document unless the route says ``include_in_schema=True``.
         """
 
         def decorator(func: F) -> F:
