@@ -127,7 +127,7 @@ def test_a_delayed_task_waits(url: str, made: TasksApp, client: TestClient) -> N
 def test_a_periodic_task_runs_on_its_schedule(url: str) -> None:
     made = TasksApp(url, None, "plait.tasks", tick=True)
     with TestClient(made.app):
-        wait_for(lambda: len(effects(url, "tick")) >= 2, timeout=6)
+        wait_for(lambda: len(effects(url, "tick")) >= 2, timeout=20)
 
 
 def test_rollback_enqueues_nothing_and_commit_enqueues(url: str, client: TestClient) -> None:
@@ -161,9 +161,10 @@ def test_results_are_kept_for_tasks_that_return_something(client: TestClient) ->
     assert client.post("/double", params={"n": 21}).json() == 42
 
 
-def test_eager_runs_inline_and_raises(made: TasksApp, client: TestClient, url: str) -> None:
+def test_eager_runs_inline_and_raises(made: TasksApp, url: str) -> None:
     made.tasks.eager = True
-    assert client.post("/double", params={"n": 4}).json() == 8
+    with TestClient(made.app) as client:
+        assert client.post("/double", params={"n": 4}).json() == 8
     with pytest.raises(RuntimeError, match="never works"):
         asyncio.run(made.doomed.enqueue("now"))  # errors reach the caller
     assert states(url) == {}  # nothing stored
@@ -263,3 +264,26 @@ def test_without_a_database_start_up_says_what_is_missing() -> None:
     client = TestClient(app)
     with pytest.raises(RuntimeError, match=r"app's database, and No database named 'default'"):
         client.__enter__()
+
+
+def test_a_plain_function_task_runs_in_a_thread(url: str) -> None:
+    import threading
+
+    app = App()
+    Database(app, url, auto_migrate=True)
+    tasks = Tasks(app, poll_interval=0.1)
+    seen: list[str] = []
+
+    @tasks.task(name="blocking")
+    def blocking(word: str) -> str:
+        seen.append(threading.current_thread().name)
+        return word.upper()
+
+    @app.post("/blocking")
+    async def run_blocking(word: str) -> str:
+        return await (await blocking.enqueue(word)).result(timeout=10)
+
+    with TestClient(app) as client:
+        assert client.post("/blocking", params={"word": "quiet"}).text == "QUIET"
+    assert seen
+    assert seen[0] != "MainThread"

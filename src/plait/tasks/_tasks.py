@@ -6,9 +6,9 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, overload
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -58,6 +58,16 @@ def _check_cron(cron: str) -> None:
             f"cron={cron!r} is not a cron expression (minute hour day month weekday, "
             f"such as '0 3 * * *'): {exc}"
         ) from None
+
+
+class _TaskDecorator(Protocol):
+    """What ``@tasks.task(...)`` returns: makes an async or a sync function a task."""
+
+    @overload
+    def __call__(self, func: Callable[..., Awaitable[R]], /) -> Task[R]: ...
+
+    @overload
+    def __call__(self, func: Callable[..., R], /) -> Task[R]: ...
 
 
 class _TasksSettings(Settings):
@@ -222,6 +232,9 @@ class Tasks:
     # ------------------------------------------------------------------ declaring
 
     @overload
+    def task(self, func: Callable[..., Awaitable[R]], /) -> Task[R]: ...
+
+    @overload
     def task(self, func: Callable[..., R], /) -> Task[R]: ...
 
     @overload
@@ -236,7 +249,7 @@ class Tasks:
         backoff: float | None = None,
         cron: str | None = None,
         every: float | timedelta | None = None,
-    ) -> Callable[[Callable[..., R]], Task[R]]: ...
+    ) -> _TaskDecorator: ...
 
     def task(
         self,
