@@ -29,7 +29,8 @@ def script(page: Path) -> tuple[str, str]:
             continue
         lines.extend(line[2:] for line in body.splitlines() if line.startswith("$ "))
     serve = lines.pop()
-    assert serve.startswith("plait run ") and serve.endswith(" &"), serve
+    assert serve.startswith("plait run "), serve
+    assert serve.endswith(" &"), serve
     lines.append('env -0 > "$ENV_DUMP"')  # the environment the steps exported
     return "\n".join(lines), serve.removesuffix(" &")
 
