@@ -151,6 +151,7 @@ def test_public_surface() -> None:
         "login",
         "logout",
         "needs_rehash",
+        "safe_next",
         "verify_password",
     }
     for module in ("_auth", "_cli", "_dependencies", "_login", "_models", "_passwords"):
