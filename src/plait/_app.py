@@ -301,6 +301,10 @@ class App(Router):
                 # Outermost, whatever was added after: every layer sees the real client.
                 options = {"trusted_proxies": proxies}
                 self.user_middleware.insert(0, (ProxyHeadersMiddleware, options))
+            if not settings.SERVER_HEADER:
+                from plait.middleware._security import BlankServerHeader
+
+                self.user_middleware.insert(0, (BlankServerHeader, {}))
             asgi: ASGIApp = self._dispatch
             for cls, options in reversed(self.user_middleware):
                 asgi = cls(asgi, **options)

@@ -49,7 +49,7 @@ from plait._serve import (
     serve_granian,
     serve_uvicorn,
 )
-from plait._settings import BODY_TIMEOUT_ENV, DEBUG_ENV
+from plait._settings import BODY_TIMEOUT_ENV, DEBUG_ENV, SERVER_HEADER_ENV, Settings
 from plait.openapi._cli import openapi_command
 
 __all__ = [
@@ -367,6 +367,12 @@ def _limit_options(func: F) -> F:
 )
 @_limit_options
 @click.option(
+    "--server-header/--no-server-header",
+    default=None,
+    help="Name the server in a Server header [default: the SERVER_HEADER setting, on]. "
+    "Off: an empty Server header (granian cannot drop its own).",
+)
+@click.option(
     "--server",
     type=click.Choice(["granian", "uvicorn"]),
     default="granian",
@@ -396,6 +402,10 @@ def run(app_spec: str, app_dir: str, server: str, interface: str, **options: Any
     body_timeout = options.pop("body_timeout")
     if body_timeout is not None:
         os.environ[BODY_TIMEOUT_ENV] = f"{body_timeout:g}"
+    if options["server_header"] is None:  # the app reads the same setting
+        options["server_header"] = Settings.load(check=False).SERVER_HEADER
+    else:
+        os.environ[SERVER_HEADER_ENV] = "1" if options["server_header"] else "0"
     skip_checks = options.pop("skip_checks")
     loaded = cli_load_app(app_spec, app_dir)
     if not skip_checks:
