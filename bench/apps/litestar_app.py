@@ -7,14 +7,22 @@ from typing import Annotated
 
 import msgspec
 from benchdb import EXTRA_FORTUNE, AsyncDB, Fortune, query_count, random_id
-from litestar import Litestar, MediaType, Request, WebSocket, get, post, websocket, websocket_listener
+from litestar import (
+    Litestar,
+    MediaType,
+    Request,
+    WebSocket,
+    get,
+    post,
+    websocket,
+    websocket_listener,
+)
 from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.memory import MemoryChannelsBackend
 from litestar.exceptions import WebSocketDisconnect
-from litestar.response import ServerSentEvent
 from litestar.params import Parameter
 from litestar.plugins.jinja import JinjaTemplateEngine
-from litestar.response import Template
+from litestar.response import ServerSentEvent, Template
 from litestar.template.config import TemplateConfig
 
 db = AsyncDB()

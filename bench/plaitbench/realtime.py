@@ -22,7 +22,14 @@ from typing import Any
 
 from plaitbench.servers import Server, ServerError, free_port, stop_all
 
-__all__ = ["RT_FRAMEWORKS", "RT_SERVERS", "SCENARIOS", "RealtimeTarget", "rt_targets", "run_realtime"]
+__all__ = [
+    "RT_FRAMEWORKS",
+    "RT_SERVERS",
+    "SCENARIOS",
+    "RealtimeTarget",
+    "rt_targets",
+    "run_realtime",
+]
 
 RT_FRAMEWORKS = ("bare", "plait", "fastapi", "litestar", "blacksheep", "starlette", "plait-rsgi")
 RT_SERVERS = ("uvicorn", "uvicorn-wsproto", "granian")
@@ -110,9 +117,7 @@ def _row(results: dict[str, Any], target: RealtimeTarget) -> dict[str, Any]:
     return row
 
 
-def run_client(
-    scenario: Scenario, server: Server, args: argparse.Namespace
-) -> dict[str, Any]:
+def run_client(scenario: Scenario, server: Server, args: argparse.Namespace) -> dict[str, Any]:
     """One run of the load client against ``server``; its JSON result (or an ``error``)."""
     command = [
         sys.executable, "-m", "plaitbench.wsload", *scenario.args, "--port", str(server.port),
@@ -185,11 +190,33 @@ def run_realtime(
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The real-time options of ``bench/run.py``."""
-    parser.add_argument("--rt-duration", type=float, default=None, help="seconds per measured real-time run (default 4; quick 2)")
-    parser.add_argument("--rt-warmup", type=float, default=None, help="seconds of warm-up per real-time run (default 1)")
-    parser.add_argument("--rt-clients", type=int, default=1000, help="broadcast and SSE clients (default 1000)")
-    parser.add_argument("--rt-rate", type=float, default=20.0, help="messages/s of the paced broadcast and SSE runs (default 20)")
-    parser.add_argument("--rt-idle", type=int, default=10000, help="idle WebSockets for the memory figure (default 10000)")
+    parser.add_argument(
+        "--rt-duration",
+        type=float,
+        default=None,
+        help="seconds per measured real-time run (default 4; quick 2)",
+    )
+    parser.add_argument(
+        "--rt-warmup",
+        type=float,
+        default=None,
+        help="seconds of warm-up per real-time run (default 1)",
+    )
+    parser.add_argument(
+        "--rt-clients", type=int, default=1000, help="broadcast and SSE clients (default 1000)"
+    )
+    parser.add_argument(
+        "--rt-rate",
+        type=float,
+        default=20.0,
+        help="messages/s of the paced broadcast and SSE runs (default 20)",
+    )
+    parser.add_argument(
+        "--rt-idle",
+        type=int,
+        default=10000,
+        help="idle WebSockets for the memory figure (default 10000)",
+    )
     parser.add_argument(
         "--rt-scenarios", type=lambda v: [s for s in SCENARIOS if s in v.split(",")], default=list(SCENARIOS),
         help=f"comma-separated, from {','.join(SCENARIOS)}",

@@ -105,8 +105,7 @@ async def _room(app: Any, count: int) -> int:
         queue.put_nowait({"type": "websocket.connect"})
 
         async def receive() -> dict[str, Any]:
-            message = await queue.get()
-            return message
+            return await queue.get()
 
         async def send(message: dict[str, Any]) -> None:
             if message["type"] == "websocket.accept":

@@ -93,7 +93,9 @@ def _percentiles(latencies: list[float]) -> dict[str, float]:
 async def _in_batches(count: int, open_one: Callable[[int], Any]) -> list[Any]:
     opened: list[Any] = []
     for start in range(0, count, BATCH):
-        opened += await asyncio.gather(*(open_one(i) for i in range(start, min(count, start + BATCH))))
+        opened += await asyncio.gather(
+            *(open_one(i) for i in range(start, min(count, start + BATCH)))
+        )
     return opened
 
 
@@ -113,7 +115,9 @@ def _picows_listener(on_text: Callable[[Any, str], None]) -> Any:
     return Listener
 
 
-async def echo_picows(url: str, connections: int, kind: str, warmup: float, duration: float) -> dict[str, Any]:
+async def echo_picows(
+    url: str, connections: int, kind: str, warmup: float, duration: float
+) -> dict[str, Any]:
     from picows import WSMsgType, ws_connect
 
     payload = (ECHO_JSON if kind == "json" else ECHO_TEXT).encode()
@@ -144,7 +148,9 @@ async def echo_picows(url: str, connections: int, kind: str, warmup: float, dura
     return {**found, "bad": state["bad"], "client": "picows"}
 
 
-async def echo_websockets(url: str, connections: int, kind: str, warmup: float, duration: float) -> dict[str, Any]:
+async def echo_websockets(
+    url: str, connections: int, kind: str, warmup: float, duration: float
+) -> dict[str, Any]:
     from websockets.asyncio.client import connect
 
     payload = ECHO_JSON if kind == "json" else ECHO_TEXT
@@ -181,7 +187,9 @@ class FanOut:
     in flight; each completion publishes the next. Paced: one message every 1/rate s.
     """
 
-    def __init__(self, clients: int, window: int, rate: float, publish: Callable[[int], None]) -> None:
+    def __init__(
+        self, clients: int, window: int, rate: float, publish: Callable[[int], None]
+    ) -> None:
         self.clients = clients
         self.window = window
         self.rate = rate
@@ -226,7 +234,9 @@ class FanOut:
         if not self.rate:
             self.publish_next()
 
-    async def run(self, warmup: float, duration: float, prime: Callable[[], None]) -> dict[str, Any]:
+    async def run(
+        self, warmup: float, duration: float, prime: Callable[[], None]
+    ) -> dict[str, Any]:
         while not self.primed.done():  # every client subscribed and receiving
             prime()
             await asyncio.wait([self.primed], timeout=2.0)
@@ -263,7 +273,9 @@ class FanOut:
             await asyncio.sleep(max(0.0, due - time.perf_counter()))
 
 
-async def broadcast(url: str, clients: int, window: int, rate: float, warmup: float, duration: float) -> dict[str, Any]:
+async def broadcast(
+    url: str, clients: int, window: int, rate: float, warmup: float, duration: float
+) -> dict[str, Any]:
     from picows import WSMsgType, ws_connect
 
     transports: list[Any] = []
@@ -309,7 +321,9 @@ class _SSEClient(asyncio.Protocol):
         self.status = 0
 
     def connection_made(self, transport: Any) -> None:
-        transport.write(f"GET {self.path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n".encode())
+        transport.write(
+            f"GET {self.path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n".encode()
+        )
 
     def data_received(self, data: bytes) -> None:
         buffer = self.buffer + data
@@ -343,13 +357,17 @@ class _Publisher(asyncio.Protocol):
         self.buffer = (self.buffer + data)[-4096:]
 
 
-async def sse(host: str, port: int, clients: int, window: int, rate: float, warmup: float, duration: float) -> dict[str, Any]:
+async def sse(
+    host: str, port: int, clients: int, window: int, rate: float, warmup: float, duration: float
+) -> dict[str, Any]:
     loop = asyncio.get_running_loop()
     _, publisher = await loop.create_connection(lambda: _Publisher("/sse/publish"), host, port)
     fan = FanOut(clients, window, rate, lambda seq: publisher.post(b"%d" % seq))
 
     async def open_one(i: int) -> Any:
-        transport, protocol = await loop.create_connection(lambda: _SSEClient(i, lambda: fan, "/sse/room"), host, port)
+        transport, protocol = await loop.create_connection(
+            lambda: _SSEClient(i, lambda: fan, "/sse/room"), host, port
+        )
         return transport, protocol
 
     opened = await _in_batches(clients, open_one)
@@ -422,9 +440,13 @@ def main(argv: list[str] | None = None) -> int:
         run = echo_websockets if args.client == "websockets" else echo_picows
         coro = run(base + path, args.connections, args.kind, args.warmup, args.duration)
     elif args.scenario == "broadcast":
-        coro = broadcast(base + "/ws/room", args.clients, args.window, args.rate, args.warmup, args.duration)
+        coro = broadcast(
+            base + "/ws/room", args.clients, args.window, args.rate, args.warmup, args.duration
+        )
     elif args.scenario == "sse":
-        coro = sse(args.host, args.port, args.clients, args.window, args.rate, args.warmup, args.duration)
+        coro = sse(
+            args.host, args.port, args.clients, args.window, args.rate, args.warmup, args.duration
+        )
     else:
         coro = idle(base + "/ws/echo", args.clients, args.server_pid)
     try:
