@@ -37,6 +37,8 @@ from plait.__about__ import __version__
 from plait._app import App
 from plait._checkcli import check_command, startup_checks
 from plait._clioptions import app_options
+from plait._collectstatic import collectstatic_command
+from plait._new import new_command
 from plait._optional import MissingDependencyError
 from plait._routing import Mount, Route, Router, WebSocketRoute
 from plait._serve import (
@@ -506,3 +508,5 @@ def routes(app_spec: str, app_dir: str, sort: str | None) -> None:
 
 main.add_command(openapi_command)
 main.add_command(check_command)
+main.add_command(new_command)
+main.add_command(collectstatic_command)
