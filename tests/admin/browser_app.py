@@ -1,8 +1,9 @@
 """The app the browser tests drive: a blog with the admin and the real batteries.
 
 Its SQLite file is ``ADMIN_BROWSER_DB``; it is filled at start-up with three users (``ada``
-a superuser, ``eve`` staff who may only view and change posts (through her group), ``bob`` not staff; every password ``pw``), two posts and their
-comments, so the tests can read the rows back with ``sqlite3``.
+a superuser; ``eve`` staff, who may only view and change posts, through her group; ``bob``
+not staff; every password ``pw``), two posts and their comments, so the tests can read the
+rows back with ``sqlite3``.
 """
 
 from __future__ import annotations

@@ -185,5 +185,6 @@ def test_staff_without_delete_sees_no_delete_button_and_gets_403(page_as: Any) -
     assert page.locator("button[name=_save]").count() == 1
     assert page.locator("a.deletelink").count() == 0
     response = page.goto("/admin/post/1/delete/")
-    assert response is not None and response.status == 403
+    assert response is not None
+    assert response.status == 403
     assert "You may not delete these records." in page.inner_text("main")
