@@ -212,6 +212,9 @@ class Settings(msgspec.Struct, kw_only=True):
     """Proxy addresses or networks whose ``X-Forwarded-For``/``-Proto`` are believed; the
     app reads it at start-up unless ``App(trusted_proxies=...)`` says otherwise. None by
     default."""
+    SILENCED_CHECKS: list[str] = msgspec.field(default_factory=list)
+    """IDs of ``plait check`` findings to leave out (``deploy.W005,deploy.W006``): a finding
+    you have dealt with another way, as Django's ``SILENCED_SYSTEM_CHECKS``."""
 
     env_prefix: ClassVar[str] = "PLAIT_"
     """The prefix of the environment variables (``PLAIT_DEBUG`` sets ``DEBUG``)."""

@@ -35,6 +35,7 @@ import click
 
 from plait.__about__ import __version__
 from plait._app import App
+from plait._checkcli import check_command, startup_checks
 from plait._clioptions import app_options
 from plait._optional import MissingDependencyError
 from plait._routing import Mount, Route, Router, WebSocketRoute
@@ -346,6 +347,7 @@ def _limit_options(func: F) -> F:
 )
 @_reload_options
 @click.option("--debug", is_flag=True, help="Debug pages for errors (sets PLAIT_DEBUG=1).")
+@click.option("--skip-checks", is_flag=True, help="Serve without running `plait check` first.")
 @click.option(
     "--workers", type=click.IntRange(min=1), default=None, help="Worker processes (default 1)."
 )
@@ -392,7 +394,10 @@ def run(app_spec: str, app_dir: str, server: str, interface: str, **options: Any
     body_timeout = options.pop("body_timeout")
     if body_timeout is not None:
         os.environ[BODY_TIMEOUT_ENV] = f"{body_timeout:g}"
+    skip_checks = options.pop("skip_checks")
     loaded = cli_load_app(app_spec, app_dir)
+    if not skip_checks:
+        startup_checks(loaded.app, app_spec)
     settings = ServeOptions(
         **{
             **options,
@@ -490,3 +495,4 @@ def routes(app_spec: str, app_dir: str, sort: str | None) -> None:
 
 
 main.add_command(openapi_command)
+main.add_command(check_command)

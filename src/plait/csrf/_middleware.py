@@ -123,6 +123,7 @@ class CSRFMiddleware:
         body_timeout: float | None = 30.0,
         on_failure: FailureHandler | None = None,
         exempt_routes: Callable[[], Iterable[re.Pattern[str]]] | None = None,
+        exempt_request: Callable[[Scope], bool] | None = None,
     ) -> None:
         if isinstance(trusted_origins, str) or isinstance(exempt, str):
             raise TypeError("trusted_origins and exempt must be sequences of strings")
@@ -150,6 +151,7 @@ class CSRFMiddleware:
         self.body_timeout = body_timeout or None
         self.on_failure = on_failure
         self.exempt_routes = exempt_routes
+        self.exempt_request = exempt_request
         self._exempt_paths: list[re.Pattern[str]] | None = None
 
     @staticmethod
@@ -183,7 +185,11 @@ class CSRFMiddleware:
         secret = _cookie(headers, self.cookie_name)
         token = _Token(secret if is_valid_secret(secret) else None)
         scope["csrf_token"] = token
-        if scope["method"] not in SAFE_METHODS and not self._is_exempt(scope):
+        if (
+            scope["method"] not in SAFE_METHODS
+            and not self._is_exempt(scope)
+            and not (self.exempt_request is not None and self.exempt_request(scope))
+        ):
             try:
                 reason, receive = await self._check(scope, receive, token.secret)
             except BodyTooLarge:
