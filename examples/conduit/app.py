@@ -19,11 +19,11 @@ for each run without it). Any RealWorld front end works against it: CORS is open
   (below) shapes every HTTP error plait answers, validation's 422 included.
 """
 
+import datetime
 import secrets
 from pathlib import Path
 
 import articles
-import tokens
 import users
 from schemas import Errors
 
@@ -53,10 +53,10 @@ app = App(
     redoc_url="/api/redoc",
 )
 db = Database(app, settings=settings, migrations=HERE / "migrations", auto_migrate=True)
-Sessions(app, secret_key=secret_key)
-Auth(app, db, secret_key=secret_key)
-tokens.configure(secret_key, db)
-app.add_middleware(tokens.TokenMiddleware)
+Sessions(app, secret_key=secret_key)  # plait.auth needs it, though Conduit logs in by token only
+# Authorization: Token <jwt>. RealWorld has no refresh token: clients keep one for days.
+auth = Auth(app, db, secret_key=secret_key)
+app.state.tokens = auth.add_tokens(scheme="Token", lifetime=datetime.timedelta(days=7))
 app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_headers=["*"], allow_methods=["*"])
 
 api = Router(prefix="/api")

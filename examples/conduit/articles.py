@@ -5,7 +5,7 @@ import secrets
 import unicodedata
 from typing import Annotated
 
-from models import Article, Comment, Favorite, Tag, article_tag
+from models import Article, ArticleTag, Comment, Favorite, Tag
 from queries import article_filters, articles, comments, count_articles
 from schemas import (
     ArticleBody,
@@ -31,6 +31,7 @@ __all__ = ["router"]
 router = Router()
 NOT_FOUND = {404: "No article with this slug"}
 NOT_YOURS = {403: "Only the author may do this"}
+REFUSED = {401: "A token was sent and refused (without one, anyone may read)"}
 Name = Annotated[str, Query(max_length=150)]
 
 
@@ -73,7 +74,7 @@ async def reloaded(session: Session, article_id: int, user: User) -> ArticleBody
     return ArticleBody(article_view(found))
 
 
-@router.get("/articles")
+@router.get("/articles", responses=REFUSED)
 async def list_articles(
     session: Session,
     user: CurrentUser,
@@ -111,7 +112,7 @@ async def page(
     return ArticleList([article_view(a, with_body=False) for a in found], total)
 
 
-@router.get("/articles/{slug}", responses=NOT_FOUND)
+@router.get("/articles/{slug}", responses={**NOT_FOUND, **REFUSED})
 async def get_article(slug: str, session: Session, user: CurrentUser) -> ArticleBody:
     return ArticleBody(article_view(await find(session, slug, user)))
 
@@ -166,7 +167,7 @@ async def unfavorite(slug: str, session: Session, user: LoginRequired) -> Articl
     return await reloaded(session, article.id, user)
 
 
-@router.get("/articles/{slug}/comments", responses=NOT_FOUND)
+@router.get("/articles/{slug}/comments", responses={**NOT_FOUND, **REFUSED})
 async def list_comments(slug: str, session: Session, user: CurrentUser) -> CommentList:
     """An article's comments, most recent first."""
     article_id = await session.scalar(select(Article.id).where(Article.slug == slug))
@@ -213,6 +214,6 @@ async def delete_comment(
 @router.get("/tags")
 async def tags(session: Session) -> TagList:
     """Every tag in use, in alphabetical order."""
-    used = select(article_tag.c.tag_id)
+    used = select(ArticleTag.tag_id)
     names = await session.scalars(select(Tag.name).where(Tag.id.in_(used)).order_by(Tag.name))
     return TagList(list(names))

@@ -12,13 +12,13 @@ costs the same few queries whatever its size (see ``queries.py``).
 
 import datetime
 
-from sqlalchemy import Column, ForeignKey, String, Table, Text
+from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from plait.auth import User
 from plait.db import Model, Relation, SchemaOptions
 
-__all__ = ["Article", "Comment", "Favorite", "Follow", "Profile", "Tag", "article_tag"]
+__all__ = ["Article", "ArticleTag", "Comment", "Favorite", "Follow", "Profile", "Tag"]
 
 NOT_EMPTY = {"min_length": 1}  # RealWorld: "can't be empty"
 
@@ -63,15 +63,17 @@ class Tag(Model):
     name: Mapped[str] = mapped_column(String(100), unique=True, info=NOT_EMPTY)
 
 
-article_tag = Table(
-    "conduit_article_tag",
-    Model.metadata,
-    Column("article_id", ForeignKey("conduit_article.id", ondelete="CASCADE"), primary_key=True),
-    Column(
-        "tag_id", ForeignKey("conduit_tag.id", ondelete="CASCADE"), primary_key=True, index=True
-    ),
-    extend_existing=True,  # the example may be imported twice (tests)
-)
+class ArticleTag(Model):
+    """The tags of an article (the many-to-many link)."""
+
+    __tablename__ = "conduit_article_tag"
+
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("conduit_article.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag_id: Mapped[int] = mapped_column(
+        ForeignKey("conduit_tag.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
 
 
 class Article(Model):
@@ -97,7 +99,7 @@ class Article(Model):
     )
     author: Mapped[Profile] = relationship(lazy="raise")
     tag_list: Mapped[list[Tag]] = relationship(
-        secondary=article_tag, order_by=Tag.name, lazy="raise"
+        secondary=ArticleTag.__table__, order_by=Tag.name, lazy="raise"
     )
     favorited: Mapped[bool] = query_expression()
     favorites_count: Mapped[int] = query_expression()

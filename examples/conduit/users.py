@@ -1,6 +1,7 @@
 """Accounts and profiles: register, log in, the current user, profiles and follows."""
 
 import asyncio
+from typing import Annotated
 
 from models import Follow, Profile
 from queries import profile
@@ -14,15 +15,23 @@ from schemas import (
     profile_view,
 )
 from sqlalchemy import delete, or_, select
-from tokens import token_for
 
-from plait import HTTPException, Router
-from plait.auth import CurrentUser, LoginRequired, User, authenticate, hash_password
+from plait import Depends, HTTPException, Request, Router
+from plait.auth import CurrentUser, LoginRequired, Tokens, User, authenticate, hash_password
 from plait.db import Session, apply
 
 __all__ = ["router"]
 
 router = Router()
+
+
+def app_tokens(request: Request) -> Tokens:
+    """The app's token issuer (``auth.add_tokens(...)`` in app.py)."""
+    tokens: Tokens = request.app.state.tokens
+    return tokens
+
+
+Issuer = Annotated[Tokens, Depends(app_tokens)]
 
 
 def taken(field: str) -> HTTPException:
@@ -56,12 +65,13 @@ async def own_profile(session: Session, user: User) -> Profile:
     return found
 
 
-def user_body(user: User, mine: Profile) -> UserBody:
-    return UserBody(UserView(user.email, token_for(user), user.username, mine.bio, mine.image))
+def user_body(user: User, mine: Profile, tokens: Tokens) -> UserBody:
+    token = tokens.access_token(user)
+    return UserBody(UserView(user.email, token, user.username, mine.bio, mine.image))
 
 
 @router.post("/users", status_code=201)
-async def register(body: NewUserBody, session: Session) -> UserBody:
+async def register(body: NewUserBody, session: Session, tokens: Issuer) -> UserBody:
     """Register: the new user, with a token."""
     new = body.user
     await refuse_taken(session, new.username, new.email)
@@ -71,44 +81,45 @@ async def register(body: NewUserBody, session: Session) -> UserBody:
     await session.flush()
     mine = Profile(user_id=user.id)
     session.add(mine)
-    return user_body(user, mine)
+    return user_body(user, mine, tokens)
 
 
 @router.post("/users/login", responses={401: "Wrong e-mail or password"})
-async def log_in(body: LoginBody, session: Session) -> UserBody:
+async def log_in(body: LoginBody, session: Session, tokens: Issuer) -> UserBody:
     """Log in with e-mail and password: the user, with a token."""
     username = await session.scalar(select(User.username).where(User.email == body.user.email))
     user = await authenticate(session, username or "", body.user.password)
     if user is None:
         raise HTTPException(401, "email or password is invalid")
-    return user_body(user, await own_profile(session, user))
+    return user_body(user, await own_profile(session, user), tokens)
 
 
 @router.get("/user")
-async def current_user(user: LoginRequired, session: Session) -> UserBody:
+async def current_user(user: LoginRequired, session: Session, tokens: Issuer) -> UserBody:
     """The logged-in user."""
-    return user_body(user, await own_profile(session, user))
+    return user_body(user, await own_profile(session, user), tokens)
 
 
 @router.put("/user")
-async def update_user(body: UpdateUserBody, user: LoginRequired, session: Session) -> UserBody:
+async def update_user(
+    body: UpdateUserBody, user: LoginRequired, session: Session, tokens: Issuer
+) -> UserBody:
     """Change any of e-mail, username, password, bio and image."""
     changes = body.user
-    await refuse_taken(
-        session,
-        changes.username or None if isinstance(changes.username, str) else None,
-        changes.email if isinstance(changes.email, str) else None,
-        user.id,
-    )
+    username = changes.username if isinstance(changes.username, str) else None
+    email = changes.email if isinstance(changes.email, str) else None
+    await refuse_taken(session, username, email, user.id)
     mine = await own_profile(session, user)
     apply(mine, {"bio": changes.bio, "image": changes.image})
     apply(user, {"username": changes.username, "email": changes.email})
     if isinstance(changes.password, str):
         user.password = await asyncio.to_thread(hash_password, changes.password)
-    return user_body(user, mine)
+    return user_body(user, mine, tokens)
 
 
-@router.get("/profiles/{username}", responses={404: "No such user"})
+@router.get(
+    "/profiles/{username}", responses={404: "No such user", 401: "A token was sent and refused"}
+)
 async def get_profile(username: str, user: CurrentUser, session: Session) -> ProfileBody:
     """A user's profile; ``following`` says whether the reader follows them."""
     return ProfileBody(profile_view(await profile(session, username, user and user.id)))

@@ -117,7 +117,11 @@ def test_update_the_user(api: Conduit) -> None:
     assert client.get("/api/user", headers=ada).json()["user"]["image"] == changes["image"]
 
     renamed = {"username": "ada2", "email": "ada2@example.com", "password": "a new passphrase"}
-    assert client.put("/api/user", json={"user": renamed}, headers=ada).status_code == 200
+    moved = client.put("/api/user", json={"user": renamed}, headers=ada)
+    assert moved.status_code == 200
+    assert errors(client.get("/api/user", headers=ada), 401)  # a new password ends old tokens
+    ada = {"Authorization": f"Token {moved.json()['user']['token']}"}
+    assert client.get("/api/user", headers=ada).json()["user"]["username"] == "ada2"
     assert client.get("/api/profiles/ada2").json()["profile"]["bio"] == "I like to skateboard"
     assert client.get("/api/profiles/ada").status_code == 404
     log_in(client, "ada2@example.com", "a new passphrase")

@@ -59,6 +59,8 @@ def test_conduit_conforms_to_its_document(tmp_path: Path, fast_passwords: None) 
     )
     schema = schemathesis.openapi.from_asgi("/api/openapi.json", app, config=config)
     operations = [result.ok() for result in schema.get_all_operations()]
+    # PUT /api/user may change the password, which ends the token: fuzz it last.
+    operations.sort(key=lambda operation: operation.label == "PUT /api/user")
     assert len(operations) == 19
     seen: collections.Counter[int] = collections.Counter()
     for operation in operations:
