@@ -155,6 +155,7 @@ def test_public_surface() -> None:
         "login",
         "logout",
         "needs_rehash",
+        "safe_next",
         "verify_password",
     }
     modules = ("_auth", "_cli", "_credentials", "_dependencies", "_jwt", "_login", "_models")
