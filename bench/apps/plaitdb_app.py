@@ -29,7 +29,7 @@ def _url() -> str:
 
 class World(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
-    randomNumber: Mapped[int] = mapped_column("randomnumber")  # noqa: N815 (TechEmpower's name)
+    randomNumber: Mapped[int] = mapped_column("randomnumber")  # TechEmpower's JSON name
 
 
 class Fortune(Model):

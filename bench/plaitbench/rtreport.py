@@ -97,7 +97,9 @@ def _absolute_table(rows: list[dict[str, Any]]) -> list[str]:
         cells = [_k(_value(row, c, THROUGHPUT[c][1])) for c in columns]
         for s in lat:
             p50, p99 = _value(row, s, "p50_ms"), _value(row, s, "p99_ms")
-            cells.append(f"{p50:.0f} / {p99:.0f} ms" if p50 is not None and p99 is not None else "-")
+            cells.append(
+                f"{p50:.0f} / {p99:.0f} ms" if p50 is not None and p99 is not None else "-"
+            )
         rss, per = _value(row, "idle", "rss_mib"), _value(row, "idle", "kib_per_connection")
         cells.append(f"{rss:.0f} MiB ({per:.0f})" if rss is not None and per is not None else "-")
         out.append(f"| {row['framework']} | {row['server']} | " + " | ".join(cells) + " |")
@@ -188,7 +190,10 @@ def rt_chart(results: dict[str, Any], path: Path) -> None:
             values = []
             for column in columns:
                 key = THROUGHPUT[column][1]
-                value, ref = _per_cpu(row, column, key), _per_cpu(bare, column, key) if bare else None
+                value, ref = (
+                    _per_cpu(row, column, key),
+                    _per_cpu(bare, column, key) if bare else None,
+                )
                 values.append(value / ref if value and ref else 0.0)
             xs = [x + (i - (len(mine) - 1) / 2) * width for x in range(len(columns))]
             ax.bar(xs, values, width, label=row["framework"])
@@ -212,6 +217,8 @@ def write_rt_docs(results: dict[str, Any], md_path: Path, png_path: Path) -> Non
     if START not in text or END not in text:
         text = text.rstrip() + f"\n\n{START}\n{END}\n"
     block = f"{START}\n{rt_markdown(results)}{END}"
-    text = re.sub(re.escape(START) + r".*?" + re.escape(END), lambda _: block, text, flags=re.DOTALL)
+    text = re.sub(
+        re.escape(START) + r".*?" + re.escape(END), lambda _: block, text, flags=re.DOTALL
+    )
     md_path.write_text(text)
     rt_chart(results, png_path)

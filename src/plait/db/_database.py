@@ -181,11 +181,10 @@ class Database:
     def create_engine(self, *, foreign_keys: bool = True, pooled: bool = True) -> AsyncEngine:
         """A new async engine for this database's URL (the app's is :attr:`engine`)."""
         options: dict[str, Any] = {"echo": self.echo}
-        if not self.is_sqlite:
-            if pooled:
-                # Connections are kept (no overflow opened and closed per request), and a
-                # request waits a bounded time for one before a "busy" 503.
-                options.update(pool_size=POOL_SIZE, max_overflow=0, pool_timeout=POOL_TIMEOUT)
+        if not self.is_sqlite and pooled:
+            # Connections are kept (no overflow opened and closed per request), and a
+            # request waits a bounded time for one before a "busy" 503.
+            options.update(pool_size=POOL_SIZE, max_overflow=0, pool_timeout=POOL_TIMEOUT)
         if not pooled:
             options["poolclass"] = NullPool
         options.update(self.engine_options)
