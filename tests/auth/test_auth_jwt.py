@@ -170,7 +170,7 @@ def test_realworld_token_scheme(db_url: str, tmp_path: Path) -> None:
         assert bearer.status_code == 401
         assert bearer.headers["www-authenticate"] == "Token"
         bad = client.get("/me", headers={"Authorization": "Token not-a-jwt"})
-        assert_refused(bad, "Token", "The token is malformed")
+        assert_refused(bad, "Token", "The token is invalid or revoked")
 
 
 def test_attacks_on_jwts_are_refused(db_url: str, tmp_path: Path) -> None:
@@ -312,7 +312,7 @@ def test_token_requests_skip_csrf_and_never_use_the_cookie(db_url: str, tmp_path
         assert client.post("/act").status_code == 403  # the cookie alone cannot act
         # A bad token sent along with bob's cookie does not fall back to the cookie.
         forged = client.post("/act", headers={"Authorization": "Bearer nonsense"})
-        assert_refused(forged, "Bearer", "The token is malformed")
+        assert_refused(forged, "Bearer", "The token is invalid or revoked")
         anonymous = client.post("/act", headers={"Authorization": "Bearer "})
         assert anonymous.status_code == 401
         # A good token with bob's cookie is ada's request.
