@@ -203,5 +203,5 @@ def test_bad_requirements_are_refused() -> None:
         require_scopes()
     with pytest.raises(ValueError, match="scope names"):
         require_scopes("a b")
-    with pytest.raises(ValueError, match="app_label.codename"):
+    with pytest.raises(ValueError, match=r"app_label\.codename"):
         require_perm("publish")

@@ -309,6 +309,30 @@ class Tokens:
 
     # ------------------------------------------------------------------ app wiring
 
+    def add_token_endpoint(
+        self,
+        path: str = "/token",
+        *,
+        scopes: Mapping[str, str] | None = None,
+        limit: str | None = "5/minute",
+    ) -> None:
+        """Add an OAuth2 token endpoint (RFC 6749) at ``POST path``, route name ``token``::
+
+            tokens.add_token_endpoint("/api/token", scopes={"notes:write": "Write notes"})
+
+        It speaks the password grant (form fields ``grant_type=password``, ``username``,
+        ``password``, an optional space-separated ``scope`` among ``scopes``) and the
+        refresh-token grant (``grant_type=refresh_token``, ``refresh_token``), answers
+        :class:`TokenPair` JSON with ``Cache-Control: no-store``, and RFC 6749 error bodies
+        (``{"error": "invalid_grant", "error_description": ...}``, 400). The OpenAPI
+        document then has the OAuth2 password flow, so Swagger UI's Authorize button logs in.
+        Attempts are rate limited per client address (``limit``; ``None``: off), as the
+        log-in page's are; it needs no CSRF token.
+        """
+        from plait.auth._endpoint import add_token_endpoint
+
+        add_token_endpoint(self, self.auth.app, path, scopes or {}, limit)
+
     def openapi_schemes(self) -> list[tuple[str, dict[str, Any]]]:
         """The OpenAPI security schemes of token logins (see ``login_alternatives``)."""
         found: list[tuple[str, dict[str, Any]]] = []
