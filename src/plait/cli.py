@@ -37,6 +37,8 @@ from plait.__about__ import __version__
 from plait._app import App
 from plait._checkcli import check_command, startup_checks
 from plait._clioptions import app_options
+from plait._collectstatic import collectstatic_command
+from plait._new import new_command
 from plait._optional import MissingDependencyError
 from plait._routing import Mount, Route, Router, WebSocketRoute
 from plait._serve import (
@@ -47,7 +49,7 @@ from plait._serve import (
     serve_granian,
     serve_uvicorn,
 )
-from plait._settings import BODY_TIMEOUT_ENV, DEBUG_ENV
+from plait._settings import BODY_TIMEOUT_ENV, DEBUG_ENV, SERVER_HEADER_ENV, Settings
 from plait.openapi._cli import openapi_command
 
 __all__ = [
@@ -365,6 +367,12 @@ def _limit_options(func: F) -> F:
 )
 @_limit_options
 @click.option(
+    "--server-header/--no-server-header",
+    default=None,
+    help="Name the server in a Server header [default: the SERVER_HEADER setting, on]. "
+    "Off: an empty Server header (granian cannot drop its own).",
+)
+@click.option(
     "--server",
     type=click.Choice(["granian", "uvicorn"]),
     default="granian",
@@ -394,6 +402,10 @@ def run(app_spec: str, app_dir: str, server: str, interface: str, **options: Any
     body_timeout = options.pop("body_timeout")
     if body_timeout is not None:
         os.environ[BODY_TIMEOUT_ENV] = f"{body_timeout:g}"
+    if options["server_header"] is None:  # the app reads the same setting
+        options["server_header"] = Settings.load(check=False).SERVER_HEADER
+    else:
+        os.environ[SERVER_HEADER_ENV] = "1" if options["server_header"] else "0"
     skip_checks = options.pop("skip_checks")
     loaded = cli_load_app(app_spec, app_dir)
     if not skip_checks:
@@ -496,3 +508,5 @@ def routes(app_spec: str, app_dir: str, sort: str | None) -> None:
 
 main.add_command(openapi_command)
 main.add_command(check_command)
+main.add_command(new_command)
+main.add_command(collectstatic_command)

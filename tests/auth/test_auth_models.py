@@ -161,6 +161,7 @@ def test_public_surface() -> None:
         "needs_rehash",
         "require_perm",
         "require_scopes",
+        "safe_next",
         "verify_password",
     }
     modules = ("_auth", "_cli", "_credentials", "_dependencies", "_jwt", "_login", "_models")

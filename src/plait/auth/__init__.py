@@ -44,7 +44,7 @@ from plait.auth._auth import HASH_SESSION_KEY, SESSION_KEY, Auth, AuthMiddleware
 from plait.auth._credentials import Credentials, credentials_of  # noqa: E402
 from plait.auth._dependencies import CurrentUser, LoginRequired, StaffRequired  # noqa: E402
 from plait.auth._jwt import JWTKey  # noqa: E402
-from plait.auth._login import authenticate, has_perm, login, logout  # noqa: E402
+from plait.auth._login import authenticate, has_perm, login, logout, safe_next  # noqa: E402
 from plait.auth._models import Group, Permission, User  # noqa: E402
 from plait.auth._passwords import hash_password, needs_rehash, verify_password  # noqa: E402
 from plait.auth._permissions import require_perm, require_scopes  # noqa: E402
@@ -79,5 +79,6 @@ __all__ = [
     "needs_rehash",
     "require_perm",
     "require_scopes",
+    "safe_next",
     "verify_password",
 ]
