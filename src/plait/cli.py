@@ -444,7 +444,7 @@ def _granian_interface(app: Any, choice: str) -> str:
         return "rsgi"
     if choice == "asgi" or not native:
         return "asgi"
-    # granian's RSGI cannot send WebSocket close codes or a chosen subprotocol (granian 2.8):
+    # granian's RSGI cannot send WebSocket close codes or a chosen subprotocol (2.8.9 neither):
     # an app with WebSocket routes, or mounts that may have some, keeps ASGI's semantics.
     routes = getattr(app, "routes", ())
     if any(isinstance(route, WebSocketRoute | Mount) for route in routes):
