@@ -35,6 +35,7 @@ OPTIONS = (
     "label",
     "label_plural",
     "group",
+    "app_label",
 )
 """The attributes ``Admin.register(Model, **options)`` accepts as keywords."""
 
@@ -92,6 +93,9 @@ class ModelAdmin:
     label_plural: str | None = None
     group: str | None = None
     """The index page's heading this model is listed under; by default from its module."""
+    app_label: str | None = None
+    """The first part of the model's permission names (``"blog"`` in ``"blog.change_post"``);
+    by default the group's name in lower case (``"auth"`` for plait.auth's models)."""
 
     def __init__(self, model: type, **options: Any) -> None:
         unknown = sorted(set(options) - set(OPTIONS))
@@ -115,6 +119,7 @@ class ModelAdmin:
         self.label = self.label or humanize(model.__name__).lower()
         self.label_plural = self.label_plural or _plural(self.label)
         self.group = self.group or _group(model)
+        self.app_label = self.app_label or re.sub(r"\W+", "_", str(self.group).lower())
         if not self.list_display:
             own_str = any("__str__" in vars(cls) for cls in model.__mro__[:-1])
             shown = [key for key in self.columns if key in self.readable]
@@ -165,6 +170,10 @@ class ModelAdmin:
                 f"{self.model.__name__} {option}: {entry!r} is write-only or excluded from "
                 f"{self.model.__name__}'s schemas: the admin does not show it"
             )
+
+    def perm(self, action: Action) -> str:
+        """The plait.auth permission ``action`` needs on this model: ``"blog.change_post"``."""
+        return f"{self.app_label}.{action}_{self.slug}"
 
     # ---------------------------------------------------------------- hooks
 

@@ -266,11 +266,14 @@ class Views:
         return self.page(request, "change_form.html", context)
 
     async def change(self, request: Request, model: str, pk: str) -> Response:
+        """The change form; with only the ``view`` permission, the row read-only (GET)."""
         try:
-            model_admin = await self.authorize(request, "change", model)
+            action: Action = "change" if request.method == "POST" else "view"
+            model_admin = await self.authorize(request, action, model)
         except _Denied as denied:
             return denied.response
-        fields = self.form_fields(model_admin, "change")
+        can_change = await self.site.allowed(request, "change", model_admin.model)
+        fields = self.form_fields(model_admin, "change") if can_change else []
         errors: dict[str, str] = {}
         async with self.site.db.session() as session:
             obj = await _get(session, model_admin, pk)
@@ -294,7 +297,9 @@ class Views:
                 values = shown
         can_delete = await self.site.allowed(request, "delete", model_admin.model)
         context = {
-            "title": f"Change {model_admin.label}",
+            "title": f"{'Change' if can_change else 'View'} {model_admin.label}",
+            "can_change": can_change,
+            "can_add": await self.site.allowed(request, "add", model_admin.model),
             "object_label": label,
             "model": model_admin,
             "fields": _bound(fields, values, errors, choices),
