@@ -1,7 +1,8 @@
 """Timing-safe login: ``authenticate`` for a missing user costs what it costs for an existing
 one with a wrong password (a dummy hash is verified), so response times do not reveal which
-usernames exist. Measured over 200 tries each, interleaved; the ratio is reported. The ratio compared is of
-the CPU time the process spends (the work done, which is what could differ), since wall-clock
+usernames exist. Measured over 200 tries each, interleaved; the ratio is reported.
+
+The ratio compared is of the CPU time the process spends (the work done, which is what could differ), since wall-clock
 time on a machine shared with other jobs swings by more than 10% from one call to the next;
 the wall-clock ratio of medians is reported beside it.
 
@@ -28,6 +29,7 @@ from plait.auth import authenticate
 from plait.db import Database
 
 TRIES = 200
+Times = dict[str, list[float]]
 
 
 def test_login_takes_as_long_for_missing_users(
@@ -38,10 +40,10 @@ def test_login_takes_as_long_for_missing_users(
     db_url = f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite3'}"
     seed(db_url, new_user("ada"))
 
-    async def measure(tries: int = TRIES) -> tuple[dict[str, list[float]], dict[str, list[float]], float]:
+    async def measure(tries: int = TRIES) -> tuple[Times, Times, float]:
         db = Database(url=db_url)
-        existing: dict[str, list[float]] = {"cpu": [], "wall": []}
-        missing: dict[str, list[float]] = {"cpu": [], "wall": []}
+        existing: Times = {"cpu": [], "wall": []}
+        missing: Times = {"cpu": [], "wall": []}
         try:
             async with db.session() as session:
                 for name in ("ada", "nobody"):  # warm up: the dummy hash is made once
