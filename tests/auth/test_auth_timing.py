@@ -2,9 +2,9 @@
 one with a wrong password (a dummy hash is verified), so response times do not reveal which
 usernames exist. Measured over 200 tries each, interleaved; the ratio is reported.
 
-The ratio compared is of the CPU time the process spends (the work done, which is what could differ), since wall-clock
-time on a machine shared with other jobs swings by more than 10% from one call to the next;
-the wall-clock ratio of medians is reported beside it.
+The ratio compared is of the CPU time the process spends (the work done, which is what could
+differ), since wall-clock time on a machine shared with other jobs swings by more than 10%
+from one call to the next; the wall-clock ratio of medians is reported beside it.
 
 Argon2 runs here at a lower cost than in production (4 MiB, one pass: a few milliseconds) to
 keep the test fast; that still proves the point, since at that cost the hash is most of the
