@@ -50,6 +50,7 @@ from plait._serve import (
     serve_uvicorn,
 )
 from plait._settings import BODY_TIMEOUT_ENV, DEBUG_ENV, SERVER_HEADER_ENV, Settings
+from plait._shell import shell_command
 from plait.openapi._cli import openapi_command
 
 __all__ = [
@@ -510,3 +511,4 @@ main.add_command(openapi_command)
 main.add_command(check_command)
 main.add_command(new_command)
 main.add_command(collectstatic_command)
+main.add_command(shell_command)

@@ -14,6 +14,7 @@ from plait.admin._login import LoginPages
 from plait.admin._options import Action, ModelAdmin
 from plait.admin._permissions import create_permissions, granted, user_codes
 from plait.admin._templates import STATIC, admin_templates, static_file
+from plait.admin._users import PasswordPage
 from plait.admin._views import Views
 
 if TYPE_CHECKING:
@@ -193,6 +194,7 @@ class Admin:
             ("/{model}/delete/", views.delete_selected, ("POST",), "delete_selected"),
             ("/{model}/{pk}/change/", views.change, both, "change"),
             ("/{model}/{pk}/delete/", views.delete, both, "delete"),
+            ("/{model}/{pk}/password/", PasswordPage(self, views), both, "password"),
         ]
         for path, endpoint, methods, route_name in routes:
             self.app.add_route(
