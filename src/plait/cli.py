@@ -36,6 +36,7 @@ import click
 from plait.__about__ import __version__
 from plait._app import App
 from plait._checkcli import check_command, startup_checks
+from plait._clients._cli import client_command
 from plait._clioptions import app_options
 from plait._collectstatic import collectstatic_command
 from plait._new import new_command
@@ -512,3 +513,4 @@ main.add_command(check_command)
 main.add_command(new_command)
 main.add_command(collectstatic_command)
 main.add_command(shell_command)
+main.add_command(client_command)

@@ -69,6 +69,7 @@ class Admin:
         logout_url: str | None = None,
         login_limit: str | None = "5/minute",
         auth_permissions: bool = True,
+        history: bool = True,
         site_url: str | None = "/",
         permission: Permission | None = None,
         csrf_required: bool = True,
@@ -86,6 +87,7 @@ class Admin:
         self.site_url = site_url
         self.permission = permission
         self.auth_permissions = auth_permissions
+        self.history = history
         self.csrf_required = csrf_required
         self.name = name
         self._login_limit = login_limit
@@ -195,6 +197,7 @@ class Admin:
             ("/{model}/{pk}/change/", views.change, both, "change"),
             ("/{model}/{pk}/delete/", views.delete, both, "delete"),
             ("/{model}/{pk}/password/", PasswordPage(self, views), both, "password"),
+            ("/{model}/{pk}/history/", views.history, ("GET",), "history"),
         ]
         for path, endpoint, methods, route_name in routes:
             self.app.add_route(

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from plait import RedirectResponse, Request, Response
@@ -19,6 +19,7 @@ from plait.admin._fields import (
     input_value,
     parse_form,
 )
+from plait.admin._history import log, recent
 from plait.admin._links import filter_links, header_links, page_links
 from plait.admin._options import Action, ModelAdmin, humanize, object_label
 from plait.admin._queries import (
@@ -44,6 +45,8 @@ __all__ = [
     "non_field_errors",
 ]
 
+HISTORY_LIMIT = 500
+"""The most log entries an object's history page shows (the newest)."""
 _HEADERS = {"Cache-Control": "no-store, private", "X-Frame-Options": "DENY"}
 _FLASHES = "_flashes"  # plait.sessions' key (the contract's flash format)
 _NONE_SELECTED = (
@@ -211,9 +214,11 @@ class Views:
         except Denied as denied:
             return denied.response
         groups: dict[str, list[dict[str, Any]]] = {}
+        visible = []
         for model_admin in self.site.registry.values():
             if not await self.site.allowed(request, "view", model_admin.model):
                 continue
+            visible.append(model_admin)
             can_add = await self.site.allowed(request, "add", model_admin.model)
             groups.setdefault(str(model_admin.group), []).append(
                 {
@@ -222,8 +227,61 @@ class Views:
                     "add_url": self.site.url(request, model_admin.slug, "add") if can_add else None,
                 }
             )
-        context = {"title": self.site.title, "groups": sorted(groups.items())}
+        context = {
+            "title": self.site.title,
+            "groups": sorted(groups.items()),
+            "recent": await self._recent(request, list(visible)),
+        }
         return self.page(request, "index.html", context)
+
+    async def _recent(self, request: Request, visible: list[ModelAdmin]) -> list[dict[str, Any]]:
+        """The user's own latest actions, on the models they may still view (Django's "My
+        actions"); deleted objects are not linked."""
+        if not self.site.history:
+            return []
+        try:
+            async with self.site.db.session() as session:
+                entries = await recent(
+                    session, models=[m.slug for m in visible], user=request.user, limit=10
+                )
+        except DBAPIError:  # no admin_log table yet (not migrated): the index still shows
+            return []
+        return [
+            {
+                "entry": entry,
+                "url": None
+                if entry.action == "delete"
+                else self.site.url(request, entry.model, entry.object_id, "change"),
+                "model": self.site.model_admin(entry.model),
+            }
+            for entry in entries
+        ]
+
+    async def history(self, request: Request, model: str, pk: str) -> Response:
+        """``{prefix}/<model>/<pk>/history/``: every logged change of one object."""
+        try:
+            model_admin = await self.authorize(request, "view", model)
+        except Denied as denied:
+            return denied.response
+        async with self.site.db.session() as session:
+            obj = await get_object(session, model_admin, pk)
+            entries = await recent(
+                session, models=[model_admin.slug], object_id=pk, limit=HISTORY_LIMIT
+            )
+            if obj is None and not entries:
+                return self.error(request, 404, f"No {model_admin.label} with the key {pk!r}.")
+            label = object_label(obj) if obj is not None else entries[0].object_repr
+        context = {
+            "title": "Change history",
+            "object_label": label,
+            "model": model_admin,
+            "entries": list(reversed(entries)),
+            "change_url": self.site.url(request, model_admin.slug, pk, "change")
+            if obj is not None
+            else None,
+            "breadcrumbs": self.crumbs(request, model_admin),
+        }
+        return self.page(request, "object_history.html", context)
 
     async def changelist(self, request: Request, model: str) -> Response:
         try:
@@ -284,7 +342,9 @@ class Views:
                 form = await request.form()
                 raw, errors = parse_form(fields, form, "create", choices)
                 if not errors:
-                    obj, errors = await save(request, session, model_admin, None, raw, fields)
+                    obj, errors = await save(
+                        request, session, model_admin, None, raw, fields, self.site.history
+                    )
                     if obj is not None:
                         return self._after_save(request, model_admin, form, obj, "added")
                 values = _submitted(fields, form)
@@ -331,7 +391,9 @@ class Views:
                 form = await request.form()
                 raw, errors = parse_form(fields, form, "update", choices, shown)
                 if not errors:
-                    saved, errors = await save(request, session, model_admin, obj, raw, fields)
+                    saved, errors = await save(
+                        request, session, model_admin, obj, raw, fields, self.site.history
+                    )
                     if saved is not None:
                         return self._after_save(request, model_admin, form, saved, "changed")
                 values = _submitted(fields, form)
@@ -351,6 +413,9 @@ class Views:
             "messages": messages,
             "delete_url": self.site.url(request, model_admin.slug, pk, "delete")
             if can_delete
+            else None,
+            "history_url": self.site.url(request, model_admin.slug, pk, "history")
+            if self.site.history
             else None,
             "password_url": self.site.url(request, model_admin.slug, pk, "password")
             if can_change and model_admin.virtual_fields("password")
@@ -390,6 +455,8 @@ class Views:
             label = object_label(obj)
             if request.method == "POST":
                 try:
+                    if self.site.history:
+                        session.add(log(request, model_admin, obj, "delete"))
                     await model_admin.delete_model(request, session, obj)
                     await session.commit()
                 except IntegrityError:
@@ -432,6 +499,8 @@ class Views:
             if form.get("post") == "yes":
                 try:
                     for obj in objects:
+                        if self.site.history:
+                            session.add(log(request, model_admin, obj, "delete"))
                         await model_admin.delete_model(request, session, obj)
                     await session.commit()
                 except IntegrityError:
