@@ -13,6 +13,7 @@ from plait._binding import Call, compile_plan
 from plait._datastructures import State
 from plait._errorhandling import ErrorHandling, ErrorPage, ExceptionHandler, problem_response
 from plait._exceptions import HTTPException
+from plait._formparser import DEFAULT_FORM_LIMITS, FormLimits
 from plait._hosts import LOCAL_HOSTS, AllowedHosts
 from plait._matcher import WEBSOCKET, Matcher, RouteConflictError
 from plait._request import Request
@@ -99,7 +100,8 @@ class App(Router):
     ``debug`` (debug pages for errors) defaults to ``PLAIT_DEBUG``, as :class:`Settings`
     reads it; ``body_timeout`` (seconds a request body may go without data before a 408;
     ``0``: none) to ``PLAIT_BODY_TIMEOUT``, or 30. ``plait run --debug`` and ``--body-timeout``
-    set them.
+    set them. ``form_limits`` (:class:`FormLimits`) caps what a form may hold: Django's 1,000
+    fields and 2.5 MB of data besides files.
     """
 
     def __init__(
@@ -115,6 +117,7 @@ class App(Router):
         on_shutdown: Sequence[Callable[[], Any]] = (),
         lifespan: Lifespan | None = None,
         max_body_size: int | None = 10 * 1024 * 1024,
+        form_limits: FormLimits | None = None,
         body_timeout: float | None = None,
         redirect_slashes: bool = True,
         dependencies: Sequence[Any] | None = None,
@@ -146,6 +149,9 @@ class App(Router):
         self.openapi_tags = list(openapi_tags) if openapi_tags else None
         self.servers = list(servers) if servers else None
         self.max_body_size = max_body_size
+        self.form_limits = form_limits if form_limits is not None else DEFAULT_FORM_LIMITS
+        """What a form may hold (fields, files, bytes of data): ``request.form()``'s and
+        the CSRF check's limits."""
         self.allowed_hosts = list(allowed_hosts) if allowed_hosts is not None else None
         """The hosts the app answers to (``None``: the settings' ``ALLOWED_HOSTS``)."""
         self._hosts: AllowedHosts | None = None
@@ -450,9 +456,15 @@ class App(Router):
             await self._enter(scope, receive, send)
             return
         # PERF: RSGI checks the host before calling (``respond`` given), middleware in _enter.
-        if respond is None and self._hosts is not None and self.refuses_host(scope):
-            await self._refuse_host(scope, send)
-            return
+        hosts = self._hosts
+        if respond is None and hosts is not None:
+            # PERF: clients send Host first and servers keep the order: a value allowed
+            # before is one set lookup; anything else takes the whole check.
+            headers = scope["headers"]
+            known = headers and headers[0][1] in hosts.seen and headers[0][0] == b"host"
+            if not known and self.refuses_host(scope):
+                await self._refuse_host(scope, send)
+                return
         # PERF: the common case (no root_path) reads the path straight from the scope.
         # dict.get, not scope.get: RSGI's lazy scope overrides get() in Python, and neither
         # "root_path" nor "state" is one of its lazy keys.

@@ -39,7 +39,7 @@ class AllowedHosts:
     its subdomains, as in Django), ``"*.example.com"`` (subdomains only) and ``"*"`` (any
     host). Ports are ignored; names are compared lower-case."""
 
-    __slots__ = ("_logged", "_ok", "_ok_text", "allow_any", "exact", "setting", "suffixes")
+    __slots__ = ("_logged", "allow_any", "exact", "seen", "seen_text", "setting", "suffixes")
 
     def __init__(self, patterns: Sequence[str], *, setting: str = "allowed_hosts") -> None:
         if isinstance(patterns, str):
@@ -70,8 +70,11 @@ class AllowedHosts:
         self.exact = frozenset(exact)
         self.suffixes = tuple(suffixes)
         self.setting = setting
-        self._ok: set[bytes] = set()
-        self._ok_text: set[str] = set()
+        self.seen: set[bytes] = set()
+        """Raw ``Host`` values already allowed (at most 256: only allowed ones are kept, so a
+        client cannot grow it): the hot path's one set lookup."""
+        self.seen_text: set[str] = set()
+        """:attr:`seen` for headers given as ``str`` (granian's RSGI)."""
         self._logged: set[bytes] = set()
 
     def matches(self, host: bytes) -> bool:
@@ -85,23 +88,23 @@ class AllowedHosts:
     def allows(self, raw: bytes) -> bool:
         """Whether a raw ``Host`` header value is allowed."""
         # PERF: a host seen before is one set lookup.
-        if raw in self._ok or self.allow_any:
+        if raw in self.seen or self.allow_any:
             return True
         host, _ = split_host(raw)
         if host and self.matches(host):
-            if len(self._ok) < _CACHE_LIMIT:
-                self._ok.add(raw)
+            if len(self.seen) < _CACHE_LIMIT:
+                self.seen.add(raw)
             return True
         self._log(raw)
         return False
 
     def allows_text(self, raw: str) -> bool:
         """:meth:`allows` for a header given as ``str`` (granian's RSGI)."""
-        if raw in self._ok_text or self.allow_any:
+        if raw in self.seen_text or self.allow_any:
             return True
         allowed = self.allows(raw.encode("latin-1", "replace"))
-        if allowed and len(self._ok_text) < _CACHE_LIMIT:
-            self._ok_text.add(raw)
+        if allowed and len(self.seen_text) < _CACHE_LIMIT:
+            self.seen_text.add(raw)
         return allowed
 
     def _log(self, raw: bytes) -> None:

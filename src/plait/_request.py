@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import msgspec
 
+from plait._bodytimeout import BodyTimeout, BodyWatch, body_watch
 from plait._datastructures import (
     URL,
     FormData,
@@ -18,7 +19,14 @@ from plait._datastructures import (
     header_separator,
 )
 from plait._exceptions import HTTPException
-from plait._formparser import FormLimits, parse_form
+from plait._formparser import (
+    DEFAULT_FORM_LIMITS,
+    FORM_SCOPE_KEY,
+    FormLimits,
+    form_boundary,
+    parse_multipart,
+    parse_urlencoded,
+)
 from plait.types import Message, Receive, Scope, SessionProtocol
 
 if TYPE_CHECKING:
@@ -46,16 +54,6 @@ class ClientDisconnect(Exception):
     """The client went away before the request body was read."""
 
 
-def _on_asyncio() -> bool:
-    """Whether an asyncio loop runs this code (not trio, nor a coroutine driven by hand):
-    only then can a timeout be set."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
-
-
 async def _empty_receive() -> Message:
     return {"type": "http.request", "body": b"", "more_body": False}
 
@@ -75,7 +73,15 @@ def parse_cookies(header: str) -> dict[str, str]:
     return cookies
 
 
-_DEFAULT_FORM_LIMITS = FormLimits()
+_dict_get: Callable[[Any, str], Any] = dict.get  # PERF: RSGI's lazy scope.get() is Python
+_BODY = "The request body"
+_FORM_DATA = "The form data"
+
+
+def _check_size(size: int, limit: int, what: str) -> None:
+    """The one 413 of a body (or a form's data) past its cap."""
+    if size > limit:
+        raise HTTPException(413, f"{what} is larger than {limit} bytes")
 
 
 class HTTPConnection:
@@ -230,95 +236,91 @@ class Request(HTTPConnection):
 
     @property
     def max_body_size(self) -> int | None:
+        """The most bytes of body this request may send (``App(max_body_size=)``)."""
         return self.app.max_body_size if self.app is not None else None
 
-    def _check_declared_length(self, limit: int) -> None:
-        declared = self._header("content-length")
-        if declared is None:
-            return
-        if not declared.isdigit():
-            raise HTTPException(400, "Content-Length is not a number")
-        if int(declared) > limit:
-            raise HTTPException(413, f"The request body is larger than {limit} bytes")
+    @property
+    def body_timeout(self) -> float | None:
+        """Seconds the body may go without data before a 408 (``App(body_timeout=)``)."""
+        return self.app.body_timeout if self.app is not None else None
 
-    async def _next_message(self) -> Message:
-        """The next piece of the body, within ``app.body_timeout`` seconds (else a 408)."""
-        seconds = self.app.body_timeout if self.app is not None else None
-        if not seconds or not _on_asyncio():
-            return await self._receive()
-        try:
-            async with asyncio.timeout(seconds):
-                return await self._receive()
-        except TimeoutError:
-            raise HTTPException(
-                408, f"The request body did not arrive in time ({seconds:g} s without data)"
-            ) from None
+    def _start_reading(self, limit: int | None, what: str) -> BodyWatch | None:
+        """Claim the body for one reader; refuse a declared length over ``limit`` before
+        the first ``receive()`` (with ``Expect: 100-continue``, that is what lets the client
+        send the body at all). The body-timeout watch, if a timeout applies."""
+        if self._stream_consumed:
+            raise RuntimeError("The request body was already streamed")
+        self._stream_consumed = True
+        if limit is not None:
+            declared = self._header("content-length")
+            if declared is not None:
+                if not declared.isdigit():
+                    raise HTTPException(400, "Content-Length is not a number")
+                _check_size(int(declared), limit, what)
+        seconds = self.body_timeout
+        return body_watch() if seconds else None
+
+    async def _next_chunk(self, watch: BodyWatch | None) -> tuple[bytes, bool]:
+        """The next piece of the body and whether more follows; a 408 past the timeout."""
+        if watch is None:
+            message = await self._receive()
+        else:
+            try:
+                message = await watch.receive(self._receive, self.body_timeout or 0.0)
+            except BodyTimeout:
+                raise HTTPException(
+                    408,
+                    f"The request body did not arrive in time ({self.body_timeout:g} s without "
+                    "data)",
+                ) from None
+        if message["type"] == "http.request":
+            return message.get("body", b""), message.get("more_body", False)
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        return b"", True
 
     async def stream(self) -> AsyncIterator[bytes]:
         """Yield the body as it arrives, refusing it past ``app.max_body_size`` with a 413."""
         if self._body is not None:
             yield self._body
             return
-        if self._stream_consumed:
-            raise RuntimeError("The request body was already streamed")
-        self._stream_consumed = True
-        limit = self.max_body_size
-        if limit is not None:
-            self._check_declared_length(limit)
+        async for chunk in self._chunks(self.max_body_size, _BODY):
+            yield chunk
+
+    async def _chunks(self, limit: int | None, what: str) -> AsyncIterator[bytes]:
+        watch = self._start_reading(limit, what)
         received = 0
-        while True:
-            message = await self._next_message()
-            if message["type"] == "http.request":
-                chunk: bytes = message.get("body", b"")
-                if chunk:
-                    received += len(chunk)
-                    if limit is not None and received > limit:
-                        raise HTTPException(413, f"The request body is larger than {limit} bytes")
-                    yield chunk
-                if not message.get("more_body", False):
-                    return
-            elif message["type"] == "http.disconnect":
-                raise ClientDisconnect()
+        more = True
+        while more:
+            chunk, more = await self._next_chunk(watch)
+            if chunk:
+                received += len(chunk)
+                if limit is not None:
+                    _check_size(received, limit, what)
+                yield chunk
 
     async def body(self) -> bytes:
         """The whole body as bytes (read once, then cached)."""
         if self._body is None:
-            # PERF: most bodies arrive in one message; skip the generator machinery for them.
-            if not self._stream_consumed:
-                limit = self.max_body_size
-                if limit is not None:
-                    # Before the first receive(): with "Expect: 100-continue", that is what
-                    # tells the server to let the client send the body at all.
-                    self._check_declared_length(limit)
-                message = await self._next_message()
-                if message["type"] == "http.request" and not message.get("more_body", False):
-                    body: bytes = message.get("body", b"")
-                    if limit is not None and len(body) > limit:
-                        raise HTTPException(413, f"The request body is larger than {limit} bytes")
-                    self._stream_consumed = True
-                    self._body = body
-                    return body
-                self._body = await self._collect(message, limit)
-            else:
-                raise RuntimeError("The request body was already streamed")
+            self._body = await self._read(self.max_body_size, _BODY)
         return self._body
 
-    async def _collect(self, first: Message, limit: int | None) -> bytes:
-        self._stream_consumed = True
-        chunks: list[bytes] = []
-        received = 0
-        message = first
+    async def _read(self, limit: int | None, what: str) -> bytes:
+        watch = self._start_reading(limit, what)
+        # PERF: most bodies arrive in one message; no generator, no list for them.
+        body, more = await self._next_chunk(watch)
+        chunks = None
+        received = len(body)
         while True:
-            if message["type"] == "http.disconnect":
-                raise ClientDisconnect()
-            chunk: bytes = message.get("body", b"")
-            received += len(chunk)
-            if limit is not None and received > limit:
-                raise HTTPException(413, f"The request body is larger than {limit} bytes")
+            if limit is not None:
+                _check_size(received, limit, what)
+            if not more:
+                return body if chunks is None else b"".join(chunks)
+            if chunks is None:
+                chunks = [body]
+            chunk, more = await self._next_chunk(watch)
             chunks.append(chunk)
-            if not message.get("more_body", False):
-                return b"".join(chunks)
-            message = await self._next_message()
+            received += len(chunk)
 
     async def json(self) -> Any:
         """The body decoded as JSON; a non-JSON Content-Type is a 415, bad JSON a 400."""
@@ -336,9 +338,30 @@ class Request(HTTPConnection):
         return self._json
 
     async def form(self, limits: FormLimits | None = None) -> FormData:
-        """The form fields and files; call ``await form.close()`` or let the request end."""
+        """The form fields and files; call ``await form.close()`` or let the request end.
+
+        Parsed once: a middleware that parsed it first (the CSRF check) hands its result
+        on, and ``limits`` (else ``App(form_limits=)``) apply while the body is read.
+        """
         if self._form is None:
-            self._form = await parse_form(self, limits or _DEFAULT_FORM_LIMITS)
+            shared: FormData | None = _dict_get(self.scope, FORM_SCOPE_KEY)
+            if shared is not None:
+                self._form = shared
+                return shared
+            if limits is None:
+                limits = self.app.form_limits if self.app is not None else DEFAULT_FORM_LIMITS
+            boundary = form_boundary(self._header("content-type"))
+            if boundary is None:
+                body = self._body
+                if body is None:
+                    limit, what = self.max_body_size, _BODY
+                    if limit is None or limits.max_data_size < limit:
+                        limit, what = limits.max_data_size, _FORM_DATA
+                    body = self._body = await self._read(limit, what)
+                self._form = parse_urlencoded(body, limits)
+            else:
+                self._form = await parse_multipart(self.stream(), boundary, limits)
+            self.scope[FORM_SCOPE_KEY] = self._form
         return self._form
 
     async def close(self) -> None:

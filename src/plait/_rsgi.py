@@ -441,7 +441,8 @@ async def serve_rsgi(app: App, scope: Any, protocol: Any) -> None:
     hosts = app._hosts
     if hosts is not None:
         host = scope.headers.get("host")
-        if host is not None and not hosts.allows_text(host):
+        # PERF: a host allowed before is one set lookup, without a method call.
+        if host is not None and host not in hosts.seen_text and not hosts.allows_text(host):
             await _refuse_host(app, scope, protocol)
             return
     if scope.proto != "http":

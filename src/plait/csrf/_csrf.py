@@ -131,6 +131,7 @@ class CSRF:
             **self.options,
             max_body_size=app.max_body_size,
             body_timeout=app.body_timeout,
+            form_limits=app.form_limits,
             exempt_routes=self.exempt_routes,
         )
 

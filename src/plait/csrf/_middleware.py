@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import html
 import http.cookies
 import inspect
@@ -14,8 +13,16 @@ from http import HTTPStatus
 from typing import Literal
 from urllib.parse import urlsplit
 
-from plait import HTMLResponse, HTTPException, PlainTextResponse, Request, Response
-from plait.csrf._body import BodyTooLarge, FormTokenReader, replay
+from plait import (
+    ClientDisconnect,
+    FormData,
+    FormLimits,
+    HTMLResponse,
+    HTTPException,
+    PlainTextResponse,
+    Request,
+    Response,
+)
 from plait.csrf._tokens import is_valid_secret, mask, matches, new_secret
 from plait.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -121,6 +128,7 @@ class CSRFMiddleware:
         cookie_max_age: int | None = 31_449_600,
         max_body_size: int | None = 10 * 1024 * 1024,
         body_timeout: float | None = 30.0,
+        form_limits: FormLimits | None = None,
         on_failure: FailureHandler | None = None,
         exempt_routes: Callable[[], Iterable[re.Pattern[str]]] | None = None,
     ) -> None:
@@ -148,6 +156,7 @@ class CSRFMiddleware:
         self.cookie_max_age = cookie_max_age
         self.max_body_size = max_body_size
         self.body_timeout = body_timeout or None
+        self.form_limits = form_limits
         self.on_failure = on_failure
         self.exempt_routes = exempt_routes
         self._exempt_paths: list[re.Pattern[str]] | None = None
@@ -183,17 +192,20 @@ class CSRFMiddleware:
         secret = _cookie(headers, self.cookie_name)
         token = _Token(secret if is_valid_secret(secret) else None)
         scope["csrf_token"] = token
+        parsed: list[FormData] = []
+        try:
+            await self._guard(scope, receive, send, token, parsed)
+        finally:
+            await _close(parsed)
+
+    async def _guard(
+        self, scope: Scope, receive: Receive, send: Send, token: _Token, parsed: list[FormData]
+    ) -> None:
         if scope["method"] not in SAFE_METHODS and not self._is_exempt(scope):
             try:
-                reason, receive = await self._check(scope, receive, token.secret)
-            except BodyTooLarge:
-                limit = self.max_body_size
-                detail = f"The request body is larger than {limit} bytes"
-                await self._refuse(scope, send, 413, detail)
-                return
-            except TimeoutError:
-                detail = f"The request body did not arrive in time ({self.body_timeout:g} s)"
-                await self._refuse(scope, send, 408, detail)
+                reason, receive = await self._check(scope, receive, token.secret, parsed)
+            except HTTPException as exc:  # the form: too large, too many fields, too slow
+                await self._refuse(scope, send, exc.status_code, exc.detail)
                 return
             if reason is not None:
                 logger.warning("Forbidden (%s): %s", reason, scope["path"])
@@ -232,9 +244,10 @@ class CSRFMiddleware:
     # ---------------------------------------------------------------- checks
 
     async def _check(
-        self, scope: Scope, receive: Receive, secret: str | None
+        self, scope: Scope, receive: Receive, secret: str | None, parsed: list[FormData]
     ) -> tuple[str | None, Receive]:
-        """The reason to refuse the request (or ``None``), and the ``receive`` for the app."""
+        """The reason to refuse the request (or ``None``), and the ``receive`` for the app;
+        a form read for its token is added to ``parsed``."""
         headers = scope["headers"]
         reason = self._check_origin(scope, headers)
         if reason is not None:
@@ -243,35 +256,29 @@ class CSRFMiddleware:
             return REASON_NO_CSRF_COOKIE, receive
         submitted = _header(headers, self.header_name)
         if submitted is None:
-            content_type = _header(headers, b"content-type")
-            if content_type is None:
+            media = (_header(headers, b"content-type") or "").partition(";")[0].strip().lower()
+            if media not in _FORMS:
                 return REASON_TOKEN_MISSING, receive
-            reader = FormTokenReader(
-                content_type.encode("latin-1"), self.field_name, self.max_body_size
-            )
-            if reader.scanner is None:
+            # The app's own form parser, with its limits: the handler's request.form() gets
+            # this parse, not a second one.
+            request = _LimitedRequest(scope, receive, self.max_body_size, self.body_timeout)
+            try:
+                form = await request.form(self.form_limits)
+            except ClientDisconnect:
                 return REASON_TOKEN_MISSING, receive
-            self._check_declared_length(headers)
-            # A body that stops coming gives up its place (a 408), as Request.body() does.
-            if self.body_timeout and _on_asyncio():
-                async with asyncio.timeout(self.body_timeout):
-                    submitted = await reader.read(receive)
-            else:
-                submitted = await reader.read(receive)
-            receive = replay(reader.messages, receive)
-            if submitted is None:
+            except HTTPException as exc:
+                if exc.title != _MALFORMED:
+                    raise
+                return REASON_TOKEN_MISSING, receive  # a body that cannot be read has no token
+            parsed.append(form)
+            value = form.get(self.field_name)
+            receive = _after_form(await request.body() if media == _URLENCODED else b"", receive)
+            if not isinstance(value, str):  # missing, or a file named like the field
                 return REASON_TOKEN_MISSING, receive
+            submitted = value
         if not matches(submitted.strip(), secret):
             return REASON_TOKEN_INCORRECT, receive
         return None, receive
-
-    def _check_declared_length(self, headers: list[tuple[bytes, bytes]]) -> None:
-        declared = _header(headers, b"content-length")
-        limit = self.max_body_size
-        if limit is None or declared is None or not declared.isdigit():
-            return
-        if int(declared) > limit:
-            raise BodyTooLarge
 
     def _cross_site_websocket(self, scope: Scope) -> bool:
         """Whether a browser opened this WebSocket from another site (non-browser clients
@@ -406,10 +413,48 @@ def _cookie(headers: list[tuple[bytes, bytes]], name: str) -> str | None:
     return None
 
 
-def _on_asyncio() -> bool:
-    """Whether an asyncio loop runs this code: only then can a timeout be set."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
+_URLENCODED = "application/x-www-form-urlencoded"
+_MALFORMED = "Malformed form body"  # the form parser's title for a body it cannot read
+_FORMS = frozenset({_URLENCODED, "multipart/form-data"})
+
+
+class _LimitedRequest(Request):
+    """The request as the check reads it: the middleware's own size cap and timeout."""
+
+    __slots__ = ("_limit", "_timeout")
+
+    def __init__(self, scope: Scope, receive: Receive, limit: int | None, timeout: float | None):
+        super().__init__(scope, receive)
+        self._limit = limit
+        self._timeout = timeout
+
+    @property
+    def max_body_size(self) -> int | None:
+        return self._limit
+
+    @property
+    def body_timeout(self) -> float | None:
+        return self._timeout
+
+
+def _after_form(body: bytes, receive: Receive) -> Receive:
+    """The app's ``receive`` once the check has read the body: an urlencoded body again (the
+    form itself reaches ``request.form()`` parsed), a multipart one as read (its files are
+    in the form), then the server's messages (a disconnect)."""
+    replayed = False
+
+    async def replaying() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replaying
+
+
+async def _close(forms: list[FormData]) -> None:
+    """Close the files of a form the check parsed (the handler's request closes them too,
+    when it read the form: closing twice is harmless)."""
+    for form in forms:
+        await form.close()
