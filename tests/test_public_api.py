@@ -69,6 +69,7 @@ TESTING_API = {"AsyncTestClient", "TestClient", "WebSocketDenied", "WebSocketTes
 # The core's private modules: each declares what it exports.
 CORE_MODULES = [
     "plait._app",
+    "plait._bodytimeout",
     "plait._background",
     "plait._concurrency",
     "plait._convertors",
@@ -77,8 +78,10 @@ CORE_MODULES = [
     "plait._errorhandling",
     "plait._exceptions",
     "plait._formparser",
+    "plait._loading",
     "plait._matcher",
     "plait._outages",
+    "plait._pipeline",
     "plait._results",
     "plait._request",
     "plait._responses",

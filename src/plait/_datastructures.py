@@ -5,7 +5,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from typing import IO, Any, TypeVar, overload
-from urllib.parse import SplitResult, urlencode, urlsplit
+from urllib.parse import SplitResult, unquote, urlencode, urlsplit
 
 __all__ = [
     "URL",
@@ -104,8 +104,6 @@ def _unquote(value: str) -> str:
     if "+" in value:
         value = value.replace("+", " ")
     if "%" in value:
-        from urllib.parse import unquote
-
         return unquote(value, errors="replace")
     return value
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 import msgspec
 
+from plait._background import BackgroundTasks
 from plait._bodytimeout import BodyTimeout, BodyWatch, body_watch
 from plait._datastructures import (
     URL,
@@ -27,15 +28,14 @@ from plait._formparser import (
     parse_multipart,
     parse_urlencoded,
 )
+from plait._responses import Response
 from plait.types import Message, Receive, Scope, SessionProtocol
-
-if TYPE_CHECKING:
-    from plait._app import App
 
 __all__ = [
     "MAX_JSON_DEPTH",
     "Address",
     "ClientDisconnect",
+    "Extras",
     "HTTPConnection",
     "Request",
     "decode_integral",
@@ -84,6 +84,19 @@ def _check_size(size: int, limit: int, what: str) -> None:
         raise HTTPException(413, f"{what} is larger than {limit} bytes")
 
 
+class Extras:
+    """What a request gathers besides its data, for after the handler: the injected
+    ``Response`` whose headers, cookies and status apply to the response, the background
+    tasks to run after it, and a parsed form whose files to close."""
+
+    __slots__ = ("background", "form", "response")
+
+    def __init__(self) -> None:
+        self.background: BackgroundTasks | None = None
+        self.response: Response | None = None
+        self.form: FormData | None = None
+
+
 class HTTPConnection:
     """What requests and WebSockets share: scope data parsed on first use, then cached."""
 
@@ -95,12 +108,15 @@ class HTTPConnection:
         "_url",
         "app",
         "exit_stack",
+        "extras",
         "scope",
     )
 
-    def __init__(self, scope: Scope, app: App | None = None) -> None:
+    def __init__(self, scope: Scope, app: Any = None) -> None:
         self.scope = scope
-        self.app = app if app is not None else scope.get("app")
+        self.app: Any = app if app is not None else scope.get("app")
+        """The :class:`~plait.App` serving this connection (typed ``Any``, as in Starlette: the
+        request layer sits below the app's and does not import it)."""
         self._headers: Headers | None = None
         self._query_params: QueryParams | None = None
         self._cookies: dict[str, str] | None = None
@@ -108,6 +124,9 @@ class HTTPConnection:
         self._state: State | None = None
         self.exit_stack: contextlib.AsyncExitStack | None = None
         """Cleanup of generator dependencies, closed once the response has been sent."""
+        self.extras: Extras | None = None
+        """Injected response defaults, background tasks and forms to close (``None``: none:
+        the pipeline has nothing to do after the handler)."""
 
     @property
     def path(self) -> str:
@@ -208,9 +227,7 @@ class Request(HTTPConnection):
 
     __slots__ = ("_body", "_form", "_json", "_receive", "_stream_consumed")
 
-    def __init__(
-        self, scope: Scope, receive: Receive = _empty_receive, app: App | None = None
-    ) -> None:
+    def __init__(self, scope: Scope, receive: Receive = _empty_receive, app: Any = None) -> None:
         # PERF: HTTPConnection.__init__ inlined: one call less on every request.
         self.scope = scope
         self.app = app if app is not None else scope.get("app")
@@ -220,6 +237,7 @@ class Request(HTTPConnection):
         self._url = None
         self._state = None
         self.exit_stack = None
+        self.extras = None
         self._receive = receive
         self._body: bytes | None = None
         self._json: Any = _UNSET
@@ -344,27 +362,32 @@ class Request(HTTPConnection):
         on, and ``limits`` (else ``App(form_limits=)``) apply while the body is read.
         """
         if self._form is None:
-            shared: FormData | None = _dict_get(self.scope, FORM_SCOPE_KEY)
-            if shared is not None:
-                self._form = shared
-                return shared
-            if limits is None:
-                limits = self.app.form_limits if self.app is not None else DEFAULT_FORM_LIMITS
-            boundary = form_boundary(self._header("content-type"))
-            if boundary is None:
-                body = self._body
-                if body is None:
-                    limit, what = self.max_body_size, _BODY
-                    if limit is None or limits.max_data_size < limit:
-                        limit, what = limits.max_data_size, _FORM_DATA
-                    body = self._body = await self._read(limit, what)
-                self._form = parse_urlencoded(body, limits)
-            else:
-                self._form = await parse_multipart(self.stream(), boundary, limits)
-            self.scope[FORM_SCOPE_KEY] = self._form
+            form: FormData | None = _dict_get(self.scope, FORM_SCOPE_KEY)
+            if form is None:
+                form = await self._parse_form(limits)
+                self.scope[FORM_SCOPE_KEY] = form
+            self._form = form
+            if self.extras is None:
+                self.extras = Extras()
+            self.extras.form = form  # its files are closed after the response
         return self._form
 
+    async def _parse_form(self, limits: FormLimits | None) -> FormData:
+        if limits is None:
+            limits = self.app.form_limits if self.app is not None else DEFAULT_FORM_LIMITS
+        boundary = form_boundary(self._header("content-type"))
+        if boundary is not None:
+            return await parse_multipart(self.stream(), boundary, limits)
+        body = self._body
+        if body is None:
+            limit, what = self.max_body_size, _BODY
+            if limit is None or limits.max_data_size < limit:
+                limit, what = limits.max_data_size, _FORM_DATA
+            body = self._body = await self._read(limit, what)
+        return parse_urlencoded(body, limits)
+
     async def close(self) -> None:
+        """Close the files of the parsed form, if any (done once the response is sent)."""
         if self._form is not None:
             await self._form.close()
 

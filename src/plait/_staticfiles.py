@@ -7,10 +7,9 @@ import stat as stat_mode
 from typing import NamedTuple
 
 from plait._concurrency import run_in_threadpool
-from plait._errorhandling import problem_response
 from plait._exceptions import HTTPException
 from plait._fileresponse import FileResponse
-from plait._responses import RedirectResponse, Response, same_site_path
+from plait._responses import RedirectResponse, Response, problem_response, same_site_path
 from plait.types import Receive, Scope, Send
 
 __all__ = ["StaticFiles"]
