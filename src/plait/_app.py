@@ -89,9 +89,7 @@ class App(Router):
     ) -> None:
         super().__init__(dependencies=dependencies)
         if trusted_proxies:
-            from plait.middleware._proxyheaders import ProxyHeadersMiddleware
-
-            ProxyHeadersMiddleware(self, trusted_proxies=trusted_proxies)  # checks them now
+            _proxy_headers()(self, trusted_proxies=trusted_proxies)  # checks them now
         self.trusted_proxies = list(trusted_proxies) if trusted_proxies is not None else None
         """Proxies whose forwarded headers are believed (``None``: the settings'
         ``TRUSTED_PROXIES``, read at start-up)."""
@@ -238,6 +236,7 @@ class App(Router):
             return
         settings = None if self._started else Settings.load(check=False)
         if settings is not None and self.openapi_url is not None and settings.API_DOCS:
+            # The one upward import (docs/architecture.md): the docs pages are on by default.
             from plait.openapi._routes import add_docs_routes
 
             add_docs_routes(self)
@@ -248,11 +247,9 @@ class App(Router):
             if proxies is None:
                 proxies = settings.TRUSTED_PROXIES
             if proxies:
-                from plait.middleware._proxyheaders import ProxyHeadersMiddleware
-
                 # Outermost, whatever was added after: every layer sees the real client.
                 options = {"trusted_proxies": proxies}
-                self.user_middleware.insert(0, (ProxyHeadersMiddleware, options))
+                self.user_middleware.insert(0, (_proxy_headers(), options))
             asgi: ASGIApp = self._dispatch
             for cls, options in reversed(self.user_middleware):
                 asgi = cls(asgi, **options)
@@ -592,3 +589,10 @@ async def _maybe_await(value: Any) -> Any:
     if inspect.isawaitable(value):
         return await value
     return value
+
+
+def _proxy_headers() -> type:
+    # plait.middleware imports plait: loaded only by an app that trusts proxies.
+    from plait.middleware._proxyheaders import ProxyHeadersMiddleware
+
+    return ProxyHeadersMiddleware
