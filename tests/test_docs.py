@@ -22,6 +22,7 @@ PAGES = [
     DOCS / "forms.md",
     DOCS / "testing.md",
     DOCS / "outages.md",
+    DOCS / "checks.md",
 ]
 # Pages that define models run in a fresh interpreter, in an empty directory: their tables
 # are their own (in this process another test's ``Author`` may already be in the registry).

@@ -66,10 +66,23 @@ PLAIT_API = {
 
 TESTING_API = {"AsyncTestClient", "TestClient", "WebSocketDenied", "WebSocketTestSession"}
 
+CHECKS_API = {
+    "ENTRY_POINT_GROUP",
+    "Check",
+    "CheckFunction",
+    "Finding",
+    "Level",
+    "https_only",
+    "middleware_options",
+    "register",
+    "run_checks",
+}
+
 # The core's private modules: each declares what it exports.
 CORE_MODULES = [
     "plait._app",
     "plait._bodytimeout",
+    "plait._collected",
     "plait._background",
     "plait._concurrency",
     "plait._convertors",
@@ -88,6 +101,9 @@ CORE_MODULES = [
     "plait._routing",
     "plait.types",
     "plait.testing",
+    "plait.checks",
+    "plait._deploychecks",
+    "plait._checkcli",
 ]
 
 
@@ -100,6 +116,12 @@ def test_plait_exports_exactly_the_frozen_names() -> None:
 
 def test_testing_exports_exactly_the_frozen_names() -> None:
     assert set(plait.testing.__all__) == TESTING_API
+
+
+def test_checks_exports_exactly_the_frozen_names() -> None:
+    import plait.checks
+
+    assert set(plait.checks.__all__) == CHECKS_API
 
 
 def test_nothing_public_escapes_all() -> None:

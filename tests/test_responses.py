@@ -443,3 +443,27 @@ def test_html_responses_carry_security_headers_by_default() -> None:
         assert page.headers["x-content-type-options"] == "nosniff"
         assert client.get("/framable").headers["x-frame-options"] == "SAMEORIGIN"
         assert page.headers.get_list("x-frame-options") == ["SAMEORIGIN"]
+
+
+def test_the_server_header_setting_blanks_it_in_the_app(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 12 finding 8: ``PLAIT_SERVER_HEADER=0`` gives every response an empty ``Server``
+    header, which granian (no option of its own) sends instead of ``server: granian``; one
+    a handler set stays."""
+    monkeypatch.setenv("PLAIT_SERVER_HEADER", "0")
+    app = App()
+
+    @app.get("/")
+    async def index() -> str:
+        return "hi"
+
+    @app.get("/own")
+    async def own() -> Response:
+        return Response("hi", headers={"Server": "mine"})
+
+    with TestClient(app) as client:
+        assert client.get("/").headers.get_list("server") == [""]
+        assert client.get("/missing").headers.get_list("server") == [""]
+        assert client.get("/own").headers.get_list("server") == ["mine"]
+    monkeypatch.delenv("PLAIT_SERVER_HEADER")
+    with TestClient(App()) as client:
+        assert "server" not in client.get("/missing").headers

@@ -166,6 +166,23 @@ def test_plait_run_serves_the_hello_example(serve: Callable[..., Running], serve
     else:
         expected = "on uvicorn"
     assert first == f"plait: serving examples/hello/app.py:app {where} {expected}"
+    assert response.headers["server"] == server  # named by default, as the servers do
+
+
+@pytest.mark.parametrize(("server", "how"), [("granian", "option"), ("uvicorn", "setting")])
+def test_the_server_header_is_removable(
+    serve: Callable[..., Running], monkeypatch: pytest.MonkeyPatch, server: str, how: str
+) -> None:
+    """Issue 12, finding 8: ``--no-server-header`` or ``PLAIT_SERVER_HEADER=0`` leaves one
+    empty ``Server`` header (granian 2.8 cannot drop its own; uvicorn's is turned off)."""
+    if how == "option":
+        running = serve(str(HELLO), "--server", server, "--no-server-header")
+    else:
+        monkeypatch.setenv("PLAIT_SERVER_HEADER", "0")
+        running = serve(str(HELLO), "--server", server)
+    response = running.wait_for("/", "Hello, World!")
+    assert response.headers.get_list("server") == [""]
+    assert running.get("/missing").headers.get_list("server") == [""]
 
 
 def test_plait_run_with_workers(serve: Callable[..., Running]) -> None:

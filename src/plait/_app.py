@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
+from plait._collected import static_url, use_collected_static
 from plait._datastructures import State
 from plait._errorhandling import ErrorHandling, ErrorPage, ExceptionHandler
 from plait._exceptions import HTTPException
@@ -223,6 +224,18 @@ class App(Router):
                 return route.url_path(**params)
         raise LookupError(f"No route named {name!r}")
 
+    def static_url(self, path: str, /, *, name: str = "static") -> str:
+        """The URL path of the static file ``path`` under the static mount called ``name``::
+
+            app.static("/static", "static", name="static")
+            app.static_url("css/app.css")  # "/static/css/app.css"
+
+        With DEBUG off, after ``plait collectstatic``, it is the content-hashed name
+        (``/static/css/app.3f2a9c1b7e4d.css``), served with ``Cache-Control: immutable``.
+        Templates call it as ``static_url('css/app.css')``.
+        """
+        return static_url(self, path, name=name)
+
     # ---------------------------------------------------------------- start-up
 
     def build(self) -> None:
@@ -242,6 +255,9 @@ class App(Router):
             add_docs_routes(self)
         self._compile_routes()
         if settings is not None:
+            if not self.debug and settings.STATIC_ROOT:
+                # Production: static files from `plait collectstatic`'s folder, when it ran.
+                use_collected_static(self, settings.STATIC_ROOT)
             self.hosts = self._compile_hosts(settings)
             proxies = self.trusted_proxies
             if proxies is None:
@@ -250,6 +266,11 @@ class App(Router):
                 # Outermost, whatever was added after: every layer sees the real client.
                 options = {"trusted_proxies": proxies}
                 self.user_middleware.insert(0, (_proxy_headers(), options))
+            if not settings.SERVER_HEADER:
+                # plait.middleware imports plait: loaded only when the setting asks for it.
+                from plait.middleware._security import BlankServerHeader
+
+                self.user_middleware.insert(0, (BlankServerHeader, {}))
             asgi: ASGIApp = self._dispatch
             for cls, options in reversed(self.user_middleware):
                 asgi = cls(asgi, **options)

@@ -20,6 +20,7 @@ from plait._datastructures import FormData, UploadFile
 from plait._exceptions import HTTPException
 from plait._extraction import SCALAR_SOURCES, compile_extraction, reads_scope_only
 from plait._request import (
+    MAX_FRACTION_FLOATS,
     Extras,
     HTTPConnection,
     Request,
@@ -112,7 +113,7 @@ class _BodyReader:
             self.required = any(i.required for i in infos)
         self.decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(self.type)
 
-    def _retry_integral(self, data: Any, changed: bool) -> Any:
+    def _retry_integral(self, data: Any, changed: bool | None) -> Any:
         """``data`` (decoded with whole-number floats as ints) validated, or ``_NO_VALUE``.
 
         Only on the slow path, after the one-pass decode failed: ``{"qty": 3.0}`` is valid
@@ -160,7 +161,10 @@ class _BodyReader:
             data, changed = decode_integral(body)
             value = self._retry_integral(data, changed)
             if value is _NO_VALUE:
-                errors.extend(collect_errors(data, self.type, ["body"]))
+                found = collect_errors(data, self.type, ["body"])
+                if changed is None and all(e["type"] == "too_many_errors" for e in found):
+                    found = []  # floats left as they are, and no other error found
+                errors.extend(found or [_too_many_floats()])
                 if not self.single and isinstance(data, dict):
                     for info, check in zip(self.infos, self.checks, strict=True):
                         if check is not None and info.key in data:
@@ -191,6 +195,17 @@ def _run_check(check: Callable[[Any], Any], data: Any, loc: list[str | int], err
             raise
         errors.extend(from_pydantic(exc, loc))
         return None
+
+
+def _too_many_floats() -> ValidationErrorItem:
+    """The error of a body valid only once its whole-number floats are ints, and too large
+    for that retry (it has more than ``MAX_FRACTION_FLOATS`` floats, some with a fraction)."""
+    return error_item(
+        ["body"],
+        f"Whole-number floats such as 3.0 are taken as integers only in bodies with at most "
+        f"{MAX_FRACTION_FLOATS:,} floats: send 3",
+        "too_many_floats",
+    )
 
 
 def _malformed(exc: msgspec.DecodeError) -> HTTPException:

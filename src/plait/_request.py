@@ -32,6 +32,7 @@ from plait._responses import Response
 from plait.types import Message, Receive, Scope, SessionProtocol
 
 __all__ = [
+    "MAX_FRACTION_FLOATS",
     "MAX_JSON_DEPTH",
     "Address",
     "ClientDisconnect",
@@ -423,15 +424,34 @@ def too_deep() -> HTTPException:
     )
 
 
-class _Integral:
-    """msgspec's ``float_hook``: whole-number floats (``3.0``) become ints, and it tells."""
+MAX_FRACTION_FLOATS = 10_000
+"""How many floats one request's integral retry turns in Python (see :func:`decode_integral`)."""
 
-    __slots__ = ("changed",)
+# PERF: a C-level float hook (msgspec's own lax ``int`` decoder): ``3.0`` -> ``3`` without a
+# Python call per float; a float with a fraction raises, and the Python hook takes over.
+_whole = msgspec.json.Decoder(int, strict=False).decode
+_whole_decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(float_hook=_whole)
+_plain_decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder()
+
+
+class _TooManyFloats(Exception):
+    pass
+
+
+class _Integral:
+    """Python ``float_hook``: whole-number floats (``3.0``) become ints, and it tells; more than
+    :data:`MAX_FRACTION_FLOATS` floats stop it, so its cost is bounded."""
+
+    __slots__ = ("changed", "left")
 
     def __init__(self) -> None:
         self.changed = False
+        self.left = MAX_FRACTION_FLOATS
 
     def __call__(self, text: str) -> Any:
+        self.left -= 1
+        if self.left < 0:
+            raise _TooManyFloats
         number = float(text)
         if number.is_integer():
             self.changed = True
@@ -439,13 +459,28 @@ class _Integral:
         return number
 
 
-def decode_integral(body: bytes) -> tuple[Any, bool]:
+def decode_integral(body: bytes) -> tuple[Any, bool | None]:
     """``body`` decoded as plain JSON with whole-number floats as ints (JSON Schema, and so
-    OpenAPI, counts ``3.0`` as an integer), and whether there were any. Malformed JSON is a
-    400, as is JSON nested too deeply. One C-speed pass plus a call per float."""
-    hook = _Integral()
+    OpenAPI, counts ``3.0`` as an integer), and whether there may have been any. Malformed
+    JSON is a 400, as is JSON nested too deeply.
+
+    The cost is C-speed and O(size): when every float is whole, one decode with a C float
+    hook; otherwise a decode calling Python for at most :data:`MAX_FRACTION_FLOATS` floats.
+    Past that, the document is decoded as it is (floats stay floats) and the second value is
+    ``None``: "not converted".
+    """
     try:
-        return msgspec.json.Decoder(float_hook=hook).decode(body), hook.changed
+        try:
+            # PERF: memchr scans tell whether the body holds a float at all.
+            floats = b"." in body or b"e" in body or b"E" in body
+            return _whole_decoder.decode(body), floats
+        except msgspec.ValidationError:  # a float with a fraction, or past int64's range
+            pass
+        hook = _Integral()
+        try:
+            return msgspec.json.Decoder(float_hook=hook).decode(body), hook.changed
+        except _TooManyFloats:
+            return _plain_decoder.decode(body), None
     except msgspec.DecodeError as exc:
         raise HTTPException(400, malformed_json(exc), title="Malformed JSON") from None
     except RecursionError:

@@ -56,6 +56,7 @@ class ServeOptions:
     header_timeout: float = 10.0
     limit_concurrency: int = 4096
     reuse_port: bool = False
+    server_header: bool = True
     reload_dirs: tuple[Path, ...] = ()
     reload_includes: tuple[str, ...] = DEFAULT_RELOAD_INCLUDES
     reload_excludes: tuple[str, ...] = field(default=())
@@ -247,6 +248,7 @@ def serve_uvicorn(import_string: str, options: ServeOptions) -> None:
         access_log=options.access_log,
         log_config=_uvicorn_log_config(),
         limit_concurrency=options.limit_concurrency,
+        server_header=options.server_header,
         **extra,
     )
     sys.stdout.flush()

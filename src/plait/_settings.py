@@ -23,6 +23,7 @@ import msgspec
 __all__ = [
     "BODY_TIMEOUT_ENV",
     "DEBUG_ENV",
+    "SERVER_HEADER_ENV",
     "Settings",
     "SettingsError",
     "default_database_url",
@@ -52,6 +53,8 @@ _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
 
 DEBUG_ENV = "PLAIT_DEBUG"
 """``App()`` without ``debug=`` reads it (``plait run --debug`` sets it), as ``Settings`` does."""
+SERVER_HEADER_ENV = "PLAIT_SERVER_HEADER"
+"""The ``SERVER_HEADER`` setting's variable (``plait run --no-server-header`` sets it)."""
 BODY_TIMEOUT_ENV = "PLAIT_BODY_TIMEOUT"
 """``App()`` without ``body_timeout=`` reads it (``plait run --body-timeout`` sets it)."""
 
@@ -205,6 +208,11 @@ class Settings(msgspec.Struct, kw_only=True):
     API_DOCS: bool = True
     """Serve the OpenAPI document and its interactive pages (``/openapi.json``, ``/docs``,
     ``/redoc``); ``PLAIT_API_DOCS=0`` turns all three off, e.g. in production."""
+    SERVER_HEADER: bool = True
+    """Whether responses may name the server software (``server: granian``/``uvicorn``).
+    ``PLAIT_SERVER_HEADER=0``: every response carries an empty ``Server`` header instead, on
+    any server (granian 2.8 has no option to drop its own but keeps the one a response sets;
+    ``plait run`` also turns uvicorn's off)."""
     REDIS_URL: str | None = None
     """Redis server: when set, sessions, the cache, rate limits and channels keep their state
     there (shared by every process and machine) instead of in this process."""
@@ -212,6 +220,12 @@ class Settings(msgspec.Struct, kw_only=True):
     """Proxy addresses or networks whose ``X-Forwarded-For``/``-Proto`` are believed; the
     app reads it at start-up unless ``App(trusted_proxies=...)`` says otherwise. None by
     default."""
+    STATIC_ROOT: str = "staticfiles"
+    """The folder ``plait collectstatic`` fills; with DEBUG off, static mounts serve their
+    collected files from it (content-hashed names, immutable caching) when it has them."""
+    SILENCED_CHECKS: list[str] = msgspec.field(default_factory=list)
+    """IDs of ``plait check`` findings to leave out (``deploy.W005,deploy.W006``): a finding
+    you have dealt with another way, as Django's ``SILENCED_SYSTEM_CHECKS``."""
 
     env_prefix: ClassVar[str] = "PLAIT_"
     """The prefix of the environment variables (``PLAIT_DEBUG`` sets ``DEBUG``)."""

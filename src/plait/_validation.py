@@ -174,11 +174,23 @@ def _collect(
             if budget[0] <= 0 or budget[1] <= 0:
                 return errors
             errors.extend(_collect(value, value_type, [*loc, key], strict, budget))
+    elif type(data) is float and data.is_integer() and _whole_is_valid(data, tp, strict):
+        return []  # 3.0 for an int, in a body too large for the integral retry
     if errors:
         return errors
+    if first["msg"].endswith("got `float`") and (origin is not None or _fields(base)):
+        return []  # the float it stopped at was a whole one, and its item passed
     # Constraints on the value as a whole (a length, a union) or a leaf: the first error.
     budget[0] -= 1
     return [first]
+
+
+def _whole_is_valid(data: float, tp: Any, strict: bool) -> bool:
+    try:
+        msgspec.convert(int(data), tp, strict=strict)
+    except msgspec.ValidationError:
+        return False
+    return True
 
 
 _FIELDS: dict[Any, list[tuple[str, Any, bool]] | None] = {}

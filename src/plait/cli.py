@@ -31,7 +31,9 @@ from typing import Any, TypeVar
 import click
 
 from plait.__about__ import __version__
+from plait._checkcli import check_command, startup_checks
 from plait._clioptions import app_options
+from plait._collectstatic import collectstatic_command
 from plait._loading import (
     AppLoadError,
     LoadedApp,
@@ -39,6 +41,7 @@ from plait._loading import (
     cli_load_app,
     load_app,
 )
+from plait._new import new_command
 from plait._optional import MissingDependencyError
 from plait._routing import Mount, Route, WebSocketRoute
 from plait._serve import (
@@ -49,7 +52,7 @@ from plait._serve import (
     serve_granian,
     serve_uvicorn,
 )
-from plait._settings import BODY_TIMEOUT_ENV, DEBUG_ENV
+from plait._settings import BODY_TIMEOUT_ENV, DEBUG_ENV, SERVER_HEADER_ENV, Settings
 from plait.openapi._cli import openapi_command
 
 __all__ = [
@@ -222,6 +225,7 @@ def _limit_options(func: F) -> F:
 )
 @_reload_options
 @click.option("--debug", is_flag=True, help="Debug pages for errors (sets PLAIT_DEBUG=1).")
+@click.option("--skip-checks", is_flag=True, help="Serve without running `plait check` first.")
 @click.option(
     "--workers", type=click.IntRange(min=1), default=None, help="Worker processes (default 1)."
 )
@@ -238,6 +242,12 @@ def _limit_options(func: F) -> F:
     help="Log one line per request.",
 )
 @_limit_options
+@click.option(
+    "--server-header/--no-server-header",
+    default=None,
+    help="Name the server in a Server header [default: the SERVER_HEADER setting, on]. "
+    "Off: an empty Server header (granian cannot drop its own).",
+)
 @click.option(
     "--server",
     type=click.Choice(["granian", "uvicorn"]),
@@ -268,7 +278,14 @@ def run(app_spec: str, app_dir: str, server: str, interface: str, **options: Any
     body_timeout = options.pop("body_timeout")
     if body_timeout is not None:
         os.environ[BODY_TIMEOUT_ENV] = f"{body_timeout:g}"
+    if options["server_header"] is None:  # the app reads the same setting
+        options["server_header"] = Settings.load(check=False).SERVER_HEADER
+    else:
+        os.environ[SERVER_HEADER_ENV] = "1" if options["server_header"] else "0"
+    skip_checks = options.pop("skip_checks")
     loaded = cli_load_app(app_spec, app_dir)
+    if not skip_checks:
+        startup_checks(loaded.app, app_spec)
     settings = ServeOptions(
         **{
             **options,
@@ -366,3 +383,6 @@ def routes(app_spec: str, app_dir: str, sort: str | None) -> None:
 
 
 main.add_command(openapi_command)
+main.add_command(check_command)
+main.add_command(new_command)
+main.add_command(collectstatic_command)

@@ -139,20 +139,26 @@ def test_public_surface() -> None:
         "SESSION_KEY",
         "Auth",
         "AuthMiddleware",
+        "Credentials",
         "CurrentUser",
         "Group",
+        "JWTKey",
         "LoginRequired",
         "Permission",
         "StaffRequired",
+        "Tokens",
         "User",
         "authenticate",
+        "credentials_of",
         "has_perm",
         "hash_password",
         "login",
         "logout",
         "needs_rehash",
+        "safe_next",
         "verify_password",
     }
-    for module in ("_auth", "_cli", "_dependencies", "_login", "_models", "_passwords"):
+    modules = ("_auth", "_cli", "_credentials", "_dependencies", "_jwt", "_login", "_models")
+    for module in (*modules, "_passwords", "_tokens"):
         imported = __import__(f"plait.auth.{module}", fromlist=["__all__"])
         assert all(hasattr(imported, name) for name in imported.__all__), module

@@ -36,6 +36,7 @@ def test_public_surface() -> None:
     assert plait.middleware.__all__ == [
         "CORSMiddleware",
         "GZipMiddleware",
+        "HTTPSRedirectMiddleware",
         "ProxyHeadersMiddleware",
         "RequestIDMiddleware",
         "SecurityHeadersMiddleware",

@@ -111,6 +111,9 @@ def _widget(column: sa.Column[Any], write_only: bool) -> tuple[str, dict[str, An
     if isinstance(type_, sa.Text):
         return "textarea", {}
     if isinstance(type_, sa.String):
+        # An unbounded string may hold line breaks, which an <input> would drop on save.
+        if type_.length is None:
+            return "textarea", {}
         return "text", {"max_length": type_.length}
     if isinstance(type_, sa.Integer):
         return "number", {"step": "1"}
@@ -242,22 +245,73 @@ def convert_errors(message: str) -> str:
     return message.replace("`", "")
 
 
+_TEXTUAL = {"text": "strip-newlines", "email": "strip", "url": "strip", "textarea": "lf"}
+
+
+def _same_text(widget: str, posted: str, shown: str) -> bool:
+    """Whether ``posted`` is ``shown`` as a browser sends it back: an input drops line
+    breaks (and an e-mail or URL input surrounding spaces), a textarea sends CRLF."""
+    how = _TEXTUAL.get(widget, "")
+    if how == "lf":
+        return _lf(posted) == _lf(shown)
+    if how:
+        posted, shown = re.sub(r"[\r\n]", "", posted), re.sub(r"[\r\n]", "", shown)
+        return posted.strip() == shown.strip() if how == "strip" else posted == shown
+    return False
+
+
+def _lf(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _unchanged(form_field: FormField, form: Mapping[str, Any], shown: str, value: Any) -> bool:
+    """Whether the posted field is what the change form showed, read as the browser sends
+    it: then the stored value is kept as it is (its microseconds, its line breaks, its JSON
+    spacing), never replaced by the form's rendering of it."""
+    posted = form.get(form_field.name, "")
+    if form_field.widget == "checkbox":
+        return (form_field.name in form) == (shown == "true")
+    if not isinstance(posted, str):
+        return False
+    if _same_text(form_field.widget, posted, shown):
+        return True
+    before, error = _raw(form_field, {form_field.name: shown}, "update")
+    if error is not None or before is OMIT or value is OMIT:
+        return False
+    try:
+        return bool(
+            msgspec.convert(before, form_field.field_type, strict=False)
+            == msgspec.convert(value, form_field.field_type, strict=False)
+        )
+    except msgspec.ValidationError:
+        return False
+
+
 def parse_form(
     fields: list[FormField],
     form: Mapping[str, Any],
     kind: Kind,
     choices: Mapping[str, list[tuple[str, str]]],
+    shown: Mapping[str, str] | None = None,
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Posted strings -> ``(raw values for the schema, errors by field name)``.
 
     Each field is converted with its schema type on its own, so one bad field does not hide
     the others' errors; the caller then converts the whole Struct (the same checks again,
-    plus the schema's own post-processing).
+    plus the schema's own post-processing). ``shown`` (a change form) holds what the form
+    showed: a field posted back as it was shown is left out, so the stored value stays.
     """
     raw: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for form_field in fields:
         value, error = _raw(form_field, form, kind)
+        if (
+            shown is not None
+            and form_field.name in shown
+            and form_field.widget != "password"
+            and _unchanged(form_field, form, shown[form_field.name], value)
+        ):
+            continue
         if error is None and value is not OMIT and value is not None:
             allowed = choices.get(form_field.name) or form_field.choices
             if form_field.widget == "select" and str(value) not in {key for key, _ in allowed}:

@@ -119,6 +119,11 @@ class ModelAdmin:
             own_str = any("__str__" in vars(cls) for cls in model.__mro__[:-1])
             shown = [key for key in self.columns if key in self.readable]
             self.list_display = ("__str__",) if own_str else tuple(shown[:6])
+        first = self.list_display[0] if self.list_display else None
+        if isinstance(first, str) and first in self.columns and self.columns[first].foreign_keys:
+            # The first column links to the row: a foreign key's label (a comment's post) is
+            # the same on many rows, so the row's own name goes first.
+            self.list_display = ("__str__", *self.list_display)
         self._check()
 
     def __repr__(self) -> str:
@@ -179,6 +184,8 @@ class ModelAdmin:
         """The column heading of a ``list_display`` entry."""
         if entry == "__str__":
             return str(self.label).capitalize()
+        if isinstance(entry, str) and entry in self.columns and self.columns[entry].foreign_keys:
+            return humanize(entry.removesuffix("_id"))  # it shows the related row, not its key
         if isinstance(entry, str):
             method = getattr(self, entry, None) if entry not in self.columns else None
             described = getattr(method, "short_description", None)

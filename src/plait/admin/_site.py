@@ -10,8 +10,9 @@ from urllib.parse import quote
 import sqlalchemy as sa
 
 from plait import App, Request, Response
+from plait.admin._login import LoginPages
 from plait.admin._options import Action, ModelAdmin
-from plait.admin._templates import admin_templates, stylesheet
+from plait.admin._templates import STATIC, admin_templates, static_file
 from plait.admin._views import Views
 
 if TYPE_CHECKING:
@@ -60,8 +61,9 @@ class Admin:
         *,
         prefix: str = "/admin",
         title: str = "Administration",
-        login_url: str = "/login",
+        login_url: str | None = None,
         logout_url: str | None = None,
+        login_limit: str | None = "5/minute",
         site_url: str | None = "/",
         permission: Permission | None = None,
         csrf_required: bool = True,
@@ -74,12 +76,13 @@ class Admin:
         self.db = db
         self.prefix = prefix
         self.title = title
-        self.login_url = login_url
-        self.logout_url = logout_url
+        self._login_url = login_url
+        self._logout_url = logout_url
         self.site_url = site_url
         self.permission = permission
         self.csrf_required = csrf_required
         self.name = name
+        self._login_limit = login_limit
         self.registry: dict[type, ModelAdmin] = {}
         self._frozen = False
         self._templates: Templates | None = None
@@ -172,11 +175,14 @@ class Admin:
 
     def _add_routes(self) -> None:
         views = Views(self)
+        pages = LoginPages(self, views, self._login_limit)
         prefix, name = self.prefix, self.name
         both = ("GET", "POST")
         routes: list[tuple[str, Callable[..., Any], tuple[str, ...], str]] = [
             ("/", views.index, ("GET",), "index"),
-            ("/static/admin.css", self._stylesheet, ("GET",), "static"),
+            ("/login/", pages.login, both, "login"),
+            ("/logout/", pages.logout, ("POST",), "logout"),
+            ("/static/{name}", self._static, ("GET",), "static"),
             ("/{model}/", views.changelist, ("GET",), "changelist"),
             ("/{model}/add/", views.add, both, "add"),
             ("/{model}/delete/", views.delete_selected, ("POST",), "delete_selected"),
@@ -193,11 +199,39 @@ class Admin:
             )
 
     @staticmethod
-    def _stylesheet(request: Request) -> Response:
-        headers = {"Cache-Control": "public, max-age=3600"}
-        return Response(stylesheet(), media_type="text/css", headers=headers)
+    def _static(request: Request, name: str) -> Response:
+        if name not in STATIC:
+            return Response(b"Not found", status_code=404, media_type="text/plain")
+        headers = {"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"}
+        return Response(static_file(name), media_type=STATIC[name], headers=headers)
 
     # ---------------------------------------------------------------- access
+
+    @property
+    def auth(self) -> Any:
+        """The app's plait.auth ``Auth``, or None when the app has no users of its own."""
+        return getattr(self.app.state, "auth", None)
+
+    @property
+    def login_url(self) -> str:
+        """Where anonymous visitors go: ``login_url=``, else the admin's own log-in page
+        when plait.auth is on the app, else ``/login``."""
+        if self._login_url is not None:
+            return self._login_url
+        if self.auth is not None:
+            return f"{self.prefix}/login/"
+        return "/login"
+
+    @property
+    def logout_url(self) -> str | None:
+        """The header's "Log out" (a POST): ``logout_url=``, else plait.auth's ``logout``
+        page, else the admin's own, when plait.auth is on the app; None hides it."""
+        if self._logout_url is not None or self.auth is None:
+            return self._logout_url
+        try:
+            return self.app.url_path_for("logout")
+        except LookupError:
+            return f"{self.prefix}/logout/"
 
     def url(self, request: Request, *parts: object) -> str:
         """The path of an admin page: ``url(request, "post", 3, "change")``."""

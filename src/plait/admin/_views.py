@@ -30,6 +30,9 @@ __all__ = ["Views", "is_anonymous", "is_staff"]
 
 _HEADERS = {"Cache-Control": "no-store, private", "X-Frame-Options": "DENY"}
 _FLASHES = "_flashes"  # plait.sessions' key (the contract's flash format)
+_NONE_SELECTED = (
+    "Items must be selected in order to perform actions on them. No items have been changed."
+)
 
 
 def is_staff(user: Any) -> bool:
@@ -70,6 +73,7 @@ class Views:
             "site_title": site.title,
             "index_url": site.url(request),
             "static_url": site.url(request, "static", "admin.css").rstrip("/"),
+            "script_url": site.url(request, "static", "admin.js").rstrip("/"),
             "site_url": site.site_url,
             "logout_url": site.logout_url,
             "user_name": getattr(user, "username", None) or str(user or ""),
@@ -91,7 +95,12 @@ class Views:
             url = self.site.login_redirect(request)
             raise _Denied(RedirectResponse(url, status_code=303, headers=_HEADERS))
         if not is_staff(user):
-            raise _Denied(self.error(request, 403, "You are not allowed to use this site."))
+            context = {
+                "title": "Forbidden",
+                "message": "You are not allowed to use this site.",
+                "login_again_url": self.site.login_redirect(request),
+            }
+            raise _Denied(self.page(request, "error.html", context, 403))
 
     async def authorize(self, request: Request, action: Action, slug: str) -> ModelAdmin:
         """The ModelAdmin of ``slug`` if the user may ``action`` it; else raise the answer."""
@@ -129,15 +138,24 @@ class Views:
             return [("success", _saved_text(model_admin, note, obj))]
         if note == "deleted":
             return [("success", _saved_text(model_admin, note, None))]
+        if note == "none":
+            return [("warning", _NONE_SELECTED)]
         if note == "deleted_many" and count.isdigit():
             return [("success", _deleted_text(model_admin, int(count)))]
         return []
 
-    def done(self, request: Request, url: str, text: str, query: Mapping[str, str]) -> Response:
+    def done(
+        self,
+        request: Request,
+        url: str,
+        text: str,
+        query: Mapping[str, str],
+        category: str = "success",
+    ) -> Response:
         """Redirect after a write (303) with its message: flashed, or named in ``query``."""
         session_data = request.scope.get("session")
         if session_data is not None:
-            session_data[_FLASHES] = [*session_data.get(_FLASHES, ()), ["success", text]]
+            session_data[_FLASHES] = [*session_data.get(_FLASHES, ()), [category, text]]
         else:
             url += ("&" if "?" in url else "?") + urlencode(query)
         return RedirectResponse(url, status_code=303, headers=_HEADERS)
@@ -263,16 +281,17 @@ class Views:
             readonly = _readonly(model_admin, fields, obj)
             messages = await self.messages(request, model_admin, session)
             choices = await _choices(session, fields)
+            shown = {f.name: input_value(f, getattr(obj, f.name)) for f in fields}
             if request.method == "POST":
                 form = await request.form()
-                raw, errors = parse_form(fields, form, "update", choices)
+                raw, errors = parse_form(fields, form, "update", choices, shown)
                 if not errors:
                     saved, errors = await save(request, session, model_admin, obj, raw)
                     if saved is not None:
                         return self._after_save(request, model_admin, form, saved, "changed")
                 values = _submitted(fields, form)
             else:
-                values = {f.name: input_value(f, getattr(obj, f.name)) for f in fields}
+                values = shown
         can_delete = await self.site.allowed(request, "delete", model_admin.model)
         context = {
             "title": f"Change {model_admin.label}",
@@ -356,7 +375,7 @@ class Views:
         async with self.site.db.session() as session:
             objects = await _get_many(session, model_admin, keys)
             if not objects:
-                return RedirectResponse(changelist, status_code=303, headers=_HEADERS)
+                return self.done(request, changelist, _NONE_SELECTED, {"_msg": "none"}, "warning")
             labels = [
                 (str(getattr(obj, model_admin.pk_name)), object_label(obj)) for obj in objects
             ]

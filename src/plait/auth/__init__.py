@@ -38,29 +38,38 @@ creates the first administrator.
 from plait._optional import require
 
 require("argon2", "auth", "plait.auth")
+require("jwt", "auth", "plait.auth")
 
 from plait.auth._auth import HASH_SESSION_KEY, SESSION_KEY, Auth, AuthMiddleware  # noqa: E402
+from plait.auth._credentials import Credentials, credentials_of  # noqa: E402
 from plait.auth._dependencies import CurrentUser, LoginRequired, StaffRequired  # noqa: E402
-from plait.auth._login import authenticate, has_perm, login, logout  # noqa: E402
+from plait.auth._jwt import JWTKey  # noqa: E402
+from plait.auth._login import authenticate, has_perm, login, logout, safe_next  # noqa: E402
 from plait.auth._models import Group, Permission, User  # noqa: E402
 from plait.auth._passwords import hash_password, needs_rehash, verify_password  # noqa: E402
+from plait.auth._tokens import Tokens  # noqa: E402
 
 __all__ = [
     "HASH_SESSION_KEY",
     "SESSION_KEY",
     "Auth",
     "AuthMiddleware",
+    "Credentials",
     "CurrentUser",
     "Group",
+    "JWTKey",
     "LoginRequired",
     "Permission",
     "StaffRequired",
+    "Tokens",
     "User",
     "authenticate",
+    "credentials_of",
     "has_perm",
     "hash_password",
     "login",
     "logout",
     "needs_rehash",
+    "safe_next",
     "verify_password",
 ]

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import hmac
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from plait import App, HTTPConnection, RedirectResponse, Request, Settings
 from plait.auth._models import User
 from plait.db import Database
 from plait.sessions import SessionData, SessionMiddleware
 from plait.types import ASGIApp, Receive, Scope, Send
+
+if TYPE_CHECKING:
+    from plait.auth._jwt import JWTKey
+    from plait.auth._tokens import Tokens
 
 __all__ = ["HASH_SESSION_KEY", "SESSION_KEY", "Auth", "AuthMiddleware", "LoginRedirect", "auth_of"]
 
@@ -65,7 +72,9 @@ class Auth:
         secret = secret_key or Settings.load().SECRET_KEY
         if not secret:
             raise ValueError("Auth needs a secret key: pass secret_key= or set SECRET_KEY")
+        self.secret = secret
         self._key = hmac.new(secret.encode(), b"plait.auth.session", hashlib.sha256).digest()
+        self.tokens: Tokens | None = None
         app.state.auth = self
         app.add_middleware(AuthMiddleware, auth=self)
         _inside_sessions(app)
@@ -117,6 +126,39 @@ class Auth:
             login_limit=login_limit,
             signup_limit=signup_limit,
         )
+
+    def add_tokens(
+        self,
+        *,
+        scheme: str = "Bearer",
+        keys: Sequence[JWTKey] | None = None,
+        lifetime: datetime.timedelta = datetime.timedelta(minutes=15),
+        audience: str | None = None,
+        issuer: str | None = None,
+        leeway: float = 0,
+    ) -> Tokens:
+        """Let API clients log in with ``Authorization: <scheme> <token>`` (see
+        :class:`~plait.auth.Tokens`)::
+
+            tokens = Auth(app, db).add_tokens(scheme="Token")   # RealWorld's scheme
+            token = tokens.access_token(user)
+        """
+        from plait.auth._tokens import Tokens
+
+        if self.tokens is not None:
+            raise RuntimeError("Auth.add_tokens() was already called for this app")
+        self.tokens = Tokens(
+            self,
+            scheme=scheme,
+            keys=keys,
+            lifetime=lifetime,
+            audience=audience,
+            issuer=issuer,
+            leeway=leeway,
+        )
+        tokens = self.tokens
+        self.app.on_startup(lambda: tokens.exempt_from_csrf(self.app))
+        return tokens
 
     def session_hash(self, user: User) -> str:
         """The HMAC kept in the session at login, of ``user``'s password hash and session
@@ -181,6 +223,15 @@ class AuthMiddleware:
         self.auth = auth
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        tokens = self.auth.tokens
+        if tokens is not None:
+            token = tokens.credential_of(scope)
+            if token is not None:
+                # Authenticated by the token alone, never by a cookie it comes with: these
+                # requests skip CSRF, so the session must not speak for them.
+                await tokens.authenticate(scope, token)
+                await self.app(scope, receive, send)
+                return
         session = scope.get("session")
         # PERF: a request whose session has no user costs a dict lookup.
         if isinstance(session, SessionData) and SESSION_KEY in session.to_dict():

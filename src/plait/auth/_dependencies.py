@@ -7,7 +7,8 @@ from urllib.parse import quote
 
 from plait import App, Depends, HTTPException, Request, Security
 from plait._negotiation import prefers_html as accepts_html
-from plait.auth._auth import LoginRedirect, auth_of
+from plait.auth._auth import Auth, LoginRedirect, auth_of
+from plait.auth._credentials import Credentials, unauthorized
 from plait.auth._models import User
 from plait.sessions import SessionData
 
@@ -28,11 +29,20 @@ def prefers_html(request: Request) -> bool:
     return accepts_html(request.headers.get("accept", ""))
 
 
+def challenge(auth: Auth) -> str:
+    """The ``WWW-Authenticate`` challenge of the app's logins: its token scheme, if any."""
+    return auth.tokens.scheme if auth.tokens is not None else "Session"
+
+
 async def current_user(request: Request) -> User | None:
     """The dependency behind :data:`CurrentUser`."""
-    auth_of(request)  # a clear error when Auth(app, db) is missing
+    auth = auth_of(request)  # a clear error when Auth(app, db) is missing
+    credentials = request.scope.get("auth")
+    if isinstance(credentials, Credentials) and credentials.error is not None:
+        # A credential was presented and refused: say so, even where anonymous is fine.
+        raise unauthorized(challenge(auth), credentials.error, "invalid_token")
     session = request.scope.get("session")
-    if isinstance(session, SessionData):
+    if credentials is None and isinstance(session, SessionData):
         session.accessed = True  # the response depends on who is logged in: Vary: Cookie
     user = request.scope.get("user")
     return user if isinstance(user, User) else None
@@ -64,9 +74,7 @@ class SessionLogin:
             separator = "&" if "?" in auth_of(request).login_url else "?"
             location = f"{auth_of(request).login_url}{separator}next={quote(target, safe='/')}"
             raise LoginRedirect(location)
-        raise HTTPException(
-            401, "Authentication required: log in first", headers={"WWW-Authenticate": "Session"}
-        )
+        raise unauthorized(challenge(auth_of(request)), "Authentication required: log in first")
 
     async def staff_required(self, user: LoginRequired) -> User:
         """The dependency behind :data:`StaffRequired`."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
@@ -38,8 +36,15 @@ def needs_rehash(hashed: str) -> bool:
         return True
 
 
-@functools.cache
+_dummies: dict[object, str] = {}
+
+
 def dummy_hash() -> str:
     """A hash to verify against when there is no user, so that "no such user" takes as long
-    as "wrong password" (no user enumeration by timing)."""
-    return hash_password("plait: no such user")
+    as "wrong password" (no user enumeration by timing): made with :data:`hasher`'s current
+    parameters, whatever they are now."""
+    parameters = (hasher.type, hasher.time_cost, hasher.memory_cost, hasher.parallelism)
+    found = _dummies.get(parameters)
+    if found is None:
+        found = _dummies[parameters] = hash_password("plait: no such user")
+    return found

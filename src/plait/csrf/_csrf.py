@@ -8,6 +8,7 @@ from typing import Any, Literal, TypeVar
 
 from plait import App, HTTPConnection
 from plait.csrf._middleware import CSRFMiddleware, FailureHandler
+from plait.types import Scope
 
 __all__ = ["CSRF", "csrf_exempt", "csrf_token", "rotate_token"]
 
@@ -117,6 +118,7 @@ class CSRF:
         # Bad options fail here, not when the app starts.
         CSRFMiddleware(_never, **self.options)
         self.app: App | None = None
+        self._request_exemptions: list[Callable[[Scope], bool]] = []
         if app is not None:
             self.init_app(app)
 
@@ -133,7 +135,18 @@ class CSRF:
             body_timeout=app.body_timeout,
             form_limits=app.form_limits,
             exempt_routes=self.exempt_routes,
+            exempt_request=self._exempt_request,
         )
+
+    def exempt_requests(self, predicate: Callable[[Scope], bool]) -> None:
+        """Skip the check for the requests ``predicate(scope)`` picks: plait.auth's token
+        requests, which a browser cannot send by itself (no ambient credential, nothing to
+        forge), and which that battery then never authenticates by their cookies."""
+        if predicate not in self._request_exemptions:
+            self._request_exemptions.append(predicate)
+
+    def _exempt_request(self, scope: Scope) -> bool:
+        return any(predicate(scope) for predicate in self._request_exemptions)
 
     def exempt_routes(self) -> list[re.Pattern[str]]:
         """Path patterns of the app's routes marked :func:`csrf_exempt`."""

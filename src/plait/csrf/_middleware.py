@@ -131,6 +131,7 @@ class CSRFMiddleware:
         form_limits: FormLimits | None = None,
         on_failure: FailureHandler | None = None,
         exempt_routes: Callable[[], Iterable[re.Pattern[str]]] | None = None,
+        exempt_request: Callable[[Scope], bool] | None = None,
     ) -> None:
         if isinstance(trusted_origins, str) or isinstance(exempt, str):
             raise TypeError("trusted_origins and exempt must be sequences of strings")
@@ -159,6 +160,7 @@ class CSRFMiddleware:
         self.form_limits = form_limits
         self.on_failure = on_failure
         self.exempt_routes = exempt_routes
+        self.exempt_request = exempt_request
         self._exempt_paths: list[re.Pattern[str]] | None = None
 
     @staticmethod
@@ -201,7 +203,11 @@ class CSRFMiddleware:
     async def _guard(
         self, scope: Scope, receive: Receive, send: Send, token: _Token, parsed: list[FormData]
     ) -> None:
-        if scope["method"] not in SAFE_METHODS and not self._is_exempt(scope):
+        if (
+            scope["method"] not in SAFE_METHODS
+            and not self._is_exempt(scope)
+            and not (self.exempt_request is not None and self.exempt_request(scope))
+        ):
             try:
                 reason, receive = await self._check(scope, receive, token.secret, parsed)
             except HTTPException as exc:  # the form: too large, too many fields, too slow

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from plait.middleware._cors import CORSMiddleware
 from plait.middleware._gzip import GZipMiddleware
+from plait.middleware._httpsredirect import HTTPSRedirectMiddleware
 from plait.middleware._proxyheaders import ProxyHeadersMiddleware
 from plait.middleware._requestid import RequestIDMiddleware
 from plait.middleware._security import SecurityHeadersMiddleware
@@ -22,6 +23,7 @@ from plait.middleware._trustedhost import TrustedHostMiddleware
 __all__ = [
     "CORSMiddleware",
     "GZipMiddleware",
+    "HTTPSRedirectMiddleware",
     "ProxyHeadersMiddleware",
     "RequestIDMiddleware",
     "SecurityHeadersMiddleware",

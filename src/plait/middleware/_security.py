@@ -11,7 +11,7 @@ from plait.middleware._headers import (
 )
 from plait.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["SecurityHeadersMiddleware"]
+__all__ = ["BlankServerHeader", "SecurityHeadersMiddleware"]
 
 _DEFAULTS = frozenset(map(id, HTML_SECURITY_HEADERS))
 
@@ -128,6 +128,29 @@ class SecurityHeadersMiddleware:
                     message["headers"] = headers
                 present = response_header_names(headers)
                 headers.extend(h for h in extra if h[0] not in present)
+            await send(message)
+
+        await self.app(scope, receive, send_wrapper)
+
+
+class BlankServerHeader:
+    """An empty ``Server`` header on every response that sets none (``PLAIT_SERVER_HEADER=0``;
+    the app adds it). granian 2.8 sends ``server: granian`` unless the response has one, and
+    has no option to drop it: an empty value is what an app can do there."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = mutable_response_headers(message)
+                if b"server" not in response_header_names(headers):
+                    headers.append((b"server", b""))
             await send(message)
 
         await self.app(scope, receive, send_wrapper)

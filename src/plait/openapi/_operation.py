@@ -66,6 +66,7 @@ def build_operation(
         has_body=has_body,
         security=security,
         schemas=schemas,
+        error_type=app.errors.documented_error if app is not None else None,
     )
     if security:
         operation["security"] = security
