@@ -13,14 +13,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-__all__ = ["BodyTimeout", "BodyWatch", "body_watch"]
+from plait._exceptions import HTTPException
+
+__all__ = ["BodyWatch", "body_watch"]
 
 _TICK = 1.0  # seconds between checks: a read ends between ``seconds`` and ``seconds + 1`` late
 _get_running_loop = asyncio._get_running_loop  # PERF: None without a loop, no exception raised
-
-
-class BodyTimeout(Exception):
-    """A read waited longer than its timeout (raised in place of the task's cancellation)."""
 
 
 class BodyWatch:
@@ -44,7 +42,8 @@ class BodyWatch:
         self.handle = self.loop.call_later(_TICK, self._tick) if self.waiting else None
 
     async def receive(self, receive: Any, seconds: float) -> Any:
-        """``await receive()``, refused with :class:`BodyTimeout` after ``seconds``."""
+        """``await receive()``, refused with a 408 after ``seconds`` (the task's cancellation
+        is taken back)."""
         task = asyncio.current_task(self.loop)
         if task is None:
             return await receive()
@@ -58,7 +57,9 @@ class BodyWatch:
                 raise
             self.expired.discard(task)
             task.uncancel()
-            raise BodyTimeout from None
+            raise HTTPException(
+                408, f"The request body did not arrive in time ({seconds:g} s without data)"
+            ) from None
         finally:
             self.waiting.pop(task, None)
 

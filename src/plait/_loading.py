@@ -8,9 +8,8 @@ import importlib
 import os
 import sys
 import traceback
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple
 
 import click
 
@@ -28,8 +27,6 @@ __all__ = [
 ]
 
 SPEC_HELP = "expected 'module:attr', 'path/to/file.py:attr' or 'module' (meaning 'module:app')"
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 class AppLoadError(Exception):
@@ -139,10 +136,9 @@ def load_app(spec: str, app_dir: str | os.PathLike[str] = ".") -> LoadedApp:
     return LoadedApp(obj, f"{module_name}:{attr}")
 
 
-def app_argument(func: F) -> F:
-    """Add ``--app APP`` (with a positional ``APP`` as its alias) and ``--app-dir``; the
-    command gets ``app_spec`` and ``app_dir`` and calls :func:`cli_load_app` with them."""
-    return app_options(func)
+app_argument = app_options
+"""Add ``--app APP`` (with a positional ``APP`` as its alias) and ``--app-dir``; the command
+gets ``app_spec`` and ``app_dir`` and calls :func:`cli_load_app` with them."""
 
 
 def cli_load_app(app_spec: str, app_dir: str) -> LoadedApp:

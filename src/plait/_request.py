@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 import msgspec
 
 from plait._background import BackgroundTasks
-from plait._bodytimeout import BodyTimeout, BodyWatch, body_watch
+from plait._bodytimeout import BodyWatch, body_watch
 from plait._datastructures import (
     URL,
     FormData,
@@ -275,71 +275,65 @@ class Request(HTTPConnection):
             if declared is not None:
                 if not declared.isdigit():
                     raise HTTPException(400, "Content-Length is not a number")
-                _check_size(int(declared), limit, what)
+                if int(declared) > limit:
+                    _check_size(int(declared), limit, what)
         seconds = self.body_timeout
         return body_watch() if seconds else None
-
-    async def _next_chunk(self, watch: BodyWatch | None) -> tuple[bytes, bool]:
-        """The next piece of the body and whether more follows; a 408 past the timeout."""
-        if watch is None:
-            message = await self._receive()
-        else:
-            try:
-                message = await watch.receive(self._receive, self.body_timeout or 0.0)
-            except BodyTimeout:
-                raise HTTPException(
-                    408,
-                    f"The request body did not arrive in time ({self.body_timeout:g} s without "
-                    "data)",
-                ) from None
-        if message["type"] == "http.request":
-            return message.get("body", b""), message.get("more_body", False)
-        if message["type"] == "http.disconnect":
-            raise ClientDisconnect()
-        return b"", True
 
     async def stream(self) -> AsyncIterator[bytes]:
         """Yield the body as it arrives, refusing it past ``app.max_body_size`` with a 413."""
         if self._body is not None:
             yield self._body
             return
-        async for chunk in self._chunks(self.max_body_size, _BODY):
+        limit = self.max_body_size
+        async for chunk in self._chunks(limit, _BODY, self._start_reading(limit, _BODY)):
             yield chunk
 
-    async def _chunks(self, limit: int | None, what: str) -> AsyncIterator[bytes]:
-        watch = self._start_reading(limit, what)
+    async def _chunks(
+        self, limit: int | None, what: str, watch: BodyWatch | None, message: Message | None = None
+    ) -> AsyncIterator[bytes]:
+        """The body's pieces from ``message`` on (else from the next one), counted against
+        ``limit``, each within the timeout when ``watch`` is given."""
         received = 0
-        more = True
-        while more:
-            chunk, more = await self._next_chunk(watch)
-            if chunk:
-                received += len(chunk)
-                if limit is not None:
-                    _check_size(received, limit, what)
-                yield chunk
+        while True:
+            if message is None:
+                if watch is None:
+                    message = await self._receive()
+                else:
+                    message = await watch.receive(self._receive, self.body_timeout or 0.0)
+            kind = message["type"]
+            if kind == "http.request":
+                chunk: bytes = message.get("body", b"")
+                if chunk:
+                    received += len(chunk)
+                    if limit is not None:
+                        _check_size(received, limit, what)
+                    yield chunk
+                if not message.get("more_body", False):
+                    return
+            elif kind == "http.disconnect":
+                raise ClientDisconnect()
+            message = None
 
     async def body(self) -> bytes:
         """The whole body as bytes (read once, then cached)."""
-        if self._body is None:
-            self._body = await self._read(self.max_body_size, _BODY)
-        return self._body
-
-    async def _read(self, limit: int | None, what: str) -> bytes:
-        watch = self._start_reading(limit, what)
-        # PERF: most bodies arrive in one message; no generator, no list for them.
-        body, more = await self._next_chunk(watch)
-        chunks = None
-        received = len(body)
-        while True:
-            if limit is not None:
-                _check_size(received, limit, what)
-            if not more:
-                return body if chunks is None else b"".join(chunks)
-            if chunks is None:
-                chunks = [body]
-            chunk, more = await self._next_chunk(watch)
-            chunks.append(chunk)
-            received += len(chunk)
+        if self._body is not None:
+            return self._body
+        limit = self.max_body_size
+        watch = self._start_reading(limit, _BODY)
+        # PERF: most bodies arrive in one message: no generator, no list, no helper coroutine.
+        if watch is None:
+            message = await self._receive()
+        else:
+            message = await watch.receive(self._receive, self.body_timeout or 0.0)
+        if message["type"] == "http.request" and not message.get("more_body", False):
+            body: bytes = message.get("body", b"")
+            if limit is not None and len(body) > limit:
+                _check_size(len(body), limit, _BODY)
+        else:
+            body = b"".join([piece async for piece in self._chunks(limit, _BODY, watch, message)])
+        self._body = body
+        return body
 
     async def json(self) -> Any:
         """The body decoded as JSON; a non-JSON Content-Type is a 415, bad JSON a 400."""
@@ -384,7 +378,8 @@ class Request(HTTPConnection):
             limit, what = self.max_body_size, _BODY
             if limit is None or limits.max_data_size < limit:
                 limit, what = limits.max_data_size, _FORM_DATA
-            body = self._body = await self._read(limit, what)
+            watch = self._start_reading(limit, what)
+            body = self._body = b"".join([c async for c in self._chunks(limit, what, watch)])
         return parse_urlencoded(body, limits)
 
     async def close(self) -> None:

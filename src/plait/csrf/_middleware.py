@@ -10,7 +10,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from http import HTTPStatus
-from typing import Literal
+from typing import Literal, TypedDict, Unpack
 from urllib.parse import urlsplit
 
 from plait import (
@@ -36,6 +36,7 @@ __all__ = [
     "REASON_TOKEN_INCORRECT",
     "REASON_TOKEN_MISSING",
     "CSRFMiddleware",
+    "CSRFOptions",
     "FailureHandler",
 ]
 
@@ -54,6 +55,34 @@ REASON_TOKEN_INCORRECT = "CSRF token incorrect."
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 FailureHandler = Callable[[Request, str], Response | Awaitable[Response]]
 """``handler(request, reason) -> Response``: Django's ``CSRF_FAILURE_VIEW``."""
+
+
+class CSRFOptions(TypedDict, total=False):
+    """The options of :class:`~plait.csrf.CSRF` and :class:`CSRFMiddleware`, listed once.
+
+    ``cookie_name`` (``"csrftoken"``), ``header_name`` (``"x-csrf-token"``) and ``field_name``
+    (``"csrf_token"``) say where the secret and the token travel; ``trusted_origins`` (full
+    origins, ``"https://*.example.com"`` for subdomains) may post cross-site; ``exempt``
+    path prefixes are not checked; ``cookie_secure`` (``None``: on HTTPS requests),
+    ``cookie_samesite`` (``"lax"``), ``cookie_httponly`` (``False``, as in Django: scripts read
+    it to send the header), ``cookie_domain``, ``cookie_path`` (``"/"``) and
+    ``cookie_max_age`` (a year) shape the cookie; ``on_failure(request, reason)`` answers a
+    refusal instead of the default 403 (Django's ``CSRF_FAILURE_VIEW``).
+    """
+
+    cookie_name: str
+    header_name: str
+    field_name: str
+    trusted_origins: Sequence[str]
+    exempt: Sequence[str]
+    cookie_secure: bool | None
+    cookie_samesite: Literal["lax", "strict", "none"]
+    cookie_httponly: bool
+    cookie_domain: str | None
+    cookie_path: str
+    cookie_max_age: int | None
+    on_failure: FailureHandler | None
+
 
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
 _PAGE = (
@@ -115,30 +144,25 @@ class CSRFMiddleware:
         self,
         app: ASGIApp,
         *,
-        cookie_name: str = "csrftoken",
-        header_name: str = "x-csrf-token",
-        field_name: str = "csrf_token",
-        trusted_origins: Sequence[str] = (),
-        exempt: Sequence[str] = (),
-        cookie_secure: bool | None = None,
-        cookie_samesite: Literal["lax", "strict", "none"] = "lax",
-        cookie_httponly: bool = False,
-        cookie_domain: str | None = None,
-        cookie_path: str = "/",
-        cookie_max_age: int | None = 31_449_600,
         max_body_size: int | None = 10 * 1024 * 1024,
         body_timeout: float | None = 30.0,
         form_limits: FormLimits | None = None,
-        on_failure: FailureHandler | None = None,
         exempt_routes: Callable[[], Iterable[re.Pattern[str]]] | None = None,
         exempt_request: Callable[[Scope], bool] | None = None,
+        **options: Unpack[CSRFOptions],
     ) -> None:
+        unknown = options.keys() - CSRFOptions.__optional_keys__
+        if unknown:
+            raise TypeError(f"unknown CSRF options: {', '.join(sorted(unknown))}")
+        trusted_origins = options.get("trusted_origins", ())
+        exempt = options.get("exempt", ())
+        header_name = options.get("header_name", "x-csrf-token")
         if isinstance(trusted_origins, str) or isinstance(exempt, str):
             raise TypeError("trusted_origins and exempt must be sequences of strings")
         self.app = app
-        self.cookie_name = cookie_name
+        self.cookie_name = options.get("cookie_name", "csrftoken")
         self.header_name = header_name.lower().encode("latin-1")
-        self.field_name = field_name
+        self.field_name = options.get("field_name", "csrf_token")
         self.trusted = frozenset(self._parse_origins(trusted_origins))
         self.trusted_patterns = [
             re.compile(re.escape(o).replace(r"\*", r"[^./:]+(?:\.[^./:]+)*", 1))
@@ -149,16 +173,16 @@ class CSRFMiddleware:
             if not prefix.startswith("/"):
                 raise ValueError(f"exempt path prefixes start with '/': {prefix!r}")
         self.exempt = tuple(exempt)
-        self.cookie_secure = cookie_secure
-        self.cookie_samesite = cookie_samesite
-        self.cookie_httponly = cookie_httponly
-        self.cookie_domain = cookie_domain
-        self.cookie_path = cookie_path
-        self.cookie_max_age = cookie_max_age
+        self.cookie_secure = options.get("cookie_secure")
+        self.cookie_samesite = options.get("cookie_samesite", "lax")
+        self.cookie_httponly = options.get("cookie_httponly", False)
+        self.cookie_domain = options.get("cookie_domain")
+        self.cookie_path = options.get("cookie_path", "/")
+        self.cookie_max_age = options.get("cookie_max_age", 31_449_600)
         self.max_body_size = max_body_size
         self.body_timeout = body_timeout or None
         self.form_limits = form_limits
-        self.on_failure = on_failure
+        self.on_failure = options.get("on_failure")
         self.exempt_routes = exempt_routes
         self.exempt_request = exempt_request
         self._exempt_paths: list[re.Pattern[str]] | None = None

@@ -168,31 +168,24 @@ downgrade = _migration_command(
 )
 
 
-@db.command()
-@_options
-@click.option("-v", "--verbose", is_flag=True)
-def history(
-    app_spec: str, app_dir: str, database: str, directory: Path | None, verbose: bool
-) -> None:
-    """List the migrations, newest first."""
-    from plait.db._migrations import history as show
+def _listing_command(name: str, summary: str) -> click.Command:
+    """``plait db history`` or ``plait db current``: the same options, another listing."""
 
-    target = app_database(app_spec, app_dir, database)
-    _require_migrations(target, directory)
-    with _reporting():
-        show(target, directory=directory, verbose=verbose)
+    @db.command(name=name, help=summary)
+    @_options
+    @click.option("-v", "--verbose", is_flag=True)
+    def command(
+        app_spec: str, app_dir: str, database: str, directory: Path | None, verbose: bool
+    ) -> None:
+        from plait.db import _migrations  # Alembic loads only when a command runs
+
+        target = app_database(app_spec, app_dir, database)
+        _require_migrations(target, directory)
+        with _reporting():
+            getattr(_migrations, name)(target, directory=directory, verbose=verbose)
+
+    return command
 
 
-@db.command()
-@_options
-@click.option("-v", "--verbose", is_flag=True)
-def current(
-    app_spec: str, app_dir: str, database: str, directory: Path | None, verbose: bool
-) -> None:
-    """Show the migration the database is at."""
-    from plait.db._migrations import current as show
-
-    target = app_database(app_spec, app_dir, database)
-    _require_migrations(target, directory)
-    with _reporting():
-        show(target, directory=directory, verbose=verbose)
+history = _listing_command("history", "List the migrations, newest first.")
+current = _listing_command("current", "Show the migration the database is at.")
