@@ -32,6 +32,7 @@ import click
 
 from plait.__about__ import __version__
 from plait._checkcli import check_command, startup_checks
+from plait._clients._cli import client_command
 from plait._clioptions import app_options
 from plait._collectstatic import collectstatic_command
 from plait._loading import (
@@ -53,6 +54,7 @@ from plait._serve import (
     serve_uvicorn,
 )
 from plait._settings import BODY_TIMEOUT_ENV, DEBUG_ENV, SERVER_HEADER_ENV, Settings
+from plait._shell import shell_command
 from plait.openapi._cli import openapi_command
 
 __all__ = [
@@ -319,7 +321,7 @@ def _granian_interface(app: Any, choice: str) -> str:
         return "rsgi"
     if choice == "asgi" or not native:
         return "asgi"
-    # granian's RSGI cannot send WebSocket close codes or a chosen subprotocol (granian 2.8):
+    # granian's RSGI cannot send WebSocket close codes or a chosen subprotocol (2.8.9 neither):
     # an app with WebSocket routes, or mounts that may have some, keeps ASGI's semantics.
     routes = getattr(app, "routes", ())
     if any(isinstance(route, WebSocketRoute | Mount) for route in routes):
@@ -386,3 +388,5 @@ main.add_command(openapi_command)
 main.add_command(check_command)
 main.add_command(new_command)
 main.add_command(collectstatic_command)
+main.add_command(shell_command)
+main.add_command(client_command)

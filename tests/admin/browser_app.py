@@ -1,8 +1,9 @@
 """The app the browser tests drive: a blog with the admin and the real batteries.
 
 Its SQLite file is ``ADMIN_BROWSER_DB``; it is filled at start-up with three users (``ada``
-a superuser, ``eve`` staff, ``bob`` not staff; every password ``pw``), two posts and their
-comments, so the tests can read the rows back with ``sqlite3``.
+a superuser; ``eve`` staff, who may only view and change posts, through her group; ``bob``
+not staff; every password ``pw``), two posts and their comments, so the tests can read the
+rows back with ``sqlite3``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from plait import App
 from plait.admin import Admin, ModelAdmin
-from plait.auth import Auth, User, _passwords, hash_password
+from plait.auth import Auth, Group, Permission, User, _passwords, hash_password
 from plait.csrf import CSRF
 from plait.db import Database, Model
 from plait.sessions import Sessions
@@ -69,7 +70,10 @@ async def seed() -> None:
             return
         password = hash_password("pw")
         ada = User(username="ada", password=password, is_staff=True, is_superuser=True)
-        eve = User(username="eve", password=password, is_staff=True)
+        await admin.create_permissions(session)
+        perms = {p.codename: p for p in await session.scalars(sa.select(Permission))}
+        editors = Group(name="editors", permissions=[perms["view_post"], perms["change_post"]])
+        eve = User(username="eve", password=password, is_staff=True, groups=[editors])
         bob = User(username="bob", password=password)
         session.add_all([ada, eve, bob])
         await session.flush()

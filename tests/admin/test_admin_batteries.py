@@ -70,6 +70,7 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
                         email=f"{name}@example.com",
                         password=hash_password("pw"),
                         is_staff=True,
+                        is_superuser=True,  # a plain staff user needs permissions
                     )
                 )
 

@@ -171,3 +171,20 @@ def test_the_phone_layout_does_not_scroll_sideways(page_as: Any) -> None:
         assert width <= PHONE["width"], (url, width)
         header = page.evaluate("document.querySelector('.site-header').offsetWidth")
         assert header == width, url
+
+
+def test_staff_without_delete_sees_no_delete_button_and_gets_403(page_as: Any) -> None:
+    page = page_as("eve")
+    page.goto("/admin/")
+    assert page.locator("a", has_text="Posts").count() == 1
+    assert page.locator("a", has_text="Comments").count() == 0
+    page.click("text=Posts")
+    assert page.locator("input[name=_selected]").count() == 0
+    assert page.locator("text=Add post").count() == 0
+    page.click("text=The first post")
+    assert page.locator("button[name=_save]").count() == 1
+    assert page.locator("a.deletelink").count() == 0
+    response = page.goto("/admin/post/1/delete/")
+    assert response is not None
+    assert response.status == 403
+    assert "You may not delete these records." in page.inner_text("main")

@@ -44,7 +44,14 @@ def make(tmp_path: Path, *, pages: bool, **options: str) -> tuple[App, Database]
     @app.post("/users")
     async def users(session: Session) -> None:
         for name, staff in (("ada", True), ("bob", False)):
-            session.add(User(username=name, password=hash_password("pw"), is_staff=staff))
+            session.add(
+                User(
+                    username=name,
+                    password=hash_password("pw"),
+                    is_staff=staff,
+                    is_superuser=staff,
+                )
+            )
 
     return app, db
 

@@ -12,10 +12,14 @@ import sqlalchemy as sa
 from plait import App, Request, Response
 from plait.admin._login import LoginPages
 from plait.admin._options import Action, ModelAdmin
+from plait.admin._permissions import create_permissions, granted, user_codes
 from plait.admin._templates import STATIC, admin_templates, static_file
+from plait.admin._users import PasswordPage
 from plait.admin._views import Views
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
     from plait.db import Database
     from plait.templates import Templates
 
@@ -64,6 +68,8 @@ class Admin:
         login_url: str | None = None,
         logout_url: str | None = None,
         login_limit: str | None = "5/minute",
+        auth_permissions: bool = True,
+        history: bool = True,
         site_url: str | None = "/",
         permission: Permission | None = None,
         csrf_required: bool = True,
@@ -80,6 +86,8 @@ class Admin:
         self._logout_url = logout_url
         self.site_url = site_url
         self.permission = permission
+        self.auth_permissions = auth_permissions
+        self.history = history
         self.csrf_required = csrf_required
         self.name = name
         self._login_limit = login_limit
@@ -188,6 +196,8 @@ class Admin:
             ("/{model}/delete/", views.delete_selected, ("POST",), "delete_selected"),
             ("/{model}/{pk}/change/", views.change, both, "change"),
             ("/{model}/{pk}/delete/", views.delete, both, "delete"),
+            ("/{model}/{pk}/password/", PasswordPage(self, views), both, "password"),
+            ("/{model}/{pk}/history/", views.history, ("GET",), "history"),
         ]
         for path, endpoint, methods, route_name in routes:
             self.app.add_route(
@@ -239,13 +249,25 @@ class Admin:
         return f"{request.scope.get('root_path', '')}{self.prefix}{path}/"
 
     async def allowed(self, request: Request, action: Action, model: type) -> bool:
-        """Whether the (staff) user may do ``action`` on ``model`` (the ``permission`` rule)."""
+        """Whether the (staff) user may do ``action`` on ``model``: their plait.auth
+        permissions (superusers have all), then the ``permission`` rule."""
+        model_admin = self.registry.get(model)
+        if model_admin is None:
+            return False
+        if not granted(await user_codes(self, request), action, model_admin):
+            return False
         if self.permission is None:
             return True
         result = self.permission(request, action, model)
         if inspect.isawaitable(result):
             result = await result
         return bool(result)
+
+    async def create_permissions(self, session: AsyncSession) -> int:
+        """Add the missing ``view``/``add``/``change``/``delete`` permissions of the registered
+        models to plait.auth's ``Permission`` table (the admin does it whenever it shows the
+        permissions to assign); returns how many were added, flushed, not committed."""
+        return await create_permissions(self, session)
 
     def login_redirect(self, request: Request) -> str:
         """``login_url?next=<this page>``."""

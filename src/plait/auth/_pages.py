@@ -12,6 +12,7 @@ from plait import App, HTMLResponse, RedirectResponse, Request, Response, forms
 from plait.auth._login import authenticate, login, logout, safe_next
 from plait.auth._models import User
 from plait.auth._passwords import hash_password
+from plait.auth._throttle import attempt_rule, ensure_limiter
 from plait.csrf import CSRFMiddleware
 from plait.ratelimit import RateLimit, RateLimiter
 from plait.sessions import flash
@@ -78,10 +79,9 @@ def add_pages(
     signup_limit: str | None,
 ) -> None:
     """Add ``/login``, ``/logout`` and (with ``signup``) ``/signup`` under ``prefix``."""
-    if not isinstance(getattr(app.state, "ratelimiter", None), RateLimiter):
-        RateLimiter(app)  # a default one: memory, or Redis when REDIS_URL is set
-    login_rule = _rule(login_limit, "plait.auth.login")
-    signup_rule = _rule(signup_limit, "plait.auth.signup")
+    ensure_limiter(app)
+    login_rule = attempt_rule(login_limit, "plait.auth.login")
+    signup_rule = attempt_rule(signup_limit, "plait.auth.signup")
 
     def render(request: Request, name: str, form: forms.Form, status: int) -> HTMLResponse:
         context = {"form": form, "layout": layout}
@@ -134,14 +134,6 @@ def add_pages(
         app.add_route(f"{prefix}/signup", signup_page, methods=both, name="signup", **options)
     app.on_startup(lambda: _templates_ready(app))
     app.on_startup(lambda: _csrf_ready(app))
-
-
-def _rule(limit: str | None, group: str) -> RateLimit | None:
-    """Per client address, in sliding windows (no double burst across a window's edge)."""
-    if limit is None:
-        return None
-    # No RateLimit-* headers on the pages: an allowed attempt is one round trip to Redis.
-    return RateLimit(limit, key="ip", strategy="sliding", group=group, headers=False)
 
 
 async def _create_user(auth: Auth, form: SignUpForm) -> bool:
