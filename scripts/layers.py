@@ -68,7 +68,7 @@ LAYERS: list[tuple[str, list[str]]] = [
     ("routing and error handling", ["_routing", "_collected", "_errorhandling", "_outages"]),
     (
         "binding, the matcher, the pipeline and the app",
-        ["_binding", "_matcher", "_pipeline", "_app"],
+        ["_binding", "_matcher", "_pipeline", "_lifespan", "_app"],
     ),
     (
         "openapi, app loading, the CLI and the public surface",
@@ -90,6 +90,10 @@ LAYERS: list[tuple[str, list[str]]] = [
             "_checkcli",
             "_collectstatic",
             "_new",
+            "_plugins",
+            "_shell",
+            "_clients",
+            "_clients.*",
             "openapi._cli",
             "_serve",
             "_uvicorn",
@@ -111,10 +115,16 @@ class Import:
     reason: str | None
 
 
+def _packages() -> list[str]:
+    """The core's subpackages: openapi, and the private ones (``plait._clients``)."""
+    return ["openapi", *sorted(p.name for p in SRC.glob("_*/") if (p / "__init__.py").is_file())]
+
+
 def _modules() -> dict[str, Path]:
     found = {p.stem: p for p in SRC.glob("*.py")}
-    for path in (SRC / "openapi").glob("*.py"):
-        found["openapi" if path.stem == "__init__" else f"openapi.{path.stem}"] = path
+    for package in _packages():
+        for path in (SRC / package).glob("*.py"):
+            found[package if path.stem == "__init__" else f"{package}.{path.stem}"] = path
     return found
 
 
@@ -135,7 +145,7 @@ def _target(node: ast.ImportFrom | ast.Import, source: str, known: set[str]) -> 
         short = name.removeprefix("plait").removeprefix(".") or "__init__"
         if short in known:
             yield short
-        elif (SRC / short.split(".")[0]).is_dir() and short.split(".")[0] != "openapi":
+        elif (SRC / short.split(".")[0]).is_dir() and short.split(".")[0] not in _packages():
             yield "plait." + short.split(".")[0]  # a battery: above the core
 
 
@@ -180,7 +190,13 @@ def imports() -> tuple[Import, ...]:
 
 
 def layer_of() -> dict[str, int]:
-    return {module: n for n, (_, modules) in enumerate(LAYERS, 1) for module in modules}
+    """Each core module's layer (``"pkg.*"`` in LAYERS places every module of a package)."""
+    listed = {module: n for n, (_, modules) in enumerate(LAYERS, 1) for module in modules}
+    for module in _modules():
+        package = module.split(".")[0] + ".*"
+        if module not in listed and package in listed:
+            listed[module] = listed[package]
+    return listed
 
 
 def problems(layers: dict[str, int] | None = None) -> list[str]:

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
-import inspect
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from plait._collected import static_url, use_collected_static
-from plait._datastructures import State
+from plait._datastructures import State, WatchedDict
 from plait._errorhandling import ErrorHandling, ErrorPage, ExceptionHandler
 from plait._exceptions import HTTPException
 from plait._formparser import DEFAULT_FORM_LIMITS, FormLimits
-from plait._hosts import LOCAL_HOSTS, AllowedHosts
+from plait._hosts import AllowedHosts
+from plait._lifespan import Lifespan, LifespanContext
 from plait._matcher import WEBSOCKET, Matcher
 from plait._pipeline import CompiledRoute, Respond, compile_routes
 from plait._request import Request
@@ -24,11 +23,9 @@ from plait._settings import (
     BODY_TIMEOUT_ENV,
     DEBUG_ENV,
     Settings,
-    SettingsError,
     env_flag,
     env_seconds,
 )
-from plait._shutdown import OpenWebSockets, install_quietly
 from plait._websockets import WebSocket
 from plait.types import ASGIApp, Receive, Scope, Send
 
@@ -39,7 +36,6 @@ _dict_get: Callable[[Any, str], Any] = dict.get
 
 F = TypeVar("F", bound=Callable[..., Any])
 _BAD_HOST = problem_response(HTTPException(400, "Invalid host header"))
-Lifespan = Callable[["App"], contextlib.AbstractAsyncContextManager[Any]]
 
 
 class App(Router):
@@ -74,7 +70,7 @@ class App(Router):
         exception_handlers: Mapping[type[BaseException] | int, ExceptionHandler] | None = None,
         on_startup: Sequence[Callable[[], Any]] = (),
         on_shutdown: Sequence[Callable[[], Any]] = (),
-        lifespan: Lifespan | None = None,
+        lifespan: LifespanContext | None = None,
         max_body_size: int | None = 10 * 1024 * 1024,
         form_limits: FormLimits | None = None,
         body_timeout: float | None = None,
@@ -124,14 +120,15 @@ class App(Router):
         self.errors = ErrorHandling(debug=debug)
         for key, handler in (exception_handlers or {}).items():
             self.errors.add(key, handler)
-        self.startup_hooks: list[Callable[[], Any]] = list(on_startup)
-        self.shutdown_hooks: list[Callable[[], Any]] = list(on_shutdown)
-        # (is a start-up hook, hook) in the order added: a failed start-up stops what began.
-        self._hook_order = [(True, h) for h in on_startup] + [(False, h) for h in on_shutdown]
-        self.lifespan_context = lifespan
-        self.dependency_overrides: dict[Callable[..., Any], Callable[..., Any]] = _Overrides(
+        self.lifespan = Lifespan(on_startup, on_shutdown, lifespan)
+        """Start-up and shutdown: the hooks, the ``lifespan`` context, open WebSockets."""
+        self.startup_hooks = self.lifespan.startup_hooks
+        self.shutdown_hooks = self.lifespan.shutdown_hooks
+        self.dependency_overrides: dict[Callable[..., Any], Callable[..., Any]] = WatchedDict(
             self._invalidate
         )
+        """Replacement dependencies (tests): changing it makes the app compile its routes
+        again."""
         self._started = False
         self.ready = False
         """Whether :meth:`build` has run since the routes or overrides last changed."""
@@ -142,8 +139,6 @@ class App(Router):
         self.middleware_stack: ASGIApp = self._dispatch
         """The app wrapped in its middleware (built at start-up); what serves every
         connection that is not a bare app's HTTP request."""
-        self._lifespan_stack: contextlib.AsyncExitStack | None = None
-        self._open_websockets = OpenWebSockets()
 
     # ---------------------------------------------------------------- registration
 
@@ -206,15 +201,13 @@ class App(Router):
     def on_startup(self, func: F) -> F:
         """Run ``func`` (sync or async) when the server starts the app."""
         self._check_open("add a start-up hook")
-        self.startup_hooks.append(func)
-        self._hook_order.append((True, func))
+        self.lifespan.add(func, startup=True)
         return func
 
     def on_shutdown(self, func: F) -> F:
         """Run ``func`` (sync or async) when the server stops the app."""
         self._check_open("add a shutdown hook")
-        self.shutdown_hooks.append(func)
-        self._hook_order.append((False, func))
+        self.lifespan.add(func, startup=False)
         return func
 
     def url_path_for(self, name: str, /, **params: Any) -> str:
@@ -258,7 +251,7 @@ class App(Router):
             if not self.debug and settings.STATIC_ROOT:
                 # Production: static files from `plait collectstatic`'s folder, when it ran.
                 use_collected_static(self, settings.STATIC_ROOT)
-            self.hosts = self._compile_hosts(settings)
+            self.hosts = AllowedHosts.for_app(self.allowed_hosts, settings, debug=self.debug)
             proxies = self.trusted_proxies
             if proxies is None:
                 proxies = settings.TRUSTED_PROXIES
@@ -279,39 +272,10 @@ class App(Router):
         self.ready = True
         self._bare = not self.user_middleware
 
-    def _compile_hosts(self, settings: Settings) -> AllowedHosts | None:
-        """The allowed hosts' matcher; ``None`` when any host is (``["*"]``)."""
-        patterns: Sequence[str] | None = self.allowed_hosts
-        if patterns is None:
-            patterns = settings.ALLOWED_HOSTS
-        if not patterns:
-            if not self.debug:
-                raise SettingsError(
-                    [
-                        "No allowed hosts and DEBUG is off: set PLAIT_ALLOWED_HOSTS (the "
-                        "ALLOWED_HOSTS setting) or App(allowed_hosts=[...]) to the host names "
-                        "the app serves, e.g. PLAIT_ALLOWED_HOSTS=example.com,.example.org"
-                    ]
-                )
-            patterns = LOCAL_HOSTS
-        hosts = AllowedHosts(patterns)
-        return None if hosts.allow_any else hosts
-
     def refuses_host(self, scope: Scope) -> bool:
         """Whether the request's ``Host`` header names a host the app does not serve (answer
-        400). A request without one (HTTP/1.0) is served: URLs then use the server's own
-        address. The test client's own host (its ``base_url``) is trusted."""
-        hosts = self.hosts
-        if hosts is None:
-            return False
-        for name, value in scope["headers"]:
-            if name == b"host":
-                if hosts.allows(value):
-                    return False
-                extensions = scope.get("extensions")
-                test_client = extensions.get("plait.testclient") if extensions else None
-                return test_client is None or test_client.get("host") != value
-        return False
+        400); see :meth:`AllowedHosts.refuses <plait._hosts.AllowedHosts.refuses>`."""
+        return self.hosts is not None and self.hosts.refuses(scope)
 
     async def send_bad_host(self, scope: Scope, send: Send) -> None:
         """Refuse a connection for a host the app does not serve: a 400, or for a WebSocket
@@ -480,12 +444,12 @@ class App(Router):
             return
         scope["path_params"] = leaf.params(WEBSOCKET, values) if values else {}
         websocket = WebSocket(scope, receive, send, self)
-        self._open_websockets.sockets.add(websocket)
+        self.lifespan.open_websockets.sockets.add(websocket)
         try:
             await self.errors.run_websocket(websocket, compiled.call.run)
             await websocket._finish()
         finally:
-            self._open_websockets.sockets.discard(websocket)
+            self.lifespan.open_websockets.sockets.discard(websocket)
             if websocket.exit_stack is not None:
                 await websocket.exit_stack.aclose()
 
@@ -499,117 +463,19 @@ class App(Router):
     # ---------------------------------------------------------------- lifespan
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
-        message = await receive()
-        if message["type"] != "lifespan.startup":
-            return
-        try:
-            self.build()
-            async with self._lifespan_hooks():
-                await send({"type": "lifespan.startup.complete"})
-                message = await receive()
-        except BaseException as exc:
-            failed = "shutdown" if message["type"] == "lifespan.shutdown" else "startup"
-            logger.exception("Application %s failed", "start-up" if failed == "startup" else failed)
-            await send({"type": f"lifespan.{failed}.failed", "message": repr(exc)})
-            # A failed start-up is reported, not raised; cancellation and Ctrl-C still propagate.
-            if failed == "startup" and isinstance(exc, Exception):
-                return
-            raise
-        await send({"type": "lifespan.shutdown.complete"})
-
-    @contextlib.asynccontextmanager
-    async def _lifespan_hooks(self) -> AsyncIterator[None]:
-        install_quietly(self._open_websockets)  # SIGTERM closes WebSockets with 1001 first
-        for hook in self.startup_hooks:
-            try:
-                await _maybe_await(hook())
-            except BaseException:
-                await self._stop_after_failed_startup(hook)
-                raise
-        if self.lifespan_context is not None:
-            entered = False
-            try:
-                async with self.lifespan_context(self) as state:
-                    entered = True
-                    if isinstance(state, Mapping):
-                        for key, value in state.items():
-                            setattr(self.state, key, value)
-                    yield
-            except BaseException:
-                if not entered:
-                    await self._stop_after_failed_startup(None)
-                raise
-        else:
-            yield
-        for hook in self.shutdown_hooks:
-            await _maybe_await(hook())
-
-    async def _stop_after_failed_startup(self, failed: Callable[[], Any] | None) -> None:
-        """Run the shutdown hooks added before the start-up hook ``failed`` (all of them when
-        the lifespan context failed): what a battery opened is closed, errors only logged."""
-        before: list[Callable[[], Any]] = []
-        for is_startup, hook in self._hook_order:
-            if is_startup and hook is failed:
-                break
-            if not is_startup:
-                before.append(hook)
-        for hook in self.shutdown_hooks:
-            if any(hook is earlier for earlier in before):
-                try:
-                    await _maybe_await(hook())
-                except Exception:
-                    logger.exception("Shutdown hook %r failed after a failed start-up", hook)
+        await self.lifespan.serve(self, receive, send)
 
     async def startup(self) -> None:
         """Run start-up without a server (test clients, scripts)."""
         self.build()
-        self._lifespan_stack = contextlib.AsyncExitStack()
-        await self._lifespan_stack.enter_async_context(self._lifespan_hooks())
+        await self.lifespan.start(self)
 
     async def shutdown(self) -> None:
-        stack = self._lifespan_stack
-        if stack is not None:
-            self._lifespan_stack = None
-            await stack.aclose()
-
-
-class _Overrides(dict[Callable[..., Any], Callable[..., Any]]):
-    """``app.dependency_overrides``: changing it makes the app recompile its routes."""
-
-    def __init__(self, on_change: Callable[[], None]) -> None:
-        super().__init__()
-        self._on_change = on_change
-
-    def __setitem__(self, key: Callable[..., Any], value: Callable[..., Any]) -> None:
-        super().__setitem__(key, value)
-        self._on_change()
-
-    def __delitem__(self, key: Callable[..., Any]) -> None:
-        super().__delitem__(key)
-        self._on_change()
-
-    def clear(self) -> None:
-        super().clear()
-        self._on_change()
-
-    def pop(self, key: Any, *default: Any) -> Any:
-        value = super().pop(key, *default)
-        self._on_change()
-        return value
-
-    def update(self, *args: Any, **kwargs: Any) -> None:
-        super().update(*args, **kwargs)
-        self._on_change()
+        await self.lifespan.stop()
 
 
 def _raise_not_found() -> Response:
     raise HTTPException(404)
-
-
-async def _maybe_await(value: Any) -> Any:
-    if inspect.isawaitable(value):
-        return await value
-    return value
 
 
 def _proxy_headers() -> type:

@@ -7,6 +7,9 @@ import logging
 import re
 from collections.abc import Sequence
 
+from plait._settings import Settings, SettingsError
+from plait.types import Scope
+
 __all__ = ["LOCAL_HOSTS", "AllowedHosts", "split_host"]
 
 logger = logging.getLogger("plait.security")
@@ -76,6 +79,41 @@ class AllowedHosts:
         self.seen_text: set[str] = set()
         """:attr:`seen` for headers given as ``str`` (granian's RSGI)."""
         self._logged: set[bytes] = set()
+
+    @classmethod
+    def for_app(
+        cls, patterns: Sequence[str] | None, settings: Settings, *, debug: bool
+    ) -> AllowedHosts | None:
+        """An app's hosts: ``patterns`` (``App(allowed_hosts=)``), else the settings'
+        ``ALLOWED_HOSTS``; ``None`` when any host is allowed (``["*"]``). None at all is an
+        error with DEBUG off, and the local hosts with it on (Django's rule)."""
+        if patterns is None:
+            patterns = settings.ALLOWED_HOSTS
+        if not patterns:
+            if not debug:
+                raise SettingsError(
+                    [
+                        "No allowed hosts and DEBUG is off: set PLAIT_ALLOWED_HOSTS (the "
+                        "ALLOWED_HOSTS setting) or App(allowed_hosts=[...]) to the host names "
+                        "the app serves, e.g. PLAIT_ALLOWED_HOSTS=example.com,.example.org"
+                    ]
+                )
+            patterns = LOCAL_HOSTS
+        hosts = cls(patterns)
+        return None if hosts.allow_any else hosts
+
+    def refuses(self, scope: Scope) -> bool:
+        """Whether the request's ``Host`` header names a host not allowed (answer 400). A
+        request without one (HTTP/1.0) is served: URLs then use the server's own address.
+        The test client's own host (its ``base_url``) is trusted."""
+        for name, value in scope["headers"]:
+            if name == b"host":
+                if self.allows(value):
+                    return False
+                extensions = scope.get("extensions")
+                test_client = extensions.get("plait.testclient") if extensions else None
+                return test_client is None or test_client.get("host") != value
+        return False
 
     def matches(self, host: bytes) -> bool:
         """Whether a bare host name (no port, lower-case) is allowed."""
