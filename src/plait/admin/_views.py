@@ -11,6 +11,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from plait import RedirectResponse, Request, Response
+from plait.admin._actions import actions_of, related_rows
 from plait.admin._fields import (
     KEYS,
     FormField,
@@ -20,7 +21,7 @@ from plait.admin._fields import (
     parse_form,
 )
 from plait.admin._history import log, recent
-from plait.admin._links import filter_links, header_links, page_links
+from plait.admin._links import filter_links, header_links, link, page_links
 from plait.admin._options import Action, ModelAdmin, humanize, object_label
 from plait.admin._queries import (
     column_value,
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from plait.admin._site import Admin
 
 __all__ = [
+    "NONE_SELECTED",
     "Denied",
     "Views",
     "bound_fields",
@@ -49,7 +51,7 @@ HISTORY_LIMIT = 500
 """The most log entries an object's history page shows (the newest)."""
 _HEADERS = {"Cache-Control": "no-store, private", "X-Frame-Options": "DENY"}
 _FLASHES = "_flashes"  # plait.sessions' key (the contract's flash format)
-_NONE_SELECTED = (
+NONE_SELECTED = (
     "Items must be selected in order to perform actions on them. No items have been changed."
 )
 
@@ -176,10 +178,12 @@ class Views:
             return [("success", _saved_text(model_admin, note, obj))]
         if note == "deleted":
             return [("success", _saved_text(model_admin, note, None))]
+        if note == "action":
+            return [("success", "The action was done.")]
         if note == "password":
             return [("success", "Password changed successfully.")]
         if note == "none":
-            return [("warning", _NONE_SELECTED)]
+            return [("warning", NONE_SELECTED)]
         if note == "deleted_many" and count.isdigit():
             return [("success", _deleted_text(model_admin, int(count)))]
         return []
@@ -308,6 +312,11 @@ class Views:
             rows.append({"url": url, "cells": cells, "key": key})
         can_add = await self.site.allowed(request, "add", model_admin.model)
         can_delete = await self.site.allowed(request, "delete", model_admin.model)
+        delete = ("delete_selected", f"Delete selected {model_admin.label_plural}")
+        actions = [delete] if can_delete else []
+        for name, bulk in actions_of(model_admin).items():
+            if await self.site.allowed(request, bulk.permission, model_admin.model):
+                actions.append((name, bulk.description))
         context = {
             "title": f"Select {model_admin.label} to change",
             "model": model_admin,
@@ -319,9 +328,12 @@ class Views:
             "search": bool(model_admin.search_fields),
             "filters": [(f, filter_links(params, f.param, f.choices)) for f in filters],
             "add_url": self.site.url(request, model_admin.slug, "add") if can_add else None,
-            "bulk_delete_url": self.site.url(request, model_admin.slug, "delete")
-            if can_delete
+            "bulk_delete_url": self.site.url(request, model_admin.slug, "action")
+            if actions
             else None,
+            "actions": actions,
+            "export_url": self.site.url(request, model_admin.slug, "export")
+            + link(params, p=None).rstrip("?"),
             "messages": messages,
             "breadcrumbs": self.crumbs(request, model_admin)[:1],
         }
@@ -453,6 +465,7 @@ class Views:
             if obj is None:
                 return self.error(request, 404, f"No {model_admin.label} with the key {pk!r}.")
             label = object_label(obj)
+            going, protected = await related_rows(session, model_admin, [obj])
             if request.method == "POST":
                 try:
                     if self.site.history:
@@ -474,6 +487,8 @@ class Views:
             "model": model_admin,
             "object_label": label,
             "error": error,
+            "going": going,
+            "protected": protected,
             "cancel_url": self.site.url(request, model_admin.slug, pk, "change"),
             "breadcrumbs": self.crumbs(request, model_admin),
         }
@@ -492,10 +507,11 @@ class Views:
         async with self.site.db.session() as session:
             objects = await get_many(session, model_admin, keys)
             if not objects:
-                return self.done(request, changelist, _NONE_SELECTED, {"_msg": "none"}, "warning")
+                return self.done(request, changelist, NONE_SELECTED, {"_msg": "none"}, "warning")
             labels = [
                 (str(getattr(obj, model_admin.pk_name)), object_label(obj)) for obj in objects
             ]
+            going, protected = await related_rows(session, model_admin, objects)
             if form.get("post") == "yes":
                 try:
                     for obj in objects:
@@ -518,6 +534,8 @@ class Views:
             "model": model_admin,
             "objects": labels,
             "error": error,
+            "going": going,
+            "protected": protected,
             "cancel_url": changelist,
             "breadcrumbs": self.crumbs(request, model_admin),
         }

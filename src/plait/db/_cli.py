@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from plait._clioptions import app_dir_option
+from plait._progress import Progress
 
 if TYPE_CHECKING:
     from plait.db._database import Database
@@ -79,21 +80,28 @@ def app_database(app_spec: str, app_dir: str, name: str) -> Database:
 
 
 @contextlib.contextmanager
-def _reporting() -> Iterator[None]:
-    """Show Alembic's progress lines; turn its errors into one-line messages with hints."""
+def _reporting(job: str | None = None) -> Iterator[None]:
+    """Show Alembic's progress lines (and, on a terminal, a progress line for ``job`` once
+    it takes over a second); turn its errors into one-line messages with hints."""
     from alembic.util import CommandError
     from sqlalchemy.exc import DBAPIError
 
     logger = logging.getLogger("alembic")
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(message)s"))
+    # On a terminal, a log line first clears the progress line it would otherwise follow.
+    clear = "\r\x1b[K" if sys.stderr.isatty() else ""
+    handler.setFormatter(logging.Formatter(clear + "%(message)s"))
     # Only the lines that say what changes: "Running upgrade …", "Detected added table …".
     handler.addFilter(lambda record: record.getMessage().startswith(("Running ", "Detected ")))
     level = logger.level
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     try:
-        yield
+        if job is None:
+            yield
+        else:
+            with Progress(job):
+                yield
     except CommandError as exc:
         message = str(exc)
         if "not up to date" in message:
@@ -136,7 +144,7 @@ def makemigrations(
     where = directory or target.migrations
     if not has_migrations(where):
         click.echo(f"Creating the migrations directory {where}")
-    with _reporting():
+    with _reporting("comparing the models with the database"):
         scripts = make(target, message, empty=empty, directory=where)
     if not scripts:
         click.echo("No changes detected")
@@ -154,7 +162,7 @@ def migrate(
 
     target = app_database(app_spec, app_dir, database)
     _require_migrations(target, directory)
-    with _reporting():
+    with _reporting(None if sql else "applying migrations"):
         upgrade(target, revision, directory=directory, sql=sql)
 
 
@@ -170,7 +178,7 @@ def downgrade(
 
     target = app_database(app_spec, app_dir, database)
     _require_migrations(target, directory)
-    with _reporting():
+    with _reporting(None if sql else "undoing migrations"):
         undo(target, revision, directory=directory, sql=sql)
 
 
