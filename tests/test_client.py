@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import json
 import os
 import shutil
 import subprocess
@@ -17,6 +18,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from _servers import granian_command, running
 from _services import service_unavailable
 from plait import App, cli
 from plait.testing import AsyncTestClient, TestClient
@@ -74,16 +76,71 @@ def _tsc() -> str | None:
     return str(local) if local.is_file() else shutil.which("tsc")
 
 
-def test_the_typescript_client_type_checks() -> None:
-    tsc = _tsc()
-    if tsc is None or shutil.which("node") is None:
+NODE_SCRIPT = """
+import { Client, NotFoundError, ValidationError } from "./client.js";
+
+const api = new Client({ baseUrl: process.argv[2] });
+const todo = await api.createTodo({ title: "from a browser", tags: ["web"] });
+const page = await api.listTodos({ tag: "web", limit: 5 });
+const done = await api.updateTodo(todo.id, { done: true });
+const out = { title: todo.title, priority: todo.priority, total: page.total, done: done.done };
+await api.deleteTodo(todo.id);
+try {
+  await api.getTodo(todo.id);
+} catch (error) {
+  if (!(error instanceof NotFoundError)) throw error;
+  out.notFound = [error.status, error.problem.detail];
+}
+try {
+  await api.createTodo({ title: "" });
+} catch (error) {
+  if (!(error instanceof ValidationError)) throw error;
+  out.invalid = error.errors.map((e) => e.loc);
+}
+console.log(JSON.stringify(out));
+"""
+
+
+def test_the_typescript_client_type_checks_and_talks_to_the_app(tmp_path: Path) -> None:
+    tsc, node = _tsc(), shutil.which("node")
+    if tsc is None or node is None:
         service_unavailable("tsc", "node or TypeScript is not installed (.ci/run installs both)")
         return
-    options = ["--noEmit", "--strict", "--target", "es2022", "--lib", "es2022,dom"]
+    options = ["--strict", "--target", "es2022", "--module", "es2022", "--lib", "es2022,dom"]
     checked = subprocess.run(
-        [tsc, *options, str(TODO / "client.ts")], capture_output=True, text=True, timeout=120
+        [tsc, "--noEmit", *options, str(TODO / "client.ts")],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
+    # Then compiled, and run by node against the app on a real server.
+    built = subprocess.run(
+        [tsc, *options, "--outDir", str(tmp_path), str(TODO / "client.ts")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert built.returncode == 0, built.stdout + built.stderr
+    (tmp_path / "package.json").write_text('{"type": "module"}')
+    (tmp_path / "main.js").write_text(NODE_SCRIPT)
+    with running({"todo": granian_command("asgi", "app:app")}, cwd=TODO) as servers:
+        ran = subprocess.run(
+            [node, "main.js", servers["todo"].url],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert ran.returncode == 0, ran.stderr
+    assert json.loads(ran.stdout) == {
+        "title": "from a browser",
+        "priority": "normal",
+        "total": 1,
+        "done": True,
+        "notFound": [404, "No to-do with id 1"],  # a fresh server's first to-do
+        "invalid": [["body", "title"]],
+    }
 
 
 def _client_module() -> types.ModuleType:

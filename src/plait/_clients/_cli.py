@@ -18,7 +18,9 @@ from plait._clients._operations import operations, schemas
 from plait._clients._python import python_client
 from plait._clients._typescript import typescript_client
 from plait._clioptions import app_options
+from plait._loading import cli_load_app
 from plait._routing import Route
+from plait.openapi._generator import openapi_schema
 
 __all__ = ["client_command", "format_python", "importable_types"]
 
@@ -110,9 +112,6 @@ def client_command(
 
     Errors (problem+json) arrive as typed exceptions: NotFoundError, ValidationError…
     """
-    from plait.cli import cli_load_app
-    from plait.openapi._generator import openapi_schema
-
     if language is None:
         raise click.UsageError("Which language? Pass --python or --typescript")
     app = cli_load_app(app_spec, app_dir).app

@@ -150,63 +150,55 @@ def makemigrations(
         click.echo("No changes detected")
 
 
-@db.command()
-@_options
-@click.argument("revision", default="head")
-@click.option("--sql", is_flag=True, help="Print the SQL instead of running it.")
-def migrate(
-    app_spec: str, app_dir: str, database: str, directory: Path | None, revision: str, sql: bool
-) -> None:
-    """Apply migrations up to REVISION (default: all of them)."""
-    from plait.db._migrations import migrate as upgrade
+def _migration_command(name: str, default: str, summary: str, doing: str) -> click.Command:
+    """``plait db migrate`` or ``plait db downgrade``: the same options, either direction."""
 
-    target = app_database(app_spec, app_dir, database)
-    _require_migrations(target, directory)
-    with _reporting(None if sql else "applying migrations"):
-        upgrade(target, revision, directory=directory, sql=sql)
+    @db.command(name=name, help=summary)
+    @_options
+    @click.argument("revision", default=default)
+    @click.option("--sql", is_flag=True, help="Print the SQL instead of running it.")
+    def command(
+        app_spec: str, app_dir: str, database: str, directory: Path | None, revision: str, sql: bool
+    ) -> None:
+        from plait.db import _migrations  # Alembic loads only when a command runs
 
+        target = app_database(app_spec, app_dir, database)
+        _require_migrations(target, directory)
+        with _reporting(None if sql else doing):
+            getattr(_migrations, name)(target, revision, directory=directory, sql=sql)
 
-@db.command()
-@_options
-@click.argument("revision", default="-1")
-@click.option("--sql", is_flag=True, help="Print the SQL instead of running it.")
-def downgrade(
-    app_spec: str, app_dir: str, database: str, directory: Path | None, revision: str, sql: bool
-) -> None:
-    """Undo migrations down to REVISION (default: the last one; 'base': all)."""
-    from plait.db._migrations import downgrade as undo
-
-    target = app_database(app_spec, app_dir, database)
-    _require_migrations(target, directory)
-    with _reporting(None if sql else "undoing migrations"):
-        undo(target, revision, directory=directory, sql=sql)
+    return command
 
 
-@db.command()
-@_options
-@click.option("-v", "--verbose", is_flag=True)
-def history(
-    app_spec: str, app_dir: str, database: str, directory: Path | None, verbose: bool
-) -> None:
-    """List the migrations, newest first."""
-    from plait.db._migrations import history as show
-
-    target = app_database(app_spec, app_dir, database)
-    _require_migrations(target, directory)
-    with _reporting():
-        show(target, directory=directory, verbose=verbose)
+migrate = _migration_command(
+    "migrate", "head", "Apply migrations up to REVISION (default: all).", "applying migrations"
+)
+downgrade = _migration_command(
+    "downgrade",
+    "-1",
+    "Undo migrations down to REVISION (default: the last one; 'base': all).",
+    "undoing migrations",
+)
 
 
-@db.command()
-@_options
-@click.option("-v", "--verbose", is_flag=True)
-def current(
-    app_spec: str, app_dir: str, database: str, directory: Path | None, verbose: bool
-) -> None:
-    """Show the migration the database is at."""
-    from plait.db._migrations import current as show
+def _listing_command(name: str, summary: str) -> click.Command:
+    """``plait db history`` or ``plait db current``: the same options, another listing."""
 
-    target = app_database(app_spec, app_dir, database)
-    _require_migrations(target, directory)
-    with _reporting():
-        show(target, directory=directory, verbose=verbose)
+    @db.command(name=name, help=summary)
+    @_options
+    @click.option("-v", "--verbose", is_flag=True)
+    def command(
+        app_spec: str, app_dir: str, database: str, directory: Path | None, verbose: bool
+    ) -> None:
+        from plait.db import _migrations  # Alembic loads only when a command runs
+
+        target = app_database(app_spec, app_dir, database)
+        _require_migrations(target, directory)
+        with _reporting():
+            getattr(_migrations, name)(target, directory=directory, verbose=verbose)
+
+    return command
+
+
+history = _listing_command("history", "List the migrations, newest first.")
+current = _listing_command("current", "Show the migration the database is at.")
