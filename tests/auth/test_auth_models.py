@@ -165,6 +165,7 @@ def test_public_surface() -> None:
         "has_perm",
         "hash_password",
         "login",
+        "login_required",
         "logout",
         "needs_rehash",
         "password_problems",

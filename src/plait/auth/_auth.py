@@ -51,7 +51,8 @@ class Auth:
         db = Database(app)
         Auth(app, db, login_url="/login")
 
-    Needs the sessions battery (start-up fails with a hint without it). For each request whose
+    Needs the sessions battery (start-up fails with a hint without it), unless the app
+    logs users in only with tokens (:meth:`add_tokens`). For each request whose
     session carries a logged-in user, the user is loaded from ``db`` and put in
     ``scope["user"]`` (``request.user``); an inactive user, a deleted one, or a session made
     before the user's password changed or the user logged out count as anonymous.
@@ -91,7 +92,12 @@ class Auth:
         app.add_middleware(AuthMiddleware, auth=self)
         _inside_sessions(app)
         app.add_exception_handler(LoginRedirect, _redirect_to_login)
-        app.on_startup(lambda: check_sessions(app))
+        app.on_startup(self._check_sessions)
+
+    def _check_sessions(self) -> None:
+        """Start-up: sessions are needed, unless the app logs users in with tokens only."""
+        if self.tokens is None:
+            check_sessions(self.app)
 
     def add_pages(
         self,
