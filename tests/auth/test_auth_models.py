@@ -137,28 +137,46 @@ def test_public_surface() -> None:
     assert set(plait.auth.__all__) == {
         "HASH_SESSION_KEY",
         "SESSION_KEY",
+        "APIKey",
         "Auth",
         "AuthMiddleware",
+        "CommonPasswordValidator",
         "Credentials",
         "CurrentUser",
         "Group",
         "JWTKey",
         "LoginRequired",
+        "MinimumLengthValidator",
+        "NumericPasswordValidator",
+        "PasswordInvalid",
+        "PasswordValidator",
         "Permission",
+        "RefreshToken",
+        "ResetTokenInvalid",
         "StaffRequired",
+        "Token",
+        "TokenPair",
         "Tokens",
         "User",
+        "UserAttributeSimilarityValidator",
         "authenticate",
+        "change_password",
         "credentials_of",
         "has_perm",
         "hash_password",
         "login",
+        "login_required",
         "logout",
         "needs_rehash",
+        "password_problems",
+        "require_perm",
+        "require_scopes",
         "safe_next",
+        "validate_password",
         "verify_password",
     }
     modules = ("_auth", "_cli", "_credentials", "_dependencies", "_jwt", "_login", "_models")
-    for module in (*modules, "_passwords", "_tokens"):
+    modules += ("_permissions", "_reset", "_validators", "_throttle", "_endpoint")
+    for module in (*modules, "_passwords", "_stored", "_tokenmodels", "_tokens"):
         imported = __import__(f"plait.auth.{module}", fromlist=["__all__"])
         assert all(hasattr(imported, name) for name in imported.__all__), module

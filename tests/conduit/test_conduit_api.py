@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -434,3 +439,27 @@ def test_the_walk_through_quotes_the_example_as_it_is() -> None:
     assert len(blocks) >= 5
     for block in blocks:
         assert block in source, block
+
+
+def test_the_migrations_match_the_models(tmp_path: Path) -> None:
+    """examples/conduit/migrations holds every table its models (plait.auth's included) need:
+    after a battery adds a table, `plait db makemigrations` must be run for the example."""
+    from conftest import CONDUIT
+
+    shutil.copytree(CONDUIT / "migrations", tmp_path / "migrations")
+    script = (
+        "import sys\n"
+        "from plait.cli import load_app\n"
+        "from plait.db import Database\n"
+        "from plait.db.migrations import makemigrations, migrate\n"
+        "db = Database.of(load_app(sys.argv[1]).app)\n"
+        "migrate(db, directory=sys.argv[2])\n"
+        "print(len(makemigrations(db, 'check', directory=sys.argv[2])))\n"
+    )
+    env = {**os.environ, "PLAIT_DATABASE_URL": f"sqlite:///{tmp_path / 'check.sqlite3'}"}
+    done = subprocess.run(
+        [sys.executable, "-c", script, f"{CONDUIT / 'app.py'}:app", str(tmp_path / "migrations")],
+        env=env, capture_output=True, text=True, timeout=120, check=False, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "0", "run plait db makemigrations for conduit"

@@ -36,6 +36,9 @@ OPTIONS = (
     "label_plural",
     "group",
     "app_label",
+    "extra_fields",
+    "many_to_many",
+    "actions",
 )
 """The attributes ``Admin.register(Model, **options)`` accepts as keywords."""
 
@@ -93,6 +96,15 @@ class ModelAdmin:
     label_plural: str | None = None
     group: str | None = None
     """The index page's heading this model is listed under; by default from its module."""
+    extra_fields: Sequence[str] = ()
+    """Columns the admin edits although the schemas make them read-only (plait.auth's
+    ``is_staff``): the API still cannot set them."""
+    many_to_many: Sequence[str] = ()
+    """Many-to-many relationships edited as a multiple select of the related rows
+    (plait.auth's ``User.groups``)."""
+    actions: Sequence[str | Callable[..., Any]] = ()
+    """Bulk actions of the changelist beside "Delete selected": functions taking
+    ``(request, session, rows)`` (see :func:`plait.admin.action`), or names of methods."""
     app_label: str | None = None
     """The first part of the model's permission names (``"blog"`` in ``"blog.change_post"``);
     by default the group's name in lower case (``"auth"`` for plait.auth's models)."""
@@ -145,6 +157,13 @@ class ModelAdmin:
                     f"{name} list_display: {entry!r} is not a column of {name}, '__str__', "
                     f"or a method of {type(self).__name__}"
                 )
+        relationships: Any = sa.inspect(self.model).relationships
+        for entry in self.many_to_many:
+            if entry not in relationships or relationships[entry].secondary is None:
+                raise ValueError(f"{name} many_to_many: {entry!r} is not a many-to-many of {name}")
+        for entry in self.extra_fields:
+            if entry not in self.columns:
+                raise ValueError(f"{name} extra_fields: {entry!r} is not a column of {name}")
         for option in ("search_fields", "list_filter", "readonly_fields", "exclude", "ordering"):
             for entry in getattr(self, option):
                 field = entry.lstrip("-") if option == "ordering" else entry
@@ -176,6 +195,15 @@ class ModelAdmin:
         return f"{self.app_label}.{action}_{self.slug}"
 
     # ---------------------------------------------------------------- hooks
+
+    def virtual_fields(self, kind: str) -> list[Any]:
+        """Inputs of the ``add``/``change`` form (or ``password``) that are not columns
+        (``FormField`` objects); :meth:`apply_virtual` handles what was posted."""
+        return []
+
+    async def apply_virtual(self, obj: Any, values: dict[str, Any]) -> dict[str, str]:
+        """Use the posted :meth:`virtual_fields` on ``obj``; return errors by field name."""
+        return {}
 
     async def save_model(
         self, request: Request, session: AsyncSession, obj: Any, change: bool

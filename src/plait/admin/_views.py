@@ -7,12 +7,21 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from plait import RedirectResponse, Request, Response
-from plait.admin._fields import FormField, form_fields, format_value, input_value, parse_form
-from plait.admin._links import filter_links, header_links, page_links
+from plait.admin._actions import actions_of, related_rows
+from plait.admin._fields import (
+    KEYS,
+    FormField,
+    form_fields,
+    format_value,
+    input_value,
+    parse_form,
+)
+from plait.admin._history import log, recent
+from plait.admin._links import filter_links, header_links, link, page_links
 from plait.admin._options import Action, ModelAdmin, humanize, object_label
 from plait.admin._queries import (
     column_value,
@@ -26,11 +35,23 @@ from plait.admin._saving import save
 if TYPE_CHECKING:
     from plait.admin._site import Admin
 
-__all__ = ["Views", "is_anonymous", "is_staff"]
+__all__ = [
+    "NONE_SELECTED",
+    "Denied",
+    "Views",
+    "bound_fields",
+    "get_many",
+    "get_object",
+    "is_anonymous",
+    "is_staff",
+    "non_field_errors",
+]
 
+HISTORY_LIMIT = 500
+"""The most log entries an object's history page shows (the newest)."""
 _HEADERS = {"Cache-Control": "no-store, private", "X-Frame-Options": "DENY"}
 _FLASHES = "_flashes"  # plait.sessions' key (the contract's flash format)
-_NONE_SELECTED = (
+NONE_SELECTED = (
     "Items must be selected in order to perform actions on them. No items have been changed."
 )
 
@@ -45,7 +66,9 @@ def is_anonymous(user: Any) -> bool:
     return user is None or getattr(user, "is_authenticated", True) is False
 
 
-class _Denied(Exception):
+class Denied(Exception):
+    """Raised with the answer for a user who may not see a page."""
+
     def __init__(self, response: Response) -> None:
         self.response = response
 
@@ -93,30 +116,47 @@ class Views:
         user = request.user
         if is_anonymous(user):
             url = self.site.login_redirect(request)
-            raise _Denied(RedirectResponse(url, status_code=303, headers=_HEADERS))
+            raise Denied(RedirectResponse(url, status_code=303, headers=_HEADERS))
         if not is_staff(user):
             context = {
                 "title": "Forbidden",
                 "message": "You are not allowed to use this site.",
                 "login_again_url": self.site.login_redirect(request),
             }
-            raise _Denied(self.page(request, "error.html", context, 403))
+            raise Denied(self.page(request, "error.html", context, 403))
 
     async def authorize(self, request: Request, action: Action, slug: str) -> ModelAdmin:
         """The ModelAdmin of ``slug`` if the user may ``action`` it; else raise the answer."""
         self.check_staff(request)
         model_admin = self.site.model_admin(slug)
         if model_admin is None:
-            raise _Denied(self.error(request, 404, "There is no such page in the admin."))
+            raise Denied(self.error(request, 404, "There is no such page in the admin."))
         if not await self.site.allowed(request, action, model_admin.model):
-            raise _Denied(self.error(request, 403, f"You may not {action} these records."))
+            raise Denied(self.error(request, 403, f"You may not {action} these records."))
         return model_admin
 
     def form_fields(self, model_admin: ModelAdmin, kind: str) -> list[FormField]:
         key = (model_admin.model, kind)
         if key not in self._fields:
-            self._fields[key] = form_fields(model_admin, "create" if kind == "add" else "update")
+            found = (
+                []
+                if kind == "password"
+                else form_fields(model_admin, "create" if kind == "add" else "update")
+            )
+            self._fields[key] = found + list(model_admin.virtual_fields(kind))
         return self._fields[key]
+
+    async def prepare(self, fields: list[FormField]) -> None:
+        """Before a form lists plait.auth's permissions, create the missing ones (so every
+        model's can be assigned), in a transaction of its own."""
+        if self.site.auth is not None and any(
+            f.related is not None
+            and f.related.__module__.startswith("plait.auth")
+            and f.related.__name__ == "Permission"
+            for f in fields
+        ):
+            async with self.site.db.transaction() as writing:
+                await self.site.create_permissions(writing)
 
     async def messages(
         self, request: Request, model_admin: ModelAdmin, session: AsyncSession
@@ -134,12 +174,16 @@ class Views:
         query = request.query_params
         note, key, count = query.get("_msg"), query.get("_pk"), query.get("_n", "")
         if note in ("added", "changed") and key is not None:
-            obj = await _get(session, model_admin, key)
+            obj = await get_object(session, model_admin, key)
             return [("success", _saved_text(model_admin, note, obj))]
         if note == "deleted":
             return [("success", _saved_text(model_admin, note, None))]
+        if note == "action":
+            return [("success", "The action was done.")]
+        if note == "password":
+            return [("success", "Password changed successfully.")]
         if note == "none":
-            return [("warning", _NONE_SELECTED)]
+            return [("warning", NONE_SELECTED)]
         if note == "deleted_many" and count.isdigit():
             return [("success", _deleted_text(model_admin, int(count)))]
         return []
@@ -171,12 +215,14 @@ class Views:
     async def index(self, request: Request) -> Response:
         try:
             self.check_staff(request)
-        except _Denied as denied:
+        except Denied as denied:
             return denied.response
         groups: dict[str, list[dict[str, Any]]] = {}
+        visible = []
         for model_admin in self.site.registry.values():
             if not await self.site.allowed(request, "view", model_admin.model):
                 continue
+            visible.append(model_admin)
             can_add = await self.site.allowed(request, "add", model_admin.model)
             groups.setdefault(str(model_admin.group), []).append(
                 {
@@ -185,13 +231,66 @@ class Views:
                     "add_url": self.site.url(request, model_admin.slug, "add") if can_add else None,
                 }
             )
-        context = {"title": self.site.title, "groups": sorted(groups.items())}
+        context = {
+            "title": self.site.title,
+            "groups": sorted(groups.items()),
+            "recent": await self._recent(request, list(visible)),
+        }
         return self.page(request, "index.html", context)
+
+    async def _recent(self, request: Request, visible: list[ModelAdmin]) -> list[dict[str, Any]]:
+        """The user's own latest actions, on the models they may still view (Django's "My
+        actions"); deleted objects are not linked."""
+        if not self.site.history:
+            return []
+        try:
+            async with self.site.db.session() as session:
+                entries = await recent(
+                    session, models=[m.slug for m in visible], user=request.user, limit=10
+                )
+        except DBAPIError:  # no admin_log table yet (not migrated): the index still shows
+            return []
+        return [
+            {
+                "entry": entry,
+                "url": None
+                if entry.action == "delete"
+                else self.site.url(request, entry.model, entry.object_id, "change"),
+                "model": self.site.model_admin(entry.model),
+            }
+            for entry in entries
+        ]
+
+    async def history(self, request: Request, model: str, pk: str) -> Response:
+        """``{prefix}/<model>/<pk>/history/``: every logged change of one object."""
+        try:
+            model_admin = await self.authorize(request, "view", model)
+        except Denied as denied:
+            return denied.response
+        async with self.site.db.session() as session:
+            obj = await get_object(session, model_admin, pk)
+            entries = await recent(
+                session, models=[model_admin.slug], object_id=pk, limit=HISTORY_LIMIT
+            )
+            if obj is None and not entries:
+                return self.error(request, 404, f"No {model_admin.label} with the key {pk!r}.")
+            label = object_label(obj) if obj is not None else entries[0].object_repr
+        context = {
+            "title": "Change history",
+            "object_label": label,
+            "model": model_admin,
+            "entries": list(reversed(entries)),
+            "change_url": self.site.url(request, model_admin.slug, pk, "change")
+            if obj is not None
+            else None,
+            "breadcrumbs": self.crumbs(request, model_admin),
+        }
+        return self.page(request, "object_history.html", context)
 
     async def changelist(self, request: Request, model: str) -> Response:
         try:
             model_admin = await self.authorize(request, "view", model)
-        except _Denied as denied:
+        except Denied as denied:
             return denied.response
         params = {k: v for k, v in request.query_params.items() if k not in ("_msg", "_pk")}
         async with self.site.db.session() as session:
@@ -213,6 +312,11 @@ class Views:
             rows.append({"url": url, "cells": cells, "key": key})
         can_add = await self.site.allowed(request, "add", model_admin.model)
         can_delete = await self.site.allowed(request, "delete", model_admin.model)
+        delete = ("delete_selected", f"Delete selected {model_admin.label_plural}")
+        actions = [delete] if can_delete else []
+        for name, bulk in actions_of(model_admin).items():
+            if await self.site.allowed(request, bulk.permission, model_admin.model):
+                actions.append((name, bulk.description))
         context = {
             "title": f"Select {model_admin.label} to change",
             "model": model_admin,
@@ -224,9 +328,12 @@ class Views:
             "search": bool(model_admin.search_fields),
             "filters": [(f, filter_links(params, f.param, f.choices)) for f in filters],
             "add_url": self.site.url(request, model_admin.slug, "add") if can_add else None,
-            "bulk_delete_url": self.site.url(request, model_admin.slug, "delete")
-            if can_delete
+            "bulk_delete_url": self.site.url(request, model_admin.slug, "action")
+            if actions
             else None,
+            "actions": actions,
+            "export_url": self.site.url(request, model_admin.slug, "export")
+            + link(params, p=None).rstrip("?"),
             "messages": messages,
             "breadcrumbs": self.crumbs(request, model_admin)[:1],
         }
@@ -235,9 +342,10 @@ class Views:
     async def add(self, request: Request, model: str) -> Response:
         try:
             model_admin = await self.authorize(request, "add", model)
-        except _Denied as denied:
+        except Denied as denied:
             return denied.response
         fields = self.form_fields(model_admin, "add")
+        await self.prepare(fields)
         errors: dict[str, str] = {}
         async with self.site.db.session() as session:
             messages = await self.messages(request, model_admin, session)  # "add another"
@@ -246,7 +354,9 @@ class Views:
                 form = await request.form()
                 raw, errors = parse_form(fields, form, "create", choices)
                 if not errors:
-                    obj, errors = await save(request, session, model_admin, None, raw)
+                    obj, errors = await save(
+                        request, session, model_admin, None, raw, fields, self.site.history
+                    )
                     if obj is not None:
                         return self._after_save(request, model_admin, form, obj, "added")
                 values = _submitted(fields, form)
@@ -255,9 +365,9 @@ class Views:
         context = {
             "title": f"Add {model_admin.label}",
             "model": model_admin,
-            "fields": _bound(fields, values, errors, choices),
+            "fields": bound_fields(fields, values, errors, choices),
             "errors": errors,
-            "non_field_errors": _non_field(fields, errors),
+            "non_field_errors": non_field_errors(fields, errors),
             "readonly": [],
             "messages": messages,
             "delete_url": None,
@@ -270,26 +380,32 @@ class Views:
         try:
             action: Action = "change" if request.method == "POST" else "view"
             model_admin = await self.authorize(request, action, model)
-        except _Denied as denied:
+        except Denied as denied:
             return denied.response
         can_change = await self.site.allowed(request, "change", model_admin.model)
         fields = self.form_fields(model_admin, "change") if can_change else []
+        await self.prepare(fields)
         errors: dict[str, str] = {}
         async with self.site.db.session() as session:
-            obj = await _get(session, model_admin, pk)
+            obj = await get_object(session, model_admin, pk)
             if obj is None:
                 return self.error(request, 404, f"No {model_admin.label} with the key {pk!r}.")
+            many = [f.name for f in fields if f.many]
+            if many:
+                await session.refresh(obj, many)  # relationships load only when asked
             # Read before any write: a failed commit expires the object.
             label = object_label(obj)
             readonly = _readonly(model_admin, fields, obj)
             messages = await self.messages(request, model_admin, session)
             choices = await _choices(session, fields)
-            shown = {f.name: input_value(f, getattr(obj, f.name)) for f in fields}
+            shown = {f.name: input_value(f, getattr(obj, f.name)) for f in fields if not f.virtual}
             if request.method == "POST":
                 form = await request.form()
                 raw, errors = parse_form(fields, form, "update", choices, shown)
                 if not errors:
-                    saved, errors = await save(request, session, model_admin, obj, raw)
+                    saved, errors = await save(
+                        request, session, model_admin, obj, raw, fields, self.site.history
+                    )
                     if saved is not None:
                         return self._after_save(request, model_admin, form, saved, "changed")
                 values = _submitted(fields, form)
@@ -302,13 +418,19 @@ class Views:
             "can_add": await self.site.allowed(request, "add", model_admin.model),
             "object_label": label,
             "model": model_admin,
-            "fields": _bound(fields, values, errors, choices),
+            "fields": bound_fields(fields, values, errors, choices),
             "errors": errors,
-            "non_field_errors": _non_field(fields, errors),
+            "non_field_errors": non_field_errors(fields, errors),
             "readonly": readonly,
             "messages": messages,
             "delete_url": self.site.url(request, model_admin.slug, pk, "delete")
             if can_delete
+            else None,
+            "history_url": self.site.url(request, model_admin.slug, pk, "history")
+            if self.site.history
+            else None,
+            "password_url": self.site.url(request, model_admin.slug, pk, "password")
+            if can_change and model_admin.virtual_fields("password")
             else None,
             "breadcrumbs": self.crumbs(request, model_admin),
         }
@@ -335,16 +457,19 @@ class Views:
     async def delete(self, request: Request, model: str, pk: str) -> Response:
         try:
             model_admin = await self.authorize(request, "delete", model)
-        except _Denied as denied:
+        except Denied as denied:
             return denied.response
         error = None
         async with self.site.db.session() as session:
-            obj = await _get(session, model_admin, pk)
+            obj = await get_object(session, model_admin, pk)
             if obj is None:
                 return self.error(request, 404, f"No {model_admin.label} with the key {pk!r}.")
             label = object_label(obj)
+            going, protected = await related_rows(session, model_admin, [obj])
             if request.method == "POST":
                 try:
+                    if self.site.history:
+                        session.add(log(request, model_admin, obj, "delete"))
                     await model_admin.delete_model(request, session, obj)
                     await session.commit()
                 except IntegrityError:
@@ -362,6 +487,8 @@ class Views:
             "model": model_admin,
             "object_label": label,
             "error": error,
+            "going": going,
+            "protected": protected,
             "cancel_url": self.site.url(request, model_admin.slug, pk, "change"),
             "breadcrumbs": self.crumbs(request, model_admin),
         }
@@ -371,22 +498,25 @@ class Views:
         """The changelist's bulk action: confirm, then delete the ticked rows (POST only)."""
         try:
             model_admin = await self.authorize(request, "delete", model)
-        except _Denied as denied:
+        except Denied as denied:
             return denied.response
         form = await request.form()
         keys = [key for key in form.getlist("_selected") if isinstance(key, str)]
         changelist = self.site.url(request, model_admin.slug)
         error = None
         async with self.site.db.session() as session:
-            objects = await _get_many(session, model_admin, keys)
+            objects = await get_many(session, model_admin, keys)
             if not objects:
-                return self.done(request, changelist, _NONE_SELECTED, {"_msg": "none"}, "warning")
+                return self.done(request, changelist, NONE_SELECTED, {"_msg": "none"}, "warning")
             labels = [
                 (str(getattr(obj, model_admin.pk_name)), object_label(obj)) for obj in objects
             ]
+            going, protected = await related_rows(session, model_admin, objects)
             if form.get("post") == "yes":
                 try:
                     for obj in objects:
+                        if self.site.history:
+                            session.add(log(request, model_admin, obj, "delete"))
                         await model_admin.delete_model(request, session, obj)
                     await session.commit()
                 except IntegrityError:
@@ -404,6 +534,8 @@ class Views:
             "model": model_admin,
             "objects": labels,
             "error": error,
+            "going": going,
+            "protected": protected,
             "cancel_url": changelist,
             "breadcrumbs": self.crumbs(request, model_admin),
         }
@@ -424,13 +556,13 @@ def _deleted_text(model_admin: ModelAdmin, count: int) -> str:
     return f"Successfully deleted {count} {label}."
 
 
-async def _get(session: AsyncSession, model_admin: ModelAdmin, text: str) -> Any:
+async def get_object(session: AsyncSession, model_admin: ModelAdmin, text: str) -> Any:
     """The row with primary key ``text``, or None."""
     key = column_value(model_admin, model_admin.pk_name, text)
     return None if key is None else await session.get(model_admin.model, key)
 
 
-async def _get_many(session: AsyncSession, model_admin: ModelAdmin, texts: list[str]) -> list[Any]:
+async def get_many(session: AsyncSession, model_admin: ModelAdmin, texts: list[str]) -> list[Any]:
     """The rows whose primary keys are among ``texts``, in key order."""
     keys = {
         key
@@ -445,6 +577,7 @@ async def _get_many(session: AsyncSession, model_admin: ModelAdmin, texts: list[
 
 
 async def _choices(session: AsyncSession, fields: list[FormField]) -> dict[str, list[Any]]:
+    """The options of the fields that list rows: foreign keys and many-to-many fields."""
     return {
         f.name: await load_choices(session, f.related, f.related_key)
         for f in fields
@@ -453,6 +586,8 @@ async def _choices(session: AsyncSession, fields: list[FormField]) -> dict[str, 
 
 
 def _default(model_admin: ModelAdmin, form_field: FormField) -> str:
+    if form_field.name not in model_admin.columns:
+        return ""
     default = model_admin.columns[form_field.name].default
     arg = getattr(default, "arg", None)
     if default is None or not getattr(default, "is_scalar", False):
@@ -467,12 +602,16 @@ def _submitted(fields: list[FormField], form: Mapping[str, Any]) -> dict[str, st
         posted = form.get(f.name, "")
         if f.widget == "checkbox":
             values[f.name] = "true" if f.name in form else "false"
+        elif f.many:
+            getlist = getattr(form, "getlist", None)
+            chosen = getlist(f.name) if getlist is not None else []
+            values[f.name] = KEYS.join(v for v in chosen if isinstance(v, str))
         else:
             values[f.name] = "" if f.widget == "password" or not isinstance(posted, str) else posted
     return values
 
 
-def _bound(
+def bound_fields(
     fields: list[FormField],
     values: Mapping[str, str],
     errors: Mapping[str, str],
@@ -488,7 +627,7 @@ def _bound(
         bound.append(
             {
                 "field": f,
-                "value": values.get(f.name, ""),
+                "value": values.get(f.name, "").split(KEYS) if f.many else values.get(f.name, ""),
                 "error": errors.get(f.name),
                 "options": options,
             }
@@ -496,7 +635,7 @@ def _bound(
     return bound
 
 
-def _non_field(fields: list[FormField], errors: Mapping[str, str]) -> list[str]:
+def non_field_errors(fields: list[FormField], errors: Mapping[str, str]) -> list[str]:
     names = {f.name for f in fields}
     return [message for key, message in errors.items() if key not in names]
 

@@ -12,6 +12,8 @@ from plait import App, HTMLResponse, RedirectResponse, Request, Response, forms
 from plait.auth._login import authenticate, login, logout, safe_next
 from plait.auth._models import User
 from plait.auth._passwords import hash_password
+from plait.auth._throttle import attempt_rule, ensure_limiter
+from plait.auth._validators import password_problems
 from plait.csrf import CSRFMiddleware
 from plait.ratelimit import RateLimit, RateLimiter
 from plait.sessions import flash
@@ -64,6 +66,15 @@ class SignUpForm(forms.Form):
         if password is not None and password != self.cleaned_data.get("password2"):
             self.add_error("password2", "The two password fields didn't match.")
 
+    def check_password(self, auth: Auth) -> bool:
+        """Run the app's password validators; their messages go on ``password2``, as in
+        Django's ``UserCreationForm``."""
+        user = User(username=self.username)
+        problems = password_problems(self.password1, user, auth.password_validators)
+        for problem in problems:
+            self.add_error("password2", problem)
+        return not problems
+
 
 def add_pages(
     auth: Auth,
@@ -78,10 +89,9 @@ def add_pages(
     signup_limit: str | None,
 ) -> None:
     """Add ``/login``, ``/logout`` and (with ``signup``) ``/signup`` under ``prefix``."""
-    if not isinstance(getattr(app.state, "ratelimiter", None), RateLimiter):
-        RateLimiter(app)  # a default one: memory, or Redis when REDIS_URL is set
-    login_rule = _rule(login_limit, "plait.auth.login")
-    signup_rule = _rule(signup_limit, "plait.auth.signup")
+    ensure_limiter(app)
+    login_rule = attempt_rule(login_limit, "plait.auth.login")
+    signup_rule = attempt_rule(signup_limit, "plait.auth.signup")
 
     def render(request: Request, name: str, form: forms.Form, status: int) -> HTMLResponse:
         context = {"form": form, "layout": layout}
@@ -121,7 +131,7 @@ def add_pages(
     async def signup_page(request: Request, form: SignUpForm) -> Response:
         if (response := await refused(request, signup_rule, "auth/signup.html", form)) is not None:
             return response
-        if form.is_valid() and await _create_user(auth, form):
+        if form.is_valid() and form.check_password(auth) and await _create_user(auth, form):
             flash(request, signup_message, "success")
             return RedirectResponse(app.url_path_for("login"), status_code=303)
         return render(request, "auth/signup.html", form, 200)
@@ -134,14 +144,6 @@ def add_pages(
         app.add_route(f"{prefix}/signup", signup_page, methods=both, name="signup", **options)
     app.on_startup(lambda: _templates_ready(app))
     app.on_startup(lambda: _csrf_ready(app))
-
-
-def _rule(limit: str | None, group: str) -> RateLimit | None:
-    """Per client address, in sliding windows (no double burst across a window's edge)."""
-    if limit is None:
-        return None
-    # No RateLimit-* headers on the pages: an allowed attempt is one round trip to Redis.
-    return RateLimit(limit, key="ip", strategy="sliding", group=group, headers=False)
 
 
 async def _create_user(auth: Auth, form: SignUpForm) -> bool:
