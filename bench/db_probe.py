@@ -122,16 +122,22 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("BENCH_DB", "postgres")
     run = asyncio.run  # not uvloop: its socket writes are not Python calls to count
-    print(f"raw asyncpg fetchrow (prepared, held connection): {run(raw_floor(args.requests)):.0f} µs CPU")
+    print(
+        f"raw asyncpg fetchrow (prepared, held connection): {run(raw_floor(args.requests)):.0f} µs CPU"
+    )
     print()
     print("| app | endpoint | CPU µs per request (this process) | socket writes per request |")
     print("|---|---|---:|---:|")
     for name in ("bare", "plait", "plaitdb"):
         for path in ("/db", "/queries?queries=20", "/fortunes"):
-            cpu, writes = run(measure(name, path, args.requests // (10 if "queries" in path else 1)))
+            cpu, writes = run(
+                measure(name, path, args.requests // (10 if "queries" in path else 1))
+            )
             print(f"| {name} | `{path}` | {cpu:.0f} | {writes:.1f} |")
     for path in ("/worlds/42", "/updates?queries=20"):
-        cpu, writes = run(measure("plaitdb", path, args.requests // (10 if "queries" in path else 1)))
+        cpu, writes = run(
+            measure("plaitdb", path, args.requests // (10 if "queries" in path else 1))
+        )
         print(f"| plaitdb | `{path}` | {cpu:.0f} | {writes:.1f} |")
 
 
