@@ -77,7 +77,7 @@ def _realtime(*rows: tuple[str, str, float]) -> dict[str, Any]:
                         ],
                         "idle": [{"rss_mib": 300.0, "kib_per_connection": 25.0}],
                     },
-                }  # fmt: skip
+                }
                 for f, s, v in rows
             ]
         },
