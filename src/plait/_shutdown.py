@@ -39,15 +39,22 @@ class OpenWebSockets:
         self._closing: asyncio.Task[None] | None = None
 
     async def close_all(self, reason: str = "Server shutting down") -> None:
-        """Close every open WebSocket with 1001, all at once, each within ``timeout``."""
+        """Close every open WebSocket with 1001, all at once, and wait until their handlers
+        have ended (the clients answered the close), all within ``timeout``.
+
+        Waiting for the answers matters: the server stops its connections as soon as it is
+        handed the signal, and a close frame still on its way, or a client's answer left
+        unread (the kernel then resets the connection), would cost the client its 1001.
+        """
         from plait._websockets import WebSocketState
 
-        closes = [
-            asyncio.wait_for(ws.close(GOING_AWAY, reason), self.timeout)
-            for ws in tuple(self.sockets)
-            if ws.application_state is WebSocketState.CONNECTED
-        ]
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout
+        closing = [ws for ws in self.sockets if ws.application_state is WebSocketState.CONNECTED]
+        closes = [asyncio.wait_for(ws.close(GOING_AWAY, reason), self.timeout) for ws in closing]
         await asyncio.gather(*closes, return_exceptions=True)
+        while any(ws in self.sockets for ws in closing) and loop.time() < deadline:
+            await asyncio.sleep(0.01)
 
     def install(self) -> bool:
         """Run :meth:`close_all` before the server's own SIGTERM handler (from the worker's
