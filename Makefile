@@ -7,7 +7,7 @@ VENV ?= $(or $(VIRTUAL_ENV),.venv)
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.plait-installed
 
-.PHONY: install demo test lint format clean
+.PHONY: install demo conduit test lint format clean
 
 ## install: create the virtualenv and `pip install -e '.[dev]'` (again when pyproject.toml changes)
 install: $(STAMP)
@@ -23,6 +23,10 @@ $(STAMP): pyproject.toml
 ## demo: install, then serve the demo app (notes, on SQLite) at http://127.0.0.1:8000
 demo: install
 	$(BIN)/plait run examples/notes/app.py:app --host 127.0.0.1 --port 8000
+
+## conduit: install, then serve the RealWorld example (examples/conduit, on SQLite) at http://127.0.0.1:8000/api/docs
+conduit: install
+	$(BIN)/plait run examples/conduit/app.py:app --host 127.0.0.1 --port 8000
 
 ## test: install, then run the whole test suite with coverage (extra pytest options: ARGS=...)
 test: install

@@ -11,7 +11,11 @@ difference divided by ``N``: start-up and import cost cancel out.
     python bench/callgrind.py --profile plait items  # callgrind.out for callgrind_annotate
 
 Only the endpoints that need no database are driven (plaintext, json, items, orders,
-upload): a database round-trip's cost is in the driver, not the framework. The apps are the
+upload): a database round-trip's cost is in the driver, not the framework. The real-time
+endpoints (``ws-echo``, ``ws-json``: per message echoed; ``ws-room``, ``sse``: per delivery
+of a broadcast to 100 subscribers) run on an event loop (``plaitbench/rtdrive.py``):
+
+    python bench/callgrind.py --apps bare,plait,starlette --endpoints ws-echo,ws-json,ws-room,sse The apps are the
 same ``bench/apps/*_app.py`` the wrk runs use, so the numbers compare like for like.
 """
 
@@ -28,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
 ORDER = (
     b'{"customer":{"name":"Ada","email":"ada@example.com"},"items":['
     b'{"sku":"A-1","qty":2,"price":9.5},{"sku":"B-2","qty":1,"price":20.0}],"note":"gift"}'
@@ -175,11 +180,28 @@ def _load(name: str) -> Any:
     return app
 
 
+def _units(endpoint: str, count: int) -> tuple[int, int]:
+    """(what the driver is asked for, what that makes in messages or deliveries)."""
+    from plaitbench.rtdrive import FANOUT
+
+    if endpoint in ("ws-room", "sse"):
+        return count // 20, count // 20 * FANOUT
+    return count, count
+
+
 def child(name: str, endpoint: str, count: int) -> None:
     """Serve ``count`` requests of ``endpoint`` (in the process valgrind watches)."""
     if name not in APPS:
         raise SystemExit(f"{name}: not one of {', '.join(APPS)}")
     app = _load(name)
+    from plaitbench.rtdrive import RT_ENDPOINTS, drive
+
+    if endpoint in RT_ENDPOINTS:
+        asked, expected = _units(endpoint, count)
+        done = drive(app, endpoint, asked)
+        if done != expected:
+            raise SystemExit(f"{name} {endpoint}: {done} delivered, expected {expected}")
+        return
     make = _rsgi_driver if name.endswith("-rsgi") else _asgi_driver
     one, sent = make(app, endpoint)
     for _ in range(50):  # warm caches, lazy imports and first-call paths
@@ -217,7 +239,7 @@ def measure(name: str, endpoint: str, count: int) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         low = _instructions(name, endpoint, count, f"{tmp}/a")
         high = _instructions(name, endpoint, 2 * count, f"{tmp}/b")
-    return (high - low) / count
+    return (high - low) / (_units(endpoint, 2 * count)[1] - _units(endpoint, count)[1])
 
 
 def main() -> None:

@@ -51,6 +51,7 @@ VERSIONED = (
 def parse_args(argv: list[str]) -> argparse.Namespace:
     # Imported late: the bootstrap stage must run before the venv (and its packages) exist.
     sys.path.insert(0, str(BENCH))
+    from plaitbench import realtime
     from plaitbench.servers import FRAMEWORKS, SERVERS
     from plaitbench.wrk import ENDPOINTS
 
@@ -110,6 +111,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help=f"comma-separated, from {','.join(ENDPOINTS)}",
     )
     parser.add_argument(
+        "--parts",
+        type=names(["http", "realtime"]),
+        default=["http", "realtime"],
+        help="comma-separated, from http,realtime (default both)",
+    )
+    parser.add_argument(
+        "--rt-servers",
+        type=names(list(realtime.RT_SERVERS)),
+        default=list(realtime.RT_SERVERS),
+        help=f"real-time servers, from {','.join(realtime.RT_SERVERS)}",
+    )
+    realtime.add_arguments(parser)
+    parser.add_argument(
         "--postgres", action="store_true", help="PostgreSQL (asyncpg / psycopg) instead of SQLite"
     )
     parser.add_argument(
@@ -147,6 +161,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args.warmup = args.warmup if args.warmup is not None else (1 if quick else 3)
     args.repeats = args.repeats or (1 if quick else 3)
     args.leak = args.leak if args.leak is not None else (20_000 if quick else 100_000)
+    realtime.finish_arguments(args)
     if (os.cpu_count() or 1) < 2:
         print("fewer than 2 CPUs: not pinning server and wrk apart", file=sys.stderr)
         args.server_cpu = args.load_cpu = None
@@ -290,13 +305,23 @@ def merged(results: dict[str, Any], output: Path) -> dict[str, Any]:
         previous = json.loads(output.read_text())
     except (OSError, ValueError):
         return results
-    ran = {(row["framework"], row["server"]) for row in results["rows"]}
-    kept = [row for row in previous.get("rows", []) if (row["framework"], row["server"]) not in ran]
-    return {**results, "rows": kept + results["rows"]}
+
+    def rows(new: list[dict[str, Any]], old: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        ran = {(row["framework"], row["server"]) for row in new}
+        return [row for row in old if (row["framework"], row["server"]) not in ran] + new
+
+    found = {**results, "rows": rows(results["rows"], previous.get("rows", []))}
+    old_rt = previous.get("realtime", {}).get("rows", [])
+    if old_rt or "realtime" in results:
+        new_rt = results.get("realtime", {}).get("rows", [])
+        found["realtime"] = {**previous.get("realtime", {}), **results.get("realtime", {})}
+        found["realtime"]["rows"] = rows(new_rt, old_rt)
+    return found
 
 
 def measure(args: argparse.Namespace, argv: list[str]) -> int:
     from plaitbench.measure import run_repeat
+    from plaitbench.realtime import rt_targets, run_realtime
     from plaitbench.report import write_docs
     from plaitbench.servers import stop_all, targets
 
@@ -336,12 +361,17 @@ def measure(args: argparse.Namespace, argv: list[str]) -> int:
         },
         "rows": [],
     }
-    rows = targets(args.frameworks, args.servers)
-    if not rows:
+    rows = targets(args.frameworks, args.servers) if "http" in args.parts else []
+    rt_rows = rt_targets(args.frameworks, args.rt_servers) if "realtime" in args.parts else []
+    if not rows and not rt_rows:
         raise SystemExit("no framework runs on the chosen servers")
+    logs = RESULTS / "raw" / "logs"
     try:
         for repeat in range(args.repeats):
-            run_repeat(repeat, rows, args, env, results, apps=APPS, logs=RESULTS / "raw" / "logs")
+            if rows:
+                run_repeat(repeat, rows, args, env, results, apps=APPS, logs=logs)
+            if rt_rows:
+                run_realtime(repeat, rt_rows, args, env, results, apps=APPS, logs=logs)
             save(merged(results, args.output) if args.merge else results, args.output)
     except KeyboardInterrupt:
         print("\ninterrupted: the servers are stopped", file=sys.stderr)

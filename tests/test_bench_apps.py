@@ -11,9 +11,11 @@ every peer framework; one that is missing skips its app, or fails it under CI
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import html
 import importlib.util
+import json
 import re
 import sys
 import warnings
@@ -146,6 +148,10 @@ class _Served:
     def check(self, check: Check) -> None:
         assert self._client is not None
         self._runner.run(check(self._client.request))
+
+    def run(self, check: Callable[[Any], Coroutine[Any, Any, None]]) -> None:
+        """Run ``check(app)`` in the app's event loop (the real-time checks drive ASGI)."""
+        self._runner.run(asyncio.wait_for(check(self._app), 10))
 
     def close(self) -> None:
         try:
@@ -293,3 +299,132 @@ CHECKS: dict[str, Check] = {
 @pytest.mark.parametrize("framework", list(FRAMEWORKS))
 def test_bench_app_answers(framework: str, endpoint: str, served: dict[str, _Served]) -> None:
     _drive(framework, CHECKS[endpoint], served)
+
+
+# ------------------------------------------------------------------------------ real time
+# /ws/echo, /ws/json, /ws/room (a chat room) and /sse/room + POST /sse/publish, driven over
+# ASGI in the app's own event loop, as a server would (httpx has no WebSocket transport).
+
+REALTIME = [name for name, (_, wsgi) in FRAMEWORKS.items() if not wsgi]
+
+
+class _Peer:
+    """One ASGI connection to ``app``: a queue of what the client sends, a list of what it got."""
+
+    def __init__(self, app: Any, scope: dict[str, Any], first: dict[str, Any]) -> None:
+        self.inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.inbox.put_nowait(first)
+        self.got: list[dict[str, Any]] = []
+        self.arrived = asyncio.Event()
+        self.task = asyncio.create_task(app(scope, self.inbox.get, self._send))
+
+    async def _send(self, message: dict[str, Any]) -> None:
+        self.got.append(message)
+        self.arrived.set()
+
+    async def wait_for(self, count: int, kind: str) -> list[dict[str, Any]]:
+        while sum(m["type"] == kind for m in self.got) < count:
+            self.arrived.clear()
+            await self.arrived.wait()
+        return [m for m in self.got if m["type"] == kind]
+
+    async def close(self, disconnect: dict[str, Any]) -> None:
+        self.inbox.put_nowait(disconnect)
+        # An idle event stream may only notice at its next send (BlackSheep): a server
+        # cancels what is left of it when the connection is gone.
+        await asyncio.wait([self.task], timeout=0.5)
+        self.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.task
+
+
+def _ws(app: Any, path: str) -> _Peer:
+    scope = {
+        "type": "websocket", "asgi": {"version": "3.0"}, "http_version": "1.1", "scheme": "ws",
+        "path": path, "raw_path": path.encode(), "root_path": "", "query_string": b"",
+        "headers": [(b"host", b"testserver")], "client": ("127.0.0.1", 5000),
+        "server": ("testserver", 80), "subprotocols": [], "state": {},
+    }  # fmt: skip
+    return _Peer(app, scope, {"type": "websocket.connect"})
+
+
+def _http(app: Any, method: str, path: str, body: bytes = b"") -> _Peer:
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "scheme": "http",
+        "method": method, "path": path, "raw_path": path.encode(), "root_path": "",
+        "query_string": b"", "client": ("127.0.0.1", 5000), "server": ("testserver", 80),
+        "headers": [(b"host", b"testserver"), (b"content-type", b"text/plain"),
+                    (b"content-length", str(len(body)).encode())],
+        "state": {},
+    }  # fmt: skip
+    return _Peer(app, scope, {"type": "http.request", "body": body, "more_body": False})
+
+
+def _text(message: dict[str, Any]) -> str:
+    return message.get("text") or message["bytes"].decode()
+
+
+async def check_ws_echo(app: Any) -> None:
+    peer = _ws(app, "/ws/echo")
+    await peer.wait_for(1, "websocket.accept")
+    for n, text in enumerate(["hello", "é" * 100]):
+        peer.inbox.put_nowait({"type": "websocket.receive", "text": text})
+        assert _text((await peer.wait_for(n + 1, "websocket.send"))[-1]) == text
+    await peer.close({"type": "websocket.disconnect", "code": 1000})
+
+
+async def check_ws_json(app: Any) -> None:
+    peer = _ws(app, "/ws/json")
+    await peer.wait_for(1, "websocket.accept")
+    doc = {"message": "Hello, World!", "n": 42, "tags": ["fast", "typed"]}
+    peer.inbox.put_nowait({"type": "websocket.receive", "text": json.dumps(doc)})
+    assert json.loads(_text((await peer.wait_for(1, "websocket.send"))[0])) == doc
+    await peer.close({"type": "websocket.disconnect", "code": 1000})
+
+
+async def check_ws_room(app: Any) -> None:
+    members = [_ws(app, "/ws/room") for _ in range(3)]
+    for member in members:
+        await member.wait_for(1, "websocket.accept")
+    await asyncio.sleep(0.05)  # every member has joined (Litestar subscribes in a task)
+    for text in ("one", "two"):
+        members[1].inbox.put_nowait({"type": "websocket.receive", "text": text})
+    for member in members:  # the sender too, in order
+        assert [_text(m) for m in await member.wait_for(2, "websocket.send")] == ["one", "two"]
+    for member in members:
+        await member.close({"type": "websocket.disconnect", "code": 1000})
+
+
+async def check_sse(app: Any) -> None:
+    listeners = [_http(app, "GET", "/sse/room") for _ in range(2)]
+    for listener in listeners:
+        start = (await listener.wait_for(1, "http.response.start"))[0]
+        assert dict(start["headers"])[b"content-type"].startswith(b"text/event-stream")
+    await asyncio.sleep(0.05)
+    for n in (1, 2):
+        publish = _http(app, "POST", "/sse/publish", b"%d" % n)
+        assert (await publish.wait_for(1, "http.response.start"))[0]["status"] == 200
+        await asyncio.wait_for(publish.task, 5)
+    for listener in listeners:
+        while True:
+            stream = b"".join(m.get("body", b"") for m in listener.got if "body" in m)
+            if re.findall(rb"data: (\d+)\r?\n\r?\n", stream) == [b"1", b"2"]:
+                break
+            listener.arrived.clear()
+            await listener.arrived.wait()
+    await asyncio.gather(*(peer.close({"type": "http.disconnect"}) for peer in listeners))
+
+
+REALTIME_CHECKS = {"ws-echo": check_ws_echo, "ws-json": check_ws_json, "ws-room": check_ws_room,
+                   "sse": check_sse}  # fmt: skip
+
+
+@pytest.mark.parametrize("endpoint", list(REALTIME_CHECKS))
+@pytest.mark.parametrize("framework", REALTIME)
+def test_bench_app_real_time(framework: str, endpoint: str, served: dict[str, _Served]) -> None:
+    package, _ = FRAMEWORKS[framework]
+    if package is not None and importlib.util.find_spec(package) is None:
+        service_unavailable(package, "not installed: pip install -e '.[dev]' (the peers extra)")
+    if framework not in served:
+        served[framework] = _Served(_load_app(framework).app)
+    served[framework].run(REALTIME_CHECKS[endpoint])

@@ -179,7 +179,7 @@ from plait import App
 from plait.db import Database, Model
 
 
-class Gadget(Model):
+class CheckedGadget(Model):  # a table name no other test uses
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str]
 

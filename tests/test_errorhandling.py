@@ -347,6 +347,63 @@ def test_handler_that_raises_an_http_exception() -> None:
     assert response.json()["detail"] == "x unavailable"
 
 
+def test_an_http_error_a_handler_raises_goes_to_its_own_handler() -> None:
+    """The database's handlers turn an IntegrityError into a 409: an app's handler for HTTP
+    errors then shapes that 409 like every other error."""
+    app = _raising(OutOfStock("x"))
+
+    async def translate(request: Request, exc: OutOfStock) -> Response:
+        raise HTTPException(409, f"{exc.item} unavailable", headers={"Retry-After": "3"})
+
+    app.add_exception_handler(OutOfStock, translate)
+    app.add_exception_handler(HTTPException, lambda request, exc: {"errors": [exc.detail]})
+    with TestClient(app) as client:
+        response = client.get("/boom")
+    assert response.status_code == 409
+    assert response.json() == {"errors": ["x unavailable"]}
+    assert response.headers["retry-after"] == "3"
+
+
+def test_a_translated_error_whose_handler_fails_is_a_safe_500(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    app = _raising(OutOfStock("x"))
+
+    def translate(request: Request, exc: OutOfStock) -> Response:
+        raise HTTPException(409)
+
+    def broken(request: Request, exc: HTTPException) -> Response:
+        raise RuntimeError("shaping failed")
+
+    app.add_exception_handler(OutOfStock, translate)
+    app.add_exception_handler(409, broken)
+    with TestClient(app) as client:
+        response = client.get("/boom")
+    assert response.status_code == 500
+    assert "shaping failed" in caplog.text
+
+
+def test_a_plain_value_from_a_handler_keeps_the_errors_headers() -> None:
+    app = App()
+
+    @app.get("/only-get")
+    def only_get() -> str:
+        return "ok"
+
+    @app.get("/private")
+    def private() -> str:
+        raise HTTPException(401, "log in", headers={"WWW-Authenticate": "Token"})
+
+    app.add_exception_handler(HTTPException, lambda request, exc: {"errors": [exc.title]})
+    with TestClient(app) as client:
+        refused = client.get("/private")
+        assert (refused.status_code, refused.json()) == (401, {"errors": ["Unauthorized"]})
+        assert refused.headers["www-authenticate"] == "Token"
+        wrong = client.post("/only-get")
+        assert (wrong.status_code, wrong.headers["allow"]) == (405, "GET, HEAD")
+        assert wrong.json() == {"errors": ["Method Not Allowed"]}
+
+
 def test_handler_keys_are_checked() -> None:
     errors = ErrorHandling()
     with pytest.raises(ValueError, match="4xx/5xx"):

@@ -32,6 +32,13 @@ EXPECTED: dict[str, list[tuple[str, str, int, str | None]]] = {
         ("GET", "/accounts/login", 200, None),
         ("GET", "/missing", 404, ""),
     ],
+    "conduit": [
+        ("GET", "/api/articles", 200, '{"articles":[],"articlesCount":0}'),
+        ("GET", "/api/tags", 200, '{"tags":[]}'),
+        ("GET", "/api/user", 401, ""),
+        ("GET", "/api/articles/missing", 404, ""),
+        ("GET", "/api/docs", 200, None),
+    ],
     "notes": [
         ("GET", "/notes", 200, '{"items":[],"total":0,"page":1,"size":20,"pages":0}'),
         ("GET", "/notes/1", 404, ""),

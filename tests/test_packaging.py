@@ -74,6 +74,15 @@ def test_the_wheel_carries_the_license(tmp_path: Path) -> None:
         metadata = next(name for name in names if name.endswith(".dist-info/METADATA"))
         assert "License-Expression: MIT" in archive.read(metadata).decode()
     assert not any(name.startswith(("tests/", "bench/")) for name in names)
+    # `plait new` works from an installed plait: its templates are in the wheel, dotfiles too.
+    for template in [
+        "common/gitignore",
+        "common/env",
+        "common/pyproject.toml-tpl",
+        "common/migrations/script.py.mako",
+        "site/__PROJECT__/static/css/app.css",
+    ]:
+        assert f"plait/_scaffold/{template}" in names, template
 
 
 def test_make_install_says_what_it_does_before_pip_runs(tmp_path: Path) -> None:

@@ -7,6 +7,8 @@ distance from this app on the same server.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from operator import attrgetter
 from pathlib import Path
 from typing import Annotated, Any
@@ -108,10 +110,81 @@ async def lifespan(receive: Any, send: Any) -> None:
             return
 
 
+# --- real time: /ws/echo, /ws/json, /ws/room (a chat room), /sse/room + POST /sse/publish
+
+decode_json = msgspec.json.decode
+ACCEPT = {"type": "websocket.accept"}
+ROOM: set[Any] = set()  # the send() of every member of /ws/room
+LISTENERS: set[asyncio.Queue[bytes | None]] = set()  # one queue per /sse/room stream
+SSE_START = {
+    "type": "http.response.start",
+    "status": 200,
+    "headers": [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")],
+}
+
+
+async def websocket(scope: Any, receive: Any, send: Any) -> None:
+    await receive()  # websocket.connect
+    path = scope["path"]
+    if path not in ("/ws/echo", "/ws/json", "/ws/room"):
+        await send({"type": "websocket.close", "code": 1000})
+        return
+    await send(ACCEPT)
+    if path == "/ws/room":
+        ROOM.add(send)
+    try:
+        while True:
+            message = await receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            if path == "/ws/echo":
+                text = message.get("text")
+                out = {"type": "websocket.send", "text": text, "bytes": message.get("bytes")}
+                await send(out)
+            elif path == "/ws/json":
+                doc = decode_json(message.get("text") or message.get("bytes"))
+                await send({"type": "websocket.send", "text": encode(doc).decode()})
+            else:
+                out = {"type": "websocket.send", "text": message["text"]}  # built once
+                for member in tuple(ROOM):
+                    with contextlib.suppress(Exception):  # a member that just left
+                        await member(out)
+    finally:
+        ROOM.discard(send)
+
+
+async def sse_room(receive: Any, send: Any) -> None:
+    queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+
+    async def watch() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        queue.put_nowait(None)
+
+    watcher = asyncio.create_task(watch())
+    LISTENERS.add(queue)
+    try:
+        await send(SSE_START)
+        while (event := await queue.get()) is not None:
+            await send({"type": "http.response.body", "body": event, "more_body": True})
+    finally:
+        LISTENERS.discard(queue)
+        watcher.cancel()
+
+
+def sse_publish(body: bytes) -> bytes:
+    event = b"data: " + body + b"\n\n"  # built once for every listener
+    for queue in LISTENERS:
+        queue.put_nowait(event)
+    return b"ok"
+
+
 async def app(scope: Any, receive: Any, send: Any) -> None:
     if scope["type"] != "http":
         if scope["type"] == "lifespan":
             await lifespan(receive, send)
+        elif scope["type"] == "websocket":
+            await websocket(scope, receive, send)
         return
     path = scope["path"]
     content_type = JSON
@@ -154,6 +227,12 @@ async def app(scope: Any, receive: Any, send: Any) -> None:
         fortunes.sort(key=by_message)
         content_type = HTML
         body = template.render(fortunes=fortunes).encode()
+    elif path == "/sse/room":
+        await sse_room(receive, send)
+        return
+    elif path == "/sse/publish" and scope["method"] == "POST":
+        content_type = TEXT
+        body = sse_publish(await read_body(receive))
     elif path == "/upload" and scope["method"] == "POST":
         body = encode({"size": len(await read_body(receive))})
     else:

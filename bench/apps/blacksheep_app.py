@@ -1,6 +1,8 @@
 """BlackSheep: the bench endpoints, written the way BlackSheep's docs teach (Pydantic models)."""
 
+import asyncio
 import os
+from collections.abc import AsyncIterable
 from operator import attrgetter
 from pathlib import Path
 
@@ -8,9 +10,22 @@ from pathlib import Path
 os.environ.setdefault("APP_JINJA_EXTENSION", ".html")
 
 from benchdb import EXTRA_FORTUNE, AsyncDB, Fortune, query_count, random_id
-from blacksheep import Application, FromJSON, Request, bad_request, get, json, post, text
+from blacksheep import (
+    Application,
+    FromJSON,
+    Request,
+    WebSocket,
+    WebSocketDisconnectError,
+    bad_request,
+    get,
+    json,
+    post,
+    text,
+    ws,
+)
 from blacksheep.server.rendering.jinja2 import JinjaRenderer
 from blacksheep.server.responses import view
+from blacksheep.server.sse import ServerSentEvent, TextServerSentEvent
 from blacksheep.settings.html import html_settings
 from jinja2 import FileSystemLoader
 from pydantic import BaseModel, Field
@@ -97,3 +112,64 @@ async def fortunes():
 @post("/upload")
 async def upload(request: Request):
     return json({"size": len(await request.read())})
+
+
+# --- real time: /ws/echo, /ws/json, /ws/room (a chat room), /sse/room + POST /sse/publish
+# BlackSheep has no pub/sub of its own: a set of members.
+
+room: set[WebSocket] = set()
+listeners: set[asyncio.Queue[str]] = set()
+
+
+@ws("/ws/echo")
+async def ws_echo(websocket: WebSocket):
+    await websocket.accept()
+    try:
+        while True:
+            await websocket.send_text(await websocket.receive_text())
+    except WebSocketDisconnectError:
+        pass
+
+
+@ws("/ws/json")
+async def ws_json(websocket: WebSocket):
+    await websocket.accept()
+    try:
+        while True:
+            await websocket.send_json(await websocket.receive_json())
+    except WebSocketDisconnectError:
+        pass
+
+
+@ws("/ws/room")
+async def ws_room(websocket: WebSocket):
+    await websocket.accept()
+    room.add(websocket)
+    try:
+        while True:
+            message = await websocket.receive_text()
+            for member in list(room):
+                await member.send_text(message)
+    except WebSocketDisconnectError:
+        pass
+    finally:
+        room.discard(websocket)
+
+
+@get("/sse/room")
+async def sse_room() -> AsyncIterable[ServerSentEvent]:
+    queue: asyncio.Queue[str] = asyncio.Queue()
+    listeners.add(queue)
+    try:
+        while True:
+            yield TextServerSentEvent(await queue.get())
+    finally:
+        listeners.discard(queue)
+
+
+@post("/sse/publish")
+async def sse_publish(request: Request):
+    message = (await request.read() or b"").decode()
+    for queue in listeners:
+        queue.put_nowait(message)
+    return text("ok")

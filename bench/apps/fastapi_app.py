@@ -1,14 +1,16 @@
 """FastAPI: the bench endpoints, written the way FastAPI's docs teach (Pydantic models)."""
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterable, AsyncIterator
 from contextlib import asynccontextmanager
 from operator import attrgetter
 from pathlib import Path
 from typing import Annotated
 
 from benchdb import EXTRA_FORTUNE, AsyncDB, Fortune, query_count, random_id
-from fastapi import FastAPI, Query, Request
+from fastapi import FastAPI, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import HTMLResponse, PlainTextResponse
+from fastapi.sse import EventSourceResponse, ServerSentEvent
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 
@@ -95,3 +97,76 @@ async def fortunes(request: Request) -> HTMLResponse:
 @app.post("/upload")
 async def upload(request: Request) -> dict[str, int]:
     return {"size": len(await request.body())}
+
+
+# --- real time: /ws/echo, /ws/json, /ws/room (a chat room), /sse/room + POST /sse/publish
+# The room is the ConnectionManager of FastAPI's WebSockets tutorial.
+
+
+class ConnectionManager:
+    def __init__(self) -> None:
+        self.active_connections: list[WebSocket] = []
+
+    async def connect(self, websocket: WebSocket) -> None:
+        await websocket.accept()
+        self.active_connections.append(websocket)
+
+    def disconnect(self, websocket: WebSocket) -> None:
+        self.active_connections.remove(websocket)
+
+    async def broadcast(self, message: str) -> None:
+        for connection in self.active_connections:
+            await connection.send_text(message)
+
+
+manager = ConnectionManager()
+listeners: set[asyncio.Queue[str]] = set()
+
+
+@app.websocket("/ws/echo")
+async def ws_echo(websocket: WebSocket) -> None:
+    await websocket.accept()
+    try:
+        while True:
+            await websocket.send_text(await websocket.receive_text())
+    except WebSocketDisconnect:
+        pass
+
+
+@app.websocket("/ws/json")
+async def ws_json(websocket: WebSocket) -> None:
+    await websocket.accept()
+    try:
+        while True:
+            await websocket.send_json(await websocket.receive_json())
+    except WebSocketDisconnect:
+        pass
+
+
+@app.websocket("/ws/room")
+async def ws_room(websocket: WebSocket) -> None:
+    await manager.connect(websocket)
+    try:
+        while True:
+            await manager.broadcast(await websocket.receive_text())
+    except WebSocketDisconnect:
+        manager.disconnect(websocket)
+
+
+@app.get("/sse/room", response_class=EventSourceResponse)
+async def sse_room() -> AsyncIterable[ServerSentEvent]:
+    queue: asyncio.Queue[str] = asyncio.Queue()
+    listeners.add(queue)
+    try:
+        while True:
+            yield ServerSentEvent(raw_data=await queue.get())
+    finally:
+        listeners.discard(queue)
+
+
+@app.post("/sse/publish", response_class=PlainTextResponse)
+async def sse_publish(request: Request) -> str:
+    text = (await request.body()).decode()
+    for queue in listeners:
+        queue.put_nowait(text)
+    return "ok"

@@ -7,12 +7,14 @@ from typing import Annotated
 import msgspec
 from benchdb import EXTRA_FORTUNE, AsyncDB, Fortune, query_count, random_id
 
-from plait import App, HTMLResponse, Query, Request
+from plait import App, EventSourceResponse, HTMLResponse, Query, Request, WebSocket
+from plait.channels import Channels, MemoryBackend
 from plait.templates import Templates
 
 app = App()
 db = AsyncDB()
 templates = Templates(app, Path(__file__).parent / "templates")
+channels = Channels(app, backend=MemoryBackend())
 
 
 class Customer(msgspec.Struct):
@@ -92,3 +94,39 @@ async def fortunes(request: Request) -> HTMLResponse:
 @app.post("/upload")
 async def upload(request: Request) -> dict[str, int]:
     return {"size": len(await request.body())}
+
+
+# --- real time: /ws/echo, /ws/json, /ws/room (a chat room), /sse/room + POST /sse/publish
+
+
+@app.websocket("/ws/echo")
+async def echo(ws: WebSocket) -> None:
+    await ws.accept()
+    async for text in ws.iter_text():
+        await ws.send_text(text)
+
+
+@app.websocket("/ws/json")
+async def echo_json(ws: WebSocket) -> None:
+    await ws.accept()
+    async for doc in ws.iter_json():
+        await ws.send_json(doc)
+
+
+@app.websocket("/ws/room")
+async def room(ws: WebSocket) -> None:
+    await ws.accept()
+    async with channels.attach(ws, "room"):
+        async for text in ws.iter_text():
+            await channels.publish("room", text)
+
+
+@app.get("/sse/room")
+async def sse_room() -> EventSourceResponse:
+    return await channels.event_source("sse", ping=None)
+
+
+@app.post("/sse/publish")
+async def sse_publish(request: Request) -> str:
+    await channels.publish("sse", await request.body())
+    return "ok"

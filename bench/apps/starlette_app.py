@@ -1,5 +1,6 @@
 """Starlette: the bench endpoints, hand-validated with msgspec the way Starlette's docs leave it to you."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from operator import attrgetter
@@ -10,9 +11,10 @@ import msgspec
 from benchdb import EXTRA_FORTUNE, AsyncDB, Fortune, query_count, random_id
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.routing import Route, WebSocketRoute
 from starlette.templating import Jinja2Templates
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 db = AsyncDB()
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -87,6 +89,66 @@ async def upload(request: Request) -> Response:
     return JSONResponse({"size": len(await request.body())})
 
 
+# --- real time: /ws/echo, /ws/json, /ws/room (a chat room), /sse/room + POST /sse/publish
+# Starlette has no pub/sub of its own: a set of members, as its docs' chat examples keep.
+
+room: set[WebSocket] = set()
+listeners: set[asyncio.Queue[str]] = set()
+
+
+async def ws_echo(websocket: WebSocket) -> None:
+    await websocket.accept()
+    try:
+        while True:
+            await websocket.send_text(await websocket.receive_text())
+    except WebSocketDisconnect:
+        pass
+
+
+async def ws_json(websocket: WebSocket) -> None:
+    await websocket.accept()
+    try:
+        while True:
+            await websocket.send_json(await websocket.receive_json())
+    except WebSocketDisconnect:
+        pass
+
+
+async def ws_room(websocket: WebSocket) -> None:
+    await websocket.accept()
+    room.add(websocket)
+    try:
+        while True:
+            text = await websocket.receive_text()
+            for member in list(room):
+                await member.send_text(text)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        room.discard(websocket)
+
+
+async def sse_room(request: Request) -> Response:
+    queue: asyncio.Queue[str] = asyncio.Queue()
+    listeners.add(queue)
+
+    async def events() -> AsyncIterator[str]:
+        try:
+            while True:
+                yield f"data: {await queue.get()}\n\n"
+        finally:
+            listeners.discard(queue)
+
+    return StreamingResponse(events(), media_type="text/event-stream")
+
+
+async def sse_publish(request: Request) -> Response:
+    text = (await request.body()).decode()
+    for queue in listeners:
+        queue.put_nowait(text)
+    return PlainTextResponse("ok")
+
+
 @asynccontextmanager
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
     await db.connect()
@@ -104,6 +166,11 @@ app = Starlette(
         Route("/queries", queries),
         Route("/fortunes", fortunes),
         Route("/upload", upload, methods=["POST"]),
+        WebSocketRoute("/ws/echo", ws_echo),
+        WebSocketRoute("/ws/json", ws_json),
+        WebSocketRoute("/ws/room", ws_room),
+        Route("/sse/room", sse_room),
+        Route("/sse/publish", sse_publish, methods=["POST"]),
     ],
     lifespan=lifespan,
 )

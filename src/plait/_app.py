@@ -30,6 +30,7 @@ from plait._settings import (
 )
 from plait._shutdown import OpenWebSockets, install_quietly
 from plait._signature import CallPlan, analyze
+from plait._staticfiles import static_url, use_collected_static
 from plait.types import ASGIApp, Receive, Scope, Send
 
 __all__ = ["App"]
@@ -257,6 +258,18 @@ class App(Router):
                 return route.url_path(**params)
         raise LookupError(f"No route named {name!r}")
 
+    def static_url(self, path: str, /, *, name: str = "static") -> str:
+        """The URL path of the static file ``path`` under the static mount called ``name``::
+
+            app.static("/static", "static", name="static")
+            app.static_url("css/app.css")  # "/static/css/app.css"
+
+        With DEBUG off, after ``plait collectstatic``, it is the content-hashed name
+        (``/static/css/app.3f2a9c1b7e4d.css``), served with ``Cache-Control: immutable``.
+        Templates call it as ``static_url('css/app.css')``.
+        """
+        return static_url(self, path, name=name)
+
     # ---------------------------------------------------------------- start-up
 
     def build(self) -> None:
@@ -275,6 +288,9 @@ class App(Router):
             add_docs_routes(self)
         self._compile_routes()
         if settings is not None:
+            if not self.debug and settings.STATIC_ROOT:
+                # Production: static files from `plait collectstatic`'s folder, when it ran.
+                use_collected_static(self, settings.STATIC_ROOT)
             self._hosts = self._compile_hosts(settings)
             proxies = self.trusted_proxies
             if proxies is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import typing
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -70,23 +71,60 @@ class ErrorHandling:
     async def respond(self, request: Request, exc: Exception) -> Response:
         """The response for ``exc`` raised while handling ``request``."""
         handler = self._find(exc)
-        if handler is not None:
-            try:
-                if inspect.iscoroutinefunction(handler):
-                    result = await handler(request, exc)
-                else:
-                    result = await run_in_threadpool(handler, request, exc)
-                if not isinstance(result, Response):
-                    from plait._results import make_renderer
+        if handler is None:
+            return await self.default(request, exc)
+        try:
+            return await self._call(handler, request, exc)
+        except HTTPException as translated:
+            # A handler that translates its exception into an HTTP error (the database's
+            # IntegrityError into a 409) hands it to the handler of that error, if another.
+            other = self._find(translated) if translated is not exc else None
+            if other is not None and other is not handler:
+                try:
+                    return await self._call(other, request, translated)
+                except Exception as handler_exc:
+                    return await self.default(request, handler_exc)
+            return await self.default(request, translated)
+        except Exception as handler_exc:
+            # A handler that fails (or returns something unrenderable) gets the safe
+            # default; one that re-raises ``exc`` asks for the default answer on purpose.
+            return await self.default(request, handler_exc)
 
-                    status = exc.status_code if isinstance(exc, HTTPException) else 500
-                    result = make_renderer(status, None)(result)
-            except Exception as handler_exc:
-                # A handler that fails (or returns something unrenderable) gets the safe
-                # default; one that re-raises ``exc`` asks for the default answer on purpose.
-                return await self.default(request, handler_exc)
+    async def _call(self, handler: ExceptionHandler, request: Request, exc: Exception) -> Response:
+        if inspect.iscoroutinefunction(handler):
+            result = await handler(request, exc)
+        else:
+            result = await run_in_threadpool(handler, request, exc)
+        if isinstance(result, Response):
             return result
-        return await self.default(request, exc)
+        from plait._results import make_renderer
+
+        status = exc.status_code if isinstance(exc, HTTPException) else 500
+        response: Response = make_renderer(status, None)(result)
+        if isinstance(exc, HTTPException) and exc.headers:
+            # A body of the handler's own, the error's headers (Allow, WWW-Authenticate,
+            # Retry-After) all the same.
+            for name, value in exc.headers.items():
+                response.headers[name] = value
+        return response
+
+    def documented_error(self, status: int) -> Any:
+        """The type a handler of yours answers an HTTP error ``status`` with, from its return
+        annotation (``-> ErrorBody``), or ``None`` (the RFC 9457 problem): the OpenAPI
+        document describes the errors the way they are sent."""
+        handler = self.by_status.get(status) or self.by_type.get(HTTPException)
+        if handler is None:
+            return None
+        try:
+            hints = typing.get_type_hints(handler)
+        except Exception:  # an annotation that does not resolve: undocumented, as before
+            return None
+        output = hints.get("return")
+        if output is None or output is Any or output is type(None):
+            return None
+        if isinstance(output, type) and issubclass(output, Response):
+            return None
+        return output
 
     async def default(self, request: Request, exc: Exception) -> Response:
         """The answer to ``exc`` when no handler of yours gives one (the app's

@@ -220,6 +220,9 @@ class Settings(msgspec.Struct, kw_only=True):
     """Proxy addresses or networks whose ``X-Forwarded-For``/``-Proto`` are believed; the
     app reads it at start-up unless ``App(trusted_proxies=...)`` says otherwise. None by
     default."""
+    STATIC_ROOT: str = "staticfiles"
+    """The folder ``plait collectstatic`` fills; with DEBUG off, static mounts serve their
+    collected files from it (content-hashed names, immutable caching) when it has them."""
     SILENCED_CHECKS: list[str] = msgspec.field(default_factory=list)
     """IDs of ``plait check`` findings to leave out (``deploy.W005,deploy.W006``): a finding
     you have dealt with another way, as Django's ``SILENCED_SYSTEM_CHECKS``."""

@@ -119,13 +119,6 @@ def encode_event(item: Any) -> bytes:
     )
 
 
-async def _next_item(iterator: AsyncIterator[Any]) -> Any:
-    try:
-        return await anext(iterator)
-    except StopAsyncIteration:
-        return _STOP
-
-
 async def _sync_items(iterator: Iterator[Any]) -> AsyncIterator[Any]:
     while (item := await run_in_threadpool(next, iterator, _STOP)) is not _STOP:
         yield item
@@ -141,6 +134,29 @@ def _close_quietly(iterator: Iterator[Any]) -> None:
 async def _wait_for_disconnect(receive: Receive) -> None:
     while (await receive())["type"] != "http.disconnect":
         pass
+
+
+class _StreamState:
+    """What the sending task of an event stream shares with its watcher and pinger."""
+
+    __slots__ = ("gone", "last", "lock", "loop", "streaming")
+
+    def __init__(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.last = self.loop.time()  # when something was last sent
+        self.lock = asyncio.Lock()
+        self.streaming = True
+        self.gone = False
+
+
+async def _ping_while_idle(send: Send, state: _StreamState, ping: float) -> None:
+    loop = state.loop
+    while True:
+        await asyncio.sleep(max(0.0, state.last + ping - loop.time()))
+        if loop.time() - state.last >= ping:
+            async with state.lock:
+                await send({"type": "http.response.body", "body": _PING, "more_body": True})
+            state.last = loop.time()
 
 
 class EventSourceResponse(Response):
@@ -204,35 +220,55 @@ class EventSourceResponse(Response):
             await self.background()
 
     async def _stream(self, receive: Receive, send: Send) -> bool:
-        """Send every event, pinging while idle; ``True`` if the client went away first."""
-        iterator = self.body_iterator
+        """Send every event, pinging while idle; ``True`` if the client went away first.
+
+        PERF: the events are read and sent in this task, with no task or ``asyncio.wait``
+        per event (a fan-out sends thousands a second). A watcher task cancels this one when
+        the client disconnects, which also stops a generator waiting for its next event; a
+        pinger task sends ``: ping`` while the stream is idle, holding a lock so that it
+        never sends at the same time as this task.
+        """
+        task = asyncio.current_task()
+        assert task is not None
+        state = _StreamState()
+
+        def on_disconnect(watcher: asyncio.Future[None]) -> None:
+            if state.streaming and not watcher.cancelled() and watcher.exception() is None:
+                state.gone = True
+                task.cancel()
+
         watcher = asyncio.ensure_future(_wait_for_disconnect(receive))
-        pending: asyncio.Future[Any] | None = None
+        watcher.add_done_callback(on_disconnect)
+        helpers: set[asyncio.Future[Any]] = {watcher}
+        if self.ping is not None:
+            helpers.add(asyncio.ensure_future(_ping_while_idle(send, state, self.ping)))
+        lock = state.lock
+        sent = 0
         try:
-            while True:
-                pending = asyncio.ensure_future(_next_item(iterator))
-                while not pending.done():
-                    done, _ = await asyncio.wait(
-                        {pending, watcher}, timeout=self.ping, return_when=asyncio.FIRST_COMPLETED
-                    )
-                    if watcher in done:
-                        return True
-                    if not done:
-                        await send({"type": "http.response.body", "body": _PING, "more_body": True})
-                item = pending.result()
-                if item is _STOP:
-                    return False
+            async for item in self.body_iterator:
                 body = encode_event(item)
-                await send({"type": "http.response.body", "body": body, "more_body": True})
+                async with lock:
+                    await send({"type": "http.response.body", "body": body, "more_body": True})
+                state.last = state.loop.time()
+                sent += 1
+                if not sent & 15:
+                    # A generator that never waits, and a send that never blocks, would
+                    # never let the watcher (or anything else) run: yield now and then.
+                    await asyncio.sleep(0)
+            return False
+        except asyncio.CancelledError:
+            if not state.gone:
+                raise
+            task.uncancel()
+            return True
         finally:
-            watcher.cancel()
-            tasks: set[asyncio.Future[Any]] = {watcher}
-            if pending is not None:
-                pending.cancel()
-                tasks.add(pending)
-            await asyncio.wait(tasks)
-            if not watcher.cancelled():
-                watcher.exception()  # retrieved, so asyncio does not log it
+            state.streaming = False
+            for helper in helpers:
+                helper.cancel()
+            await asyncio.wait(helpers)
+            for helper in helpers:
+                if not helper.cancelled():
+                    helper.exception()  # retrieved, so asyncio does not log it
 
     async def _close(self) -> None:
         aclose = getattr(self.body_iterator, "aclose", None)

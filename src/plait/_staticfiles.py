@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat as stat_mode
-from typing import NamedTuple
+from mimetypes import guess_type
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from plait._concurrency import run_in_threadpool
 from plait._errorhandling import problem_response
@@ -13,7 +15,29 @@ from plait._fileresponse import FileResponse
 from plait._responses import RedirectResponse, Response, same_site_path
 from plait.types import Receive, Scope, Send
 
-__all__ = ["StaticFiles"]
+if TYPE_CHECKING:
+    from plait._app import App
+    from plait._routing import Router
+
+__all__ = [
+    "IMMUTABLE",
+    "MANIFEST",
+    "StaticFiles",
+    "collected_directory",
+    "read_manifest",
+    "static_mounts",
+    "static_url",
+    "use_collected_static",
+]
+
+MANIFEST = "staticfiles.json"
+"""The manifest ``plait collectstatic`` writes in each collected folder: source name ->
+content-hashed name."""
+IMMUTABLE = "public, max-age=31536000, immutable"
+"""``Cache-Control`` of a content-hashed file: it never changes under its name."""
+# Precompressed twins a client may take instead of the file, best first.
+_ENCODINGS = (("br", ".br"), ("gzip", ".gz"))
+_REFUSED = frozenset({"q=0", "q=0.0", "q=0.00", "q=0.000"})
 
 
 class _Found(NamedTuple):
@@ -52,6 +76,22 @@ class StaticFiles:
         if check_dir and not os.path.isdir(self.directory):
             raise RuntimeError(f"StaticFiles directory {os.fspath(directory)!r} does not exist")
         self._real_directory = os.path.realpath(self.directory)
+        self.manifest: dict[str, str] = {}
+        """Source name -> content-hashed name, once :meth:`use_collected` was called."""
+        self._hashed: frozenset[str] = frozenset()
+
+    def use_collected(self, directory: str | os.PathLike[str]) -> None:
+        """Serve the files ``plait collectstatic`` gathered into ``directory`` instead of the
+        sources: hashed names (from its manifest) with ``Cache-Control: immutable``, and
+        precompressed ``.br``/``.gz`` twins to clients that accept them."""
+        self.manifest = read_manifest(directory)
+        self._hashed = frozenset(self.manifest.values())
+        self.directory = os.path.abspath(directory)
+        self._real_directory = os.path.realpath(self.directory)
+
+    def url_name(self, path: str) -> str:
+        """The name to put in a URL for the file ``path``: its hashed name when collected."""
+        return self.manifest.get(path.lstrip("/"), path)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -76,11 +116,48 @@ class StaticFiles:
             return await self._not_found()
         if found.is_index and not path.endswith("/"):
             return _redirect_to_slash(scope)
-        return self._file(found.path, found.stat)
+        immutable = "/".join(parts) in self._hashed
+        return await run_in_threadpool(self._variant, scope, found, immutable)
 
-    def _file(self, path: str, result: os.stat_result, status_code: int = 200) -> FileResponse:
-        headers = {"Cache-Control": self.cache_control} if self.cache_control else None
-        return FileResponse(path, status_code=status_code, headers=headers, stat_result=result)
+    def _variant(self, scope: Scope, found: _Found, immutable: bool) -> FileResponse:
+        """Blocking: the file, or its precompressed twin when the client accepts it."""
+        accepted = _accepted_encodings(scope)
+        response = None
+        vary = False
+        for encoding, suffix in _ENCODINGS:
+            twin = found.path + suffix
+            twin_stat = self._stat(twin)
+            if twin_stat is None or not stat_mode.S_ISREG(twin_stat.st_mode):
+                continue
+            vary = True
+            if response is None and encoding in accepted:
+                media_type = guess_type(found.path)[0] or "application/octet-stream"
+                response = self._file(twin, twin_stat, media_type=media_type, immutable=immutable)
+                response.headers["content-encoding"] = encoding
+        if response is None:
+            response = self._file(found.path, found.stat, immutable=immutable)
+        if vary:
+            response.headers["vary"] = "Accept-Encoding"
+        return response
+
+    def _file(
+        self,
+        path: str,
+        result: os.stat_result,
+        status_code: int = 200,
+        *,
+        media_type: str | None = None,
+        immutable: bool = False,
+    ) -> FileResponse:
+        cache_control = IMMUTABLE if immutable else self.cache_control
+        headers = {"Cache-Control": cache_control} if cache_control else None
+        return FileResponse(
+            path,
+            status_code=status_code,
+            headers=headers,
+            media_type=media_type,
+            stat_result=result,
+        )
 
     async def _not_found(self) -> Response:
         if self.html:
@@ -136,3 +213,67 @@ def _redirect_to_slash(scope: Scope) -> Response:
     if query:
         target += "?" + query.decode("latin-1")
     return RedirectResponse(target)
+
+
+def _accepted_encodings(scope: Scope) -> set[str]:
+    """The content codings of ``Accept-Encoding`` (without those refused with ``q=0``)."""
+    accepted = set()
+    for name, value in scope["headers"]:
+        if name == b"accept-encoding":
+            for part in value.decode("latin-1").split(","):
+                token, _, params = part.partition(";")
+                if params.replace(" ", "").lower() not in _REFUSED:
+                    accepted.add(token.strip().lower())
+    return accepted
+
+
+def read_manifest(directory: str | os.PathLike[str]) -> dict[str, str]:
+    """The manifest ``plait collectstatic`` wrote in ``directory`` (source -> hashed name)."""
+    with open(os.path.join(directory, MANIFEST), encoding="utf-8") as file:
+        data: Any = json.load(file)
+    paths = data.get("paths") if isinstance(data, dict) else None
+    if not isinstance(paths, dict) or not all(isinstance(v, str) for v in paths.values()):
+        raise RuntimeError(f"{os.path.join(directory, MANIFEST)} is not a static files manifest")
+    return dict(paths)
+
+
+def static_mounts(router: Router) -> dict[str, StaticFiles]:
+    """The router's StaticFiles apps by the path they are mounted at (``"/static"``)."""
+    from plait._routing import Mount
+
+    return {
+        route.path: route.app
+        for route in router.routes
+        if isinstance(route, Mount) and isinstance(route.app, StaticFiles)
+    }
+
+
+def collected_directory(root: str | os.PathLike[str], mount_path: str) -> str:
+    """Where ``plait collectstatic`` puts the files of the mount at ``mount_path``."""
+    return os.path.join(root, *[part for part in mount_path.split("/") if part])
+
+
+def use_collected_static(router: Router, root: str | os.PathLike[str]) -> list[str]:
+    """Serve every static mount from its collected folder under ``root``, when there is one
+    (``App`` calls it at start-up with DEBUG off and the ``STATIC_ROOT`` setting); return the
+    mount paths switched."""
+    switched = []
+    for mount_path, files in static_mounts(router).items():
+        collected = collected_directory(root, mount_path)
+        if os.path.isfile(os.path.join(collected, MANIFEST)):
+            files.use_collected(collected)
+            switched.append(mount_path)
+    return switched
+
+
+def static_url(app: App, path: str, *, name: str = "static") -> str:
+    """The URL path of the static file ``path`` under the mount called ``name``: its
+    content-hashed name once collected (``/static/css/app.3f2a9c1b7e4d.css``), else the
+    plain one (``/static/css/app.css``)."""
+    from plait._routing import Mount
+
+    for route in app.routes:
+        if isinstance(route, Mount) and route.name == name and isinstance(route.app, StaticFiles):
+            path = route.app.url_name(path)
+            break
+    return app.url_path_for(name, path=path)

@@ -160,7 +160,21 @@ class WebSocket(HTTPConnection):
         """Yield text messages until the peer disconnects."""
         try:
             while True:
-                yield await self.receive_text()
+                # PERF: once connected, read straight from the server (the loop of every
+                # echo and chat handler); other states take receive_text's checks.
+                if self.client_state is not WebSocketState.CONNECTED or (
+                    self.application_state is not WebSocketState.CONNECTED
+                ):
+                    yield await self.receive_text()
+                    continue
+                message = await self._receive()
+                text = message.get("text")
+                if text is None:
+                    if message["type"] == "websocket.disconnect":
+                        self.client_state = WebSocketState.DISCONNECTED
+                    yield str(self._data(message, "text"))
+                    continue
+                yield text
         except WebSocketDisconnect:
             pass
 
@@ -179,12 +193,26 @@ class WebSocket(HTTPConnection):
             pass
 
     async def send_text(self, data: str) -> None:
+        if self.application_state is WebSocketState.CONNECTED:
+            await self._send_data({"type": "websocket.send", "text": data})
+            return
         self._check_can_send()
         await self.send({"type": "websocket.send", "text": data})
 
     async def send_bytes(self, data: bytes) -> None:
+        if self.application_state is WebSocketState.CONNECTED:
+            await self._send_data({"type": "websocket.send", "bytes": data})
+            return
         self._check_can_send()
         await self.send({"type": "websocket.send", "bytes": data})
+
+    async def _send_data(self, message: Message) -> None:
+        """``send`` for a data message on an open connection (PERF: the per-message path)."""
+        try:
+            await self._send(message)
+        except OSError:
+            self.client_state = self.application_state = WebSocketState.DISCONNECTED
+            raise WebSocketDisconnect(1006, "The client went away") from None
 
     async def send_json(self, data: Any, mode: Literal["text", "binary"] = "text") -> None:
         """Send ``data`` encoded as JSON (msgspec), in a text or a binary message."""

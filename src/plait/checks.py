@@ -27,12 +27,11 @@ A finding is silenced by listing its ID in the ``SILENCED_CHECKS`` setting
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, Literal
 
+from plait._plugins import battery_entry_points
 from plait._settings import Settings, SettingsError
 
 if TYPE_CHECKING:
@@ -120,14 +119,7 @@ def _installed() -> list[Check]:
     from plait._deploychecks import CHECKS
 
     found = list(CHECKS)
-    for entry_point in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name):
-        package = entry_point.module.rpartition(".")[0] or entry_point.module
-        if package not in sys.modules:
-            continue  # the app never imported the battery: nothing of it to check
-        try:
-            loaded: Any = entry_point.load()
-        except ImportError:
-            continue
+    for loaded in battery_entry_points(ENTRY_POINT_GROUP):
         items = [loaded] if isinstance(loaded, Check) else list(loaded)
         found.extend(item for item in items if isinstance(item, Check))
     return found

@@ -37,6 +37,8 @@ from plait.__about__ import __version__
 from plait._app import App
 from plait._checkcli import check_command, startup_checks
 from plait._clioptions import app_options
+from plait._collectstatic import collectstatic_command
+from plait._new import new_command
 from plait._optional import MissingDependencyError
 from plait._routing import Mount, Route, Router, WebSocketRoute
 from plait._serve import (
@@ -48,6 +50,7 @@ from plait._serve import (
     serve_uvicorn,
 )
 from plait._settings import BODY_TIMEOUT_ENV, DEBUG_ENV, SERVER_HEADER_ENV, Settings
+from plait._shell import shell_command
 from plait.openapi._cli import openapi_command
 
 __all__ = [
@@ -441,7 +444,7 @@ def _granian_interface(app: Any, choice: str) -> str:
         return "rsgi"
     if choice == "asgi" or not native:
         return "asgi"
-    # granian's RSGI cannot send WebSocket close codes or a chosen subprotocol (granian 2.8):
+    # granian's RSGI cannot send WebSocket close codes or a chosen subprotocol (2.8.9 neither):
     # an app with WebSocket routes, or mounts that may have some, keeps ASGI's semantics.
     routes = getattr(app, "routes", ())
     if any(isinstance(route, WebSocketRoute | Mount) for route in routes):
@@ -506,3 +509,6 @@ def routes(app_spec: str, app_dir: str, sort: str | None) -> None:
 
 main.add_command(openapi_command)
 main.add_command(check_command)
+main.add_command(new_command)
+main.add_command(collectstatic_command)
+main.add_command(shell_command)

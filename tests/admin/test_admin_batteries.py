@@ -70,6 +70,7 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
                         email=f"{name}@example.com",
                         password=hash_password("pw"),
                         is_staff=True,
+                        is_superuser=True,  # a plain staff user needs permissions
                     )
                 )
 
@@ -89,7 +90,7 @@ def sign_in(client: TestClient, username: str, next_url: str = "/admin/") -> Non
 
 
 def test_staff_sign_in_and_edit_through_the_real_batteries(client: TestClient) -> None:
-    assert client.get("/admin/").headers["location"] == "/login?next=/admin/"
+    assert client.get("/admin/").headers["location"] == "/admin/login/?next=/admin/"
     sign_in(client, "bob")
     assert client.get("/admin/").status_code == 403
     sign_in(client, "ada-staff")

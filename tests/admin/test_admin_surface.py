@@ -10,7 +10,7 @@ import textwrap
 
 import plait.admin
 
-PUBLIC = ["Action", "Admin", "ModelAdmin", "Permission"]
+PUBLIC = ["Action", "Admin", "GroupAdmin", "ModelAdmin", "Permission", "UserAdmin"]
 
 
 def test_public_names() -> None:

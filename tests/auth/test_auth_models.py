@@ -137,6 +137,7 @@ def test_public_surface() -> None:
     assert set(plait.auth.__all__) == {
         "HASH_SESSION_KEY",
         "SESSION_KEY",
+        "APIKey",
         "Auth",
         "AuthMiddleware",
         "Credentials",
@@ -145,7 +146,10 @@ def test_public_surface() -> None:
         "JWTKey",
         "LoginRequired",
         "Permission",
+        "RefreshToken",
         "StaffRequired",
+        "Token",
+        "TokenPair",
         "Tokens",
         "User",
         "authenticate",
@@ -155,9 +159,13 @@ def test_public_surface() -> None:
         "login",
         "logout",
         "needs_rehash",
+        "require_perm",
+        "require_scopes",
+        "safe_next",
         "verify_password",
     }
     modules = ("_auth", "_cli", "_credentials", "_dependencies", "_jwt", "_login", "_models")
-    for module in (*modules, "_passwords", "_tokens"):
+    modules += ("_permissions",)
+    for module in (*modules, "_passwords", "_stored", "_tokenmodels", "_tokens"):
         imported = __import__(f"plait.auth.{module}", fromlist=["__all__"])
         assert all(hasattr(imported, name) for name in imported.__all__), module

@@ -8,8 +8,7 @@ import pytest
 from auth_services import SECRET, make_app, new_user, seed
 
 from plait import App, Request
-from plait.auth import Auth
-from plait.auth._pages import safe_next
+from plait.auth import Auth, safe_next
 from plait.csrf import CSRF, csrf_token
 from plait.db import Database
 from plait.sessions import MemoryStore, Sessions

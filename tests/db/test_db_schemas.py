@@ -14,7 +14,7 @@ from db_harness import Article, Author, Status
 from sqlalchemy import ForeignKey, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from plait.db import Model, SchemaOptions, apply, load_options, model_schema, values
+from plait.db import Model, Relation, SchemaOptions, apply, load_options, model_schema, values
 
 UTC = datetime.UTC
 
@@ -254,3 +254,54 @@ def test_apply_sets_only_given_fields() -> None:
     assert (article.title, article.body, article.rating) == ("new", "b", None)
     apply(article, {"body": "x", "rating": msgspec.UNSET})
     assert (article.body, article.rating) == ("x", None)
+
+
+class Shelf(Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    label: Mapped[str] = mapped_column(String(20), unique=True)
+
+
+class ShelvedBook(Model):
+    __schema_options__ = SchemaOptions(
+        rename="camel", relations={"shelf_list": Relation(key="label", create_missing=True)}
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    book_title: Mapped[str] = mapped_column(String(50))
+    added_at: Mapped[datetime.datetime] = mapped_column(server_default=func.now())
+    shelf_list: Mapped[list[Shelf]] = relationship(secondary="shelved_book_shelf")
+
+
+sa.Table(
+    "shelved_book_shelf",
+    Model.metadata,
+    sa.Column("shelved_book_id", ForeignKey("shelved_book.id"), primary_key=True),
+    sa.Column("shelf_id", ForeignKey("shelf.id"), primary_key=True),
+)
+
+
+class Renamed(Model):
+    __schema_options__ = SchemaOptions(rename={"full_name": "name"})
+    id: Mapped[int] = mapped_column(primary_key=True)
+    full_name: Mapped[str] = mapped_column(String(20))
+
+
+def test_schemas_name_their_fields_in_camel_case_when_the_model_asks() -> None:
+    """``SchemaOptions(rename="camel")``: JSON APIs such as RealWorld's (``tagList``,
+    ``createdAt``), with the Python attributes left as they are."""
+    created = msgspec.convert({"bookTitle": "Dune", "shelfList": ["sf"]}, ShelvedBook.Create)
+    assert (created.book_title, created.shelf_list) == ("Dune", ["sf"])
+    with pytest.raises(msgspec.ValidationError, match=r"\$\.bookTitle"):
+        msgspec.convert({"bookTitle": "x" * 51}, ShelvedBook.Create)
+    with pytest.raises(msgspec.ValidationError, match="book_title"):
+        msgspec.convert({"book_title": "Dune"}, ShelvedBook.Create)  # unknown field
+    assert set(schema_of(ShelvedBook.Read)["properties"]) == {
+        "id",
+        "bookTitle",
+        "addedAt",
+        "shelfList",
+    }
+    assert set(schema_of(ShelvedBook.Update)["properties"]) == {"bookTitle", "shelfList"}
+    book = ShelvedBook(created)
+    assert book.book_title == "Dune"
+    assert msgspec.convert({"name": "Ada"}, Renamed.Create).full_name == "Ada"
+    assert set(schema_of(Renamed.Read)["properties"]) == {"id", "name"}

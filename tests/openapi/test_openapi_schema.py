@@ -10,7 +10,7 @@ import pydantic
 import pytest
 from openapi_spec_validator import validate
 
-from plait import App, Body, Depends, Form, Query
+from plait import App, Body, Depends, Form, HTTPException, Query
 from plait.openapi import Problem, openapi_schema
 
 PROBLEM = {"$ref": "#/components/schemas/Problem"}
@@ -544,3 +544,43 @@ def test_required_query_lists_have_items_and_optional_form_fields_no_null() -> N
     body = document["components"]["schemas"]["Body_tagged_post"]
     assert body["properties"]["note"] == {"type": "string", "maxLength": 10}
     assert "required" not in body or "note" not in body["required"]
+
+
+class ErrorBody(msgspec.Struct):
+    errors: dict[str, list[str]]
+
+
+def test_errors_are_documented_as_the_apps_handler_answers_them() -> None:
+    """An exception handler's return annotation is the documented body of the errors it
+    answers: the document stays true when an app shapes its errors its own way."""
+    app = App()
+
+    async def shaped(request: Any, exc: Any) -> ErrorBody:
+        return ErrorBody({"body": [str(exc.detail)]})
+
+    async def teapot(request: Any, exc: Any) -> str:
+        return "short and stout"
+
+    app.add_exception_handler(HTTPException, shaped)
+    app.add_exception_handler(418, teapot)
+
+    @app.put("/items/{item_id:int}", responses={404: Problem, 409: "Taken", 418: "Tea"})
+    async def put_item(item_id: int, item: ErrorBody) -> ErrorBody:
+        return item
+
+    doc = openapi_schema(app)
+    validate(doc)
+    answers = doc["paths"]["/items/{item_id}"]["put"]["responses"]
+    shaped_body = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+    for status in ("400", "404", "409", "413", "415", "422"):
+        assert answers[status]["content"] == shaped_body, status
+    assert answers["418"]["content"] == {"text/plain": {"schema": {"type": "string"}}}
+    assert answers["409"]["description"] == "Taken"
+
+    plain = App()
+
+    @plain.get("/items/{item_id:int}")
+    async def get_item(item_id: int) -> int:
+        return item_id
+
+    assert problem(openapi_schema(plain)["paths"]["/items/{item_id}"]["get"]["responses"]["404"])

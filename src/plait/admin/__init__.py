@@ -29,5 +29,6 @@ require("sqlalchemy", "db", "plait.admin")
 
 from plait.admin._options import ModelAdmin  # noqa: E402
 from plait.admin._site import Action, Admin, Permission  # noqa: E402
+from plait.admin._users import GroupAdmin, UserAdmin  # noqa: E402
 
-__all__ = ["Action", "Admin", "ModelAdmin", "Permission"]
+__all__ = ["Action", "Admin", "GroupAdmin", "ModelAdmin", "Permission", "UserAdmin"]

@@ -27,6 +27,7 @@ from plait.admin._options import ModelAdmin, humanize
 from plait.db import EmailType, URLType, model_schema
 
 __all__ = [
+    "KEYS",
     "OMIT",
     "FormField",
     "convert_errors",
@@ -69,6 +70,13 @@ class FormField:
     """The model a foreign key refers to (a select of its rows)."""
     related_key: str | None = None
     """The attribute of ``related`` the foreign key holds."""
+    direct: bool = False
+    """Set on the row as it is, not through the model's schemas (``extra_fields``,
+    ``many_to_many``)."""
+    many: bool = False
+    """A many-to-many relationship: a multiple select of the related rows' keys."""
+    virtual: bool = False
+    """Not a column: an input the ModelAdmin handles itself (a new user's password)."""
 
 
 def _without_unset(tp: Any) -> Any:
@@ -111,6 +119,9 @@ def _widget(column: sa.Column[Any], write_only: bool) -> tuple[str, dict[str, An
     if isinstance(type_, sa.Text):
         return "textarea", {}
     if isinstance(type_, sa.String):
+        # An unbounded string may hold line breaks, which an <input> would drop on save.
+        if type_.length is None:
+            return "textarea", {}
         return "text", {"max_length": type_.length}
     if isinstance(type_, sa.Integer):
         return "number", {"step": "1"}
@@ -162,7 +173,54 @@ def form_fields(admin: ModelAdmin, kind: Kind) -> list[FormField]:
                 **extra,
             )
         )
+    for name in admin.extra_fields:
+        found.append(_column_field(admin, name, kind))
+    for name in admin.many_to_many:
+        found.append(_many_field(admin, name))
     return found
+
+
+def _column_field(admin: ModelAdmin, name: str, kind: Kind) -> FormField:
+    """A column the schemas keep read-only that the admin edits (``extra_fields``)."""
+    column = admin.columns[name]
+    widget, extra = _widget(column, False)
+    python_type: Any = column.type.python_type
+    nullable = bool(column.nullable)
+    has_default = column.default is not None or column.server_default is not None
+    return FormField(
+        name=name,
+        label=humanize(name),
+        widget=widget,
+        field_type=python_type | None if nullable else python_type,
+        required=not nullable and not has_default and widget != "checkbox",
+        nullable=nullable,
+        has_default=has_default,
+        help_text=column.comment or column.doc or _UTC_HINT.get(widget),
+        direct=True,
+        **extra,
+    )
+
+
+def _many_field(admin: ModelAdmin, name: str) -> FormField:
+    """A many-to-many relationship: a multiple select of the related rows."""
+    relationship: Any = sa.inspect(admin.model).relationships[name]
+    target: type = relationship.mapper.class_
+    key_column = relationship.mapper.primary_key[0]
+    key = relationship.mapper.get_property_by_column(key_column).key
+    return FormField(
+        name=name,
+        label=humanize(name),
+        widget="multiselect",
+        field_type=list[key_column.type.python_type],  # type: ignore[name-defined]
+        required=False,
+        nullable=False,
+        has_default=True,
+        help_text=relationship.doc,
+        related=target,
+        related_key=key,
+        direct=True,
+        many=True,
+    )
 
 
 # ---------------------------------------------------------------- posted values
@@ -187,6 +245,10 @@ def _raw(form_field: FormField, form: Mapping[str, Any], kind: Kind) -> tuple[An
     name, widget = form_field.name, form_field.widget
     if widget == "checkbox":
         return name in form, None
+    if form_field.many:
+        getlist = getattr(form, "getlist", None)
+        posted = getlist(name) if getlist is not None else form.get(name, [])
+        return [v for v in posted if isinstance(v, str) and v], None
     value = form.get(name, "")
     if not isinstance(value, str):
         return OMIT, "Upload a value, not a file."
@@ -242,26 +304,82 @@ def convert_errors(message: str) -> str:
     return message.replace("`", "")
 
 
+_TEXTUAL = {"text": "strip-newlines", "email": "strip", "url": "strip", "textarea": "lf"}
+
+
+def _same_text(widget: str, posted: str, shown: str) -> bool:
+    """Whether ``posted`` is ``shown`` as a browser sends it back: an input drops line
+    breaks (and an e-mail or URL input surrounding spaces), a textarea sends CRLF."""
+    how = _TEXTUAL.get(widget, "")
+    if how == "lf":
+        return _lf(posted) == _lf(shown)
+    if how:
+        posted, shown = re.sub(r"[\r\n]", "", posted), re.sub(r"[\r\n]", "", shown)
+        return posted.strip() == shown.strip() if how == "strip" else posted == shown
+    return False
+
+
+def _lf(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _unchanged(form_field: FormField, form: Mapping[str, Any], shown: str, value: Any) -> bool:
+    """Whether the posted field is what the change form showed, read as the browser sends
+    it: then the stored value is kept as it is (its microseconds, its line breaks, its JSON
+    spacing), never replaced by the form's rendering of it."""
+    posted = form.get(form_field.name, "")
+    if form_field.widget == "checkbox":
+        return (form_field.name in form) == (shown == "true")
+    if form_field.many:
+        return isinstance(value, list) and sorted(value) == sorted(shown.split(_KEYS))
+    if not isinstance(posted, str):
+        return False
+    if _same_text(form_field.widget, posted, shown):
+        return True
+    before, error = _raw(form_field, {form_field.name: shown}, "update")
+    if error is not None or before is OMIT or value is OMIT:
+        return False
+    try:
+        return bool(
+            msgspec.convert(before, form_field.field_type, strict=False)
+            == msgspec.convert(value, form_field.field_type, strict=False)
+        )
+    except msgspec.ValidationError:
+        return False
+
+
 def parse_form(
     fields: list[FormField],
     form: Mapping[str, Any],
     kind: Kind,
     choices: Mapping[str, list[tuple[str, str]]],
+    shown: Mapping[str, str] | None = None,
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Posted strings -> ``(raw values for the schema, errors by field name)``.
 
     Each field is converted with its schema type on its own, so one bad field does not hide
     the others' errors; the caller then converts the whole Struct (the same checks again,
-    plus the schema's own post-processing).
+    plus the schema's own post-processing). ``shown`` (a change form) holds what the form
+    showed: a field posted back as it was shown is left out, so the stored value stays.
     """
     raw: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for form_field in fields:
         value, error = _raw(form_field, form, kind)
+        if (
+            shown is not None
+            and form_field.name in shown
+            and form_field.widget != "password"
+            and _unchanged(form_field, form, shown[form_field.name], value)
+        ):
+            continue
         if error is None and value is not OMIT and value is not None:
             allowed = choices.get(form_field.name) or form_field.choices
-            if form_field.widget == "select" and str(value) not in {key for key, _ in allowed}:
+            offered = {key for key, _ in allowed}
+            if form_field.widget == "select" and str(value) not in offered:
                 error = "Select a valid choice."
+            if form_field.many and (unknown := [v for v in value if v not in offered]):
+                error = f"Select a valid choice. {unknown[0]} is not one of the available choices."
         if error is None and value is not OMIT:
             try:
                 msgspec.convert(value, form_field.field_type, strict=False)
@@ -285,10 +403,18 @@ def _utc_naive(value: datetime.datetime) -> datetime.datetime:
     return value
 
 
+KEYS = _KEYS = "\x1f"
+"""Joins the keys of a many-to-many field's selected rows in one string."""
+
+
 def input_value(form_field: FormField, value: Any) -> str:
-    """A stored value as the text of its input (``datetime-local`` wants no offset)."""
+    """A stored value as the text of its input (``datetime-local`` wants no offset); the
+    related rows of a many-to-many field as their keys joined by ``_KEYS``."""
     if value is None or value is UNSET or form_field.widget == "password":
         return ""
+    if form_field.many:
+        key = form_field.related_key or "id"
+        return _KEYS.join(str(getattr(row, key)) for row in value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, enum.Enum):

@@ -35,6 +35,9 @@ OPTIONS = (
     "label",
     "label_plural",
     "group",
+    "app_label",
+    "extra_fields",
+    "many_to_many",
 )
 """The attributes ``Admin.register(Model, **options)`` accepts as keywords."""
 
@@ -92,6 +95,15 @@ class ModelAdmin:
     label_plural: str | None = None
     group: str | None = None
     """The index page's heading this model is listed under; by default from its module."""
+    extra_fields: Sequence[str] = ()
+    """Columns the admin edits although the schemas make them read-only (plait.auth's
+    ``is_staff``): the API still cannot set them."""
+    many_to_many: Sequence[str] = ()
+    """Many-to-many relationships edited as a multiple select of the related rows
+    (plait.auth's ``User.groups``)."""
+    app_label: str | None = None
+    """The first part of the model's permission names (``"blog"`` in ``"blog.change_post"``);
+    by default the group's name in lower case (``"auth"`` for plait.auth's models)."""
 
     def __init__(self, model: type, **options: Any) -> None:
         unknown = sorted(set(options) - set(OPTIONS))
@@ -115,10 +127,16 @@ class ModelAdmin:
         self.label = self.label or humanize(model.__name__).lower()
         self.label_plural = self.label_plural or _plural(self.label)
         self.group = self.group or _group(model)
+        self.app_label = self.app_label or re.sub(r"\W+", "_", str(self.group).lower())
         if not self.list_display:
             own_str = any("__str__" in vars(cls) for cls in model.__mro__[:-1])
             shown = [key for key in self.columns if key in self.readable]
             self.list_display = ("__str__",) if own_str else tuple(shown[:6])
+        first = self.list_display[0] if self.list_display else None
+        if isinstance(first, str) and first in self.columns and self.columns[first].foreign_keys:
+            # The first column links to the row: a foreign key's label (a comment's post) is
+            # the same on many rows, so the row's own name goes first.
+            self.list_display = ("__str__", *self.list_display)
         self._check()
 
     def __repr__(self) -> str:
@@ -135,6 +153,13 @@ class ModelAdmin:
                     f"{name} list_display: {entry!r} is not a column of {name}, '__str__', "
                     f"or a method of {type(self).__name__}"
                 )
+        relationships: Any = sa.inspect(self.model).relationships
+        for entry in self.many_to_many:
+            if entry not in relationships or relationships[entry].secondary is None:
+                raise ValueError(f"{name} many_to_many: {entry!r} is not a many-to-many of {name}")
+        for entry in self.extra_fields:
+            if entry not in self.columns:
+                raise ValueError(f"{name} extra_fields: {entry!r} is not a column of {name}")
         for option in ("search_fields", "list_filter", "readonly_fields", "exclude", "ordering"):
             for entry in getattr(self, option):
                 field = entry.lstrip("-") if option == "ordering" else entry
@@ -161,7 +186,20 @@ class ModelAdmin:
                 f"{self.model.__name__}'s schemas: the admin does not show it"
             )
 
+    def perm(self, action: Action) -> str:
+        """The plait.auth permission ``action`` needs on this model: ``"blog.change_post"``."""
+        return f"{self.app_label}.{action}_{self.slug}"
+
     # ---------------------------------------------------------------- hooks
+
+    def virtual_fields(self, kind: str) -> list[Any]:
+        """Inputs of the ``add``/``change`` form (or ``password``) that are not columns
+        (``FormField`` objects); :meth:`apply_virtual` handles what was posted."""
+        return []
+
+    async def apply_virtual(self, obj: Any, values: dict[str, Any]) -> dict[str, str]:
+        """Use the posted :meth:`virtual_fields` on ``obj``; return errors by field name."""
+        return {}
 
     async def save_model(
         self, request: Request, session: AsyncSession, obj: Any, change: bool
@@ -179,6 +217,8 @@ class ModelAdmin:
         """The column heading of a ``list_display`` entry."""
         if entry == "__str__":
             return str(self.label).capitalize()
+        if isinstance(entry, str) and entry in self.columns and self.columns[entry].foreign_keys:
+            return humanize(entry.removesuffix("_id"))  # it shows the related row, not its key
         if isinstance(entry, str):
             method = getattr(self, entry, None) if entry not in self.columns else None
             described = getattr(method, "short_description", None)

@@ -3,18 +3,31 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
+import sqlalchemy as sa
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from plait import Request
-from plait.admin._fields import convert_errors
+from plait.admin._fields import FormField, convert_errors
 from plait.admin._options import ModelAdmin, humanize
 from plait.db import apply, describe_integrity_error, model_schema, sqlstate
 
 __all__ = ["NON_FIELD", "integrity_errors", "save"]
+
+
+async def _direct_value(session: AsyncSession, form_field: FormField, value: Any) -> Any:
+    """A value set on the row as it is: converted, or the related rows of a many-to-many."""
+    value = msgspec.convert(value, form_field.field_type, strict=False)
+    if not form_field.many or form_field.related is None:
+        return value
+    key = getattr(form_field.related, form_field.related_key or "id")
+    rows: Any = await session.scalars(sa.select(form_field.related).where(key.in_(value)))
+    return list(rows)
+
 
 NON_FIELD = "__all__"
 """The errors key of a message about the whole form (Django's name)."""
@@ -47,13 +60,19 @@ async def save(
     model_admin: ModelAdmin,
     obj: Any,
     raw: dict[str, Any],
+    fields: Sequence[FormField] = (),
 ) -> tuple[Any, dict[str, str]]:
     """Validate ``raw`` with the model's Create (``obj`` None) or Update schema, save, commit.
 
-    Returns the saved object, or ``None`` and the errors to show on the form.
+    The ``fields`` set directly (``extra_fields``, ``many_to_many``) and the ModelAdmin's
+    virtual ones are taken out of ``raw`` first. Returns the saved object, or ``None`` and
+    the errors to show on the form.
     """
     change = obj is not None
     schema = model_schema(model_admin.model, "update" if change else "create")
+    by_name = {f.name: f for f in fields}
+    direct = {k: raw.pop(k) for k in list(raw) if k in by_name and by_name[k].direct}
+    virtual = {k: raw.pop(k) for k in list(raw) if k in by_name and by_name[k].virtual}
     try:
         data = msgspec.convert(raw, schema, strict=False)
     except msgspec.ValidationError as exc:
@@ -64,6 +83,12 @@ async def save(
         apply(obj, data)
     else:
         obj = model_admin.model(data)
+    for name, value in direct.items():
+        setattr(obj, name, await _direct_value(session, by_name[name], value))
+    if virtual or any(f.virtual for f in fields):
+        errors = await model_admin.apply_virtual(obj, virtual)
+        if errors:
+            return None, errors
     try:
         await model_admin.save_model(request, session, obj, change)
         await session.commit()

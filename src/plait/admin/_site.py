@@ -10,11 +10,16 @@ from urllib.parse import quote
 import sqlalchemy as sa
 
 from plait import App, Request, Response
+from plait.admin._login import LoginPages
 from plait.admin._options import Action, ModelAdmin
-from plait.admin._templates import admin_templates, stylesheet
+from plait.admin._permissions import create_permissions, granted, user_codes
+from plait.admin._templates import STATIC, admin_templates, static_file
+from plait.admin._users import PasswordPage
 from plait.admin._views import Views
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
     from plait.db import Database
     from plait.templates import Templates
 
@@ -60,8 +65,10 @@ class Admin:
         *,
         prefix: str = "/admin",
         title: str = "Administration",
-        login_url: str = "/login",
+        login_url: str | None = None,
         logout_url: str | None = None,
+        login_limit: str | None = "5/minute",
+        auth_permissions: bool = True,
         site_url: str | None = "/",
         permission: Permission | None = None,
         csrf_required: bool = True,
@@ -74,12 +81,14 @@ class Admin:
         self.db = db
         self.prefix = prefix
         self.title = title
-        self.login_url = login_url
-        self.logout_url = logout_url
+        self._login_url = login_url
+        self._logout_url = logout_url
         self.site_url = site_url
         self.permission = permission
+        self.auth_permissions = auth_permissions
         self.csrf_required = csrf_required
         self.name = name
+        self._login_limit = login_limit
         self.registry: dict[type, ModelAdmin] = {}
         self._frozen = False
         self._templates: Templates | None = None
@@ -172,16 +181,20 @@ class Admin:
 
     def _add_routes(self) -> None:
         views = Views(self)
+        pages = LoginPages(self, views, self._login_limit)
         prefix, name = self.prefix, self.name
         both = ("GET", "POST")
         routes: list[tuple[str, Callable[..., Any], tuple[str, ...], str]] = [
             ("/", views.index, ("GET",), "index"),
-            ("/static/admin.css", self._stylesheet, ("GET",), "static"),
+            ("/login/", pages.login, both, "login"),
+            ("/logout/", pages.logout, ("POST",), "logout"),
+            ("/static/{name}", self._static, ("GET",), "static"),
             ("/{model}/", views.changelist, ("GET",), "changelist"),
             ("/{model}/add/", views.add, both, "add"),
             ("/{model}/delete/", views.delete_selected, ("POST",), "delete_selected"),
             ("/{model}/{pk}/change/", views.change, both, "change"),
             ("/{model}/{pk}/delete/", views.delete, both, "delete"),
+            ("/{model}/{pk}/password/", PasswordPage(self, views), both, "password"),
         ]
         for path, endpoint, methods, route_name in routes:
             self.app.add_route(
@@ -193,11 +206,39 @@ class Admin:
             )
 
     @staticmethod
-    def _stylesheet(request: Request) -> Response:
-        headers = {"Cache-Control": "public, max-age=3600"}
-        return Response(stylesheet(), media_type="text/css", headers=headers)
+    def _static(request: Request, name: str) -> Response:
+        if name not in STATIC:
+            return Response(b"Not found", status_code=404, media_type="text/plain")
+        headers = {"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"}
+        return Response(static_file(name), media_type=STATIC[name], headers=headers)
 
     # ---------------------------------------------------------------- access
+
+    @property
+    def auth(self) -> Any:
+        """The app's plait.auth ``Auth``, or None when the app has no users of its own."""
+        return getattr(self.app.state, "auth", None)
+
+    @property
+    def login_url(self) -> str:
+        """Where anonymous visitors go: ``login_url=``, else the admin's own log-in page
+        when plait.auth is on the app, else ``/login``."""
+        if self._login_url is not None:
+            return self._login_url
+        if self.auth is not None:
+            return f"{self.prefix}/login/"
+        return "/login"
+
+    @property
+    def logout_url(self) -> str | None:
+        """The header's "Log out" (a POST): ``logout_url=``, else plait.auth's ``logout``
+        page, else the admin's own, when plait.auth is on the app; None hides it."""
+        if self._logout_url is not None or self.auth is None:
+            return self._logout_url
+        try:
+            return self.app.url_path_for("logout")
+        except LookupError:
+            return f"{self.prefix}/logout/"
 
     def url(self, request: Request, *parts: object) -> str:
         """The path of an admin page: ``url(request, "post", 3, "change")``."""
@@ -205,13 +246,25 @@ class Admin:
         return f"{request.scope.get('root_path', '')}{self.prefix}{path}/"
 
     async def allowed(self, request: Request, action: Action, model: type) -> bool:
-        """Whether the (staff) user may do ``action`` on ``model`` (the ``permission`` rule)."""
+        """Whether the (staff) user may do ``action`` on ``model``: their plait.auth
+        permissions (superusers have all), then the ``permission`` rule."""
+        model_admin = self.registry.get(model)
+        if model_admin is None:
+            return False
+        if not granted(await user_codes(self, request), action, model_admin):
+            return False
         if self.permission is None:
             return True
         result = self.permission(request, action, model)
         if inspect.isawaitable(result):
             result = await result
         return bool(result)
+
+    async def create_permissions(self, session: AsyncSession) -> int:
+        """Add the missing ``view``/``add``/``change``/``delete`` permissions of the registered
+        models to plait.auth's ``Permission`` table (the admin does it whenever it shows the
+        permissions to assign); returns how many were added, flushed, not committed."""
+        return await create_permissions(self, session)
 
     def login_redirect(self, request: Request) -> str:
         """``login_url?next=<this page>``."""

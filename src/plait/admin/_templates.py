@@ -17,7 +17,7 @@ from jinja2 import PackageLoader
 from plait import App
 from plait.templates import Templates
 
-__all__ = ["PACKAGE", "admin_templates", "stylesheet"]
+__all__ = ["PACKAGE", "STATIC", "admin_templates", "static_file", "stylesheet"]
 
 PACKAGE = "plait.admin"
 
@@ -56,7 +56,16 @@ def _autoescaped(templates: Templates, name: str) -> bool:
     return bool(autoescape(name) if callable(autoescape) else autoescape)
 
 
+STATIC = {"admin.css": "text/css", "admin.js": "text/javascript"}
+"""The admin's static files (served under its prefix, no CDN) and their media types."""
+
+
 @functools.cache
+def static_file(name: str) -> bytes:
+    """One of :data:`STATIC`, read from the package once."""
+    return (resources.files(PACKAGE) / "static" / name).read_bytes()
+
+
 def stylesheet() -> bytes:
-    """The admin's stylesheet, served under its prefix (no CDN)."""
-    return (resources.files(PACKAGE) / "static" / "admin.css").read_bytes()
+    """The admin's stylesheet."""
+    return static_file("admin.css")

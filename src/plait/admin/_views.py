@@ -11,7 +11,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from plait import RedirectResponse, Request, Response
-from plait.admin._fields import FormField, form_fields, format_value, input_value, parse_form
+from plait.admin._fields import (
+    KEYS,
+    FormField,
+    form_fields,
+    format_value,
+    input_value,
+    parse_form,
+)
 from plait.admin._links import filter_links, header_links, page_links
 from plait.admin._options import Action, ModelAdmin, humanize, object_label
 from plait.admin._queries import (
@@ -26,10 +33,22 @@ from plait.admin._saving import save
 if TYPE_CHECKING:
     from plait.admin._site import Admin
 
-__all__ = ["Views", "is_anonymous", "is_staff"]
+__all__ = [
+    "Denied",
+    "Views",
+    "bound_fields",
+    "get_many",
+    "get_object",
+    "is_anonymous",
+    "is_staff",
+    "non_field_errors",
+]
 
 _HEADERS = {"Cache-Control": "no-store, private", "X-Frame-Options": "DENY"}
 _FLASHES = "_flashes"  # plait.sessions' key (the contract's flash format)
+_NONE_SELECTED = (
+    "Items must be selected in order to perform actions on them. No items have been changed."
+)
 
 
 def is_staff(user: Any) -> bool:
@@ -42,7 +61,9 @@ def is_anonymous(user: Any) -> bool:
     return user is None or getattr(user, "is_authenticated", True) is False
 
 
-class _Denied(Exception):
+class Denied(Exception):
+    """Raised with the answer for a user who may not see a page."""
+
     def __init__(self, response: Response) -> None:
         self.response = response
 
@@ -70,6 +91,7 @@ class Views:
             "site_title": site.title,
             "index_url": site.url(request),
             "static_url": site.url(request, "static", "admin.css").rstrip("/"),
+            "script_url": site.url(request, "static", "admin.js").rstrip("/"),
             "site_url": site.site_url,
             "logout_url": site.logout_url,
             "user_name": getattr(user, "username", None) or str(user or ""),
@@ -89,25 +111,47 @@ class Views:
         user = request.user
         if is_anonymous(user):
             url = self.site.login_redirect(request)
-            raise _Denied(RedirectResponse(url, status_code=303, headers=_HEADERS))
+            raise Denied(RedirectResponse(url, status_code=303, headers=_HEADERS))
         if not is_staff(user):
-            raise _Denied(self.error(request, 403, "You are not allowed to use this site."))
+            context = {
+                "title": "Forbidden",
+                "message": "You are not allowed to use this site.",
+                "login_again_url": self.site.login_redirect(request),
+            }
+            raise Denied(self.page(request, "error.html", context, 403))
 
     async def authorize(self, request: Request, action: Action, slug: str) -> ModelAdmin:
         """The ModelAdmin of ``slug`` if the user may ``action`` it; else raise the answer."""
         self.check_staff(request)
         model_admin = self.site.model_admin(slug)
         if model_admin is None:
-            raise _Denied(self.error(request, 404, "There is no such page in the admin."))
+            raise Denied(self.error(request, 404, "There is no such page in the admin."))
         if not await self.site.allowed(request, action, model_admin.model):
-            raise _Denied(self.error(request, 403, f"You may not {action} these records."))
+            raise Denied(self.error(request, 403, f"You may not {action} these records."))
         return model_admin
 
     def form_fields(self, model_admin: ModelAdmin, kind: str) -> list[FormField]:
         key = (model_admin.model, kind)
         if key not in self._fields:
-            self._fields[key] = form_fields(model_admin, "create" if kind == "add" else "update")
+            found = (
+                []
+                if kind == "password"
+                else form_fields(model_admin, "create" if kind == "add" else "update")
+            )
+            self._fields[key] = found + list(model_admin.virtual_fields(kind))
         return self._fields[key]
+
+    async def prepare(self, fields: list[FormField]) -> None:
+        """Before a form lists plait.auth's permissions, create the missing ones (so every
+        model's can be assigned), in a transaction of its own."""
+        if self.site.auth is not None and any(
+            f.related is not None
+            and f.related.__module__.startswith("plait.auth")
+            and f.related.__name__ == "Permission"
+            for f in fields
+        ):
+            async with self.site.db.transaction() as writing:
+                await self.site.create_permissions(writing)
 
     async def messages(
         self, request: Request, model_admin: ModelAdmin, session: AsyncSession
@@ -125,19 +169,30 @@ class Views:
         query = request.query_params
         note, key, count = query.get("_msg"), query.get("_pk"), query.get("_n", "")
         if note in ("added", "changed") and key is not None:
-            obj = await _get(session, model_admin, key)
+            obj = await get_object(session, model_admin, key)
             return [("success", _saved_text(model_admin, note, obj))]
         if note == "deleted":
             return [("success", _saved_text(model_admin, note, None))]
+        if note == "password":
+            return [("success", "Password changed successfully.")]
+        if note == "none":
+            return [("warning", _NONE_SELECTED)]
         if note == "deleted_many" and count.isdigit():
             return [("success", _deleted_text(model_admin, int(count)))]
         return []
 
-    def done(self, request: Request, url: str, text: str, query: Mapping[str, str]) -> Response:
+    def done(
+        self,
+        request: Request,
+        url: str,
+        text: str,
+        query: Mapping[str, str],
+        category: str = "success",
+    ) -> Response:
         """Redirect after a write (303) with its message: flashed, or named in ``query``."""
         session_data = request.scope.get("session")
         if session_data is not None:
-            session_data[_FLASHES] = [*session_data.get(_FLASHES, ()), ["success", text]]
+            session_data[_FLASHES] = [*session_data.get(_FLASHES, ()), [category, text]]
         else:
             url += ("&" if "?" in url else "?") + urlencode(query)
         return RedirectResponse(url, status_code=303, headers=_HEADERS)
@@ -153,7 +208,7 @@ class Views:
     async def index(self, request: Request) -> Response:
         try:
             self.check_staff(request)
-        except _Denied as denied:
+        except Denied as denied:
             return denied.response
         groups: dict[str, list[dict[str, Any]]] = {}
         for model_admin in self.site.registry.values():
@@ -173,7 +228,7 @@ class Views:
     async def changelist(self, request: Request, model: str) -> Response:
         try:
             model_admin = await self.authorize(request, "view", model)
-        except _Denied as denied:
+        except Denied as denied:
             return denied.response
         params = {k: v for k, v in request.query_params.items() if k not in ("_msg", "_pk")}
         async with self.site.db.session() as session:
@@ -217,9 +272,10 @@ class Views:
     async def add(self, request: Request, model: str) -> Response:
         try:
             model_admin = await self.authorize(request, "add", model)
-        except _Denied as denied:
+        except Denied as denied:
             return denied.response
         fields = self.form_fields(model_admin, "add")
+        await self.prepare(fields)
         errors: dict[str, str] = {}
         async with self.site.db.session() as session:
             messages = await self.messages(request, model_admin, session)  # "add another"
@@ -228,7 +284,7 @@ class Views:
                 form = await request.form()
                 raw, errors = parse_form(fields, form, "create", choices)
                 if not errors:
-                    obj, errors = await save(request, session, model_admin, None, raw)
+                    obj, errors = await save(request, session, model_admin, None, raw, fields)
                     if obj is not None:
                         return self._after_save(request, model_admin, form, obj, "added")
                 values = _submitted(fields, form)
@@ -237,9 +293,9 @@ class Views:
         context = {
             "title": f"Add {model_admin.label}",
             "model": model_admin,
-            "fields": _bound(fields, values, errors, choices),
+            "fields": bound_fields(fields, values, errors, choices),
             "errors": errors,
-            "non_field_errors": _non_field(fields, errors),
+            "non_field_errors": non_field_errors(fields, errors),
             "readonly": [],
             "messages": messages,
             "delete_url": None,
@@ -248,43 +304,56 @@ class Views:
         return self.page(request, "change_form.html", context)
 
     async def change(self, request: Request, model: str, pk: str) -> Response:
+        """The change form; with only the ``view`` permission, the row read-only (GET)."""
         try:
-            model_admin = await self.authorize(request, "change", model)
-        except _Denied as denied:
+            action: Action = "change" if request.method == "POST" else "view"
+            model_admin = await self.authorize(request, action, model)
+        except Denied as denied:
             return denied.response
-        fields = self.form_fields(model_admin, "change")
+        can_change = await self.site.allowed(request, "change", model_admin.model)
+        fields = self.form_fields(model_admin, "change") if can_change else []
+        await self.prepare(fields)
         errors: dict[str, str] = {}
         async with self.site.db.session() as session:
-            obj = await _get(session, model_admin, pk)
+            obj = await get_object(session, model_admin, pk)
             if obj is None:
                 return self.error(request, 404, f"No {model_admin.label} with the key {pk!r}.")
+            many = [f.name for f in fields if f.many]
+            if many:
+                await session.refresh(obj, many)  # relationships load only when asked
             # Read before any write: a failed commit expires the object.
             label = object_label(obj)
             readonly = _readonly(model_admin, fields, obj)
             messages = await self.messages(request, model_admin, session)
             choices = await _choices(session, fields)
+            shown = {f.name: input_value(f, getattr(obj, f.name)) for f in fields if not f.virtual}
             if request.method == "POST":
                 form = await request.form()
-                raw, errors = parse_form(fields, form, "update", choices)
+                raw, errors = parse_form(fields, form, "update", choices, shown)
                 if not errors:
-                    saved, errors = await save(request, session, model_admin, obj, raw)
+                    saved, errors = await save(request, session, model_admin, obj, raw, fields)
                     if saved is not None:
                         return self._after_save(request, model_admin, form, saved, "changed")
                 values = _submitted(fields, form)
             else:
-                values = {f.name: input_value(f, getattr(obj, f.name)) for f in fields}
+                values = shown
         can_delete = await self.site.allowed(request, "delete", model_admin.model)
         context = {
-            "title": f"Change {model_admin.label}",
+            "title": f"{'Change' if can_change else 'View'} {model_admin.label}",
+            "can_change": can_change,
+            "can_add": await self.site.allowed(request, "add", model_admin.model),
             "object_label": label,
             "model": model_admin,
-            "fields": _bound(fields, values, errors, choices),
+            "fields": bound_fields(fields, values, errors, choices),
             "errors": errors,
-            "non_field_errors": _non_field(fields, errors),
+            "non_field_errors": non_field_errors(fields, errors),
             "readonly": readonly,
             "messages": messages,
             "delete_url": self.site.url(request, model_admin.slug, pk, "delete")
             if can_delete
+            else None,
+            "password_url": self.site.url(request, model_admin.slug, pk, "password")
+            if can_change and model_admin.virtual_fields("password")
             else None,
             "breadcrumbs": self.crumbs(request, model_admin),
         }
@@ -311,11 +380,11 @@ class Views:
     async def delete(self, request: Request, model: str, pk: str) -> Response:
         try:
             model_admin = await self.authorize(request, "delete", model)
-        except _Denied as denied:
+        except Denied as denied:
             return denied.response
         error = None
         async with self.site.db.session() as session:
-            obj = await _get(session, model_admin, pk)
+            obj = await get_object(session, model_admin, pk)
             if obj is None:
                 return self.error(request, 404, f"No {model_admin.label} with the key {pk!r}.")
             label = object_label(obj)
@@ -347,16 +416,16 @@ class Views:
         """The changelist's bulk action: confirm, then delete the ticked rows (POST only)."""
         try:
             model_admin = await self.authorize(request, "delete", model)
-        except _Denied as denied:
+        except Denied as denied:
             return denied.response
         form = await request.form()
         keys = [key for key in form.getlist("_selected") if isinstance(key, str)]
         changelist = self.site.url(request, model_admin.slug)
         error = None
         async with self.site.db.session() as session:
-            objects = await _get_many(session, model_admin, keys)
+            objects = await get_many(session, model_admin, keys)
             if not objects:
-                return RedirectResponse(changelist, status_code=303, headers=_HEADERS)
+                return self.done(request, changelist, _NONE_SELECTED, {"_msg": "none"}, "warning")
             labels = [
                 (str(getattr(obj, model_admin.pk_name)), object_label(obj)) for obj in objects
             ]
@@ -400,13 +469,13 @@ def _deleted_text(model_admin: ModelAdmin, count: int) -> str:
     return f"Successfully deleted {count} {label}."
 
 
-async def _get(session: AsyncSession, model_admin: ModelAdmin, text: str) -> Any:
+async def get_object(session: AsyncSession, model_admin: ModelAdmin, text: str) -> Any:
     """The row with primary key ``text``, or None."""
     key = column_value(model_admin, model_admin.pk_name, text)
     return None if key is None else await session.get(model_admin.model, key)
 
 
-async def _get_many(session: AsyncSession, model_admin: ModelAdmin, texts: list[str]) -> list[Any]:
+async def get_many(session: AsyncSession, model_admin: ModelAdmin, texts: list[str]) -> list[Any]:
     """The rows whose primary keys are among ``texts``, in key order."""
     keys = {
         key
@@ -421,6 +490,7 @@ async def _get_many(session: AsyncSession, model_admin: ModelAdmin, texts: list[
 
 
 async def _choices(session: AsyncSession, fields: list[FormField]) -> dict[str, list[Any]]:
+    """The options of the fields that list rows: foreign keys and many-to-many fields."""
     return {
         f.name: await load_choices(session, f.related, f.related_key)
         for f in fields
@@ -429,6 +499,8 @@ async def _choices(session: AsyncSession, fields: list[FormField]) -> dict[str, 
 
 
 def _default(model_admin: ModelAdmin, form_field: FormField) -> str:
+    if form_field.name not in model_admin.columns:
+        return ""
     default = model_admin.columns[form_field.name].default
     arg = getattr(default, "arg", None)
     if default is None or not getattr(default, "is_scalar", False):
@@ -443,12 +515,16 @@ def _submitted(fields: list[FormField], form: Mapping[str, Any]) -> dict[str, st
         posted = form.get(f.name, "")
         if f.widget == "checkbox":
             values[f.name] = "true" if f.name in form else "false"
+        elif f.many:
+            getlist = getattr(form, "getlist", None)
+            chosen = getlist(f.name) if getlist is not None else []
+            values[f.name] = KEYS.join(v for v in chosen if isinstance(v, str))
         else:
             values[f.name] = "" if f.widget == "password" or not isinstance(posted, str) else posted
     return values
 
 
-def _bound(
+def bound_fields(
     fields: list[FormField],
     values: Mapping[str, str],
     errors: Mapping[str, str],
@@ -464,7 +540,7 @@ def _bound(
         bound.append(
             {
                 "field": f,
-                "value": values.get(f.name, ""),
+                "value": values.get(f.name, "").split(KEYS) if f.many else values.get(f.name, ""),
                 "error": errors.get(f.name),
                 "options": options,
             }
@@ -472,7 +548,7 @@ def _bound(
     return bound
 
 
-def _non_field(fields: list[FormField], errors: Mapping[str, str]) -> list[str]:
+def non_field_errors(fields: list[FormField], errors: Mapping[str, str]) -> list[str]:
     names = {f.name for f in fields}
     return [message for key, message in errors.items() if key not in names]
 

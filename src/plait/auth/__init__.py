@@ -44,14 +44,18 @@ from plait.auth._auth import HASH_SESSION_KEY, SESSION_KEY, Auth, AuthMiddleware
 from plait.auth._credentials import Credentials, credentials_of  # noqa: E402
 from plait.auth._dependencies import CurrentUser, LoginRequired, StaffRequired  # noqa: E402
 from plait.auth._jwt import JWTKey  # noqa: E402
-from plait.auth._login import authenticate, has_perm, login, logout  # noqa: E402
+from plait.auth._login import authenticate, has_perm, login, logout, safe_next  # noqa: E402
 from plait.auth._models import Group, Permission, User  # noqa: E402
 from plait.auth._passwords import hash_password, needs_rehash, verify_password  # noqa: E402
+from plait.auth._permissions import require_perm, require_scopes  # noqa: E402
+from plait.auth._stored import TokenPair  # noqa: E402
+from plait.auth._tokenmodels import APIKey, RefreshToken, Token  # noqa: E402
 from plait.auth._tokens import Tokens  # noqa: E402
 
 __all__ = [
     "HASH_SESSION_KEY",
     "SESSION_KEY",
+    "APIKey",
     "Auth",
     "AuthMiddleware",
     "Credentials",
@@ -60,7 +64,10 @@ __all__ = [
     "JWTKey",
     "LoginRequired",
     "Permission",
+    "RefreshToken",
     "StaffRequired",
+    "Token",
+    "TokenPair",
     "Tokens",
     "User",
     "authenticate",
@@ -70,5 +77,8 @@ __all__ = [
     "login",
     "logout",
     "needs_rehash",
+    "require_perm",
+    "require_scopes",
+    "safe_next",
     "verify_password",
 ]

@@ -136,6 +136,8 @@ class Auth:
         audience: str | None = None,
         issuer: str | None = None,
         leeway: float = 0,
+        refresh_lifetime: datetime.timedelta = datetime.timedelta(days=14),
+        api_key_header: str = "X-API-Key",
     ) -> Tokens:
         """Let API clients log in with ``Authorization: <scheme> <token>`` (see
         :class:`~plait.auth.Tokens`)::
@@ -155,6 +157,8 @@ class Auth:
             audience=audience,
             issuer=issuer,
             leeway=leeway,
+            refresh_lifetime=refresh_lifetime,
+            api_key_header=api_key_header,
         )
         tokens = self.tokens
         self.app.on_startup(lambda: tokens.exempt_from_csrf(self.app))
@@ -224,14 +228,11 @@ class AuthMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         tokens = self.auth.tokens
-        if tokens is not None:
-            token = tokens.credential_of(scope)
-            if token is not None:
-                # Authenticated by the token alone, never by a cookie it comes with: these
-                # requests skip CSRF, so the session must not speak for them.
-                await tokens.authenticate(scope, token)
-                await self.app(scope, receive, send)
-                return
+        # Authenticated by the token alone, never by a cookie it comes with: these requests
+        # skip CSRF, so the session must not speak for them.
+        if tokens is not None and await tokens.authenticate(scope):
+            await self.app(scope, receive, send)
+            return
         session = scope.get("session")
         # PERF: a request whose session has no user costs a dict lookup.
         if isinstance(session, SessionData) and SESSION_KEY in session.to_dict():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from plait import App, Depends, HTTPException, Request, Security
@@ -18,6 +18,7 @@ __all__ = [
     "SessionLogin",
     "StaffRequired",
     "current_user",
+    "login_alternatives",
     "login_required",
     "prefers_html",
     "staff_required",
@@ -48,21 +49,36 @@ async def current_user(request: Request) -> User | None:
     return user if isinstance(user, User) else None
 
 
+def login_alternatives(app: App) -> list[tuple[str, dict[str, Any]]]:
+    """The ways to log in to ``app``, as OpenAPI security schemes (name, scheme), any one of
+    which a route needing a login accepts: the session cookie, and with
+    :meth:`Auth.add_tokens` the OAuth2 password flow (when there is a token endpoint), the
+    token in the ``Authorization`` header and the API key header."""
+    sessions = getattr(app.state, "sessions", None)
+    found: list[tuple[str, dict[str, Any]]] = [
+        (
+            "session",
+            {
+                "type": "apiKey",
+                "in": "cookie",
+                "name": getattr(sessions, "cookie_name", "plait_session"),
+                "description": "The session cookie set by logging in (plait.auth).",
+            },
+        )
+    ]
+    auth = getattr(app.state, "auth", None)
+    if isinstance(auth, Auth) and auth.tokens is not None:
+        found.extend(auth.tokens.openapi_schemes())
+    return found
+
+
 class SessionLogin:
-    """The session cookie as an OpenAPI security scheme: the dependencies behind
+    """The app's logins as OpenAPI security schemes: the dependencies behind
     :data:`LoginRequired` and :data:`StaffRequired` are its methods, so the document shows
     the routes needing a login, with their 401 (and the staff role's 403)."""
 
-    scheme_name = "session"
-
-    def openapi_security_scheme(self, app: App) -> dict[str, str]:
-        sessions = getattr(app.state, "sessions", None)
-        return {
-            "type": "apiKey",
-            "in": "cookie",
-            "name": getattr(sessions, "cookie_name", "plait_session"),
-            "description": "The session cookie set by logging in (plait.auth).",
-        }
+    def openapi_security_alternatives(self, app: App) -> list[tuple[str, dict[str, Any]]]:
+        return login_alternatives(app)
 
     async def login_required(self, request: Request, user: CurrentUser) -> User:
         """The dependency behind :data:`LoginRequired`."""

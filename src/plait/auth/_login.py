@@ -20,7 +20,7 @@ from plait.auth._models import (
 from plait.auth._passwords import dummy_hash, hash_password, needs_rehash, verify_password
 from plait.sessions import SessionData
 
-__all__ = ["authenticate", "has_perm", "login", "logout"]
+__all__ = ["authenticate", "has_perm", "login", "logout", "safe_next"]
 
 
 async def authenticate(session: AsyncSession, username: str, password: str) -> User | None:
@@ -134,3 +134,15 @@ async def has_perm(session: AsyncSession, user: User | None, perm: str) -> bool:
         )
     )
     return bool(await session.scalar(query))
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """``target`` if it is a path on this site, else ``default`` (no open redirects)::
+
+    return RedirectResponse(safe_next(request.query_params.get("next"), "/"), 303)
+    """
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return default
+    if any(c in target for c in "\r\n\t"):
+        return default
+    return target

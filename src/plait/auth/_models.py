@@ -55,6 +55,9 @@ class Permission(Model):
     def __repr__(self) -> str:
         return f"<Permission {self.app_label}.{self.codename}>"
 
+    def __str__(self) -> str:
+        return f"{self.app_label} | {self.name or self.codename}"
+
 
 class Group(Model):
     """A named set of permissions; its users have them all."""
@@ -69,6 +72,9 @@ class Group(Model):
 
     def __repr__(self) -> str:
         return f"<Group {self.name!r}>"
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class User(Model):

@@ -9,9 +9,10 @@ import sqlalchemy as sa
 from msgspec import Meta
 
 from plait import App, HTMLResponse, RedirectResponse, Request, Response, forms
-from plait.auth._login import authenticate, login, logout
+from plait.auth._login import authenticate, login, logout, safe_next
 from plait.auth._models import User
 from plait.auth._passwords import hash_password
+from plait.auth._throttle import attempt_rule, ensure_limiter
 from plait.csrf import CSRFMiddleware
 from plait.ratelimit import RateLimit, RateLimiter
 from plait.sessions import flash
@@ -20,7 +21,7 @@ from plait.templates import Templates
 if TYPE_CHECKING:
     from plait.auth._auth import Auth
 
-__all__ = ["LoginForm", "SignUpForm", "add_pages", "safe_next"]
+__all__ = ["LoginForm", "SignUpForm", "add_pages"]
 
 _USERNAME_HELP = "150 characters or fewer. Letters, digits and @/./+/-/_ only."
 _WRONG_LOGIN = (
@@ -28,11 +29,14 @@ _WRONG_LOGIN = (
 )
 
 
+_NewPassword = Annotated[str, forms.Widget("password", autocomplete="new-password")]
+
+
 class LoginForm(forms.Form):
     """Django's ``AuthenticationForm``: a username and a password."""
 
-    username: Annotated[str, Meta(max_length=150)]
-    password: forms.Password
+    username: Annotated[str, Meta(max_length=150), forms.Widget("text", autocomplete="username")]
+    password: Annotated[str, forms.Widget("password", autocomplete="current-password")]
 
 
 class SignUpForm(forms.Form):
@@ -40,13 +44,16 @@ class SignUpForm(forms.Form):
     names (``username``, ``password1``, ``password2``)."""
 
     username: Annotated[
-        str, Meta(max_length=150, pattern=r"^[\w.@+-]+$", description=_USERNAME_HELP)
+        str,
+        Meta(max_length=150, pattern=r"^[\w.@+-]+$", description=_USERNAME_HELP),
+        forms.Widget("text", autocomplete="username"),
     ]
     password1: Annotated[
-        forms.Password, Meta(title="Password", min_length=8, description="At least 8 characters.")
+        _NewPassword,
+        Meta(title="Password", min_length=8, description="At least 8 characters."),
     ]
     password2: Annotated[
-        forms.Password,
+        _NewPassword,
         Meta(
             title="Password confirmation",
             description="Enter the same password as before, for verification.",
@@ -57,15 +64,6 @@ class SignUpForm(forms.Form):
         password = self.cleaned_data.get("password1")
         if password is not None and password != self.cleaned_data.get("password2"):
             self.add_error("password2", "The two password fields didn't match.")
-
-
-def safe_next(target: str | None, default: str) -> str:
-    """``target`` if it is a path on this site, else ``default`` (no open redirects)."""
-    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
-        return default
-    if any(c in target for c in "\r\n\t"):
-        return default
-    return target
 
 
 def add_pages(
@@ -81,10 +79,9 @@ def add_pages(
     signup_limit: str | None,
 ) -> None:
     """Add ``/login``, ``/logout`` and (with ``signup``) ``/signup`` under ``prefix``."""
-    if not isinstance(getattr(app.state, "ratelimiter", None), RateLimiter):
-        RateLimiter(app)  # a default one: memory, or Redis when REDIS_URL is set
-    login_rule = _rule(login_limit, "plait.auth.login")
-    signup_rule = _rule(signup_limit, "plait.auth.signup")
+    ensure_limiter(app)
+    login_rule = attempt_rule(login_limit, "plait.auth.login")
+    signup_rule = attempt_rule(signup_limit, "plait.auth.signup")
 
     def render(request: Request, name: str, form: forms.Form, status: int) -> HTMLResponse:
         context = {"form": form, "layout": layout}
@@ -137,14 +134,6 @@ def add_pages(
         app.add_route(f"{prefix}/signup", signup_page, methods=both, name="signup", **options)
     app.on_startup(lambda: _templates_ready(app))
     app.on_startup(lambda: _csrf_ready(app))
-
-
-def _rule(limit: str | None, group: str) -> RateLimit | None:
-    """Per client address, in sliding windows (no double burst across a window's edge)."""
-    if limit is None:
-        return None
-    # No RateLimit-* headers on the pages: an allowed attempt is one round trip to Redis.
-    return RateLimit(limit, key="ip", strategy="sliding", group=group, headers=False)
 
 
 async def _create_user(auth: Auth, form: SignUpForm) -> bool:

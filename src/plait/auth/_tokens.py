@@ -4,14 +4,30 @@ from __future__ import annotations
 
 import datetime
 import hmac
+import logging
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from plait import App
-from plait.auth._credentials import Credentials
+from plait.auth._credentials import Credentials, Method, unauthorized
 from plait.auth._jwt import JWTCodec, JWTKey, TokenError
 from plait.auth._models import User
+from plait.auth._stored import (
+    RefreshReused,
+    TokenPair,
+    check_api_key,
+    check_opaque,
+    create_api_key,
+    create_token,
+    issue_refresh,
+    rotate_refresh,
+    split_scopes,
+)
+from plait.auth._tokenmodels import APIKey, RefreshToken, Token
 from plait.types import Scope
 
 if TYPE_CHECKING:
@@ -20,6 +36,8 @@ if TYPE_CHECKING:
 __all__ = ["Tokens"]
 
 _USER_HASH_CLAIM = "uh"
+logger = logging.getLogger("plait.auth")
+StoredT = TypeVar("StoredT", Token, APIKey)
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:
@@ -56,9 +74,6 @@ class Tokens:
     :func:`~plait.auth.logout` ends every token issued before it.
     """
 
-    scheme_name = "bearer"
-    """The OpenAPI security scheme's name."""
-
     def __init__(
         self,
         auth: Auth,
@@ -69,6 +84,8 @@ class Tokens:
         audience: str | None = None,
         issuer: str | None = None,
         leeway: float = 0,
+        refresh_lifetime: datetime.timedelta = datetime.timedelta(days=14),
+        api_key_header: str = "X-API-Key",
     ) -> None:
         if not scheme or not scheme.isascii() or not scheme.replace("-", "").isalnum():
             raise ValueError(f"an Authorization scheme is one word, like 'Bearer': {scheme!r}")
@@ -81,6 +98,11 @@ class Tokens:
             keys = [JWTKey.derived(auth.secret)]
         self.jwt = JWTCodec(keys, audience=audience, issuer=issuer, leeway=leeway)
         self.lifetime = lifetime
+        self.refresh_lifetime = refresh_lifetime
+        self.api_key_header = api_key_header
+        self._key_header = api_key_header.lower().encode("latin-1")
+        self.token_url: str | None = None
+        self.scope_descriptions: dict[str, str] = {}
 
     # ------------------------------------------------------------------ issuing
 
@@ -114,29 +136,161 @@ class Tokens:
     def _user_hash(self, user: User) -> str:
         return self.auth.session_hash(user)[:22]
 
+    async def issue(
+        self, session: AsyncSession, user: User, *, scopes: Iterable[str] | None = None
+    ) -> TokenPair:
+        """An access token and a refresh token for ``user``, as an OAuth2 token response
+        (a new login: the refresh token starts a family of its own)::
+
+            return await tokens.issue(session, user)   # {"access_token": ..., ...}
+
+        The refresh token is stored (hashed) in ``session``, which commits with the request.
+        """
+        return await self._pair(session, user, family=None, scopes=scopes)
+
+    async def _pair(
+        self,
+        session: AsyncSession,
+        user: User,
+        *,
+        family: str | None,
+        scopes: Iterable[str] | None,
+    ) -> TokenPair:
+        scopes = sorted(set(scopes)) if scopes is not None else None
+        refresh = await issue_refresh(
+            session,
+            user,
+            family=family,
+            scopes=scopes,
+            lifetime=self.refresh_lifetime,
+            user_hash=self._user_hash(user),
+        )
+        return TokenPair(
+            access_token=self.access_token(user, scopes=scopes),
+            token_type=self.scheme.lower(),
+            expires_in=int(self.lifetime.total_seconds()),
+            refresh_token=refresh,
+            scope=" ".join(scopes) if scopes else None,
+        )
+
+    async def refresh(self, refresh_token: str) -> TokenPair:
+        """Spend ``refresh_token``: a new access token and the next refresh token of its
+        family (rotation). A refused one is a 401 problem. Using a refresh token a second
+        time — a thief's or the victim's copy, whoever comes second — revokes its whole
+        family, so the thief's tokens die with the victim's next refresh; the revocation is
+        committed in a transaction of its own, though the request fails.
+        """
+        try:
+            return await self.refresh_or_raise(refresh_token)
+        except TokenError as exc:
+            raise unauthorized(self.scheme, str(exc), "invalid_token") from None
+
+    async def refresh_or_raise(self, refresh_token: str) -> TokenPair:
+        """:meth:`refresh`, raising :class:`TokenError` (RFC 6749's ``invalid_grant``)."""
+        try:
+            user, row = await rotate_refresh(self.auth.db, refresh_token, self._user_hash)
+        except RefreshReused:
+            logger.warning("A refresh token was used twice: its family is revoked")
+            raise
+        async with self.auth.db.transaction() as session:
+            scopes = split_scopes(row.scopes) if row.scopes is not None else None
+            return await self._pair(session, user, family=row.family, scopes=scopes)
+
+    # ------------------------------------------------------------------ stored tokens
+
+    async def create_token(
+        self,
+        session: AsyncSession,
+        user: User,
+        *,
+        name: str = "",
+        scopes: Iterable[str] | None = None,
+        lifetime: datetime.timedelta | None = None,
+    ) -> tuple[str, Token]:
+        """A new opaque token for ``user``: the secret (show it once: only its digest is
+        kept) and its :class:`Token` row (for listing and revoking). Without ``lifetime``
+        it lasts until revoked; without ``scopes`` it may do all its user may."""
+        return await create_token(session, user, name=name, scopes=scopes, lifetime=lifetime)
+
+    async def create_api_key(
+        self,
+        session: AsyncSession,
+        user: User,
+        *,
+        name: str = "",
+        scopes: Iterable[str] = (),
+        lifetime: datetime.timedelta | None = None,
+    ) -> tuple[str, APIKey]:
+        """A new API key acting as ``user``: ``"<prefix>.<secret>"`` (show it once) and its
+        :class:`APIKey` row. It may do only what ``scopes`` grant."""
+        return await create_api_key(session, user, name=name, scopes=scopes, lifetime=lifetime)
+
+    async def user_credentials(
+        self, session: AsyncSession, user: User, kind: type[StoredT]
+    ) -> list[StoredT]:
+        """``user``'s tokens (``kind=Token``) or API keys (``kind=APIKey``), newest first."""
+        query = sa.select(kind).where(kind.user_id == user.id)
+        return list(await session.scalars(query.order_by(kind.id.desc())))
+
+    async def revoke(
+        self, session: AsyncSession, user: User, kind: type[StoredT], credential_id: int
+    ) -> bool:
+        """Revoke (delete) ``user``'s token or API key ``credential_id``; False when the user
+        has none with that id (another user's is not theirs to revoke)."""
+        deleted = await session.execute(
+            sa.delete(kind).where(kind.id == credential_id, kind.user_id == user.id)
+        )
+        return bool(deleted.rowcount)  # type: ignore[attr-defined]
+
+    async def revoke_all(self, session: AsyncSession, user: User) -> None:
+        """End every stored credential of ``user``: opaque tokens, API keys and refresh
+        token families (its JWT access tokens end with :func:`~plait.auth.logout` or a
+        password change)."""
+        for kind in (Token, APIKey):
+            await session.execute(sa.delete(kind).where(kind.user_id == user.id))
+        await session.execute(
+            sa.update(RefreshToken).where(RefreshToken.user_id == user.id).values(revoked=True)
+        )
+
     # ------------------------------------------------------------------ checking
 
     def credential_of(self, scope: Scope) -> str | None:
-        """The token in the request's ``Authorization`` header, if it uses this scheme."""
+        """The request's credential: the token of an ``Authorization`` header using this
+        scheme, or the API key header's value."""
         value = _header(scope, b"authorization")
-        if value is None or value[: len(self._prefix)].lower() != self._prefix:
-            return None
-        return value[len(self._prefix) :].strip().decode("latin-1")
+        if value is not None and value[: len(self._prefix)].lower() == self._prefix:
+            return value[len(self._prefix) :].strip().decode("latin-1")
+        key = _header(scope, self._key_header)
+        return key.strip().decode("latin-1") if key is not None else None
 
     def carries_credentials(self, scope: Scope) -> bool:
         """Whether the request authenticates by token (so it needs no CSRF check)."""
         return self.credential_of(scope) is not None
 
-    async def authenticate(self, scope: Scope, token: str) -> None:
-        """Check ``token``: ``scope["user"]`` is its user when it is good, and
-        ``scope["auth"]`` the :class:`Credentials` (with ``error`` when it is not)."""
+    async def authenticate(self, scope: Scope) -> bool:
+        """Whether the request carries a credential; if so ``scope["user"]`` is its user
+        when it is good, and ``scope["auth"]`` the :class:`Credentials` (with ``error`` when
+        it is not). A JWT has two dots, an API key one, an opaque token none."""
+        credential = self.credential_of(scope)
+        if credential is None:
+            return False
+        dots = credential.count(".")
+        method: Method = "jwt" if dots == 2 else "api_key" if dots == 1 else "token"
         try:
-            user, credentials = await self._check_jwt(token)
+            if method == "jwt":
+                user, credentials = await self._check_jwt(credential)
+            elif method == "api_key":
+                user, credentials = await check_api_key(self.auth.db, credential)
+            elif credential:
+                user, credentials = await check_opaque(self.auth.db, credential)
+            else:
+                raise TokenError("The token is missing")
         except TokenError as exc:
-            scope["auth"] = Credentials("jwt", error=str(exc))
-            return
+            scope["auth"] = Credentials(method, error=str(exc))
+            return True
         scope["auth"] = credentials
         scope["user"] = user
+        return True
 
     async def _check_jwt(self, token: str) -> tuple[User, Credentials]:
         claims = self.jwt.decode(token)
@@ -155,15 +309,50 @@ class Tokens:
 
     # ------------------------------------------------------------------ app wiring
 
-    def openapi_security_scheme(self, app: App) -> dict[str, str]:
+    def add_token_endpoint(
+        self,
+        path: str = "/token",
+        *,
+        scopes: Mapping[str, str] | None = None,
+        limit: str | None = "5/minute",
+    ) -> None:
+        """Add an OAuth2 token endpoint (RFC 6749) at ``POST path``, route name ``token``::
+
+            tokens.add_token_endpoint("/api/token", scopes={"notes:write": "Write notes"})
+
+        It speaks the password grant (form fields ``grant_type=password``, ``username``,
+        ``password``, an optional space-separated ``scope`` among ``scopes``) and the
+        refresh-token grant (``grant_type=refresh_token``, ``refresh_token``), answers
+        :class:`TokenPair` JSON with ``Cache-Control: no-store``, and RFC 6749 error bodies
+        (``{"error": "invalid_grant", "error_description": ...}``, 400). The OpenAPI
+        document then has the OAuth2 password flow, so Swagger UI's Authorize button logs in.
+        Attempts are rate limited per client address (``limit``; ``None``: off), as the
+        log-in page's are; it needs no CSRF token.
+        """
+        from plait.auth._endpoint import add_token_endpoint
+
+        add_token_endpoint(self, self.auth.app, path, scopes or {}, limit)
+
+    def openapi_schemes(self) -> list[tuple[str, dict[str, Any]]]:
+        """The OpenAPI security schemes of token logins (see ``login_alternatives``)."""
+        found: list[tuple[str, dict[str, Any]]] = []
+        if self.token_url is not None:
+            flow = {"tokenUrl": self.token_url, "refreshUrl": self.token_url}
+            flow["scopes"] = dict(self.scope_descriptions)  # type: ignore[assignment]
+            found.append(("oauth2", {"type": "oauth2", "flows": {"password": flow}}))
         if self.scheme.lower() == "bearer":
-            return {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
-        return {
-            "type": "apiKey",
-            "in": "header",
-            "name": "Authorization",
-            "description": f"The access token, as `{self.scheme} <token>`.",
-        }
+            header = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+        else:
+            header = {
+                "type": "apiKey",
+                "in": "header",
+                "name": "Authorization",
+                "description": f"The access token, as `{self.scheme} <token>`.",
+            }
+        found.append((self.scheme.lower(), header))
+        key = {"type": "apiKey", "in": "header", "name": self.api_key_header}
+        found.append(("apiKey", {**key, "description": "An API key, as `<prefix>.<secret>`."}))
+        return found
 
     def exempt_from_csrf(self, app: App) -> None:
         """Start-up: token requests skip the app's CSRF check (when it has one)."""

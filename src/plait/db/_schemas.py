@@ -84,6 +84,9 @@ class SchemaOptions:
     relations: Mapping[str, Relation] = dataclasses.field(default_factory=dict)
     """Relationships in the schemas, and how (:class:`Relation`): nested objects or keys in
     ``Read``, keys in ``Create`` and ``Update``."""
+    rename: Literal["camel"] | Mapping[str, str] | None = None
+    """The fields' names in JSON: ``"camel"`` (``created_at`` is ``createdAt``), or a mapping
+    of attribute to name; attributes are left as they are by default."""
 
 
 _NO_OPTIONS = SchemaOptions()
@@ -390,6 +393,7 @@ def model_schema(
             lambda target: model_schema(target, "read", depth=0, relations=False),
         )
         fields.extend(extra)
+    rename = _renamed([f[0] for f in fields], rename, options_of(model).rename)
     namespace: dict[str, Any] = {"__doc__": f"{kind.capitalize()} schema of {model.__name__}."}
     fixer = _datetime_fixer(columns, kind)
     if fixer is not None:
@@ -406,6 +410,24 @@ def model_schema(
     )
     _CACHE[key] = schema
     return schema
+
+
+def _renamed(
+    names: list[str], renamed: dict[str, str], option: Literal["camel"] | Mapping[str, str] | None
+) -> dict[str, str]:
+    """The JSON names of a schema's fields: the relations' own (``_tags_keys`` is ``tags``),
+    then the model's ``SchemaOptions.rename``."""
+    if option is None:
+        return renamed
+    result: dict[str, str] = {}
+    for name in names:
+        base = renamed.get(name, name)
+        if option == "camel":
+            first, *rest = base.split("_")
+            result[name] = first + "".join(word[:1].upper() + word[1:] for word in rest)
+        elif isinstance(option, Mapping):
+            result[name] = option.get(base, base)
+    return result
 
 
 def load_options(model: type, depth: int | None = None) -> list[_AbstractLoad]:

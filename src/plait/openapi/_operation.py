@@ -66,6 +66,7 @@ def build_operation(
         has_body=has_body,
         security=security,
         schemas=schemas,
+        error_type=app.errors.documented_error if app is not None else None,
     )
     if security:
         operation["security"] = security
@@ -270,18 +271,34 @@ def _copier(value: Any) -> Callable[[], Any]:
 
 
 def _security(plan: CallPlan, schemes: dict[str, Any], app: Any) -> list[dict[str, list[str]]]:
-    """The security schemes of the route's dependencies, all required together.
+    """The security requirements of the route's dependencies.
 
     A dependency documents itself when its callable (or the object a bound method belongs
     to) has ``scheme_name`` and ``openapi_security_scheme`` (a dict, or a method taking the
-    app, for a scheme that depends on its settings); ``Security(dep, scopes=[...])`` adds the
-    scopes.
+    app, for a scheme that depends on its settings): every such scheme is required together.
+    ``openapi_security_alternatives(app)`` instead lists ``(name, scheme)`` pairs any one of
+    which will do (a session cookie or a token). ``Security(dep, scopes=[...])`` and an
+    ``openapi_scopes`` attribute add scopes; ``openapi_roles`` adds roles to the schemes
+    that are not OAuth2 (which may only list the scopes its flows define).
     """
     required: dict[str, list[str]] = {}
+    alternatives: dict[str, list[str]] = {}
     for dep in plan.all_dependencies():
         owner = dep.call
-        if not hasattr(owner, "openapi_security_scheme"):
+        if not hasattr(owner, "openapi_security_scheme") and not hasattr(
+            owner, "openapi_security_alternatives"
+        ):
             owner = getattr(owner, "__self__", owner)
+        scopes = [*(dep.scopes or ()), *getattr(owner, "openapi_scopes", ())]
+        roles = list(getattr(owner, "openapi_roles", ()))
+        choices = getattr(owner, "openapi_security_alternatives", None)
+        if callable(choices):
+            for name, scheme in choices(app):
+                schemes[name] = scheme
+                _add(alternatives.setdefault(name, []), scopes)
+                if scheme.get("type") != "oauth2":
+                    _add(alternatives[name], roles)
+            continue
         scheme = getattr(owner, "openapi_security_scheme", None)
         if callable(scheme):
             scheme = scheme(app)
@@ -289,6 +306,11 @@ def _security(plan: CallPlan, schemes: dict[str, Any], app: Any) -> list[dict[st
         if not isinstance(scheme, dict) or not isinstance(name, str):
             continue
         schemes[name] = scheme
-        scopes = required.setdefault(name, [])
-        scopes.extend(s for s in dep.scopes or () if s not in scopes)
+        _add(required.setdefault(name, []), scopes + roles)
+    if alternatives:
+        return [{**required, name: scopes} for name, scopes in alternatives.items()]
     return [required] if required else []
+
+
+def _add(scopes: list[str], more: list[str]) -> None:
+    scopes.extend(s for s in more if s not in scopes)

@@ -9,7 +9,7 @@ says otherwise.
 from __future__ import annotations
 
 import types
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Union, get_args, get_origin
 
 from plait._exceptions import phrase
@@ -34,30 +34,39 @@ def responses(
     has_body: bool,
     security: list[dict[str, list[str]]],
     schemas: SchemaRegistry,
+    error_type: Callable[[int], Any] | None = None,
 ) -> dict[str, Schema]:
-    """All the responses of one operation, keyed by status code (as strings, sorted)."""
+    """All the responses of one operation, keyed by status code (as strings, sorted).
+
+    ``error_type(status)`` is the type the app's own exception handler answers that error
+    with (its return annotation), documented as JSON instead of the RFC 9457 problem.
+    """
     found: dict[str, Schema] = {}
+
+    def _problem(code: int, model: type[Problem], description: str | None = None) -> Schema:
+        return _error(code, model, schemas, description, error_type)
+
     status, success = _success(route, output_type, schemas)
     found[str(status)] = success
     if route.status_code is None and status != 204 and _may_be_none(output_type):
         found["204"] = {"description": phrase(204)}
     if route.convertors:
-        found["404"] = _problem(404, Problem, schemas)
+        found["404"] = _problem(404, Problem)
     if has_body:
         for code in (400, 413, 415):
-            found[str(code)] = _problem(code, Problem, schemas)
+            found[str(code)] = _problem(code, Problem)
     if security:
         # A security dependency refuses missing credentials (401) and, with scopes,
         # credentials that lack one (403).
-        found["401"] = _problem(401, Problem, schemas)
+        found["401"] = _problem(401, Problem)
         if any(scopes for requirement in security for scopes in requirement.values()):
-            found["403"] = _problem(403, Problem, schemas)
+            found["403"] = _problem(403, Problem)
     if validates:
-        found["422"] = _problem(422, ValidationProblem, schemas, "Validation Error")
+        found["422"] = _problem(422, ValidationProblem, "Validation Error")
     for code, spec in route.responses.items():
         key = str(code)
         merged = {"description": _phrase(code), **found.get(key, {})}
-        found[key] = {**merged, **_declared(code, spec, schemas)}
+        found[key] = {**merged, **_declared(code, spec, schemas, error_type)}
     return dict(sorted(found.items()))
 
 
@@ -65,13 +74,26 @@ def _phrase(code: Any) -> str:
     return (phrase(code) if isinstance(code, int) else "") or "Response"
 
 
-def _problem(
-    code: int, model: type[Problem], schemas: SchemaRegistry, description: str | None = None
+def _error(
+    code: int,
+    model: type[Problem],
+    schemas: SchemaRegistry,
+    description: str | None = None,
+    error_type: Callable[[int], Any] | None = None,
 ) -> Schema:
-    return {
-        "description": description or _phrase(code),
-        "content": {PROBLEM_JSON: {"schema": schemas.schema(model)}},
-    }
+    own = error_type(code) if error_type is not None else None
+    content = _own_error(own, schemas) or {PROBLEM_JSON: {"schema": schemas.schema(model)}}
+    return {"description": description or _phrase(code), "content": content}
+
+
+def _own_error(own: Any, schemas: SchemaRegistry) -> Schema | None:
+    """The content of an error answered by a handler returning ``own`` (as plait._results
+    renders it: ``str`` is text, anything else JSON)."""
+    if own is None:
+        return None
+    base = strip_annotated(own)
+    media_type = "text/plain" if isinstance(base, type) and issubclass(base, str) else None
+    return {media_type or "application/json": {"schema": schemas.schema(own)}}
 
 
 def _non_null(tp: Any) -> list[Any]:
@@ -121,7 +143,9 @@ def _success_content(route: Route, output_type: Any, schemas: SchemaRegistry) ->
     return {"application/json": {"schema": schemas.schema(output_type)}}
 
 
-def _declared(code: Any, spec: Any, schemas: SchemaRegistry) -> Schema:
+def _declared(
+    code: Any, spec: Any, schemas: SchemaRegistry, error_type: Callable[[int], Any] | None
+) -> Schema:
     """One entry of ``responses=``: a model, a description, or a dict of both (and more)."""
     error = isinstance(code, int) and code >= 400
     entry: Schema = {}
@@ -138,9 +162,14 @@ def _declared(code: Any, spec: Any, schemas: SchemaRegistry) -> Schema:
         model = spec
     if "content" in entry:
         return entry
+    is_problem = isinstance(model, type) and issubclass(model, Problem)
+    if error and (model is None or is_problem) and error_type is not None:
+        own = _own_error(error_type(code), schemas)  # what the app's handler really sends
+        if own is not None:
+            entry["content"] = own
+            return entry
     if model is not None:
         if media_type is None:
-            is_problem = isinstance(model, type) and issubclass(model, Problem)
             media_type = PROBLEM_JSON if is_problem else "application/json"
         entry["content"] = {media_type: {"schema": schemas.schema(model)}}
     elif error:

@@ -23,6 +23,7 @@ __all__ = [
     "csrf_token",
     "get_flashed_messages",
     "static",
+    "static_url",
     "url_for",
 ]
 
@@ -57,10 +58,20 @@ def url_for(context: Context, name: str, /, **path_params: Any) -> str:
 
 
 @pass_context
-def static(context: Context, path: str) -> str:
-    """The URL path of a static file: ``url_for("static", path=path)`` (``app.static(...,
-    name="static")``)."""
-    return str(url_for(context, "static", path=path))
+def static_url(context: Context, path: str, /, name: str = "static") -> str:
+    """The URL path of a static file under the mount called ``name`` (``app.static(...,
+    name="static")``): its content-hashed name once ``plait collectstatic`` ran and DEBUG is
+    off (see ``App.static_url``)."""
+    request = context.get("request")
+    app: App | None = request.app if isinstance(request, Request) else context.get("_plait_app")
+    if app is None:
+        raise RuntimeError("static_url() in a template needs the request or an app")
+    root = request.scope.get("root_path", "") if isinstance(request, Request) else ""
+    return root + quote(app.static_url(path, name=name), safe=_PATH_SAFE)
+
+
+static = static_url
+"""``static('css/app.css')``: the short name of :func:`static_url`."""
 
 
 @pass_context
@@ -95,6 +106,7 @@ def get_flashed_messages(context: Context) -> list[tuple[str, str]]:
 REQUEST_GLOBALS: dict[str, Any] = {
     "url_for": url_for,
     "static": static,
+    "static_url": static_url,
     "csrf_token": csrf_token,
     "csrf_input": csrf_input,
     "get_flashed_messages": get_flashed_messages,

@@ -1,0 +1,1 @@
+"""The Django app of the RealWorld bench (``django_app.py``): its models."""

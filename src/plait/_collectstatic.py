@@ -1,0 +1,170 @@
+"""``plait collectstatic``: every static folder of an app, gathered into one for production.
+
+Each ``app.static(...)`` mount (the project's and the batteries') is copied into
+``STATIC_ROOT/<mount path>/``. Every file is there twice: under its own name and under a
+content-hashed one (``css/app.3f2a9c1b7e4d.css``), listed in ``staticfiles.json``.
+Text files also get ``.gz`` twins (and ``.br`` when the ``brotli`` package is installed).
+With DEBUG off the app serves that folder: hashed names with ``Cache-Control: immutable``,
+and ``static_url("css/app.css")`` in templates gives the hashed URL.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import importlib
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from plait._app import App
+from plait._clioptions import app_options
+from plait._progress import Progress
+from plait._settings import Settings
+from plait._staticfiles import MANIFEST, collected_directory, static_mounts
+
+__all__ = ["Collected", "collect_static", "collectstatic_command", "hashed_name"]
+
+_COMPRESSIBLE = frozenset(
+    {".css", ".js", ".mjs", ".json", ".map", ".svg", ".html", ".txt", ".xml", ".wasm", ".ico"}
+)
+_MIN_COMPRESS = 256  # bytes: smaller files gain nothing from it
+_TWINS = (".gz", ".br")
+
+
+@dataclass
+class Collected:
+    """What :func:`collect_static` did."""
+
+    files: int = 0
+    compressed: int = 0
+    folders: int = 0
+
+
+def hashed_name(name: str, content: bytes) -> str:
+    """``css/app.css`` -> ``css/app.3f2a9c1b7e4d.css`` (12 hex digits of its SHA-256)."""
+    digest = hashlib.sha256(content).hexdigest()[:12]
+    head, dot, suffix = name.rpartition(".")
+    if not dot or "/" in suffix:
+        return f"{name}.{digest}"
+    return f"{head}.{digest}.{suffix}"
+
+
+def _sources(directory: Path) -> list[Path]:
+    """The files to publish: not hidden (``.env``, ``.git``) and not precompressed twins."""
+    found = []
+    for path in sorted(directory.rglob("*")):
+        relative = path.relative_to(directory)
+        if any(part.startswith(".") for part in relative.parts) or path.suffix in _TWINS:
+            continue
+        if path.is_file():
+            found.append(path)
+    return found
+
+
+def _brotli() -> Any:
+    try:
+        return importlib.import_module("brotli")
+    except ImportError:
+        return None
+
+
+def _compress(path: Path, content: bytes, brotli: Any) -> int:
+    """Write ``path``'s ``.gz`` (and ``.br``) twins when they are worth it; return how many."""
+    if path.suffix.lower() not in _COMPRESSIBLE or len(content) < _MIN_COMPRESS:
+        return 0
+    written = 0
+    gzipped = gzip.compress(content, compresslevel=9, mtime=0)
+    if len(gzipped) < len(content) * 0.9:
+        path.with_name(path.name + ".gz").write_bytes(gzipped)
+        written += 1
+    if brotli is not None:
+        packed: bytes = brotli.compress(content)
+        if len(packed) < len(content) * 0.9:
+            path.with_name(path.name + ".br").write_bytes(packed)
+            written += 1
+    return written
+
+
+def _prepare(target: Path) -> None:
+    """Empty ``target`` when a previous run made it; refuse a folder that is something else."""
+    if not target.exists():
+        return
+    if not (target / MANIFEST).is_file() and any(target.iterdir()):
+        raise click.ClickException(
+            f"{target} exists and was not made by collectstatic (no {MANIFEST}): "
+            "choose another --output"
+        )
+    shutil.rmtree(target)
+
+
+def collect_static(app: App, root: str | os.PathLike[str], *, compress: bool = True) -> Collected:
+    """Copy ``app``'s static folders into ``root``, with hashed names and a manifest each."""
+    mounts = static_mounts(app)
+    plan = [(path, files, _sources(Path(files.directory))) for path, files in mounts.items()]
+    result = Collected(folders=len(plan))
+    brotli = _brotli() if compress else None
+    total = sum(len(sources) for _, _, sources in plan)
+    with Progress("collecting static files", total=total) as progress:
+        for mount_path, files, sources in plan:
+            target = Path(collected_directory(root, mount_path))
+            _prepare(target)
+            manifest: dict[str, str] = {}
+            for source in sources:
+                name = source.relative_to(files.directory).as_posix()
+                content = source.read_bytes()
+                hashed = hashed_name(name, content)
+                manifest[name] = hashed
+                for published in (target / name, target / hashed):
+                    published.parent.mkdir(parents=True, exist_ok=True)
+                    published.write_bytes(content)
+                    if compress:
+                        result.compressed += _compress(published, content, brotli)
+                result.files += 1
+                progress.advance()
+            target.mkdir(parents=True, exist_ok=True)
+            document = {"version": 1, "paths": dict(sorted(manifest.items()))}
+            (target / MANIFEST).write_text(json.dumps(document, indent=2) + "\n", "utf-8")
+    return result
+
+
+@click.command("collectstatic")
+@app_options
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="The folder to fill [default: the STATIC_ROOT setting, ./staticfiles].",
+)
+@click.option(
+    "--compress/--no-compress",
+    default=True,
+    show_default=True,
+    help="Write .gz (and, with the brotli package, .br) twins of text files.",
+)
+def collectstatic_command(app_spec: str, app_dir: str, output: Path | None, compress: bool) -> None:
+    """Gather APP's static files (its own and its batteries') into one folder for production.
+
+    Each file gets a content-hashed copy listed in staticfiles.json; with DEBUG off, the app
+    serves them with Cache-Control: immutable, and static_url() in templates points to them.
+    """
+    from plait.cli import cli_load_app
+
+    app = cli_load_app(app_spec, app_dir).app
+    root = output if output is not None else Path(Settings.load(check=False).STATIC_ROOT)
+    if not static_mounts(app):
+        raise click.ClickException(
+            f"{app_spec} serves no static files: add app.static('/static', 'static', "
+            "name='static') first"
+        )
+    result = collect_static(app, root, compress=compress)
+    click.echo(
+        f"Collected {result.files} file(s) from {result.folders} folder(s) into {root} "
+        f"(each with a hashed copy; {result.compressed} compressed twin(s))"
+    )

@@ -1,0 +1,190 @@
+"""The admin in a real browser: Playwright driving Debian's Chromium (headless).
+
+One server (uvicorn, browser_app.py on a SQLite file) and one browser for the module; each
+test opens its own context (cookies) and logs in with a stored session. Skipped when
+Playwright or /usr/bin/chromium is missing, unless CI requires them
+(PLAIT_REQUIRE_SERVICES=1).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from _servers import Server, running, uvicorn_command
+from _services import service_unavailable
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PHONE = {"width": 375, "height": 812}
+HERE = Path(__file__).parent
+
+
+@pytest.fixture(scope="module")
+def database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("admin-browser") / "blog.sqlite3"
+
+
+@pytest.fixture(scope="module")
+def server(database: Path) -> Iterator[Server]:
+    import os
+
+    os.environ["ADMIN_BROWSER_DB"] = str(database)
+    try:
+        with running({"blog": uvicorn_command("browser_app:app")}, cwd=HERE) as servers:
+            yield servers["blog"]
+    finally:
+        del os.environ["ADMIN_BROWSER_DB"]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        service_unavailable("Playwright", "pip install playwright (the dev extra)")
+    if not CHROMIUM.exists():
+        service_unavailable("Chromium", f"{CHROMIUM} is missing (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=ARGS
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture(scope="module")
+def sessions(browser: Any, server: Server, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """Log each user in once; tests start signed in from the stored cookies."""
+    folder = tmp_path_factory.mktemp("admin-browser-sessions")
+    stored: dict[str, str] = {}
+
+    def signed_in(username: str) -> str:
+        if username not in stored:
+            context = browser.new_context()
+            page = context.new_page()
+            page.goto(server.url + "/admin/")
+            page.fill("#id_username", username)
+            page.fill("#id_password", "pw")
+            page.click("text=Log in")
+            page.wait_for_load_state()
+            path = folder / f"{username}.json"
+            context.storage_state(path=str(path))
+            context.close()
+            stored[username] = str(path)
+        return stored[username]
+
+    return signed_in
+
+
+@pytest.fixture
+def page_as(browser: Any, sessions: Any, server: Server) -> Iterator[Any]:
+    contexts: list[Any] = []
+
+    def open_page(username: str | None, **options: Any) -> Any:
+        state = sessions(username) if username else None
+        context = browser.new_context(base_url=server.url, storage_state=state, **options)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+def row(database: Path, query: str, *params: Any) -> Any:
+    with sqlite3.connect(database) as connection:
+        return connection.execute(query, params).fetchone()
+
+
+def test_logging_in_and_out(page_as: Any) -> None:
+    page = page_as(None)
+    page.goto("/admin/post/")
+    assert page.url.endswith("/admin/login/?next=/admin/post/")
+    assert page.get_attribute("#id_password", "autocomplete") == "current-password"
+    page.fill("#id_username", "ada")
+    page.fill("#id_password", "wrong")
+    page.click("text=Log in")
+    assert "for a staff account" in page.inner_text(".errornote")
+    page.fill("#id_password", "pw")
+    page.click("text=Log in")
+    assert page.url.endswith("/admin/post/")
+    page.click("text=Log out")
+    assert page.url.endswith("/admin/login/")
+    page.goto("/admin/")
+    assert "/admin/login/" in page.url
+
+
+def test_a_user_who_is_not_staff_is_refused(page_as: Any) -> None:
+    page = page_as(None)
+    page.goto("/admin/login/")
+    page.fill("#id_username", "bob")
+    page.fill("#id_password", "pw")
+    page.click("text=Log in")
+    assert "for a staff account" in page.inner_text(".errornote")
+    page.goto("/admin/")
+    assert "/admin/login/" in page.url
+
+
+def test_saving_untouched_keeps_every_byte(page_as: Any, database: Path) -> None:
+    before = row(database, "SELECT * FROM post WHERE title = 'The first post'")
+    page = page_as("ada")
+    page.goto("/admin/post/")
+    page.click("text=The first post")
+    assert page.input_value("#id_body") == "The first post.\nIt has two lines"
+    page.click("button[name=_continue]")
+    assert "was changed successfully" in page.inner_text(".message")
+    assert row(database, "SELECT * FROM post WHERE id = ?", before[0]) == before
+
+
+def test_select_all_ticks_every_row(page_as: Any) -> None:
+    page = page_as("ada")
+    page.goto("/admin/comment/")
+    assert page.inner_text("thead").strip().startswith("COMMENT")
+    page.check("input.select-all")
+    boxes = page.locator("input[name=_selected]")
+    assert boxes.count() == 2
+    assert all(boxes.nth(i).is_checked() for i in range(2))
+    page.uncheck("input.select-all")
+    page.click("text=Delete selected")
+    assert "Items must be selected" in page.inner_text(".message-warning")
+
+
+def test_the_phone_layout_does_not_scroll_sideways(page_as: Any) -> None:
+    page = page_as("ada", viewport=PHONE, is_mobile=True, has_touch=True)
+    for url in ("/admin/", "/admin/post/", "/admin/post/1/change/", "/admin/comment/add/"):
+        page.goto(url)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"], (url, width)
+        header = page.evaluate("document.querySelector('.site-header').offsetWidth")
+        assert header == width, url
+
+
+def test_staff_without_delete_sees_no_delete_button_and_gets_403(page_as: Any) -> None:
+    page = page_as("eve")
+    page.goto("/admin/")
+    assert page.locator("a", has_text="Posts").count() == 1
+    assert page.locator("a", has_text="Comments").count() == 0
+    page.click("text=Posts")
+    assert page.locator("input[name=_selected]").count() == 0
+    assert page.locator("text=Add post").count() == 0
+    page.click("text=The first post")
+    assert page.locator("button[name=_save]").count() == 1
+    assert page.locator("a.deletelink").count() == 0
+    response = page.goto("/admin/post/1/delete/")
+    assert response is not None
+    assert response.status == 403
+    assert "You may not delete these records." in page.inner_text("main")
