@@ -620,7 +620,7 @@ class App(Router):
             await self.errors.run_websocket(websocket, compiled.call)
             await websocket._finish()
         finally:
-            self._open_websockets.sockets.discard(websocket)
+            self._open_websockets.discard(websocket)
             if websocket.exit_stack is not None:
                 await websocket.exit_stack.aclose()
 

@@ -31,12 +31,19 @@ GOING_AWAY = 1001
 class OpenWebSockets:
     """The app's WebSockets being served, closed with 1001 when the server is told to stop."""
 
-    __slots__ = ("_closing", "sockets", "timeout")
+    __slots__ = ("_closing", "_gone", "sockets", "timeout")
 
     def __init__(self, timeout: float = 5.0) -> None:
         self.sockets: set[WebSocket] = set()
         self.timeout = timeout
         self._closing: asyncio.Task[None] | None = None
+        self._gone: asyncio.Event | None = None  # set when the last open WebSocket ends
+
+    def discard(self, websocket: WebSocket) -> None:
+        """``websocket``'s handler has ended."""
+        self.sockets.discard(websocket)
+        if self._gone is not None and not self.sockets:
+            self._gone.set()
 
     async def close_all(self, reason: str = "Server shutting down") -> None:
         """Close every open WebSocket with 1001, all at once, and wait until their handlers
@@ -48,13 +55,14 @@ class OpenWebSockets:
         """
         from plait._websockets import WebSocketState
 
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.timeout
+        self._gone = asyncio.Event()
         closing = [ws for ws in self.sockets if ws.application_state is WebSocketState.CONNECTED]
-        closes = [asyncio.wait_for(ws.close(GOING_AWAY, reason), self.timeout) for ws in closing]
-        await asyncio.gather(*closes, return_exceptions=True)
-        while any(ws in self.sockets for ws in closing) and loop.time() < deadline:
-            await asyncio.sleep(0.01)
+        closes = [ws.close(GOING_AWAY, reason) for ws in closing]
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.timeout):
+                await asyncio.gather(*closes, return_exceptions=True)
+                if self.sockets:
+                    await self._gone.wait()
 
     def install(self) -> bool:
         """Run :meth:`close_all` before the server's own SIGTERM handler (from the worker's
