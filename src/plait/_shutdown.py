@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
 import threading
 from collections.abc import Callable
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
 __all__ = ["GOING_AWAY", "OpenWebSockets", "install_quietly"]
 
 GOING_AWAY = 1001
+
+logger = logging.getLogger("plait.shutdown")
 
 
 class OpenWebSockets:
@@ -57,12 +60,19 @@ class OpenWebSockets:
 
         self._gone = asyncio.Event()
         closing = [ws for ws in self.sockets if ws.application_state is WebSocketState.CONNECTED]
+        logger.info("Closing %d WebSocket(s) with 1001 before stopping", len(closing))
         closes = [ws.close(GOING_AWAY, reason) for ws in closing]
-        with contextlib.suppress(TimeoutError):
+        try:
             async with asyncio.timeout(self.timeout):
                 await asyncio.gather(*closes, return_exceptions=True)
                 if self.sockets:
                     await self._gone.wait()
+        except TimeoutError:
+            logger.warning(
+                "%d WebSocket(s) still open %g s after the 1001 close; stopping anyway",
+                len(self.sockets),
+                self.timeout,
+            )
 
     def install(self) -> bool:
         """Run :meth:`close_all` before the server's own SIGTERM handler (from the worker's
