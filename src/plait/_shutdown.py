@@ -19,10 +19,9 @@ import logging
 import signal
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from plait._websockets import WebSocket
+from plait._websockets import WebSocket, WebSocketState
 
 __all__ = ["GOING_AWAY", "OpenWebSockets", "install_quietly"]
 
@@ -56,8 +55,6 @@ class OpenWebSockets:
         handed the signal, and a close frame still on its way, or a client's answer left
         unread (the kernel then resets the connection), would cost the client its 1001.
         """
-        from plait._websockets import WebSocketState
-
         self._gone = asyncio.Event()
         closing = [ws for ws in self.sockets if ws.application_state is WebSocketState.CONNECTED]
         logger.info("Closing %d WebSocket(s) with 1001 before stopping", len(closing))
