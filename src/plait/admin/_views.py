@@ -172,7 +172,9 @@ class Views:
         for inline in getattr(model_admin, "inline_instances", ()):
             registered = inline.model in self.site.registry
 
-            async def can(action: Action, model: type = inline.model) -> bool:
+            async def can(
+                action: Action, model: type = inline.model, registered: bool = registered
+            ) -> bool:
                 return await self.site.allowed(request, action, model) if registered else True
 
             if not await can("view"):
