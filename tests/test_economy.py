@@ -774,7 +774,16 @@ def plait_blog(spec: BlogSpec, database: Path) -> Iterator[tuple[Browse, MakeSta
                     try:
                         async with db.transaction() as session:
                             hashed = hash_password(password)
-                            session.add(User(username=username, password=hashed, is_staff=True))
+                            # A superuser, as Django's createsuperuser makes: a plain
+                            # staff user needs the admin's permissions.
+                            session.add(
+                                User(
+                                    username=username,
+                                    password=hashed,
+                                    is_staff=True,
+                                    is_superuser=True,
+                                )
+                            )
                     finally:
                         await db.disconnect()
 

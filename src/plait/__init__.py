@@ -7,9 +7,10 @@ from plait._convertors import Convertor, register_convertor
 from plait._datastructures import URL, FormData, Headers, QueryParams, State, UploadFile
 from plait._exceptions import HTTPException, WebSocketException
 from plait._fileresponse import FileResponse
+from plait._formparser import FormLimits
 from plait._outages import BackingService, ServiceUnavailable
 from plait._params import Body, Cookie, Depends, File, Form, Header, Param, Path, Query, Security
-from plait._request import HTTPConnection, Request
+from plait._request import ClientDisconnect, HTTPConnection, Request
 from plait._responses import (
     HTMLResponse,
     JSONResponse,
@@ -31,6 +32,7 @@ __all__ = [
     "BackgroundTasks",
     "BackingService",
     "Body",
+    "ClientDisconnect",
     "Convertor",
     "Cookie",
     "Depends",
@@ -39,6 +41,7 @@ __all__ = [
     "FileResponse",
     "Form",
     "FormData",
+    "FormLimits",
     "HTMLResponse",
     "HTTPConnection",
     "HTTPException",

@@ -14,12 +14,14 @@ from typing import Any, get_args, get_origin
 
 import msgspec
 
+from plait._background import BackgroundTasks
 from plait._concurrency import run_in_threadpool
 from plait._datastructures import FormData, UploadFile
 from plait._exceptions import HTTPException
-from plait._extraction import SCALAR_SOURCES, compile_extraction
+from plait._extraction import SCALAR_SOURCES, compile_extraction, reads_scope_only
 from plait._request import (
     MAX_FRACTION_FLOATS,
+    Extras,
     HTTPConnection,
     Request,
     decode_integral,
@@ -51,9 +53,26 @@ from plait._validation import (
     validation_error,
 )
 
-__all__ = ["Call", "compile_plan"]
+__all__ = ["Call", "CompiledCall", "compile_plan"]
 
 Call = Callable[[Any], Awaitable[Any]]
+
+
+class CompiledCall:
+    """A handler compiled for its route: ``run(conn)`` extracts, validates, resolves and
+    calls; the flags tell the pipeline what it may skip."""
+
+    __slots__ = ("needs_connection", "plain", "run")
+
+    def __init__(self, run: Call, *, needs_connection: bool = True, plain: bool = False) -> None:
+        self.run = run
+        self.needs_connection = needs_connection
+        """False when ``run`` takes the ASGI scope: no Request is built unless it fails."""
+        self.plain = plain
+        """True without dependencies and injected objects: the handler's return value is
+        all there is to the response (no response defaults, background tasks, cleanups)."""
+
+
 Errors = list[ValidationErrorItem]
 Extractor = Callable[[HTTPConnection, Errors], Any]
 
@@ -391,30 +410,23 @@ def _exit_stack(conn: HTTPConnection) -> contextlib.AsyncExitStack:
 def _special(kind: str, conn: HTTPConnection) -> Any:
     if kind == "connection":
         return conn
-    state = conn.scope.setdefault("state", {})
+    extras = conn.extras
+    if extras is None:
+        extras = conn.extras = Extras()
     if kind == "background":
-        from plait._background import BackgroundTasks
-
-        tasks = state.get("background_tasks")
-        if tasks is None:
-            tasks = state["background_tasks"] = BackgroundTasks()
-        return tasks
+        if extras.background is None:
+            extras.background = BackgroundTasks()
+        return extras.background
     if kind == "response":
-        response = state.get("response_defaults")
-        if response is None:
-            response = state["response_defaults"] = Response(status_code=0)
-            response.raw_headers.clear()
-        return response
+        if extras.response is None:
+            extras.response = Response(status_code=0)
+            extras.response.raw_headers.clear()
+        return extras.response
     raise AssertionError(kind)
 
 
-def compile_plan(plan: CallPlan) -> Call:
-    """The per-request function for ``plan``: extract, validate, resolve, call.
-
-    Its ``plain`` attribute is true when the handler has no dependencies and no injected
-    objects: then the handler's return value is all that comes of the call (no response
-    defaults, background tasks or cleanups to apply).
-    """
+def compile_plan(plan: CallPlan) -> CompiledCall:
+    """The per-request call for ``plan``: extract, validate, resolve, call."""
     params = plan.all_params()
     body_infos = [p for p in params if p.source == "body"]
     form_infos = [p for p in params if p.source in ("form", "file")]
@@ -437,14 +449,11 @@ def compile_plan(plan: CallPlan) -> Call:
             def call_bare(conn: Any) -> Awaitable[Any]:
                 return func()  # type: ignore[no-any-return]
 
-            call_bare.needs_connection = False  # type: ignore[attr-defined]
-            call_bare.plain = True  # type: ignore[attr-defined]
-            return call_bare
+            return CompiledCall(call_bare, needs_connection=False, plain=True)
         # PERF: no dependencies or injected objects: one generated function reads the values
         # and calls the handler with them (returning its coroutine when there is no body).
         run = compile_extraction(params, describe(func), func=func, is_coro=is_coro, body=reader)
-        run.plain = True
-        return run  # type: ignore[no-any-return]
+        return CompiledCall(run, needs_connection=not reads_scope_only(params, reader), plain=True)
 
     extract = compile_extraction(params, describe(plan.func))
     body_slots = [i for i, p in enumerate(params) if p.source not in SCALAR_SOURCES]
@@ -464,4 +473,4 @@ def compile_plan(plan: CallPlan) -> Call:
         async with contextlib.AsyncExitStack() as stack:
             return await invoker(_Context(conn, values, stack))
 
-    return call
+    return CompiledCall(call)

@@ -6,6 +6,7 @@ import click
 
 from plait._app import App
 from plait._clioptions import app_options
+from plait._loading import cli_load_app
 from plait.checks import Finding, run_checks
 
 __all__ = ["check_command", "startup_checks"]
@@ -58,8 +59,6 @@ def check_command(app_spec: str, app_dir: str, deploy: bool, fail_level: str) ->
     With --deploy, run the production checks too, with the settings of the environment it
     runs in (PLAIT_* variables and .env). Silence a finding with PLAIT_SILENCED_CHECKS=ID,...
     """
-    from plait.cli import cli_load_app
-
     app = cli_load_app(app_spec, app_dir).app
     findings = run_checks(app, deploy=deploy)
     _print(findings)

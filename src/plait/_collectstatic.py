@@ -24,9 +24,11 @@ import click
 
 from plait._app import App
 from plait._clioptions import app_options
+from plait._collected import collected_directory, static_mounts
+from plait._loading import cli_load_app
 from plait._progress import Progress
 from plait._settings import Settings
-from plait._staticfiles import MANIFEST, collected_directory, static_mounts
+from plait._staticfiles import MANIFEST
 
 __all__ = ["Collected", "collect_static", "collectstatic_command", "hashed_name"]
 
@@ -154,8 +156,6 @@ def collectstatic_command(app_spec: str, app_dir: str, output: Path | None, comp
     Each file gets a content-hashed copy listed in staticfiles.json; with DEBUG off, the app
     serves them with Cache-Control: immutable, and static_url() in templates points to them.
     """
-    from plait.cli import cli_load_app
-
     app = cli_load_app(app_spec, app_dir).app
     root = output if output is not None else Path(Settings.load(check=False).STATIC_ROOT)
     if not static_mounts(app):

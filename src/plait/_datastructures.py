@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import IO, Any, TypeVar, overload
-from urllib.parse import SplitResult, urlencode, urlsplit
+from urllib.parse import SplitResult, unquote, urlencode, urlsplit
 
 __all__ = [
     "URL",
@@ -16,6 +16,7 @@ __all__ = [
     "QueryParams",
     "State",
     "UploadFile",
+    "WatchedDict",
     "header_separator",
     "query_dict",
 ]
@@ -104,8 +105,6 @@ def _unquote(value: str) -> str:
     if "+" in value:
         value = value.replace("+", " ")
     if "%" in value:
-        from urllib.parse import unquote
-
         return unquote(value, errors="replace")
     return value
 
@@ -417,3 +416,33 @@ class FormData(Mapping[str, "str | UploadFile"]):
         for _, value in self._list:
             if isinstance(value, UploadFile):
                 await value.close()
+
+
+class WatchedDict(dict[Any, Any]):
+    """A dict that calls ``on_change()`` after every change (``app.dependency_overrides``:
+    changing it makes the app compile its routes again)."""
+
+    def __init__(self, on_change: Callable[[], None]) -> None:
+        super().__init__()
+        self._on_change = on_change
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        super().__setitem__(key, value)
+        self._on_change()
+
+    def __delitem__(self, key: Any) -> None:
+        super().__delitem__(key)
+        self._on_change()
+
+    def clear(self) -> None:
+        super().clear()
+        self._on_change()
+
+    def pop(self, key: Any, *default: Any) -> Any:
+        value = super().pop(key, *default)
+        self._on_change()
+        return value
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        super().update(*args, **kwargs)
+        self._on_change()

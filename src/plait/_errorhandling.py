@@ -13,7 +13,9 @@ from plait._debug import debug_response
 from plait._exceptions import HTTPException, WebSocketException
 from plait._negotiation import prefers_html
 from plait._request import ClientDisconnect, Request
-from plait._responses import Response, json_encoder
+from plait._responses import Response, problem_response
+from plait._results import make_renderer
+from plait._websockets import WebSocketDisconnect
 from plait.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["ErrorHandling", "ErrorPage", "ExceptionHandler", "problem_response"]
@@ -23,17 +25,6 @@ logger = logging.getLogger("plait.error")
 ExceptionHandler = Callable[[Any, Any], Any]
 ErrorPage = Callable[[Request, HTTPException], Awaitable["Response | None"]]
 """Draws the HTML page of an error for a browser, or returns None (plait.templates' pages)."""
-
-_PROBLEM = b"application/problem+json"
-
-
-def problem_response(exc: HTTPException, instance: str | None = None) -> Response:
-    """Render an :class:`HTTPException` as an RFC 9457 ``application/problem+json`` response."""
-    body = json_encoder.encode(exc.to_problem(instance))
-    response = Response(body, status_code=exc.status_code, headers=exc.headers)
-    response.raw_headers.append((b"content-type", _PROBLEM))
-    return response
-
 
 _INTERNAL = HTTPException(500)
 
@@ -97,8 +88,6 @@ class ErrorHandling:
             result = await run_in_threadpool(handler, request, exc)
         if isinstance(result, Response):
             return result
-        from plait._results import make_renderer
-
         status = exc.status_code if isinstance(exc, HTTPException) else 500
         response: Response = make_renderer(status, None)(result)
         if isinstance(exc, HTTPException) and exc.headers:
@@ -196,8 +185,6 @@ class ErrorHandling:
 
     async def run_websocket(self, websocket: Any, call: Callable[[Any], Awaitable[Any]]) -> None:
         """Run a WebSocket handler; errors close the connection with a fitting code."""
-        from plait._websockets import WebSocketDisconnect
-
         try:
             await call(websocket)
         except WebSocketDisconnect:

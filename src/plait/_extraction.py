@@ -25,7 +25,11 @@ from plait._datastructures import query_dict
 from plait._signature import ParamInfo
 from plait._validation import error_item, from_msgspec, validation_error
 
-__all__ = ["SCALAR_SOURCES", "compile_extraction"]
+__all__ = [
+    "SCALAR_SOURCES",
+    "compile_extraction",
+    "reads_scope_only",
+]
 
 SCALAR_SOURCES = ("path", "query", "header", "cookie")
 
@@ -204,17 +208,12 @@ def compile_extraction(
     the others: ``extract(conn, errors) -> list``.
 
     A calling function that only reads the path and single query values takes the ASGI
-    scope instead of a request (its ``needs_connection`` attribute is ``False``).
+    scope instead of a request (see :func:`reads_scope_only`).
     """
     src = _Source()
     scalars = [p for p in params if p.source in SCALAR_SOURCES]
     calling = func is not None
-    # PERF: path and query values need no Request object: read them from the scope.
-    from_scope = (
-        calling
-        and body is None
-        and all(p.source == "path" or (p.source == "query" and not p.multiple) for p in params)
-    )
+    from_scope = calling and reads_scope_only(params, body)
     scope = "scope" if from_scope else "conn.scope"
     if from_scope:
         src.names["query_dict"] = query_dict
@@ -266,6 +265,14 @@ def compile_extraction(
         args.insert(0, "func")
     call = f"{'func' if is_coro else 'run_in_threadpool'}({', '.join(args)})"
     src.add(1, f"return {'await ' if body is not None else ''}{call}")
-    run = src.compile("run", f"<plait: parameters of {label}>")
-    run.needs_connection = not from_scope
-    return run
+    return src.compile("run", f"<plait: parameters of {label}>")
+
+
+def reads_scope_only(params: list[ParamInfo], body: Any = None) -> bool:
+    """Whether a handler's calling function takes the ASGI scope rather than a request.
+
+    # PERF: path and query values need no Request object: they are read from the scope.
+    """
+    return body is None and all(
+        p.source == "path" or (p.source == "query" and not p.multiple) for p in params
+    )

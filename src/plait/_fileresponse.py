@@ -21,9 +21,8 @@ from urllib.parse import quote
 from plait._background import BackgroundTask
 from plait._concurrency import run_in_threadpool
 from plait._datastructures import Headers
-from plait._errorhandling import problem_response
 from plait._exceptions import HTTPException
-from plait._responses import Response
+from plait._responses import Response, problem_response
 from plait.types import Message, Receive, Scope, Send
 
 __all__ = ["FileResponse", "content_disposition", "parse_range"]

@@ -7,6 +7,9 @@ import logging
 import re
 from collections.abc import Sequence
 
+from plait._settings import Settings, SettingsError
+from plait.types import Scope
+
 __all__ = ["LOCAL_HOSTS", "AllowedHosts", "split_host"]
 
 logger = logging.getLogger("plait.security")
@@ -39,7 +42,7 @@ class AllowedHosts:
     its subdomains, as in Django), ``"*.example.com"`` (subdomains only) and ``"*"`` (any
     host). Ports are ignored; names are compared lower-case."""
 
-    __slots__ = ("_logged", "_ok", "_ok_text", "allow_any", "exact", "setting", "suffixes")
+    __slots__ = ("_logged", "allow_any", "exact", "seen", "seen_text", "setting", "suffixes")
 
     def __init__(self, patterns: Sequence[str], *, setting: str = "allowed_hosts") -> None:
         if isinstance(patterns, str):
@@ -70,9 +73,47 @@ class AllowedHosts:
         self.exact = frozenset(exact)
         self.suffixes = tuple(suffixes)
         self.setting = setting
-        self._ok: set[bytes] = set()
-        self._ok_text: set[str] = set()
+        self.seen: set[bytes] = set()
+        """Raw ``Host`` values already allowed (at most 256: only allowed ones are kept, so a
+        client cannot grow it): the hot path's one set lookup."""
+        self.seen_text: set[str] = set()
+        """:attr:`seen` for headers given as ``str`` (granian's RSGI)."""
         self._logged: set[bytes] = set()
+
+    @classmethod
+    def for_app(
+        cls, patterns: Sequence[str] | None, settings: Settings, *, debug: bool
+    ) -> AllowedHosts | None:
+        """An app's hosts: ``patterns`` (``App(allowed_hosts=)``), else the settings'
+        ``ALLOWED_HOSTS``; ``None`` when any host is allowed (``["*"]``). None at all is an
+        error with DEBUG off, and the local hosts with it on (Django's rule)."""
+        if patterns is None:
+            patterns = settings.ALLOWED_HOSTS
+        if not patterns:
+            if not debug:
+                raise SettingsError(
+                    [
+                        "No allowed hosts and DEBUG is off: set PLAIT_ALLOWED_HOSTS (the "
+                        "ALLOWED_HOSTS setting) or App(allowed_hosts=[...]) to the host names "
+                        "the app serves, e.g. PLAIT_ALLOWED_HOSTS=example.com,.example.org"
+                    ]
+                )
+            patterns = LOCAL_HOSTS
+        hosts = cls(patterns)
+        return None if hosts.allow_any else hosts
+
+    def refuses(self, scope: Scope) -> bool:
+        """Whether the request's ``Host`` header names a host not allowed (answer 400). A
+        request without one (HTTP/1.0) is served: URLs then use the server's own address.
+        The test client's own host (its ``base_url``) is trusted."""
+        for name, value in scope["headers"]:
+            if name == b"host":
+                if self.allows(value):
+                    return False
+                extensions = scope.get("extensions")
+                test_client = extensions.get("plait.testclient") if extensions else None
+                return test_client is None or test_client.get("host") != value
+        return False
 
     def matches(self, host: bytes) -> bool:
         """Whether a bare host name (no port, lower-case) is allowed."""
@@ -85,23 +126,23 @@ class AllowedHosts:
     def allows(self, raw: bytes) -> bool:
         """Whether a raw ``Host`` header value is allowed."""
         # PERF: a host seen before is one set lookup.
-        if raw in self._ok or self.allow_any:
+        if raw in self.seen or self.allow_any:
             return True
         host, _ = split_host(raw)
         if host and self.matches(host):
-            if len(self._ok) < _CACHE_LIMIT:
-                self._ok.add(raw)
+            if len(self.seen) < _CACHE_LIMIT:
+                self.seen.add(raw)
             return True
         self._log(raw)
         return False
 
     def allows_text(self, raw: str) -> bool:
         """:meth:`allows` for a header given as ``str`` (granian's RSGI)."""
-        if raw in self._ok_text or self.allow_any:
+        if raw in self.seen_text or self.allow_any:
             return True
         allowed = self.allows(raw.encode("latin-1", "replace"))
-        if allowed and len(self._ok_text) < _CACHE_LIMIT:
-            self._ok_text.add(raw)
+        if allowed and len(self.seen_text) < _CACHE_LIMIT:
+            self.seen_text.add(raw)
         return allowed
 
     def _log(self, raw: bytes) -> None:

@@ -101,6 +101,24 @@ class Matcher(Generic[T]):
             node.leaf = Leaf(pattern)
         return node.leaf
 
+    def handlers(self) -> list[T]:
+        """Every handler registered, each once (one registered for several methods too)."""
+        leaves = list(self.static.values())
+        stack = [self._root]
+        while stack:
+            node = stack.pop()
+            if node.leaf is not None:
+                leaves.append(node.leaf)
+            if node.rest is not None:
+                leaves.append(node.rest[1])
+            stack.extend(node.static.values())
+            stack.extend(child for _, _, child in node.params)
+        seen: dict[int, T] = {}
+        for leaf in leaves:
+            for handler in leaf.handlers.values():
+                seen.setdefault(id(handler), handler)
+        return list(seen.values())
+
     def match(self, path: str, method: str) -> tuple[Leaf[T] | None, list[Any]]:
         """The best leaf for ``path``: one that has ``method`` if any candidate does.
 

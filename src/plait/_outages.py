@@ -103,7 +103,7 @@ class BackingService:
     def redis(cls, name: str = "Redis", **options: Any) -> BackingService:
         """A service reached with redis-py: its connection and timeout errors (and the OS's)
         are outages. Needs redis-py, which the Redis-backed batteries' extras install."""
-        import redis.exceptions
+        import redis.exceptions  # redis-py is optional (the Redis batteries' extras)
 
         errors = (
             redis.exceptions.ConnectionError,

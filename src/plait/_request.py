@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any, NamedTuple
+from collections.abc import AsyncIterator, Callable
+from typing import Any, NamedTuple
 
 import msgspec
 
+from plait._background import BackgroundTasks
+from plait._bodytimeout import BodyWatch, body_watch
 from plait._datastructures import (
     URL,
     FormData,
@@ -18,17 +20,23 @@ from plait._datastructures import (
     header_separator,
 )
 from plait._exceptions import HTTPException
-from plait._formparser import FormLimits, parse_form
+from plait._formparser import (
+    DEFAULT_FORM_LIMITS,
+    FORM_SCOPE_KEY,
+    FormLimits,
+    form_boundary,
+    parse_multipart,
+    parse_urlencoded,
+)
+from plait._responses import Response
 from plait.types import Message, Receive, Scope, SessionProtocol
-
-if TYPE_CHECKING:
-    from plait._app import App
 
 __all__ = [
     "MAX_FRACTION_FLOATS",
     "MAX_JSON_DEPTH",
     "Address",
     "ClientDisconnect",
+    "Extras",
     "HTTPConnection",
     "Request",
     "decode_integral",
@@ -45,16 +53,6 @@ class Address(NamedTuple):
 
 class ClientDisconnect(Exception):
     """The client went away before the request body was read."""
-
-
-def _on_asyncio() -> bool:
-    """Whether an asyncio loop runs this code (not trio, nor a coroutine driven by hand):
-    only then can a timeout be set."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
 
 
 async def _empty_receive() -> Message:
@@ -76,7 +74,28 @@ def parse_cookies(header: str) -> dict[str, str]:
     return cookies
 
 
-_DEFAULT_FORM_LIMITS = FormLimits()
+_dict_get: Callable[[Any, str], Any] = dict.get  # PERF: RSGI's lazy scope.get() is Python
+_BODY = "The request body"
+_FORM_DATA = "The form data"
+
+
+def _check_size(size: int, limit: int, what: str) -> None:
+    """The one 413 of a body (or a form's data) past its cap."""
+    if size > limit:
+        raise HTTPException(413, f"{what} is larger than {limit} bytes")
+
+
+class Extras:
+    """What a request gathers besides its data, for after the handler: the injected
+    ``Response`` whose headers, cookies and status apply to the response, the background
+    tasks to run after it, and a parsed form whose files to close."""
+
+    __slots__ = ("background", "form", "response")
+
+    def __init__(self) -> None:
+        self.background: BackgroundTasks | None = None
+        self.response: Response | None = None
+        self.form: FormData | None = None
 
 
 class HTTPConnection:
@@ -90,12 +109,15 @@ class HTTPConnection:
         "_url",
         "app",
         "exit_stack",
+        "extras",
         "scope",
     )
 
-    def __init__(self, scope: Scope, app: App | None = None) -> None:
+    def __init__(self, scope: Scope, app: Any = None) -> None:
         self.scope = scope
-        self.app = app if app is not None else scope.get("app")
+        self.app: Any = app if app is not None else scope.get("app")
+        """The :class:`~plait.App` serving this connection (typed ``Any``, as in Starlette: the
+        request layer sits below the app's and does not import it)."""
         self._headers: Headers | None = None
         self._query_params: QueryParams | None = None
         self._cookies: dict[str, str] | None = None
@@ -103,6 +125,9 @@ class HTTPConnection:
         self._state: State | None = None
         self.exit_stack: contextlib.AsyncExitStack | None = None
         """Cleanup of generator dependencies, closed once the response has been sent."""
+        self.extras: Extras | None = None
+        """Injected response defaults, background tasks and forms to close (``None``: none:
+        the pipeline has nothing to do after the handler)."""
 
     @property
     def path(self) -> str:
@@ -203,9 +228,7 @@ class Request(HTTPConnection):
 
     __slots__ = ("_body", "_form", "_json", "_receive", "_stream_consumed")
 
-    def __init__(
-        self, scope: Scope, receive: Receive = _empty_receive, app: App | None = None
-    ) -> None:
+    def __init__(self, scope: Scope, receive: Receive = _empty_receive, app: Any = None) -> None:
         # PERF: HTTPConnection.__init__ inlined: one call less on every request.
         self.scope = scope
         self.app = app if app is not None else scope.get("app")
@@ -215,6 +238,7 @@ class Request(HTTPConnection):
         self._url = None
         self._state = None
         self.exit_stack = None
+        self.extras = None
         self._receive = receive
         self._body: bytes | None = None
         self._json: Any = _UNSET
@@ -231,95 +255,85 @@ class Request(HTTPConnection):
 
     @property
     def max_body_size(self) -> int | None:
+        """The most bytes of body this request may send (``App(max_body_size=)``)."""
         return self.app.max_body_size if self.app is not None else None
 
-    def _check_declared_length(self, limit: int) -> None:
-        declared = self._header("content-length")
-        if declared is None:
-            return
-        if not declared.isdigit():
-            raise HTTPException(400, "Content-Length is not a number")
-        if int(declared) > limit:
-            raise HTTPException(413, f"The request body is larger than {limit} bytes")
+    @property
+    def body_timeout(self) -> float | None:
+        """Seconds the body may go without data before a 408 (``App(body_timeout=)``)."""
+        return self.app.body_timeout if self.app is not None else None
 
-    async def _next_message(self) -> Message:
-        """The next piece of the body, within ``app.body_timeout`` seconds (else a 408)."""
-        seconds = self.app.body_timeout if self.app is not None else None
-        if not seconds or not _on_asyncio():
-            return await self._receive()
-        try:
-            async with asyncio.timeout(seconds):
-                return await self._receive()
-        except TimeoutError:
-            raise HTTPException(
-                408, f"The request body did not arrive in time ({seconds:g} s without data)"
-            ) from None
+    def _start_reading(self, limit: int | None, what: str) -> BodyWatch | None:
+        """Claim the body for one reader; refuse a declared length over ``limit`` before
+        the first ``receive()`` (with ``Expect: 100-continue``, that is what lets the client
+        send the body at all). The body-timeout watch, if a timeout applies."""
+        if self._stream_consumed:
+            raise RuntimeError("The request body was already streamed")
+        self._stream_consumed = True
+        if limit is not None:
+            declared = self._header("content-length")
+            if declared is not None:
+                if not declared.isdigit():
+                    raise HTTPException(400, "Content-Length is not a number")
+                if int(declared) > limit:
+                    _check_size(int(declared), limit, what)
+        seconds = self.body_timeout
+        return body_watch() if seconds else None
 
     async def stream(self) -> AsyncIterator[bytes]:
         """Yield the body as it arrives, refusing it past ``app.max_body_size`` with a 413."""
         if self._body is not None:
             yield self._body
             return
-        if self._stream_consumed:
-            raise RuntimeError("The request body was already streamed")
-        self._stream_consumed = True
         limit = self.max_body_size
-        if limit is not None:
-            self._check_declared_length(limit)
+        async for chunk in self._chunks(limit, _BODY, self._start_reading(limit, _BODY)):
+            yield chunk
+
+    async def _chunks(
+        self, limit: int | None, what: str, watch: BodyWatch | None, message: Message | None = None
+    ) -> AsyncIterator[bytes]:
+        """The body's pieces from ``message`` on (else from the next one), counted against
+        ``limit``, each within the timeout when ``watch`` is given."""
         received = 0
         while True:
-            message = await self._next_message()
-            if message["type"] == "http.request":
+            if message is None:
+                if watch is None:
+                    message = await self._receive()
+                else:
+                    message = await watch.receive(self._receive, self.body_timeout or 0.0)
+            kind = message["type"]
+            if kind == "http.request":
                 chunk: bytes = message.get("body", b"")
                 if chunk:
                     received += len(chunk)
-                    if limit is not None and received > limit:
-                        raise HTTPException(413, f"The request body is larger than {limit} bytes")
+                    if limit is not None:
+                        _check_size(received, limit, what)
                     yield chunk
                 if not message.get("more_body", False):
                     return
-            elif message["type"] == "http.disconnect":
+            elif kind == "http.disconnect":
                 raise ClientDisconnect()
+            message = None
 
     async def body(self) -> bytes:
         """The whole body as bytes (read once, then cached)."""
-        if self._body is None:
-            # PERF: most bodies arrive in one message; skip the generator machinery for them.
-            if not self._stream_consumed:
-                limit = self.max_body_size
-                if limit is not None:
-                    # Before the first receive(): with "Expect: 100-continue", that is what
-                    # tells the server to let the client send the body at all.
-                    self._check_declared_length(limit)
-                message = await self._next_message()
-                if message["type"] == "http.request" and not message.get("more_body", False):
-                    body: bytes = message.get("body", b"")
-                    if limit is not None and len(body) > limit:
-                        raise HTTPException(413, f"The request body is larger than {limit} bytes")
-                    self._stream_consumed = True
-                    self._body = body
-                    return body
-                self._body = await self._collect(message, limit)
-            else:
-                raise RuntimeError("The request body was already streamed")
-        return self._body
-
-    async def _collect(self, first: Message, limit: int | None) -> bytes:
-        self._stream_consumed = True
-        chunks: list[bytes] = []
-        received = 0
-        message = first
-        while True:
-            if message["type"] == "http.disconnect":
-                raise ClientDisconnect()
-            chunk: bytes = message.get("body", b"")
-            received += len(chunk)
-            if limit is not None and received > limit:
-                raise HTTPException(413, f"The request body is larger than {limit} bytes")
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                return b"".join(chunks)
-            message = await self._next_message()
+        if self._body is not None:
+            return self._body
+        limit = self.max_body_size
+        watch = self._start_reading(limit, _BODY)
+        # PERF: most bodies arrive in one message: no generator, no list, no helper coroutine.
+        if watch is None:
+            message = await self._receive()
+        else:
+            message = await watch.receive(self._receive, self.body_timeout or 0.0)
+        if message["type"] == "http.request" and not message.get("more_body", False):
+            body: bytes = message.get("body", b"")
+            if limit is not None and len(body) > limit:
+                _check_size(len(body), limit, _BODY)
+        else:
+            body = b"".join([piece async for piece in self._chunks(limit, _BODY, watch, message)])
+        self._body = body
+        return body
 
     async def json(self) -> Any:
         """The body decoded as JSON; a non-JSON Content-Type is a 415, bad JSON a 400."""
@@ -337,12 +351,39 @@ class Request(HTTPConnection):
         return self._json
 
     async def form(self, limits: FormLimits | None = None) -> FormData:
-        """The form fields and files; call ``await form.close()`` or let the request end."""
+        """The form fields and files; call ``await form.close()`` or let the request end.
+
+        Parsed once: a middleware that parsed it first (the CSRF check) hands its result
+        on, and ``limits`` (else ``App(form_limits=)``) apply while the body is read.
+        """
         if self._form is None:
-            self._form = await parse_form(self, limits or _DEFAULT_FORM_LIMITS)
+            form: FormData | None = _dict_get(self.scope, FORM_SCOPE_KEY)
+            if form is None:
+                form = await self._parse_form(limits)
+                self.scope[FORM_SCOPE_KEY] = form
+            self._form = form
+            if self.extras is None:
+                self.extras = Extras()
+            self.extras.form = form  # its files are closed after the response
         return self._form
 
+    async def _parse_form(self, limits: FormLimits | None) -> FormData:
+        if limits is None:
+            limits = self.app.form_limits if self.app is not None else DEFAULT_FORM_LIMITS
+        boundary = form_boundary(self._header("content-type"))
+        if boundary is not None:
+            return await parse_multipart(self.stream(), boundary, limits)
+        body = self._body
+        if body is None:
+            limit, what = self.max_body_size, _BODY
+            if limit is None or limits.max_data_size < limit:
+                limit, what = limits.max_data_size, _FORM_DATA
+            watch = self._start_reading(limit, what)
+            body = self._body = b"".join([c async for c in self._chunks(limit, what, watch)])
+        return parse_urlencoded(body, limits)
+
     async def close(self) -> None:
+        """Close the files of the parsed form, if any (done once the response is sent)."""
         if self._form is not None:
             await self._form.close()
 

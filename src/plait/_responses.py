@@ -15,6 +15,7 @@ import msgspec
 from plait._background import BackgroundTask
 from plait._concurrency import iterate_in_threadpool
 from plait._datastructures import MutableHeaders
+from plait._exceptions import HTTPException
 from plait.types import Receive, Scope, Send
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "Response",
     "StreamingResponse",
     "json_encoder",
+    "problem_response",
     "same_site_path",
 ]
 
@@ -300,3 +302,14 @@ class StreamingResponse(Response):
         await send({"type": "http.response.body", "body": b"", "more_body": False})
         if self.background is not None:
             await self.background()
+
+
+_PROBLEM = b"application/problem+json"
+
+
+def problem_response(exc: HTTPException, instance: str | None = None) -> Response:
+    """Render an :class:`HTTPException` as an RFC 9457 ``application/problem+json`` response."""
+    body = json_encoder.encode(exc.to_problem(instance))
+    response = Response(body, status_code=exc.status_code, headers=exc.headers)
+    response.raw_headers.append((b"content-type", _PROBLEM))
+    return response

@@ -99,7 +99,7 @@ def _pydantic_converter(response_type: Any) -> Callable[[Any], Any]:
             return value.model_dump(mode="json")
 
     else:
-        from pydantic import TypeAdapter
+        from pydantic import TypeAdapter  # optional: the app declared a Pydantic model
 
         adapter: Any = TypeAdapter(response_type)
 

@@ -10,12 +10,12 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, Unpack
 
 from plait._convertors import CONVERTORS, Convertor
+from plait._staticfiles import StaticFiles
 
 if TYPE_CHECKING:
     import os
 
     from plait._responses import Response
-    from plait._staticfiles import StaticFiles
     from plait.types import ASGIApp
 
 __all__ = [
@@ -334,8 +334,6 @@ class Router:
         app.static("/static", "static", name="static")
         app.url_path_for("static", path="css/app.css")  # "/static/css/app.css"
         """
-        from plait._staticfiles import StaticFiles
-
         files = StaticFiles(
             directory,
             html=html,

@@ -20,21 +20,46 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
 from plait._datastructures import Headers, header_separator
+from plait._hosts import AllowedHosts
 from plait._responses import Response
-from plait.types import Message, Scope
+from plait.types import ASGIApp, Message, Receive, Scope, Send
 
 if TYPE_CHECKING:
     from _collections_abc import dict_items, dict_keys, dict_values
 
-    from plait._app import App
-
 __all__ = ["RSGIScope", "rsgi_shutdown", "rsgi_startup", "serve_rsgi"]
 
 logger = logging.getLogger("plait.error")
+
+
+class ServedApp(Protocol):
+    """What RSGI serving needs of :class:`plait.App` (this layer sits below the app's)."""
+
+    ready: bool
+    hosts: AllowedHosts | None
+    user_middleware: list[tuple[type, dict[str, Any]]]
+    middleware_stack: ASGIApp
+
+    def build(self) -> None: ...
+
+    async def send_bad_host(self, scope: Scope, send: Send) -> None: ...
+
+    async def startup(self) -> None: ...
+
+    async def shutdown(self) -> None: ...
+
+    def __call__(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        respond: Callable[[Response], Awaitable[None] | None] | None = None,
+    ) -> Awaitable[None]: ...
+
 
 _ASGI = {"version": "3.0", "spec_version": "2.4"}
 _HTTP_VERSIONS = {"1": "1.0", "1.0": "1.0", "1.1": "1.1", "2": "2", "3": "3"}
@@ -397,22 +422,22 @@ class _WebSocketChannel:
         self._transport = None
 
 
-async def _serve_websocket(app: App, rsgi: Any, protocol: Any) -> None:
+async def _serve_websocket(app: ServedApp, rsgi: Any, protocol: Any) -> None:
     scope = _WebSocketScope(type="websocket", asgi=_ASGI, path=rsgi.path, root_path="")
     scope.rsgi = rsgi
     channel = _WebSocketChannel(protocol)
     if app.user_middleware:
         scope.materialize()
-    await app._asgi(scope, channel.receive, channel.send)
+    await app.middleware_stack(scope, channel.receive, channel.send)
 
 
-async def _refuse_host(app: App, rsgi: Any, protocol: Any) -> None:
+async def _refuse_host(app: ServedApp, rsgi: Any, protocol: Any) -> None:
     """A 400 (a close, for a WebSocket) for a host the app does not serve."""
     if rsgi.proto == "ws":
         await _WebSocketChannel(protocol).send({"type": "websocket.close", "code": 1008})
         return
     if rsgi.proto == "http":
-        await app._refuse_host({"type": "http"}, _RefusalSender(protocol).send)
+        await app.send_bad_host({"type": "http"}, _RefusalSender(protocol).send)
 
 
 class _RefusalSender:
@@ -434,14 +459,15 @@ class _RefusalSender:
 # ----------------------------------------------------------------------------- entry points
 
 
-async def serve_rsgi(app: App, scope: Any, protocol: Any) -> None:
+async def serve_rsgi(app: ServedApp, scope: Any, protocol: Any) -> None:
     """``App.__rsgi__``: serve one HTTP request or WebSocket connection from granian."""
-    if not app._ready:
+    if not app.ready:
         app.build()
-    hosts = app._hosts
+    hosts = app.hosts
     if hosts is not None:
         host = scope.headers.get("host")
-        if host is not None and not hosts.allows_text(host):
+        # PERF: a host allowed before is one set lookup, without a method call.
+        if host is not None and host not in hosts.seen_text and not hosts.allows_text(host):
             await _refuse_host(app, scope, protocol)
             return
     if scope.proto != "http":
@@ -457,7 +483,7 @@ async def serve_rsgi(app: App, scope: Any, protocol: Any) -> None:
     exchange = _HTTPExchange(protocol, scope, asgi_scope)
     try:
         if app.user_middleware:
-            await app._asgi(asgi_scope.materialize(), exchange.receive, exchange.send)
+            await app.middleware_stack(asgi_scope.materialize(), exchange.receive, exchange.send)
         else:
             await app(asgi_scope, exchange.receive, exchange.send, exchange.respond)
     except ClientGone:
@@ -491,11 +517,11 @@ def _finished(task: asyncio.Task[None], what: str) -> None:
         logger.error("Application %s failed", what, exc_info=task.exception())
 
 
-def rsgi_startup(app: App, loop: asyncio.AbstractEventLoop) -> None:
+def rsgi_startup(app: ServedApp, loop: asyncio.AbstractEventLoop) -> None:
     """``App.__rsgi_init__``: run the start-up hooks and ``lifespan`` on granian's loop."""
     _run(loop, app.startup(), "start-up")
 
 
-def rsgi_shutdown(app: App, loop: asyncio.AbstractEventLoop) -> None:
+def rsgi_shutdown(app: ServedApp, loop: asyncio.AbstractEventLoop) -> None:
     """``App.__rsgi_del__``: run the shutdown hooks once granian stops serving."""
     _run(loop, app.shutdown(), "shutdown")

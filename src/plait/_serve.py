@@ -97,7 +97,7 @@ def check_port(host: str, port: int, hint: str = "") -> None:
 def _raise_open_files_limit(wanted: int) -> None:
     """Let this process (and its workers) hold ``wanted`` connections, up to the hard limit."""
     with contextlib.suppress(ImportError, ValueError, OSError):
-        import resource
+        import resource  # Unix only
 
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
@@ -129,7 +129,7 @@ def _watched(path: str, includes: Sequence[str], excludes: Sequence[str]) -> boo
 
 def _granian_filter(includes: Sequence[str], excludes: Sequence[str]) -> type[Any]:
     """A watchfiles filter class (granian builds it with no arguments) for these globs."""
-    from watchfiles import DefaultFilter
+    from watchfiles import DefaultFilter  # optional: only plait run --reload needs it
 
     class PlaitReloadFilter(DefaultFilter):
         """watchfiles' defaults (no .git, .venv, __pycache__, …), then these globs."""
@@ -169,7 +169,7 @@ def _milliseconds(seconds: float) -> int:
 
 
 def serve_granian(import_string: str, interface: str, options: ServeOptions) -> None:
-    try:
+    try:  # granian is optional (the server extra): imported when it serves
         from granian import Granian
         from granian.constants import Interfaces
         from granian.http import HTTP1Settings
@@ -215,7 +215,7 @@ def serve_granian(import_string: str, interface: str, options: ServeOptions) -> 
 
 
 def _uvicorn_log_config() -> dict[str, Any]:
-    from uvicorn.config import LOGGING_CONFIG
+    from uvicorn.config import LOGGING_CONFIG  # uvicorn is optional
 
     config: dict[str, Any] = copy.deepcopy(LOGGING_CONFIG)
     config["formatters"]["access"] = {"()": f"{__name__}.AccessFormatter"}
@@ -223,7 +223,7 @@ def _uvicorn_log_config() -> dict[str, Any]:
 
 
 def serve_uvicorn(import_string: str, options: ServeOptions) -> None:
-    import uvicorn
+    import uvicorn  # optional: plait run --server uvicorn
 
     _raise_open_files_limit(options.limit_concurrency + 256)
     extra: dict[str, Any] = {}

@@ -25,6 +25,7 @@ import click
 
 from plait._app import App
 from plait._clioptions import app_options
+from plait._loading import cli_load_app
 from plait._plugins import battery_entry_points
 from plait._settings import Settings
 
@@ -116,8 +117,6 @@ def shell_command(app_spec: str, app_dir: str, interface: str, command: str | No
     Top-level await works: `await session.scalars(select(Post))`. Commit with
     `await session.commit()`.
     """
-    from plait.cli import cli_load_app
-
     loaded = cli_load_app(app_spec, app_dir)
     chosen = "python" if command is not None else _interface(interface)
     loop = _ipython_loop() if chosen == "ipython" else asyncio.new_event_loop()

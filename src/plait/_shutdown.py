@@ -18,10 +18,9 @@ import contextlib
 import signal
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from plait._websockets import WebSocket
+from plait._websockets import WebSocket, WebSocketState
 
 __all__ = ["GOING_AWAY", "OpenWebSockets", "install_quietly"]
 
@@ -40,8 +39,6 @@ class OpenWebSockets:
 
     async def close_all(self, reason: str = "Server shutting down") -> None:
         """Close every open WebSocket with 1001, all at once, each within ``timeout``."""
-        from plait._websockets import WebSocketState
-
         closes = [
             asyncio.wait_for(ws.close(GOING_AWAY, reason), self.timeout)
             for ws in tuple(self.sockets)

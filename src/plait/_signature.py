@@ -37,6 +37,7 @@ __all__ = [
     "is_pydantic_model",
     "is_scalar_type",
     "is_sequence_type",
+    "response_type",
     "strip_annotated",
     "strip_type",
 ]
@@ -447,3 +448,14 @@ def _dependency(
     plan = analyze(call, path_params, connection_type, overrides, None, stack)
     scopes = marker.scopes if isinstance(marker, Security) else None
     return DependencyInfo(name, call, marker.use_cache, plan, scopes, marker.scope)
+
+
+def response_type(endpoint: Callable[..., Any], response_model: Any = None) -> Any:
+    """A handler's declared output type: ``response_model=`` or its return annotation."""
+    if response_model is not None:
+        return response_model
+    try:
+        hints = typing.get_type_hints(endpoint, include_extras=True)
+    except (NameError, TypeError):
+        return None
+    return hints.get("return")

@@ -6,28 +6,19 @@ import json
 import os
 import stat as stat_mode
 from mimetypes import guess_type
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 from plait._concurrency import run_in_threadpool
-from plait._errorhandling import problem_response
 from plait._exceptions import HTTPException
 from plait._fileresponse import FileResponse
-from plait._responses import RedirectResponse, Response, same_site_path
+from plait._responses import RedirectResponse, Response, problem_response, same_site_path
 from plait.types import Receive, Scope, Send
-
-if TYPE_CHECKING:
-    from plait._app import App
-    from plait._routing import Router
 
 __all__ = [
     "IMMUTABLE",
     "MANIFEST",
     "StaticFiles",
-    "collected_directory",
     "read_manifest",
-    "static_mounts",
-    "static_url",
-    "use_collected_static",
 ]
 
 MANIFEST = "staticfiles.json"
@@ -235,45 +226,3 @@ def read_manifest(directory: str | os.PathLike[str]) -> dict[str, str]:
     if not isinstance(paths, dict) or not all(isinstance(v, str) for v in paths.values()):
         raise RuntimeError(f"{os.path.join(directory, MANIFEST)} is not a static files manifest")
     return dict(paths)
-
-
-def static_mounts(router: Router) -> dict[str, StaticFiles]:
-    """The router's StaticFiles apps by the path they are mounted at (``"/static"``)."""
-    from plait._routing import Mount
-
-    return {
-        route.path: route.app
-        for route in router.routes
-        if isinstance(route, Mount) and isinstance(route.app, StaticFiles)
-    }
-
-
-def collected_directory(root: str | os.PathLike[str], mount_path: str) -> str:
-    """Where ``plait collectstatic`` puts the files of the mount at ``mount_path``."""
-    return os.path.join(root, *[part for part in mount_path.split("/") if part])
-
-
-def use_collected_static(router: Router, root: str | os.PathLike[str]) -> list[str]:
-    """Serve every static mount from its collected folder under ``root``, when there is one
-    (``App`` calls it at start-up with DEBUG off and the ``STATIC_ROOT`` setting); return the
-    mount paths switched."""
-    switched = []
-    for mount_path, files in static_mounts(router).items():
-        collected = collected_directory(root, mount_path)
-        if os.path.isfile(os.path.join(collected, MANIFEST)):
-            files.use_collected(collected)
-            switched.append(mount_path)
-    return switched
-
-
-def static_url(app: App, path: str, *, name: str = "static") -> str:
-    """The URL path of the static file ``path`` under the mount called ``name``: its
-    content-hashed name once collected (``/static/css/app.3f2a9c1b7e4d.css``), else the
-    plain one (``/static/css/app.css``)."""
-    from plait._routing import Mount
-
-    for route in app.routes:
-        if isinstance(route, Mount) and route.name == name and isinstance(route.app, StaticFiles):
-            path = route.app.url_name(path)
-            break
-    return app.url_path_for(name, path=path)

@@ -11,6 +11,7 @@ from typing import Any, Protocol, TypeVar
 
 import msgspec
 
+from plait._websockets import WebSocketDisconnect
 from plait.types import ASGIApp, Message, Scope
 
 __all__ = ["WebSocketDenied", "WebSocketTestSession"]
@@ -116,8 +117,6 @@ class WebSocketTestSession:
 
     def receive(self) -> Message:
         """The next message the app sent; a close raises ``WebSocketDisconnect``."""
-        from plait._websockets import WebSocketDisconnect
-
         message = self._next()
         if message["type"] == "websocket.close":
             self.close_code = message.get("code", 1000)

@@ -226,6 +226,6 @@ def pydantic_validator(tp: Any) -> Callable[[Any], Any]:
     if isinstance(base, type) and hasattr(base, "model_validate"):
         validate: Callable[[Any], Any] = base.model_validate
         return validate
-    from pydantic import TypeAdapter
+    from pydantic import TypeAdapter  # optional: the app declared a Pydantic model
 
     return TypeAdapter(tp).validate_python

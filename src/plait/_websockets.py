@@ -5,15 +5,12 @@ from __future__ import annotations
 import contextlib
 import enum
 from collections.abc import AsyncIterator, Iterable
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import msgspec
 
 from plait._request import HTTPConnection
 from plait.types import Message, Receive, Scope, Send
-
-if TYPE_CHECKING:
-    from plait._app import App
 
 __all__ = ["WebSocket", "WebSocketDisconnect", "WebSocketState"]
 
@@ -45,7 +42,7 @@ class WebSocket(HTTPConnection):
 
     __slots__ = ("_close_code", "_receive", "_send", "application_state", "client_state")
 
-    def __init__(self, scope: Scope, receive: Receive, send: Send, app: App | None = None) -> None:
+    def __init__(self, scope: Scope, receive: Receive, send: Send, app: Any = None) -> None:
         super().__init__(scope, app)
         self._receive = receive
         self._send = send

@@ -116,7 +116,7 @@ def register(*, deploy: bool = False) -> Callable[[CheckFunction], CheckFunction
 def _installed() -> list[Check]:
     """The core's checks, then the ``plait.checks`` entry points' of the batteries the app
     imported (the package holding the entry point's module is in ``sys.modules``)."""
-    from plait._deploychecks import CHECKS
+    from plait._deploychecks import CHECKS  # it imports this module's types: a cycle
 
     found = list(CHECKS)
     for loaded in battery_entry_points(ENTRY_POINT_GROUP):

@@ -38,7 +38,7 @@ class WSGIMiddleware:
     """An ASGI app that runs a WSGI app in a thread pool (a thin wrapper over a2wsgi's)."""
 
     def __init__(self, app: WSGIApplication, workers: int = 10, send_queue_size: int = 10) -> None:
-        try:
+        try:  # a2wsgi is optional (the wsgi extra)
             from a2wsgi import WSGIMiddleware as A2WSGIMiddleware
         except ImportError as exc:
             raise MissingDependencyError(

@@ -28,6 +28,8 @@ TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 class Note(Model):
+    __tablename__ = "admin_permissions_note"  # unique in the suite's shared metadata
+
     id: Mapped[int] = mapped_column(primary_key=True)
     text: Mapped[str] = mapped_column(String(100))
 

@@ -43,6 +43,8 @@ class Shade(enum.Enum):
 
 
 class Everything(Model):
+    __tablename__ = "admin_roundtrip_everything"  # unique in the suite's shared metadata
+
     id: Mapped[int] = mapped_column(primary_key=True)
     short: Mapped[str] = mapped_column(String(50))
     unbounded: Mapped[str]

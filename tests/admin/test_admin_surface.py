@@ -10,7 +10,16 @@ import textwrap
 
 import plait.admin
 
-PUBLIC = ["Action", "Admin", "GroupAdmin", "ModelAdmin", "Permission", "UserAdmin"]
+PUBLIC = [
+    "Action",
+    "Admin",
+    "GroupAdmin",
+    "LogEntry",
+    "ModelAdmin",
+    "Permission",
+    "UserAdmin",
+    "action",
+]
 
 
 def test_public_names() -> None:

@@ -117,6 +117,10 @@ def test_setting_a_password_never_shows_the_hash(client: TestClient) -> None:
     assert done.headers["location"] == f"/admin/user/{carl}/change/"
     assert "Password changed successfully." in client.get(done.headers["location"]).text
     assert client.get("/check/carl", params={"password": "new password"}).json()["password_ok"]
+    history = client.get(f"/admin/user/{carl}/history/").text
+    assert "<strong>Password</strong>: (hidden) → (hidden)" in history
+    assert "argon2" not in history
+    assert "new password" not in history
 
 
 def test_promoting_a_user_and_assigning_groups_and_permissions(client: TestClient) -> None:

@@ -423,10 +423,11 @@ def test_delete_selected_rows_from_the_changelist(client: TestClient) -> None:
     keep, one, two = (add_story(client, title, writer) for title in ("keep", "one", "two"))
     html = client.get("/admin/story/").text
     assert re.search(
-        r'<form method="post" action="/admin/story/delete/" class="bulk">\s*'
+        r'<form method="post" action="/admin/story/action/" class="bulk">\s*'
         rf'<input type="hidden" name="csrf_token" value="{CSRF_TOKEN}">',
         html,
     )
+    assert '<button type="submit" name="action" value="delete_selected"' in html
     assert f'<input type="checkbox" name="_selected" value="{one}" aria-label="Select one">' in html
     selected = {"_selected": [str(one), str(two), "junk", "99999999999999"]}
     confirm = client.post("/admin/story/delete/", data=selected)

@@ -67,7 +67,7 @@ def test_no_input(app_spec: str, db_url: str) -> None:
 
 
 def test_prompts(app_spec: str, db_url: str) -> None:
-    answers = "admin\nadmin@example.com\nshort\nshort\na long password\na long password\n"
+    answers = "admin\nadmin@example.com\nshort\nshort\nn\na long password\na long password\n"
     result = CliRunner().invoke(createsuperuser, ["--app", app_spec], input=answers)
     assert result.exit_code == 0, result.output
     assert "too short" in result.output
@@ -93,6 +93,13 @@ def test_refusals(app_spec: str, db_url: str) -> None:
     )
     assert weak.exit_code == 1
     assert "too short" in weak.output
+    common = runner.invoke(
+        createsuperuser,
+        [*base, "--username", "admin"],
+        env={"PLAIT_SUPERUSER_PASSWORD": "12345678"},
+    )
+    assert common.exit_code == 1
+    assert "This password is too common. This password is entirely numeric." in common.output
     assert (
         runner.invoke(createsuperuser, [*base, "--username", "admin"], env=password).exit_code == 0
     )

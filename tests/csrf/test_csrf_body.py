@@ -149,41 +149,26 @@ def form_scope(secret: str) -> dict[str, Any]:
     }
 
 
-def test_the_middleware_reads_only_up_to_the_token_and_replays_it_unchanged() -> None:
+def test_the_app_gets_the_parsed_form_and_the_body_unchanged() -> None:
+    """The check parses the form once; the app's request.form() is that parse, and a raw
+    ``receive`` still gives the exact body (in one message)."""
     secret = new_secret()
-    chunks = [b"csrf_token=" + mask(secret).encode() + b"&a=", b"1" * 10, b"2" * 10, b"&b=3"]
+    token = mask(secret)
+    chunks = [b"csrf_token=" + token.encode() + b"&a=", b"1" * 10, b"2" * 10, b"&b=3"]
     seen: dict[str, Any] = {}
 
     async def inner(scope: Any, receive: Any, send: Any) -> None:
-        seen["taken_before_app"] = taken_so_far()
-        messages = [await receive() for _ in range(len(chunks))]
-        seen["bodies"] = [m["body"] for m in messages]
-        seen["more"] = [m["more_body"] for m in messages]
+        seen["form"] = dict(await Request(scope, receive).form())
+        message = await receive()
+        seen["body"], seen["more"] = message["body"], message["more_body"]
         await send({"type": "http.response.start", "status": 204, "headers": []})
         await send({"type": "http.response.body", "body": b""})
 
-    state = {"taken": 0}
-
-    def taken_so_far() -> int:
-        return state["taken"]
-
-    original = list(chunks)
-
-    async def receive() -> dict[str, Any]:
-        state["taken"] += 1
-        i = state["taken"] - 1
-        return {"type": "http.request", "body": original[i], "more_body": i < len(original) - 1}
-
-    sent: list[Any] = []
-
-    async def send(message: Any) -> None:
-        sent.append(message)
-
-    asyncio.run(CSRFMiddleware(inner)(form_scope(secret), receive, send))
+    sent, taken = run_asgi(CSRFMiddleware(inner), form_scope(secret), chunks)
     assert sent[0]["status"] == 204
-    assert seen["taken_before_app"] == 1  # the token was in the first message
-    assert seen["bodies"] == chunks
-    assert seen["more"] == [True, True, True, False]
+    assert taken == len(chunks)
+    assert seen["form"] == {"csrf_token": token, "a": "1" * 10 + "2" * 10, "b": "3"}
+    assert (seen["body"], seen["more"]) == (b"".join(chunks), False)
 
 
 def test_streamed_body_without_content_length_is_capped() -> None:

@@ -26,6 +26,7 @@ def test_public_surface() -> None:
         "REASON_TOKEN_INCORRECT",
         "REASON_TOKEN_MISSING",
         "CSRFMiddleware",
+        "CSRFOptions",
         "FailureHandler",
         "csrf_exempt",
         "csrf_token",

@@ -362,6 +362,7 @@ def test_public_surface() -> None:
         "RedisStore",
         "SessionData",
         "SessionMiddleware",
+        "SessionOptions",
         "SessionStore",
         "Sessions",
         "flash",

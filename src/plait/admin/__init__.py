@@ -27,8 +27,19 @@ from plait._optional import require
 require("jinja2", "templates", "plait.admin")
 require("sqlalchemy", "db", "plait.admin")
 
+from plait.admin._actions import action  # noqa: E402
+from plait.admin._history import LogEntry  # noqa: E402
 from plait.admin._options import ModelAdmin  # noqa: E402
 from plait.admin._site import Action, Admin, Permission  # noqa: E402
 from plait.admin._users import GroupAdmin, UserAdmin  # noqa: E402
 
-__all__ = ["Action", "Admin", "GroupAdmin", "ModelAdmin", "Permission", "UserAdmin"]
+__all__ = [
+    "Action",
+    "Admin",
+    "GroupAdmin",
+    "LogEntry",
+    "ModelAdmin",
+    "Permission",
+    "UserAdmin",
+    "action",
+]

@@ -38,6 +38,7 @@ OPTIONS = (
     "app_label",
     "extra_fields",
     "many_to_many",
+    "actions",
 )
 """The attributes ``Admin.register(Model, **options)`` accepts as keywords."""
 
@@ -101,6 +102,9 @@ class ModelAdmin:
     many_to_many: Sequence[str] = ()
     """Many-to-many relationships edited as a multiple select of the related rows
     (plait.auth's ``User.groups``)."""
+    actions: Sequence[str | Callable[..., Any]] = ()
+    """Bulk actions of the changelist beside "Delete selected": functions taking
+    ``(request, session, rows)`` (see :func:`plait.admin.action`), or names of methods."""
     app_label: str | None = None
     """The first part of the model's permission names (``"blog"`` in ``"blog.change_post"``);
     by default the group's name in lower case (``"auth"`` for plait.auth's models)."""

@@ -21,9 +21,11 @@ __all__ = [
     "ChangeList",
     "Filter",
     "column_value",
+    "filtered",
     "load_changelist",
     "load_choices",
     "load_filters",
+    "ordered",
     "related_labels",
     "sortable",
 ]
@@ -156,16 +158,27 @@ def _ordering(admin: ModelAdmin, requested: str | None) -> tuple[str, list[Any]]
     return order[0], clauses
 
 
-async def load_changelist(
-    admin: ModelAdmin, session: AsyncSession, params: Mapping[str, str]
-) -> ChangeList:
-    """The page of rows ``params`` asks for (``q``, ``o``, ``p``, ``<column>__exact``)."""
+def filtered(admin: ModelAdmin, params: Mapping[str, str]) -> tuple[sa.Select[Any], Any]:
+    """The rows the search (``q``) and filters of ``params`` select, and the search clause."""
     query: sa.Select[Any] = sa.select(admin.model)
     search = _search(admin, params.get("q", ""))
     if search is not None:
         query = query.where(search)
     for clause in _filter_clauses(admin, params):
         query = query.where(clause)
+    return query, search
+
+
+def ordered(admin: ModelAdmin, query: sa.Select[Any], requested: str | None) -> sa.Select[Any]:
+    """``query`` in the changelist's order (``o``)."""
+    return query.order_by(*_ordering(admin, requested)[1])
+
+
+async def load_changelist(
+    admin: ModelAdmin, session: AsyncSession, params: Mapping[str, str]
+) -> ChangeList:
+    """The page of rows ``params`` asks for (``q``, ``o``, ``p``, ``<column>__exact``)."""
+    query, search = filtered(admin, params)
     count = await session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
     total = count
     if search is not None or query.whereclause is not None:

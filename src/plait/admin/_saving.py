@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from plait import Request
 from plait.admin._fields import FormField, convert_errors
+from plait.admin._history import HIDDEN, changes, log, snapshot
 from plait.admin._options import ModelAdmin, humanize
 from plait.db import apply, describe_integrity_error, model_schema, sqlstate
 
@@ -61,14 +62,18 @@ async def save(
     obj: Any,
     raw: dict[str, Any],
     fields: Sequence[FormField] = (),
+    history: bool = False,
 ) -> tuple[Any, dict[str, str]]:
     """Validate ``raw`` with the model's Create (``obj`` None) or Update schema, save, commit.
 
     The ``fields`` set directly (``extra_fields``, ``many_to_many``) and the ModelAdmin's
     virtual ones are taken out of ``raw`` first. Returns the saved object, or ``None`` and
-    the errors to show on the form.
+    the errors to show on the form. With ``history``, a log entry of the change (the fields
+    that changed, old -> new) is committed with it.
     """
     change = obj is not None
+    tracked = [f.name for f in fields if not f.virtual]
+    before = snapshot(model_admin, obj, tracked) if change else dict.fromkeys(tracked)
     schema = model_schema(model_admin.model, "update" if change else "create")
     by_name = {f.name: f for f in fields}
     direct = {k: raw.pop(k) for k in list(raw) if k in by_name and by_name[k].direct}
@@ -91,6 +96,12 @@ async def save(
             return None, errors
     try:
         await model_admin.save_model(request, session, obj, change)
+        if history:
+            found = changes(model_admin, before, snapshot(model_admin, obj, tracked))
+            if virtual:
+                found.append({"field": "Password", "old": HIDDEN, "new": HIDDEN})
+            await session.flush()  # the new row's key
+            session.add(log(request, model_admin, obj, "change" if change else "add", found))
         await session.commit()
     except IntegrityError as exc:
         await session.rollback()

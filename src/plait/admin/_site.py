@@ -10,6 +10,7 @@ from urllib.parse import quote
 import sqlalchemy as sa
 
 from plait import App, Request, Response
+from plait.admin._bulk import BulkViews
 from plait.admin._login import LoginPages
 from plait.admin._options import Action, ModelAdmin
 from plait.admin._permissions import create_permissions, granted, user_codes
@@ -69,6 +70,7 @@ class Admin:
         logout_url: str | None = None,
         login_limit: str | None = "5/minute",
         auth_permissions: bool = True,
+        history: bool = True,
         site_url: str | None = "/",
         permission: Permission | None = None,
         csrf_required: bool = True,
@@ -86,6 +88,7 @@ class Admin:
         self.site_url = site_url
         self.permission = permission
         self.auth_permissions = auth_permissions
+        self.history = history
         self.csrf_required = csrf_required
         self.name = name
         self._login_limit = login_limit
@@ -182,6 +185,7 @@ class Admin:
     def _add_routes(self) -> None:
         views = Views(self)
         pages = LoginPages(self, views, self._login_limit)
+        bulk = BulkViews(self, views)
         prefix, name = self.prefix, self.name
         both = ("GET", "POST")
         routes: list[tuple[str, Callable[..., Any], tuple[str, ...], str]] = [
@@ -192,9 +196,12 @@ class Admin:
             ("/{model}/", views.changelist, ("GET",), "changelist"),
             ("/{model}/add/", views.add, both, "add"),
             ("/{model}/delete/", views.delete_selected, ("POST",), "delete_selected"),
+            ("/{model}/action/", bulk.action, ("POST",), "action"),
+            ("/{model}/export/", bulk.export, ("GET",), "export"),
             ("/{model}/{pk}/change/", views.change, both, "change"),
             ("/{model}/{pk}/delete/", views.delete, both, "delete"),
             ("/{model}/{pk}/password/", PasswordPage(self, views), both, "password"),
+            ("/{model}/{pk}/history/", views.history, ("GET",), "history"),
         ]
         for path, endpoint, methods, route_name in routes:
             self.app.add_route(

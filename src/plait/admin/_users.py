@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from plait import Request, Response
 from plait.admin._fields import FormField, parse_form
+from plait.admin._history import HIDDEN, log
 from plait.admin._options import ModelAdmin, object_label
 
 if TYPE_CHECKING:
@@ -118,6 +119,9 @@ class PasswordPage:
                 if not errors:
                     errors = await model_admin.apply_virtual(obj, raw)
                 if not errors:
+                    if self.site.history:
+                        hidden = {"field": "Password", "old": HIDDEN, "new": HIDDEN}
+                        session.add(log(request, model_admin, obj, "change", [hidden]))
                     await session.commit()
                     await self._keep_signed_in(request, obj)
                     url = self.site.url(request, model_admin.slug, pk, "change")

@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from plait import RedirectResponse, Request, Response
+from plait.admin._actions import actions_of, related_rows
 from plait.admin._fields import (
     KEYS,
     FormField,
@@ -19,7 +20,8 @@ from plait.admin._fields import (
     input_value,
     parse_form,
 )
-from plait.admin._links import filter_links, header_links, page_links
+from plait.admin._history import log, recent
+from plait.admin._links import filter_links, header_links, link, page_links
 from plait.admin._options import Action, ModelAdmin, humanize, object_label
 from plait.admin._queries import (
     column_value,
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
     from plait.admin._site import Admin
 
 __all__ = [
+    "NONE_SELECTED",
     "Denied",
     "Views",
     "bound_fields",
@@ -44,9 +47,11 @@ __all__ = [
     "non_field_errors",
 ]
 
+HISTORY_LIMIT = 500
+"""The most log entries an object's history page shows (the newest)."""
 _HEADERS = {"Cache-Control": "no-store, private", "X-Frame-Options": "DENY"}
 _FLASHES = "_flashes"  # plait.sessions' key (the contract's flash format)
-_NONE_SELECTED = (
+NONE_SELECTED = (
     "Items must be selected in order to perform actions on them. No items have been changed."
 )
 
@@ -173,10 +178,12 @@ class Views:
             return [("success", _saved_text(model_admin, note, obj))]
         if note == "deleted":
             return [("success", _saved_text(model_admin, note, None))]
+        if note == "action":
+            return [("success", "The action was done.")]
         if note == "password":
             return [("success", "Password changed successfully.")]
         if note == "none":
-            return [("warning", _NONE_SELECTED)]
+            return [("warning", NONE_SELECTED)]
         if note == "deleted_many" and count.isdigit():
             return [("success", _deleted_text(model_admin, int(count)))]
         return []
@@ -211,9 +218,11 @@ class Views:
         except Denied as denied:
             return denied.response
         groups: dict[str, list[dict[str, Any]]] = {}
+        visible = []
         for model_admin in self.site.registry.values():
             if not await self.site.allowed(request, "view", model_admin.model):
                 continue
+            visible.append(model_admin)
             can_add = await self.site.allowed(request, "add", model_admin.model)
             groups.setdefault(str(model_admin.group), []).append(
                 {
@@ -222,8 +231,61 @@ class Views:
                     "add_url": self.site.url(request, model_admin.slug, "add") if can_add else None,
                 }
             )
-        context = {"title": self.site.title, "groups": sorted(groups.items())}
+        context = {
+            "title": self.site.title,
+            "groups": sorted(groups.items()),
+            "recent": await self._recent(request, list(visible)),
+        }
         return self.page(request, "index.html", context)
+
+    async def _recent(self, request: Request, visible: list[ModelAdmin]) -> list[dict[str, Any]]:
+        """The user's own latest actions, on the models they may still view (Django's "My
+        actions"); deleted objects are not linked."""
+        if not self.site.history:
+            return []
+        try:
+            async with self.site.db.session() as session:
+                entries = await recent(
+                    session, models=[m.slug for m in visible], user=request.user, limit=10
+                )
+        except DBAPIError:  # no admin_log table yet (not migrated): the index still shows
+            return []
+        return [
+            {
+                "entry": entry,
+                "url": None
+                if entry.action == "delete"
+                else self.site.url(request, entry.model, entry.object_id, "change"),
+                "model": self.site.model_admin(entry.model),
+            }
+            for entry in entries
+        ]
+
+    async def history(self, request: Request, model: str, pk: str) -> Response:
+        """``{prefix}/<model>/<pk>/history/``: every logged change of one object."""
+        try:
+            model_admin = await self.authorize(request, "view", model)
+        except Denied as denied:
+            return denied.response
+        async with self.site.db.session() as session:
+            obj = await get_object(session, model_admin, pk)
+            entries = await recent(
+                session, models=[model_admin.slug], object_id=pk, limit=HISTORY_LIMIT
+            )
+            if obj is None and not entries:
+                return self.error(request, 404, f"No {model_admin.label} with the key {pk!r}.")
+            label = object_label(obj) if obj is not None else entries[0].object_repr
+        context = {
+            "title": "Change history",
+            "object_label": label,
+            "model": model_admin,
+            "entries": list(reversed(entries)),
+            "change_url": self.site.url(request, model_admin.slug, pk, "change")
+            if obj is not None
+            else None,
+            "breadcrumbs": self.crumbs(request, model_admin),
+        }
+        return self.page(request, "object_history.html", context)
 
     async def changelist(self, request: Request, model: str) -> Response:
         try:
@@ -250,6 +312,11 @@ class Views:
             rows.append({"url": url, "cells": cells, "key": key})
         can_add = await self.site.allowed(request, "add", model_admin.model)
         can_delete = await self.site.allowed(request, "delete", model_admin.model)
+        delete = ("delete_selected", f"Delete selected {model_admin.label_plural}")
+        actions = [delete] if can_delete else []
+        for name, bulk in actions_of(model_admin).items():
+            if await self.site.allowed(request, bulk.permission, model_admin.model):
+                actions.append((name, bulk.description))
         context = {
             "title": f"Select {model_admin.label} to change",
             "model": model_admin,
@@ -261,9 +328,12 @@ class Views:
             "search": bool(model_admin.search_fields),
             "filters": [(f, filter_links(params, f.param, f.choices)) for f in filters],
             "add_url": self.site.url(request, model_admin.slug, "add") if can_add else None,
-            "bulk_delete_url": self.site.url(request, model_admin.slug, "delete")
-            if can_delete
+            "bulk_delete_url": self.site.url(request, model_admin.slug, "action")
+            if actions
             else None,
+            "actions": actions,
+            "export_url": self.site.url(request, model_admin.slug, "export")
+            + link(params, p=None).rstrip("?"),
             "messages": messages,
             "breadcrumbs": self.crumbs(request, model_admin)[:1],
         }
@@ -284,7 +354,9 @@ class Views:
                 form = await request.form()
                 raw, errors = parse_form(fields, form, "create", choices)
                 if not errors:
-                    obj, errors = await save(request, session, model_admin, None, raw, fields)
+                    obj, errors = await save(
+                        request, session, model_admin, None, raw, fields, self.site.history
+                    )
                     if obj is not None:
                         return self._after_save(request, model_admin, form, obj, "added")
                 values = _submitted(fields, form)
@@ -331,7 +403,9 @@ class Views:
                 form = await request.form()
                 raw, errors = parse_form(fields, form, "update", choices, shown)
                 if not errors:
-                    saved, errors = await save(request, session, model_admin, obj, raw, fields)
+                    saved, errors = await save(
+                        request, session, model_admin, obj, raw, fields, self.site.history
+                    )
                     if saved is not None:
                         return self._after_save(request, model_admin, form, saved, "changed")
                 values = _submitted(fields, form)
@@ -351,6 +425,9 @@ class Views:
             "messages": messages,
             "delete_url": self.site.url(request, model_admin.slug, pk, "delete")
             if can_delete
+            else None,
+            "history_url": self.site.url(request, model_admin.slug, pk, "history")
+            if self.site.history
             else None,
             "password_url": self.site.url(request, model_admin.slug, pk, "password")
             if can_change and model_admin.virtual_fields("password")
@@ -388,8 +465,11 @@ class Views:
             if obj is None:
                 return self.error(request, 404, f"No {model_admin.label} with the key {pk!r}.")
             label = object_label(obj)
+            going, protected = await related_rows(session, model_admin, [obj])
             if request.method == "POST":
                 try:
+                    if self.site.history:
+                        session.add(log(request, model_admin, obj, "delete"))
                     await model_admin.delete_model(request, session, obj)
                     await session.commit()
                 except IntegrityError:
@@ -407,6 +487,8 @@ class Views:
             "model": model_admin,
             "object_label": label,
             "error": error,
+            "going": going,
+            "protected": protected,
             "cancel_url": self.site.url(request, model_admin.slug, pk, "change"),
             "breadcrumbs": self.crumbs(request, model_admin),
         }
@@ -425,13 +507,16 @@ class Views:
         async with self.site.db.session() as session:
             objects = await get_many(session, model_admin, keys)
             if not objects:
-                return self.done(request, changelist, _NONE_SELECTED, {"_msg": "none"}, "warning")
+                return self.done(request, changelist, NONE_SELECTED, {"_msg": "none"}, "warning")
             labels = [
                 (str(getattr(obj, model_admin.pk_name)), object_label(obj)) for obj in objects
             ]
+            going, protected = await related_rows(session, model_admin, objects)
             if form.get("post") == "yes":
                 try:
                     for obj in objects:
+                        if self.site.history:
+                            session.add(log(request, model_admin, obj, "delete"))
                         await model_admin.delete_model(request, session, obj)
                     await session.commit()
                 except IntegrityError:
@@ -449,6 +534,8 @@ class Views:
             "model": model_admin,
             "objects": labels,
             "error": error,
+            "going": going,
+            "protected": protected,
             "cancel_url": changelist,
             "breadcrumbs": self.crumbs(request, model_admin),
         }

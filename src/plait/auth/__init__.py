@@ -42,15 +42,31 @@ require("jwt", "auth", "plait.auth")
 
 from plait.auth._auth import HASH_SESSION_KEY, SESSION_KEY, Auth, AuthMiddleware  # noqa: E402
 from plait.auth._credentials import Credentials, credentials_of  # noqa: E402
-from plait.auth._dependencies import CurrentUser, LoginRequired, StaffRequired  # noqa: E402
+from plait.auth._dependencies import (  # noqa: E402
+    CurrentUser,
+    LoginRequired,
+    StaffRequired,
+    login_required,
+)
 from plait.auth._jwt import JWTKey  # noqa: E402
 from plait.auth._login import authenticate, has_perm, login, logout, safe_next  # noqa: E402
 from plait.auth._models import Group, Permission, User  # noqa: E402
 from plait.auth._passwords import hash_password, needs_rehash, verify_password  # noqa: E402
 from plait.auth._permissions import require_perm, require_scopes  # noqa: E402
+from plait.auth._reset import ResetTokenInvalid, change_password  # noqa: E402
 from plait.auth._stored import TokenPair  # noqa: E402
 from plait.auth._tokenmodels import APIKey, RefreshToken, Token  # noqa: E402
 from plait.auth._tokens import Tokens  # noqa: E402
+from plait.auth._validators import (  # noqa: E402
+    CommonPasswordValidator,
+    MinimumLengthValidator,
+    NumericPasswordValidator,
+    PasswordInvalid,
+    PasswordValidator,
+    UserAttributeSimilarityValidator,
+    password_problems,
+    validate_password,
+)
 
 __all__ = [
     "HASH_SESSION_KEY",
@@ -58,27 +74,38 @@ __all__ = [
     "APIKey",
     "Auth",
     "AuthMiddleware",
+    "CommonPasswordValidator",
     "Credentials",
     "CurrentUser",
     "Group",
     "JWTKey",
     "LoginRequired",
+    "MinimumLengthValidator",
+    "NumericPasswordValidator",
+    "PasswordInvalid",
+    "PasswordValidator",
     "Permission",
     "RefreshToken",
+    "ResetTokenInvalid",
     "StaffRequired",
     "Token",
     "TokenPair",
     "Tokens",
     "User",
+    "UserAttributeSimilarityValidator",
     "authenticate",
+    "change_password",
     "credentials_of",
     "has_perm",
     "hash_password",
     "login",
+    "login_required",
     "logout",
     "needs_rehash",
+    "password_problems",
     "require_perm",
     "require_scopes",
     "safe_next",
+    "validate_password",
     "verify_password",
 ]

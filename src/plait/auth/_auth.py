@@ -5,16 +5,19 @@ from __future__ import annotations
 import datetime
 import hashlib
 import hmac
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from plait import App, HTTPConnection, RedirectResponse, Request, Settings
 from plait.auth._models import User
+from plait.auth._validators import DEFAULT_VALIDATORS, PasswordValidator, validate_password
 from plait.db import Database
 from plait.sessions import SessionData, SessionMiddleware
 from plait.types import ASGIApp, Receive, Scope, Send
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
     from plait.auth._jwt import JWTKey
     from plait.auth._tokens import Tokens
 
@@ -48,12 +51,16 @@ class Auth:
         db = Database(app)
         Auth(app, db, login_url="/login")
 
-    Needs the sessions battery (start-up fails with a hint without it). For each request whose
+    Needs the sessions battery (start-up fails with a hint without it), unless the app
+    logs users in only with tokens (:meth:`add_tokens`). For each request whose
     session carries a logged-in user, the user is loaded from ``db`` and put in
     ``scope["user"]`` (``request.user``); an inactive user, a deleted one, or a session made
     before the user's password changed or the user logged out count as anonymous.
     ``login_url`` is where :data:`LoginRequired` sends browsers. The session hash is keyed
     with ``secret_key`` (a weak one is refused), else the settings' ``SECRET_KEY``.
+    ``password_validators`` check new passwords (sign-up, password change and reset,
+    ``createsuperuser``; see :meth:`validate_password`): Django's four by default.
+    Password-reset links last ``password_reset_timeout`` (3 days, Django's default).
     """
 
     def __init__(
@@ -63,6 +70,8 @@ class Auth:
         *,
         login_url: str = "/login",
         secret_key: str | None = None,
+        password_validators: Sequence[PasswordValidator] | None = None,
+        password_reset_timeout: datetime.timedelta = datetime.timedelta(days=3),
     ) -> None:
         self.app = app
         self.db = db
@@ -75,11 +84,20 @@ class Auth:
         self.secret = secret
         self._key = hmac.new(secret.encode(), b"plait.auth.session", hashlib.sha256).digest()
         self.tokens: Tokens | None = None
+        self.password_reset_timeout = password_reset_timeout
+        self.password_validators: Sequence[PasswordValidator] = (
+            DEFAULT_VALIDATORS if password_validators is None else tuple(password_validators)
+        )
         app.state.auth = self
         app.add_middleware(AuthMiddleware, auth=self)
         _inside_sessions(app)
         app.add_exception_handler(LoginRedirect, _redirect_to_login)
-        app.on_startup(lambda: check_sessions(app))
+        app.on_startup(self._check_sessions)
+
+    def _check_sessions(self) -> None:
+        """Start-up: sessions are needed, unless the app logs users in with tokens only."""
+        if self.tokens is None:
+            check_sessions(self.app)
 
     def add_pages(
         self,
@@ -163,6 +181,52 @@ class Auth:
         tokens = self.tokens
         self.app.on_startup(lambda: tokens.exempt_from_csrf(self.app))
         return tokens
+
+    def validate_password(self, password: str, user: User | None = None) -> None:
+        """Raise :class:`~plait.auth.PasswordInvalid` (Django's messages in ``messages``)
+        when ``password`` fails this app's validators, for ``user`` (its username and e-mail
+        address must not be too similar)::
+
+            try:
+                auth.validate_password(data.password, User(username=data.username))
+            except PasswordInvalid as exc:
+                raise HTTPException(422, {"password": exc.messages}) from None
+        """
+        validate_password(password, user, self.password_validators)
+
+    async def send_password_reset(
+        self,
+        email: str,
+        link: Callable[[str, str], str],
+        *,
+        site: str = "our site",
+        subject: str = "Password reset",
+    ) -> int:
+        """E-mail a password-reset link to the active users with address ``email``
+        (through the app's :class:`plait.mail.Mail`); ``link(uid, token)`` makes the link::
+
+            sent = await auth.send_password_reset(
+                data.email, lambda uid, token: f"https://example.com/reset/{uid}/{token}"
+            )
+
+        The link's token is Django's: single use (it is bound to the password hash and the
+        last login), expiring after ``password_reset_timeout``. Answer the client the same
+        whether or not anything was sent, and call this after the response (a background
+        task) so that the time taken does not tell either.
+        """
+        from plait.auth._reset import send_password_reset
+
+        return await send_password_reset(self, email, link, site=site, subject=subject)
+
+    async def reset_password(
+        self, session: AsyncSession, uid: str, token: str, password: str
+    ) -> User:
+        """Set ``password`` for the user a reset link (``uid``, ``token``) was made for;
+        raises :class:`~plait.auth.ResetTokenInvalid` or :class:`~plait.auth.PasswordInvalid`.
+        Every session and access token of the user ends; the link is used up."""
+        from plait.auth._reset import reset_password
+
+        return await reset_password(self, session, uid, token, password)
 
     def session_hash(self, user: User) -> str:
         """The HMAC kept in the session at login, of ``user``'s password hash and session

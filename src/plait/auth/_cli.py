@@ -9,28 +9,31 @@ import click
 
 from plait.db._cli import app_database, app_options
 
-__all__ = ["MIN_PASSWORD_LENGTH", "PASSWORD_ENVVAR", "createsuperuser"]
+__all__ = ["PASSWORD_ENVVAR", "createsuperuser"]
 
 PASSWORD_ENVVAR = "PLAIT_SUPERUSER_PASSWORD"
-MIN_PASSWORD_LENGTH = 8
-"""Django's ``MinimumLengthValidator`` default."""
 
 
-def _check_password(password: str, username: str) -> str | None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        return f"The password is too short: use at least {MIN_PASSWORD_LENGTH} characters."
-    if password.casefold() == username.casefold():
-        return "The password is the same as the username."
-    return None
+def _problems(target: Any, password: str, username: str, email: str) -> list[str]:
+    """The app's password validators' complaints (Django's four by default)."""
+    from plait.auth._models import User
+    from plait.auth._validators import password_problems
+
+    auth = getattr(getattr(target.app, "state", None), "auth", None)
+    validators = getattr(auth, "password_validators", None)
+    return password_problems(password, User(username=username, email=email), validators)
 
 
-def _ask_password(username: str) -> str:
+def _ask_password(target: Any, username: str, email: str) -> str:
+    """Ask until the password passes, or the user bypasses the validation (as Django asks)."""
     while True:
         password: str = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-        problem = _check_password(password, username)
-        if problem is None:
+        problems = _problems(target, password, username, email)
+        if not problems:
             return password
-        click.echo(problem, err=True)
+        click.echo("\n".join(problems), err=True)
+        if click.confirm("Bypass password validation and create user anyway?", default=False):
+            return password
 
 
 @click.command("createsuperuser")
@@ -55,7 +58,9 @@ def createsuperuser(
     """Create a user with every permission (is_staff and is_superuser) in the app's database.
 
     Asks for the username, email and password (twice), or, with --no-input (for scripts),
-    takes them from --username, --email and $PLAIT_SUPERUSER_PASSWORD.
+    takes them from --username, --email and $PLAIT_SUPERUSER_PASSWORD. The password must
+    pass the app's password validators (Django's four by default); asked interactively, a
+    refused one can be kept anyway, as with Django.
     """
     import sqlalchemy as sa
     from sqlalchemy.exc import DBAPIError
@@ -70,15 +75,15 @@ def createsuperuser(
             raise click.UsageError("--no-input needs --username")
         if not password:
             raise click.UsageError(f"--no-input needs the password in ${PASSWORD_ENVVAR}")
-        problem = _check_password(password, username)
-        if problem is not None:
-            raise click.ClickException(problem)
         email = email or ""
+        problems = _problems(target, password, username, email)
+        if problems:
+            raise click.ClickException(" ".join(problems))
     else:
         username = username or click.prompt("Username")
         if email is None:
             email = click.prompt("Email address", default="", show_default=False)
-        password = _ask_password(username)
+        password = _ask_password(target, username, email)
     assert username is not None
 
     async def create(session: Any) -> bool:

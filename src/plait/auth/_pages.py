@@ -13,6 +13,7 @@ from plait.auth._login import authenticate, login, logout, safe_next
 from plait.auth._models import User
 from plait.auth._passwords import hash_password
 from plait.auth._throttle import attempt_rule, ensure_limiter
+from plait.auth._validators import password_problems
 from plait.csrf import CSRFMiddleware
 from plait.ratelimit import RateLimit, RateLimiter
 from plait.sessions import flash
@@ -64,6 +65,15 @@ class SignUpForm(forms.Form):
         password = self.cleaned_data.get("password1")
         if password is not None and password != self.cleaned_data.get("password2"):
             self.add_error("password2", "The two password fields didn't match.")
+
+    def check_password(self, auth: Auth) -> bool:
+        """Run the app's password validators; their messages go on ``password2``, as in
+        Django's ``UserCreationForm``."""
+        user = User(username=self.username)
+        problems = password_problems(self.password1, user, auth.password_validators)
+        for problem in problems:
+            self.add_error("password2", problem)
+        return not problems
 
 
 def add_pages(
@@ -121,7 +131,7 @@ def add_pages(
     async def signup_page(request: Request, form: SignUpForm) -> Response:
         if (response := await refused(request, signup_rule, "auth/signup.html", form)) is not None:
             return response
-        if form.is_valid() and await _create_user(auth, form):
+        if form.is_valid() and form.check_password(auth) and await _create_user(auth, form):
             flash(request, signup_message, "success")
             return RedirectResponse(app.url_path_for("login"), status_code=303)
         return render(request, "auth/signup.html", form, 200)

@@ -23,6 +23,7 @@ from plait.csrf._middleware import (
     REASON_TOKEN_INCORRECT,
     REASON_TOKEN_MISSING,
     CSRFMiddleware,
+    CSRFOptions,
     FailureHandler,
 )
 
@@ -37,6 +38,7 @@ __all__ = [
     "REASON_TOKEN_INCORRECT",
     "REASON_TOKEN_MISSING",
     "CSRFMiddleware",
+    "CSRFOptions",
     "FailureHandler",
     "csrf_exempt",
     "csrf_token",

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
-from typing import Any, Literal, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar, Unpack
 
 from plait import App, HTTPConnection
-from plait.csrf._middleware import CSRFMiddleware, FailureHandler
+from plait.csrf._middleware import CSRFMiddleware, CSRFOptions
 from plait.types import Scope
 
 __all__ = ["CSRF", "csrf_exempt", "csrf_token", "rotate_token"]
@@ -86,35 +86,9 @@ class CSRF:
     the header. That gives a script nothing it could not read from a page's form anyway.
     """
 
-    def __init__(
-        self,
-        app: App | None = None,
-        *,
-        cookie_name: str = "csrftoken",
-        header_name: str = "x-csrf-token",
-        field_name: str = "csrf_token",
-        trusted_origins: Sequence[str] = (),
-        exempt: Sequence[str] = (),
-        cookie_secure: bool | None = None,
-        cookie_samesite: Literal["lax", "strict", "none"] = "lax",
-        cookie_httponly: bool = False,
-        cookie_domain: str | None = None,
-        cookie_max_age: int | None = 31_449_600,
-        on_failure: FailureHandler | None = None,
-    ) -> None:
-        self.options: dict[str, Any] = {
-            "cookie_name": cookie_name,
-            "header_name": header_name,
-            "field_name": field_name,
-            "trusted_origins": trusted_origins,
-            "exempt": exempt,
-            "cookie_secure": cookie_secure,
-            "cookie_samesite": cookie_samesite,
-            "cookie_httponly": cookie_httponly,
-            "cookie_domain": cookie_domain,
-            "cookie_max_age": cookie_max_age,
-            "on_failure": on_failure,
-        }
+    def __init__(self, app: App | None = None, **options: Unpack[CSRFOptions]) -> None:
+        self.options = options
+        """The middleware's options: the same type, so nothing is listed twice."""
         # Bad options fail here, not when the app starts.
         CSRFMiddleware(_never, **self.options)
         self.app: App | None = None
@@ -133,6 +107,7 @@ class CSRF:
             **self.options,
             max_body_size=app.max_body_size,
             body_timeout=app.body_timeout,
+            form_limits=app.form_limits,
             exempt_routes=self.exempt_routes,
             exempt_request=self._exempt_request,
         )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import html
 import http.cookies
 import inspect
@@ -11,11 +10,19 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from http import HTTPStatus
-from typing import Literal
+from typing import Literal, TypedDict, Unpack
 from urllib.parse import urlsplit
 
-from plait import HTMLResponse, HTTPException, PlainTextResponse, Request, Response
-from plait.csrf._body import BodyTooLarge, FormTokenReader, replay
+from plait import (
+    ClientDisconnect,
+    FormData,
+    FormLimits,
+    HTMLResponse,
+    HTTPException,
+    PlainTextResponse,
+    Request,
+    Response,
+)
 from plait.csrf._tokens import is_valid_secret, mask, matches, new_secret
 from plait.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -29,6 +36,7 @@ __all__ = [
     "REASON_TOKEN_INCORRECT",
     "REASON_TOKEN_MISSING",
     "CSRFMiddleware",
+    "CSRFOptions",
     "FailureHandler",
 ]
 
@@ -47,6 +55,34 @@ REASON_TOKEN_INCORRECT = "CSRF token incorrect."
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 FailureHandler = Callable[[Request, str], Response | Awaitable[Response]]
 """``handler(request, reason) -> Response``: Django's ``CSRF_FAILURE_VIEW``."""
+
+
+class CSRFOptions(TypedDict, total=False):
+    """The options of :class:`~plait.csrf.CSRF` and :class:`CSRFMiddleware`, listed once.
+
+    ``cookie_name`` (``"csrftoken"``), ``header_name`` (``"x-csrf-token"``) and ``field_name``
+    (``"csrf_token"``) say where the secret and the token travel; ``trusted_origins`` (full
+    origins, ``"https://*.example.com"`` for subdomains) may post cross-site; ``exempt``
+    path prefixes are not checked; ``cookie_secure`` (``None``: on HTTPS requests),
+    ``cookie_samesite`` (``"lax"``), ``cookie_httponly`` (``False``, as in Django: scripts read
+    it to send the header), ``cookie_domain``, ``cookie_path`` (``"/"``) and
+    ``cookie_max_age`` (a year) shape the cookie; ``on_failure(request, reason)`` answers a
+    refusal instead of the default 403 (Django's ``CSRF_FAILURE_VIEW``).
+    """
+
+    cookie_name: str
+    header_name: str
+    field_name: str
+    trusted_origins: Sequence[str]
+    exempt: Sequence[str]
+    cookie_secure: bool | None
+    cookie_samesite: Literal["lax", "strict", "none"]
+    cookie_httponly: bool
+    cookie_domain: str | None
+    cookie_path: str
+    cookie_max_age: int | None
+    on_failure: FailureHandler | None
+
 
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
 _PAGE = (
@@ -108,29 +144,25 @@ class CSRFMiddleware:
         self,
         app: ASGIApp,
         *,
-        cookie_name: str = "csrftoken",
-        header_name: str = "x-csrf-token",
-        field_name: str = "csrf_token",
-        trusted_origins: Sequence[str] = (),
-        exempt: Sequence[str] = (),
-        cookie_secure: bool | None = None,
-        cookie_samesite: Literal["lax", "strict", "none"] = "lax",
-        cookie_httponly: bool = False,
-        cookie_domain: str | None = None,
-        cookie_path: str = "/",
-        cookie_max_age: int | None = 31_449_600,
         max_body_size: int | None = 10 * 1024 * 1024,
         body_timeout: float | None = 30.0,
-        on_failure: FailureHandler | None = None,
+        form_limits: FormLimits | None = None,
         exempt_routes: Callable[[], Iterable[re.Pattern[str]]] | None = None,
         exempt_request: Callable[[Scope], bool] | None = None,
+        **options: Unpack[CSRFOptions],
     ) -> None:
+        unknown = options.keys() - CSRFOptions.__optional_keys__
+        if unknown:
+            raise TypeError(f"unknown CSRF options: {', '.join(sorted(unknown))}")
+        trusted_origins = options.get("trusted_origins", ())
+        exempt = options.get("exempt", ())
+        header_name = options.get("header_name", "x-csrf-token")
         if isinstance(trusted_origins, str) or isinstance(exempt, str):
             raise TypeError("trusted_origins and exempt must be sequences of strings")
         self.app = app
-        self.cookie_name = cookie_name
+        self.cookie_name = options.get("cookie_name", "csrftoken")
         self.header_name = header_name.lower().encode("latin-1")
-        self.field_name = field_name
+        self.field_name = options.get("field_name", "csrf_token")
         self.trusted = frozenset(self._parse_origins(trusted_origins))
         self.trusted_patterns = [
             re.compile(re.escape(o).replace(r"\*", r"[^./:]+(?:\.[^./:]+)*", 1))
@@ -141,15 +173,16 @@ class CSRFMiddleware:
             if not prefix.startswith("/"):
                 raise ValueError(f"exempt path prefixes start with '/': {prefix!r}")
         self.exempt = tuple(exempt)
-        self.cookie_secure = cookie_secure
-        self.cookie_samesite = cookie_samesite
-        self.cookie_httponly = cookie_httponly
-        self.cookie_domain = cookie_domain
-        self.cookie_path = cookie_path
-        self.cookie_max_age = cookie_max_age
+        self.cookie_secure = options.get("cookie_secure")
+        self.cookie_samesite = options.get("cookie_samesite", "lax")
+        self.cookie_httponly = options.get("cookie_httponly", False)
+        self.cookie_domain = options.get("cookie_domain")
+        self.cookie_path = options.get("cookie_path", "/")
+        self.cookie_max_age = options.get("cookie_max_age", 31_449_600)
         self.max_body_size = max_body_size
         self.body_timeout = body_timeout or None
-        self.on_failure = on_failure
+        self.form_limits = form_limits
+        self.on_failure = options.get("on_failure")
         self.exempt_routes = exempt_routes
         self.exempt_request = exempt_request
         self._exempt_paths: list[re.Pattern[str]] | None = None
@@ -185,21 +218,24 @@ class CSRFMiddleware:
         secret = _cookie(headers, self.cookie_name)
         token = _Token(secret if is_valid_secret(secret) else None)
         scope["csrf_token"] = token
+        parsed: list[FormData] = []
+        try:
+            await self._guard(scope, receive, send, token, parsed)
+        finally:
+            await _close(parsed)
+
+    async def _guard(
+        self, scope: Scope, receive: Receive, send: Send, token: _Token, parsed: list[FormData]
+    ) -> None:
         if (
             scope["method"] not in SAFE_METHODS
             and not self._is_exempt(scope)
             and not (self.exempt_request is not None and self.exempt_request(scope))
         ):
             try:
-                reason, receive = await self._check(scope, receive, token.secret)
-            except BodyTooLarge:
-                limit = self.max_body_size
-                detail = f"The request body is larger than {limit} bytes"
-                await self._refuse(scope, send, 413, detail)
-                return
-            except TimeoutError:
-                detail = f"The request body did not arrive in time ({self.body_timeout:g} s)"
-                await self._refuse(scope, send, 408, detail)
+                reason, receive = await self._check(scope, receive, token.secret, parsed)
+            except HTTPException as exc:  # the form: too large, too many fields, too slow
+                await self._refuse(scope, send, exc.status_code, exc.detail)
                 return
             if reason is not None:
                 logger.warning("Forbidden (%s): %s", reason, scope["path"])
@@ -238,9 +274,10 @@ class CSRFMiddleware:
     # ---------------------------------------------------------------- checks
 
     async def _check(
-        self, scope: Scope, receive: Receive, secret: str | None
+        self, scope: Scope, receive: Receive, secret: str | None, parsed: list[FormData]
     ) -> tuple[str | None, Receive]:
-        """The reason to refuse the request (or ``None``), and the ``receive`` for the app."""
+        """The reason to refuse the request (or ``None``), and the ``receive`` for the app;
+        a form read for its token is added to ``parsed``."""
         headers = scope["headers"]
         reason = self._check_origin(scope, headers)
         if reason is not None:
@@ -249,35 +286,29 @@ class CSRFMiddleware:
             return REASON_NO_CSRF_COOKIE, receive
         submitted = _header(headers, self.header_name)
         if submitted is None:
-            content_type = _header(headers, b"content-type")
-            if content_type is None:
+            media = (_header(headers, b"content-type") or "").partition(";")[0].strip().lower()
+            if media not in _FORMS:
                 return REASON_TOKEN_MISSING, receive
-            reader = FormTokenReader(
-                content_type.encode("latin-1"), self.field_name, self.max_body_size
-            )
-            if reader.scanner is None:
+            # The app's own form parser, with its limits: the handler's request.form() gets
+            # this parse, not a second one.
+            request = _LimitedRequest(scope, receive, self.max_body_size, self.body_timeout)
+            try:
+                form = await request.form(self.form_limits)
+            except ClientDisconnect:
                 return REASON_TOKEN_MISSING, receive
-            self._check_declared_length(headers)
-            # A body that stops coming gives up its place (a 408), as Request.body() does.
-            if self.body_timeout and _on_asyncio():
-                async with asyncio.timeout(self.body_timeout):
-                    submitted = await reader.read(receive)
-            else:
-                submitted = await reader.read(receive)
-            receive = replay(reader.messages, receive)
-            if submitted is None:
+            except HTTPException as exc:
+                if exc.title != _MALFORMED:
+                    raise
+                return REASON_TOKEN_MISSING, receive  # a body that cannot be read has no token
+            parsed.append(form)
+            value = form.get(self.field_name)
+            receive = _after_form(await request.body() if media == _URLENCODED else b"", receive)
+            if not isinstance(value, str):  # missing, or a file named like the field
                 return REASON_TOKEN_MISSING, receive
+            submitted = value
         if not matches(submitted.strip(), secret):
             return REASON_TOKEN_INCORRECT, receive
         return None, receive
-
-    def _check_declared_length(self, headers: list[tuple[bytes, bytes]]) -> None:
-        declared = _header(headers, b"content-length")
-        limit = self.max_body_size
-        if limit is None or declared is None or not declared.isdigit():
-            return
-        if int(declared) > limit:
-            raise BodyTooLarge
 
     def _cross_site_websocket(self, scope: Scope) -> bool:
         """Whether a browser opened this WebSocket from another site (non-browser clients
@@ -412,10 +443,48 @@ def _cookie(headers: list[tuple[bytes, bytes]], name: str) -> str | None:
     return None
 
 
-def _on_asyncio() -> bool:
-    """Whether an asyncio loop runs this code: only then can a timeout be set."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
+_URLENCODED = "application/x-www-form-urlencoded"
+_MALFORMED = "Malformed form body"  # the form parser's title for a body it cannot read
+_FORMS = frozenset({_URLENCODED, "multipart/form-data"})
+
+
+class _LimitedRequest(Request):
+    """The request as the check reads it: the middleware's own size cap and timeout."""
+
+    __slots__ = ("_limit", "_timeout")
+
+    def __init__(self, scope: Scope, receive: Receive, limit: int | None, timeout: float | None):
+        super().__init__(scope, receive)
+        self._limit = limit
+        self._timeout = timeout
+
+    @property
+    def max_body_size(self) -> int | None:
+        return self._limit
+
+    @property
+    def body_timeout(self) -> float | None:
+        return self._timeout
+
+
+def _after_form(body: bytes, receive: Receive) -> Receive:
+    """The app's ``receive`` once the check has read the body: an urlencoded body again (the
+    form itself reaches ``request.form()`` parsed), a multipart one as read (its files are
+    in the form), then the server's messages (a disconnect)."""
+    replayed = False
+
+    async def replaying() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replaying
+
+
+async def _close(forms: list[FormData]) -> None:
+    """Close the files of a form the check parsed (the handler's request closes them too,
+    when it read the form: closing twice is harmless)."""
+    for form in forms:
+        await form.close()

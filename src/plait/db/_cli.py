@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from plait._clioptions import app_dir_option
+from plait._progress import Progress
 
 if TYPE_CHECKING:
     from plait.db._database import Database
@@ -79,21 +80,28 @@ def app_database(app_spec: str, app_dir: str, name: str) -> Database:
 
 
 @contextlib.contextmanager
-def _reporting() -> Iterator[None]:
-    """Show Alembic's progress lines; turn its errors into one-line messages with hints."""
+def _reporting(job: str | None = None) -> Iterator[None]:
+    """Show Alembic's progress lines (and, on a terminal, a progress line for ``job`` once
+    it takes over a second); turn its errors into one-line messages with hints."""
     from alembic.util import CommandError
     from sqlalchemy.exc import DBAPIError
 
     logger = logging.getLogger("alembic")
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(message)s"))
+    # On a terminal, a log line first clears the progress line it would otherwise follow.
+    clear = "\r\x1b[K" if sys.stderr.isatty() else ""
+    handler.setFormatter(logging.Formatter(clear + "%(message)s"))
     # Only the lines that say what changes: "Running upgrade …", "Detected added table …".
     handler.addFilter(lambda record: record.getMessage().startswith(("Running ", "Detected ")))
     level = logger.level
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     try:
-        yield
+        if job is None:
+            yield
+        else:
+            with Progress(job):
+                yield
     except CommandError as exc:
         message = str(exc)
         if "not up to date" in message:
@@ -136,69 +144,61 @@ def makemigrations(
     where = directory or target.migrations
     if not has_migrations(where):
         click.echo(f"Creating the migrations directory {where}")
-    with _reporting():
+    with _reporting("comparing the models with the database"):
         scripts = make(target, message, empty=empty, directory=where)
     if not scripts:
         click.echo("No changes detected")
 
 
-@db.command()
-@_options
-@click.argument("revision", default="head")
-@click.option("--sql", is_flag=True, help="Print the SQL instead of running it.")
-def migrate(
-    app_spec: str, app_dir: str, database: str, directory: Path | None, revision: str, sql: bool
-) -> None:
-    """Apply migrations up to REVISION (default: all of them)."""
-    from plait.db._migrations import migrate as upgrade
+def _migration_command(name: str, default: str, summary: str, doing: str) -> click.Command:
+    """``plait db migrate`` or ``plait db downgrade``: the same options, either direction."""
 
-    target = app_database(app_spec, app_dir, database)
-    _require_migrations(target, directory)
-    with _reporting():
-        upgrade(target, revision, directory=directory, sql=sql)
+    @db.command(name=name, help=summary)
+    @_options
+    @click.argument("revision", default=default)
+    @click.option("--sql", is_flag=True, help="Print the SQL instead of running it.")
+    def command(
+        app_spec: str, app_dir: str, database: str, directory: Path | None, revision: str, sql: bool
+    ) -> None:
+        from plait.db import _migrations  # Alembic loads only when a command runs
 
+        target = app_database(app_spec, app_dir, database)
+        _require_migrations(target, directory)
+        with _reporting(None if sql else doing):
+            getattr(_migrations, name)(target, revision, directory=directory, sql=sql)
 
-@db.command()
-@_options
-@click.argument("revision", default="-1")
-@click.option("--sql", is_flag=True, help="Print the SQL instead of running it.")
-def downgrade(
-    app_spec: str, app_dir: str, database: str, directory: Path | None, revision: str, sql: bool
-) -> None:
-    """Undo migrations down to REVISION (default: the last one; 'base': all)."""
-    from plait.db._migrations import downgrade as undo
-
-    target = app_database(app_spec, app_dir, database)
-    _require_migrations(target, directory)
-    with _reporting():
-        undo(target, revision, directory=directory, sql=sql)
+    return command
 
 
-@db.command()
-@_options
-@click.option("-v", "--verbose", is_flag=True)
-def history(
-    app_spec: str, app_dir: str, database: str, directory: Path | None, verbose: bool
-) -> None:
-    """List the migrations, newest first."""
-    from plait.db._migrations import history as show
-
-    target = app_database(app_spec, app_dir, database)
-    _require_migrations(target, directory)
-    with _reporting():
-        show(target, directory=directory, verbose=verbose)
+migrate = _migration_command(
+    "migrate", "head", "Apply migrations up to REVISION (default: all).", "applying migrations"
+)
+downgrade = _migration_command(
+    "downgrade",
+    "-1",
+    "Undo migrations down to REVISION (default: the last one; 'base': all).",
+    "undoing migrations",
+)
 
 
-@db.command()
-@_options
-@click.option("-v", "--verbose", is_flag=True)
-def current(
-    app_spec: str, app_dir: str, database: str, directory: Path | None, verbose: bool
-) -> None:
-    """Show the migration the database is at."""
-    from plait.db._migrations import current as show
+def _listing_command(name: str, summary: str) -> click.Command:
+    """``plait db history`` or ``plait db current``: the same options, another listing."""
 
-    target = app_database(app_spec, app_dir, database)
-    _require_migrations(target, directory)
-    with _reporting():
-        show(target, directory=directory, verbose=verbose)
+    @db.command(name=name, help=summary)
+    @_options
+    @click.option("-v", "--verbose", is_flag=True)
+    def command(
+        app_spec: str, app_dir: str, database: str, directory: Path | None, verbose: bool
+    ) -> None:
+        from plait.db import _migrations  # Alembic loads only when a command runs
+
+        target = app_database(app_spec, app_dir, database)
+        _require_migrations(target, directory)
+        with _reporting():
+            getattr(_migrations, name)(target, directory=directory, verbose=verbose)
+
+    return command
+
+
+history = _listing_command("history", "List the migrations, newest first.")
+current = _listing_command("current", "Show the migration the database is at.")

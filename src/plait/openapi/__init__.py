@@ -26,8 +26,8 @@ __all__ = ["FieldError", "Problem", "ValidationProblem", "openapi_command", "ope
 
 
 def __getattr__(name: str) -> Any:
-    # The click command is loaded only when asked for: serving the docs does not need click.
     if name == "openapi_command":
+        # Loaded only when asked for: serving the docs does not need click.
         from plait.openapi._cli import openapi_command
 
         return openapi_command

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from plait._clioptions import app_options
+from plait._loading import cli_load_app
 from plait.openapi._generator import openapi_schema
 
 __all__ = ["openapi_command"]
@@ -25,10 +26,6 @@ __all__ = ["openapi_command"]
 @click.option("--indent", type=int, default=2, show_default=True, help="JSON indentation.")
 def openapi_command(app_spec: str, app_dir: str, output: Path | None, indent: int) -> None:
     """Print APP's OpenAPI 3.1 document as JSON."""
-    # Imported here: plait.cli registers this command, so importing it at the top would be
-    # circular when plait.cli is the module imported first.
-    from plait.cli import cli_load_app
-
     app = cli_load_app(app_spec, app_dir).app
     text = json.dumps(openapi_schema(app), indent=indent or None, ensure_ascii=False) + "\n"
     if output is None:

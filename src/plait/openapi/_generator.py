@@ -14,7 +14,7 @@ import msgspec
 
 from plait._responses import HTMLResponse
 from plait._routing import Route
-from plait._signature import strip_annotated
+from plait._signature import response_type, strip_annotated
 from plait.openapi._operation import build_operation
 from plait.openapi._schemas import (
     SchemaRegistry,
@@ -89,17 +89,17 @@ def _documented(route: Route) -> bool:
     every route but HTML pages (``-> HTMLResponse``, ``@templates.page``), not part of an API."""
     if route.include_in_schema is not None:
         return route.include_in_schema
-    from plait._app import response_type
-
-    output = strip_annotated(response_type(route))
+    output = strip_annotated(response_type(route.endpoint, route.response_model))
     html = route.response_class if route.response_class is not None else output
     return not (isinstance(html, type) and issubclass(html, HTMLResponse))
 
 
 def _generate(app: App, compiled: tuple[Any, ...]) -> dict[str, Any]:
-    from plait._app import response_type
-
-    documented = [(c, response_type(c.route)) for c in compiled if _documented(c.route)]
+    documented = [
+        (c, response_type(c.route.endpoint, c.route.response_model))
+        for c in compiled
+        if _documented(c.route)
+    ]
     operation_ids = _operation_ids([item.route for item, _ in documented])
     schemas = SchemaRegistry()
     security_schemes: dict[str, Any] = {}

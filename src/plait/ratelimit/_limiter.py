@@ -310,7 +310,7 @@ class RateLimit:
     async def __call__(self, request: Request, response: Response) -> None:
         if not self.applies(request.scope):
             return
-        limiter = self.limiter or RateLimiter.of(request.app)  # type: ignore[arg-type]
+        limiter = self.limiter or RateLimiter.of(request.app)
         decision = await self.hit(request.scope, limiter)
         if decision is None:
             return

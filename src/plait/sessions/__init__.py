@@ -22,7 +22,12 @@ from typing import TYPE_CHECKING, Any
 
 from plait.sessions._data import SessionData
 from plait.sessions._flash import flash, get_flashed_messages
-from plait.sessions._middleware import DEFAULT_MAX_AGE, SessionMiddleware, Sessions
+from plait.sessions._middleware import (
+    DEFAULT_MAX_AGE,
+    SessionMiddleware,
+    SessionOptions,
+    Sessions,
+)
 from plait.sessions._redis import RedisStore
 from plait.sessions._stores import MAX_COOKIE_SIZE, CookieStore, MemoryStore, SessionStore
 
@@ -38,6 +43,7 @@ __all__ = [
     "RedisStore",
     "SessionData",
     "SessionMiddleware",
+    "SessionOptions",
     "SessionStore",
     "Sessions",
     "flash",

@@ -7,7 +7,7 @@ import re
 import secrets
 import time
 from email.utils import formatdate
-from typing import Literal
+from typing import Literal, TypedDict, Unpack
 
 from plait import App, ServiceUnavailable, Settings
 from plait.sessions._data import SessionData, UnreachableSession
@@ -15,15 +15,50 @@ from plait.sessions._redis import RedisStore
 from plait.sessions._stores import CookieStore, SessionStore
 from plait.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["DEFAULT_MAX_AGE", "SessionMiddleware", "Sessions"]
+__all__ = [
+    "DEFAULT_COOKIE_NAME",
+    "DEFAULT_MAX_AGE",
+    "SessionMiddleware",
+    "SessionOptions",
+    "Sessions",
+]
 
 DEFAULT_MAX_AGE = 14 * 24 * 60 * 60
 """Two weeks, Django's ``SESSION_COOKIE_AGE``."""
+DEFAULT_COOKIE_NAME = "plait_session"
 
 SameSite = Literal["lax", "strict", "none"]
 _EXPIRED = "Thu, 01 Jan 1970 00:00:00 GMT"
 # What secrets.token_urlsafe(32) makes: the only ids a server-side store is ever asked about.
 _SESSION_ID = re.compile(r"[A-Za-z0-9_-]{43}")
+
+
+class SessionOptions(TypedDict, total=False):
+    """The options of :class:`Sessions` and :class:`SessionMiddleware`, listed once for both.
+
+    ``secret_key`` signs the cookie store (default: the settings' ``SECRET_KEY``); ``store``
+    is where the data lives (default: :class:`RedisStore` when ``REDIS_URL`` is set, else
+    :class:`CookieStore`); ``cookie_name`` (``"plait_session"``); ``max_age`` (two weeks);
+    ``path`` (``"/"``), ``domain`` (none), ``secure`` (``None``: when the request came over
+    HTTPS), ``httponly`` (``True``) and ``samesite`` (``"lax"``) are the cookie's attributes.
+    """
+
+    secret_key: str | None
+    store: SessionStore | None
+    cookie_name: str
+    max_age: int | datetime.timedelta
+    path: str
+    domain: str | None
+    secure: bool | None
+    httponly: bool
+    samesite: SameSite
+
+
+def _checked(options: SessionOptions) -> SessionOptions:
+    unknown = options.keys() - SessionOptions.__optional_keys__
+    if unknown:
+        raise TypeError(f"unknown session options: {', '.join(sorted(unknown))}")
+    return options
 
 
 def secret_key_from_settings(secret_key: str | None) -> str:
@@ -67,33 +102,25 @@ class SessionMiddleware:
     before the app runs (stores are async; the mapping the handler sees is not).
     """
 
-    def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        secret_key: str | None = None,
-        store: SessionStore | None = None,
-        cookie_name: str = "plait_session",
-        max_age: int | datetime.timedelta = DEFAULT_MAX_AGE,
-        path: str = "/",
-        domain: str | None = None,
-        secure: bool | None = None,
-        httponly: bool = True,
-        samesite: SameSite = "lax",
-    ) -> None:
+    def __init__(self, app: ASGIApp, **options: Unpack[SessionOptions]) -> None:
+        _checked(options)
+        store = options.get("store")
+        cookie_name = options.get("cookie_name", DEFAULT_COOKIE_NAME)
+        samesite = options.get("samesite", "lax")
+        domain = options.get("domain")
         if samesite not in ("lax", "strict", "none"):
             raise ValueError("samesite must be 'lax', 'strict' or 'none'")
         if not cookie_name or any(c in cookie_name for c in ' ;,="'):
             raise ValueError(f"{cookie_name!r} is not a valid cookie name")
         self.app = app
-        self.store = store if store is not None else default_store(secret_key)
+        self.store = store if store is not None else default_store(options.get("secret_key"))
         self.cookie_name = cookie_name
-        self.max_age = _seconds(max_age)
-        self.secure = secure
-        attributes = f"; Path={path}"
+        self.max_age = _seconds(options.get("max_age", DEFAULT_MAX_AGE))
+        self.secure = options.get("secure")
+        attributes = f"; Path={options.get('path', '/')}"
         if domain is not None:
             attributes += f"; Domain={domain}"
-        if httponly:
+        if options.get("httponly", True):
             attributes += "; HttpOnly"
         attributes += f"; SameSite={samesite.capitalize()}"
         self._attributes = attributes
@@ -205,33 +232,17 @@ class Sessions:
     """
 
     def __init__(
-        self,
-        app: App,
-        *,
-        secret_key: str | None = None,
-        store: SessionStore | None = None,
-        cookie_name: str = "plait_session",
-        max_age: int | datetime.timedelta = DEFAULT_MAX_AGE,
-        path: str = "/",
-        domain: str | None = None,
-        secure: bool | None = None,
-        httponly: bool = True,
-        samesite: SameSite = "lax",
-        settings: Settings | None = None,
+        self, app: App, *, settings: Settings | None = None, **options: Unpack[SessionOptions]
     ) -> None:
-        self.store = store if store is not None else default_store(secret_key, settings)
-        self.cookie_name = cookie_name
-        self.max_age = _seconds(max_age)
-        app.add_middleware(
-            SessionMiddleware,
-            store=self.store,
-            cookie_name=cookie_name,
-            max_age=self.max_age,
-            path=path,
-            domain=domain,
-            secure=secure,
-            httponly=httponly,
-            samesite=samesite,
-        )
+        _checked(options)
+        store = options.get("store")
+        if store is None:
+            store = default_store(options.get("secret_key"), settings)
+        self.store = store
+        self.cookie_name = options.get("cookie_name", DEFAULT_COOKIE_NAME)
+        self.max_age = _seconds(options.get("max_age", DEFAULT_MAX_AGE))
+        self.options: SessionOptions = {**options, "store": store, "max_age": self.max_age}
+        """The middleware's options: the same type, so nothing is listed twice."""
+        app.add_middleware(SessionMiddleware, **self.options)
         app.on_shutdown(self.store.close)
         app.state.sessions = self

@@ -1,0 +1,1 @@
+"""``plait client``: typed clients (Python, TypeScript) generated from an app's routes."""
