@@ -1,7 +1,8 @@
 """``plait collectstatic``: every static folder of an app, gathered into one for production.
 
-Each ``app.static(...)`` mount (the project's and the batteries') is copied into
-``STATIC_ROOT/<mount path>/``. Every file is there twice: under its own name and under a
+Each ``app.static(...)`` mount is copied into ``STATIC_ROOT/<mount path>/``, and so are the
+files batteries serve themselves (the admin's stylesheet, the API docs' scripts), for a
+proxy to serve. Every file is there twice: under its own name and under a
 content-hashed one (``css/app.3f2a9c1b7e4d.css``), listed in ``staticfiles.json``.
 Text files also get ``.gz`` twins (and ``.br`` when the ``brotli`` package is installed).
 With DEBUG off the app serves that folder: hashed names with ``Cache-Control: immutable``,
@@ -26,11 +27,22 @@ from plait._app import App
 from plait._clioptions import app_options
 from plait._collected import collected_directory, static_mounts
 from plait._loading import cli_load_app
+from plait._plugins import battery_entry_points
 from plait._progress import Progress
 from plait._settings import Settings
 from plait._staticfiles import MANIFEST
 
-__all__ = ["Collected", "collect_static", "collectstatic_command", "hashed_name"]
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "Collected",
+    "collect_static",
+    "collectstatic_command",
+    "hashed_name",
+    "static_folders",
+]
+
+ENTRY_POINT_GROUP = "plait.static"
+"""Batteries' static files: a function ``(app) -> [(url_path, folder), ...]``."""
 
 _COMPRESSIBLE = frozenset(
     {".css", ".js", ".mjs", ".json", ".map", ".svg", ".html", ".txt", ".xml", ".wasm", ".ico"}
@@ -105,20 +117,30 @@ def _prepare(target: Path) -> None:
     shutil.rmtree(target)
 
 
+def static_folders(app: App) -> dict[str, Path]:
+    """URL path -> folder: the app's static mounts, then the files batteries serve
+    themselves (``plait.static`` entry points: the admin's, the API docs' pages)."""
+    folders = {path: Path(files.directory) for path, files in static_mounts(app).items()}
+    for contribute in battery_entry_points(ENTRY_POINT_GROUP):
+        for path, folder in contribute(app):
+            folders.setdefault(path, Path(folder))
+    return folders
+
+
 def collect_static(app: App, root: str | os.PathLike[str], *, compress: bool = True) -> Collected:
     """Copy ``app``'s static folders into ``root``, with hashed names and a manifest each."""
-    mounts = static_mounts(app)
-    plan = [(path, files, _sources(Path(files.directory))) for path, files in mounts.items()]
+    folders = static_folders(app)
+    plan = [(path, folder, _sources(folder)) for path, folder in folders.items()]
     result = Collected(folders=len(plan))
     brotli = _brotli() if compress else None
     total = sum(len(sources) for _, _, sources in plan)
     with Progress("collecting static files", total=total) as progress:
-        for mount_path, files, sources in plan:
+        for mount_path, folder, sources in plan:
             target = Path(collected_directory(root, mount_path))
             _prepare(target)
             manifest: dict[str, str] = {}
             for source in sources:
-                name = source.relative_to(files.directory).as_posix()
+                name = source.relative_to(folder).as_posix()
                 content = source.read_bytes()
                 hashed = hashed_name(name, content)
                 manifest[name] = hashed
@@ -158,7 +180,7 @@ def collectstatic_command(app_spec: str, app_dir: str, output: Path | None, comp
     """
     app = cli_load_app(app_spec, app_dir).app
     root = output if output is not None else Path(Settings.load(check=False).STATIC_ROOT)
-    if not static_mounts(app):
+    if not static_folders(app):
         raise click.ClickException(
             f"{app_spec} serves no static files: add app.static('/static', 'static', "
             "name='static') first"
