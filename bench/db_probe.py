@@ -128,7 +128,7 @@ def main() -> None:
     print()
     print("| app | endpoint | CPU µs per request (this process) | socket writes per request |")
     print("|---|---|---:|---:|")
-    for name in ("bare", "plait", "plaitdb"):
+    for name in ("bare", "plait", "plaitdb", "fastapidb"):
         for path in ("/db", "/queries?queries=20", "/fortunes"):
             cpu, writes = run(
                 measure(name, path, args.requests // (10 if "queries" in path else 1))
