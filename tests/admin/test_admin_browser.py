@@ -257,3 +257,16 @@ def test_a_bulk_action_and_a_bulk_delete_with_confirmation(page_as: Any, databas
     page.click("text=Yes, delete them")
     assert "Successfully deleted 1 post." in page.inner_text(".message")
     assert row(database, "SELECT count(*) FROM post WHERE title = 'A second post'") == (0,)
+
+
+def test_an_inline_add(page_as: Any, database: Path) -> None:
+    page = page_as("ada")
+    page.goto("/admin/post/1/change/")
+    rows = page.locator("#comment-group tbody tr")
+    assert rows.count() == 3  # two comments and a blank row
+    page.fill("#id_comment-2-body", "Added inline")
+    page.select_option("#id_comment-2-author_id", label="ada")
+    page.click("button[name=_continue]")
+    assert "was changed successfully" in page.inner_text(".message")
+    assert row(database, "SELECT post_id FROM comment WHERE body = 'Added inline'") == (1,)
+    assert page.locator("#comment-group tbody tr").count() == 4
