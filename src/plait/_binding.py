@@ -367,7 +367,7 @@ class _Invoker:
             if dep.name is not None:
                 kwargs[dep.name] = value
         for name, special in self.specials:
-            kwargs[name] = _special(special, ctx.conn)
+            kwargs[name] = _injected(special, ctx.conn)
         return await self.call(kwargs, ctx)
 
     async def call(self, kwargs: dict[str, Any], ctx: _Context) -> Any:
@@ -407,7 +407,7 @@ def _exit_stack(conn: HTTPConnection) -> contextlib.AsyncExitStack:
     return conn.exit_stack
 
 
-def _special(kind: str, conn: HTTPConnection) -> Any:
+def _injected(kind: str, conn: HTTPConnection) -> Any:
     if kind == "connection":
         return conn
     extras = conn.extras

@@ -19,7 +19,7 @@ from plait._errorhandling import ErrorHandling
 from plait._matcher import WEBSOCKET, Matcher, RouteConflictError
 from plait._request import Request
 from plait._responses import Response
-from plait._results import Direct, PreparedResponse, make_direct, make_renderer
+from plait._results import MessageWriter, PreparedResponse, make_message_writer, make_renderer
 from plait._routing import Mount, Route, WebSocketRoute
 from plait._signature import CallPlan, analyze, response_type
 from plait._websockets import WebSocket
@@ -49,8 +49,10 @@ class CompiledRoute:
         self.call = call
         declared = response_type(route.endpoint, route.response_model)
         self.render = make_renderer(route.status_code, route.response_class, declared)
-        self.direct: Direct | None = (
-            make_direct(route.status_code, route.response_class, declared) if call.plain else None
+        self.direct: MessageWriter | None = (
+            make_message_writer(route.status_code, route.response_class, declared)
+            if call.plain
+            else None
         )
         """Sends common results without a response object (plain handlers only: their
         result is all there is to the response)."""
