@@ -65,7 +65,11 @@ def collect(project: Path, *args: str) -> str:
 
 def test_collectstatic_hashes_compresses_and_writes_a_manifest(project: Path) -> None:
     out = collect(project, "-o", str(project / "dist"))
-    assert "Collected 3 file(s) from 2 folder(s)" in out
+    assert "Collected 13 file(s) from 4 folder(s)" in out  # with the API docs' 10
+    docs = json.loads((project / "dist/docs/static/staticfiles.json").read_text())["paths"]
+    assert docs["swagger-ui.css"].startswith("swagger-ui.")
+    assert (project / "dist/docs/static/swagger-ui-bundle.js.gz").is_file()
+    assert (project / "dist/redoc/static/redoc.standalone.js").is_file()
     static = project / "dist" / "static"
     manifest = json.loads((static / "staticfiles.json").read_text())["paths"]
     assert set(manifest) == {"css/app.css", "logo.png"}
@@ -91,6 +95,13 @@ def test_collectstatic_hashes_compresses_and_writes_a_manifest(project: Path) ->
     assert not list(static.rglob("*.gz"))
 
 
+def test_without_api_docs_only_the_apps_own(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PLAIT_API_DOCS", "0")
+    out = collect(project, "-o", str(project / "dist"))
+    assert "Collected 3 file(s) from 2 folder(s)" in out
+    assert not (project / "dist" / "docs").exists()
+
+
 def test_collectstatic_default_folder_and_refusals(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -106,6 +117,7 @@ def test_collectstatic_default_folder_and_refusals(
     assert result.exit_code == 1
     assert "was not made by collectstatic" in result.output
     assert (project / "mine" / "static" / "notes.txt").read_text() == "keep me"
+    monkeypatch.setenv("PLAIT_API_DOCS", "0")  # else the docs pages' files are there
     (project / "bare.py").write_text("from plait import App\napp = App()\n")
     result = CliRunner().invoke(cli.main, ["collectstatic", "bare:app", "--app-dir", str(project)])
     assert result.exit_code == 1
@@ -198,3 +210,50 @@ def test_progress_on_a_terminal_only() -> None:
     with Progress("copying", stream=quick):  # done within its first second: nothing shown
         pass
     assert quick.getvalue() == ""
+
+
+def test_the_admins_files_are_collected_too(tmp_path: Path) -> None:
+    from plait._collectstatic import collect_static, static_folders
+    from plait.admin import Admin
+    from plait.db import Database
+
+    app = App(openapi_url=None)
+    Admin(app, Database(app, "sqlite+aiosqlite://"), prefix="/staff", csrf_required=False)
+    assert list(static_folders(app)) == ["/staff/static"]
+    collect_static(app, tmp_path)
+    manifest = json.loads((tmp_path / "staff/static/staticfiles.json").read_text())["paths"]
+    assert manifest["admin.css"].startswith("admin.")
+    assert (tmp_path / "staff/static/admin.css").read_bytes() == (
+        Path(__file__).parent.parent / "src/plait/admin/static/admin.css"
+    ).read_bytes()
+
+
+def test_stylesheets_point_to_hashed_files(tmp_path: Path) -> None:
+    from plait._collectstatic import collect_static
+
+    static = tmp_path / "static"
+    (static / "img").mkdir(parents=True)
+    (static / "css").mkdir()
+    (static / "img" / "logo.png").write_bytes(b"\x89PNG logo")
+    (static / "css" / "base.css").write_text("p { margin: 0 }")
+    (static / "css" / "app.css").write_text(
+        '@import "base.css";\n'
+        "h1 { background: url(../img/logo.png?v=2); }\n"
+        "h2 { background: url('data:image/png;base64,AAAA'); }\n"
+        'h3 { background: url("https://cdn.example.com/x.png"); }\n'
+        "h4 { background: url(../img/missing.png); }\n"
+    )
+    app = App(openapi_url=None)
+    app.static("/static", static, name="static")
+    collect_static(app, tmp_path / "out")
+    out = tmp_path / "out" / "static"
+    manifest = json.loads((out / "staticfiles.json").read_text())["paths"]
+    hashed_css = (out / manifest["css/app.css"]).read_text()
+    logo, base = manifest["img/logo.png"], manifest["css/base.css"]
+    assert f"url(../{logo}?v=2)" in hashed_css
+    assert f'@import "{base.removeprefix("css/")}"' in hashed_css
+    assert "data:image/png;base64,AAAA" in hashed_css
+    assert "https://cdn.example.com/x.png" in hashed_css
+    assert "url(../img/missing.png)" in hashed_css  # not collected: left alone
+    # The plain name keeps the source as it is.
+    assert (out / "css/app.css").read_text() == (static / "css" / "app.css").read_text()

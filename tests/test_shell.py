@@ -5,14 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import types
 from pathlib import Path
-from typing import Any
-
-import pytest
-from click.testing import CliRunner
-
-from plait import cli
 
 APP = """
 from sqlalchemy.orm import Mapped, mapped_column
@@ -82,17 +75,37 @@ def test_the_repl_has_the_app_models_and_a_session(tmp_path: Path) -> None:
     assert "ZeroDivisionError" in failed.stderr
 
 
-def test_ipython_when_installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    started: list[dict[str, Any]] = []
-    fake = types.ModuleType("IPython")
-    fake.start_ipython = lambda argv, user_ns: started.append(user_ns)  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "IPython", fake)
-    (tmp_path / "plain_shell_app.py").write_text("from plait import App\napp = App(title='t')\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    result = CliRunner().invoke(cli.main, ["shell", "plain_shell_app:app"])
-    assert result.exit_code == 0, result.output
-    assert "plait shell (IPython" in result.output
-    (namespace,) = started
-    assert namespace["app"].title == "t"
-    assert "settings" in namespace
-    monkeypatch.delitem(sys.modules, "plain_shell_app")
+IPYTHON = """
+import sys
+import types
+
+from click.testing import CliRunner
+
+from plait.cli import main
+
+started = []
+fake = types.ModuleType("IPython")
+fake.start_ipython = lambda argv, user_ns: started.append(user_ns)
+sys.modules["IPython"] = fake
+result = CliRunner().invoke(main, ["shell", "gizmos:app"])
+assert result.exit_code == 0, result.output
+assert "plait shell (IPython" in result.output, result.output
+(namespace,) = started
+print(namespace["app"].title, sorted(namespace))
+"""
+
+
+def test_ipython_when_installed(tmp_path: Path) -> None:
+    (tmp_path / "gizmos.py").write_text(APP)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PLAIT_")}
+    done = subprocess.run(
+        [sys.executable, "-c", IPYTHON],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    names = ["Gizmo", "app", "db", "func", "select", "session", "settings"]
+    assert done.stdout == f"gizmos {names}\n"

@@ -1,7 +1,8 @@
 """``plait collectstatic``: every static folder of an app, gathered into one for production.
 
-Each ``app.static(...)`` mount (the project's and the batteries') is copied into
-``STATIC_ROOT/<mount path>/``. Every file is there twice: under its own name and under a
+Each ``app.static(...)`` mount is copied into ``STATIC_ROOT/<mount path>/``, and so are the
+files batteries serve themselves (the admin's stylesheet, the API docs' scripts), for a
+proxy to serve. Every file is there twice: under its own name and under a
 content-hashed one (``css/app.3f2a9c1b7e4d.css``), listed in ``staticfiles.json``.
 Text files also get ``.gz`` twins (and ``.br`` when the ``brotli`` package is installed).
 With DEBUG off the app serves that folder: hashed names with ``Cache-Control: immutable``,
@@ -15,6 +16,8 @@ import hashlib
 import importlib
 import json
 import os
+import posixpath
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,11 +29,22 @@ from plait._app import App
 from plait._clioptions import app_options
 from plait._collected import collected_directory, static_mounts
 from plait._loading import cli_load_app
+from plait._plugins import battery_entry_points
 from plait._progress import Progress
 from plait._settings import Settings
 from plait._staticfiles import MANIFEST
 
-__all__ = ["Collected", "collect_static", "collectstatic_command", "hashed_name"]
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "Collected",
+    "collect_static",
+    "collectstatic_command",
+    "hashed_name",
+    "static_folders",
+]
+
+ENTRY_POINT_GROUP = "plait.static"
+"""Batteries' static files: a function ``(app) -> [(url_path, folder), ...]``."""
 
 _COMPRESSIBLE = frozenset(
     {".css", ".js", ".mjs", ".json", ".map", ".svg", ".html", ".txt", ".xml", ".wasm", ".ico"}
@@ -93,6 +107,55 @@ def _compress(path: Path, content: bytes, brotli: Any) -> int:
     return written
 
 
+_CSS_URL = re.compile(rb"""url\(\s*(['"]?)([^'"()\s]+)\1\s*\)|@import\s+(['"])([^'"]+)\3""")
+
+
+def _rewrite_css(name: str, content: bytes, manifest: dict[str, str]) -> bytes:
+    """``url(../img/logo.png)`` in the stylesheet ``name`` -> the hashed name of that file,
+    when it was collected (Django's ManifestStaticFilesStorage does the same): the hashed
+    stylesheet then only points to hashed, immutable files."""
+    base = posixpath.dirname(name)
+
+    def hashed(match: re.Match[bytes]) -> bytes:
+        reference = (match.group(2) or match.group(4)).decode("utf-8", "replace")
+        if reference.startswith(("data:", "http:", "https:", "//", "#", "/")):
+            return match.group(0)
+        path, cut, rest = _split(reference)
+        target = manifest.get(posixpath.normpath(posixpath.join(base, path)))
+        if target is None:
+            return match.group(0)
+        relative = posixpath.relpath(target, base or ".") + cut + rest
+        return match.group(0).replace(reference.encode(), relative.encode(), 1)
+
+    return _CSS_URL.sub(hashed, content)
+
+
+def _split(reference: str) -> tuple[str, str, str]:
+    """``img/a.png?v=1#x`` -> (``img/a.png``, ``?``, ``v=1#x``)."""
+    for index, char in enumerate(reference):
+        if char in "?#":
+            return reference[:index], char, reference[index + 1 :]
+    return reference, "", ""
+
+
+def _hashed_files(folder: Path, sources: list[Path]) -> list[tuple[str, bytes, str, bytes]]:
+    """(name, content, hashed name, hashed copy's content) of each file. A stylesheet's
+    hashed copy has its ``url(...)``s and ``@import``s pointing to hashed names (resolved
+    over a few passes, so a stylesheet importing another gets the other's final name)."""
+    contents = {source.relative_to(folder).as_posix(): source.read_bytes() for source in sources}
+    manifest = {name: hashed_name(name, content) for name, content in contents.items()}
+    stylesheets = [name for name in contents if name.lower().endswith(".css")]
+    rewritten = {name: contents[name] for name in stylesheets}
+    for _ in range(3):  # @import chains deeper than that keep a plain name: still correct
+        for name in stylesheets:
+            rewritten[name] = _rewrite_css(name, contents[name], manifest)
+            manifest[name] = hashed_name(name, rewritten[name])
+    return [
+        (name, content, manifest[name], rewritten.get(name, content))
+        for name, content in contents.items()
+    ]
+
+
 def _prepare(target: Path) -> None:
     """Empty ``target`` when a previous run made it; refuse a folder that is something else."""
     if not target.exists():
@@ -105,28 +168,38 @@ def _prepare(target: Path) -> None:
     shutil.rmtree(target)
 
 
+def static_folders(app: App) -> dict[str, Path]:
+    """URL path -> folder: the app's static mounts, then the files batteries serve
+    themselves (``plait.static`` entry points: the admin's, the API docs' pages)."""
+    folders = {path: Path(files.directory) for path, files in static_mounts(app).items()}
+    for contribute in battery_entry_points(ENTRY_POINT_GROUP):
+        for path, folder in contribute(app):
+            folders.setdefault(path, Path(folder))
+    return folders
+
+
 def collect_static(app: App, root: str | os.PathLike[str], *, compress: bool = True) -> Collected:
     """Copy ``app``'s static folders into ``root``, with hashed names and a manifest each."""
-    mounts = static_mounts(app)
-    plan = [(path, files, _sources(Path(files.directory))) for path, files in mounts.items()]
+    folders = static_folders(app)
+    plan = [(path, folder, _sources(folder)) for path, folder in folders.items()]
     result = Collected(folders=len(plan))
     brotli = _brotli() if compress else None
     total = sum(len(sources) for _, _, sources in plan)
     with Progress("collecting static files", total=total) as progress:
-        for mount_path, files, sources in plan:
+        for mount_path, folder, sources in plan:
             target = Path(collected_directory(root, mount_path))
             _prepare(target)
             manifest: dict[str, str] = {}
-            for source in sources:
-                name = source.relative_to(files.directory).as_posix()
-                content = source.read_bytes()
-                hashed = hashed_name(name, content)
+            for name, content, hashed, hashed_content in _hashed_files(folder, sources):
                 manifest[name] = hashed
-                for published in (target / name, target / hashed):
+                for published, body in (
+                    (target / name, content),
+                    (target / hashed, hashed_content),
+                ):
                     published.parent.mkdir(parents=True, exist_ok=True)
-                    published.write_bytes(content)
+                    published.write_bytes(body)
                     if compress:
-                        result.compressed += _compress(published, content, brotli)
+                        result.compressed += _compress(published, body, brotli)
                 result.files += 1
                 progress.advance()
             target.mkdir(parents=True, exist_ok=True)
@@ -158,7 +231,7 @@ def collectstatic_command(app_spec: str, app_dir: str, output: Path | None, comp
     """
     app = cli_load_app(app_spec, app_dir).app
     root = output if output is not None else Path(Settings.load(check=False).STATIC_ROOT)
-    if not static_mounts(app):
+    if not static_folders(app):
         raise click.ClickException(
             f"{app_spec} serves no static files: add app.static('/static', 'static', "
             "name='static') first"

@@ -17,7 +17,7 @@ from sqlalchemy import ForeignKey, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from plait import App
-from plait.admin import Admin, ModelAdmin
+from plait.admin import Admin, ModelAdmin, TabularInline, action
 from plait.auth import Auth, Group, Permission, User, _passwords, hash_password
 from plait.csrf import CSRF
 from plait.db import Database, Model
@@ -53,11 +53,25 @@ class Comment(Model):
     author_id: Mapped[int] = mapped_column(ForeignKey("auth_user.id"))
 
 
+@action(description="Mark as published")
+async def publish(request: object, session: object, rows: list[Post]) -> str:
+    for post in rows:
+        post.published = True
+    return f"{len(rows)} posts published."
+
+
+class CommentInline(TabularInline):
+    model = Comment
+    extra = 1
+
+
 @admin.register(Post)
 class PostAdmin(ModelAdmin):
+    inlines = (CommentInline,)
     list_display = ("title", "author_id", "published", "created")
     search_fields = ("title", "body")
     list_filter = ("published", "author_id")
+    actions = (publish,)
 
 
 admin.register(Comment, list_display=("post_id", "author_id"))

@@ -97,6 +97,7 @@ def page_as(browser: Any, sessions: Any, server: Server) -> Iterator[Any]:
     def open_page(username: str | None, **options: Any) -> Any:
         state = sessions(username) if username else None
         context = browser.new_context(base_url=server.url, storage_state=state, **options)
+        context.set_default_timeout(5000)  # a page answers in milliseconds; fail fast
         contexts.append(context)
         return context.new_page()
 
@@ -131,9 +132,14 @@ def test_logging_in_and_out(page_as: Any) -> None:
 def test_a_user_who_is_not_staff_is_refused(page_as: Any) -> None:
     page = page_as(None)
     page.goto("/admin/login/")
-    page.fill("#id_username", "bob")
-    page.fill("#id_password", "pw")
-    page.click("text=Log in")
+    # By keyboard: the username has the focus, Tab goes to the password, Enter submits.
+    assert page.evaluate("document.activeElement.id") == "id_username"
+    page.keyboard.type("bob")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "id_password"
+    page.keyboard.type("pw")
+    page.keyboard.press("Enter")
+    page.wait_for_load_state()
     assert "for a staff account" in page.inner_text(".errornote")
     page.goto("/admin/")
     assert "/admin/login/" in page.url
@@ -171,6 +177,9 @@ def test_the_phone_layout_does_not_scroll_sideways(page_as: Any) -> None:
         assert width <= PHONE["width"], (url, width)
         header = page.evaluate("document.querySelector('.site-header').offsetWidth")
         assert header == width, url
+    page.emulate_media(color_scheme="dark")  # dark mode follows prefers-color-scheme
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background == "rgb(13, 17, 23)"
 
 
 def test_staff_without_delete_sees_no_delete_button_and_gets_403(page_as: Any) -> None:
@@ -179,7 +188,8 @@ def test_staff_without_delete_sees_no_delete_button_and_gets_403(page_as: Any) -
     assert page.locator("a", has_text="Posts").count() == 1
     assert page.locator("a", has_text="Comments").count() == 0
     page.click("text=Posts")
-    assert page.locator("input[name=_selected]").count() == 0
+    assert page.locator("button[value=delete_selected]").count() == 0
+    assert page.locator("button[value=publish]").count() == 1  # she may change posts
     assert page.locator("text=Add post").count() == 0
     page.click("text=The first post")
     assert page.locator("button[name=_save]").count() == 1
@@ -188,3 +198,75 @@ def test_staff_without_delete_sees_no_delete_button_and_gets_403(page_as: Any) -
     assert response is not None
     assert response.status == 403
     assert "You may not delete these records." in page.inner_text("main")
+
+
+def test_search_filter_and_sort(page_as: Any) -> None:
+    page = page_as("ada")
+    page.goto("/admin/post/")
+    page.fill("input[name=q]", "second")
+    page.press("input[name=q]", "Enter")
+    assert page.locator("tbody tr").count() == 1
+    assert "1 result" in page.inner_text(".search .count")
+    page.goto("/admin/post/")
+    page.click(".filters >> text=Yes")
+    titles = page.locator("tbody th a").all_inner_texts()
+    assert "The first post" in titles
+    assert "A second post" not in titles
+    page.click("thead >> text=Title")
+    assert page.get_attribute("thead th.sorted", "aria-sort") == "ascending"
+    assert "published__exact=true" in page.url  # the filter is kept
+    page.click("thead >> text=Title")
+    assert page.get_attribute("thead th.sorted", "aria-sort") == "descending"
+
+
+def test_create_then_edit_with_a_validation_error_then_fix_it(page_as: Any, database: Path) -> None:
+    page = page_as("ada")
+    page.goto("/admin/post/")
+    page.click("text=Add post")
+    page.fill("#id_title", "Made in a browser")
+    page.fill("#id_body", "Line one\nLine two")
+    page.select_option("#id_author_id", label="eve")
+    page.click("button[name=_continue]")
+    assert "was added successfully" in page.inner_text(".message")
+    assert row(database, "SELECT body FROM post WHERE title = 'Made in a browser'") == (
+        "Line one\r\nLine two",
+    )
+    page.fill("#id_title", "")
+    page.click("button[name=_save]")
+    assert "Please correct the error below." in page.inner_text(".errornote")
+    assert page.get_attribute("#id_title", "aria-invalid") == "true"
+    assert "This field is required." in page.inner_text("#id_title_error")
+    assert page.input_value("#id_body") == "Line one\nLine two"  # what was typed is kept
+    page.fill("#id_title", "Made and fixed")
+    page.click("button[name=_save]")
+    assert "was changed successfully" in page.inner_text(".message")
+    assert row(database, "SELECT count(*) FROM post WHERE title = 'Made and fixed'") == (1,)
+
+
+def test_a_bulk_action_and_a_bulk_delete_with_confirmation(page_as: Any, database: Path) -> None:
+    page = page_as("ada")
+    page.goto("/admin/post/?q=second")
+    page.check("input[name=_selected]")
+    page.click("text=Mark as published")
+    assert "1 posts published." in page.inner_text(".message")
+    assert row(database, "SELECT published FROM post WHERE title = 'A second post'") == (1,)
+    page.goto("/admin/post/?q=second")
+    page.check("input.select-all")
+    page.click("text=Delete selected posts")
+    assert "Are you sure you want to delete these 1 post?" in page.inner_text("main")
+    page.click("text=Yes, delete them")
+    assert "Successfully deleted 1 post." in page.inner_text(".message")
+    assert row(database, "SELECT count(*) FROM post WHERE title = 'A second post'") == (0,)
+
+
+def test_an_inline_add(page_as: Any, database: Path) -> None:
+    page = page_as("ada")
+    page.goto("/admin/post/1/change/")
+    rows = page.locator("#comment-group tbody tr")
+    assert rows.count() == 3  # two comments and a blank row
+    page.fill("#id_comment-2-body", "Added inline")
+    page.select_option("#id_comment-2-author_id", label="ada")
+    page.click("button[name=_continue]")
+    assert "was changed successfully" in page.inner_text(".message")
+    assert row(database, "SELECT post_id FROM comment WHERE body = 'Added inline'") == (1,)
+    assert page.locator("#comment-group tbody tr").count() == 4

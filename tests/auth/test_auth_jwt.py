@@ -410,3 +410,26 @@ def test_bad_token_options_are_refused(tmp_path: Path) -> None:
     auth.add_tokens()
     with pytest.raises(RuntimeError, match="already"):
         auth.add_tokens()
+
+
+def test_a_tokens_only_app_needs_no_sessions(tmp_path: Path) -> None:
+    db_url = f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite3'}"
+    seed(db_url, new_user("ada"))
+    app = App()
+    db = Database(app, db_url)
+    tokens = Auth(app, db, secret_key=SECRET).add_tokens()
+
+    @app.post("/token")
+    async def token(session: Session, data: Credentials) -> str:
+        user = await authenticate(session, data.username, data.password)
+        assert user is not None
+        return tokens.access_token(user)
+
+    @app.get("/me")
+    async def me(user: LoginRequired) -> str:
+        return user.username
+
+    with TestClient(app) as client:
+        issued = client.post("/token", json={"username": "ada", "password": "correct horse"})
+        assert client.get("/me", headers={"Authorization": f"Bearer {issued.text}"}).text == "ada"
+        assert client.get("/me").status_code == 401

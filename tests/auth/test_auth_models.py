@@ -165,6 +165,7 @@ def test_public_surface() -> None:
         "has_perm",
         "hash_password",
         "login",
+        "login_required",
         "logout",
         "needs_rehash",
         "password_problems",
@@ -176,6 +177,7 @@ def test_public_surface() -> None:
     }
     modules = ("_auth", "_cli", "_credentials", "_dependencies", "_jwt", "_login", "_models")
     modules += ("_permissions", "_reset", "_validators", "_throttle", "_endpoint")
+    modules += ("_passwordpages", "_pages")
     for module in (*modules, "_passwords", "_stored", "_tokenmodels", "_tokens"):
         imported = __import__(f"plait.auth.{module}", fromlist=["__all__"])
         assert all(hasattr(imported, name) for name in imported.__all__), module

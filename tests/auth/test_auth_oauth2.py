@@ -161,7 +161,11 @@ def test_the_token_endpoint_is_rate_limited(tmp_path: Path) -> None:
                 grant(client, grant_type="password", username="ada", password="x").status_code
                 == 400
             )
+        # A sliding window: the 3rd attempt is refused, or the 4th if a window's edge fell
+        # between them (the previous window then weighs a little less).
         refused = grant(client, grant_type="password", username="ada", password="correct horse")
+        if refused.status_code != 429:
+            refused = grant(client, grant_type="password", username="ada", password="x")
         assert refused.status_code == 429
         assert refused.json()["error"] == "invalid_request"
         assert int(refused.headers["retry-after"]) > 0

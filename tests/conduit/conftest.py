@@ -7,6 +7,7 @@ client gets them.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import sys
 from collections.abc import Iterator
@@ -76,14 +77,23 @@ def load_conduit(url: str) -> tuple[App, Database, ModuleType]:
     return module.app, module.db, models
 
 
-@pytest.fixture(scope="session")
-def fast_passwords() -> Iterator[None]:
-    """Cheap Argon2 parameters for the tests' many sign-ups (Django's tests use a fast
-    hasher the same way): the defaults take most of a second each on a loaded machine."""
+@contextlib.contextmanager
+def cheap_argon2() -> Iterator[None]:
+    """Cheap Argon2 parameters while the block runs (Django's tests use a fast hasher the same
+    way): the defaults take most of a second per sign-up on a loaded machine. The hash that
+    logins of unknown users check against is made first, with the real parameters, so that
+    nothing cheap outlives the block (plait.auth keeps that one for the process)."""
     from plait.auth import _passwords
 
+    _passwords.dummy_hash()
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(_passwords, "hasher", argon2.PasswordHasher(1, 1024, 1))
+        yield
+
+
+@pytest.fixture
+def fast_passwords() -> Iterator[None]:
+    with cheap_argon2():
         yield
 
 
@@ -91,7 +101,7 @@ def fast_passwords() -> Iterator[None]:
     scope="session", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 )
 def conduit(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, fast_passwords: None
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Conduit]:
     if request.param == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('conduit') / 'conduit.sqlite3'}"
@@ -100,14 +110,15 @@ def conduit(
         reset_postgres(url)
     app, db, models = load_conduit(url)
     with TestClient(app) as client:
-        for name in ("ada", "bob"):
-            register(client, name)
-        tokens = {name: log_in(client, f"{name}@example.com") for name in ("ada", "bob")}
+        with cheap_argon2():
+            for name in ("ada", "bob"):
+                register(client, name)
+            tokens = {name: log_in(client, f"{name}@example.com") for name in ("ada", "bob")}
         yield Conduit(app, db, models, client, tokens)
 
 
 @pytest.fixture
-def api(conduit: Conduit) -> Iterator[Conduit]:
-    """The module's conduit, inside a transaction rolled back after the test."""
+def api(conduit: Conduit, fast_passwords: None) -> Iterator[Conduit]:
+    """The session's conduit, inside a transaction rolled back after the test."""
     with rolled_back(conduit.db) as tx:
         yield dataclasses.replace(conduit, tx=tx)

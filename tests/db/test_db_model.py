@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -122,3 +123,43 @@ def test_a_real_name_clash_is_still_an_error() -> None:
 
         class Article(Model):  # same table as db_harness.Article, another definition
             id: Mapped[int] = mapped_column(primary_key=True)
+
+
+_TWIN = """
+from __future__ import annotations
+
+from sqlalchemy import ForeignKey
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from plait.db import Model
+
+
+class TwinWriter{n}(Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    articles: Mapped[list[Article]] = relationship(back_populates="writer")
+
+
+class Article(Model):
+    __tablename__ = "twin_article_{n}"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    writer_id: Mapped[int] = mapped_column(ForeignKey("twin_writer{n}.id"))
+    writer: Mapped[TwinWriter{n}] = relationship(back_populates="articles")
+"""
+
+
+def test_a_class_named_by_a_string_is_the_one_of_the_models_module(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two apps (or an app and a test) with an ``Article`` each: a relationship naming
+    "Article" as a string means its own module's, not an ambiguous registry entry."""
+    modules = []
+    for n in (1, 2):
+        module = types.ModuleType(f"plait_twin_models_{n}")
+        monkeypatch.setitem(sys.modules, module.__name__, module)
+        exec(compile(_TWIN.format(n=n), f"<twin {n}>", "exec"), module.__dict__)
+        modules.append(module)
+    sa.orm.configure_mappers()
+    for n, module in enumerate(modules, start=1):
+        writer = getattr(module, f"TwinWriter{n}")
+        assert writer.articles.property.mapper.class_ is module.Article
+        assert module.Article.writer.property.mapper.class_ is writer

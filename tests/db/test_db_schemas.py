@@ -256,30 +256,30 @@ def test_apply_sets_only_given_fields() -> None:
     assert (article.body, article.rating) == ("x", None)
 
 
-class Shelf(Model):
+class CamelLabel(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     label: Mapped[str] = mapped_column(String(20), unique=True)
 
 
-class ShelvedBook(Model):
+class CamelBook(Model):
     __schema_options__ = SchemaOptions(
         rename="camel", relations={"shelf_list": Relation(key="label", create_missing=True)}
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     book_title: Mapped[str] = mapped_column(String(50))
     added_at: Mapped[datetime.datetime] = mapped_column(server_default=func.now())
-    shelf_list: Mapped[list[Shelf]] = relationship(secondary="shelved_book_shelf")
+    shelf_list: Mapped[list[CamelLabel]] = relationship(secondary="camel_book_label")
 
 
 sa.Table(
-    "shelved_book_shelf",
+    "camel_book_label",
     Model.metadata,
-    sa.Column("shelved_book_id", ForeignKey("shelved_book.id"), primary_key=True),
-    sa.Column("shelf_id", ForeignKey("shelf.id"), primary_key=True),
+    sa.Column("camel_book_id", ForeignKey("camel_book.id"), primary_key=True),
+    sa.Column("camel_label_id", ForeignKey("camel_label.id"), primary_key=True),
 )
 
 
-class Renamed(Model):
+class RenamedPerson(Model):
     __schema_options__ = SchemaOptions(rename={"full_name": "name"})
     id: Mapped[int] = mapped_column(primary_key=True)
     full_name: Mapped[str] = mapped_column(String(20))
@@ -288,20 +288,20 @@ class Renamed(Model):
 def test_schemas_name_their_fields_in_camel_case_when_the_model_asks() -> None:
     """``SchemaOptions(rename="camel")``: JSON APIs such as RealWorld's (``tagList``,
     ``createdAt``), with the Python attributes left as they are."""
-    created = msgspec.convert({"bookTitle": "Dune", "shelfList": ["sf"]}, ShelvedBook.Create)
+    created = msgspec.convert({"bookTitle": "Dune", "shelfList": ["sf"]}, CamelBook.Create)
     assert (created.book_title, created.shelf_list) == ("Dune", ["sf"])
     with pytest.raises(msgspec.ValidationError, match=r"\$\.bookTitle"):
-        msgspec.convert({"bookTitle": "x" * 51}, ShelvedBook.Create)
+        msgspec.convert({"bookTitle": "x" * 51}, CamelBook.Create)
     with pytest.raises(msgspec.ValidationError, match="book_title"):
-        msgspec.convert({"book_title": "Dune"}, ShelvedBook.Create)  # unknown field
-    assert set(schema_of(ShelvedBook.Read)["properties"]) == {
+        msgspec.convert({"book_title": "Dune"}, CamelBook.Create)  # unknown field
+    assert set(schema_of(CamelBook.Read)["properties"]) == {
         "id",
         "bookTitle",
         "addedAt",
         "shelfList",
     }
-    assert set(schema_of(ShelvedBook.Update)["properties"]) == {"bookTitle", "shelfList"}
-    book = ShelvedBook(created)
+    assert set(schema_of(CamelBook.Update)["properties"]) == {"bookTitle", "shelfList"}
+    book = CamelBook(created)
     assert book.book_title == "Dune"
-    assert msgspec.convert({"name": "Ada"}, Renamed.Create).full_name == "Ada"
-    assert set(schema_of(Renamed.Read)["properties"]) == {"id", "name"}
+    assert msgspec.convert({"name": "Ada"}, RenamedPerson.Create).full_name == "Ada"
+    assert set(schema_of(RenamedPerson.Read)["properties"]) == {"id", "name"}

@@ -12,10 +12,10 @@ from plait.checks import Check, Finding, https_only
 if TYPE_CHECKING:
     from plait._app import App
 
-__all__ = ["CHECKS"]
+__all__ = ["CHECKS", "admin_prefixes"]
 
 
-def _admin_prefixes(app: App) -> list[str]:
+def admin_prefixes(app: App) -> list[str]:
     from plait.admin._views import Views
 
     prefixes = set()
@@ -29,7 +29,7 @@ def _admin_prefixes(app: App) -> list[str]:
 def _admin_https(app: App, settings: Settings) -> Iterator[Finding]:
     if https_only(app, settings):
         return
-    for prefix in _admin_prefixes(app):
+    for prefix in admin_prefixes(app):
         yield Finding(
             "admin.W001",
             "warning",

@@ -39,6 +39,7 @@ OPTIONS = (
     "extra_fields",
     "many_to_many",
     "actions",
+    "inlines",
 )
 """The attributes ``Admin.register(Model, **options)`` accepts as keywords."""
 
@@ -105,6 +106,9 @@ class ModelAdmin:
     actions: Sequence[str | Callable[..., Any]] = ()
     """Bulk actions of the changelist beside "Delete selected": functions taking
     ``(request, session, rows)`` (see :func:`plait.admin.action`), or names of methods."""
+    inlines: Sequence[type] = ()
+    """:class:`~plait.admin.TabularInline`/``StackedInline`` classes: related rows edited
+    on this model's change form, in its transaction."""
     app_label: str | None = None
     """The first part of the model's permission names (``"blog"`` in ``"blog.change_post"``);
     by default the group's name in lower case (``"auth"`` for plait.auth's models)."""
@@ -119,6 +123,7 @@ class ModelAdmin:
         for key, value in options.items():
             setattr(self, key, value)
         self.model = model
+        self.inline_instances: list[Any] = []  # built by Admin.register
         self.columns = model_columns(model)
         self.readable = frozenset(model_schema(model, "read").__struct_fields__)
         """The columns the API shows (not write-only, not excluded): the only ones listed,

@@ -21,6 +21,7 @@ from plait.admin._fields import (
     parse_form,
 )
 from plait.admin._history import log, recent
+from plait.admin._inlines import InlineRows, apply_writes, inline_rows
 from plait.admin._links import filter_links, header_links, link, page_links
 from plait.admin._options import Action, ModelAdmin, humanize, object_label
 from plait.admin._queries import (
@@ -157,6 +158,33 @@ class Views:
         ):
             async with self.site.db.transaction() as writing:
                 await self.site.create_permissions(writing)
+
+    async def inlines(
+        self,
+        request: Request,
+        model_admin: ModelAdmin,
+        session: AsyncSession,
+        parent_key: Any,
+        form: Mapping[str, Any] | None,
+    ) -> list[InlineRows]:
+        """The inlines of the form, with their rows (stored, or as posted) and writes."""
+        states = []
+        for inline in getattr(model_admin, "inline_instances", ()):
+            registered = inline.model in self.site.registry
+
+            async def can(
+                action: Action, model: type = inline.model, registered: bool = registered
+            ) -> bool:
+                return await self.site.allowed(request, action, model) if registered else True
+
+            if not await can("view"):
+                continue
+            state = InlineRows(inline, await can("add"), await can("change"), await can("delete"))
+            fields = inline.fields["create"] + inline.fields["update"]
+            choices = await _choices(session, fields)
+            await inline_rows(state, session, parent_key, form, choices, bound_fields)
+            states.append(state)
+        return states
 
     async def messages(
         self, request: Request, model_admin: ModelAdmin, session: AsyncSession
@@ -350,12 +378,21 @@ class Views:
         async with self.site.db.session() as session:
             messages = await self.messages(request, model_admin, session)  # "add another"
             choices = await _choices(session, fields)
-            if request.method == "POST":
-                form = await request.form()
+            form = await request.form() if request.method == "POST" else None
+            inlines = await self.inlines(request, model_admin, session, None, form)
+            if form is not None:
                 raw, errors = parse_form(fields, form, "create", choices)
+                _inline_errors(inlines, errors)
                 if not errors:
                     obj, errors = await save(
-                        request, session, model_admin, None, raw, fields, self.site.history
+                        request,
+                        session,
+                        model_admin,
+                        None,
+                        raw,
+                        fields,
+                        self.site.history,
+                        _writer(session, inlines),
                     )
                     if obj is not None:
                         return self._after_save(request, model_admin, form, obj, "added")
@@ -366,6 +403,7 @@ class Views:
             "title": f"Add {model_admin.label}",
             "model": model_admin,
             "fields": bound_fields(fields, values, errors, choices),
+            "inlines": [state.view(bound_fields) for state in inlines],
             "errors": errors,
             "non_field_errors": non_field_errors(fields, errors),
             "readonly": [],
@@ -399,12 +437,22 @@ class Views:
             messages = await self.messages(request, model_admin, session)
             choices = await _choices(session, fields)
             shown = {f.name: input_value(f, getattr(obj, f.name)) for f in fields if not f.virtual}
-            if request.method == "POST":
-                form = await request.form()
+            form = await request.form() if request.method == "POST" else None
+            key = getattr(obj, model_admin.pk_name)
+            inlines = await self.inlines(request, model_admin, session, key, form)
+            if form is not None:
                 raw, errors = parse_form(fields, form, "update", choices, shown)
+                _inline_errors(inlines, errors)
                 if not errors:
                     saved, errors = await save(
-                        request, session, model_admin, obj, raw, fields, self.site.history
+                        request,
+                        session,
+                        model_admin,
+                        obj,
+                        raw,
+                        fields,
+                        self.site.history,
+                        _writer(session, inlines),
                     )
                     if saved is not None:
                         return self._after_save(request, model_admin, form, saved, "changed")
@@ -419,6 +467,7 @@ class Views:
             "object_label": label,
             "model": model_admin,
             "fields": bound_fields(fields, values, errors, choices),
+            "inlines": [state.view(bound_fields) for state in inlines] if can_change else [],
             "errors": errors,
             "non_field_errors": non_field_errors(fields, errors),
             "readonly": readonly,
@@ -543,6 +592,25 @@ class Views:
 
 
 # -------------------------------------------------------------------- helpers
+
+
+def _inline_errors(inlines: list[InlineRows], errors: dict[str, str]) -> None:
+    for state in inlines:
+        if state.errors:
+            title = str(state.inline.admin.label_plural)
+            errors.setdefault("__all__", f"Please correct the errors in the {title} below.")
+
+
+def _writer(session: AsyncSession, inlines: list[InlineRows]) -> Any:
+    """What ``save`` runs once the parent has its key: the inlines' writes."""
+
+    async def write(parent: Any) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        for state in inlines:
+            found += await apply_writes(session, state, parent)
+        return found
+
+    return write
 
 
 def _saved_text(model_admin: ModelAdmin, note: str, obj: Any) -> str:

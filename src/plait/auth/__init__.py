@@ -42,7 +42,12 @@ require("jwt", "auth", "plait.auth")
 
 from plait.auth._auth import HASH_SESSION_KEY, SESSION_KEY, Auth, AuthMiddleware  # noqa: E402
 from plait.auth._credentials import Credentials, credentials_of  # noqa: E402
-from plait.auth._dependencies import CurrentUser, LoginRequired, StaffRequired  # noqa: E402
+from plait.auth._dependencies import (  # noqa: E402
+    CurrentUser,
+    LoginRequired,
+    StaffRequired,
+    login_required,
+)
 from plait.auth._jwt import JWTKey  # noqa: E402
 from plait.auth._login import authenticate, has_perm, login, logout, safe_next  # noqa: E402
 from plait.auth._models import Group, Permission, User  # noqa: E402
@@ -94,6 +99,7 @@ __all__ = [
     "has_perm",
     "hash_password",
     "login",
+    "login_required",
     "logout",
     "needs_rehash",
     "password_problems",

@@ -51,7 +51,8 @@ class Auth:
         db = Database(app)
         Auth(app, db, login_url="/login")
 
-    Needs the sessions battery (start-up fails with a hint without it). For each request whose
+    Needs the sessions battery (start-up fails with a hint without it), unless the app
+    logs users in only with tokens (:meth:`add_tokens`). For each request whose
     session carries a logged-in user, the user is loaded from ``db`` and put in
     ``scope["user"]`` (``request.user``); an inactive user, a deleted one, or a session made
     before the user's password changed or the user logged out count as anonymous.
@@ -91,7 +92,51 @@ class Auth:
         app.add_middleware(AuthMiddleware, auth=self)
         _inside_sessions(app)
         app.add_exception_handler(LoginRedirect, _redirect_to_login)
-        app.on_startup(lambda: check_sessions(app))
+        app.on_startup(self._check_sessions)
+
+    def add_password_pages(
+        self,
+        *,
+        prefix: str = "",
+        layout: str = "auth/base.html",
+        redirect_to: str = "/",
+        reset_limit: str | None = "5/hour",
+    ) -> None:
+        """Add the password change and reset pages (Django's ``auth.urls`` has them too)::
+
+            Auth(app, db).add_password_pages(layout="base.html")
+
+        ``GET/POST {prefix}/password_change`` (route ``password_change``, logged-in users:
+        the old password and the new one twice, checked by the password validators);
+        ``GET/POST {prefix}/password_reset`` (``password_reset``: an e-mail address; a
+        reset link goes out after the response, the answer the same whether or not the
+        address is known; ``reset_limit`` requests per client address) and
+        ``GET/POST {prefix}/reset/{uid}/{token}`` (``password_reset_confirm``: the new
+        password twice). Needs :class:`plait.templates.Templates`, :class:`plait.csrf.CSRF`,
+        :class:`plait.mail.Mail` and the log-in page (:meth:`add_pages`); override
+        ``auth/password_change.html``, ``auth/password_reset.html`` or
+        ``auth/password_reset_confirm.html`` for pages of your own.
+        """
+        from plait.auth._pages import csrf_ready, templates_ready
+        from plait.auth._passwordpages import add_password_pages
+
+        add_password_pages(
+            self,
+            self.app,
+            prefix=prefix,
+            layout=layout,
+            redirect_to=redirect_to,
+            reset_limit=reset_limit,
+        )
+        app = self.app
+        app.on_startup(lambda: templates_ready(app))
+        app.on_startup(lambda: csrf_ready(app))
+        app.on_startup(lambda: _mail_ready(app))
+
+    def _check_sessions(self) -> None:
+        """Start-up: sessions are needed, unless the app logs users in with tokens only."""
+        if self.tokens is None:
+            check_sessions(self.app)
 
     def add_pages(
         self,
@@ -253,6 +298,18 @@ def auth_of(connection: HTTPConnection) -> Auth:
     if not isinstance(auth, Auth):
         raise RuntimeError("plait.auth is not set up on this app: add Auth(app, db)")
     return auth
+
+
+def _mail_ready(app: App) -> None:
+    """Start-up: the password-reset page sends mail."""
+    from plait.mail import Mail
+
+    try:
+        Mail.of(app)
+    except RuntimeError:
+        raise RuntimeError(
+            "plait.auth's password-reset page sends mail: add Mail(app, backend) (from plait.mail)"
+        ) from None
 
 
 def check_sessions(app: App) -> None:

@@ -22,7 +22,7 @@ from plait.templates import Templates
 if TYPE_CHECKING:
     from plait.auth._auth import Auth
 
-__all__ = ["LoginForm", "SignUpForm", "add_pages"]
+__all__ = ["LoginForm", "SignUpForm", "add_pages", "csrf_ready", "templates_ready"]
 
 _USERNAME_HELP = "150 characters or fewer. Letters, digits and @/./+/-/_ only."
 _WRONG_LOGIN = (
@@ -142,8 +142,8 @@ def add_pages(
     app.add_route(f"{prefix}/logout", logout_page, methods=("POST",), name="logout", **options)
     if signup:
         app.add_route(f"{prefix}/signup", signup_page, methods=both, name="signup", **options)
-    app.on_startup(lambda: _templates_ready(app))
-    app.on_startup(lambda: _csrf_ready(app))
+    app.on_startup(lambda: templates_ready(app))
+    app.on_startup(lambda: csrf_ready(app))
 
 
 async def _create_user(auth: Auth, form: SignUpForm) -> bool:
@@ -162,7 +162,7 @@ async def _create_user(auth: Auth, form: SignUpForm) -> bool:
     return True
 
 
-def _templates_ready(app: App) -> None:
+def templates_ready(app: App) -> None:
     """Start-up: the pages are drawn by the app's templates, which must know the package's."""
     try:
         templates = Templates.of(app)
@@ -173,7 +173,7 @@ def _templates_ready(app: App) -> None:
     templates.add_package("plait.auth")
 
 
-def _csrf_ready(app: App) -> None:
+def csrf_ready(app: App) -> None:
     """Start-up: the pages' forms are CSRF-protected (Django's auth views always are)."""
     if not any(issubclass(cls, CSRFMiddleware) for cls, _ in app.user_middleware):
         raise RuntimeError(

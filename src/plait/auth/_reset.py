@@ -21,11 +21,13 @@ from plait.auth._passwords import hash_password, verify_password
 from plait.auth._validators import PasswordInvalid
 
 __all__ = [
+    "OLD_PASSWORD_WRONG",
     "RESET_BODY",
     "PasswordResetTokens",
     "ResetTokenInvalid",
     "change_password",
     "reset_password",
+    "reset_user",
     "send_password_reset",
     "uid_of",
 ]
@@ -39,6 +41,7 @@ RESET_BODY = (
     "Thanks for using our site!\n\nThe {site} team\n"
 )
 """Django's ``registration/password_reset_email.html``, as text."""
+OLD_PASSWORD_WRONG = "Your old password was entered incorrectly. Please enter it again."
 
 
 class ResetTokenInvalid(ValueError):
@@ -151,15 +154,23 @@ async def send_password_reset(
     return await Mail.of(auth.app).send(*messages)
 
 
+async def reset_user(auth: Auth, session: AsyncSession, uid: str, token: str) -> User | None:
+    """The active user a reset link (``uid``, ``token``) is good for, or ``None``."""
+    user_id = _user_id(uid)
+    user = await session.get(User, user_id) if user_id is not None else None
+    if user is None or not user.is_active or not _tokens(auth).check(user, token):
+        return None
+    return user
+
+
 async def reset_password(
     auth: Auth, session: AsyncSession, uid: str, token: str, password: str
 ) -> User:
     """Set ``password`` for the user of a reset link (``uid``, ``token``): the user, or
     :class:`ResetTokenInvalid` (wrong, expired, used) or :class:`PasswordInvalid` (the
     validators' messages). Every session and access token of the user ends with it."""
-    user_id = _user_id(uid)
-    user = await session.get(User, user_id) if user_id is not None else None
-    if user is None or not user.is_active or not _tokens(auth).check(user, token):
+    user = await reset_user(auth, session, uid, token)
+    if user is None:
         raise ResetTokenInvalid(
             "The password reset link was invalid, possibly because it has already been used. "
             "Please request a new password reset."

@@ -177,6 +177,24 @@ def _resolve_relations(session: sa.orm.Session, context: Any, instances: Any) ->
     resolve_pending(session, lambda model: options_of(model).relations)
 
 
+@sa.event.listens_for(Model, "before_mapper_configured", propagate=True)
+def _names_from_the_models_module(mapper: sa.orm.Mapper[Any], cls: type) -> None:
+    """A relationship to a class named by a string (``Mapped[list["Article"]]``, or any
+    annotation under ``from __future__ import annotations``) means the class of that name in
+    the model's own module, when it has one. SQLAlchemy looks the name up in the registry
+    every model shares, where another app's or test's ``Article`` makes it ambiguous."""
+    module = sys.modules.get(cls.__module__)
+    if module is None:
+        return
+    # The mapper's own properties, read without configuring it (this runs just before).
+    for prop in list(mapper._props.values()):
+        argument = getattr(prop, "argument", None)
+        if isinstance(prop, sa.orm.RelationshipProperty) and isinstance(argument, str):
+            found = getattr(module, argument, None)
+            if isinstance(found, type) and "__mapper__" in found.__dict__:
+                prop.argument = found
+
+
 @sa.event.listens_for(Model, "mapper_configured", propagate=True)
 def _deletes_follow_the_foreign_key(mapper: sa.orm.Mapper[Any], cls: type) -> None:
     """Deleting a row leaves the rows that refer to it to the database's foreign key.

@@ -15,14 +15,29 @@ if TYPE_CHECKING:
     from plait._app import App
     from plait.db._database import Database
 
-__all__ = ["shell_namespace"]
+__all__ = ["models", "shell_namespace"]
+
+
+def models() -> dict[str, type]:
+    """Every mapped model class by name (the first of two with one name); a class whose
+    mapping failed (its module imported twice, say) is left out."""
+    found: dict[str, type] = {}
+    stack: list[type] = list(Model.__subclasses__())
+    while stack:
+        cls = stack.pop(0)
+        stack.extend(cls.__subclasses__())
+        try:
+            mapped = sa.inspect(cls, raiseerr=False) is not None
+        except sa.exc.SQLAlchemyError:
+            mapped = False
+        if mapped:
+            found.setdefault(cls.__name__, cls)
+    return found
 
 
 @contextlib.asynccontextmanager
 async def shell_namespace(app: App) -> AsyncIterator[dict[str, Any]]:
-    namespace: dict[str, Any] = {"select": sa.select, "func": sa.func}
-    for mapper in Model.registry.mappers:
-        namespace.setdefault(mapper.class_.__name__, mapper.class_)
+    namespace: dict[str, Any] = {"select": sa.select, "func": sa.func, **models()}
     databases: dict[str, Database] = getattr(app.state, "databases", {})
     db = databases.get("default") or next(iter(databases.values()), None)
     if db is None:
