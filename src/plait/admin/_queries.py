@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import enum
 import math
 from collections.abc import Mapping, Sequence
@@ -118,8 +119,63 @@ async def load_filters(
             rows: Any = await session.scalars(query.order_by(attribute).limit(_DISTINCT_LIMIT))
             choices = [(_param_text(value), format_value(value)) for value in rows]
         label = humanize(name.removesuffix("_id") if related else name)
+        if _is_date(column):
+            param, choices = f"{name}__range", list(DATE_CHOICES)
+            if column.nullable:
+                choices += [("notnull", "Has date"), ("null", "No date")]
         filters.append(Filter(name, label, param, choices, params.get(param)))
+        if column.nullable and not _is_date(column) and not isinstance(column.type, sa.Boolean):
+            # Django's EmptyFieldListFilter: with a value, or without.
+            param = f"{name}__isnull"
+            empty = [("0", "Has value"), ("1", "Empty")]
+            filters.append(Filter(name, f"{label} set", param, empty, params.get(param)))
     return filters
+
+
+DATE_CHOICES = (
+    ("today", "Today"),
+    ("past7", "Past 7 days"),
+    ("month", "This month"),
+    ("year", "This year"),
+)
+"""The date filter's ranges (Django's ``DateFieldListFilter``), in UTC."""
+
+
+def _is_date(column: sa.Column[Any]) -> bool:
+    type_ = column.type
+    if isinstance(type_, sa.types.TypeDecorator):
+        type_ = type_.impl_instance
+    return isinstance(type_, sa.Date | sa.DateTime)
+
+
+def _date_range(column: sa.Column[Any], choice: str) -> tuple[Any, Any] | None:
+    """``[start, end)`` of a date filter's choice, typed as the column stores it."""
+    now = datetime.datetime.now(datetime.UTC)
+    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    if choice == "today":
+        start, end = today, today + datetime.timedelta(days=1)
+    elif choice == "past7":
+        start, end = today - datetime.timedelta(days=6), today + datetime.timedelta(days=1)
+    elif choice == "month":
+        start = today.replace(day=1)
+        end = (start + datetime.timedelta(days=32)).replace(day=1)
+    elif choice == "year":
+        start, end = (
+            today.replace(month=1, day=1),
+            today.replace(year=today.year + 1, month=1, day=1),
+        )
+    else:
+        return None
+    type_ = column.type
+    if isinstance(type_, sa.types.TypeDecorator):
+        type_ = type_.impl_instance
+    if not isinstance(type_, sa.DateTime):
+        return start.date(), end.date()
+    if not getattr(column.type, "timezone", False) and not isinstance(
+        column.type, sa.types.TypeDecorator
+    ):
+        return start.replace(tzinfo=None), end.replace(tzinfo=None)
+    return start, end
 
 
 def _param_text(value: Any) -> str:
@@ -133,6 +189,15 @@ def _param_text(value: Any) -> str:
 def _filter_clauses(admin: ModelAdmin, params: Mapping[str, str]) -> list[Any]:
     clauses = []
     for name in admin.list_filter:
+        attribute = getattr(admin.model, name)
+        empty = params.get(f"{name}__isnull")
+        if empty in ("0", "1"):
+            clauses.append(attribute.is_(None) if empty == "1" else attribute.is_not(None))
+        chosen = params.get(f"{name}__range")
+        if chosen in ("null", "notnull"):
+            clauses.append(attribute.is_(None) if chosen == "null" else attribute.is_not(None))
+        elif chosen is not None and (bounds := _date_range(admin.columns[name], chosen)):
+            clauses.append(sa.and_(attribute >= bounds[0], attribute < bounds[1]))
         text = params.get(f"{name}__exact")
         if text is None:
             continue
