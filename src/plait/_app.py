@@ -449,7 +449,7 @@ class App(Router):
             await self.errors.run_websocket(websocket, compiled.call.run)
             await websocket._finish()
         finally:
-            self.lifespan.open_websockets.sockets.discard(websocket)
+            self.lifespan.open_websockets.discard(websocket)
             if websocket.exit_stack is not None:
                 await websocket.exit_stack.aclose()
 

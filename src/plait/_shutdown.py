@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
 import threading
 from collections.abc import Callable
@@ -26,25 +27,49 @@ __all__ = ["GOING_AWAY", "OpenWebSockets", "install_quietly"]
 
 GOING_AWAY = 1001
 
+logger = logging.getLogger("plait.shutdown")
+
 
 class OpenWebSockets:
     """The app's WebSockets being served, closed with 1001 when the server is told to stop."""
 
-    __slots__ = ("_closing", "sockets", "timeout")
+    __slots__ = ("_closing", "_gone", "sockets", "timeout")
 
     def __init__(self, timeout: float = 5.0) -> None:
         self.sockets: set[WebSocket] = set()
         self.timeout = timeout
         self._closing: asyncio.Task[None] | None = None
+        self._gone: asyncio.Event | None = None  # set when the last open WebSocket ends
+
+    def discard(self, websocket: WebSocket) -> None:
+        """``websocket``'s handler has ended."""
+        self.sockets.discard(websocket)
+        if self._gone is not None and not self.sockets:
+            self._gone.set()
 
     async def close_all(self, reason: str = "Server shutting down") -> None:
-        """Close every open WebSocket with 1001, all at once, each within ``timeout``."""
-        closes = [
-            asyncio.wait_for(ws.close(GOING_AWAY, reason), self.timeout)
-            for ws in tuple(self.sockets)
-            if ws.application_state is WebSocketState.CONNECTED
-        ]
-        await asyncio.gather(*closes, return_exceptions=True)
+        """Close every open WebSocket with 1001, all at once, and wait until their handlers
+        have ended (the clients answered the close), all within ``timeout``.
+
+        Waiting for the answers matters: the server stops its connections as soon as it is
+        handed the signal, and a close frame still on its way, or a client's answer left
+        unread (the kernel then resets the connection), would cost the client its 1001.
+        """
+        self._gone = asyncio.Event()
+        closing = [ws for ws in self.sockets if ws.application_state is WebSocketState.CONNECTED]
+        logger.info("Closing %d WebSocket(s) with 1001 before stopping", len(closing))
+        closes = [ws.close(GOING_AWAY, reason) for ws in closing]
+        try:
+            async with asyncio.timeout(self.timeout):
+                await asyncio.gather(*closes, return_exceptions=True)
+                if self.sockets:
+                    await self._gone.wait()
+        except TimeoutError:
+            logger.warning(
+                "%d WebSocket(s) still open %g s after the 1001 close; stopping anyway",
+                len(self.sockets),
+                self.timeout,
+            )
 
     def install(self) -> bool:
         """Run :meth:`close_all` before the server's own SIGTERM handler (from the worker's
