@@ -315,3 +315,33 @@ def test_https_redirect_middleware() -> None:
         assert location == "https://testserver:8443/"
     with pytest.raises(ValueError, match="https_port"):
         HTTPSRedirectMiddleware(app, https_port=0)
+
+
+PREFIXED_APP = """
+from plait import App, Settings
+from plait.middleware import HTTPSRedirectMiddleware, SecurityHeadersMiddleware
+
+
+class ShopSettings(Settings):
+    env_prefix = "SHOP_"
+
+
+settings = ShopSettings.load(env_file=None)
+app = App(allowed_hosts=settings.ALLOWED_HOSTS)
+app.add_middleware(SecurityHeadersMiddleware)
+app.add_middleware(HTTPSRedirectMiddleware)
+"""
+
+
+def test_the_apps_own_settings_are_checked(invoke: Callable[..., Result], tmp_path: Path) -> None:
+    (tmp_path / "checked_prefixed.py").write_text(PREFIXED_APP)
+    spec = ["checked_prefixed:app", "--app-dir", str(tmp_path)]
+    environ = {"SHOP_" + key.removeprefix("PLAIT_"): value for key, value in PRODUCTION.items()}
+    result = invoke("check", "--deploy", *spec, env=environ)
+    assert (result.exit_code, result.output) == (
+        0,
+        "plait check: no problems found (deploy checks)\n",
+    ), result.output
+    del sys.modules["checked_prefixed"]  # imported again, with the new environment
+    anyone = invoke("check", "--deploy", *spec, env={**environ, "SHOP_ALLOWED_HOSTS": "*"})
+    assert "deploy.W007 (warning) ALLOWED_HOSTS allows any host" in anyone.output
