@@ -290,7 +290,7 @@ def run(app_spec: str, app_dir: str, server: str, interface: str, **options: Any
     skip_checks = options.pop("skip_checks")
     loaded = cli_load_app(app_spec, app_dir)
     if not skip_checks:
-        startup_checks(loaded.app, app_spec)
+        startup_checks(loaded, app_spec)
     settings = ServeOptions(
         **{
             **options,
