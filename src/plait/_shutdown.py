@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import threading
 from collections.abc import Callable
@@ -78,13 +79,12 @@ class OpenWebSockets:
         if threading.current_thread() is not threading.main_thread():
             return False
         loop = asyncio.get_running_loop()
-        # granian registers its handler with loop.add_signal_handler; asyncio keeps it in this
-        # table (there is no public getter).
-        table: dict[int, Any] = getattr(loop, "_signal_handlers", None) or {}
-        handle = table.get(signal.SIGTERM)
-        if handle is not None:
-            callback, args = handle._callback, handle._args
-            loop.add_signal_handler(signal.SIGTERM, self._terminate, lambda: callback(*args))
+        if loop.remove_signal_handler(signal.SIGTERM):
+            # granian registers one handler for SIGINT and SIGTERM with loop.add_signal_handler,
+            # on asyncio's loop or uvloop's; neither can give it back. So SIGTERM now comes
+            # here, and once the WebSockets are closed the worker raises SIGINT, which granian's
+            # handler takes as it would have taken the SIGTERM: a graceful stop.
+            loop.add_signal_handler(signal.SIGTERM, self._terminate, _raise_sigint)
             return True
         previous = signal.getsignal(signal.SIGTERM)
         if callable(previous):  # uvicorn: signal.signal(SIGTERM, server.handle_exit)
@@ -113,6 +113,10 @@ class OpenWebSockets:
                 resume()
 
         self._closing = asyncio.get_running_loop().create_task(close_then_resume())
+
+
+def _raise_sigint() -> None:
+    os.kill(os.getpid(), signal.SIGINT)
 
 
 def install_quietly(sockets: OpenWebSockets) -> None:
