@@ -4,11 +4,15 @@ Servers stop WebSockets their own way when told to stop: granian drops the conne
 closes it with 1012, and both do it before the app hears of the shutdown. A browser should
 instead learn that this server is *going away* (1001) and reconnect, through the balancer, to
 another node. So at start-up, in the server's worker, plait puts itself in front of the
-server's SIGTERM handler: the signal first closes every open WebSocket with 1001 (each close
-bounded by a timeout), then hands over to the server, which drains in-flight HTTP requests and
-stops as usual. More SIGTERMs while the WebSockets close (granian's main process passes one
-on to its workers; systemd signals the whole group) wait for the closing, which is bounded
-by its timeout; once it is done, a SIGTERM goes straight to the server.
+server's SIGTERM handler: the signal first closes every open WebSocket with 1001 and waits for
+the clients' answers (bounded by a timeout), then hands over to the server, which drains
+in-flight HTTP requests and stops as usual. More SIGTERMs while the WebSockets close (granian's
+main process passes one on to its workers; systemd signals the whole group) wait for the
+closing; once it is done, a SIGTERM goes straight to the server.
+
+Only public APIs: a handler the server registered on the event loop (granian, on uvloop or
+asyncio) can be replaced but not read back, so plait hands over by raising SIGINT, which
+granian handles with the same function; a ``signal.signal`` handler (uvicorn) is called.
 """
 
 from __future__ import annotations
