@@ -40,6 +40,7 @@ OPTIONS = (
     "many_to_many",
     "actions",
     "inlines",
+    "count_limit",
 )
 """The attributes ``Admin.register(Model, **options)`` accepts as keywords."""
 
@@ -81,7 +82,9 @@ class ModelAdmin:
     """The changelist's columns; by default ``__str__`` if the model defines it, else its
     first columns."""
     search_fields: Sequence[str] = ()
-    """Columns the search box matches (case-insensitive substring; every word must match)."""
+    """Columns the search box matches (case-insensitive substring; every word must match);
+    ``"^title"`` matches the start of the value only (case-sensitive ``LIKE 'word%'``, which
+    a B-tree index serves on a big table)."""
     list_filter: Sequence[str] = ()
     """Columns offered as filters beside the changelist (booleans, enums, foreign keys…)."""
     ordering: Sequence[str] = ()
@@ -92,6 +95,9 @@ class ModelAdmin:
     """Columns left out of the forms."""
     per_page: int = 50
     """Rows per changelist page."""
+    count_limit: int = 100_000
+    """Above this many rows the changelist stops counting: an unfiltered list shows
+    PostgreSQL's estimate, a filtered one "more than 100000"."""
     label: str | None = None
     """The model's name for people (``"blog post"``); by default from the class name."""
     label_plural: str | None = None
@@ -172,6 +178,8 @@ class ModelAdmin:
         for option in ("search_fields", "list_filter", "readonly_fields", "exclude", "ordering"):
             for entry in getattr(self, option):
                 field = entry.lstrip("-") if option == "ordering" else entry
+                if option == "search_fields":
+                    field = entry.removeprefix("^")
                 if field not in self.columns:
                     raise ValueError(f"{name} {option}: {entry!r} is not a column of {name}")
                 if option not in ("readonly_fields", "exclude"):
