@@ -128,17 +128,17 @@ def main() -> None:
     print()
     print("| app | endpoint | CPU µs per request (this process) | socket writes per request |")
     print("|---|---|---:|---:|")
-    for name in ("bare", "plait", "plaitdb"):
+    for name in ("bare", "plait", "plaitdb", "fastapidb"):
         for path in ("/db", "/queries?queries=20", "/fortunes"):
             cpu, writes = run(
                 measure(name, path, args.requests // (10 if "queries" in path else 1))
             )
             print(f"| {name} | `{path}` | {cpu:.0f} | {writes:.1f} |")
-    for path in ("/worlds/42", "/updates?queries=20"):
-        cpu, writes = run(
-            measure("plaitdb", path, args.requests // (10 if "queries" in path else 1))
-        )
-        print(f"| plaitdb | `{path}` | {cpu:.0f} | {writes:.1f} |")
+    for name in ("plaitdb", "fastapidb"):
+        for path in ("/worlds/42", "/updates?queries=20"):
+            count = args.requests // (10 if "queries" in path else 1)
+            cpu, writes = run(measure(name, path, count))
+            print(f"| {name} | `{path}` | {cpu:.0f} | {writes:.1f} |")
 
 
 if __name__ == "__main__":

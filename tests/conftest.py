@@ -21,7 +21,11 @@ from plait._convertors import CONVERTORS
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Start the README quickstart's virtualenv now, when its tests are selected: building it
-    (mostly pip) then overlaps the tests that run before them (about 35 s of the suite)."""
+    (mostly pip) then overlaps the tests that run before them (about 35 s of the suite).
+    Not under pytest-xdist: every worker collects every test, and the workers run in
+    parallel anyway."""
+    if hasattr(session.config, "workerinput"):
+        return
     for item in session.items:
         if item.path.name == "test_quickstart.py" and isinstance(item, pytest.Function):
             item.module.start_early()

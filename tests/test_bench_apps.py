@@ -37,6 +37,7 @@ FRAMEWORKS: dict[str, tuple[str | None, bool]] = {
     "bare": (None, False),
     "plait": (None, False),
     "plaitdb": ("sqlalchemy", False),
+    "fastapidb": ("fastapi", False),
     "fastapi": ("fastapi", False),
     "litestar": ("litestar", False),
     "blacksheep": ("blacksheep", False),
@@ -325,14 +326,16 @@ CHECKS: dict[str, Check] = {
     "create": check_create,
     "updates": check_updates,
 }
-# plaitdb (plait.db) serves the database endpoints; the others serve all but its data path.
+# The ORM apps (plait.db; FastAPI + SQLAlchemy) serve the database endpoints, the others all
+# but the data path.
+ORM_APPS = ("plaitdb", "fastapidb")
 DB_ENDPOINTS = ("plaintext", "db", "queries", "fortunes", "crud-get", "create", "updates")
 DATA_PATH = ("crud-get", "create", "updates")
 CASES = [
     (framework, endpoint)
     for framework in FRAMEWORKS
     for endpoint in CHECKS
-    if (endpoint in DB_ENDPOINTS if framework == "plaitdb" else endpoint not in DATA_PATH)
+    if (endpoint in DB_ENDPOINTS if framework in ORM_APPS else endpoint not in DATA_PATH)
 ]
 
 
@@ -345,7 +348,7 @@ def test_bench_app_answers(framework: str, endpoint: str, served: dict[str, _Ser
 # /ws/echo, /ws/json, /ws/room (a chat room) and /sse/room + POST /sse/publish, driven over
 # ASGI in the app's own event loop, as a server would (httpx has no WebSocket transport).
 
-REALTIME = [name for name, (_, wsgi) in FRAMEWORKS.items() if not wsgi and name != "plaitdb"]
+REALTIME = [name for name, (_, wsgi) in FRAMEWORKS.items() if not wsgi and name not in ORM_APPS]
 
 
 class _Peer:

@@ -106,6 +106,30 @@ def _absolute_table(rows: list[dict[str, Any]]) -> list[str]:
     return [*out, ""]
 
 
+def _machine(results: dict[str, Any]) -> list[str]:
+    meta = results.get("meta", {})
+    machine, versions = meta.get("machine"), meta.get("versions")
+    if not machine or not versions:
+        return []
+    shown = ("plait", "fastapi", "litestar", "blacksheep", "starlette", "uvicorn", "granian")
+    extra = ("websockets", "wsproto", "picows")
+    listed = " · ".join(f"{n} {versions[n]}" for n in shown if n in versions)
+    return [
+        f"- **Machine:** {machine['cpu']} · `nproc` {machine['nproc']} · Linux"
+        f" {machine['kernel']} · Python {machine['python']}",
+        f"- **Versions:** {listed} · " + " · ".join(f"{n} {_version(n)}" for n in extra),
+    ]
+
+
+def _version(name: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "not installed"
+
+
 def _cpu_note(rows: list[dict[str, Any]]) -> list[str]:
     shares = [
         run["server_cpu_pct"]
@@ -153,6 +177,7 @@ def rt_markdown(results: dict[str, Any]) -> str:
         f" {meta.get('date', results['meta']['date'])}. Do not edit between the markers._",
         "",
         f"- **Method:** {meta.get('method', '')}",
+        *_machine(results),
         "",
         "![Real-time throughput relative to the bare ASGI app](benchmarks-realtime.png)",
         "",

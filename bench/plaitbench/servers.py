@@ -31,8 +31,12 @@ __all__ = [
     "targets",
 ]
 
-ASGI_FRAMEWORKS = ("bare", "plait", "plaitdb", "fastapi", "litestar", "blacksheep", "starlette")
-# What each app serves: every app the HTTP endpoints, plaitdb (plait.db) the database ones.
+ASGI_FRAMEWORKS = (
+    "bare", "plait", "plaitdb", "fastapi", "fastapidb", "litestar", "blacksheep", "starlette",
+)  # fmt: skip
+# What each app serves: every app the HTTP endpoints; the ORM apps, plaitdb (plait.db) and
+# fastapidb (FastAPI + SQLAlchemy), the database ones.
+ORM_APPS = ("plaitdb", "fastapidb")
 DB_ENDPOINTS = ("plaintext", "db", "queries", "fortunes", "crud-get", "create", "updates")
 DATA_PATH = ("crud-get", "create", "updates")
 WSGI_FRAMEWORKS = ("flask", "django")
@@ -62,7 +66,7 @@ class Target:
         return f"{self.framework}@{self.server}"
 
     def serves(self, endpoint: str) -> bool:
-        if self.framework == "plaitdb":
+        if self.framework in ORM_APPS:
             return endpoint in DB_ENDPOINTS
         return endpoint not in DATA_PATH
 

@@ -4,11 +4,15 @@ Servers stop WebSockets their own way when told to stop: granian drops the conne
 closes it with 1012, and both do it before the app hears of the shutdown. A browser should
 instead learn that this server is *going away* (1001) and reconnect, through the balancer, to
 another node. So at start-up, in the server's worker, plait puts itself in front of the
-server's SIGTERM handler: the signal first closes every open WebSocket with 1001 (each close
-bounded by a timeout), then hands over to the server, which drains in-flight HTTP requests and
-stops as usual. More SIGTERMs while the WebSockets close (granian's main process passes one
-on to its workers; systemd signals the whole group) wait for the closing, which is bounded
-by its timeout; once it is done, a SIGTERM goes straight to the server.
+server's SIGTERM handler: the signal first closes every open WebSocket with 1001 and waits for
+the clients' answers (bounded by a timeout), then hands over to the server, which drains
+in-flight HTTP requests and stops as usual. More SIGTERMs while the WebSockets close (granian's
+main process passes one on to its workers; systemd signals the whole group) wait for the
+closing; once it is done, a SIGTERM goes straight to the server.
+
+Only public APIs: a handler the server registered on the event loop (granian, on uvloop or
+asyncio) can be replaced but not read back, so plait hands over by raising SIGINT, which
+granian handles with the same function; a ``signal.signal`` handler (uvicorn) is called.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import threading
 from collections.abc import Callable
@@ -78,13 +83,12 @@ class OpenWebSockets:
         if threading.current_thread() is not threading.main_thread():
             return False
         loop = asyncio.get_running_loop()
-        # granian registers its handler with loop.add_signal_handler; asyncio keeps it in this
-        # table (there is no public getter).
-        table: dict[int, Any] = getattr(loop, "_signal_handlers", None) or {}
-        handle = table.get(signal.SIGTERM)
-        if handle is not None:
-            callback, args = handle._callback, handle._args
-            loop.add_signal_handler(signal.SIGTERM, self._terminate, lambda: callback(*args))
+        if loop.remove_signal_handler(signal.SIGTERM):
+            # granian registers one handler for SIGINT and SIGTERM with loop.add_signal_handler,
+            # on asyncio's loop or uvloop's; neither can give it back. So SIGTERM now comes
+            # here, and once the WebSockets are closed the worker raises SIGINT, which granian's
+            # handler takes as it would have taken the SIGTERM: a graceful stop.
+            loop.add_signal_handler(signal.SIGTERM, self._terminate, _raise_sigint)
             return True
         previous = signal.getsignal(signal.SIGTERM)
         if callable(previous):  # uvicorn: signal.signal(SIGTERM, server.handle_exit)
@@ -113,6 +117,10 @@ class OpenWebSockets:
                 resume()
 
         self._closing = asyncio.get_running_loop().create_task(close_then_resume())
+
+
+def _raise_sigint() -> None:
+    os.kill(os.getpid(), signal.SIGINT)
 
 
 def install_quietly(sockets: OpenWebSockets) -> None:

@@ -287,12 +287,6 @@ def test_killing_a_node_under_write_load_loses_no_acknowledged_write(
     assert len(acknowledged) > WRITES // 2  # the two other nodes took the rest
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known flake (about 1 run in 5 here): node C's worker is stopped while plait is "
-    "still sending the 1001 close (plait._shutdown); tests/test_shutdown.py checks 1001 on "
-    "granian and uvicorn directly",
-)
 def test_sigterm_drains_requests_and_closes_websockets_with_1001(running_cluster: Cluster) -> None:
     node = running_cluster.nodes["c"]
 
