@@ -1,6 +1,7 @@
 """Three ``plait run`` nodes behind nginx on loopback ports, sharing PostgreSQL and Redis.
 
-Each node is its own ``plait run`` process group (granian, one worker); nginx (the Debian
+Each node is its own ``plait run`` process group (one worker; uvicorn, which ``plait run``
+picks for an app with WebSocket routes); nginx (the Debian
 package) balances over them round-robin, passes WebSockets through, and retries a request on
 the next node when one refuses connections or answers 502/503 (for POSTs only when nothing
 was sent yet, nginx's default for non-idempotent methods).
