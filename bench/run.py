@@ -323,14 +323,20 @@ def measure(args: argparse.Namespace, argv: list[str]) -> int:
     from plaitbench.measure import run_repeat
     from plaitbench.realtime import rt_targets, run_realtime
     from plaitbench.report import write_docs
+    from plaitbench.rtreport import datapath_chart, write_rt_docs
     from plaitbench.servers import stop_all, targets
 
     if args.report:
-        write_docs(
-            json.loads((RESULTS / "latest.json").read_text()),
-            DOCS / "benchmarks.md",
-            DOCS / "benchmarks.png",
-        )
+        latest = json.loads((RESULTS / "latest.json").read_text())
+        write_docs(latest, DOCS / "benchmarks.md", DOCS / "benchmarks.png")
+        # The real-time part may have been run on its own, into results/realtime.json.
+        realtime = RESULTS / "realtime.json"
+        if realtime.exists() and not latest.get("realtime"):
+            latest = json.loads(realtime.read_text())
+        write_rt_docs(latest, DOCS / "benchmarks.md", DOCS / "benchmarks-realtime.png")
+        datapath = RESULTS / "datapath.json"  # --postgres --frameworks bare,plaitdb,fastapidb
+        if datapath.exists():
+            datapath_chart(json.loads(datapath.read_text()), DOCS / "benchmarks-datapath.png")
         return 0
     signal.signal(signal.SIGTERM, _raise_interrupt)
     signal.signal(signal.SIGHUP, _raise_interrupt)
@@ -381,8 +387,10 @@ def measure(args: argparse.Namespace, argv: list[str]) -> int:
     final = merged(results, args.output) if args.merge else results
     save(final, args.output)
     if not args.no_docs:
-        write_docs(final, DOCS / "benchmarks.md", DOCS / "benchmarks.png")
-        print(f"wrote {args.output}, docs/benchmarks.md and docs/benchmarks.png")
+        if final["rows"]:
+            write_docs(final, DOCS / "benchmarks.md", DOCS / "benchmarks.png")
+        write_rt_docs(final, DOCS / "benchmarks.md", DOCS / "benchmarks-realtime.png")
+        print(f"wrote {args.output}, docs/benchmarks.md and its charts")
     else:
         print(f"wrote {args.output}")
     return 0

@@ -81,6 +81,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "openapi._generator",
             "openapi._routes",
             "openapi",
+            "openapi.*",
             "__init__",
             "_progress",
             "_clioptions",
@@ -251,25 +252,40 @@ def _cycle(edges: set[tuple[str, str]]) -> list[str]:
 
 
 def diagram() -> str:
-    """The generated part of docs/architecture.md: the layers, and what each imports."""
+    """The generated part of docs/architecture.md: each layer's modules and the layers its
+    imports reach (coarse on purpose: it changes when a module or a layer's reach does)."""
+    layers = layer_of()
     found = [i for i in imports() if not i.local]
     lines = [START, "", "```text"]
-    for n, (title, modules) in reversed(list(enumerate(LAYERS, 1))):
+    for n, (title, _) in reversed(list(enumerate(LAYERS, 1))):
+        modules = sorted((m for m, layer in layers.items() if layer == n and m in _modules()))
+        reach = sorted(
+            {layers[i.target] for i in found if layers.get(i.source) == n and i.target in layers}
+        )
         lines.append(f"{n}. {title}")
-        for module in modules:
-            below = sorted({i.target for i in found if i.source == module})
-            uses = ", ".join(below) if below else "-"
-            lines.append(f"     {module:<20} <- {uses}")
+        lines += _wrap(modules, "     ")
+        below = ", ".join(str(r) for r in reach) if reach else "nothing"
+        lines.append(f"     imports from layers: {below}")
         if n > 1:
-            lines.append("     |")
-            lines.append("     v")
+            lines += ["     |", "     v"]
     lines.append("```")
-    local = [i for i in imports() if i.local]
-    lines += ["", "Function-local imports of plait modules, each with its reason:", ""]
-    for imp in local:
-        lines.append(f"- `{imp.source}` imports `{imp.target}`: {imp.reason}")
+    local = sorted({(i.source, i.target, i.reason) for i in imports() if i.local}, key=str)
+    lines += ["", "Function-local imports, each with its reason:", ""]
+    for source, target, reason in local:
+        lines.append(f"- `{source}` imports `{target}`: {reason}")
     lines += ["", END]
     return "\n".join(lines)
+
+
+def _wrap(names: list[str], indent: str, width: int = 92) -> list[str]:
+    out, line = [], indent
+    for name in names:
+        if len(line) + len(name) + 2 > width and line.strip():
+            out.append(line.rstrip(", ").rstrip() + ",")
+            line = indent
+        line += name + ", "
+    out.append(line.rstrip(", "))
+    return out
 
 
 def current_doc() -> str:

@@ -17,16 +17,19 @@ import it as ``_docs``.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import re
 import subprocess
 import sys
 import textwrap
 import types
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 import plait
 
@@ -37,6 +40,7 @@ __all__ = [
     "SKIP",
     "Block",
     "PageRun",
+    "battery_tests",
     "python_blocks",
     "run_page",
     "run_program",
@@ -117,6 +121,34 @@ def run_page(
         finally:
             del sys.modules[MODULE]
     return PageRun(blocks=ran, tests=len(tests))
+
+
+def battery_tests(
+    name: str, api: set[str], modules: Sequence[str], *, min_tests: int
+) -> tuple[Callable[..., None], ...]:
+    """The tests a battery's docs module has, for ``plait.<name>``: ``docs/<name>.md`` runs
+    in a fresh interpreter (so without ``PLAIT_REDIS_URL``: the page's in-process backend)
+    with at least ``min_tests`` tests; its ``__all__`` is ``api``; and each private module's
+    ``__all__`` names exist::
+
+        test_page_code_runs, test_public_names_are_frozen, test_private_modules_declare_all = (
+            battery_tests("cache", CACHE_API, ["_cache"], min_tests=4)
+        )
+    """
+
+    def test_page_code_runs(tmp_path: Path) -> None:
+        ran = run_page(DOCS / f"{name}.md", directory=tmp_path, isolated=True)
+        assert ran.tests >= min_tests
+
+    def test_public_names_are_frozen() -> None:
+        assert set(importlib.import_module(f"plait.{name}").__all__) == api
+
+    @pytest.mark.parametrize("module", modules)
+    def test_private_modules_declare_all(module: str) -> None:
+        loaded = importlib.import_module(f"plait.{name}.{module}")
+        assert all(hasattr(loaded, member) for member in loaded.__all__)
+
+    return test_page_code_runs, test_public_names_are_frozen, test_private_modules_declare_all
 
 
 def run_program(block: Block) -> int:

@@ -28,6 +28,7 @@ __all__ = [
     "granian_command",
     "run_until_exit",
     "running",
+    "stop_group",
     "uvicorn_command",
 ]
 
@@ -104,16 +105,21 @@ class Server:
 
     def stop(self) -> None:
         """Stop the server's whole process group (granian forks its workers)."""
-        if self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGTERM)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.process.wait(timeout=10)
-        # Workers left behind by a crashed or stuck main process go too.
+        stop_group(self.process)
+
+
+def stop_group(process: subprocess.Popen[bytes]) -> None:
+    """Stop ``process``, started with ``start_new_session=True``, and its whole group: SIGTERM,
+    then SIGKILL for whatever a crashed or stuck main process left behind."""
+    if process.poll() is None:
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
+            os.killpg(process.pid, signal.SIGTERM)
         with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(timeout=5)
+            process.wait(timeout=10)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=5)
 
 
 def _port_open(port: int) -> bool:

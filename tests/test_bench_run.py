@@ -51,3 +51,56 @@ def test_merge_keeps_the_rows_not_run_again(run: ModuleType, tmp_path: Path) -> 
     final = run.merged(_results(("plait", "uvicorn"), ("plait", "granian")), output)
     keys = [(row["framework"], row["server"]) for row in final["rows"]]
     assert keys == [("bare", "uvicorn"), ("plait", "uvicorn"), ("plait", "granian")]
+
+
+def _realtime(*rows: tuple[str, str, float]) -> dict[str, Any]:
+    """Real-time rows: (framework, server, broadcast deliveries per CPU-second)."""
+    return {
+        "meta": {"started": "2026-12-07T04-00-00", "command": "bench", "date": "2026-12-07"},
+        "rows": [],
+        "realtime": {
+            "rows": [
+                {
+                    "framework": f,
+                    "server": s,
+                    "error": None,
+                    "scenarios": {
+                        "broadcast": [
+                            {
+                                "deliveries_per_s": v / 2,
+                                "deliveries_per_s_per_cpu_s": v,
+                                "p50_ms": 10.0,
+                                "p99_ms": 20.0,
+                                "server_cpu_pct": 50.0,
+                                "client_cpu_pct": 20.0,
+                            }
+                        ],
+                        "idle": [{"rss_mib": 300.0, "kib_per_connection": 25.0}],
+                    },
+                }
+                for f, s, v in rows
+            ]
+        },
+    }
+
+
+def test_real_time_rows_merge_and_their_tables_compare_with_the_bare_app(
+    run: ModuleType, tmp_path: Path
+) -> None:
+    output = tmp_path / "realtime.json"
+    output.write_text(json.dumps(_realtime(("bare", "uvicorn", 50_000), ("plait", "uvicorn", 1))))
+    final = run.merged(_realtime(("plait", "uvicorn", 45_000)), output)
+    rows = final["realtime"]["rows"]
+    assert [(r["framework"], r["server"]) for r in rows] == [
+        ("bare", "uvicorn"),
+        ("plait", "uvicorn"),
+    ]
+    sys.path.insert(0, str(RUN.parent))
+    try:
+        from plaitbench.rtreport import rt_markdown
+    finally:
+        sys.path.remove(str(RUN.parent))
+    text = rt_markdown(final)
+    assert "| bare | 1.00 (50.0k) |" in text  # per CPU-second, the bare app is the unit
+    assert "| plait | 0.90 |" in text
+    assert "| plait | uvicorn | 22.5k | 10 / 20 ms | 300 MiB (25) |" in text

@@ -315,3 +315,56 @@ def test_https_redirect_middleware() -> None:
         assert location == "https://testserver:8443/"
     with pytest.raises(ValueError, match="https_port"):
         HTTPSRedirectMiddleware(app, https_port=0)
+
+
+PREFIXED_APP = """
+from plait import App, Settings
+from plait.middleware import HTTPSRedirectMiddleware, SecurityHeadersMiddleware
+
+
+class ShopSettings(Settings):
+    env_prefix = "SHOP_"
+
+
+settings = ShopSettings.load(env_file=None)
+app = App(allowed_hosts=settings.ALLOWED_HOSTS)
+app.add_middleware(SecurityHeadersMiddleware)
+app.add_middleware(HTTPSRedirectMiddleware)
+"""
+
+
+def test_the_apps_own_settings_are_checked(invoke: Callable[..., Result], tmp_path: Path) -> None:
+    (tmp_path / "checked_prefixed.py").write_text(PREFIXED_APP)
+    spec = ["checked_prefixed:app", "--app-dir", str(tmp_path)]
+    environ = {"SHOP_" + key.removeprefix("PLAIT_"): value for key, value in PRODUCTION.items()}
+    result = invoke("check", "--deploy", *spec, env=environ)
+    assert (result.exit_code, result.output) == (
+        0,
+        "plait check: no problems found (deploy checks)\n",
+    ), result.output
+    del sys.modules["checked_prefixed"]  # imported again, with the new environment
+    anyone = invoke("check", "--deploy", *spec, env={**environ, "SHOP_ALLOWED_HOSTS": "*"})
+    assert "deploy.W007 (warning) ALLOWED_HOSTS allows any host" in anyone.output
+
+
+def test_a_database_that_does_not_answer_is_a_warning_not_a_hang(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    from plait.db import Database
+    from plait.db import _checks as db_checks
+    from plait.db._migrations import init
+
+    monkeypatch.setattr(db_checks, "CONNECT_TIMEOUT", 0.5)
+    init(tmp_path / "migrations")
+    with socket.socket() as silent:  # listens, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)
+        port = silent.getsockname()[1]
+        app = App()
+        url = f"postgresql+asyncpg://nobody@127.0.0.1:{port}/nothing"
+        Database(app, url, migrations=tmp_path / "migrations")
+        (finding,) = run_checks(app, settings=settings())
+    assert finding.id == "db.W002"
+    assert "did not answer within 0.5 s" in finding.message

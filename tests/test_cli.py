@@ -395,6 +395,9 @@ RSGI_APPS = """
 
     mounted = App()
     mounted.mount("/legacy", native)
+
+    mounted_live = App()
+    mounted_live.mount("/live", live)
 """
 
 
@@ -419,6 +422,7 @@ def test_granian_is_the_default_server(
         ("mounted", "auto", "asgi"),
         ("live", "rsgi", "rsgi"),
         ("native", "asgi", "asgi"),
+        ("native", "auto", "rsgi"),
     ],
 )
 def test_run_on_granian_interface_choice(
@@ -433,10 +437,48 @@ def test_run_on_granian_interface_choice(
     write(tmp_path / "rsgi_apps.py", RSGI_APPS)
     recorder = Recorder()
     monkeypatch.setattr(granian, "Granian", recorder)
-    result = invoke("run", f"rsgi_apps:{attr}", "--app-dir", str(tmp_path), "--interface", choice)
+    result = invoke(
+        "run", f"rsgi_apps:{attr}", "--app-dir", str(tmp_path), "--server", "granian",
+        "--interface", choice,
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
     (_, kwargs), _ = recorder.calls
     assert kwargs["interface"].value == interface
+
+
+@pytest.mark.parametrize(
+    ("attr", "options", "server"),
+    [
+        # Measured (docs/benchmarks.md): uvicorn serves WebSockets fastest, granian HTTP.
+        ("live", [], "uvicorn"),
+        ("mounted_live", [], "uvicorn"),
+        ("mounted", [], "granian"),  # over ASGI: a mounted app might take WebSockets
+        ("native", [], "granian"),
+        # Options only granian has keep it, with ASGI for WebSocket routes.
+        ("live", ["--interface", "asgi"], "granian"),
+        ("live", ["--reuse-port"], "granian"),
+    ],
+)
+def test_run_picks_the_server_by_what_the_app_serves(
+    invoke: Callable[..., Result],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    attr: str,
+    options: list[str],
+    server: str,
+) -> None:
+    granian = pytest.importorskip("granian")
+    import uvicorn
+
+    write(tmp_path / "rsgi_apps.py", RSGI_APPS)
+    on_granian, on_uvicorn = Recorder(), Recorder()
+    monkeypatch.setattr(granian, "Granian", on_granian)
+    monkeypatch.setattr(uvicorn, "run", on_uvicorn)
+    result = invoke("run", f"rsgi_apps:{attr}", "--app-dir", str(tmp_path), *options)
+    assert result.exit_code == 0, result.output
+    assert f"on {server}" in result.output
+    assert bool(on_uvicorn.calls) == (server == "uvicorn")
+    assert bool(on_granian.calls) == (server == "granian")
 
 
 def test_run_interface_misuse_is_a_usage_error(

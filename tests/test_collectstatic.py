@@ -226,3 +226,34 @@ def test_the_admins_files_are_collected_too(tmp_path: Path) -> None:
     assert (tmp_path / "staff/static/admin.css").read_bytes() == (
         Path(__file__).parent.parent / "src/plait/admin/static/admin.css"
     ).read_bytes()
+
+
+def test_stylesheets_point_to_hashed_files(tmp_path: Path) -> None:
+    from plait._collectstatic import collect_static
+
+    static = tmp_path / "static"
+    (static / "img").mkdir(parents=True)
+    (static / "css").mkdir()
+    (static / "img" / "logo.png").write_bytes(b"\x89PNG logo")
+    (static / "css" / "base.css").write_text("p { margin: 0 }")
+    (static / "css" / "app.css").write_text(
+        '@import "base.css";\n'
+        "h1 { background: url(../img/logo.png?v=2); }\n"
+        "h2 { background: url('data:image/png;base64,AAAA'); }\n"
+        'h3 { background: url("https://cdn.example.com/x.png"); }\n'
+        "h4 { background: url(../img/missing.png); }\n"
+    )
+    app = App(openapi_url=None)
+    app.static("/static", static, name="static")
+    collect_static(app, tmp_path / "out")
+    out = tmp_path / "out" / "static"
+    manifest = json.loads((out / "staticfiles.json").read_text())["paths"]
+    hashed_css = (out / manifest["css/app.css"]).read_text()
+    logo, base = manifest["img/logo.png"], manifest["css/base.css"]
+    assert f"url(../{logo}?v=2)" in hashed_css
+    assert f'@import "{base.removeprefix("css/")}"' in hashed_css
+    assert "data:image/png;base64,AAAA" in hashed_css
+    assert "https://cdn.example.com/x.png" in hashed_css
+    assert "url(../img/missing.png)" in hashed_css  # not collected: left alone
+    # The plain name keeps the source as it is.
+    assert (out / "css/app.css").read_text() == (static / "css" / "app.css").read_text()

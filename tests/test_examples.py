@@ -61,6 +61,12 @@ EXPECTED: dict[str, list[tuple[str, str, int, str | None]]] = {
 def load_example(app_file: Path) -> ModuleType:
     """Import an example under a name of its own, with its directory on ``sys.path``."""
     name = f"plait_example_{app_file.parent.name}"
+    for stem in {path.stem for path in app_file.parent.glob("*.py")}:
+        found = sys.modules.get(stem)
+        if found is not None and Path(getattr(found, "__file__", None) or "").parent != (
+            app_file.parent
+        ):
+            del sys.modules[stem]  # another directory's module of that name: not the example's
     spec = importlib.util.spec_from_file_location(name, app_file)
     assert spec is not None
     assert spec.loader is not None

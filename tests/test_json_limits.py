@@ -97,8 +97,7 @@ def test_a_large_wrong_body_costs_a_bounded_time() -> None:
         limit = 4 * baseline + 0.25
         answers = []
         for path, body, expected in [
-            ("/notes", floats, 422),
-            ("/notes", objects, 422),
+            ("/notes", floats, 422),  # the review's [{"a":1.0}, …] with 2.5 times the floats
             ("/items", missing, 422),
             ("/items", objects, 200),  # valid once made ints
         ]:
@@ -106,11 +105,11 @@ def test_a_large_wrong_body_costs_a_bounded_time() -> None:
             assert status == expected, answer
             assert seconds < limit, (path, len(body), seconds, baseline)
             answers.append(answer)
-    errors = answers[2]["errors"]
+    errors = answers[1]["errors"]
     assert errors[0] == {"loc": ["body", 0, "a"], "msg": "Field required", "type": "missing"}
     assert len(errors) <= 101
     assert errors[-1]["type"] == "too_many_errors"
-    assert answers[3] == 1_000_000
+    assert answers[2] == 1_000_000
 
 
 def test_the_integral_retry_is_bounded_when_floats_have_fractions() -> None:

@@ -21,7 +21,7 @@ from plait import (
     Response,
     StreamingResponse,
 )
-from plait._results import PreparedResponse, make_direct, make_renderer
+from plait._results import PreparedResponse, make_message_writer, make_renderer
 from plait.testing import TestClient
 
 
@@ -211,7 +211,7 @@ def test_prepared_response_is_a_response() -> None:
 
 
 def test_common_results_are_sent_without_a_response_object() -> None:
-    direct = make_direct(201, None)
+    direct = make_message_writer(201, None)
     assert direct is not None
     start, body = direct({"a": 1}) or ({}, b"")
     assert start == {
@@ -224,19 +224,19 @@ def test_common_results_are_sent_without_a_response_object() -> None:
     assert direct(None) is None
     assert direct(b"raw") is None
     assert direct(PlainTextResponse("x")) is None
-    assert make_direct(None, HTMLResponse) is None
+    assert make_message_writer(None, HTMLResponse) is None
 
 
 def test_only_a_value_of_the_declared_class_skips_the_renderer() -> None:
-    direct = make_direct(None, None, ItemStruct)
+    direct = make_message_writer(None, None, ItemStruct)
     assert direct is not None
     start, body = direct(ItemStruct("pen", 1.5)) or ({}, b"")
     assert start["status"] == 200
     assert body == b'{"name":"pen","price":1.5}'
     # A dict must be checked and filtered against ItemStruct first: the renderer does it.
     assert direct({"name": "pen", "price": 1.5, "secret": "x"}) is None
-    assert make_direct(None, None, list[ItemStruct]) is None
-    assert make_direct(None, None, ItemModel) is None
+    assert make_message_writer(None, None, list[ItemStruct]) is None
+    assert make_message_writer(None, None, ItemModel) is None
 
 
 @pytest.mark.parametrize("result", ["hello", {"a": [1, 2]}, [1, 2, 3]])

@@ -25,7 +25,7 @@ import httpx
 import pytest
 
 import plait
-from _servers import free_port
+from _servers import free_port, stop_group
 
 ROOT = Path(__file__).resolve().parent.parent
 HELLO = ROOT / "examples" / "hello" / "app.py"
@@ -108,15 +108,7 @@ class Running:
         pytest.fail(f"{pattern!r} never appeared in the log:\n{self.log()}")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGTERM)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.process.wait(timeout=10)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.process.wait(timeout=5)
+        stop_group(self.process)
 
 
 def run_command(*args: str, port: int) -> list[str]:
@@ -348,8 +340,9 @@ def slow_connections(port: int, count: int) -> list[socket.socket]:
     return opened
 
 
+@pytest.mark.parametrize("server", SERVERS)
 def test_a_worker_keeps_serving_under_1100_slow_connections(
-    serve: Callable[..., Running], tmp_path: Path
+    serve: Callable[..., Running], tmp_path: Path, server: str
 ) -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < 1500:
@@ -357,7 +350,7 @@ def test_a_worker_keeps_serving_under_1100_slow_connections(
             pytest.skip(f"needs 1,500 open files, the hard limit is {hard}")
         resource.setrlimit(resource.RLIMIT_NOFILE, (1500, hard))
     write_app(tmp_path / "site" / "slow_app.py", "fine")
-    running = serve("slow_app:app", cwd=tmp_path / "site")  # the defaults, one worker
+    running = serve("slow_app:app", "--server", server, cwd=tmp_path / "site")  # one worker
     running.wait_for("/", "fine")
     opened = slow_connections(running.port, 1100)
     try:

@@ -75,6 +75,8 @@ def _start(
         row["idle_rss_kib"].append(server.rss_kib())
         usable = []
         for name in args.endpoints:
+            if not target.serves(name):
+                continue
             data = row["endpoints"].setdefault(
                 name,
                 {"rps": [], "p99_ms": [], "server_cpu_pct": [], "non2xx": [], "socket_errors": []},

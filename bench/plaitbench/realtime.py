@@ -148,6 +148,23 @@ def run_realtime(
     """Start every target's server, run each scenario on each, and stop them all."""
     chosen = scenarios(args.rt_rate, args.rt_clients, args.rt_idle)
     _say(f"real time, repeat {repeat + 1} of {args.repeats}")
+    results.setdefault("realtime", {})["meta"] = {
+        "command": results["meta"]["command"],
+        "date": results["meta"]["date"],
+        "method": (
+            f"one server worker pinned to CPU {args.server_cpu}, the load client"
+            f" (`plaitbench/wsload.py`: asyncio + picows, uvloop) pinned to CPU {args.load_cpu};"
+            f" per scenario {args.rt_warmup:g} s warm-up and {args.rt_duration:g} s measured,"
+            f" {args.repeats} repeat(s), servers restarted between repeats, the median shown."
+            " Echo: each connection sends its next message when the previous one came back"
+            " (text: 56 characters; JSON: a 3-key object, decoded and encoded by the app)."
+            f" Broadcast: {args.rt_clients:,} clients in one room, one of them publishing"
+            " (saturated: 4 messages in flight, the next when all clients got one; paced:"
+            f" {args.rt_rate:g} messages/s); SSE: the same to {args.rt_clients:,} event streams,"
+            " published by POST. Latency: from the publish to each copy's arrival."
+            f" Idle: RSS of the worker holding {args.rt_idle:,} open WebSockets."
+        ),
+    }
     bin_dir = Path(sys.executable).parent
     live: list[tuple[RealtimeTarget, Server]] = []
     try:

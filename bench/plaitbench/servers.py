@@ -31,7 +31,14 @@ __all__ = [
     "targets",
 ]
 
-ASGI_FRAMEWORKS = ("bare", "plait", "fastapi", "litestar", "blacksheep", "starlette")
+ASGI_FRAMEWORKS = (
+    "bare", "plait", "plaitdb", "fastapi", "fastapidb", "litestar", "blacksheep", "starlette",
+)  # fmt: skip
+# What each app serves: every app the HTTP endpoints; the ORM apps, plaitdb (plait.db) and
+# fastapidb (FastAPI + SQLAlchemy), the database ones.
+ORM_APPS = ("plaitdb", "fastapidb")
+DB_ENDPOINTS = ("plaintext", "db", "queries", "fortunes", "crud-get", "create", "updates")
+DATA_PATH = ("crud-get", "create", "updates")
 WSGI_FRAMEWORKS = ("flask", "django")
 FRAMEWORKS = (*ASGI_FRAMEWORKS, "plait-rsgi", *WSGI_FRAMEWORKS)
 SERVERS = ("uvicorn", "granian", "gunicorn")
@@ -57,6 +64,11 @@ class Target:
     @property
     def key(self) -> str:
         return f"{self.framework}@{self.server}"
+
+    def serves(self, endpoint: str) -> bool:
+        if self.framework in ORM_APPS:
+            return endpoint in DB_ENDPOINTS
+        return endpoint not in DATA_PATH
 
     def command(self, port: int, bin_dir: Path) -> list[str]:
         target = f"{self.module}:app"

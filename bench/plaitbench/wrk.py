@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = [
+    "DATA_PATH",
     "ENDPOINTS",
     "Endpoint",
     "WrkResult",
@@ -46,6 +47,8 @@ class Endpoint:
             return b"x" * UPLOAD_SIZE
         if self.name == "orders":
             return json.dumps(ORDER, separators=(",", ":")).encode()
+        if self.name == "create":
+            return b'{"randomNumber":4242}'
         return b""
 
     def lua_body(self) -> str:
@@ -71,8 +74,13 @@ ENDPOINTS = {
         Endpoint("queries", "20 DB rows", "GET", "/queries?queries=20"),
         Endpoint("fortunes", "fortunes", "GET", "/fortunes"),
         Endpoint("upload", "1 MiB upload", "POST", "/upload", "application/octet-stream"),
+        # The data path through plait.db (apps/plaitdb_app.py) only:
+        Endpoint("crud-get", "1 row by PK (crud_router)", "GET", "/worlds/42"),
+        Endpoint("create", "create (201)", "POST", "/worlds", "application/json", 201),
+        Endpoint("updates", "20 updates", "GET", "/updates?queries=20"),
     )
 }
+DATA_PATH = ("crud-get", "create", "updates")
 
 
 def check_endpoint(port: int, endpoint: Endpoint) -> str | None:

@@ -133,7 +133,7 @@ async def echo_picows(
     listener = _picows_listener(on_text)
 
     async def open_one(i: int) -> Any:
-        transport, _ = await ws_connect(listener, url)
+        transport, _ = await ws_connect(listener, url, websocket_handshake_timeout=60)
         return transport
 
     transports = await _in_batches(connections, open_one)
@@ -297,7 +297,7 @@ async def broadcast(
     fan = FanOut(clients, window, rate, publish)
 
     async def open_one(i: int) -> Any:
-        transport, _ = await ws_connect(make(i), url)
+        transport, _ = await ws_connect(make(i), url, websocket_handshake_timeout=60)
         return transport
 
     transports += await _in_batches(clients, open_one)
@@ -398,7 +398,7 @@ async def idle(url: str, clients: int, rss_pid: int) -> dict[str, Any]:
     before = _rss_kib(rss_pid)
 
     async def open_one(i: int) -> Any:
-        transport, _ = await ws_connect(listener, url)
+        transport, _ = await ws_connect(listener, url, websocket_handshake_timeout=60)
         return transport
 
     transports = await _in_batches(clients, open_one)

@@ -33,20 +33,10 @@ import uuid
 from pathlib import Path
 
 import redis
+from _common import PG, delete_amqp, pg, wait_done
 
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
-PG = os.environ.get("BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-async def pg(statement: str) -> None:
-    import asyncpg
-
-    connection = await asyncpg.connect(PG)
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
 
 
 def worker_command(engine: str) -> list[str]:
@@ -100,17 +90,6 @@ async def enqueue_all(engine: str, task_name: str, n: int) -> list[float]:
     return latencies
 
 
-async def delete_amqp(prefix: str) -> None:
-    import aio_pika
-
-    connection = await aio_pika.connect("amqp://guest:guest@127.0.0.1:5672/")
-    async with connection:
-        channel = await connection.channel()
-        for queue in (prefix, prefix + ".dead"):
-            await channel.queue_delete(queue)
-        await channel.exchange_delete(prefix)
-
-
 def run_row(engine: str, broker: str, task_name: str, n: int) -> dict[str, float]:
     prefix = f"plaitbench-{uuid.uuid4().hex[:8]}"
     env = {
@@ -137,17 +116,8 @@ def run_row(engine: str, broker: str, task_name: str, n: int) -> dict[str, float
             start_new_session=True,
             stdout=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 180
-        first = None
-        while (done := int(client.get(prefix + ":done") or 0)) < n:
-            if first is None and done:
-                first, first_count = time.perf_counter(), done
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{engine}/{broker}/{task_name}: only {done} of {n} done")
-            time.sleep(0.002)
-        if first is None:
-            first, first_count = time.perf_counter(), 0
-        elapsed = time.perf_counter() - first
+        what = f"{engine}/{broker}/{task_name}"
+        first_count, elapsed = wait_done(client, prefix + ":done", n, 180, what)
     finally:
         if worker is not None:
             os.killpg(worker.pid, signal.SIGTERM)
@@ -158,7 +128,7 @@ def run_row(engine: str, broker: str, task_name: str, n: int) -> dict[str, float
         for key in client.scan_iter(f"{prefix}*"):
             client.delete(key)
         if broker == "amqp":
-            asyncio.run(delete_amqp(prefix))
+            asyncio.run(delete_amqp("amqp://guest:guest@127.0.0.1:5672/", prefix))
         asyncio.run(pg(f'DROP TABLE "{prefix}"'))
     latencies.sort()
     return {

@@ -35,9 +35,9 @@ import uuid
 from pathlib import Path
 
 import redis
+from _common import PG, delete_amqp, pg, wait_done
 
 HERE = Path(__file__).resolve().parent
-PG = os.environ.get("BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
 BACKENDS = {
     "embedded-sqlite": None,
     "embedded-postgres": None,
@@ -101,28 +101,6 @@ def wrk(url: str, duration: int) -> tuple[float, float, float]:
     return rps, ms("50"), ms("99")
 
 
-async def pg(statement: str) -> None:
-    import asyncpg
-
-    connection = await asyncpg.connect(PG)
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
-async def delete_queue(url: str, prefix: str) -> None:
-    if url.startswith("amqp"):
-        import aio_pika
-
-        connection = await aio_pika.connect(url)
-        async with connection:
-            channel = await connection.channel()
-            for name in (prefix, f"{prefix}.dead"):
-                await channel.queue_delete(name)
-            await channel.exchange_delete(prefix)
-
-
 def run_backend(name: str, duration: int, n: int, workdir: Path) -> dict[str, float]:
     prefix = f"plaitbench-{uuid.uuid4().hex[:8]}"
     url = BACKENDS[name]
@@ -159,17 +137,7 @@ def run_backend(name: str, duration: int, n: int, workdir: Path) -> dict[str, fl
         else:
             worker = plait("worker", "handler_app:app", "--concurrency", "100", env=env, log=log)
         try:
-            first = None
-            deadline = time.monotonic() + 300
-            while (done := int(client.get(prefix + ":done") or 0)) < n:
-                if first is None and done:
-                    first, first_count = time.perf_counter(), done
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"{name}: {done} of {n} tasks done")
-                time.sleep(0.002)
-            if first is None:
-                first, first_count = time.perf_counter(), 0
-            elapsed = time.perf_counter() - first
+            first_count, elapsed = wait_done(client, prefix + ":done", n, 300, name)
             row["tasks_per_s"] = (n - first_count) / elapsed if elapsed else float("nan")
         finally:
             stop(worker)
@@ -178,7 +146,7 @@ def run_backend(name: str, duration: int, n: int, workdir: Path) -> dict[str, fl
         for key in client.scan_iter(f"{prefix}*"):
             client.delete(key)
         if url is not None and url.startswith("amqp"):
-            asyncio.run(delete_queue(url, prefix))
+            asyncio.run(delete_amqp(url, prefix))
         if url is not None and url.startswith("redis"):
             client.delete(prefix)
         if name != "embedded-sqlite":

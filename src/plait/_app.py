@@ -354,8 +354,8 @@ class App(Router):
         its own way and returns what is left to await, if anything. Without it, a request
         that is not HTTP, or meets middleware, goes through :meth:`_enter`.
         """
-        # PERF: on a bare app, HTTP is served right here, in the coroutine the server awaits:
-        # no second coroutine per request.
+        # PERF: on a bare app, HTTP is routed right here, in the coroutine the server awaits;
+        # the compiled route's handle() is the only other coroutine of a request.
         if respond is None and (not self._bare or scope["type"] != "http"):
             await self._enter(scope, receive, send)
             return
@@ -449,7 +449,7 @@ class App(Router):
             await self.errors.run_websocket(websocket, compiled.call.run)
             await websocket._finish()
         finally:
-            self.lifespan.open_websockets.sockets.discard(websocket)
+            self.lifespan.open_websockets.discard(websocket)
             if websocket.exit_stack is not None:
                 await websocket.exit_stack.aclose()
 

@@ -62,10 +62,19 @@ class CompiledCall:
     """A handler compiled for its route: ``run(conn)`` extracts, validates, resolves and
     calls; the flags tell the pipeline what it may skip."""
 
-    __slots__ = ("needs_connection", "plain", "run")
+    __slots__ = ("bare", "needs_connection", "plain", "run")
 
-    def __init__(self, run: Call, *, needs_connection: bool = True, plain: bool = False) -> None:
+    def __init__(
+        self,
+        run: Call,
+        *,
+        needs_connection: bool = True,
+        plain: bool = False,
+        bare: Callable[[], Awaitable[Any]] | None = None,
+    ) -> None:
         self.run = run
+        self.bare = bare
+        """A coroutine handler without parameters, called as it is (no ``run`` around it)."""
         self.needs_connection = needs_connection
         """False when ``run`` takes the ASGI scope: no Request is built unless it fails."""
         self.plain = plain
@@ -367,7 +376,7 @@ class _Invoker:
             if dep.name is not None:
                 kwargs[dep.name] = value
         for name, special in self.specials:
-            kwargs[name] = _special(special, ctx.conn)
+            kwargs[name] = _injected(special, ctx.conn)
         return await self.call(kwargs, ctx)
 
     async def call(self, kwargs: dict[str, Any], ctx: _Context) -> Any:
@@ -407,7 +416,7 @@ def _exit_stack(conn: HTTPConnection) -> contextlib.AsyncExitStack:
     return conn.exit_stack
 
 
-def _special(kind: str, conn: HTTPConnection) -> Any:
+def _injected(kind: str, conn: HTTPConnection) -> Any:
     if kind == "connection":
         return conn
     extras = conn.extras
@@ -449,7 +458,7 @@ def compile_plan(plan: CallPlan) -> CompiledCall:
             def call_bare(conn: Any) -> Awaitable[Any]:
                 return func()  # type: ignore[no-any-return]
 
-            return CompiledCall(call_bare, needs_connection=False, plain=True)
+            return CompiledCall(call_bare, needs_connection=False, plain=True, bare=func)
         # PERF: no dependencies or injected objects: one generated function reads the values
         # and calls the handler with them (returning its coroutine when there is no body).
         run = compile_extraction(params, describe(func), func=func, is_coro=is_coro, body=reader)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import click
 
-from plait._app import App
 from plait._clioptions import app_options
-from plait._loading import cli_load_app
+from plait._loading import LoadedApp, app_settings, cli_load_app
 from plait.checks import Finding, run_checks
 
 __all__ = ["check_command", "startup_checks"]
@@ -24,10 +23,10 @@ def _summary(findings: list[Finding]) -> str:
     return f"{errors} error(s), {warnings} warning(s)"
 
 
-def startup_checks(app: App, app_spec: str) -> None:
+def startup_checks(loaded: LoadedApp, app_spec: str) -> None:
     """What ``plait run`` does before serving: print the findings of the checks that are
     not deploy-only; refuse to serve when one is an error."""
-    findings = run_checks(app)
+    findings = run_checks(loaded.app, settings=app_settings(loaded))
     if not findings:
         return
     for finding in findings:
@@ -59,8 +58,8 @@ def check_command(app_spec: str, app_dir: str, deploy: bool, fail_level: str) ->
     With --deploy, run the production checks too, with the settings of the environment it
     runs in (PLAIT_* variables and .env). Silence a finding with PLAIT_SILENCED_CHECKS=ID,...
     """
-    app = cli_load_app(app_spec, app_dir).app
-    findings = run_checks(app, deploy=deploy)
+    loaded = cli_load_app(app_spec, app_dir)
+    findings = run_checks(loaded.app, deploy=deploy, settings=app_settings(loaded))
     _print(findings)
     kind = "deploy checks" if deploy else "checks"
     if not findings:

@@ -13,7 +13,7 @@ from typing import Any, TypeVar, cast
 
 import click
 
-__all__ = ["APP_ENVVAR", "app_dir_option", "app_options"]
+__all__ = ["APP_ENVVAR", "app_dir_option", "app_option", "app_options"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -28,6 +28,21 @@ def app_dir_option(func: F) -> F:
         show_default=True,
         type=click.Path(file_okay=False),
         help="Directory put first on sys.path to import APP from.",
+    )(func)
+
+
+def app_option(func: F) -> F:
+    """``--app APP`` (default ``$PLAIT_APP``, required) and ``--app-dir``, passed as
+    ``app_spec`` and ``app_dir``: for the commands that take no positional APP (``plait db``,
+    ``plait tasks``, ``plait createsuperuser``)."""
+    func = app_dir_option(func)
+    return click.option(
+        "--app",
+        "app_spec",
+        envvar=APP_ENVVAR,
+        required=True,
+        metavar="APP",
+        help=f"The app: 'module:app' or 'path/to/file.py:app' (default: ${APP_ENVVAR}).",
     )(func)
 
 

@@ -16,6 +16,8 @@ import hashlib
 import importlib
 import json
 import os
+import posixpath
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,6 +107,55 @@ def _compress(path: Path, content: bytes, brotli: Any) -> int:
     return written
 
 
+_CSS_URL = re.compile(rb"""url\(\s*(['"]?)([^'"()\s]+)\1\s*\)|@import\s+(['"])([^'"]+)\3""")
+
+
+def _rewrite_css(name: str, content: bytes, manifest: dict[str, str]) -> bytes:
+    """``url(../img/logo.png)`` in the stylesheet ``name`` -> the hashed name of that file,
+    when it was collected (Django's ManifestStaticFilesStorage does the same): the hashed
+    stylesheet then only points to hashed, immutable files."""
+    base = posixpath.dirname(name)
+
+    def hashed(match: re.Match[bytes]) -> bytes:
+        reference = (match.group(2) or match.group(4)).decode("utf-8", "replace")
+        if reference.startswith(("data:", "http:", "https:", "//", "#", "/")):
+            return match.group(0)
+        path, cut, rest = _split(reference)
+        target = manifest.get(posixpath.normpath(posixpath.join(base, path)))
+        if target is None:
+            return match.group(0)
+        relative = posixpath.relpath(target, base or ".") + cut + rest
+        return match.group(0).replace(reference.encode(), relative.encode(), 1)
+
+    return _CSS_URL.sub(hashed, content)
+
+
+def _split(reference: str) -> tuple[str, str, str]:
+    """``img/a.png?v=1#x`` -> (``img/a.png``, ``?``, ``v=1#x``)."""
+    for index, char in enumerate(reference):
+        if char in "?#":
+            return reference[:index], char, reference[index + 1 :]
+    return reference, "", ""
+
+
+def _hashed_files(folder: Path, sources: list[Path]) -> list[tuple[str, bytes, str, bytes]]:
+    """(name, content, hashed name, hashed copy's content) of each file. A stylesheet's
+    hashed copy has its ``url(...)``s and ``@import``s pointing to hashed names (resolved
+    over a few passes, so a stylesheet importing another gets the other's final name)."""
+    contents = {source.relative_to(folder).as_posix(): source.read_bytes() for source in sources}
+    manifest = {name: hashed_name(name, content) for name, content in contents.items()}
+    stylesheets = [name for name in contents if name.lower().endswith(".css")]
+    rewritten = {name: contents[name] for name in stylesheets}
+    for _ in range(3):  # @import chains deeper than that keep a plain name: still correct
+        for name in stylesheets:
+            rewritten[name] = _rewrite_css(name, contents[name], manifest)
+            manifest[name] = hashed_name(name, rewritten[name])
+    return [
+        (name, content, manifest[name], rewritten.get(name, content))
+        for name, content in contents.items()
+    ]
+
+
 def _prepare(target: Path) -> None:
     """Empty ``target`` when a previous run made it; refuse a folder that is something else."""
     if not target.exists():
@@ -139,16 +190,16 @@ def collect_static(app: App, root: str | os.PathLike[str], *, compress: bool = T
             target = Path(collected_directory(root, mount_path))
             _prepare(target)
             manifest: dict[str, str] = {}
-            for source in sources:
-                name = source.relative_to(folder).as_posix()
-                content = source.read_bytes()
-                hashed = hashed_name(name, content)
+            for name, content, hashed, hashed_content in _hashed_files(folder, sources):
                 manifest[name] = hashed
-                for published in (target / name, target / hashed):
+                for published, body in (
+                    (target / name, content),
+                    (target / hashed, hashed_content),
+                ):
                     published.parent.mkdir(parents=True, exist_ok=True)
-                    published.write_bytes(content)
+                    published.write_bytes(body)
                     if compress:
-                        result.compressed += _compress(published, content, brotli)
+                        result.compressed += _compress(published, body, brotli)
                 result.files += 1
                 progress.advance()
             target.mkdir(parents=True, exist_ok=True)

@@ -69,7 +69,7 @@ def _int_bounds(metas: list[Any]) -> tuple[float, float] | None:
     return low, high
 
 
-class _Source:
+class _CodeWriter:
     """Builds the generated function's source and the names it refers to."""
 
     def __init__(self) -> None:
@@ -98,7 +98,7 @@ class _Source:
         return namespace[name]
 
 
-def _read(info: ParamInfo, src: _Source, scope: str) -> tuple[str, str | None]:
+def _read(info: ParamInfo, src: _CodeWriter, scope: str) -> tuple[str, str | None]:
     """The expression of a parameter's raw value (``None`` when the request lacks it), and
     the mapping it is one ``get`` from, if it is."""
     key = src.name("key", info.key.lower() if info.source == "header" else info.key)
@@ -117,7 +117,7 @@ def _read(info: ParamInfo, src: _Source, scope: str) -> tuple[str, str | None]:
     raise AssertionError(info.source)
 
 
-def _extract(info: ParamInfo, target: str, src: _Source, scope: str) -> None:
+def _extract(info: ParamInfo, target: str, src: _CodeWriter, scope: str) -> None:
     """Source setting ``target`` to the parameter's value, or appending to ``errors``."""
     loc = src.name("loc", [info.source, info.key])
     read, read_or = _read(info, src, scope)
@@ -210,7 +210,7 @@ def compile_extraction(
     A calling function that only reads the path and single query values takes the ASGI
     scope instead of a request (see :func:`reads_scope_only`).
     """
-    src = _Source()
+    src = _CodeWriter()
     scalars = [p for p in params if p.source in SCALAR_SOURCES]
     calling = func is not None
     from_scope = calling and reads_scope_only(params, body)

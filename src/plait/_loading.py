@@ -16,12 +16,14 @@ import click
 from plait._app import App
 from plait._clioptions import app_options
 from plait._routing import Router
+from plait._settings import Settings
 
 __all__ = [
     "SPEC_HELP",
     "AppLoadError",
     "LoadedApp",
     "app_argument",
+    "app_settings",
     "cli_load_app",
     "load_app",
 ]
@@ -149,3 +151,14 @@ def cli_load_app(app_spec: str, app_dir: str) -> LoadedApp:
         raise click.BadParameter(
             str(exc), ctx=click.get_current_context(silent=True), param_hint="APP"
         ) from None
+
+
+def app_settings(loaded: LoadedApp) -> Settings:
+    """The settings object the app's module made (``settings = ShopSettings.load()``), so
+    commands read the app's own settings class (its prefix, defaults and checks); the
+    environment's plain :class:`Settings` when the module has none."""
+    module = sys.modules.get(loaded.import_string.partition(":")[0])
+    for value in vars(module).values() if module is not None else ():
+        if isinstance(value, Settings):
+            return value
+    return Settings.load(check=False)

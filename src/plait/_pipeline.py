@@ -19,7 +19,7 @@ from plait._errorhandling import ErrorHandling
 from plait._matcher import WEBSOCKET, Matcher, RouteConflictError
 from plait._request import Request
 from plait._responses import Response
-from plait._results import Direct, PreparedResponse, make_direct, make_renderer
+from plait._results import MessageWriter, PreparedResponse, make_message_writer, make_renderer
 from plait._routing import Mount, Route, WebSocketRoute
 from plait._signature import CallPlan, analyze, response_type
 from plait._websockets import WebSocket
@@ -37,7 +37,19 @@ left to await, if anything."""
 class CompiledRoute:
     """One HTTP route's pipeline, fixed at start-up: bind parameters, call, render, send."""
 
-    __slots__ = ("app", "call", "direct", "errors", "param_names", "plan", "render", "route")
+    __slots__ = (
+        "app",
+        "bare",
+        "call",
+        "direct",
+        "errors",
+        "needs_request",
+        "param_names",
+        "plan",
+        "render",
+        "route",
+        "run",
+    )
 
     def __init__(
         self, app: Any, errors: ErrorHandling, route: Route, plan: CallPlan, call: CompiledCall
@@ -47,10 +59,15 @@ class CompiledRoute:
         self.route = route
         self.plan = plan
         self.call = call
+        self.run = call.run
+        self.bare = call.bare
+        self.needs_request = call.needs_connection
         declared = response_type(route.endpoint, route.response_model)
         self.render = make_renderer(route.status_code, route.response_class, declared)
-        self.direct: Direct | None = (
-            make_direct(route.status_code, route.response_class, declared) if call.plain else None
+        self.direct: MessageWriter | None = (
+            make_message_writer(route.status_code, route.response_class, declared)
+            if call.plain
+            else None
         )
         """Sends common results without a response object (plain handlers only: their
         result is all there is to the response)."""
@@ -78,21 +95,23 @@ class CompiledRoute:
         else:
             scope["path_params"] = dict(zip(self.param_names, values))  # noqa: B905
         scope["route"] = self.route
-        call = self.call
         request = None
         ready = None
         try:
-            if call.needs_connection:
+            if self.bare is not None:
+                result = await self.bare()  # PERF: no parameters: the handler itself, no wrapper
+            elif self.needs_request:
                 request = Request(scope, receive, self.app)
-                result = await call.run(request)
+                result = await self.run(request)
             else:
-                # PERF: handlers without parameters, or with only path and query ones, never
-                # need a Request: one is built only if they fail and error handlers need it.
-                result = await call.run(scope)
+                # PERF: handlers with only path and query parameters never need a Request:
+                # one is built only if they fail and error handlers need it.
+                result = await self.run(scope)
             # PERF: with no middleware, a plain handler's str, dict or list result becomes
             # the two ASGI messages directly; no response object, no defaults to apply.
-            if respond is None and self.direct is not None:
-                ready = self.direct(result)
+            direct = self.direct
+            if respond is None and direct is not None:
+                ready = direct(result)
             if ready is None:
                 response = self.render(result)
         except Exception as exc:

@@ -12,7 +12,7 @@ from plait._background import BackgroundTask
 from plait._responses import JSONResponse, Response, json_encoder
 from plait._signature import contains_model_type, contains_pydantic
 
-__all__ = ["PreparedResponse", "ResponseValidationError", "make_direct", "make_renderer"]
+__all__ = ["PreparedResponse", "ResponseValidationError", "make_message_writer", "make_renderer"]
 
 _TEXT = (b"content-type", b"text/plain; charset=utf-8")
 _BYTES = (b"content-type", b"application/octet-stream")
@@ -200,14 +200,14 @@ def make_renderer(
     return render
 
 
-Direct = Callable[[Any], "tuple[dict[str, Any], bytes] | None"]
+MessageWriter = Callable[[Any], "tuple[dict[str, Any], bytes] | None"]
 
 
-def make_direct(
+def make_message_writer(
     status_code: int | None,
     response_class: type[Response] | None,
     response_type: Any = None,
-) -> Direct | None:
+) -> MessageWriter | None:
     """Build the function that turns one route's common results straight into ASGI messages.
 
     # PERF: for a ``str``, a ``dict`` or ``list`` (or a value of exactly the declared output

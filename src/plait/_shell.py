@@ -23,11 +23,9 @@ from typing import Any
 
 import click
 
-from plait._app import App
 from plait._clioptions import app_options
-from plait._loading import cli_load_app
+from plait._loading import LoadedApp, app_settings, cli_load_app
 from plait._plugins import battery_entry_points
-from plait._settings import Settings
 
 __all__ = ["ENTRY_POINT_GROUP", "AsyncConsole", "shell_command", "shell_namespace"]
 
@@ -54,19 +52,11 @@ class AsyncConsole(code.InteractiveConsole):
             self.showtraceback()
 
 
-def _settings(module: Any) -> Settings:
-    """The app module's settings object if it has one, else the environment's."""
-    for value in vars(module).values():
-        if isinstance(value, Settings):
-            return value
-    return Settings.load(check=False)
-
-
 @contextlib.asynccontextmanager
-async def shell_namespace(app: App, import_string: str) -> AsyncIterator[dict[str, Any]]:
+async def shell_namespace(loaded: LoadedApp) -> AsyncIterator[dict[str, Any]]:
     """What the shell starts with: ``app``, ``settings``, and what the batteries add."""
-    module = sys.modules[import_string.partition(":")[0]]
-    namespace: dict[str, Any] = {"app": app, "settings": _settings(module)}
+    app = loaded.app
+    namespace: dict[str, Any] = {"app": app, "settings": app_settings(loaded)}
     async with contextlib.AsyncExitStack() as stack:
         for contribute in battery_entry_points(ENTRY_POINT_GROUP):
             namespace.update(await stack.enter_async_context(contribute(app)))
@@ -121,7 +111,7 @@ def shell_command(app_spec: str, app_dir: str, interface: str, command: str | No
     chosen = "python" if command is not None else _interface(interface)
     loop = _ipython_loop() if chosen == "ipython" else asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    context = shell_namespace(loaded.app, loaded.import_string)
+    context = shell_namespace(loaded)
     namespace = loop.run_until_complete(context.__aenter__())
     try:
         if command is not None:

@@ -139,12 +139,14 @@ async def _wait_for_disconnect(receive: Receive) -> None:
 class _StreamState:
     """What the sending task of an event stream shares with its watcher and pinger."""
 
-    __slots__ = ("gone", "last", "lock", "loop", "streaming")
+    __slots__ = ("gone", "last", "lock", "loop", "pinging", "sending", "streaming")
 
     def __init__(self) -> None:
         self.loop = asyncio.get_running_loop()
         self.last = self.loop.time()  # when something was last sent
-        self.lock = asyncio.Lock()
+        self.lock = asyncio.Lock()  # held by the pinger while it sends
+        self.pinging = False
+        self.sending = False  # the stream's task is in send(): no ping is needed
         self.streaming = True
         self.gone = False
 
@@ -153,9 +155,13 @@ async def _ping_while_idle(send: Send, state: _StreamState, ping: float) -> None
     loop = state.loop
     while True:
         await asyncio.sleep(max(0.0, state.last + ping - loop.time()))
-        if loop.time() - state.last >= ping:
+        if loop.time() - state.last >= ping and not state.sending:
             async with state.lock:
-                await send({"type": "http.response.body", "body": _PING, "more_body": True})
+                state.pinging = True
+                try:
+                    await send({"type": "http.response.body", "body": _PING, "more_body": True})
+                finally:
+                    state.pinging = False
             state.last = loop.time()
 
 
@@ -226,7 +232,8 @@ class EventSourceResponse(Response):
         per event (a fan-out sends thousands a second). A watcher task cancels this one when
         the client disconnects, which also stops a generator waiting for its next event; a
         pinger task sends ``: ping`` while the stream is idle, holding a lock so that it
-        never sends at the same time as this task.
+        never sends at the same time as this task (a flag while this task sends, the lock
+        only while a ping is on its way).
         """
         task = asyncio.current_task()
         assert task is not None
@@ -246,9 +253,20 @@ class EventSourceResponse(Response):
         sent = 0
         try:
             async for item in self.body_iterator:
-                body = encode_event(item)
-                async with lock:
-                    await send({"type": "http.response.body", "body": body, "more_body": True})
+                message = {
+                    "type": "http.response.body",
+                    "body": encode_event(item),
+                    "more_body": True,
+                }
+                if state.pinging:  # wait for the ping being sent to go first
+                    async with lock:
+                        await send(message)
+                else:
+                    state.sending = True
+                    try:
+                        await send(message)
+                    finally:
+                        state.sending = False
                 state.last = state.loop.time()
                 sent += 1
                 if not sent & 15:

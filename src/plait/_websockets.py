@@ -14,6 +14,9 @@ from plait.types import Message, Receive, Scope, Send
 
 __all__ = ["WebSocket", "WebSocketDisconnect", "WebSocketState"]
 
+_decode_json = msgspec.json.decode
+_encode_json = msgspec.json.encode
+
 
 class WebSocketState(enum.Enum):
     CONNECTING = 0
@@ -146,9 +149,12 @@ class WebSocket(HTTPConnection):
             raise ValueError(f'mode must be "text" or "binary", not {mode!r}')
         self._check_accepted()
         message = await self.receive()
-        data = self._data(message, "text" if mode == "text" else "bytes")
+        return await self._decode(self._data(message, "text" if mode == "text" else "bytes"))
+
+    async def _decode(self, data: str | bytes) -> Any:
+        """JSON ``data``; malformed JSON closes the connection with 1007 (invalid data)."""
         try:
-            return msgspec.json.decode(data)
+            return _decode_json(data)
         except (msgspec.DecodeError, RecursionError):  # nested too deeply is malformed too
             await self.close(1007, "Malformed JSON")
             raise WebSocketDisconnect(1007, "Malformed JSON") from None
@@ -183,9 +189,22 @@ class WebSocket(HTTPConnection):
             pass
 
     async def iter_json(self) -> AsyncIterator[Any]:
+        """Yield JSON text messages until the peer disconnects (malformed JSON: 1007)."""
         try:
             while True:
-                yield await self.receive_json()
+                # PERF: the same direct read as iter_text once connected.
+                if self.client_state is not WebSocketState.CONNECTED or (
+                    self.application_state is not WebSocketState.CONNECTED
+                ):
+                    yield await self.receive_json()
+                    continue
+                message = await self._receive()
+                text = message.get("text")
+                if text is None:
+                    if message["type"] == "websocket.disconnect":
+                        self.client_state = WebSocketState.DISCONNECTED
+                    text = self._data(message, "text")  # raises: disconnected, or bytes
+                yield await self._decode(text)
         except WebSocketDisconnect:
             pass
 
@@ -215,7 +234,7 @@ class WebSocket(HTTPConnection):
         """Send ``data`` encoded as JSON (msgspec), in a text or a binary message."""
         if mode not in ("text", "binary"):
             raise ValueError(f'mode must be "text" or "binary", not {mode!r}')
-        encoded = msgspec.json.encode(data)
+        encoded = _encode_json(data)
         if mode == "text":
             await self.send_text(encoded.decode())
         else:

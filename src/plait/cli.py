@@ -252,10 +252,12 @@ def _limit_options(func: F) -> F:
 )
 @click.option(
     "--server",
-    type=click.Choice(["granian", "uvicorn"]),
-    default="granian",
+    type=click.Choice(["auto", "granian", "uvicorn"]),
+    default="auto",
     show_default=True,
-    help="Server to run the app on (granian measured fastest; see docs/decisions.md).",
+    help="Server to run the app on. 'auto': granian, measured fastest for HTTP; uvicorn for "
+    "an app with WebSocket routes or mounts, measured fastest for WebSockets (see "
+    "docs/benchmarks.md).",
 )
 @click.option(
     "--interface",
@@ -274,6 +276,7 @@ def run(app_spec: str, app_dir: str, server: str, interface: str, **options: Any
         raise click.UsageError("--interface applies to granian only")
     if server == "uvicorn" and (options["reuse_port"] or not options["respawn"]):
         raise click.UsageError("--reuse-port and --no-respawn apply to granian only")
+    granian_only = interface != "auto" or options["reuse_port"] or not options["respawn"]
     # Before the app is imported: App() reads them, here and in every worker.
     if options.pop("debug"):
         os.environ[DEBUG_ENV] = "1"
@@ -287,7 +290,7 @@ def run(app_spec: str, app_dir: str, server: str, interface: str, **options: Any
     skip_checks = options.pop("skip_checks")
     loaded = cli_load_app(app_spec, app_dir)
     if not skip_checks:
-        startup_checks(loaded.app, app_spec)
+        startup_checks(loaded, app_spec)
     settings = ServeOptions(
         **{
             **options,
@@ -297,6 +300,8 @@ def run(app_spec: str, app_dir: str, server: str, interface: str, **options: Any
             "reload_excludes": tuple(options["reload_excludes"]),
         }
     )
+    if server == "auto":
+        server = "uvicorn" if _serves_websockets(loaded.app) and not granian_only else "granian"
     if not settings.reuse_port:
         hint = " (or pass --reuse-port to share it)" if server == "granian" else ""
         check_port(settings.host, settings.port, hint)
@@ -324,9 +329,17 @@ def _granian_interface(app: Any, choice: str) -> str:
     # granian's RSGI cannot send WebSocket close codes or a chosen subprotocol (2.8.9 neither):
     # an app with WebSocket routes, or mounts that may have some, keeps ASGI's semantics.
     routes = getattr(app, "routes", ())
-    if any(isinstance(route, WebSocketRoute | Mount) for route in routes):
-        return "asgi"
-    return "rsgi"
+    return "asgi" if any(isinstance(r, WebSocketRoute | Mount) for r in routes) else "rsgi"
+
+
+def _serves_websockets(app: Any) -> bool:
+    """Whether the app, or a plait app mounted in it, has WebSocket routes."""
+    for route in getattr(app, "routes", ()):
+        if isinstance(route, WebSocketRoute):
+            return True
+        if isinstance(route, Mount) and _serves_websockets(route.app):
+            return True
+    return False
 
 
 # ------------------------------------------------------------------------- plait routes

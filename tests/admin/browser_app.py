@@ -2,7 +2,7 @@
 
 Its SQLite file is ``ADMIN_BROWSER_DB``; it is filled at start-up with three users (``ada``
 a superuser; ``eve`` staff, who may only view and change posts, through her group; ``bob``
-not staff; every password ``pw``), two posts and their comments, so the tests can read the
+not staff; every password ``pw``), three posts and comments, so the tests can read the
 rows back with ``sqlite3``.
 """
 
@@ -17,7 +17,7 @@ from sqlalchemy import ForeignKey, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from plait import App
-from plait.admin import Admin, ModelAdmin, action
+from plait.admin import Admin, ModelAdmin, TabularInline, action
 from plait.auth import Auth, Group, Permission, User, _passwords, hash_password
 from plait.csrf import CSRF
 from plait.db import Database, Model
@@ -60,8 +60,14 @@ async def publish(request: object, session: object, rows: list[Post]) -> str:
     return f"{len(rows)} posts published."
 
 
+class CommentInline(TabularInline):
+    model = Comment
+    extra = 1
+
+
 @admin.register(Post)
 class PostAdmin(ModelAdmin):
+    inlines = (CommentInline,)
     list_display = ("title", "author_id", "published", "created")
     search_fields = ("title", "body")
     list_filter = ("published", "author_id")
@@ -92,7 +98,8 @@ async def seed() -> None:
             published=True,
         )
         second = Post(title="A second post", body="Short.", author_id=eve.id)
-        session.add_all([first, second])
+        third = Post(title="A third post", body="For the bulk test.", author_id=eve.id)
+        session.add_all([first, second, third])
         await session.flush()
         session.add_all(
             [

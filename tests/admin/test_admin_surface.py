@@ -17,6 +17,8 @@ PUBLIC = [
     "LogEntry",
     "ModelAdmin",
     "Permission",
+    "StackedInline",
+    "TabularInline",
     "UserAdmin",
     "action",
 ]

@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
-from pathlib import Path
-
-import pytest
-
-import plait.cache
-from _docs import DOCS, run_page
+from _docs import battery_tests
 
 CACHE_API = {
     "DEFAULT_TTL",
@@ -19,18 +13,6 @@ CACHE_API = {
     "default_backend",
 }
 
-
-def test_page_code_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("PLAIT_REDIS_URL", raising=False)
-    ran = run_page(DOCS / "cache.md", directory=tmp_path, isolated=True)
-    assert ran.tests >= 4
-
-
-def test_public_names_are_frozen() -> None:
-    assert set(plait.cache.__all__) == CACHE_API
-
-
-@pytest.mark.parametrize("module", ["_backends", "_cache", "_page", "_redis"])
-def test_private_modules_declare_all(module: str) -> None:
-    loaded = importlib.import_module(f"plait.cache.{module}")
-    assert all(hasattr(loaded, name) for name in loaded.__all__)
+test_page_code_runs, test_public_names_are_frozen, test_private_modules_declare_all = battery_tests(
+    "cache", CACHE_API, ["_backends", "_cache", "_page", "_redis"], min_tests=4
+)

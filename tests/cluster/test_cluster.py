@@ -287,12 +287,6 @@ def test_killing_a_node_under_write_load_loses_no_acknowledged_write(
     assert len(acknowledged) > WRITES // 2  # the two other nodes took the rest
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known flake: behind nginx the 1001 close sometimes loses the race with the "
-    "server's own SIGTERM handler (plait._shutdown hooks asyncio's signal handlers); "
-    "tests/test_shutdown.py checks 1001 on granian and uvicorn directly",
-)
 def test_sigterm_drains_requests_and_closes_websockets_with_1001(running_cluster: Cluster) -> None:
     node = running_cluster.nodes["c"]
 
@@ -318,6 +312,6 @@ def test_sigterm_drains_requests_and_closes_websockets_with_1001(running_cluster
         f"node exited after {elapsed:.1f} s"
     )
     assert status == 200
-    assert code == 1001
+    assert code == 1001, running_cluster.log("c")[-3000:]
     assert node.process.returncode is not None
     assert elapsed < 15

@@ -11,8 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from conftest import PASSWORD, Conduit, log_in, register
+from _conduit_support import PASSWORD, Conduit, log_in, register
 
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 JSON = {"Content-Type": "application/json"}
@@ -431,7 +430,7 @@ def test_openapi_docs(api: Conduit) -> None:
 
 def test_the_walk_through_quotes_the_example_as_it_is() -> None:
     """docs/conduit.md's code blocks are excerpts of examples/conduit: they stay true."""
-    from conftest import CONDUIT
+    from _conduit_support import CONDUIT
 
     source = "\n".join(path.read_text() for path in CONDUIT.glob("*.py"))
     page = (CONDUIT.parents[1] / "docs" / "conduit.md").read_text()
@@ -444,7 +443,7 @@ def test_the_walk_through_quotes_the_example_as_it_is() -> None:
 def test_the_migrations_match_the_models(tmp_path: Path) -> None:
     """examples/conduit/migrations holds every table its models (plait.auth's included) need:
     after a battery adds a table, `plait db makemigrations` must be run for the example."""
-    from conftest import CONDUIT
+    from _conduit_support import CONDUIT
 
     shutil.copytree(CONDUIT / "migrations", tmp_path / "migrations")
     script = (

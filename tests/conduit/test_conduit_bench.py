@@ -51,7 +51,7 @@ def client_caller(client: Any) -> Any:
 def test_the_plait_app_answers_as_the_bench_expects(
     realworld: Any, tmp_path: Path, fast_passwords: None
 ) -> None:
-    from conftest import load_conduit
+    from _conduit_support import load_conduit
 
     app, _, _ = load_conduit(f"sqlite+aiosqlite:///{tmp_path / 'plait.sqlite3'}")
     with TestClient(app) as client:

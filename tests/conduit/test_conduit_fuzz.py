@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 schemathesis = pytest.importorskip("schemathesis")
+from _conduit_support import load_conduit, log_in, register  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from schemathesis.checks import (  # noqa: E402
     content_type_conformance,
@@ -21,7 +22,6 @@ from schemathesis.checks import (  # noqa: E402
 )
 from schemathesis.python import asgi  # noqa: E402
 
-from conftest import load_conduit, log_in, register  # noqa: E402
 from plait.testing import TestClient  # noqa: E402
 
 CHECKS = [

@@ -8,8 +8,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
-
-from conftest import Conduit
+from _conduit_support import Conduit
 
 SIZE = 20
 

@@ -319,17 +319,10 @@ def test_malformed_input_is_a_403_never_a_500() -> None:
         assert client.post("/anything", headers=malformed).status_code == 403
 
 
-def test_a_form_body_that_stops_coming_is_a_408() -> None:
-    # The middleware reads the body for the token before the app does: it times out too.
-    app = App(body_timeout=0.2)
-    CSRF(app)
-
-    @app.post("/submit")
-    async def submit(request: Request) -> str:
-        return "never reached"
-
-    secret = new_secret()
-    scope = {
+def form_post_scope(secret: str, *extra: tuple[bytes, bytes]) -> dict[str, Any]:
+    """The ASGI scope of a same-origin form POST to /submit with the CSRF cookie ``secret``,
+    for tests that drive the app's ASGI callable by hand."""
+    return {
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
@@ -344,11 +337,24 @@ def test_a_form_body_that_stops_coming_is_a_408() -> None:
             (b"origin", b"http://testserver"),
             (b"cookie", f"csrftoken={secret}".encode()),
             (b"content-type", b"application/x-www-form-urlencoded"),
-            (b"accept", b"application/json"),
+            *extra,
         ],
         "client": ("127.0.0.1", 1234),
         "server": ("testserver", 80),
     }
+
+
+def test_a_form_body_that_stops_coming_is_a_408() -> None:
+    # The middleware reads the body for the token before the app does: it times out too.
+    app = App(body_timeout=0.2)
+    CSRF(app)
+
+    @app.post("/submit")
+    async def submit(request: Request) -> str:
+        return "never reached"
+
+    secret = new_secret()
+    scope = form_post_scope(secret, (b"accept", b"application/json"))
     sent: list[Any] = []
     pieces = [{"type": "http.request", "body": b"title=a&csrf_tok", "more_body": True}]
 
@@ -378,25 +384,7 @@ def test_the_token_in_a_form_is_read_without_an_asyncio_loop_too() -> None:
     app.build()
     secret = new_secret()
     body = f"csrf_token={mask(secret)}".encode()
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/submit",
-        "raw_path": b"/submit",
-        "root_path": "",
-        "query_string": b"",
-        "headers": [
-            (b"host", b"testserver"),
-            (b"origin", b"http://testserver"),
-            (b"cookie", f"csrftoken={secret}".encode()),
-            (b"content-type", b"application/x-www-form-urlencoded"),
-        ],
-        "client": ("127.0.0.1", 1234),
-        "server": ("testserver", 80),
-    }
+    scope = form_post_scope(secret)
     sent: list[Any] = []
 
     async def receive() -> Any:

@@ -40,7 +40,7 @@ def test_a_long_field_costs_bounded_cpu_and_the_token_after_it_is_found(filler: 
         response = client.post("/", content=body(), headers={"content-type": FORM.decode()})
         seconds = time.process_time() - start
     assert response.text == "ok"
-    assert seconds < 0.5
+    assert seconds < 1.0  # 2 MiB of "%41" decodes in ~0.25 s of CPU (as in Django)
 
 
 def test_exempt_prefixes_are_whole_path_segments() -> None:

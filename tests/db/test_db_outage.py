@@ -75,6 +75,36 @@ def test_pool_defaults_keep_connections() -> None:
     assert pool._timeout == POOL_TIMEOUT == 5  # type: ignore[attr-defined]
 
 
+def test_the_pool_keeps_its_connections_under_concurrency(postgres_server: str) -> None:
+    """Issue 12 finding 15: with 5 pooled connections and 10 of overflow, 10-15 clients made
+    the pool open and close overflow connections for every request (about 100 new PostgreSQL
+    connections a second). 20 rounds of 15 concurrent requests now open at most 15."""
+    import asyncio
+
+    from sqlalchemy import event, text
+
+    from plait.testing import AsyncTestClient
+
+    app = App()
+    db = Database(app, postgres_server)
+
+    @app.get("/")
+    async def index(session: Session) -> int:
+        return int(await session.scalar(text("SELECT 1 FROM pg_sleep(0.002)")) or 0)
+
+    opened: list[object] = []
+
+    async def main() -> None:
+        async with AsyncTestClient(app) as client:
+            event.listen(db.engine.sync_engine, "connect", lambda *args: opened.append(args))
+            for _ in range(20):
+                responses = await asyncio.gather(*(client.get("/") for _ in range(15)))
+                assert [r.json() for r in responses] == [1] * 15
+
+    asyncio.run(main())
+    assert 1 <= len(opened) <= 15, len(opened)
+
+
 def test_an_exhausted_pool_is_busy_not_unavailable(
     postgres_server: str, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
-from pathlib import Path
-
-import pytest
-
-import plait.ratelimit
-from _docs import DOCS, run_page
+from _docs import battery_tests
 
 RATELIMIT_API = {
     "Decision",
@@ -21,18 +15,6 @@ RATELIMIT_API = {
     "client_ip",
 }
 
-
-def test_page_code_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("PLAIT_REDIS_URL", raising=False)
-    ran = run_page(DOCS / "ratelimit.md", directory=tmp_path, isolated=True)
-    assert ran.tests >= 3
-
-
-def test_public_names_are_frozen() -> None:
-    assert set(plait.ratelimit.__all__) == RATELIMIT_API
-
-
-@pytest.mark.parametrize("module", ["_keys", "_limiter", "_middleware"])
-def test_private_modules_declare_all(module: str) -> None:
-    loaded = importlib.import_module(f"plait.ratelimit.{module}")
-    assert all(hasattr(loaded, name) for name in loaded.__all__)
+test_page_code_runs, test_public_names_are_frozen, test_private_modules_declare_all = battery_tests(
+    "ratelimit", RATELIMIT_API, ["_keys", "_limiter", "_middleware"], min_tests=3
+)

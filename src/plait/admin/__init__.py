@@ -29,6 +29,7 @@ require("sqlalchemy", "db", "plait.admin")
 
 from plait.admin._actions import action  # noqa: E402
 from plait.admin._history import LogEntry  # noqa: E402
+from plait.admin._inlines import StackedInline, TabularInline  # noqa: E402
 from plait.admin._options import ModelAdmin  # noqa: E402
 from plait.admin._site import Action, Admin, Permission  # noqa: E402
 from plait.admin._users import GroupAdmin, UserAdmin  # noqa: E402
@@ -40,6 +41,8 @@ __all__ = [
     "LogEntry",
     "ModelAdmin",
     "Permission",
+    "StackedInline",
+    "TabularInline",
     "UserAdmin",
     "action",
 ]

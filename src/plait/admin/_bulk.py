@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING
 
 from plait import Request, Response, StreamingResponse
 from plait.admin._actions import actions_of, csv_rows
+from plait.admin._bound import get_many
 from plait.admin._history import log
 from plait.admin._queries import filtered, ordered
-from plait.admin._views import NONE_SELECTED, Denied, get_many
+from plait.admin._views import NONE_SELECTED, Denied
 
 if TYPE_CHECKING:
     from plait.admin._site import Admin

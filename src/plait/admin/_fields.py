@@ -30,6 +30,7 @@ __all__ = [
     "KEYS",
     "OMIT",
     "FormField",
+    "Kind",
     "convert_errors",
     "form_fields",
     "format_value",

@@ -39,6 +39,8 @@ OPTIONS = (
     "extra_fields",
     "many_to_many",
     "actions",
+    "inlines",
+    "count_limit",
 )
 """The attributes ``Admin.register(Model, **options)`` accepts as keywords."""
 
@@ -80,7 +82,9 @@ class ModelAdmin:
     """The changelist's columns; by default ``__str__`` if the model defines it, else its
     first columns."""
     search_fields: Sequence[str] = ()
-    """Columns the search box matches (case-insensitive substring; every word must match)."""
+    """Columns the search box matches (case-insensitive substring; every word must match);
+    ``"^title"`` matches the start of the value only (case-sensitive ``LIKE 'word%'``, which
+    a B-tree index serves on a big table)."""
     list_filter: Sequence[str] = ()
     """Columns offered as filters beside the changelist (booleans, enums, foreign keys…)."""
     ordering: Sequence[str] = ()
@@ -91,6 +95,9 @@ class ModelAdmin:
     """Columns left out of the forms."""
     per_page: int = 50
     """Rows per changelist page."""
+    count_limit: int = 100_000
+    """Above this many rows the changelist stops counting: an unfiltered list shows
+    PostgreSQL's estimate, a filtered one "more than 100000"."""
     label: str | None = None
     """The model's name for people (``"blog post"``); by default from the class name."""
     label_plural: str | None = None
@@ -105,6 +112,9 @@ class ModelAdmin:
     actions: Sequence[str | Callable[..., Any]] = ()
     """Bulk actions of the changelist beside "Delete selected": functions taking
     ``(request, session, rows)`` (see :func:`plait.admin.action`), or names of methods."""
+    inlines: Sequence[type] = ()
+    """:class:`~plait.admin.TabularInline`/``StackedInline`` classes: related rows edited
+    on this model's change form, in its transaction."""
     app_label: str | None = None
     """The first part of the model's permission names (``"blog"`` in ``"blog.change_post"``);
     by default the group's name in lower case (``"auth"`` for plait.auth's models)."""
@@ -119,6 +129,7 @@ class ModelAdmin:
         for key, value in options.items():
             setattr(self, key, value)
         self.model = model
+        self.inline_instances: list[Any] = []  # built by Admin.register
         self.columns = model_columns(model)
         self.readable = frozenset(model_schema(model, "read").__struct_fields__)
         """The columns the API shows (not write-only, not excluded): the only ones listed,
@@ -167,6 +178,8 @@ class ModelAdmin:
         for option in ("search_fields", "list_filter", "readonly_fields", "exclude", "ordering"):
             for entry in getattr(self, option):
                 field = entry.lstrip("-") if option == "ordering" else entry
+                if option == "search_fields":
+                    field = entry.removeprefix("^")
                 if field not in self.columns:
                     raise ValueError(f"{name} {option}: {entry!r} is not a column of {name}")
                 if option not in ("readonly_fields", "exclude"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import enum
 import math
 from collections.abc import Mapping, Sequence
@@ -60,6 +61,17 @@ class ChangeList:
     pages: int
     order: str
     """The column sorted on, ``-`` first when descending."""
+    approximate: bool = False
+    """``count`` is PostgreSQL's estimate, or a count that stopped at the limit."""
+    limit: int | None = None
+    """The count's limit, when it stopped there (``count`` is then ``limit + 1``)."""
+
+    @property
+    def count_text(self) -> str:
+        """``1234``, ``about 1000000`` (an estimate) or ``more than 100000``."""
+        if self.limit is not None:
+            return f"more than {self.limit}"
+        return f"about {self.count}" if self.approximate else str(self.count)
 
 
 def sortable(admin: ModelAdmin) -> list[str]:
@@ -86,11 +98,15 @@ def _search(admin: ModelAdmin, query: str) -> sa.ColumnElement[bool] | None:
     clauses = []
     for term in terms:
         matches = []
-        for name in admin.search_fields:
+        for entry in admin.search_fields:
+            name = entry.removeprefix("^")
             column: Any = getattr(admin.model, name)
             if not isinstance(admin.columns[name].type, sa.String):
                 column = sa.cast(column, sa.String)
-            matches.append(column.icontains(term, autoescape=True))
+            if entry.startswith("^"):
+                matches.append(column.startswith(term, autoescape=True))
+            else:
+                matches.append(column.icontains(term, autoescape=True))
         clauses.append(sa.or_(*matches))
     return sa.and_(*clauses)
 
@@ -118,8 +134,63 @@ async def load_filters(
             rows: Any = await session.scalars(query.order_by(attribute).limit(_DISTINCT_LIMIT))
             choices = [(_param_text(value), format_value(value)) for value in rows]
         label = humanize(name.removesuffix("_id") if related else name)
+        if _is_date(column):
+            param, choices = f"{name}__range", list(DATE_CHOICES)
+            if column.nullable:
+                choices += [("notnull", "Has date"), ("null", "No date")]
         filters.append(Filter(name, label, param, choices, params.get(param)))
+        if column.nullable and not _is_date(column) and not isinstance(column.type, sa.Boolean):
+            # Django's EmptyFieldListFilter: with a value, or without.
+            param = f"{name}__isnull"
+            empty = [("0", "Has value"), ("1", "Empty")]
+            filters.append(Filter(name, f"{label} set", param, empty, params.get(param)))
     return filters
+
+
+DATE_CHOICES = (
+    ("today", "Today"),
+    ("past7", "Past 7 days"),
+    ("month", "This month"),
+    ("year", "This year"),
+)
+"""The date filter's ranges (Django's ``DateFieldListFilter``), in UTC."""
+
+
+def _is_date(column: sa.Column[Any]) -> bool:
+    type_ = column.type
+    if isinstance(type_, sa.types.TypeDecorator):
+        type_ = type_.impl_instance
+    return isinstance(type_, sa.Date | sa.DateTime)
+
+
+def _date_range(column: sa.Column[Any], choice: str) -> tuple[Any, Any] | None:
+    """``[start, end)`` of a date filter's choice, typed as the column stores it."""
+    now = datetime.datetime.now(datetime.UTC)
+    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    if choice == "today":
+        start, end = today, today + datetime.timedelta(days=1)
+    elif choice == "past7":
+        start, end = today - datetime.timedelta(days=6), today + datetime.timedelta(days=1)
+    elif choice == "month":
+        start = today.replace(day=1)
+        end = (start + datetime.timedelta(days=32)).replace(day=1)
+    elif choice == "year":
+        start, end = (
+            today.replace(month=1, day=1),
+            today.replace(year=today.year + 1, month=1, day=1),
+        )
+    else:
+        return None
+    type_ = column.type
+    if isinstance(type_, sa.types.TypeDecorator):
+        type_ = type_.impl_instance
+    if not isinstance(type_, sa.DateTime):
+        return start.date(), end.date()
+    if not getattr(column.type, "timezone", False) and not isinstance(
+        column.type, sa.types.TypeDecorator
+    ):
+        return start.replace(tzinfo=None), end.replace(tzinfo=None)
+    return start, end
 
 
 def _param_text(value: Any) -> str:
@@ -133,6 +204,15 @@ def _param_text(value: Any) -> str:
 def _filter_clauses(admin: ModelAdmin, params: Mapping[str, str]) -> list[Any]:
     clauses = []
     for name in admin.list_filter:
+        attribute = getattr(admin.model, name)
+        empty = params.get(f"{name}__isnull")
+        if empty in ("0", "1"):
+            clauses.append(attribute.is_(None) if empty == "1" else attribute.is_not(None))
+        chosen = params.get(f"{name}__range")
+        if chosen in ("null", "notnull"):
+            clauses.append(attribute.is_(None) if chosen == "null" else attribute.is_not(None))
+        elif chosen is not None and (bounds := _date_range(admin.columns[name], chosen)):
+            clauses.append(sa.and_(attribute >= bounds[0], attribute < bounds[1]))
         text = params.get(f"{name}__exact")
         if text is None:
             continue
@@ -142,19 +222,23 @@ def _filter_clauses(admin: ModelAdmin, params: Mapping[str, str]) -> list[Any]:
     return clauses
 
 
-def _ordering(admin: ModelAdmin, requested: str | None) -> tuple[str, list[Any]]:
+def _ordering(
+    admin: ModelAdmin, requested: str | None, reverse: bool = False
+) -> tuple[str, list[Any]]:
     allowed = sortable(admin)
     order: Sequence[str]
     if requested and requested.lstrip("-") in allowed:
         order = [requested]
     else:
         order = list(admin.ordering) or [f"-{admin.pk_name}"]
-    clauses = []
-    for entry in order:
-        attribute = getattr(admin.model, entry.lstrip("-"))
-        clauses.append(attribute.desc() if entry.startswith("-") else attribute.asc())
+    entries = list(order)
     if all(entry.lstrip("-") != admin.pk_name for entry in order):
-        clauses.append(getattr(admin.model, admin.pk_name).asc())  # a stable page order
+        entries.append(admin.pk_name)  # a stable page order
+    clauses = []
+    for entry in entries:
+        attribute = getattr(admin.model, entry.lstrip("-"))
+        descending = entry.startswith("-") != reverse
+        clauses.append(attribute.desc() if descending else attribute.asc())
     return order[0], clauses
 
 
@@ -177,21 +261,65 @@ def ordered(admin: ModelAdmin, query: sa.Select[Any], requested: str | None) -> 
 async def load_changelist(
     admin: ModelAdmin, session: AsyncSession, params: Mapping[str, str]
 ) -> ChangeList:
-    """The page of rows ``params`` asks for (``q``, ``o``, ``p``, ``<column>__exact``)."""
+    """The page of rows ``params`` asks for (``q``, ``o``, ``p``, ``<column>__exact``).
+
+    Big tables stay fast: above ``admin.count_limit`` rows an unfiltered list shows
+    PostgreSQL's estimate instead of counting them all, and a filtered count stops there
+    ("more than …"); a page in the second half is read from the end, the last one with no
+    offset at all.
+    """
     query, search = filtered(admin, params)
-    count = await session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
+    limit = admin.count_limit
+    unfiltered = search is None and query.whereclause is None
+    estimate = await _estimate(session, admin) if unfiltered else None
+    capped = None
+    if estimate is not None and estimate > limit:
+        count, approximate = estimate, True
+    else:
+        count = await _capped_count(session, query, limit)
+        approximate = count > limit
+        capped = limit if approximate else None
     total = count
-    if search is not None or query.whereclause is not None:
-        total = await session.scalar(sa.select(sa.func.count()).select_from(admin.model)) or 0
+    if not unfiltered:
+        total = await _estimate(session, admin) or await _capped_count(
+            session, sa.select(admin.model), limit
+        )
     pages = max(1, math.ceil(count / admin.per_page))
     try:
         page = min(max(1, int(params.get("p", "1"))), pages)
     except ValueError:
-        page = 1
+        page = pages if params.get("p") == "last" else 1
     order, clauses = _ordering(admin, params.get("o"))
-    query = query.order_by(*clauses).offset((page - 1) * admin.per_page).limit(admin.per_page)
-    objects = list(await session.scalars(query))
-    return ChangeList(objects, count, total, page, pages, order)
+    if page > 1 and page * 2 > pages + 1 and (page == pages or not approximate):
+        # PERF: read from the end: the last page costs what the first does.
+        from_end = 0 if page == pages else count - page * admin.per_page
+        size = count - (page - 1) * admin.per_page if page == pages and not approximate else None
+        _, backwards = _ordering(admin, params.get("o"), reverse=True)
+        query = query.order_by(*backwards).offset(max(0, from_end))
+        rows = list(await session.scalars(query.limit(min(size or admin.per_page, admin.per_page))))
+        objects = rows[::-1]
+    else:
+        query = query.order_by(*clauses).offset((page - 1) * admin.per_page)
+        objects = list(await session.scalars(query.limit(admin.per_page)))
+    return ChangeList(objects, count, total, page, pages, order, approximate, capped)
+
+
+async def _capped_count(session: AsyncSession, query: sa.Select[Any], limit: int) -> int:
+    """How many rows ``query`` selects, counting no further than ``limit + 1``."""
+    ones = query.with_only_columns(sa.literal(1), maintain_column_froms=True)
+    capped = ones.limit(limit + 1).subquery()
+    return int(await session.scalar(sa.select(sa.func.count()).select_from(capped)) or 0)
+
+
+async def _estimate(session: AsyncSession, admin: ModelAdmin) -> int | None:
+    """PostgreSQL's estimate of the table's rows (``pg_class.reltuples``), if it has one."""
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    table: Any = sa.inspect(admin.model).local_table
+    name = f"{table.schema}.{table.name}" if table.schema else table.name
+    query = sa.text("SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(:name)")
+    estimate = await session.scalar(query, {"name": name})
+    return int(estimate) if estimate is not None and estimate >= 0 else None
 
 
 async def load_choices(session: AsyncSession, model: type, key: str) -> list[tuple[str, str]]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import msgspec
@@ -63,6 +63,7 @@ async def save(
     raw: dict[str, Any],
     fields: Sequence[FormField] = (),
     history: bool = False,
+    before_commit: Callable[[Any], Awaitable[list[dict[str, Any]]]] | None = None,
 ) -> tuple[Any, dict[str, str]]:
     """Validate ``raw`` with the model's Create (``obj`` None) or Update schema, save, commit.
 
@@ -96,11 +97,13 @@ async def save(
             return None, errors
     try:
         await model_admin.save_model(request, session, obj, change)
+        found = changes(model_admin, before, snapshot(model_admin, obj, tracked))
+        await session.flush()  # the new row's key
+        if before_commit is not None:  # the inlines' rows, in the same transaction
+            found += await before_commit(obj)
         if history:
-            found = changes(model_admin, before, snapshot(model_admin, obj, tracked))
             if virtual:
                 found.append({"field": "Password", "old": HIDDEN, "new": HIDDEN})
-            await session.flush()  # the new row's key
             session.add(log(request, model_admin, obj, "change" if change else "add", found))
         await session.commit()
     except IntegrityError as exc:

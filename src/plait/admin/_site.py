@@ -132,14 +132,14 @@ class Admin:
                     f"Two registered models are both called {model.__name__}: the admin's "
                     "URLs would clash"
                 )
-        self.registry[model] = model_admin
+        self.registry[model] = _with_inlines(model_admin)
 
         def decorator(cls: MA) -> MA:
             if not (isinstance(cls, type) and issubclass(cls, ModelAdmin)):
                 raise TypeError("@admin.register(Model) decorates a ModelAdmin subclass")
             self._check_open("register")
             if self.registry.get(model) is model_admin:  # replace what this call registered
-                self.registry[model] = cls(model, **options)
+                self.registry[model] = _with_inlines(cls(model, **options))
             return cls
 
         return decorator
@@ -280,3 +280,9 @@ class Admin:
             here += "?" + request.url.query
         separator = "&" if "?" in self.login_url else "?"
         return f"{self.login_url}{separator}next={quote(here, safe='/')}"
+
+
+def _with_inlines(model_admin: ModelAdmin) -> ModelAdmin:
+    """``model_admin`` with its inlines built (a wrong foreign key fails at registration)."""
+    model_admin.inline_instances = [inline(model_admin) for inline in model_admin.inlines]
+    return model_admin

@@ -98,7 +98,8 @@ class PasswordPage:
         self.views = views
 
     async def __call__(self, request: Request, model: str, pk: str) -> Response:
-        from plait.admin._views import Denied, bound_fields, get_object, non_field_errors
+        from plait.admin._bound import bound_fields, get_object, non_field_errors
+        from plait.admin._views import Denied
 
         views = self.views
         try:

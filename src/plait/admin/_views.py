@@ -6,14 +6,26 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from plait import RedirectResponse, Request, Response
 from plait.admin._actions import actions_of, related_rows
+from plait.admin._bound import (
+    bound_fields,
+    default_value,
+    deleted_text,
+    field_choices,
+    get_many,
+    get_object,
+    inline_errors,
+    inline_writer,
+    non_field_errors,
+    readonly_values,
+    saved_text,
+    submitted_values,
+)
 from plait.admin._fields import (
-    KEYS,
     FormField,
     form_fields,
     format_value,
@@ -21,12 +33,11 @@ from plait.admin._fields import (
     parse_form,
 )
 from plait.admin._history import log, recent
+from plait.admin._inlines import InlineRows, inline_rows
 from plait.admin._links import filter_links, header_links, link, page_links
-from plait.admin._options import Action, ModelAdmin, humanize, object_label
+from plait.admin._options import Action, ModelAdmin, object_label
 from plait.admin._queries import (
-    column_value,
     load_changelist,
-    load_choices,
     load_filters,
     related_labels,
 )
@@ -35,17 +46,7 @@ from plait.admin._saving import save
 if TYPE_CHECKING:
     from plait.admin._site import Admin
 
-__all__ = [
-    "NONE_SELECTED",
-    "Denied",
-    "Views",
-    "bound_fields",
-    "get_many",
-    "get_object",
-    "is_anonymous",
-    "is_staff",
-    "non_field_errors",
-]
+__all__ = ["HISTORY_LIMIT", "NONE_SELECTED", "Denied", "Views", "is_anonymous", "is_staff"]
 
 HISTORY_LIMIT = 500
 """The most log entries an object's history page shows (the newest)."""
@@ -158,6 +159,33 @@ class Views:
             async with self.site.db.transaction() as writing:
                 await self.site.create_permissions(writing)
 
+    async def inlines(
+        self,
+        request: Request,
+        model_admin: ModelAdmin,
+        session: AsyncSession,
+        parent_key: Any,
+        form: Mapping[str, Any] | None,
+    ) -> list[InlineRows]:
+        """The inlines of the form, with their rows (stored, or as posted) and writes."""
+        states = []
+        for inline in getattr(model_admin, "inline_instances", ()):
+            registered = inline.model in self.site.registry
+
+            async def can(
+                action: Action, model: type = inline.model, registered: bool = registered
+            ) -> bool:
+                return await self.site.allowed(request, action, model) if registered else True
+
+            if not await can("view"):
+                continue
+            state = InlineRows(inline, await can("add"), await can("change"), await can("delete"))
+            fields = inline.fields["create"] + inline.fields["update"]
+            choices = await field_choices(session, fields)
+            await inline_rows(state, session, parent_key, form, choices, bound_fields)
+            states.append(state)
+        return states
+
     async def messages(
         self, request: Request, model_admin: ModelAdmin, session: AsyncSession
     ) -> list[tuple[str, str]]:
@@ -175,9 +203,9 @@ class Views:
         note, key, count = query.get("_msg"), query.get("_pk"), query.get("_n", "")
         if note in ("added", "changed") and key is not None:
             obj = await get_object(session, model_admin, key)
-            return [("success", _saved_text(model_admin, note, obj))]
+            return [("success", saved_text(model_admin, note, obj))]
         if note == "deleted":
-            return [("success", _saved_text(model_admin, note, None))]
+            return [("success", saved_text(model_admin, note, None))]
         if note == "action":
             return [("success", "The action was done.")]
         if note == "password":
@@ -185,7 +213,7 @@ class Views:
         if note == "none":
             return [("warning", NONE_SELECTED)]
         if note == "deleted_many" and count.isdigit():
-            return [("success", _deleted_text(model_admin, int(count)))]
+            return [("success", deleted_text(model_admin, int(count)))]
         return []
 
     def done(
@@ -349,23 +377,33 @@ class Views:
         errors: dict[str, str] = {}
         async with self.site.db.session() as session:
             messages = await self.messages(request, model_admin, session)  # "add another"
-            choices = await _choices(session, fields)
-            if request.method == "POST":
-                form = await request.form()
+            choices = await field_choices(session, fields)
+            form = await request.form() if request.method == "POST" else None
+            inlines = await self.inlines(request, model_admin, session, None, form)
+            if form is not None:
                 raw, errors = parse_form(fields, form, "create", choices)
+                inline_errors(inlines, errors)
                 if not errors:
                     obj, errors = await save(
-                        request, session, model_admin, None, raw, fields, self.site.history
+                        request,
+                        session,
+                        model_admin,
+                        None,
+                        raw,
+                        fields,
+                        self.site.history,
+                        inline_writer(session, inlines),
                     )
                     if obj is not None:
                         return self._after_save(request, model_admin, form, obj, "added")
-                values = _submitted(fields, form)
+                values = submitted_values(fields, form)
             else:
-                values = {f.name: _default(model_admin, f) for f in fields}
+                values = {f.name: default_value(model_admin, f) for f in fields}
         context = {
             "title": f"Add {model_admin.label}",
             "model": model_admin,
             "fields": bound_fields(fields, values, errors, choices),
+            "inlines": [state.view(bound_fields) for state in inlines],
             "errors": errors,
             "non_field_errors": non_field_errors(fields, errors),
             "readonly": [],
@@ -395,20 +433,30 @@ class Views:
                 await session.refresh(obj, many)  # relationships load only when asked
             # Read before any write: a failed commit expires the object.
             label = object_label(obj)
-            readonly = _readonly(model_admin, fields, obj)
+            readonly = readonly_values(model_admin, fields, obj)
             messages = await self.messages(request, model_admin, session)
-            choices = await _choices(session, fields)
+            choices = await field_choices(session, fields)
             shown = {f.name: input_value(f, getattr(obj, f.name)) for f in fields if not f.virtual}
-            if request.method == "POST":
-                form = await request.form()
+            form = await request.form() if request.method == "POST" else None
+            key = getattr(obj, model_admin.pk_name)
+            inlines = await self.inlines(request, model_admin, session, key, form)
+            if form is not None:
                 raw, errors = parse_form(fields, form, "update", choices, shown)
+                inline_errors(inlines, errors)
                 if not errors:
                     saved, errors = await save(
-                        request, session, model_admin, obj, raw, fields, self.site.history
+                        request,
+                        session,
+                        model_admin,
+                        obj,
+                        raw,
+                        fields,
+                        self.site.history,
+                        inline_writer(session, inlines),
                     )
                     if saved is not None:
                         return self._after_save(request, model_admin, form, saved, "changed")
-                values = _submitted(fields, form)
+                values = submitted_values(fields, form)
             else:
                 values = shown
         can_delete = await self.site.allowed(request, "delete", model_admin.model)
@@ -419,6 +467,7 @@ class Views:
             "object_label": label,
             "model": model_admin,
             "fields": bound_fields(fields, values, errors, choices),
+            "inlines": [state.view(bound_fields) for state in inlines] if can_change else [],
             "errors": errors,
             "non_field_errors": non_field_errors(fields, errors),
             "readonly": readonly,
@@ -452,7 +501,7 @@ class Views:
         else:
             url = self.site.url(request, slug)
         query = {"_msg": note, "_pk": str(getattr(obj, model_admin.pk_name))}
-        return self.done(request, url, _saved_text(model_admin, note, obj), query)
+        return self.done(request, url, saved_text(model_admin, note, obj), query)
 
     async def delete(self, request: Request, model: str, pk: str) -> Response:
         try:
@@ -480,7 +529,7 @@ class Views:
                     )
                 else:
                     url = self.site.url(request, model_admin.slug)
-                    text = _saved_text(model_admin, "deleted", obj)
+                    text = saved_text(model_admin, "deleted", obj)
                     return self.done(request, url, text, {"_msg": "deleted"})
         context = {
             "title": "Are you sure?",
@@ -526,7 +575,7 @@ class Views:
                         "refer to some of them. Delete or change those first."
                     )
                 else:
-                    text = _deleted_text(model_admin, len(objects))
+                    text = deleted_text(model_admin, len(objects))
                     query = {"_msg": "deleted_many", "_n": str(len(objects))}
                     return self.done(request, changelist, text, query)
         context = {
@@ -540,111 +589,3 @@ class Views:
             "breadcrumbs": self.crumbs(request, model_admin),
         }
         return self.page(request, "delete_selected.html", context, 409 if error else 200)
-
-
-# -------------------------------------------------------------------- helpers
-
-
-def _saved_text(model_admin: ModelAdmin, note: str, obj: Any) -> str:
-    if obj is None:
-        return f"The {model_admin.label} was {note} successfully."
-    return f"The {model_admin.label} “{object_label(obj)}” was {note} successfully."
-
-
-def _deleted_text(model_admin: ModelAdmin, count: int) -> str:
-    label = model_admin.label if count == 1 else model_admin.label_plural
-    return f"Successfully deleted {count} {label}."
-
-
-async def get_object(session: AsyncSession, model_admin: ModelAdmin, text: str) -> Any:
-    """The row with primary key ``text``, or None."""
-    key = column_value(model_admin, model_admin.pk_name, text)
-    return None if key is None else await session.get(model_admin.model, key)
-
-
-async def get_many(session: AsyncSession, model_admin: ModelAdmin, texts: list[str]) -> list[Any]:
-    """The rows whose primary keys are among ``texts``, in key order."""
-    keys = {
-        key
-        for text in texts
-        if (key := column_value(model_admin, model_admin.pk_name, text)) is not None
-    }
-    if not keys:
-        return []
-    attribute = getattr(model_admin.model, model_admin.pk_name)
-    query: sa.Select[Any] = sa.select(model_admin.model).where(attribute.in_(keys))
-    return list(await session.scalars(query.order_by(attribute)))
-
-
-async def _choices(session: AsyncSession, fields: list[FormField]) -> dict[str, list[Any]]:
-    """The options of the fields that list rows: foreign keys and many-to-many fields."""
-    return {
-        f.name: await load_choices(session, f.related, f.related_key)
-        for f in fields
-        if f.related is not None and f.related_key is not None
-    }
-
-
-def _default(model_admin: ModelAdmin, form_field: FormField) -> str:
-    if form_field.name not in model_admin.columns:
-        return ""
-    default = model_admin.columns[form_field.name].default
-    arg = getattr(default, "arg", None)
-    if default is None or not getattr(default, "is_scalar", False):
-        return ""
-    return input_value(form_field, arg)
-
-
-def _submitted(fields: list[FormField], form: Mapping[str, Any]) -> dict[str, str]:
-    """What was posted, as typed (an invalid form shows it back, never loses it)."""
-    values = {}
-    for f in fields:
-        posted = form.get(f.name, "")
-        if f.widget == "checkbox":
-            values[f.name] = "true" if f.name in form else "false"
-        elif f.many:
-            getlist = getattr(form, "getlist", None)
-            chosen = getlist(f.name) if getlist is not None else []
-            values[f.name] = KEYS.join(v for v in chosen if isinstance(v, str))
-        else:
-            values[f.name] = "" if f.widget == "password" or not isinstance(posted, str) else posted
-    return values
-
-
-def bound_fields(
-    fields: list[FormField],
-    values: Mapping[str, str],
-    errors: Mapping[str, str],
-    choices: Mapping[str, list[tuple[str, str]]],
-) -> list[dict[str, Any]]:
-    """Each field with its value, error and options: what the form template shows."""
-    bound = []
-    for f in fields:
-        options = list(choices.get(f.name) or f.choices)
-        blank = f.nullable or not values.get(f.name)  # nothing chosen yet: say so
-        if f.widget == "select" and blank and all(key != "" for key, _ in options):
-            options.insert(0, ("", "---------"))
-        bound.append(
-            {
-                "field": f,
-                "value": values.get(f.name, "").split(KEYS) if f.many else values.get(f.name, ""),
-                "error": errors.get(f.name),
-                "options": options,
-            }
-        )
-    return bound
-
-
-def non_field_errors(fields: list[FormField], errors: Mapping[str, str]) -> list[str]:
-    names = {f.name for f in fields}
-    return [message for key, message in errors.items() if key not in names]
-
-
-def _readonly(model_admin: ModelAdmin, fields: list[FormField], obj: Any) -> list[tuple[str, str]]:
-    editable = {f.name for f in fields}
-    shown = model_admin.readable
-    return [
-        (humanize(name), format_value(getattr(obj, name)))
-        for name in model_admin.columns
-        if name not in editable and name not in model_admin.exclude and name in shown
-    ]

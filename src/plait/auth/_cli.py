@@ -7,7 +7,8 @@ from typing import Any
 
 import click
 
-from plait.db._cli import app_database, app_options
+from plait._clioptions import app_option
+from plait.db._cli import app_database
 
 __all__ = ["PASSWORD_ENVVAR", "createsuperuser"]
 
@@ -37,7 +38,7 @@ def _ask_password(target: Any, username: str, email: str) -> str:
 
 
 @click.command("createsuperuser")
-@app_options
+@app_option
 @click.option("--database", default="default", show_default=True, help="Which database.")
 @click.option("--username", help="The superuser's username.")
 @click.option("--email", help="The superuser's email address.")

@@ -295,8 +295,9 @@ class Channels:
         )
 
         async def stream() -> AsyncIterator[bytes]:
+            get = subscription.get  # PERF: one await per event, no inner generator
             try:
-                async for message in subscription:
+                while (message := await get()) is not None:
                     yield message.event
             finally:
                 await stack.aclose()

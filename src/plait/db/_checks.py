@@ -20,7 +20,10 @@ if TYPE_CHECKING:
     from plait._app import App
     from plait.db._database import Database
 
-__all__ = ["CHECKS", "pending_migrations"]
+__all__ = ["CHECKS", "CONNECT_TIMEOUT", "pending_migrations"]
+
+CONNECT_TIMEOUT = 5.0
+"""Seconds the migrations check waits for the database before reporting ``db.W002``."""
 
 
 def pending_migrations(db: Database) -> list[str]:
@@ -39,7 +42,8 @@ def pending_migrations(db: Database) -> list[str]:
     on_disk = db.is_sqlite and database != ":memory:" and not database.startswith("file:")
     if on_disk and not Path(database).exists():
         return every
-    applied = _in_thread(_current_heads(db))
+    # A database server that does not answer must not hold `plait run` up for a minute.
+    applied = _in_thread(asyncio.wait_for(_current_heads(db), CONNECT_TIMEOUT))
     if not applied:
         return every
     done = {rev.revision for head in applied for rev in scripts.iterate_revisions(head, "base")}
@@ -74,6 +78,15 @@ def _unapplied(app: App, deploy: bool) -> Iterator[Finding]:
         option = "" if name == "default" else f" --database {name}"
         try:
             pending = pending_migrations(db)
+        except TimeoutError:
+            yield Finding(
+                "db.W002",
+                "warning",
+                f"Could not tell whether the {name!r} database is migrated: it did not answer "
+                f"within {CONNECT_TIMEOUT:g} s",
+                "check DATABASE_URL, and that the database server is up",
+            )
+            continue
         except Exception as exc:
             yield Finding(
                 "db.W002",

@@ -12,35 +12,20 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from plait._clioptions import app_dir_option
+from plait._clioptions import app_option
 from plait._progress import Progress
 
 if TYPE_CHECKING:
     from plait.db._database import Database
 
-__all__ = ["app_database", "app_options", "db"]
+__all__ = ["app_database", "db"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def app_options(func: F) -> F:
-    """``--app APP`` (default ``$PLAIT_APP``) and ``--app-dir``: the options of a command that
-    works on an app's database, passed as ``app_spec`` and ``app_dir`` (see
-    :func:`app_database`)."""
-    func = app_dir_option(func)
-    return click.option(
-        "--app",
-        "app_spec",
-        envvar="PLAIT_APP",
-        required=True,
-        metavar="APP",
-        help="The app: 'module:app' or 'path/to/file.py:app' (default: $PLAIT_APP).",
-    )(func)
-
-
 def _options(func: F) -> F:
     decorators = [
-        app_options,
+        app_option,
         click.option(
             "--database",
             default="default",

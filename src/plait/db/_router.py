@@ -235,54 +235,49 @@ def crud_router(
             tags=route_tags,
         )
 
-    if "replace" in operations:
-        replace_schema = _without_keys(create_schema, mapper)
+    def add_change(method: str, verb: str, schema: Any, replace: bool, summary: str) -> None:
+        """PUT (``replace``: fields left out go back to their defaults) or PATCH: load the
+        row, apply the body, flush, answer the row as read back."""
 
-        async def replace_one(**kw: Any) -> Any:
+        async def change_one(**kw: Any) -> Any:
             db: AsyncSession = kw["session"]
             obj: Any = await get_or_404(db, model, kw[pk_name])
             apply(obj, kw["data"])
-            _reset_to_defaults(obj, kw["data"], mapper)
+            if replace:
+                _reset_to_defaults(obj, kw["data"], mapper)
             await db.flush()
             return await reload(db, obj)
 
         router.add_route(
             pk_path,
             _handler(
-                f"replace_{table}",
-                replace_one,
-                [(pk_name, pk_type, ...), ("data", replace_schema, ...), ("session", Session, ...)],
+                f"{verb}_{table}",
+                change_one,
+                [(pk_name, pk_type, ...), ("data", schema, ...), ("session", Session, ...)],
                 read,
-                f"Replace a {name}: every field is set, those left out to their defaults.",
+                summary,
             ),
-            methods=["PUT"],
+            methods=[method],
             responses={**not_found, 409: "A unique value is already taken by another row"},
             dependencies=deps,
             tags=route_tags,
         )
 
+    if "replace" in operations:
+        add_change(
+            "PUT",
+            "replace",
+            _without_keys(create_schema, mapper),
+            True,
+            f"Replace a {name}: every field is set, those left out to their defaults.",
+        )
     if "update" in operations:
-
-        async def update_one(**kw: Any) -> Any:
-            db: AsyncSession = kw["session"]
-            obj: Any = await get_or_404(db, model, kw[pk_name])
-            apply(obj, kw["data"])
-            await db.flush()
-            return await reload(db, obj)
-
-        router.add_route(
-            pk_path,
-            _handler(
-                f"update_{table}",
-                update_one,
-                [(pk_name, pk_type, ...), ("data", update_schema, ...), ("session", Session, ...)],
-                read,
-                f"Change some fields of a {name} (absent fields are kept).",
-            ),
-            methods=["PATCH"],
-            responses={**not_found, 409: "A unique value is already taken by another row"},
-            dependencies=deps,
-            tags=route_tags,
+        add_change(
+            "PATCH",
+            "update",
+            update_schema,
+            False,
+            f"Change some fields of a {name} (absent fields are kept).",
         )
 
     if "delete" in operations:

@@ -12,7 +12,7 @@ from typing import Any
 import click
 import sqlalchemy as sa
 
-from plait._clioptions import app_dir_option
+from plait._clioptions import app_dir_option, app_option
 from plait.tasks._records import FAILED, OUTBOX, PENDING, task_table
 from plait.tasks._tasks import Tasks
 
@@ -104,18 +104,6 @@ def beat(app_spec: str, app_dir: str, log_level: str) -> None:
 # ------------------------------------------------------------------ plait tasks …
 
 
-def _app_option(func: Any) -> Any:
-    func = app_dir_option(func)
-    return click.option(
-        "--app",
-        "app_spec",
-        envvar="PLAIT_APP",
-        required=True,
-        metavar="APP",
-        help="The app: 'module:app' or 'path/to/file.py:app' (default: $PLAIT_APP).",
-    )(func)
-
-
 @click.group()
 def tasks() -> None:
     """The app's background tasks: status, the failed ones, retrying them."""
@@ -134,7 +122,7 @@ def _run(app_spec: str, app_dir: str, work: Any) -> Any:
 
 
 @tasks.command()
-@_app_option
+@app_option
 def status(app_spec: str, app_dir: str) -> None:
     """Queue depth, running, scheduled and failed tasks."""
     from plait.tasks._status import collect
@@ -144,7 +132,7 @@ def status(app_spec: str, app_dir: str) -> None:
 
 
 @tasks.command()
-@_app_option
+@app_option
 @click.option("--limit", default=50, show_default=True)
 def failed(app_spec: str, app_dir: str, limit: int) -> None:
     """The dead letters: tasks whose every try failed."""
@@ -170,7 +158,7 @@ def failed(app_spec: str, app_dir: str, limit: int) -> None:
 
 
 @tasks.command()
-@_app_option
+@app_option
 @click.argument("task_id")
 def retry(app_spec: str, app_dir: str, task_id: str) -> None:
     """Run a failed task again (its tries start over)."""

@@ -1,0 +1,75 @@
+"""plait.db: the database endpoints through plait's data layer, the way its docs teach.
+
+Models on the TechEmpower tables, the ``Session`` dependency, derived schemas and
+``crud_router``. The HTTP bench's ``/db``, ``/queries`` and ``/fortunes`` (so its rows
+compare with every other app's, which share ``benchdb.py``), plus the data-path endpoints:
+``GET /worlds/{id}`` (``crud_router``), ``POST /worlds`` (a create, 201) and ``/updates``
+(TechEmpower's: rows read and written in one transaction).
+"""
+
+import os
+from operator import attrgetter
+from pathlib import Path
+
+from benchdb import DEFAULT_PG_DSN, DEFAULT_SQLITE, EXTRA_FORTUNE, query_count, random_id
+from sqlalchemy import String, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from plait import App, HTMLResponse, Request
+from plait.db import Database, Model, Session, crud_router
+from plait.templates import Templates
+
+
+def _url() -> str:
+    if os.environ.get("BENCH_DB", "sqlite") == "postgres":
+        dsn = os.environ.get("BENCH_PG_DSN", DEFAULT_PG_DSN)
+        return dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
+    return f"sqlite+aiosqlite:///{os.environ.get('BENCH_SQLITE', DEFAULT_SQLITE)}"
+
+
+class World(Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    randomNumber: Mapped[int] = mapped_column("randomnumber")  # TechEmpower's JSON name
+
+
+class Fortune(Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message: Mapped[str] = mapped_column(String(2048))
+
+
+app = App()
+# A small pool: every server of a bench run is up at once, PostgreSQL allows 100.
+db = Database(app, _url(), engine_options={"pool_size": 4})
+templates = Templates(app, Path(__file__).parent / "templates")
+app.include_router(crud_router(World, operations=["get", "create"]))
+
+
+@app.get("/plaintext")
+async def plaintext() -> str:
+    return "Hello, World!"
+
+
+@app.get("/db")
+async def single_query(session: Session) -> World.Read:
+    return await session.get(World, random_id())
+
+
+@app.get("/queries")
+async def queries(session: Session, queries: str | None = None) -> list[World.Read]:
+    return [await session.get(World, random_id()) for _ in range(query_count(queries))]
+
+
+@app.get("/updates")
+async def updates(session: Session, queries: str | None = None) -> list[World.Read]:
+    worlds = [await session.get(World, random_id()) for _ in range(query_count(queries))]
+    for world in worlds:
+        world.randomNumber = random_id()
+    return worlds  # the Session commits before the response goes out
+
+
+@app.get("/fortunes")
+async def fortunes(request: Request, session: Session) -> HTMLResponse:
+    rows = list(await session.scalars(select(Fortune)))
+    rows.append(Fortune(id=0, message=EXTRA_FORTUNE))
+    rows.sort(key=attrgetter("message"))
+    return templates.render(request, "fortunes.html", {"fortunes": rows})

@@ -1,0 +1,257 @@
+"""Inlines: a related model's rows edited on the parent's change form (Django's
+``TabularInline``/``StackedInline``), added, changed and deleted in the parent's transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import msgspec
+import sqlalchemy as sa
+
+from plait.admin._fields import FormField, Kind, form_fields, input_value, parse_form
+from plait.admin._options import ModelAdmin, object_label
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+__all__ = ["InlineModelAdmin", "InlineRows", "StackedInline", "TabularInline"]
+
+MAX_ROWS = 1000
+"""The most rows one inline accepts in a post (a form can't make the server loop forever)."""
+
+
+class InlineModelAdmin:
+    """The rows of ``model`` that refer to the parent, edited on the parent's page::
+
+        class CommentInline(TabularInline):
+            model = Comment
+            extra = 1
+
+        class PostAdmin(ModelAdmin):
+            inlines = (CommentInline,)
+
+    ``fk_name`` names the foreign-key column when ``model`` has several to the parent;
+    ``exclude`` leaves columns out; ``extra`` blank rows are offered for new ones.
+    """
+
+    model: ClassVar[type]
+    fk_name: ClassVar[str | None] = None
+    exclude: ClassVar[Sequence[str]] = ()
+    extra: ClassVar[int] = 1
+    style: ClassVar[str] = "tabular"
+
+    def __init__(self, parent: ModelAdmin) -> None:
+        model = self.model
+        helper = _helper(model)  # the inline model's columns, labels and form fields
+        self.admin = helper
+        parent_table: Any = sa.inspect(parent.model).local_table
+        candidates = [
+            name
+            for name, column in helper.columns.items()
+            if any(fk.column.table is parent_table for fk in column.foreign_keys)
+        ]
+        if self.fk_name is not None:
+            candidates = [c for c in candidates if c == self.fk_name]
+        if len(candidates) != 1:
+            raise ValueError(
+                f"{type(self).__name__}: {model.__name__} needs exactly one foreign key to "
+                f"{parent.model.__name__} (set fk_name), found {candidates or 'none'}"
+            )
+        self.fk = candidates[0]
+        self.parent = parent
+        self.prefix = helper.slug
+        skipped = {self.fk, *self.exclude}
+        self.fields = {
+            kind: [f for f in form_fields(helper, kind) if f.name not in skipped and not f.many]
+            for kind in ("create", "update")
+        }
+
+    async def rows(self, session: AsyncSession, parent_key: Any) -> list[Any]:
+        """The rows that refer to the parent, in key order."""
+        if parent_key is None:
+            return []
+        column = getattr(self.model, self.fk)
+        key = getattr(self.model, self.admin.pk_name)
+        query: sa.Select[Any] = sa.select(self.model).where(column == parent_key).order_by(key)
+        return list(await session.scalars(query.limit(MAX_ROWS)))
+
+
+class TabularInline(InlineModelAdmin):
+    """An inline drawn as a table: one row per related row."""
+
+    style = "tabular"
+
+
+class StackedInline(InlineModelAdmin):
+    """An inline drawn as stacked forms: one block per related row."""
+
+    style = "stacked"
+
+
+def _helper(model: type) -> ModelAdmin:
+    class Helper(ModelAdmin):
+        def _check(self) -> None:  # the foreign key is left out on purpose
+            pass
+
+    return Helper(model)
+
+
+@dataclass
+class InlineRows:
+    """One inline of a request: what to show, and what to write once the parent is saved."""
+
+    inline: InlineModelAdmin
+    can_add: bool
+    can_change: bool
+    can_delete: bool
+    shown: list[dict[str, Any]] = field(default_factory=list)
+    writes: list[tuple[str, Any, dict[str, Any]]] = field(default_factory=list)
+    errors: bool = False
+
+    def view(self, bound: Any) -> dict[str, Any]:
+        """The template's view of this inline (``bound`` makes a row's fields)."""
+        inline = self.inline
+        header = bound(inline.fields["create"], {}, {}, {})
+        return {
+            "prefix": inline.prefix,
+            "title": str(inline.admin.label_plural).capitalize(),
+            "label": inline.admin.label,
+            "style": inline.style,
+            "header": header,
+            "can_delete": self.can_delete,
+            "rows": self.shown,
+        }
+
+
+async def inline_rows(
+    state: InlineRows,
+    session: AsyncSession,
+    parent_key: Any,
+    form: Mapping[str, Any] | None,
+    choices: Mapping[str, list[tuple[str, str]]],
+    bound: Any,
+) -> None:
+    """Fill ``state`` from the stored rows and, for a POST, from the posted ones."""
+    inline = state.inline
+    existing = {
+        str(getattr(o, inline.admin.pk_name)): o for o in await inline.rows(session, parent_key)
+    }
+    prefix = inline.prefix
+    if form is None:
+        keys: list[str] = list(existing) + [""] * (inline.extra if state.can_add else 0)
+        for i, key in enumerate(keys):
+            obj = existing.get(key)
+            fields = inline.fields["update" if obj is not None else "create"]
+            values = {f.name: input_value(f, getattr(obj, f.name)) for f in fields} if obj else {}
+            state.shown.append(
+                _row(state, f"{prefix}-{i}", key, obj, fields, values, {}, False, bound, choices)
+            )
+        return
+    try:
+        total = min(int(str(form.get(f"{prefix}-TOTAL", "0"))), MAX_ROWS)
+    except ValueError:
+        total = 0
+    for i in range(max(total, 0)):
+        row_prefix = f"{prefix}-{i}"
+        key = str(form.get(f"{row_prefix}-id", ""))
+        obj = existing.get(key)
+        if key and obj is None:
+            continue  # not a row of this parent (any more): never touched
+        kind: Kind = "update" if obj is not None else "create"
+        fields = inline.fields[kind]
+        sub = {
+            f.name: form[f"{row_prefix}-{f.name}"]
+            for f in fields
+            if f"{row_prefix}-{f.name}" in form
+        }
+        delete = obj is not None and f"{row_prefix}-DELETE" in form and state.can_delete
+        if obj is None and not any(str(v).strip() for v in sub.values()):
+            state.shown.append(
+                _row(state, row_prefix, "", None, fields, {}, {}, False, bound, choices)
+            )
+            continue  # a blank extra row
+        shown = {f.name: input_value(f, getattr(obj, f.name)) for f in fields} if obj else None
+        converted: dict[str, Any] = {}
+        errors: dict[str, str] = {}
+        if delete:
+            state.writes.append(("delete", obj, {}))
+        elif (obj is None and not state.can_add) or (obj is not None and not state.can_change):
+            pass  # not allowed: shown as stored, never written
+        else:
+            raw, errors = parse_form(fields, sub, kind, choices, shown)
+            if not errors:
+                try:
+                    converted = {
+                        name: msgspec.convert(value, _field(fields, name).field_type, strict=False)
+                        for name, value in raw.items()
+                    }
+                except msgspec.ValidationError as exc:
+                    errors = {fields[0].name: str(exc)}
+            if errors:
+                state.errors = True
+            elif obj is None or converted:
+                state.writes.append(("add" if obj is None else "change", obj, converted))
+        posted = {
+            f.name: str(sub.get(f.name, ""))
+            if f.widget != "checkbox"
+            else ("true" if f.name in sub else "false")
+            for f in fields
+        }
+        state.shown.append(
+            _row(state, row_prefix, key, obj, fields, posted, errors, delete, bound, choices)
+        )
+
+
+def _field(fields: list[FormField], name: str) -> FormField:
+    return next(f for f in fields if f.name == name)
+
+
+def _row(
+    state: InlineRows,
+    prefix: str,
+    key: str,
+    obj: Any,
+    fields: list[FormField],
+    values: Mapping[str, str],
+    errors: Mapping[str, str],
+    delete: bool,
+    bound: Any,
+    choices: Mapping[str, list[tuple[str, str]]],
+) -> dict[str, Any]:
+    return {
+        "prefix": prefix,
+        "key": key,
+        "label": object_label(obj) if obj is not None else "",
+        "fields": bound(fields, values, errors, choices),
+        "errors": bool(errors),
+        "delete": delete,
+        "readonly": obj is not None and not state.can_change,
+    }
+
+
+async def apply_writes(
+    session: AsyncSession, state: InlineRows, parent: Any
+) -> list[dict[str, Any]]:
+    """Write the inline's rows for ``parent`` (saved, with its key); what the parent's log
+    entry says about them."""
+    inline = state.inline
+    parent_key = getattr(parent, inline.parent.pk_name)
+    found: list[dict[str, Any]] = []
+    label = str(inline.admin.label).capitalize()
+    for what, obj, values in state.writes:
+        if what == "delete":
+            found.append({"field": label, "old": object_label(obj), "new": "—"})
+            await session.delete(obj)
+        elif what == "add":
+            new = inline.model(**values, **{inline.fk: parent_key})
+            session.add(new)
+            await session.flush()
+            found.append({"field": label, "old": "—", "new": object_label(new)})
+        else:
+            for name, value in values.items():
+                setattr(obj, name, value)
+            found.append({"field": label, "old": object_label(obj), "new": "changed"})
+    return found
