@@ -323,7 +323,7 @@ def measure(args: argparse.Namespace, argv: list[str]) -> int:
     from plaitbench.measure import run_repeat
     from plaitbench.realtime import rt_targets, run_realtime
     from plaitbench.report import write_docs
-    from plaitbench.rtreport import write_rt_docs
+    from plaitbench.rtreport import datapath_chart, write_rt_docs
     from plaitbench.servers import stop_all, targets
 
     if args.report:
@@ -334,6 +334,9 @@ def measure(args: argparse.Namespace, argv: list[str]) -> int:
         if realtime.exists() and not latest.get("realtime"):
             latest = json.loads(realtime.read_text())
         write_rt_docs(latest, DOCS / "benchmarks.md", DOCS / "benchmarks-realtime.png")
+        datapath = RESULTS / "datapath.json"  # --postgres --frameworks bare,plaitdb,fastapidb
+        if datapath.exists():
+            datapath_chart(json.loads(datapath.read_text()), DOCS / "benchmarks-datapath.png")
         return 0
     signal.signal(signal.SIGTERM, _raise_interrupt)
     signal.signal(signal.SIGHUP, _raise_interrupt)

@@ -169,6 +169,12 @@ def served(bench_db: Path) -> Iterator[dict[str, _Served]]:
     yield apps
     for app in apps.values():
         app.close()
+    if "plaitdb" in apps:  # its models' tables leave plait.db's shared metadata again
+        from plait.db import Model
+
+        for table in ("world", "fortune"):
+            if table in Model.metadata.tables:
+                Model.metadata.remove(Model.metadata.tables[table])
 
 
 def _drive(framework: str, check: Check, served: dict[str, _Served]) -> None:

@@ -11,7 +11,7 @@ import msgspec
 import pydantic
 import pytest
 
-import plait._app
+import plait._pipeline
 from plait import (
     App,
     BackgroundTasks,
@@ -189,14 +189,14 @@ def test_dependency_parameters_are_part_of_the_plan() -> None:
 
 def test_plans_are_compiled_once_at_start_up(monkeypatch: pytest.MonkeyPatch) -> None:
     analysed: list[str] = []
-    real_analyze = plait._app.analyze  # type: ignore[attr-defined]
+    real_analyze = plait._pipeline.analyze
 
     def counting_analyze(func: Callable[..., Any], *args: Any) -> CallPlan:
         if func.__name__ == "a":  # not the app's own routes (the OpenAPI document)
             analysed.append(func.__name__)
         return real_analyze(func, *args)
 
-    monkeypatch.setattr(plait._app, "analyze", counting_analyze)
+    monkeypatch.setattr(plait._pipeline, "analyze", counting_analyze)
 
     def get_db() -> str:
         return "db"

