@@ -321,6 +321,7 @@ def merged(results: dict[str, Any], output: Path) -> dict[str, Any]:
 
 def measure(args: argparse.Namespace, argv: list[str]) -> int:
     from plaitbench.measure import run_repeat
+    from plaitbench.progress import job
     from plaitbench.realtime import rt_targets, run_realtime
     from plaitbench.report import write_docs
     from plaitbench.rtreport import datapath_chart, write_rt_docs
@@ -372,13 +373,19 @@ def measure(args: argparse.Namespace, argv: list[str]) -> int:
     if not rows and not rt_rows:
         raise SystemExit("no framework runs on the chosen servers")
     logs = RESULTS / "raw" / "logs"
+    parts = [part for part, chosen in (("http", rows), ("real-time", rt_rows)) if chosen]
     try:
-        for repeat in range(args.repeats):
-            if rows:
-                run_repeat(repeat, rows, args, env, results, apps=APPS, logs=logs)
-            if rt_rows:
-                run_realtime(repeat, rt_rows, args, env, results, apps=APPS, logs=logs)
-            save(merged(results, args.output) if args.merge else results, args.output)
+        with job("bench", total=args.repeats * len(parts)) as progress:
+            for repeat in range(args.repeats):
+                if rows:
+                    progress.label = f"bench: repeat {repeat + 1}/{args.repeats}, http"
+                    run_repeat(repeat, rows, args, env, results, apps=APPS, logs=logs)
+                    progress.advance()
+                if rt_rows:
+                    progress.label = f"bench: repeat {repeat + 1}/{args.repeats}, real-time"
+                    run_realtime(repeat, rt_rows, args, env, results, apps=APPS, logs=logs)
+                    progress.advance()
+                save(merged(results, args.output) if args.merge else results, args.output)
     except KeyboardInterrupt:
         print("\ninterrupted: the servers are stopped", file=sys.stderr)
         return 130

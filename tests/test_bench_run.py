@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import importlib.util
+import io
 import json
 import sys
+import time
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -104,3 +106,41 @@ def test_real_time_rows_merge_and_their_tables_compare_with_the_bare_app(
     assert "| bare | 1.00 (50.0k) |" in text  # per CPU-second, the bare app is the unit
     assert "| plait | 0.90 |" in text
     assert "| plait | uvicorn | 22.5k | 10 / 20 ms | 300 MiB (25) |" in text
+
+
+class _Stream(io.StringIO):
+    """stdout or stderr, on a terminal or piped."""
+
+    def __init__(self, terminal: bool) -> None:
+        super().__init__()
+        self.terminal = terminal
+
+    def isatty(self) -> bool:
+        return self.terminal
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_a_run_shows_its_progress_on_a_terminal_only(
+    run: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, terminal: bool
+) -> None:
+    import plaitbench.measure
+    from plaitbench.progress import say
+
+    def measured(repeat: int, *args: Any, **kwargs: Any) -> None:
+        time.sleep(1.3)  # past the second a job runs before its progress line shows
+        say(f"  plaintext  bare/uvicorn  repeat {repeat + 1}")
+
+    out, err = _Stream(terminal), _Stream(terminal)
+    monkeypatch.setattr(sys, "stdout", out)
+    monkeypatch.setattr(sys, "stderr", err)
+    monkeypatch.setattr(plaitbench.measure, "run_repeat", measured)
+    monkeypatch.setattr(run, "prepare_database", lambda args: {})
+    argv = ["--parts", "http", "--frameworks", "bare", "--servers", "uvicorn"]
+    argv += ["--repeats", "1", "--output", str(tmp_path / "run.json")]
+    assert run.measure(run.parse_args(argv), argv) == 0
+    assert "plaintext  bare/uvicorn  repeat 1\n" in out.getvalue()
+    if terminal:
+        assert "\r\x1b[Kbench: repeat 1/1, http 0/1 (0%)" in err.getvalue()  # redrawn in place
+        assert "\r\x1b[Kbench: repeat 1/1, http: done" in err.getvalue()
+    else:
+        assert err.getvalue() == ""  # piped: the results only

@@ -15,16 +15,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from plaitbench.progress import say
 from plaitbench.servers import Server, ServerError, Target, free_port, stop_all
 from plaitbench.wrk import ENDPOINTS, Endpoint, check_endpoint, run_requests, run_wrk, single_script
 
 __all__ = ["row_for", "run_repeat"]
 
 Ready = list[tuple[Target, Server, list[Endpoint]]]
-
-
-def _say(text: str) -> None:
-    print(text, flush=True)
 
 
 def row_for(results: dict[str, Any], target: Target) -> dict[str, Any]:
@@ -63,7 +60,7 @@ def _start(
         except ServerError as exc:
             server.stop()
             row["error"] = str(exc)
-            _say(f"  {target.key}: failed to start: {exc}")
+            say(f"  {target.key}: failed to start: {exc}")
             continue
         row["start_s"].append(round(started, 4))
         row["loadavg"].append(round(os.getloadavg()[0], 2))
@@ -84,10 +81,10 @@ def _start(
             problem = check_endpoint(server.port, ENDPOINTS[name])
             if problem:
                 data["error"] = problem
-                _say(f"  {target.key}: {name} answers wrongly, skipped: {problem}")
+                say(f"  {target.key}: {name} answers wrongly, skipped: {problem}")
             else:
                 usable.append(ENDPOINTS[name])
-        _say(
+        say(
             f"  {target.key:<22} started in {row['start_s'][-1]:.2f} s,"
             f" idle RSS {row['idle_rss_kib'][-1] / 1024:.1f} MiB"
         )
@@ -108,7 +105,7 @@ def _leak_check(ready: Ready, args: argparse.Namespace, results: dict[str, Any])
             time.sleep(0.5)
             rss.append(server.rss_kib())
         row_for(results, target)["leak"] = {"requests": [first, args.leak], "rss_kib": rss}
-        _say(
+        say(
             f"  {target.key:<22} RSS after {first:,} requests {rss[0] / 1024:.1f} MiB,"
             f" after {args.leak:,} {rss[1] / 1024:.1f} MiB"
         )
@@ -138,7 +135,7 @@ def _load(ready: Ready, repeat: int, args: argparse.Namespace, results: dict[str
             data["server_cpu_pct"].append(round(cpu_pct, 1))
             data["non2xx"].append(result.non2xx)
             data["socket_errors"].append(result.socket_errors)
-            _say(
+            say(
                 f"  {name:<10} {target.key:<22} {result.rps:>10,.0f} req/s"
                 f"   p99 {result.p99_ms or 0:8.2f} ms   server CPU {cpu_pct:5.1f} %"
             )
@@ -149,7 +146,7 @@ def run_repeat(
     results: dict[str, Any], *, apps: Path, logs: Path,
 ) -> None:  # fmt: skip
     """Start every target's server, measure, and stop them all (also on errors and Ctrl-C)."""
-    _say(f"repeat {repeat + 1} of {args.repeats}")
+    say(f"repeat {repeat + 1} of {args.repeats}")
     try:
         ready = _start(targets, args, env, results, apps, logs)
         if repeat == 0 and args.leak:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from plaitbench.progress import say
 from plaitbench.servers import Server, ServerError, free_port, stop_all
 
 __all__ = [
@@ -101,10 +102,6 @@ def rt_targets(frameworks: list[str], servers: list[str]) -> list[RealtimeTarget
     return rows
 
 
-def _say(text: str) -> None:
-    print(text, flush=True)
-
-
 def _row(results: dict[str, Any], target: RealtimeTarget) -> dict[str, Any]:
     rows = results.setdefault("realtime", {}).setdefault("rows", [])
     for row in rows:
@@ -147,7 +144,7 @@ def run_realtime(
 ) -> None:  # fmt: skip
     """Start every target's server, run each scenario on each, and stop them all."""
     chosen = scenarios(args.rt_rate, args.rt_clients, args.rt_idle)
-    _say(f"real time, repeat {repeat + 1} of {args.repeats}")
+    say(f"real time, repeat {repeat + 1} of {args.repeats}")
     results.setdefault("realtime", {})["meta"] = {
         "command": results["meta"]["command"],
         "date": results["meta"]["date"],
@@ -180,7 +177,7 @@ def run_realtime(
             except ServerError as exc:
                 server.stop()
                 row["error"] = str(exc)
-                _say(f"  {target.key}: failed to start: {exc}")
+                say(f"  {target.key}: failed to start: {exc}")
                 continue
             live.append((target, server))
         time.sleep(1.0)
@@ -197,7 +194,7 @@ def run_realtime(
                 if "p99_ms" in result and scenario.metric != "p99_ms":
                     extra = f"  p50 {result['p50_ms']} ms p99 {result['p99_ms']} ms"
                 cpu = result.get("server_cpu_pct")
-                _say(
+                say(
                     f"  {name:<16} {target.key:<28} {shown}{extra}"
                     f"  server CPU {cpu} %  client CPU {result.get('client_cpu_pct')} %"
                 )
