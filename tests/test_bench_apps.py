@@ -44,7 +44,9 @@ FRAMEWORKS: dict[str, tuple[str | None, bool]] = {
     "starlette": ("starlette", False),
     "flask": ("flask", True),
     "django": ("django", True),
+    "channels": ("channels", False),  # Django Channels: the real-time endpoints only
 }
+REALTIME_ONLY = ("channels",)
 
 ORDER = {
     "customer": {"name": "Ada", "email": "ada@example.com"},
@@ -340,6 +342,7 @@ DATA_PATH = ("crud-get", "create", "updates")
 CASES = [
     (framework, endpoint)
     for framework in FRAMEWORKS
+    if framework not in REALTIME_ONLY
     for endpoint in CHECKS
     if (endpoint in DB_ENDPOINTS if framework in ORM_APPS else endpoint not in DATA_PATH)
 ]

@@ -97,6 +97,8 @@ def targets(frameworks: list[str], servers: list[str]) -> list[Target]:
     """The rows to run, in order: ASGI apps on uvicorn and granian, plait on RSGI, WSGI apps."""
     rows = []
     for framework in frameworks:
+        if framework not in FRAMEWORKS:  # a real-time-only app (realtime.RT_ONLY)
+            continue
         if framework == "plait-rsgi":
             choices: tuple[str, ...] = ("granian",)
         elif framework in WSGI_FRAMEWORKS:
