@@ -93,6 +93,7 @@ def test_an_error_after_a_write_rolls_it_back(url: str) -> None:
     with TestClient(app) as client:
         assert client.post("/notes/lost", params={"fail": "true"}).status_code == 409
         assert client.get("/notes/lost").json() == 0
+
         # The connection the failed request used serves a plain transaction again.
         async def insert_then_roll_back(session: Any) -> None:
             session.add(LazyBeginNote(text="rolled"))
@@ -111,13 +112,15 @@ def test_select_for_update_opens_the_transaction(url: str) -> None:
 
 @pytest.mark.parametrize(
     "options",
-    [{"lazy_begin": False}, {"engine_options": {"pool_size": 2, "isolation_level": "REPEATABLE READ"}}],
+    [
+        {"lazy_begin": False},
+        {"engine_options": {"pool_size": 2, "isolation_level": "REPEATABLE READ"}},
+    ],
     ids=["lazy_begin=False", "repeatable-read"],
 )
 def test_reads_stay_in_the_transaction_when_asked_or_isolated(
     url: str, options: dict[str, Any]
 ) -> None:
-    app, _ = lazy_app(url)
     app = App()
     db = Database(app, url, **{"engine_options": {"pool_size": 2}, **options})
 

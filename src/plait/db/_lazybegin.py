@@ -21,7 +21,8 @@ inside a transaction as outside one (READ COMMITTED takes a snapshot per stateme
 def _plain_read(context: Any) -> bool:
     """Whether the statement about to run is a ``select()`` that neither locks nor writes."""
     compiled = context.compiled if context is not None else None
-    if compiled is None or getattr(compiled, "ctes", None):  # driver SQL, text(), or a CTE that may write
+    # Driver SQL and text() may write; so may a CTE (INSERT ... RETURNING in a WITH).
+    if compiled is None or getattr(compiled, "ctes", None):
         return False
     statement = compiled.statement
     return isinstance(statement, sa.Select) and statement._for_update_arg is None
