@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from plait.admin._fields import format_value, related_model
+from plait.admin._keyset import CURSORS, Cursor, Keyset, decode_key, encode_key, keyset_of, seek
 from plait.admin._options import ModelAdmin, humanize, object_label
 from plait.db import model_schema
 
@@ -26,6 +27,7 @@ __all__ = [
     "load_changelist",
     "load_choices",
     "load_filters",
+    "order_entries",
     "ordered",
     "related_labels",
     "sortable",
@@ -65,6 +67,13 @@ class ChangeList:
     """``count`` is PostgreSQL's estimate, or a count that stopped at the limit."""
     limit: int | None = None
     """The count's limit, when it stopped there (``count`` is then ``limit + 1``)."""
+    keyset: bool = False
+    """The next and previous pages are found by a key (``after``/``before``), so page
+    links beyond a cheap offset are left out."""
+    previous_key: str | None = None
+    """The ``before`` key of the previous page (its first row's key)."""
+    next_key: str | None = None
+    """The ``after`` key of the next page (this page's last row's key)."""
 
     @property
     def count_text(self) -> str:
@@ -222,24 +231,43 @@ def _filter_clauses(admin: ModelAdmin, params: Mapping[str, str]) -> list[Any]:
     return clauses
 
 
-def _ordering(
-    admin: ModelAdmin, requested: str | None, reverse: bool = False
-) -> tuple[str, list[Any]]:
-    allowed = sortable(admin)
-    order: Sequence[str]
-    if requested and requested.lstrip("-") in allowed:
-        order = [requested]
+def _unique(admin: ModelAdmin, name: str) -> bool:
+    """Column ``name`` is NOT NULL and unique: it orders the rows alone."""
+    column = admin.columns[name]
+    if column.primary_key or (column.unique and not column.nullable):
+        return True
+    if column.nullable:
+        return False
+    table = column.table
+    return any(
+        list(constraint.columns) == [column]
+        for constraint in [*table.constraints, *(i for i in table.indexes if i.unique)]
+        if isinstance(constraint, sa.UniqueConstraint | sa.Index)
+    )
+
+
+def order_entries(admin: ModelAdmin, requested: str | None) -> list[str]:
+    """The changelist's order (``o``, else the ModelAdmin's) as ``["-title", "-id"]``.
+
+    The primary key comes last, in the first column's direction, unless a unique column
+    already orders the rows: a stable order, and a keyset (see ``_keyset``) when it fits.
+    """
+    if requested and requested.lstrip("-") in sortable(admin):
+        entries = [requested]
     else:
-        order = list(admin.ordering) or [f"-{admin.pk_name}"]
-    entries = list(order)
-    if all(entry.lstrip("-") != admin.pk_name for entry in order):
-        entries.append(admin.pk_name)  # a stable page order
+        entries = list(admin.ordering) or [f"-{admin.pk_name}"]
+    if not any(_unique(admin, entry.lstrip("-")) for entry in entries):
+        entries.append(("-" if entries[0].startswith("-") else "") + admin.pk_name)
+    return entries
+
+
+def _clauses(admin: ModelAdmin, entries: Sequence[str], reverse: bool = False) -> list[Any]:
     clauses = []
     for entry in entries:
         attribute = getattr(admin.model, entry.lstrip("-"))
         descending = entry.startswith("-") != reverse
         clauses.append(attribute.desc() if descending else attribute.asc())
-    return order[0], clauses
+    return clauses
 
 
 def filtered(admin: ModelAdmin, params: Mapping[str, str]) -> tuple[sa.Select[Any], Any]:
@@ -255,20 +283,53 @@ def filtered(admin: ModelAdmin, params: Mapping[str, str]) -> tuple[sa.Select[An
 
 def ordered(admin: ModelAdmin, query: sa.Select[Any], requested: str | None) -> sa.Select[Any]:
     """``query`` in the changelist's order (``o``)."""
-    return query.order_by(*_ordering(admin, requested)[1])
+    return query.order_by(*_clauses(admin, order_entries(admin, requested)))
 
 
 async def load_changelist(
     admin: ModelAdmin, session: AsyncSession, params: Mapping[str, str]
 ) -> ChangeList:
-    """The page of rows ``params`` asks for (``q``, ``o``, ``p``, ``<column>__exact``).
+    """The page of rows ``params`` asks for (``q``, ``o``, ``p``, ``<column>__exact``, and
+    ``after``/``before``: a key of the next or previous page).
 
     Big tables stay fast: above ``admin.count_limit`` rows an unfiltered list shows
     PostgreSQL's estimate instead of counting them all, and a filtered count stops there
-    ("more than …"); a page in the second half is read from the end, the last one with no
+    ("more than …"); the next and previous pages are found from a row's key (no offset) when
+    the order allows it; a page in the second half is read from the end, the last one with no
     offset at all.
     """
     query, search = filtered(admin, params)
+    count, approximate, capped, total = await _counts(admin, session, query, search)
+    pages = max(1, math.ceil(count / admin.per_page))
+    try:
+        page = min(max(1, int(params.get("p", "1"))), pages)
+    except ValueError:
+        page = pages if params.get("p") == "last" else 1
+    entries = order_entries(admin, params.get("o"))
+    keyset = keyset_of(admin, entries)
+    cursor = _cursor(admin, keyset, params) if keyset is not None else None
+    objects: list[Any] | None = None
+    if keyset is not None and cursor is not None:
+        numbers = (params.get("p"), page, pages)
+        objects, page, pages = await _seek_page(admin, session, query, keyset, cursor, numbers)
+    if objects is None:
+        at = (page, pages, count, approximate)
+        objects = await _numbered_page(admin, session, query, entries, at)
+    changelist = ChangeList(objects, count, total, page, pages, entries[0], approximate, capped)
+    if keyset is not None and objects:
+        changelist.keyset = True
+        if page > 1:
+            changelist.previous_key = encode_key(keyset, objects[0])
+        if page < pages:
+            changelist.next_key = encode_key(keyset, objects[-1])
+    return changelist
+
+
+async def _counts(
+    admin: ModelAdmin, session: AsyncSession, query: sa.Select[Any], search: Any
+) -> tuple[int, bool, int | None, int]:
+    """The rows ``query`` selects (or an estimate, or a capped count: then whether it is
+    approximate and its cap) and the rows of the table."""
     limit = admin.count_limit
     unfiltered = search is None and query.whereclause is None
     estimate = await _estimate(session, admin) if unfiltered else None
@@ -284,24 +345,73 @@ async def load_changelist(
         total = await _estimate(session, admin) or await _capped_count(
             session, sa.select(admin.model), limit
         )
-    pages = max(1, math.ceil(count / admin.per_page))
-    try:
-        page = min(max(1, int(params.get("p", "1"))), pages)
-    except ValueError:
-        page = pages if params.get("p") == "last" else 1
-    order, clauses = _ordering(admin, params.get("o"))
+    return count, approximate, capped, total
+
+
+def _cursor(admin: ModelAdmin, keyset: Keyset, params: Mapping[str, str]) -> Cursor | None:
+    """The ``after``/``before`` key of ``params``, converted as the API converts the columns'
+    values (None when there is none, or it does not convert: a stale or hand-made link)."""
+    for direction in CURSORS:
+        text = params.get(direction)
+        texts = decode_key(keyset, text) if text is not None else None
+        if texts is None:
+            continue
+        values = tuple(column_value(admin, n, t) for n, t in zip(keyset.names, texts, strict=True))
+        if all(value is not None for value in values):
+            return Cursor("after" if direction == "after" else "before", values)
+    return None
+
+
+async def _seek_page(
+    admin: ModelAdmin,
+    session: AsyncSession,
+    query: sa.Select[Any],
+    keyset: Keyset,
+    cursor: Cursor,
+    numbers: tuple[str | None, int, int],
+) -> tuple[list[Any] | None, int, int]:
+    """The page past ``cursor``, its number and the page count; None when the key says
+    nothing useful (no row past it: the page is then found by its number).
+
+    ``numbers`` are the page the link named (``p``), the page it was clamped to, and the
+    page count. The number is the link's (a label: the rows come from the key), so a row
+    added or deleted meanwhile shifts the rows, not the numbering.
+    """
+    size = admin.per_page
+    rows = list(await session.scalars(seek(admin, keyset, query, cursor).limit(size + 1)))
+    more, rows = len(rows) > size, rows[:size]
+    named, page, pages = numbers
+    if named is not None and named.isdigit():
+        page = int(named)
+    if cursor.direction == "before":
+        if not more:  # the start of the list
+            return (rows[::-1], 1, pages) if len(rows) == size else (None, 1, pages)
+        return rows[::-1], max(page, 2), max(pages, page + 1, 3)
+    if not rows:
+        return None, page, pages
+    page = max(page, 2)
+    return rows, page, max(pages, page + 1) if more else page
+
+
+async def _numbered_page(
+    admin: ModelAdmin,
+    session: AsyncSession,
+    query: sa.Select[Any],
+    entries: Sequence[str],
+    at: tuple[int, int, int, bool],
+) -> list[Any]:
+    """A page by its number (``at``: page, pages, count, approximate): an offset from the
+    start, or from the end."""
+    page, pages, count, approximate = at
     if page > 1 and page * 2 > pages + 1 and (page == pages or not approximate):
         # PERF: read from the end: the last page costs what the first does.
         from_end = 0 if page == pages else count - page * admin.per_page
         size = count - (page - 1) * admin.per_page if page == pages and not approximate else None
-        _, backwards = _ordering(admin, params.get("o"), reverse=True)
-        query = query.order_by(*backwards).offset(max(0, from_end))
+        query = query.order_by(*_clauses(admin, entries, reverse=True)).offset(max(0, from_end))
         rows = list(await session.scalars(query.limit(min(size or admin.per_page, admin.per_page))))
-        objects = rows[::-1]
-    else:
-        query = query.order_by(*clauses).offset((page - 1) * admin.per_page)
-        objects = list(await session.scalars(query.limit(admin.per_page)))
-    return ChangeList(objects, count, total, page, pages, order, approximate, capped)
+        return rows[::-1]
+    query = query.order_by(*_clauses(admin, entries)).offset((page - 1) * admin.per_page)
+    return list(await session.scalars(query.limit(admin.per_page)))
 
 
 async def _capped_count(session: AsyncSession, query: sa.Select[Any], limit: int) -> int:
