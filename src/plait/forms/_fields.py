@@ -16,6 +16,7 @@ import msgspec
 
 from plait import UploadFile
 from plait._formats import email_meta, url_meta
+from plait._signature import split_annotated
 
 __all__ = [
     "JSON",
@@ -164,15 +165,6 @@ class FieldSpec:
         return self.widget == "file"
 
 
-def _flatten(tp: Any) -> tuple[Any, list[Any]]:
-    """The bare type and the Annotated metadata around it (also inside ``X | None``)."""
-    metadata: list[Any] = []
-    while get_origin(tp) is Annotated:
-        tp, *extra = get_args(tp)
-        metadata.extend(extra)
-    return tp, metadata
-
-
 def _strip_none(tp: Any) -> tuple[Any, bool]:
     """``X`` from ``X | None`` (nullable) or ``X | UnsetType`` (a schema's optional field)."""
     if get_origin(tp) in (Union, types.UnionType):
@@ -273,12 +265,12 @@ def _widget(
 
 def spec(name: str, annotation: Any, default: Any) -> FieldSpec:
     """Read a field's annotation (``Annotated[str, Meta(max_length=200)]``, ``int | None``…)."""
-    bare, metadata = _flatten(annotation)
+    bare, metadata = split_annotated(annotation)
     stripped, nullable = _strip_none(bare)
-    inner, more = _flatten(stripped)
+    inner, more = split_annotated(stripped)
     outer = [*more, *metadata]  # innermost first: an outer Meta refines an inner one
     multiple = get_origin(inner) in (list, set, frozenset, tuple)
-    item, item_meta = _flatten(get_args(inner)[0] if multiple and get_args(inner) else inner)
+    item, item_meta = split_annotated(get_args(inner)[0] if multiple and get_args(inner) else inner)
     metas = [m for m in (*item_meta, *outer) if isinstance(m, msgspec.Meta)]
     widgets = [m for m in (*item_meta, *outer) if isinstance(m, Widget)]
     sources = [m for m in (*item_meta, *outer) if hasattr(m, "load") and hasattr(m, "key_of")]
