@@ -59,9 +59,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         await self.channel_layer.group_discard(self.group, self.channel_name)
 
     async def receive(self, text_data=None, bytes_data=None):
-        await self.channel_layer.group_send(
-            self.group, {"type": "chat.message", "text": text_data}
-        )
+        await self.channel_layer.group_send(self.group, {"type": "chat.message", "text": text_data})
 
     async def chat_message(self, event):
         await self.send(text_data=event["text"])
