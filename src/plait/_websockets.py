@@ -78,7 +78,9 @@ class WebSocket(HTTPConnection):
         if self.application_state is WebSocketState.DISCONNECTED:
             raise RuntimeError("Cannot send on a closed WebSocket")
         kind = message["type"]
-        if kind == "websocket.close":
+        if kind == "websocket.send":  # PERF: the common case first (a channels fan-out)
+            pass
+        elif kind == "websocket.close":
             self.application_state = WebSocketState.DISCONNECTED
             self._close_code = message.get("code", 1000)
         elif kind == "websocket.http.response.start":

@@ -45,12 +45,29 @@ class Subscription:
     def _offer(self, message: ChannelMessage) -> None:
         if self.dropped:
             return
-        buffer = self._buffer
         waiter = self._waiter
         sender = self._sender
-        if sender is not None and waiter is not None and not buffer and not waiter.done():
-            self._send_now(sender(message), waiter)
+        if sender is not None and waiter is not None and not waiter.done():
+            # PERF: the forwarding task sleeps (nothing buffered, no send under way): send
+            # right here, in the publisher's task. A fan-out to a thousand WebSockets would
+            # otherwise wake a thousand tasks per message. A send that does not have to wait
+            # (the client reads, the socket buffer has room) finishes here; one that has to
+            # wait (flow control: a slow client) is handed, suspended where it is, to the
+            # forwarding task, which finishes it while later messages are buffered, so the
+            # publisher never waits for anyone.
+            sending = sender(message)
+            try:
+                pending = sending.send(None)
+            except StopIteration:
+                return
+            except Exception as exc:  # the client went away: the forwarding task raises it
+                self._handoff = exc
+            else:
+                self._handoff = _Resume(sending, pending)
+            self._waiter = None
+            waiter.set_result(None)
             return
+        buffer = self._buffer
         if len(buffer) >= self._max:
             self._drop()
             return
@@ -59,26 +76,6 @@ class Subscription:
             self._waiter = None
             if not waiter.done():
                 waiter.set_result(None)
-
-    def _send_now(self, sending: Coroutine[Any, Any, None], waiter: asyncio.Future[None]) -> None:
-        """Run ``sending`` in the publisher's task, while the forwarding task sleeps.
-
-        PERF: a fan-out to a thousand WebSockets would otherwise wake a thousand tasks per
-        message; a send that does not have to wait (the client reads, the socket buffer has
-        room) finishes right here. One that has to wait (flow control: a slow client) is
-        handed, suspended where it is, to the forwarding task, which finishes it; messages
-        published meanwhile are buffered, so the publisher never waits for anyone.
-        """
-        try:
-            pending = sending.send(None)
-        except StopIteration:
-            return
-        except Exception as exc:  # the client went away: the forwarding task raises it
-            self._handoff = exc
-        else:
-            self._handoff = _Resume(sending, pending)
-        self._waiter = None
-        waiter.set_result(None)
 
     def _drop(self) -> None:
         self.dropped = True
@@ -106,7 +103,7 @@ class Subscription:
         """Send every message with ``sender`` until the subscriber is dropped.
 
         While this waits, a publish sends straight from the publisher's task when it can
-        (see ``_send_now``); what has to wait is finished here, in order. With ``batch``,
+        (see ``_offer``); what has to wait is finished here, in order. With ``batch``,
         messages that piled up meanwhile go out in one ``batch(messages)`` call.
         """
         buffer = self._buffer
