@@ -6,7 +6,8 @@ message, a ``chat_message`` handler per member), and an ``AsyncHttpConsumer`` pe
 stream that joins the group ``sse`` and writes each group message as one event; ``POST
 /sse/publish`` is one more HTTP consumer that calls ``group_send``. Routed by Channels'
 ``ProtocolTypeRouter`` and ``URLRouter``; only the real-time endpoints are served (Django's
-HTTP bench app is ``django_app.py``).
+HTTP bench app is ``django_app.py``), and ``/plaintext``, which the runner asks to know the
+server is up.
 """
 
 import django
@@ -93,6 +94,11 @@ class PublishConsumer(AsyncHttpConsumer):
         await self.send_response(200, b"ok", headers=[(b"content-type", b"text/plain")])
 
 
+class PlaintextConsumer(AsyncHttpConsumer):
+    async def handle(self, body):
+        await self.send_response(200, b"Hello, World!", headers=[(b"content-type", b"text/plain")])
+
+
 async def lifespan(scope, receive, send):
     """The lifespan protocol, which Channels' router does not answer itself."""
     while True:
@@ -108,6 +114,7 @@ app = ProtocolTypeRouter(
             [
                 path("sse/room", EventStreamConsumer.as_asgi()),
                 path("sse/publish", PublishConsumer.as_asgi()),
+                path("plaintext", PlaintextConsumer.as_asgi()),
             ]
         ),
         "websocket": URLRouter(
