@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 import textwrap
 from collections.abc import Callable, Iterator
@@ -224,6 +225,33 @@ def test_unapplied_migrations(invoke: Callable[..., Result], tmp_path: Path) -> 
     assert invoke("db", "migrate", *spec).exit_code == 0
     after = invoke("check", *spec)
     assert (after.exit_code, after.output) == (0, "plait check: no problems found (checks)\n")
+
+
+def test_models_without_a_migration(invoke: Callable[..., Result], tmp_path: Path) -> None:
+    # Migrations all applied, but a model (a battery's, or the app's own) got a table or a
+    # column after the last `makemigrations`: requests that use it would fail.
+    source = DB_APP.format(db=tmp_path / "m.sqlite3", migrations=tmp_path / "migrations")
+    (tmp_path / "checked_parts.py").write_text(source.replace("CheckedGadget", "CheckedPart"))
+    spec = ["--app", "checked_parts:app", "--app-dir", str(tmp_path)]
+    assert invoke("db", "makemigrations", *spec, "-m", "parts").exit_code == 0
+    assert invoke("db", "migrate", *spec).exit_code == 0
+    clean = invoke("check", *spec)
+    assert (clean.exit_code, clean.output) == (0, "plait check: no problems found (checks)\n")
+
+    with sqlite3.connect(tmp_path / "m.sqlite3") as connection:
+        connection.execute("ALTER TABLE checked_part DROP COLUMN name")
+    column = invoke("check", *spec)
+    assert column.exit_code == 0, column.output
+    assert "db.W003 (warning) The models have tables or columns that no migration" in column.output
+    assert "(checked_part.name)" in column.output
+    assert "fix: run `plait db makemigrations --app APP`, then `plait db migrate`" in column.output
+
+    with sqlite3.connect(tmp_path / "m.sqlite3") as connection:
+        connection.execute("DROP TABLE checked_part")
+    deploy = invoke("check", "--deploy", *spec, env=PRODUCTION)
+    assert deploy.exit_code == 1
+    assert "db.E003 (error)" in deploy.output
+    assert "(checked_part)" in deploy.output
 
 
 # ------------------------------------------------------------------------- the command

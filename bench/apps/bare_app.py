@@ -16,7 +16,7 @@ from urllib.parse import unquote_plus
 
 import jinja2
 import msgspec
-from benchdb import EXTRA_FORTUNE, AsyncDB, Fortune, query_count, random_id
+from benchdb import EXTRA_FORTUNE, AsyncDB, Fortune, query_count, random_city, random_id
 
 
 class Customer(msgspec.Struct):
@@ -36,8 +36,13 @@ class Order(msgspec.Struct):
     note: str | None = None
 
 
+class WorldCreate(msgspec.Struct):
+    randomNumber: Annotated[int, msgspec.Meta(ge=-(2**31), lt=2**31)]  # an SQL integer
+
+
 encode = msgspec.json.encode
 decode_order = msgspec.json.Decoder(Order).decode
+decode_world = msgspec.json.Decoder(WorldCreate).decode
 template = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True
 ).get_template("fortunes.html")
@@ -62,6 +67,15 @@ PLAINTEXT_START = start(200, TEXT, PLAINTEXT_BODY["body"])
 JSON_BODY = {"type": "http.response.body", "body": encode({"message": "Hello, World!"})}
 JSON_START = start(200, JSON, JSON_BODY["body"])
 NOT_FOUND = b'{"detail":"Not Found"}'
+
+
+def queries_param(query_string: bytes) -> int:
+    raw = None
+    for pair in query_string.split(b"&"):
+        key, _, value = pair.partition(b"=")
+        if key == b"queries":
+            raw = value.decode("latin-1")
+    return query_count(raw)
 
 
 async def read_body(receive: Any) -> bytes:
@@ -215,18 +229,28 @@ async def app(scope: Any, receive: Any, send: Any) -> None:
     elif path == "/db":
         body = encode(await db.world(random_id()))
     elif path == "/queries":
-        raw = None
-        for pair in scope["query_string"].split(b"&"):
-            key, _, value = pair.partition(b"=")
-            if key == b"queries":
-                raw = value.decode("latin-1")
-        body = encode(await db.worlds(query_count(raw)))
+        body = encode(await db.worlds(queries_param(scope["query_string"])))
     elif path == "/fortunes":
         fortunes = await db.fortunes()
         fortunes.append(Fortune(0, EXTRA_FORTUNE))
         fortunes.sort(key=by_message)
         content_type = HTML
         body = template.render(fortunes=fortunes).encode()
+    elif path.startswith("/worlds/"):
+        raw_id = path[8:]  # an SQL integer: at most 9 digits
+        world = await db.find_world(int(raw_id)) if raw_id.isdigit() and len(raw_id) < 10 else None
+        status, body = (200, encode(world)) if world else (404, NOT_FOUND)
+    elif path == "/worlds" and scope["method"] == "POST":
+        try:
+            data = decode_world(await read_body(receive))
+        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+            status, body = 422, encode({"detail": str(exc)})
+        else:
+            status, body = 201, encode(await db.create_world(data.randomNumber))
+    elif path == "/updates":
+        body = encode(await db.update_worlds(queries_param(scope["query_string"])))
+    elif path == "/cities":
+        body = encode(await db.cities(random_city()))
     elif path == "/sse/room":
         await sse_room(receive, send)
         return

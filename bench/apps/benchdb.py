@@ -1,16 +1,21 @@
 """The database layer every bench app shares, so that only the framework differs.
 
 The TechEmpower tables: ``world(id, randomnumber)`` with 10,000 rows and ``fortune(id, message)``
-with 12. SQLite by default (the file ``BENCH_SQLITE``, else ``bench/bench.sqlite3``, which the
+with 12; and for the read of rows with their foreign-key relation, ``city(id, name,
+country_id)`` with 10,000 rows, each pointing at one of 100 rows of ``country(id, name)``.
+SQLite by default (the file ``BENCH_SQLITE``, else ``bench/bench.sqlite3``, which the
 runner creates); PostgreSQL when ``BENCH_DB=postgres`` (``BENCH_PG_DSN``).
 
 Async apps open an :class:`AsyncDB` in their start-up hook (aiosqlite, or an asyncpg pool);
-sync apps use a :class:`SyncDB`, a small pool of sqlite3 or psycopg connections.
+sync apps use a :class:`SyncDB`, a small pool of sqlite3 or psycopg connections. The bare app
+(the ceiling) also serves the data path's endpoints through :class:`AsyncDB`: a row by key,
+a create, TechEmpower's updates and the cities with their country.
 The settings are read when the connection opens, so tests can point them elsewhere first.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import queue
 import random
@@ -22,19 +27,29 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 __all__ = [
+    "CITIES",
+    "COUNTRIES",
     "EXTRA_FORTUNE",
     "FORTUNES",
+    "POOL_SIZE",
+    "RELATED_ROWS",
     "ROWS",
     "AsyncDB",
     "Fortune",
     "SyncDB",
+    "city_json",
     "create_postgres",
     "create_sqlite",
     "query_count",
+    "random_city",
     "random_id",
+    "random_ids",
 ]
 
 ROWS = 10_000
+CITIES = 10_000
+COUNTRIES = 100
+RELATED_ROWS = 20  # GET /cities: this many cities from a random one on, each with its country
 POOL_SIZE = 4  # per server: all servers of a run are up at once, PostgreSQL allows 100
 DEFAULT_SQLITE = Path(__file__).resolve().parent.parent / "bench.sqlite3"
 DEFAULT_PG_DSN = "postgresql://postgres@127.0.0.1:5432/test"
@@ -59,6 +74,16 @@ WORLD_SQL = "SELECT id, randomnumber FROM world WHERE id = ?"
 WORLD_SQL_ASYNCPG = "SELECT id, randomnumber FROM world WHERE id = $1"
 WORLD_SQL_PSYCOPG = "SELECT id, randomnumber FROM world WHERE id = %s"
 FORTUNE_SQL = "SELECT id, message FROM fortune"
+CITIES_SQL = (
+    "SELECT city.id, city.name, city.country_id, country.name FROM city"
+    " JOIN country ON country.id = city.country_id"
+    f" WHERE city.id >= ? ORDER BY city.id LIMIT {RELATED_ROWS}"
+)
+CITIES_SQL_ASYNCPG = CITIES_SQL.replace("?", "$1")
+CREATE_SQL = "INSERT INTO world (randomnumber) VALUES (?) RETURNING id, randomnumber"
+CREATE_SQL_ASYNCPG = CREATE_SQL.replace("?", "$1")
+UPDATE_SQL = "UPDATE world SET randomnumber = ? WHERE id = ?"
+UPDATE_SQL_ASYNCPG = "UPDATE world SET randomnumber = $1 WHERE id = $2"
 
 
 class Fortune(NamedTuple):
@@ -68,6 +93,27 @@ class Fortune(NamedTuple):
 
 def random_id() -> int:
     return random.randint(1, ROWS)
+
+
+def random_ids(count: int) -> list[int]:
+    """``count`` different random ids of ``world``: for the updates where each row read is
+    its own object (no identity map), so that no row is written twice with two values."""
+    return random.sample(range(1, ROWS + 1), count)
+
+
+def random_city() -> int:
+    """The first of the ``RELATED_ROWS`` cities ``GET /cities`` answers."""
+    return random.randint(1, CITIES - RELATED_ROWS + 1)
+
+
+def city_json(id_: int, name: str, country_id: int, country_name: str) -> dict[str, Any]:
+    """One city of ``GET /cities``, as every app answers it."""
+    return {
+        "id": id_,
+        "name": name,
+        "country_id": country_id,
+        "country": {"id": country_id, "name": country_name},
+    }
 
 
 def query_count(raw: str | None) -> int:
@@ -87,9 +133,10 @@ def _pg_dsn() -> str:
     return os.environ.get("BENCH_PG_DSN", DEFAULT_PG_DSN)
 
 
-def _sqlite_uri() -> str:
-    # Read-only: the apps never write, and a typo in the path fails instead of creating a file.
-    return f"file:{os.environ.get('BENCH_SQLITE', DEFAULT_SQLITE)}?mode=ro"
+def _sqlite_uri(mode: str = "ro") -> str:
+    # Read-only for the apps that only read; either way a typo in the path fails instead of
+    # creating a file.
+    return f"file:{os.environ.get('BENCH_SQLITE', DEFAULT_SQLITE)}?mode={mode}"
 
 
 class AsyncDB:
@@ -98,6 +145,8 @@ class AsyncDB:
     def __init__(self) -> None:
         self._sqlite: Any = None
         self._pool: Any = None
+        # One SQLite connection serves every request: a write transaction holds it alone.
+        self._writing = asyncio.Lock()
 
     async def connect(self) -> None:
         if _use_postgres():
@@ -109,7 +158,7 @@ class AsyncDB:
         else:
             import aiosqlite
 
-            self._sqlite = await aiosqlite.connect(_sqlite_uri(), uri=True)
+            self._sqlite = await aiosqlite.connect(_sqlite_uri("rw"), uri=True)
 
     async def close(self) -> None:
         if self._pool is not None:
@@ -142,6 +191,52 @@ class AsyncDB:
         else:
             rows = await self._sqlite.execute_fetchall(FORTUNE_SQL)
         return [Fortune(row[0], row[1]) for row in rows]
+
+    # --- the data path (the bare app's share of it)
+
+    async def find_world(self, world_id: int) -> dict[str, int] | None:
+        if self._pool is not None:
+            row = await self._pool.fetchrow(WORLD_SQL_ASYNCPG, world_id)
+        else:
+            found = await self._sqlite.execute_fetchall(WORLD_SQL, (world_id,))
+            row = found[0] if found else None
+        return None if row is None else {"id": row[0], "randomNumber": row[1]}
+
+    async def create_world(self, number: int) -> dict[str, int]:
+        if self._pool is not None:
+            row = await self._pool.fetchrow(CREATE_SQL_ASYNCPG, number)
+        else:
+            async with self._writing:
+                (row,) = await self._sqlite.execute_fetchall(CREATE_SQL, (number,))
+                await self._sqlite.commit()
+        return {"id": row[0], "randomNumber": row[1]}
+
+    async def update_worlds(self, count: int) -> list[dict[str, int]]:
+        """TechEmpower's updates: ``count`` rows read one query at a time, then written, in
+        one transaction."""
+        ids = random_ids(count)
+        if self._pool is not None:
+            async with self._pool.acquire() as conn, conn.transaction():
+                rows = [await conn.fetchrow(WORLD_SQL_ASYNCPG, id_) for id_ in ids]
+                worlds = [(row[0], random_id()) for row in rows]
+                # Sorted by key, so that concurrent transactions lock rows in one order.
+                await conn.executemany(UPDATE_SQL_ASYNCPG, [(n, i) for i, n in sorted(worlds)])
+        else:
+            fetch = self._sqlite.execute_fetchall
+            async with self._writing:
+                rows = [(await fetch(WORLD_SQL, (id_,)))[0] for id_ in ids]
+                worlds = [(row[0], random_id()) for row in rows]
+                await self._sqlite.executemany(UPDATE_SQL, [(n, i) for i, n in worlds])
+                await self._sqlite.commit()
+        return [{"id": id_, "randomNumber": number} for id_, number in worlds]
+
+    async def cities(self, first: int) -> list[dict[str, Any]]:
+        """``RELATED_ROWS`` cities from ``first`` on, each with its country (one join)."""
+        if self._pool is not None:
+            rows = await self._pool.fetch(CITIES_SQL_ASYNCPG, first)
+        else:
+            rows = await self._sqlite.execute_fetchall(CITIES_SQL, (first,))
+        return [city_json(*row) for row in rows]
 
 
 class SyncDB:
@@ -199,44 +294,79 @@ def _rows(seed: int = 42) -> list[tuple[int, int]]:
     return [(i, rng.randint(1, ROWS)) for i in range(1, ROWS + 1)]
 
 
+def _countries() -> list[tuple[int, str]]:
+    return [(i, f"Country {i}") for i in range(1, COUNTRIES + 1)]
+
+
+def _cities(seed: int = 7) -> list[tuple[int, str, int]]:
+    rng = random.Random(seed)
+    return [(i, f"City {i}", rng.randint(1, COUNTRIES)) for i in range(1, CITIES + 1)]
+
+
 def create_sqlite(path: str | os.PathLike[str]) -> None:
     """(Re)create the two tables in a SQLite file."""
     with sqlite3.connect(path) as conn:
         conn.executescript(
             "DROP TABLE IF EXISTS world; DROP TABLE IF EXISTS fortune;"
+            "DROP TABLE IF EXISTS city; DROP TABLE IF EXISTS country;"
             "CREATE TABLE world (id INTEGER PRIMARY KEY, randomnumber INTEGER NOT NULL);"
             "CREATE TABLE fortune (id INTEGER PRIMARY KEY, message TEXT NOT NULL);"
+            "CREATE TABLE country (id INTEGER PRIMARY KEY, name TEXT NOT NULL);"
+            "CREATE TABLE city (id INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+            " country_id INTEGER NOT NULL REFERENCES country (id));"
+            "CREATE INDEX city_country_id ON city (country_id);"
         )
         conn.executemany("INSERT INTO world VALUES (?, ?)", _rows())
         conn.executemany("INSERT INTO fortune VALUES (?, ?)", enumerate(FORTUNES, start=1))
+        conn.executemany("INSERT INTO country VALUES (?, ?)", _countries())
+        conn.executemany("INSERT INTO city VALUES (?, ?, ?)", _cities())
     conn.close()
 
 
 def create_postgres(dsn: str = DEFAULT_PG_DSN) -> None:
-    """(Re)create the two tables in PostgreSQL, unless they already hold the expected rows."""
+    """(Re)create the tables in PostgreSQL, unless they already hold the expected rows.
+
+    They go in the connection's current schema (``?options=-csearch_path%3D...`` in ``dsn``
+    picks another than ``public``).
+    """
     import psycopg
 
     with psycopg.connect(dsn, autocommit=True) as conn:
         try:
-            worlds = conn.execute("SELECT count(*) FROM world").fetchone()
-            fortunes = conn.execute("SELECT count(*) FROM fortune").fetchone()
-            identity = conn.execute(
-                "SELECT is_identity FROM information_schema.columns"
-                " WHERE table_name = 'world' AND column_name = 'id'"
+            counts = conn.execute(
+                "SELECT (SELECT count(*) FROM world), (SELECT count(*) FROM fortune),"
+                " (SELECT count(*) FROM country), (SELECT count(*) FROM city)"
             ).fetchone()
-            if worlds == (ROWS,) and fortunes == (len(FORTUNES),) and identity == ("YES",):
+            identity = conn.execute(
+                "SELECT is_identity FROM information_schema.columns WHERE table_name = 'world'"
+                " AND column_name = 'id' AND table_schema = current_schema()"
+            ).fetchone()
+            if counts == (ROWS, len(FORTUNES), COUNTRIES, CITIES) and identity == ("YES",):
                 return
         except psycopg.errors.UndefinedTable:
             pass
-        conn.execute("DROP TABLE IF EXISTS world")
-        conn.execute("DROP TABLE IF EXISTS fortune")
-        # An identity key: plait.db's create endpoint (POST /worlds) inserts without one.
+        conn.execute("DROP TABLE IF EXISTS world, fortune, city, country")
+        # An identity key: the create endpoints (POST /worlds) insert without one.
         conn.execute(
             "CREATE TABLE world (id integer GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,"
             " randomnumber integer NOT NULL)"
         )
         conn.execute("CREATE TABLE fortune (id integer PRIMARY KEY, message text NOT NULL)")
+        conn.execute("CREATE TABLE country (id integer PRIMARY KEY, name text NOT NULL)")
+        conn.execute(
+            "CREATE TABLE city (id integer PRIMARY KEY, name text NOT NULL,"
+            " country_id integer NOT NULL REFERENCES country (id))"
+        )
+        conn.execute("CREATE INDEX city_country_id ON city (country_id)")
+        tables: dict[str, list[Any]] = {
+            "world": _rows(),
+            "fortune": list(enumerate(FORTUNES, 1)),
+            "country": _countries(),
+            "city": _cities(),
+        }
         with conn.cursor() as cur:
-            cur.executemany("INSERT INTO world VALUES (%s, %s)", _rows())
-            cur.executemany("INSERT INTO fortune VALUES (%s, %s)", list(enumerate(FORTUNES, 1)))
+            for table, rows in tables.items():
+                with cur.copy(f"COPY {table} FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
         conn.execute(f"SELECT setval(pg_get_serial_sequence('world', 'id'), {ROWS})")

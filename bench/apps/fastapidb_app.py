@@ -11,14 +11,22 @@ from operator import attrgetter
 from pathlib import Path
 from typing import Annotated
 
-from benchdb import DEFAULT_PG_DSN, DEFAULT_SQLITE, EXTRA_FORTUNE, query_count, random_id
+from benchdb import (
+    DEFAULT_PG_DSN,
+    DEFAULT_SQLITE,
+    EXTRA_FORTUNE,
+    RELATED_ROWS,
+    query_count,
+    random_city,
+    random_id,
+)
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import select
+from sqlalchemy import ForeignKey, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, selectinload
 
 
 def _url() -> str:
@@ -42,6 +50,34 @@ class Fortune(Base):
     __tablename__ = "fortune"
     id: Mapped[int] = mapped_column(primary_key=True)
     message: Mapped[str]
+
+
+class Country(Base):
+    __tablename__ = "country"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str]
+
+
+class City(Base):
+    __tablename__ = "city"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str]
+    country_id: Mapped[int] = mapped_column(ForeignKey("country.id"))
+    country: Mapped[Country] = relationship()
+
+
+class CountryRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    name: str
+
+
+class CityRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    name: str
+    country_id: int
+    country: CountryRead
 
 
 class WorldRead(BaseModel):
@@ -97,6 +133,12 @@ async def read_world(world_id: int, session: SessionDep) -> World:
     if world is None:
         raise HTTPException(status_code=404, detail="World not found")
     return world
+
+
+@app.get("/cities", response_model=list[CityRead])
+async def read_cities(session: SessionDep) -> list[City]:
+    query = select(City).where(City.id >= random_city()).order_by(City.id).limit(RELATED_ROWS)
+    return list(await session.scalars(query.options(selectinload(City.country))))
 
 
 @app.post("/worlds", response_model=WorldRead, status_code=201)

@@ -3,20 +3,29 @@
 Models on the TechEmpower tables, the ``Session`` dependency, derived schemas and
 ``crud_router``. The HTTP bench's ``/db``, ``/queries`` and ``/fortunes`` (so its rows
 compare with every other app's, which share ``benchdb.py``), plus the data-path endpoints:
-``GET /worlds/{id}`` (``crud_router``), ``POST /worlds`` (a create, 201) and ``/updates``
-(TechEmpower's: rows read and written in one transaction).
+``GET /worlds/{id}`` (``crud_router``), ``GET /cities`` (20 rows with their foreign-key
+relation, nested through a derived schema), ``POST /worlds`` (a create, 201) and
+``/updates`` (TechEmpower's: rows read and written in one transaction).
 """
 
 import os
 from operator import attrgetter
 from pathlib import Path
 
-from benchdb import DEFAULT_PG_DSN, DEFAULT_SQLITE, EXTRA_FORTUNE, query_count, random_id
-from sqlalchemy import String, select
-from sqlalchemy.orm import Mapped, mapped_column
+from benchdb import (
+    DEFAULT_PG_DSN,
+    DEFAULT_SQLITE,
+    EXTRA_FORTUNE,
+    RELATED_ROWS,
+    query_count,
+    random_city,
+    random_id,
+)
+from sqlalchemy import ForeignKey, String, select
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from plait import App, HTMLResponse, Request
-from plait.db import Database, Model, Session, crud_router
+from plait.db import Database, Model, Session, crud_router, load_options, model_schema
 from plait.templates import Templates
 
 
@@ -36,6 +45,21 @@ class Fortune(Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     message: Mapped[str] = mapped_column(String(2048))
 
+
+class Country(Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+
+
+class City(Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    country_id: Mapped[int] = mapped_column(ForeignKey("country.id"))
+    country: Mapped[Country] = relationship()
+
+
+CityWithCountry = model_schema(City, "read", depth=1)  # nests country: CountryRead
+WITH_COUNTRY = load_options(City, depth=1)
 
 app = App()
 # A small pool: every server of a bench run is up at once, PostgreSQL allows 100.
@@ -57,6 +81,12 @@ async def single_query(session: Session) -> World.Read:
 @app.get("/queries")
 async def queries(session: Session, queries: str | None = None) -> list[World.Read]:
     return [await session.get(World, random_id()) for _ in range(query_count(queries))]
+
+
+@app.get("/cities")
+async def cities(session: Session) -> list[CityWithCountry]:  # type: ignore[valid-type]
+    query = select(City).where(City.id >= random_city()).order_by(City.id)
+    return list(await session.scalars(query.limit(RELATED_ROWS).options(*WITH_COUNTRY)))
 
 
 @app.get("/updates")

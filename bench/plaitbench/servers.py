@@ -18,27 +18,30 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from plaitbench.wrk import DATA_ENDPOINTS, DATA_PATH
+
 __all__ = [
     "ASGI_FRAMEWORKS",
+    "DATA_APPS",
     "FRAMEWORKS",
+    "ORM_APPS",
     "SERVERS",
     "WSGI_FRAMEWORKS",
     "Server",
     "ServerError",
     "Target",
+    "data_targets",
     "free_port",
     "stop_all",
     "targets",
 ]
 
-ASGI_FRAMEWORKS = (
-    "bare", "plait", "plaitdb", "fastapi", "fastapidb", "litestar", "blacksheep", "starlette",
-)  # fmt: skip
-# What each app serves: every app the HTTP endpoints; the ORM apps, plaitdb (plait.db) and
-# fastapidb (FastAPI + SQLAlchemy), the database ones.
-ORM_APPS = ("plaitdb", "fastapidb")
-DB_ENDPOINTS = ("plaintext", "db", "queries", "fortunes", "crud-get", "create", "updates")
-DATA_PATH = ("crud-get", "create", "updates")
+# The ORM apps serve the database endpoints only (the data part): plait.db, FastAPI +
+# SQLAlchemy 2 (async), FastAPI + SQLModel, Litestar + Advanced Alchemy, Django's async ORM.
+ORM_APPS = ("plaitdb", "fastapidb", "sqlmodeldb", "litestardb", "djangodb")
+# The data part's rows: the bare app (raw asyncpg, the ceiling) and the ORM apps.
+DATA_APPS = ("bare", *ORM_APPS)
+ASGI_FRAMEWORKS = ("bare", "plait", "fastapi", "litestar", "blacksheep", "starlette", *ORM_APPS)
 WSGI_FRAMEWORKS = ("flask", "django")
 FRAMEWORKS = (*ASGI_FRAMEWORKS, "plait-rsgi", *WSGI_FRAMEWORKS)
 SERVERS = ("uvicorn", "granian", "gunicorn")
@@ -67,8 +70,8 @@ class Target:
 
     def serves(self, endpoint: str) -> bool:
         if self.framework in ORM_APPS:
-            return endpoint in DB_ENDPOINTS
-        return endpoint not in DATA_PATH
+            return endpoint == "plaintext" or endpoint in DATA_ENDPOINTS
+        return self.framework == "bare" or endpoint not in DATA_PATH
 
     def command(self, port: int, bin_dir: Path) -> list[str]:
         target = f"{self.module}:app"
@@ -94,9 +97,12 @@ class Target:
 
 
 def targets(frameworks: list[str], servers: list[str]) -> list[Target]:
-    """The rows to run, in order: ASGI apps on uvicorn and granian, plait on RSGI, WSGI apps."""
+    """The HTTP part's rows, in order: ASGI apps on uvicorn and granian, plait on RSGI, WSGI
+    apps (the ORM apps are the data part's: :func:`data_targets`)."""
     rows = []
     for framework in frameworks:
+        if framework in ORM_APPS:
+            continue
         if framework == "plait-rsgi":
             choices: tuple[str, ...] = ("granian",)
         elif framework in WSGI_FRAMEWORKS:
@@ -105,6 +111,17 @@ def targets(frameworks: list[str], servers: list[str]) -> list[Target]:
             choices = ("uvicorn", "granian")
         rows += [Target(framework, server) for server in choices if server in servers]
     return rows
+
+
+def data_targets(frameworks: list[str], servers: list[str]) -> list[Target]:
+    """The data part's rows: the bare app and the ORM apps, on the ASGI servers."""
+    return [
+        Target(framework, server)
+        for framework in DATA_APPS
+        if framework in frameworks
+        for server in ("uvicorn", "granian")
+        if server in servers
+    ]
 
 
 def free_port() -> int:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = [
+    "DATA_ENDPOINTS",
     "DATA_PATH",
     "ENDPOINTS",
     "Endpoint",
@@ -74,13 +75,16 @@ ENDPOINTS = {
         Endpoint("queries", "20 DB rows", "GET", "/queries?queries=20"),
         Endpoint("fortunes", "fortunes", "GET", "/fortunes"),
         Endpoint("upload", "1 MiB upload", "POST", "/upload", "application/octet-stream"),
-        # The data path through plait.db (apps/plaitdb_app.py) only:
-        Endpoint("crud-get", "1 row by PK (crud_router)", "GET", "/worlds/42"),
+        # The data path: the ORM apps and the bare app (raw asyncpg) only.
+        Endpoint("crud-get", "1 row by PK", "GET", "/worlds/42"),
+        Endpoint("related", "20 rows + FK relation", "GET", "/cities"),
         Endpoint("create", "create (201)", "POST", "/worlds", "application/json", 201),
         Endpoint("updates", "20 updates", "GET", "/updates?queries=20"),
     )
 }
-DATA_PATH = ("crud-get", "create", "updates")
+# The endpoints only the data part measures, and every endpoint it measures.
+DATA_PATH = ("crud-get", "related", "create", "updates")
+DATA_ENDPOINTS = ("db", "queries", "fortunes", *DATA_PATH)
 
 
 def check_endpoint(port: int, endpoint: Endpoint) -> str | None:

@@ -6,10 +6,12 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
+from plait.admin._dates import DateHierarchy, hierarchy_params
+from plait.admin._keyset import CURSORS
 from plait.admin._options import ModelAdmin
-from plait.admin._queries import sortable
+from plait.admin._queries import ChangeList, sortable
 
-__all__ = ["filter_links", "header_links", "link", "page_links"]
+__all__ = ["CHEAP_OFFSET", "date_links", "filter_links", "header_links", "link", "page_links"]
 
 
 def link(params: Mapping[str, str], **changes: str | None) -> str:
@@ -39,20 +41,46 @@ def header_links(
     return headers
 
 
-def page_links(params: Mapping[str, str], page: int, pages: int) -> list[dict[str, Any]]:
-    """Links to the first, last and nearby pages, ``None`` numbers where some are skipped."""
-    if pages <= 1:
+def page_links(params: Mapping[str, str], page: ChangeList, per_page: int) -> list[dict[str, Any]]:
+    """Links to the first, last and nearby pages, ``None`` numbers where some are skipped.
+
+    The next and previous pages' links carry a key (``after``/``before``) when the order has
+    a keyset; other pages are linked by number only where their offset from the nearer end
+    is cheap (``CHEAP_OFFSET`` rows), so every page linked answers fast at any depth.
+    """
+    if page.pages <= 1:
         return []
-    wanted = {1, pages, *range(max(1, page - 2), min(pages, page + 2) + 1)}
+    numbers = {1, page.pages, *range(max(1, page.page - 2), min(page.pages, page.page + 2) + 1)}
+    plain = {k: v for k, v in params.items() if k not in CURSORS}
     links: list[dict[str, Any]] = []
     previous = 0
-    for number in sorted(wanted):
+    for number in sorted(numbers):
+        if number == page.page + 1 and page.next_key is not None:
+            url = link(plain, p=str(number), after=page.next_key)
+        elif number == page.page - 1 and page.previous_key is not None and number > 1:
+            url = link(plain, p=str(number), before=page.previous_key)
+        elif number == page.page or not page.keyset or _cheap(page, number, per_page):
+            url = link(plain, p=str(number))
+        else:
+            continue
         if number > previous + 1:
             links.append({"number": None})
-        url = link(params, p=str(number))
-        links.append({"number": number, "url": url, "current": number == page})
+        links.append({"number": number, "url": url, "current": number == page.page})
         previous = number
     return links
+
+
+CHEAP_OFFSET = 10_000
+"""Rows a page link may make the database skip (``OFFSET``); deeper pages are reached by key."""
+
+
+def _cheap(page: ChangeList, number: int, per_page: int) -> bool:
+    """Page ``number`` is read with an offset of at most ``CHEAP_OFFSET`` rows."""
+    from_start = (number - 1) * per_page
+    if number == page.pages:
+        return True  # read from the end, with no offset
+    from_end = page.count - number * per_page if not page.approximate else from_start
+    return min(from_start, from_end) <= CHEAP_OFFSET
 
 
 def filter_links(
@@ -66,3 +94,20 @@ def filter_links(
         url = link(params, **{param: value, "p": None})
         links.append({"label": label, "url": url, "selected": selected == value})
     return links
+
+
+def date_links(params: Mapping[str, str], dates: DateHierarchy | None) -> dict[str, Any] | None:
+    """The date hierarchy's links: up a level, and each year, month or day below (every
+    other parameter kept, back on the first page)."""
+    if dates is None:
+        return None
+
+    def url(values: tuple[int, ...]) -> str:
+        return link(params, p=None, **hierarchy_params(dates.name, values))
+
+    back = dates.back
+    return {
+        "back": {"label": back[1], "url": url(back[0])} if back is not None else None,
+        "links": [{"label": label, "url": url(values)} for values, label in dates.choices],
+        "current": dates.current,
+    }

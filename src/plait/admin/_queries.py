@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 import enum
 import math
 from collections.abc import Mapping, Sequence
@@ -13,7 +12,17 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from plait.admin._dates import (
+    DATE_CHOICES,
+    DateHierarchy,
+    date_range,
+    hierarchy_clause,
+    hierarchy_params,
+    is_date,
+    load_hierarchy,
+)
 from plait.admin._fields import format_value, related_model
+from plait.admin._keyset import CURSORS, Cursor, Keyset, decode_key, encode_key, keyset_of, seek
 from plait.admin._options import ModelAdmin, humanize, object_label
 from plait.db import model_schema
 
@@ -25,7 +34,9 @@ __all__ = [
     "filtered",
     "load_changelist",
     "load_choices",
+    "load_dates",
     "load_filters",
+    "order_entries",
     "ordered",
     "related_labels",
     "sortable",
@@ -65,6 +76,13 @@ class ChangeList:
     """``count`` is PostgreSQL's estimate, or a count that stopped at the limit."""
     limit: int | None = None
     """The count's limit, when it stopped there (``count`` is then ``limit + 1``)."""
+    keyset: bool = False
+    """The next and previous pages are found by a key (``after``/``before``), so page
+    links beyond a cheap offset are left out."""
+    previous_key: str | None = None
+    """The ``before`` key of the previous page (its first row's key)."""
+    next_key: str | None = None
+    """The ``after`` key of the next page (this page's last row's key)."""
 
     @property
     def count_text(self) -> str:
@@ -128,69 +146,25 @@ async def load_filters(
         elif isinstance(column.type, sa.Enum) and column.type.enum_class is not None:
             members: list[enum.Enum] = list(column.type.enum_class)
             choices = [(str(m.value), humanize(m.name)) for m in members]
+        elif is_date(column):
+            choices = list(DATE_CHOICES)  # ranges (below), not the distinct values
         else:
             attribute = getattr(admin.model, name)
             query = sa.select(attribute).where(attribute.is_not(None)).distinct()
             rows: Any = await session.scalars(query.order_by(attribute).limit(_DISTINCT_LIMIT))
             choices = [(_param_text(value), format_value(value)) for value in rows]
         label = humanize(name.removesuffix("_id") if related else name)
-        if _is_date(column):
-            param, choices = f"{name}__range", list(DATE_CHOICES)
+        if is_date(column):
+            param = f"{name}__range"
             if column.nullable:
                 choices += [("notnull", "Has date"), ("null", "No date")]
         filters.append(Filter(name, label, param, choices, params.get(param)))
-        if column.nullable and not _is_date(column) and not isinstance(column.type, sa.Boolean):
+        if column.nullable and not is_date(column) and not isinstance(column.type, sa.Boolean):
             # Django's EmptyFieldListFilter: with a value, or without.
             param = f"{name}__isnull"
             empty = [("0", "Has value"), ("1", "Empty")]
             filters.append(Filter(name, f"{label} set", param, empty, params.get(param)))
     return filters
-
-
-DATE_CHOICES = (
-    ("today", "Today"),
-    ("past7", "Past 7 days"),
-    ("month", "This month"),
-    ("year", "This year"),
-)
-"""The date filter's ranges (Django's ``DateFieldListFilter``), in UTC."""
-
-
-def _is_date(column: sa.Column[Any]) -> bool:
-    type_ = column.type
-    if isinstance(type_, sa.types.TypeDecorator):
-        type_ = type_.impl_instance
-    return isinstance(type_, sa.Date | sa.DateTime)
-
-
-def _date_range(column: sa.Column[Any], choice: str) -> tuple[Any, Any] | None:
-    """``[start, end)`` of a date filter's choice, typed as the column stores it."""
-    now = datetime.datetime.now(datetime.UTC)
-    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    if choice == "today":
-        start, end = today, today + datetime.timedelta(days=1)
-    elif choice == "past7":
-        start, end = today - datetime.timedelta(days=6), today + datetime.timedelta(days=1)
-    elif choice == "month":
-        start = today.replace(day=1)
-        end = (start + datetime.timedelta(days=32)).replace(day=1)
-    elif choice == "year":
-        start, end = (
-            today.replace(month=1, day=1),
-            today.replace(year=today.year + 1, month=1, day=1),
-        )
-    else:
-        return None
-    type_ = column.type
-    if isinstance(type_, sa.types.TypeDecorator):
-        type_ = type_.impl_instance
-    if not isinstance(type_, sa.DateTime):
-        return start.date(), end.date()
-    if not getattr(column.type, "timezone", False) and not isinstance(
-        column.type, sa.types.TypeDecorator
-    ):
-        return start.replace(tzinfo=None), end.replace(tzinfo=None)
-    return start, end
 
 
 def _param_text(value: Any) -> str:
@@ -211,7 +185,7 @@ def _filter_clauses(admin: ModelAdmin, params: Mapping[str, str]) -> list[Any]:
         chosen = params.get(f"{name}__range")
         if chosen in ("null", "notnull"):
             clauses.append(attribute.is_(None) if chosen == "null" else attribute.is_not(None))
-        elif chosen is not None and (bounds := _date_range(admin.columns[name], chosen)):
+        elif chosen is not None and (bounds := date_range(admin.columns[name], chosen)):
             clauses.append(sa.and_(attribute >= bounds[0], attribute < bounds[1]))
         text = params.get(f"{name}__exact")
         if text is None:
@@ -222,53 +196,119 @@ def _filter_clauses(admin: ModelAdmin, params: Mapping[str, str]) -> list[Any]:
     return clauses
 
 
-def _ordering(
-    admin: ModelAdmin, requested: str | None, reverse: bool = False
-) -> tuple[str, list[Any]]:
-    allowed = sortable(admin)
-    order: Sequence[str]
-    if requested and requested.lstrip("-") in allowed:
-        order = [requested]
+def _unique(admin: ModelAdmin, name: str) -> bool:
+    """Column ``name`` is NOT NULL and unique: it orders the rows alone."""
+    column = admin.columns[name]
+    if column.primary_key or (column.unique and not column.nullable):
+        return True
+    if column.nullable:
+        return False
+    table = column.table
+    return any(
+        list(constraint.columns) == [column]
+        for constraint in [*table.constraints, *(i for i in table.indexes if i.unique)]
+        if isinstance(constraint, sa.UniqueConstraint | sa.Index)
+    )
+
+
+def order_entries(admin: ModelAdmin, requested: str | None) -> list[str]:
+    """The changelist's order (``o``, else the ModelAdmin's) as ``["-title", "-id"]``.
+
+    The primary key comes last, in the first column's direction, unless a unique column
+    already orders the rows: a stable order, and a keyset (see ``_keyset``) when it fits.
+    """
+    if requested and requested.lstrip("-") in sortable(admin):
+        entries = [requested]
     else:
-        order = list(admin.ordering) or [f"-{admin.pk_name}"]
-    entries = list(order)
-    if all(entry.lstrip("-") != admin.pk_name for entry in order):
-        entries.append(admin.pk_name)  # a stable page order
+        entries = list(admin.ordering) or [f"-{admin.pk_name}"]
+    if not any(_unique(admin, entry.lstrip("-")) for entry in entries):
+        entries.append(("-" if entries[0].startswith("-") else "") + admin.pk_name)
+    return entries
+
+
+def _clauses(admin: ModelAdmin, entries: Sequence[str], reverse: bool = False) -> list[Any]:
     clauses = []
     for entry in entries:
         attribute = getattr(admin.model, entry.lstrip("-"))
         descending = entry.startswith("-") != reverse
         clauses.append(attribute.desc() if descending else attribute.asc())
-    return order[0], clauses
+    return clauses
 
 
 def filtered(admin: ModelAdmin, params: Mapping[str, str]) -> tuple[sa.Select[Any], Any]:
-    """The rows the search (``q``) and filters of ``params`` select, and the search clause."""
+    """The rows the search (``q``), filters and date hierarchy of ``params`` select, and the
+    search clause."""
     query: sa.Select[Any] = sa.select(admin.model)
     search = _search(admin, params.get("q", ""))
     if search is not None:
         query = query.where(search)
     for clause in _filter_clauses(admin, params):
         query = query.where(clause)
+    if (dates := hierarchy_clause(admin, params)) is not None:
+        query = query.where(dates)
     return query, search
+
+
+async def load_dates(
+    admin: ModelAdmin, session: AsyncSession, params: Mapping[str, str]
+) -> DateHierarchy | None:
+    """The date hierarchy over the rows the search and filters select (None without one)."""
+    if admin.date_hierarchy is None:
+        return None
+    own = hierarchy_params(admin.date_hierarchy, ())
+    query, _ = filtered(admin, {k: v for k, v in params.items() if k not in own})
+    return await load_hierarchy(admin, session, query, params)
 
 
 def ordered(admin: ModelAdmin, query: sa.Select[Any], requested: str | None) -> sa.Select[Any]:
     """``query`` in the changelist's order (``o``)."""
-    return query.order_by(*_ordering(admin, requested)[1])
+    return query.order_by(*_clauses(admin, order_entries(admin, requested)))
 
 
 async def load_changelist(
     admin: ModelAdmin, session: AsyncSession, params: Mapping[str, str]
 ) -> ChangeList:
-    """The page of rows ``params`` asks for (``q``, ``o``, ``p``, ``<column>__exact``).
+    """The page of rows ``params`` asks for (``q``, ``o``, ``p``, ``<column>__exact``, and
+    ``after``/``before``: a key of the next or previous page).
 
     Big tables stay fast: above ``admin.count_limit`` rows an unfiltered list shows
     PostgreSQL's estimate instead of counting them all, and a filtered count stops there
-    ("more than …"); a page in the second half is read from the end, the last one with no
+    ("more than …"); the next and previous pages are found from a row's key (no offset) when
+    the order allows it; a page in the second half is read from the end, the last one with no
     offset at all.
     """
     query, search = filtered(admin, params)
+    count, approximate, capped, total = await _counts(admin, session, query, search)
+    pages = max(1, math.ceil(count / admin.per_page))
+    try:
+        page = min(max(1, int(params.get("p", "1"))), pages)
+    except ValueError:
+        page = pages if params.get("p") == "last" else 1
+    entries = order_entries(admin, params.get("o"))
+    keyset = keyset_of(admin, entries)
+    cursor = _cursor(admin, keyset, params) if keyset is not None else None
+    objects: list[Any] | None = None
+    if keyset is not None and cursor is not None:
+        numbers = (params.get("p"), page, pages)
+        objects, page, pages = await _seek_page(admin, session, query, keyset, cursor, numbers)
+    if objects is None:
+        at = (page, pages, count, approximate)
+        objects = await _numbered_page(admin, session, query, entries, at)
+    changelist = ChangeList(objects, count, total, page, pages, entries[0], approximate, capped)
+    if keyset is not None and objects:
+        changelist.keyset = True
+        if page > 1:
+            changelist.previous_key = encode_key(keyset, objects[0])
+        if page < pages:
+            changelist.next_key = encode_key(keyset, objects[-1])
+    return changelist
+
+
+async def _counts(
+    admin: ModelAdmin, session: AsyncSession, query: sa.Select[Any], search: Any
+) -> tuple[int, bool, int | None, int]:
+    """The rows ``query`` selects (or an estimate, or a capped count: then whether it is
+    approximate and its cap) and the rows of the table."""
     limit = admin.count_limit
     unfiltered = search is None and query.whereclause is None
     estimate = await _estimate(session, admin) if unfiltered else None
@@ -284,24 +324,73 @@ async def load_changelist(
         total = await _estimate(session, admin) or await _capped_count(
             session, sa.select(admin.model), limit
         )
-    pages = max(1, math.ceil(count / admin.per_page))
-    try:
-        page = min(max(1, int(params.get("p", "1"))), pages)
-    except ValueError:
-        page = pages if params.get("p") == "last" else 1
-    order, clauses = _ordering(admin, params.get("o"))
+    return count, approximate, capped, total
+
+
+def _cursor(admin: ModelAdmin, keyset: Keyset, params: Mapping[str, str]) -> Cursor | None:
+    """The ``after``/``before`` key of ``params``, converted as the API converts the columns'
+    values (None when there is none, or it does not convert: a stale or hand-made link)."""
+    for direction in CURSORS:
+        text = params.get(direction)
+        texts = decode_key(keyset, text) if text is not None else None
+        if texts is None:
+            continue
+        values = tuple(column_value(admin, n, t) for n, t in zip(keyset.names, texts, strict=True))
+        if all(value is not None for value in values):
+            return Cursor("after" if direction == "after" else "before", values)
+    return None
+
+
+async def _seek_page(
+    admin: ModelAdmin,
+    session: AsyncSession,
+    query: sa.Select[Any],
+    keyset: Keyset,
+    cursor: Cursor,
+    numbers: tuple[str | None, int, int],
+) -> tuple[list[Any] | None, int, int]:
+    """The page past ``cursor``, its number and the page count; None when the key says
+    nothing useful (no row past it: the page is then found by its number).
+
+    ``numbers`` are the page the link named (``p``), the page it was clamped to, and the
+    page count. The number is the link's (a label: the rows come from the key), so a row
+    added or deleted meanwhile shifts the rows, not the numbering.
+    """
+    size = admin.per_page
+    rows = list(await session.scalars(seek(admin, keyset, query, cursor).limit(size + 1)))
+    more, rows = len(rows) > size, rows[:size]
+    named, page, pages = numbers
+    if named is not None and named.isdigit():
+        page = int(named)
+    if cursor.direction == "before":
+        if not more:  # the start of the list
+            return (rows[::-1], 1, pages) if len(rows) == size else (None, 1, pages)
+        return rows[::-1], max(page, 2), max(pages, page + 1, 3)
+    if not rows:
+        return None, page, pages
+    page = max(page, 2)
+    return rows, page, max(pages, page + 1) if more else page
+
+
+async def _numbered_page(
+    admin: ModelAdmin,
+    session: AsyncSession,
+    query: sa.Select[Any],
+    entries: Sequence[str],
+    at: tuple[int, int, int, bool],
+) -> list[Any]:
+    """A page by its number (``at``: page, pages, count, approximate): an offset from the
+    start, or from the end."""
+    page, pages, count, approximate = at
     if page > 1 and page * 2 > pages + 1 and (page == pages or not approximate):
         # PERF: read from the end: the last page costs what the first does.
         from_end = 0 if page == pages else count - page * admin.per_page
         size = count - (page - 1) * admin.per_page if page == pages and not approximate else None
-        _, backwards = _ordering(admin, params.get("o"), reverse=True)
-        query = query.order_by(*backwards).offset(max(0, from_end))
+        query = query.order_by(*_clauses(admin, entries, reverse=True)).offset(max(0, from_end))
         rows = list(await session.scalars(query.limit(min(size or admin.per_page, admin.per_page))))
-        objects = rows[::-1]
-    else:
-        query = query.order_by(*clauses).offset((page - 1) * admin.per_page)
-        objects = list(await session.scalars(query.limit(admin.per_page)))
-    return ChangeList(objects, count, total, page, pages, order, approximate, capped)
+        return rows[::-1]
+    query = query.order_by(*_clauses(admin, entries)).offset((page - 1) * admin.per_page)
+    return list(await session.scalars(query.limit(admin.per_page)))
 
 
 async def _capped_count(session: AsyncSession, query: sa.Select[Any], limit: int) -> int:

@@ -34,10 +34,12 @@ from plait.admin._fields import (
 )
 from plait.admin._history import log, recent
 from plait.admin._inlines import InlineRows, inline_rows
-from plait.admin._links import filter_links, header_links, link, page_links
+from plait.admin._keyset import CURSORS
+from plait.admin._links import date_links, filter_links, header_links, link, page_links
 from plait.admin._options import Action, ModelAdmin, object_label
 from plait.admin._queries import (
     load_changelist,
+    load_dates,
     load_filters,
     related_labels,
 )
@@ -320,10 +322,12 @@ class Views:
             model_admin = await self.authorize(request, "view", model)
         except Denied as denied:
             return denied.response
-        params = {k: v for k, v in request.query_params.items() if k not in ("_msg", "_pk")}
+        query = {k: v for k, v in request.query_params.items() if k not in ("_msg", "_pk")}
+        params = {k: v for k, v in query.items() if k not in CURSORS}  # for the other links
         async with self.site.db.session() as session:
-            page = await load_changelist(model_admin, session, params)
+            page = await load_changelist(model_admin, session, query)
             filters = await load_filters(model_admin, session, params)
+            dates = await load_dates(model_admin, session, params)
             labels = await related_labels(model_admin, session, page.objects)
             messages = await self.messages(request, model_admin, session)
         rows = []
@@ -351,10 +355,11 @@ class Views:
             "headers": header_links(model_admin, params, page.order),
             "rows": rows,
             "page": page,
-            "pages": page_links(params, page.page, page.pages),
+            "pages": page_links(query, page, model_admin.per_page),
             "query": params.get("q", ""),
             "search": bool(model_admin.search_fields),
             "filters": [(f, filter_links(params, f.param, f.choices)) for f in filters],
+            "dates": date_links(params, dates),
             "add_url": self.site.url(request, model_admin.slug, "add") if can_add else None,
             "bulk_delete_url": self.site.url(request, model_admin.slug, "action")
             if actions

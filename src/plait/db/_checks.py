@@ -13,6 +13,8 @@ from collections.abc import Coroutine, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import sqlalchemy as sa
+
 from plait._settings import Settings
 from plait.checks import Check, Finding
 
@@ -20,7 +22,7 @@ if TYPE_CHECKING:
     from plait._app import App
     from plait.db._database import Database
 
-__all__ = ["CHECKS", "CONNECT_TIMEOUT", "pending_migrations"]
+__all__ = ["CHECKS", "CONNECT_TIMEOUT", "missing_from_database", "pending_migrations"]
 
 CONNECT_TIMEOUT = 5.0
 """Seconds the migrations check waits for the database before reporting ``db.W002``."""
@@ -64,6 +66,38 @@ async def _current_heads(db: Database) -> tuple[str, ...]:
         await engine.dispose()
 
 
+def missing_from_database(db: Database) -> list[str]:
+    """The tables (``name``) and columns (``table.column``) of ``db.metadata`` that the
+    database lacks: models changed or added (a battery's, say) with no migration that creates
+    them, so requests that touch them fail. Only asked of a database whose migrations are all
+    applied."""
+    return list(_in_thread(asyncio.wait_for(_missing(db), CONNECT_TIMEOUT)))
+
+
+async def _missing(db: Database) -> tuple[str, ...]:
+    engine = db.create_engine(foreign_keys=False, pooled=False)
+    try:
+        async with engine.connect() as connection:
+            found: tuple[str, ...] = await connection.run_sync(
+                lambda sync: tuple(_compare(sa.inspect(sync), db.metadata))
+            )
+            return found
+    finally:
+        await engine.dispose()
+
+
+def _compare(inspector: sa.Inspector, metadata: sa.MetaData) -> Iterator[str]:
+    tables: dict[str | None, set[str]] = {}
+    for table in metadata.sorted_tables:
+        if table.schema not in tables:
+            tables[table.schema] = set(inspector.get_table_names(schema=table.schema))
+        if table.name not in tables[table.schema]:
+            yield table.fullname
+            continue
+        have = {column["name"] for column in inspector.get_columns(table.name, table.schema)}
+        yield from (f"{table.fullname}.{c.name}" for c in table.columns if c.name not in have)
+
+
 def _in_thread(coroutine: Coroutine[Any, Any, tuple[str, ...]]) -> tuple[str, ...]:
     """Run ``coroutine`` to the end in a thread of its own (a loop may already run here)."""
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
@@ -76,6 +110,8 @@ def _unapplied(app: App, deploy: bool) -> Iterator[Finding]:
         if db.auto_migrate:
             continue
         option = "" if name == "default" else f" --database {name}"
+        from plait.db._migrations import has_migrations  # Alembic loads only when checked
+
         try:
             pending = pending_migrations(db)
         except TimeoutError:
@@ -104,6 +140,26 @@ def _unapplied(app: App, deploy: bool) -> Iterator[Finding]:
                 f"({', '.join(pending)}): the models' tables may not be there",
                 f"run `plait db migrate --app APP{option}`",
             )
+        elif has_migrations(db.migrations):
+            yield from _unmigrated_models(name, db, option, deploy)
+
+
+def _unmigrated_models(name: str, db: Database, option: str, deploy: bool) -> Iterator[Finding]:
+    """Django's "your models have changes that are not yet reflected in a migration"."""
+    try:
+        missing = missing_from_database(db)
+    except Exception:  # the migrations check above reached it; a second failure says no more
+        return
+    if missing:
+        more = len(missing) - 8
+        shown = ", ".join(missing[:8]) + (f" and {more} more" if more > 0 else "")
+        yield Finding(
+            "db.E003" if deploy else "db.W003",
+            "error" if deploy else "warning",
+            f"The models have tables or columns that no migration of the {name!r} database "
+            f"creates ({shown}): requests that use them will fail",
+            f"run `plait db makemigrations --app APP{option}`, then `plait db migrate`",
+        )
 
 
 def _migrations_applied(app: App, settings: Settings) -> Iterator[Finding]:

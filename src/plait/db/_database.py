@@ -20,6 +20,7 @@ from sqlalchemy.pool import NullPool
 from plait import App, Request, Settings
 from plait._optional import MissingDependencyError, require
 from plait.db._errorhandling import connect_errors_as_dbapi_errors, install_error_handlers
+from plait.db._lazybegin import install_lazy_begin
 from plait.db._model import Model
 
 __all__ = ["POOL_SIZE", "POOL_TIMEOUT", "Database", "normalize_url"]
@@ -96,7 +97,9 @@ class Database:
     ``url`` wins over ``settings.DATABASE_URL``, which wins over the ``PLAIT_DATABASE_URL``
     environment variable (or ``.env``); without any, a SQLite file named after the project
     directory is used. SQLite (``aiosqlite``) runs with foreign keys on; PostgreSQL URLs use
-    ``asyncpg`` (``pip install 'plait[postgres]'``).
+    ``asyncpg`` (``pip install 'plait[postgres]'``). On PostgreSQL a session's transaction
+    begins at its first statement that may write (``lazy_begin``): plain reads before it
+    run without ``BEGIN``/``COMMIT`` round trips (``lazy_begin=False`` keeps them in it).
 
     Handlers get a session with the :data:`plait.db.Session` parameter type. The database
     also answers integrity errors with 409/422 problems and connection loss with 503 (see
@@ -117,6 +120,7 @@ class Database:
         auto_migrate: bool = False,
         name: str = "default",
         engine_options: Mapping[str, Any] | None = None,
+        lazy_begin: bool = True,
     ) -> None:
         if url is None:
             url = (settings or Settings.load(check=False)).DATABASE_URL
@@ -131,6 +135,7 @@ class Database:
         self.auto_migrate = auto_migrate
         self.name = name
         self.engine_options = dict(engine_options or {})
+        self.lazy_begin = lazy_begin
         # One engine per event loop (its connections belong to it): two test clients, or a
         # script's asyncio.run beside a server, each get theirs, closed by their shutdown.
         self._engines: dict[asyncio.AbstractEventLoop | None, AsyncEngine] = {}
@@ -194,6 +199,8 @@ class Database:
         if not self.is_sqlite and not options.get("pool_pre_ping"):
             _ping_when_idle(engine.sync_engine)
         connect_errors_as_dbapi_errors(engine.sync_engine)
+        if self.lazy_begin and self.url.get_driver_name() == "asyncpg":
+            install_lazy_begin(engine.sync_engine)
         if self.is_sqlite:
             _sqlite_listeners(engine.sync_engine, foreign_keys)
         return engine

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 import sqlalchemy as sa
 from msgspec import UNSET
-from sqlalchemy.orm import Mapper, RelationshipProperty
+from sqlalchemy.orm import MANYTOONE, Mapper, RelationshipProperty
 from sqlalchemy.orm.attributes import flag_dirty
 
 from plait import HTTPException
@@ -24,6 +24,7 @@ __all__ = [
     "RelatedChoices",
     "Relation",
     "declared_relations",
+    "eager_loader",
     "keys_attribute",
     "relation_fields",
     "relation_load_options",
@@ -178,12 +179,29 @@ def relation_fields(
 
 
 def relation_load_options(model: type, options: Mapping[str, Relation]) -> list[Any]:
-    """``selectinload`` for each relationship ``Read`` shows: one query per relationship."""
+    """An eager loader for each relationship ``Read`` shows (:func:`eager_loader`)."""
     return [
-        sa.orm.selectinload(getattr(model, declared.name))
+        eager_loader(declared.prop)
         for declared in declared_relations(model, options)
         if declared.relation.read is not None
     ]
+
+
+def eager_loader(prop: RelationshipProperty[Any], parent: Any = None) -> Any:
+    """How to load ``prop`` with its rows: a join for a many-to-one (an inner join when
+    its foreign key is a ``NOT NULL`` constraint), one ``IN`` query for a collection.
+
+    PERF: ``selectinload`` of a many-to-one costs a second query, a round trip and an ORM
+    execution, for what the join brings in the same rows (20 cities with their country:
+    one query instead of two).
+    """
+    attr = prop.class_attribute
+    if prop.direction is MANYTOONE and not prop.uselist:
+        columns = prop.local_columns
+        inner = bool(columns) and all(c.foreign_keys and not c.nullable for c in columns)
+        load = parent.joinedload if parent is not None else sa.orm.joinedload
+        return load(attr, innerjoin=inner)
+    return parent.selectinload(attr) if parent is not None else sa.orm.selectinload(attr)
 
 
 def set_relations(obj: Any, fields: dict[str, Any], options: Mapping[str, Relation]) -> None:

@@ -29,6 +29,7 @@ from plait.db._datetime import storage_type
 from plait.db._relations import (
     Relation,
     declared_relations,
+    eager_loader,
     relation_fields,
     relation_load_options,
     set_relations,
@@ -452,8 +453,7 @@ def _load_chain(model: type, depth: int, parent: Any) -> list[Any]:
     for rel in mapper.relationships:
         if rel.key in excluded or rel.info.get("exclude") or rel.info.get("write_only"):
             continue
-        attr = getattr(model, rel.key)
-        loader = sa.orm.selectinload(attr) if parent is None else parent.selectinload(attr)
+        loader = eager_loader(rel, parent)
         nested = _load_chain(rel.mapper.class_, depth - 1, loader)
         options.extend(nested or [loader])
     return options

@@ -1,0 +1,59 @@
+"""Lazy BEGIN: a PostgreSQL transaction opens at the first statement that may write.
+
+A request that only reads then costs one round trip to the database (its SELECT), as in a
+hand-written asyncpg app, instead of three (BEGIN, SELECT, COMMIT).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+__all__ = ["install_lazy_begin"]
+
+_SNAPSHOT_FREE = (None, "read_committed", "autocommit")
+"""The asyncpg adapter's isolation settings under which a plain SELECT sees the same rows
+inside a transaction as outside one (READ COMMITTED takes a snapshot per statement)."""
+
+
+def _plain_read(context: Any) -> bool:
+    """Whether the statement about to run is a ``select()`` that neither locks nor writes."""
+    compiled = context.compiled if context is not None else None
+    # Driver SQL and text() may write; so may a CTE (INSERT ... RETURNING in a WITH).
+    if compiled is None or getattr(compiled, "ctes", None):
+        return False
+    statement = compiled.statement
+    return isinstance(statement, sa.Select) and statement._for_update_arg is None
+
+
+def install_lazy_begin(engine: Engine) -> None:
+    """Run plain reads of ``engine`` (asyncpg) outside a transaction until one is needed.
+
+    PERF: SQLAlchemy's asyncpg adapter sends BEGIN before the first statement of a
+    connection's transaction, and COMMIT at its end: two round trips a read-only request
+    does not need (a one-row read through the ``Session`` dependency wrote three times to
+    the socket, the raw asyncpg app once). Here the adapter is put in autocommit for a
+    plain ``select()`` while no transaction is open, and back before any other statement
+    (an INSERT, a flush, a ``SAVEPOINT``, ``FOR UPDATE``, text SQL), which then opens the
+    transaction as before; COMMIT and ROLLBACK are sent only if one was opened. Under READ
+    COMMITTED (PostgreSQL's default) each SELECT takes its own snapshot in a transaction
+    too, so a read sees the same rows either way; REPEATABLE READ and SERIALIZABLE keep
+    every read in the transaction. Once a transaction is open, every statement runs in it
+    (the flag is only read when one starts).
+    """
+
+    @sa.event.listens_for(engine, "before_cursor_execute")
+    def _begin_when_needed(
+        connection: sa.Connection,
+        cursor: Any,
+        statement: str,
+        parameters: Any,
+        context: Any,
+        executemany: bool,
+    ) -> None:
+        adapter: Any = connection.connection.dbapi_connection
+        if getattr(adapter, "_isolation_setting", None) not in _SNAPSHOT_FREE:
+            return
+        adapter.autocommit = _plain_read(context)
