@@ -382,7 +382,7 @@ class App(Router):
         if leaf is not None:
             compiled = leaf.handlers.get(method)
             if compiled is not None:
-                return compiled.handle(scope, receive, send, respond, None)
+                return compiled.handle(scope, receive, send, respond, None)  # type: ignore[no-any-return]
         leaf, values = self._matcher.resolve(leaf, path, method)
         if leaf is None:
             return self._miss(path, scope, receive, send, Request(scope, receive, self))
