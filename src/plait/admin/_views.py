@@ -44,6 +44,7 @@ from plait.admin._queries import (
     related_labels,
 )
 from plait.admin._saving import save
+from plait.admin._templates import HTMX_VERSION
 
 if TYPE_CHECKING:
     from plait.admin._site import Admin
@@ -100,6 +101,8 @@ class Views:
             "index_url": site.url(request),
             "static_url": site.url(request, "static", "admin.css").rstrip("/"),
             "script_url": site.url(request, "static", "admin.js").rstrip("/"),
+            "htmx_url": site.url(request, "static", "htmx.min.js").rstrip("/")
+            + f"?v={HTMX_VERSION}",
             "site_url": site.site_url,
             "logout_url": site.logout_url,
             "user_name": getattr(user, "username", None) or str(user or ""),
