@@ -18,8 +18,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from plait import Request, Response
-from plait.admin._fields import related_model
-from plait.admin._options import ModelAdmin, object_label
+from plait.admin._options import ModelAdmin, object_label, related_model
+from plait.admin._page_base import Denied
 from plait.admin._queries import column_value, estimate_rows, filtered
 
 if TYPE_CHECKING:
@@ -72,8 +72,6 @@ class Autocomplete:
         self.site, self.views = site, views
 
     async def __call__(self, request: Request, model: str) -> Response:
-        from plait.admin._views import Denied
-
         try:
             self.views.check_staff(request)
         except Denied as denied:
