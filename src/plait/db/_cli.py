@@ -100,7 +100,7 @@ def _reporting(job: str | None = None) -> Iterator[None]:
 
 
 def _require_migrations(database: Any, directory: Path | None) -> None:
-    from plait.db._migrations import has_migrations
+    from plait.db.migrations import has_migrations
 
     where = directory or database.migrations
     if not has_migrations(where):
@@ -122,8 +122,8 @@ def makemigrations(
     app_spec: str, app_dir: str, database: str, directory: Path | None, message: str, empty: bool
 ) -> None:
     """Write a migration for the model changes since the last one."""
-    from plait.db._migrations import has_migrations
-    from plait.db._migrations import makemigrations as make
+    from plait.db.migrations import has_migrations
+    from plait.db.migrations import makemigrations as make
 
     target = app_database(app_spec, app_dir, database)
     where = directory or target.migrations
