@@ -18,5 +18,6 @@ from plait.csrf._csrf import CSRF, csrf_exempt, csrf_token, rotate_token
 # The middleware, its options type and Django's failure reasons (REASON_*), as asyncio does it.
 from plait.csrf._middleware import *  # noqa: F403
 
-__all__ = ["CSRF", "csrf_exempt", "csrf_token", "rotate_token"]
-__all__ += _middleware.__all__
+__all__ = ["CSRF"]
+__all__ += _middleware.__all__  # the forms type checkers follow (asyncio's)
+__all__ += ["csrf_exempt", "csrf_token", "rotate_token"]
