@@ -41,6 +41,7 @@ OPTIONS = (
     "actions",
     "inlines",
     "count_limit",
+    "date_hierarchy",
 )
 """The attributes ``Admin.register(Model, **options)`` accepts as keywords."""
 
@@ -98,6 +99,10 @@ class ModelAdmin:
     count_limit: int = 100_000
     """Above this many rows the changelist stops counting: an unfiltered list shows
     PostgreSQL's estimate, a filtered one "more than 100000"."""
+    date_hierarchy: str | None = None
+    """A date or datetime column to drill down by, above the changelist: its years, then a
+    year's months, then a month's days (Django's ``date_hierarchy``). On a big table, index
+    the column."""
     label: str | None = None
     """The model's name for people (``"blog post"``); by default from the class name."""
     label_plural: str | None = None
@@ -193,6 +198,16 @@ class ModelAdmin:
                 f"{name}: {missing[0]!r} is required to add a row but the form leaves it out "
                 "(exclude, readonly_fields, or a binary column)"
             )
+        if self.date_hierarchy is not None:
+            column = self.columns.get(self.date_hierarchy)
+            if column is None or not isinstance(
+                getattr(column.type, "impl_instance", column.type), sa.Date | sa.DateTime
+            ):
+                raise ValueError(
+                    f"{name} date_hierarchy: {self.date_hierarchy!r} is not a date or "
+                    f"datetime column of {name}"
+                )
+            self._check_readable("date_hierarchy", self.date_hierarchy)
         if not isinstance(self.per_page, int) or self.per_page < 1:
             raise ValueError(f"{name} per_page must be a positive integer, got {self.per_page!r}")
 

@@ -35,10 +35,11 @@ from plait.admin._fields import (
 from plait.admin._history import log, recent
 from plait.admin._inlines import InlineRows, inline_rows
 from plait.admin._keyset import CURSORS
-from plait.admin._links import filter_links, header_links, link, page_links
+from plait.admin._links import date_links, filter_links, header_links, link, page_links
 from plait.admin._options import Action, ModelAdmin, object_label
 from plait.admin._queries import (
     load_changelist,
+    load_dates,
     load_filters,
     related_labels,
 )
@@ -326,6 +327,7 @@ class Views:
         async with self.site.db.session() as session:
             page = await load_changelist(model_admin, session, query)
             filters = await load_filters(model_admin, session, params)
+            dates = await load_dates(model_admin, session, params)
             labels = await related_labels(model_admin, session, page.objects)
             messages = await self.messages(request, model_admin, session)
         rows = []
@@ -357,6 +359,7 @@ class Views:
             "query": params.get("q", ""),
             "search": bool(model_admin.search_fields),
             "filters": [(f, filter_links(params, f.param, f.choices)) for f in filters],
+            "dates": date_links(params, dates),
             "add_url": self.site.url(request, model_admin.slug, "add") if can_add else None,
             "bulk_delete_url": self.site.url(request, model_admin.slug, "action")
             if actions
