@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
     from plait import Request
 
-__all__ = ["Action", "ModelAdmin", "humanize", "model_columns", "object_label"]
+__all__ = ["Action", "ModelAdmin", "humanize", "model_columns", "object_label", "related_model"]
 
 Action = Literal["view", "add", "change", "delete"]
 """What a user is about to do to a model's rows."""
@@ -50,6 +50,17 @@ def humanize(name: str) -> str:
     """``created_at`` -> ``Created at``; ``BlogPost`` -> ``Blog post``."""
     words = _WORD.sub(" ", name).replace("_", " ").strip().lower()
     return words[:1].upper() + words[1:]
+
+
+def related_model(column: sa.Column[Any], model: type) -> tuple[type, str] | None:
+    """The model a foreign-key column refers to, and the attribute it holds."""
+    for foreign_key in column.foreign_keys:
+        target = foreign_key.column
+        mappers: Any = sa.inspect(model).registry.mappers
+        for mapper in mappers:
+            if mapper.local_table is target.table:
+                return mapper.class_, mapper.get_property_by_column(target).key
+    return None
 
 
 def model_columns(model: type) -> dict[str, sa.Column[Any]]:

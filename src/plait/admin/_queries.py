@@ -21,9 +21,9 @@ from plait.admin._dates import (
     is_date,
     load_hierarchy,
 )
-from plait.admin._fields import format_value, related_model
+from plait.admin._display import format_value
 from plait.admin._keyset import CURSORS, Cursor, Keyset, decode_key, encode_key, keyset_of, seek
-from plait.admin._options import ModelAdmin, humanize, object_label
+from plait.admin._options import ModelAdmin, humanize, object_label, related_model
 from plait.db import model_schema
 
 __all__ = [
