@@ -98,9 +98,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--connections", type=int, default=64, help="wrk connections (default 64)")
     parser.add_argument(
         "--frameworks",
-        type=names(FRAMEWORKS),
-        default=list(FRAMEWORKS),
-        help=f"comma-separated, from {','.join(FRAMEWORKS)}",
+        type=names((*FRAMEWORKS, *realtime.RT_ONLY)),
+        default=[*FRAMEWORKS, *realtime.RT_ONLY],
+        help=f"comma-separated, from {','.join((*FRAMEWORKS, *realtime.RT_ONLY))}",
     )
     parser.add_argument(
         "--servers",

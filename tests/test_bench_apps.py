@@ -52,7 +52,9 @@ FRAMEWORKS: dict[str, tuple[str | None, bool]] = {
     "starlette": ("starlette", False),
     "flask": ("flask", True),
     "django": ("django", True),
+    "channels": ("channels", False),  # Django Channels: the real-time endpoints only
 }
+REALTIME_ONLY = ("channels",)
 
 ORDER = {
     "customer": {"name": "Ada", "email": "ada@example.com"},
@@ -374,7 +376,7 @@ def _serves(framework: str, endpoint: str) -> bool:
 CASES = [
     (framework, endpoint)
     for framework in FRAMEWORKS
-    if framework != "djangodb"
+    if framework != "djangodb" and framework not in REALTIME_ONLY
     for endpoint in CHECKS
     if _serves(framework, endpoint)
 ]

@@ -112,7 +112,7 @@ def _machine(results: dict[str, Any]) -> list[str]:
     if not machine or not versions:
         return []
     shown = ("plait", "fastapi", "litestar", "blacksheep", "starlette", "uvicorn", "granian")
-    extra = ("websockets", "wsproto", "picows")
+    extra = ("channels", "websockets", "wsproto", "picows")
     listed = " · ".join(f"{n} {versions[n]}" for n in shown if n in versions)
     return [
         f"- **Machine:** {machine['cpu']} · `nproc` {machine['nproc']} · Linux"
