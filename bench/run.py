@@ -4,6 +4,7 @@
     python bench/run.py                 # the whole matrix (about 2 hours)
     python bench/run.py --quick         # short runs, to see that everything works
     python bench/run.py --frameworks bare,plait,starlette --servers uvicorn --endpoints json,db
+    python bench/run.py --parts data --data-dbs postgres --servers uvicorn   # the ORMs
 
 First, with any Python 3.11+, it makes ``bench/.venv``, installs ``bench/requirements.txt``
 there (the peers, the servers and plait itself, editable), installs wrk with apt-get if it is
@@ -11,9 +12,11 @@ missing, and runs itself again with the venv's Python. Then, for each repeat: st
 framework x server pinned to one CPU, timing each to its first 200 and reading its worker's
 idle RSS; run the leak check (first repeat only); then for each endpoint, on each server in
 turn, a warm-up and a measured wrk run pinned to the other CPU (plaitbench/measure.py).
+The data part does the same for the ORM apps and the raw SQL ceiling on the database
+endpoints, on SQLite and on PostgreSQL (plaitbench/datapart.py); the real-time part runs the
+WebSocket and SSE scenarios (plaitbench/realtime.py).
 Every server is stopped by its process group, also on Ctrl-C and errors.
-Writes ``bench/results/latest.json``, the tables in ``docs/benchmarks.md`` and
-``docs/benchmarks.png``.
+Writes ``bench/results/latest.json``, the tables in ``docs/benchmarks.md`` and its charts.
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     # Imported late: the bootstrap stage must run before the venv (and its packages) exist.
     sys.path.insert(0, str(BENCH))
     from plaitbench import realtime
+    from plaitbench.datapart import DATABASES
     from plaitbench.servers import FRAMEWORKS, SERVERS
     from plaitbench.wrk import ENDPOINTS
 
@@ -94,9 +98,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--connections", type=int, default=64, help="wrk connections (default 64)")
     parser.add_argument(
         "--frameworks",
-        type=names(FRAMEWORKS),
-        default=list(FRAMEWORKS),
-        help=f"comma-separated, from {','.join(FRAMEWORKS)}",
+        type=names((*FRAMEWORKS, *realtime.RT_ONLY)),
+        default=[*FRAMEWORKS, *realtime.RT_ONLY],
+        help=f"comma-separated, from {','.join((*FRAMEWORKS, *realtime.RT_ONLY))}",
     )
     parser.add_argument(
         "--servers",
@@ -112,9 +116,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument(
         "--parts",
-        type=names(["http", "realtime"]),
-        default=["http", "realtime"],
-        help="comma-separated, from http,realtime (default both)",
+        type=names(["http", "data", "realtime"]),
+        default=["http", "data", "realtime"],
+        help="comma-separated, from http,data,realtime (default all three)",
+    )
+    parser.add_argument(
+        "--data-dbs",
+        type=names(list(DATABASES)),
+        default=list(DATABASES),
+        help="the data part's databases, from sqlite,postgres (default both; PostgreSQL at"
+        " --pg-dsn, skipped with a message when it can't be reached)",
     )
     parser.add_argument(
         "--rt-servers",
@@ -124,7 +135,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     realtime.add_arguments(parser)
     parser.add_argument(
-        "--postgres", action="store_true", help="PostgreSQL (asyncpg / psycopg) instead of SQLite"
+        "--postgres",
+        action="store_true",
+        help="the HTTP part's database endpoints on PostgreSQL (asyncpg / psycopg) instead of"
+        " SQLite",
     )
     parser.add_argument(
         "--pg-dsn", default=DEFAULT_PG_DSN, help=f"with --postgres (default {DEFAULT_PG_DSN})"
@@ -281,14 +295,13 @@ def versions() -> dict[str, str]:
 
 
 def prepare_database(args: argparse.Namespace) -> dict[str, str]:
-    """The tables the apps read, and the environment that points the apps at them."""
+    """The HTTP part's tables, and the environment that points the apps at them."""
     import benchdb
 
     if args.postgres:
         benchdb.create_postgres(args.pg_dsn)
         return {"BENCH_DB": "postgres", "BENCH_PG_DSN": args.pg_dsn}
-    if not SQLITE.exists():
-        benchdb.create_sqlite(SQLITE)
+    benchdb.create_sqlite(SQLITE)  # afresh: an older file may lack a table
     return {"BENCH_DB": "sqlite", "BENCH_SQLITE": str(SQLITE)}
 
 
@@ -311,6 +324,10 @@ def merged(results: dict[str, Any], output: Path) -> dict[str, Any]:
         return [row for row in old if (row["framework"], row["server"]) not in ran] + new
 
     found = {**results, "rows": rows(results["rows"], previous.get("rows", []))}
+    for database in {*previous.get("data", {}), *results.get("data", {})}:
+        old_data = previous.get("data", {}).get(database, {}).get("rows", [])
+        new_data = results.get("data", {}).get(database, {}).get("rows", [])
+        found.setdefault("data", {})[database] = {"rows": rows(new_data, old_data)}
     old_rt = previous.get("realtime", {}).get("rows", [])
     if old_rt or "realtime" in results:
         new_rt = results.get("realtime", {}).get("rows", [])
@@ -320,12 +337,15 @@ def merged(results: dict[str, Any], output: Path) -> dict[str, Any]:
 
 
 def measure(args: argparse.Namespace, argv: list[str]) -> int:
+    from plaitbench.datapart import prepare, run_data
+    from plaitbench.datareport import write_data_docs
     from plaitbench.measure import run_repeat
     from plaitbench.progress import job
     from plaitbench.realtime import rt_targets, run_realtime
     from plaitbench.report import write_docs
-    from plaitbench.rtreport import datapath_chart, write_rt_docs
-    from plaitbench.servers import stop_all, targets
+    from plaitbench.rtreport import write_rt_docs
+    from plaitbench.servers import data_targets, stop_all, targets
+    from plaitbench.wrk import DATA_PATH
 
     if args.report:
         latest = json.loads((RESULTS / "latest.json").read_text())
@@ -335,9 +355,11 @@ def measure(args: argparse.Namespace, argv: list[str]) -> int:
         if realtime.exists() and not latest.get("realtime"):
             latest = json.loads(realtime.read_text())
         write_rt_docs(latest, DOCS / "benchmarks.md", DOCS / "benchmarks-realtime.png")
-        datapath = RESULTS / "datapath.json"  # --postgres --frameworks bare,plaitdb,fastapidb
-        if datapath.exists():
-            datapath_chart(json.loads(datapath.read_text()), DOCS / "benchmarks-datapath.png")
+        # The data part may have been run on its own, into results/datapath.json.
+        datapath = RESULTS / "datapath.json"
+        if not latest.get("data") and datapath.exists():
+            latest = json.loads(datapath.read_text())
+        write_data_docs(latest, DOCS / "benchmarks.md", DOCS / "benchmarks-datapath.png")
         return 0
     signal.signal(signal.SIGTERM, _raise_interrupt)
     signal.signal(signal.SIGHUP, _raise_interrupt)
@@ -355,6 +377,8 @@ def measure(args: argparse.Namespace, argv: list[str]) -> int:
             "server_cpu",
             "load_cpu",
             "endpoints",
+            "parts",
+            "data_dbs",
         )
     }
     results: dict[str, Any] = {
@@ -369,17 +393,31 @@ def measure(args: argparse.Namespace, argv: list[str]) -> int:
         "rows": [],
     }
     rows = targets(args.frameworks, args.servers) if "http" in args.parts else []
+    http_args = argparse.Namespace(**vars(args))
+    http_args.endpoints = [name for name in args.endpoints if name not in DATA_PATH]
+    data_rows = data_targets(args.frameworks, args.servers) if "data" in args.parts else []
+    data_envs = {}
+    for database in args.data_dbs if data_rows else []:
+        found = prepare(database, args, SQLITE)
+        if found is not None:
+            data_envs[database] = {**env, **found}
+    data_rows = data_rows if data_envs else []
     rt_rows = rt_targets(args.frameworks, args.rt_servers) if "realtime" in args.parts else []
-    if not rows and not rt_rows:
+    if not rows and not data_rows and not rt_rows:
         raise SystemExit("no framework runs on the chosen servers")
     logs = RESULTS / "raw" / "logs"
-    parts = [part for part, chosen in (("http", rows), ("real-time", rt_rows)) if chosen]
+    chosen = (("http", rows), ("data", data_rows), ("real-time", rt_rows))
+    parts = [part for part, part_rows in chosen if part_rows]
     try:
         with job("bench", total=args.repeats * len(parts)) as progress:
             for repeat in range(args.repeats):
                 if rows:
                     progress.label = f"bench: repeat {repeat + 1}/{args.repeats}, http"
-                    run_repeat(repeat, rows, args, env, results, apps=APPS, logs=logs)
+                    run_repeat(repeat, rows, http_args, env, results, apps=APPS, logs=logs)
+                    progress.advance()
+                if data_rows:
+                    progress.label = f"bench: repeat {repeat + 1}/{args.repeats}, data"
+                    run_data(repeat, data_rows, args, data_envs, results, apps=APPS, logs=logs)
                     progress.advance()
                 if rt_rows:
                     progress.label = f"bench: repeat {repeat + 1}/{args.repeats}, real-time"
@@ -396,6 +434,7 @@ def measure(args: argparse.Namespace, argv: list[str]) -> int:
     if not args.no_docs:
         if final["rows"]:
             write_docs(final, DOCS / "benchmarks.md", DOCS / "benchmarks.png")
+        write_data_docs(final, DOCS / "benchmarks.md", DOCS / "benchmarks-datapath.png")
         write_rt_docs(final, DOCS / "benchmarks.md", DOCS / "benchmarks-realtime.png")
         print(f"wrote {args.output}, docs/benchmarks.md and its charts")
     else:

@@ -144,3 +144,45 @@ def test_a_run_shows_its_progress_on_a_terminal_only(
         assert "\r\x1b[Kbench: repeat 1/1, http: done" in err.getvalue()
     else:
         assert err.getvalue() == ""  # piped: the results only
+
+
+def _data(database: str, *rows: tuple[str, float]) -> dict[str, Any]:
+    """Data-part rows on uvicorn: (framework, req/s of ``GET /cities``, at half a core)."""
+    machine = {"cpu": "AMD EPYC", "nproc": "2", "kernel": "6", "python": "3.11", "wrk": "4"}
+    options = {"server_cpu": "1", "load_cpu": "0", "connections": 64, "warmup": 1}
+    options |= {"repeats": 1, "duration": 3}
+    meta = {"started": "2026-12-07T07-00-00", "command": "bench --parts data"}
+    meta |= {"date": "2026-12-07", "machine": machine, "options": options}
+    meta["versions"] = {"plait": "0.1.0"}
+
+    def row(framework: str, rps: float) -> dict[str, Any]:
+        related = {"rps": [rps], "server_cpu_pct": [50.0], "non2xx": [0], "socket_errors": [0]}
+        return {"framework": framework, "server": "uvicorn", "endpoints": {"related": related}}
+
+    return {"meta": meta, "rows": [], "data": {database: {"rows": [row(*r) for r in rows]}}}
+
+
+def test_the_default_run_has_the_data_part_on_both_databases(run: ModuleType) -> None:
+    args = run.parse_args([])
+    assert args.parts == ["http", "data", "realtime"]
+    assert args.data_dbs == ["sqlite", "postgres"]
+
+
+def test_data_rows_merge_and_their_tables_compare_with_the_raw_app(
+    run: ModuleType, tmp_path: Path
+) -> None:
+    output = tmp_path / "datapath.json"
+    output.write_text(json.dumps(_data("postgres", ("bare", 4000), ("plaitdb", 1))))
+    final = run.merged(_data("postgres", ("plaitdb", 3000), ("djangodb", 1000)), output)
+    rows = final["data"]["postgres"]["rows"]
+    assert [r["framework"] for r in rows] == ["bare", "plaitdb", "djangodb"]
+    sys.path.insert(0, str(RUN.parent))
+    try:
+        from plaitbench.datareport import data_markdown
+    finally:
+        sys.path.remove(str(RUN.parent))
+    text = data_markdown(final)
+    assert "**PostgreSQL (asyncpg; psycopg 3 for Django and SQLModel), uvicorn**: req/s" in text
+    assert "| raw SQL (bare ASGI) | 4.0k |" in text
+    assert "| plait.db | 3.0k (0.75) |" in text
+    assert "| Django async ORM | 2.0k (0.25) |" in text  # per CPU-second: at half a core

@@ -31,6 +31,7 @@ __all__ = [
     "COUNTRIES",
     "EXTRA_FORTUNE",
     "FORTUNES",
+    "POOL_SIZE",
     "RELATED_ROWS",
     "ROWS",
     "AsyncDB",
@@ -42,6 +43,7 @@ __all__ = [
     "query_count",
     "random_city",
     "random_id",
+    "random_ids",
 ]
 
 ROWS = 10_000
@@ -91,6 +93,12 @@ class Fortune(NamedTuple):
 
 def random_id() -> int:
     return random.randint(1, ROWS)
+
+
+def random_ids(count: int) -> list[int]:
+    """``count`` different random ids of ``world``: for the updates where each row read is
+    its own object (no identity map), so that no row is written twice with two values."""
+    return random.sample(range(1, ROWS + 1), count)
 
 
 def random_city() -> int:
@@ -206,7 +214,7 @@ class AsyncDB:
     async def update_worlds(self, count: int) -> list[dict[str, int]]:
         """TechEmpower's updates: ``count`` rows read one query at a time, then written, in
         one transaction."""
-        ids = [random_id() for _ in range(count)]
+        ids = random_ids(count)
         if self._pool is not None:
             async with self._pool.acquire() as conn, conn.transaction():
                 rows = [await conn.fetchrow(WORLD_SQL_ASYNCPG, id_) for id_ in ids]

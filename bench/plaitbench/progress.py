@@ -9,11 +9,12 @@ which clears the progress line first so the two never share a line.
 from __future__ import annotations
 
 import sys
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from plait._progress import Progress
+if TYPE_CHECKING:
+    from plait._progress import Progress
 
-__all__ = ["Progress", "job", "say"]
+__all__ = ["job", "say"]
 
 
 def say(text: str, *, out: TextIO | None = None, err: TextIO | None = None) -> None:
@@ -28,4 +29,8 @@ def say(text: str, *, out: TextIO | None = None, err: TextIO | None = None) -> N
 
 def job(label: str, total: int, *, stream: TextIO | None = None, delay: float = 1.0) -> Progress:
     """The progress line of a whole bench run: ``total`` steps (repeats times parts)."""
+    # Imported here: run.py parses its arguments (importing this module) before the bench
+    # venv, where plait is installed, exists.
+    from plait._progress import Progress
+
     return Progress(label, total=total, stream=stream, delay=delay)

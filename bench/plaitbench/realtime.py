@@ -25,6 +25,7 @@ from plaitbench.servers import Server, ServerError, free_port, stop_all
 
 __all__ = [
     "RT_FRAMEWORKS",
+    "RT_ONLY",
     "RT_SERVERS",
     "SCENARIOS",
     "RealtimeTarget",
@@ -32,7 +33,10 @@ __all__ = [
     "run_realtime",
 ]
 
-RT_FRAMEWORKS = ("bare", "plait", "fastapi", "litestar", "blacksheep", "starlette", "plait-rsgi")
+RT_FRAMEWORKS = (
+    "bare", "plait", "fastapi", "litestar", "blacksheep", "starlette", "channels", "plait-rsgi",
+)  # fmt: skip
+RT_ONLY = ("channels",)  # Django Channels: apps/channels_app.py serves the real-time endpoints only
 RT_SERVERS = ("uvicorn", "uvicorn-wsproto", "granian")
 BENCH = Path(__file__).resolve().parent.parent
 

@@ -112,7 +112,7 @@ def _machine(results: dict[str, Any]) -> list[str]:
     if not machine or not versions:
         return []
     shown = ("plait", "fastapi", "litestar", "blacksheep", "starlette", "uvicorn", "granian")
-    extra = ("websockets", "wsproto", "picows")
+    extra = ("channels", "websockets", "wsproto", "picows")
     listed = " · ".join(f"{n} {versions[n]}" for n in shown if n in versions)
     return [
         f"- **Machine:** {machine['cpu']} · `nproc` {machine['nproc']} · Linux"
@@ -247,36 +247,3 @@ def write_rt_docs(results: dict[str, Any], md_path: Path, png_path: Path) -> Non
     )
     md_path.write_text(text)
     rt_chart(results, png_path)
-
-
-def datapath_chart(results: dict[str, Any], path: Path) -> None:
-    """The data path (``results/datapath.json``): requests per CPU-second of the worker, per
-    endpoint, for the raw app and the ORM apps (log scale: they differ tenfold)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    endpoints = ["db", "queries", "fortunes", "crud-get", "create", "updates"]
-    labels = ["1 row", "20 rows", "fortunes", "1 row by PK", "create", "20 updates"]
-    rows = results["rows"]
-    fig, ax = plt.subplots(figsize=(11, 4.5))
-    width = 0.8 / max(len(rows), 1)
-    for i, row in enumerate(rows):
-        values = []
-        for name in endpoints:
-            data = row["endpoints"].get(name, {})
-            pairs = zip(data.get("rps", []), data.get("server_cpu_pct", []), strict=False)
-            found = [rps / (cpu / 100) for rps, cpu in pairs if rps and cpu]
-            values.append(statistics.median(found) if found else 0.0)
-        xs = [x + (i - (len(rows) - 1) / 2) * width for x in range(len(endpoints))]
-        ax.bar(xs, values, width, label=f"{row['framework']} ({row['server']})")
-    ax.set_yscale("log")
-    ax.set_xticks(range(len(endpoints)), labels)
-    ax.set_ylabel("requests per CPU-second of the worker")
-    ax.set_title("The data path on PostgreSQL: raw asyncpg (bare), plait.db, FastAPI + SQLAlchemy")
-    ax.legend(fontsize=8)
-    ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)

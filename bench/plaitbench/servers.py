@@ -101,6 +101,8 @@ def targets(frameworks: list[str], servers: list[str]) -> list[Target]:
     apps (the ORM apps are the data part's: :func:`data_targets`)."""
     rows = []
     for framework in frameworks:
+        if framework in ORM_APPS or framework not in FRAMEWORKS:  # realtime.RT_ONLY: no HTTP
+            continue
         if framework == "plait-rsgi":
             choices: tuple[str, ...] = ("granian",)
         elif framework in WSGI_FRAMEWORKS:

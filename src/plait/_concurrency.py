@@ -1,15 +1,22 @@
-"""Running blocking code off the event loop, in one bounded thread pool."""
+"""Running blocking code off the event loop, in one bounded thread pool; stopping a
+background task."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import functools
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ParamSpec, TypeVar
 
-__all__ = ["iterate_in_threadpool", "run_in_threadpool", "set_threadpool_size"]
+__all__ = [
+    "cancel_and_wait",
+    "iterate_in_threadpool",
+    "run_in_threadpool",
+    "set_threadpool_size",
+]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -57,3 +64,12 @@ async def iterate_in_threadpool(iterator: Iterator[T]) -> Any:
         if item is _STOP:
             return
         yield item
+
+
+async def cancel_and_wait(task: asyncio.Task[Any] | None) -> None:
+    """Cancel ``task`` (a batteries' background loop; ``None``: none runs) and wait until it
+    has ended."""
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -38,6 +38,7 @@ __all__ = [
     "is_scalar_type",
     "is_sequence_type",
     "response_type",
+    "split_annotated",
     "strip_annotated",
     "strip_type",
 ]
@@ -74,6 +75,15 @@ def strip_annotated(tp: Any) -> Any:
     while get_origin(tp) is Annotated:
         tp = get_args(tp)[0]
     return tp
+
+
+def split_annotated(tp: Any) -> tuple[Any, list[Any]]:
+    """The bare type and the metadata of the (nested) ``Annotated`` around it."""
+    metadata: list[Any] = []
+    while get_origin(tp) is Annotated:
+        tp, *extra = get_args(tp)
+        metadata.extend(extra)
+    return tp, metadata
 
 
 def is_scalar_type(tp: Any) -> bool:

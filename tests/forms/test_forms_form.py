@@ -146,7 +146,7 @@ def test_types_convert_and_draw() -> None:
     assert '<select name="tags" id="id_tags" multiple>' in html
     assert '<option value="a" selected>a</option><option value="b">b</option>' in html
     assert '<option value="">---------</option><option value="lr">Light red</option>' in html
-    assert '<textarea name="note" id="id_note" rows="3">&lt;hi&gt;</textarea>' in html
+    assert '<textarea name="note" id="id_note" rows="3">\n&lt;hi&gt;</textarea>' in html
     assert '<input type="hidden" name="token" id="id_token">' in html  # not sent: not shown
     assert '<input type="hidden" value="t" name="token" id="id_token">' in str(Everything())
     assert '<label for="id_token">' not in html
@@ -255,16 +255,19 @@ def test_msgspec_sees_only_its_own_metadata() -> None:
 def test_public_surface() -> None:
     assert sorted(forms.__all__) == [
         "BoundField",
+        "Choices",
         "Email",
         "FieldSpec",
         "Form",
         "Hidden",
+        "JSON",
         "MissingDependencyError",
         "NON_FIELD",
         "Password",
         "TextArea",
         "URL",
         "Widget",
+        "WriteOnly",
     ]
 
 

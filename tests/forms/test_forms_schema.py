@@ -52,9 +52,9 @@ def test_fields_come_from_the_schema_in_order() -> None:
     assert list(PostForm.fields) == ["title", "body", "published", "publish_at", "views"]
     html = str(PostForm())
     assert 'name="title" id="id_title" required maxlength="200"' in html
-    assert '<textarea name="body" id="id_body" required></textarea>' in html
+    assert '<textarea name="body" id="id_body" required>\n</textarea>' in html
     assert '<input type="checkbox" value="on" name="published" id="id_published">' in html
-    assert '<input type="datetime-local" name="publish_at" id="id_publish_at">' in html
+    assert '<input type="datetime-local" name="publish_at" id="id_publish_at" step="1">' in html
     # A server default: optional in the form, left to the database when blank.
     assert '<input type="number" name="views" id="id_views" min="' in html
 
@@ -112,14 +112,27 @@ def test_a_model_form_creates_and_edits_rows(tmp_path: Path) -> None:
         page = client.get(f"/posts/{post_id}/edit").text
     assert 'value="0" name="views"' in page  # the server default, filled by the database
     assert 'value="&lt;Hello&gt;" name="title"' in page
-    assert ">Text</textarea>" in page
+    assert ">\nText</textarea>" in page
 
 
 def test_write_only_columns_are_never_written_into_the_page() -> None:
     account = FormAccount(name="ada", api_token="s3cret-token")
+    new = str(AccountForm())
+    assert '<input type="password" name="api_token" id="id_api_token" required' in new
+    assert 'autocomplete="new-password"' in new
     html = str(AccountForm(initial=account))
-    assert '<input type="password" name="api_token" id="id_api_token" required' in html
+    assert '<input type="password" name="api_token" id="id_api_token" aria-describedby' in html
     assert "s3cret" not in html
+    assert "Leave empty to keep the current value." in html
+    # Left blank on the edit form: not in cleaned_data, so apply() keeps the stored token.
+    kept = AccountForm({"name": "bo", "api_token": ""}, initial=account)
+    assert kept.is_valid()
+    assert kept.cleaned_data == {"name": "bo"}
+    assert AccountForm({"name": "bo", "api_token": "new"}, initial=account).cleaned_data == {
+        "name": "bo",
+        "api_token": "new",
+    }
+    assert not AccountForm({"name": "bo", "api_token": ""}).is_valid()  # a new row needs one
     bound = AccountForm({"name": "ada", "api_token": "s3cret-token", "extra": "x"})
     assert bound.is_valid()
     assert "s3cret" not in str(bound)

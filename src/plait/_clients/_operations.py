@@ -12,18 +12,21 @@ __all__ = ["PROBLEM_SCHEMAS", "Operation", "Param", "operations", "schemas", "sn
 _METHODS = ("get", "post", "put", "patch", "delete", "head", "options")
 _JSON = ("application/json", "application/problem+json")
 
+_PROBLEM_PROPERTIES: dict[str, Any] = {
+    "type": {"type": "string"},
+    "title": {"type": "string"},
+    "status": {"type": "integer"},
+    "detail": {},
+    "instance": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+}
+_PROBLEM_REQUIRED = ["type", "title", "status"]
+
 PROBLEM_SCHEMAS: dict[str, Any] = {
     "Problem": {
         "type": "object",
         "description": "An RFC 9457 problem document (application/problem+json).",
-        "properties": {
-            "type": {"type": "string"},
-            "title": {"type": "string"},
-            "status": {"type": "integer"},
-            "detail": {},
-            "instance": {"anyOf": [{"type": "string"}, {"type": "null"}]},
-        },
-        "required": ["type", "title", "status"],
+        "properties": _PROBLEM_PROPERTIES,
+        "required": _PROBLEM_REQUIRED,
     },
     "FieldError": {
         "type": "object",
@@ -39,14 +42,10 @@ PROBLEM_SCHEMAS: dict[str, Any] = {
         "type": "object",
         "description": "The 422 problem document listing every invalid field of a request.",
         "properties": {
-            "type": {"type": "string"},
-            "title": {"type": "string"},
-            "status": {"type": "integer"},
-            "detail": {},
-            "instance": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+            **_PROBLEM_PROPERTIES,
             "errors": {"type": "array", "items": {"$ref": "#/components/schemas/FieldError"}},
         },
-        "required": ["type", "title", "status", "errors"],
+        "required": [*_PROBLEM_REQUIRED, "errors"],
     },
 }
 """plait's error documents: every client has them, whether the app's document lists them."""

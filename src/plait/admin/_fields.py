@@ -10,7 +10,6 @@ every field's error is shown at once.
 from __future__ import annotations
 
 import datetime
-import decimal
 import enum
 import json
 import re
@@ -23,7 +22,8 @@ import msgspec
 import sqlalchemy as sa
 from msgspec import UNSET, UnsetType
 
-from plait.admin._options import ModelAdmin, humanize
+from plait.admin._display import format_value
+from plait.admin._options import ModelAdmin, humanize, related_model
 from plait.db import EmailType, URLType, model_schema
 
 __all__ = [
@@ -85,17 +85,6 @@ def _without_unset(tp: Any) -> Any:
         args = tuple(a for a in get_args(tp) if a is not UnsetType)
         return args[0] if len(args) == 1 else Union[args]  # noqa: UP007
     return tp
-
-
-def related_model(column: sa.Column[Any], model: type) -> tuple[type, str] | None:
-    """The model a foreign-key column refers to, and the attribute it holds."""
-    for foreign_key in column.foreign_keys:
-        target = foreign_key.column
-        mappers: Any = sa.inspect(model).registry.mappers
-        for mapper in mappers:
-            if mapper.local_table is target.table:
-                return mapper.class_, mapper.get_property_by_column(target).key
-    return None
 
 
 def _widget(column: sa.Column[Any], write_only: bool) -> tuple[str, dict[str, Any]]:
@@ -426,25 +415,4 @@ def input_value(form_field: FormField, value: Any) -> str:
         return value.isoformat()
     if form_field.widget == "json":
         return json.dumps(value, indent=2, ensure_ascii=False, default=str)
-    return str(value)
-
-
-def format_value(value: Any) -> str:
-    """A value as read-only text (changelist cells, read-only fields)."""
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return "Yes" if value else "No"
-    if isinstance(value, enum.Enum):
-        return str(value.value)
-    if isinstance(value, datetime.datetime):
-        return _utc_naive(value).isoformat(sep=" ", timespec="seconds")
-    if isinstance(value, datetime.date | datetime.time):
-        return value.isoformat()
-    if isinstance(value, decimal.Decimal):
-        return format(value, "f")
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False, default=str)
-    if isinstance(value, bytes):
-        return f"({len(value)} bytes)"
     return str(value)

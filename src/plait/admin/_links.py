@@ -6,11 +6,12 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
+from plait.admin._dates import DateHierarchy, hierarchy_params
 from plait.admin._keyset import CURSORS
 from plait.admin._options import ModelAdmin
 from plait.admin._queries import ChangeList, sortable
 
-__all__ = ["CHEAP_OFFSET", "filter_links", "header_links", "link", "page_links"]
+__all__ = ["CHEAP_OFFSET", "date_links", "filter_links", "header_links", "link", "page_links"]
 
 
 def link(params: Mapping[str, str], **changes: str | None) -> str:
@@ -93,3 +94,20 @@ def filter_links(
         url = link(params, **{param: value, "p": None})
         links.append({"label": label, "url": url, "selected": selected == value})
     return links
+
+
+def date_links(params: Mapping[str, str], dates: DateHierarchy | None) -> dict[str, Any] | None:
+    """The date hierarchy's links: up a level, and each year, month or day below (every
+    other parameter kept, back on the first page)."""
+    if dates is None:
+        return None
+
+    def url(values: tuple[int, ...]) -> str:
+        return link(params, p=None, **hierarchy_params(dates.name, values))
+
+    back = dates.back
+    return {
+        "back": {"label": back[1], "url": url(back[0])} if back is not None else None,
+        "links": [{"label": label, "url": url(values)} for values, label in dates.choices],
+        "current": dates.current,
+    }

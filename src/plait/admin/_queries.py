@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 import enum
 import math
 from collections.abc import Mapping, Sequence
@@ -13,9 +12,18 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from plait.admin._fields import format_value, related_model
+from plait.admin._dates import (
+    DATE_CHOICES,
+    DateHierarchy,
+    date_range,
+    hierarchy_clause,
+    hierarchy_params,
+    is_date,
+    load_hierarchy,
+)
+from plait.admin._display import format_value
 from plait.admin._keyset import CURSORS, Cursor, Keyset, decode_key, encode_key, keyset_of, seek
-from plait.admin._options import ModelAdmin, humanize, object_label
+from plait.admin._options import ModelAdmin, humanize, object_label, related_model
 from plait.db import model_schema
 
 __all__ = [
@@ -23,9 +31,11 @@ __all__ = [
     "ChangeList",
     "Filter",
     "column_value",
+    "estimate_rows",
     "filtered",
     "load_changelist",
     "load_choices",
+    "load_dates",
     "load_filters",
     "order_entries",
     "ordered",
@@ -137,69 +147,25 @@ async def load_filters(
         elif isinstance(column.type, sa.Enum) and column.type.enum_class is not None:
             members: list[enum.Enum] = list(column.type.enum_class)
             choices = [(str(m.value), humanize(m.name)) for m in members]
+        elif is_date(column):
+            choices = list(DATE_CHOICES)  # ranges (below), not the distinct values
         else:
             attribute = getattr(admin.model, name)
             query = sa.select(attribute).where(attribute.is_not(None)).distinct()
             rows: Any = await session.scalars(query.order_by(attribute).limit(_DISTINCT_LIMIT))
             choices = [(_param_text(value), format_value(value)) for value in rows]
         label = humanize(name.removesuffix("_id") if related else name)
-        if _is_date(column):
-            param, choices = f"{name}__range", list(DATE_CHOICES)
+        if is_date(column):
+            param = f"{name}__range"
             if column.nullable:
                 choices += [("notnull", "Has date"), ("null", "No date")]
         filters.append(Filter(name, label, param, choices, params.get(param)))
-        if column.nullable and not _is_date(column) and not isinstance(column.type, sa.Boolean):
+        if column.nullable and not is_date(column) and not isinstance(column.type, sa.Boolean):
             # Django's EmptyFieldListFilter: with a value, or without.
             param = f"{name}__isnull"
             empty = [("0", "Has value"), ("1", "Empty")]
             filters.append(Filter(name, f"{label} set", param, empty, params.get(param)))
     return filters
-
-
-DATE_CHOICES = (
-    ("today", "Today"),
-    ("past7", "Past 7 days"),
-    ("month", "This month"),
-    ("year", "This year"),
-)
-"""The date filter's ranges (Django's ``DateFieldListFilter``), in UTC."""
-
-
-def _is_date(column: sa.Column[Any]) -> bool:
-    type_ = column.type
-    if isinstance(type_, sa.types.TypeDecorator):
-        type_ = type_.impl_instance
-    return isinstance(type_, sa.Date | sa.DateTime)
-
-
-def _date_range(column: sa.Column[Any], choice: str) -> tuple[Any, Any] | None:
-    """``[start, end)`` of a date filter's choice, typed as the column stores it."""
-    now = datetime.datetime.now(datetime.UTC)
-    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    if choice == "today":
-        start, end = today, today + datetime.timedelta(days=1)
-    elif choice == "past7":
-        start, end = today - datetime.timedelta(days=6), today + datetime.timedelta(days=1)
-    elif choice == "month":
-        start = today.replace(day=1)
-        end = (start + datetime.timedelta(days=32)).replace(day=1)
-    elif choice == "year":
-        start, end = (
-            today.replace(month=1, day=1),
-            today.replace(year=today.year + 1, month=1, day=1),
-        )
-    else:
-        return None
-    type_ = column.type
-    if isinstance(type_, sa.types.TypeDecorator):
-        type_ = type_.impl_instance
-    if not isinstance(type_, sa.DateTime):
-        return start.date(), end.date()
-    if not getattr(column.type, "timezone", False) and not isinstance(
-        column.type, sa.types.TypeDecorator
-    ):
-        return start.replace(tzinfo=None), end.replace(tzinfo=None)
-    return start, end
 
 
 def _param_text(value: Any) -> str:
@@ -220,7 +186,7 @@ def _filter_clauses(admin: ModelAdmin, params: Mapping[str, str]) -> list[Any]:
         chosen = params.get(f"{name}__range")
         if chosen in ("null", "notnull"):
             clauses.append(attribute.is_(None) if chosen == "null" else attribute.is_not(None))
-        elif chosen is not None and (bounds := _date_range(admin.columns[name], chosen)):
+        elif chosen is not None and (bounds := date_range(admin.columns[name], chosen)):
             clauses.append(sa.and_(attribute >= bounds[0], attribute < bounds[1]))
         text = params.get(f"{name}__exact")
         if text is None:
@@ -271,14 +237,28 @@ def _clauses(admin: ModelAdmin, entries: Sequence[str], reverse: bool = False) -
 
 
 def filtered(admin: ModelAdmin, params: Mapping[str, str]) -> tuple[sa.Select[Any], Any]:
-    """The rows the search (``q``) and filters of ``params`` select, and the search clause."""
+    """The rows the search (``q``), filters and date hierarchy of ``params`` select, and the
+    search clause."""
     query: sa.Select[Any] = sa.select(admin.model)
     search = _search(admin, params.get("q", ""))
     if search is not None:
         query = query.where(search)
     for clause in _filter_clauses(admin, params):
         query = query.where(clause)
+    if (dates := hierarchy_clause(admin, params)) is not None:
+        query = query.where(dates)
     return query, search
+
+
+async def load_dates(
+    admin: ModelAdmin, session: AsyncSession, params: Mapping[str, str]
+) -> DateHierarchy | None:
+    """The date hierarchy over the rows the search and filters select (None without one)."""
+    if admin.date_hierarchy is None:
+        return None
+    own = hierarchy_params(admin.date_hierarchy, ())
+    query, _ = filtered(admin, {k: v for k, v in params.items() if k not in own})
+    return await load_hierarchy(admin, session, query, params)
 
 
 def ordered(admin: ModelAdmin, query: sa.Select[Any], requested: str | None) -> sa.Select[Any]:
@@ -419,6 +399,15 @@ async def _capped_count(session: AsyncSession, query: sa.Select[Any], limit: int
     ones = query.with_only_columns(sa.literal(1), maintain_column_froms=True)
     capped = ones.limit(limit + 1).subquery()
     return int(await session.scalar(sa.select(sa.func.count()).select_from(capped)) or 0)
+
+
+async def estimate_rows(session: AsyncSession, admin: ModelAdmin, limit: int) -> int:
+    """About how many rows ``admin``'s table holds: PostgreSQL's estimate, else a count that
+    stops after ``limit + 1``."""
+    estimate = await _estimate(session, admin)
+    if estimate is not None:
+        return estimate
+    return await _capped_count(session, sa.select(admin.model), limit)
 
 
 async def _estimate(session: AsyncSession, admin: ModelAdmin) -> int | None:

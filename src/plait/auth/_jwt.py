@@ -10,6 +10,14 @@ import jwt
 
 __all__ = ["ASYMMETRIC_ALGORITHMS", "HMAC_ALGORITHMS", "JWTCodec", "JWTKey", "TokenError"]
 
+# Why PyJWT refused a token, most specific first (the rest: "The token is invalid").
+_REFUSALS: tuple[tuple[type[jwt.InvalidTokenError], str], ...] = (
+    (jwt.ExpiredSignatureError, "The token has expired"),
+    (jwt.ImmatureSignatureError, "The token is not valid yet"),
+    (jwt.InvalidAudienceError, "The token is for another audience"),
+    (jwt.InvalidIssuerError, "The token is from another issuer"),
+    (jwt.InvalidSignatureError, "The token's signature is invalid"),
+)
 _HMAC_KEY_BYTES = {"HS256": 32, "HS384": 48, "HS512": 64}  # RFC 7518 3.2: the hash's size
 HMAC_ALGORITHMS = frozenset(_HMAC_KEY_BYTES)
 ASYMMETRIC_ALGORITHMS = frozenset(
@@ -144,16 +152,7 @@ class JWTCodec:
                 leeway=self.leeway,
                 options={"require": self._required},
             )
-        except jwt.ExpiredSignatureError:
-            raise TokenError("The token has expired") from None
-        except jwt.ImmatureSignatureError:
-            raise TokenError("The token is not valid yet") from None
-        except jwt.InvalidAudienceError:
-            raise TokenError("The token is for another audience") from None
-        except jwt.InvalidIssuerError:
-            raise TokenError("The token is from another issuer") from None
-        except jwt.InvalidSignatureError:
-            raise TokenError("The token's signature is invalid") from None
-        except jwt.InvalidTokenError:
-            raise TokenError("The token is invalid") from None
+        except jwt.InvalidTokenError as error:
+            why = next((text for kind, text in _REFUSALS if isinstance(error, kind)), None)
+            raise TokenError(why or "The token is invalid") from None
         return claims

@@ -13,8 +13,9 @@ pub/sub to every node (``pip install 'plait[redis]'``). See docs/channels.md.
 """
 
 from plait.channels._backends import ChannelBackend, MemoryBackend, RedisBackend
-from plait.channels._channels import SLOW_CONSUMER, Channels, Subscription
+from plait.channels._channels import SLOW_CONSUMER, Channels
 from plait.channels._message import ChannelMessage
+from plait.channels._subscription import Subscription
 
 __all__ = [
     "SLOW_CONSUMER",

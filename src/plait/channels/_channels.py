@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any, Literal
 
 from plait._exceptions import WebSocketException
@@ -16,11 +16,12 @@ from plait._sse import EventSourceResponse
 from plait._websockets import WebSocket, WebSocketDisconnect
 from plait.channels._backends import ChannelBackend, MemoryBackend, RedisBackend
 from plait.channels._message import ChannelMessage, encode_payload
+from plait.channels._subscription import Subscription
 
 if TYPE_CHECKING:
     from plait._app import App
 
-__all__ = ["SLOW_CONSUMER", "Channels", "Subscription"]
+__all__ = ["SLOW_CONSUMER", "Channels"]
 
 logger = logging.getLogger("plait.channels")
 
@@ -34,54 +35,6 @@ def _check_group(group: str) -> str:
     if not isinstance(group, str) or not _GROUP.fullmatch(group):
         raise ValueError(f"A group name is 1-200 printable ASCII characters, not {group!r}")
     return group
-
-
-class Subscription:
-    """One subscriber's bounded buffer of messages from its groups.
-
-    Publishing never waits for a subscriber: a message is put in each subscriber's buffer
-    at once. A subscriber whose buffer is full (it reads more slowly than messages come) is
-    *dropped*: its buffer is emptied, iteration ends and ``dropped`` is true. Others are
-    not held up.
-    """
-
-    __slots__ = ("_on_drop", "_queue", "dropped", "groups")
-
-    def __init__(self, groups: tuple[str, ...], max_buffer: int) -> None:
-        self.groups = groups
-        self.dropped = False
-        self._queue: asyncio.Queue[ChannelMessage | None] = asyncio.Queue(max_buffer)
-        self._on_drop: Callable[[], None] | None = None
-
-    def _offer(self, message: ChannelMessage) -> None:
-        if self.dropped:
-            return
-        try:
-            self._queue.put_nowait(message)
-        except asyncio.QueueFull:
-            self._drop()
-
-    def _drop(self) -> None:
-        self.dropped = True
-        queue = self._queue
-        while not queue.empty():
-            queue.get_nowait()
-        queue.put_nowait(None)  # wakes the reader, which then stops
-        if self._on_drop is not None:
-            self._on_drop()
-
-    async def get(self) -> ChannelMessage | None:
-        """The next message, or ``None`` once the subscriber was dropped."""
-        if self.dropped and self._queue.empty():
-            return None
-        return await self._queue.get()
-
-    def __aiter__(self) -> AsyncIterator[ChannelMessage]:
-        return self._iterate()
-
-    async def _iterate(self) -> AsyncIterator[ChannelMessage]:
-        while (message := await self.get()) is not None:
-            yield message
 
 
 class Channels:
@@ -293,27 +246,49 @@ class Channels:
         subscription = await stack.enter_async_context(
             self.subscribe(*groups, max_buffer=max_buffer)
         )
+        return EventSourceResponse(_EventBatches(subscription, stack), ping=ping)
 
-        async def stream() -> AsyncIterator[bytes]:
-            get = subscription.get  # PERF: one await per event, no inner generator
-            try:
-                while (message := await get()) is not None:
-                    yield message.event
-            finally:
-                await stack.aclose()
 
-        return EventSourceResponse(stream(), ping=ping)
+class _EventBatches:
+    """The body of :meth:`Channels.event_source`: the group's messages as events.
+
+    ``EventSourceResponse`` hands ``__plait_forward__`` its way of sending one event, and
+    the subscription sends each message with it (straight from the publisher while the
+    stream is idle, see ``Subscription.forward``); events that piled up go out in one
+    write. Iterated instead, each item is every event buffered so far.
+    """
+
+    __slots__ = ("_stack", "_subscription")
+
+    def __init__(self, subscription: Subscription, stack: contextlib.AsyncExitStack) -> None:
+        self._subscription = subscription
+        self._stack = stack
+
+    def __aiter__(self) -> _EventBatches:
+        return self
+
+    def __anext__(self) -> Coroutine[Any, Any, bytes]:
+        return self._subscription._next_events()
+
+    async def __plait_forward__(self, send_event: Callable[[bytes], Awaitable[None]]) -> None:
+        async def sender(message: ChannelMessage) -> None:
+            await send_event(message.event)
+
+        async def batch(messages: list[ChannelMessage]) -> None:
+            await send_event(b"".join([message.event for message in messages]))
+
+        await self._subscription.forward(sender, batch)
+
+    async def aclose(self) -> None:
+        await self._stack.aclose()
 
 
 async def _pump(websocket: WebSocket, subscription: Subscription, mode: str) -> None:
-    # PERF: one await per delivery, on the subscription's own queue (no async generator).
-    get = subscription.get
+    # PERF: the one ASGI message each published message carries, shared by every subscriber.
+    send = websocket.send
+
+    def sender(message: ChannelMessage) -> Coroutine[Any, Any, None]:
+        return send(message._websocket_send(mode))
+
     with contextlib.suppress(WebSocketDisconnect, RuntimeError):
-        if mode == "text":
-            send_text = websocket.send_text
-            while (message := await get()) is not None:
-                await send_text(message.text)
-        else:
-            send_bytes = websocket.send_bytes
-            while (message := await get()) is not None:
-                await send_bytes(message.data)
+        await subscription.forward(sender)

@@ -16,6 +16,8 @@ from typing import Annotated, Any, Union, get_args, get_origin
 import msgspec
 import sqlalchemy as sa
 
+from plait._signature import split_annotated
+
 __all__ = ["Refinable", "check_bounds", "numeric", "string_meta"]
 
 _NUMBER = r"(-?\d+(?:\.\d+)?)"
@@ -132,14 +134,6 @@ _META_KEYS = (
 )
 
 
-def _flatten(tp: Any) -> tuple[Any, list[Any]]:
-    metadata: list[Any] = []
-    while get_origin(tp) is Annotated:
-        tp, *extra = get_args(tp)
-        metadata.extend(extra)
-    return tp, metadata
-
-
 def _meta_values(metas: list[Any]) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for meta in metas:
@@ -159,13 +153,13 @@ def _merged(inherited: Any, refined: Any) -> Any:
     if get_origin(refined) in (Union, types.UnionType):
         members = tuple(_merged(inherited, member) for member in get_args(refined))
         return Union[members]  # noqa: UP007
-    bare, metas = _flatten(refined)
-    old_bare, old_metas = _flatten(inherited)
+    bare, metas = split_annotated(refined)
+    old_bare, old_metas = split_annotated(inherited)
     if get_origin(old_bare) in (Union, types.UnionType):
-        same = [m for m in get_args(old_bare) if _flatten(m)[0] == bare]
+        same = [m for m in get_args(old_bare) if split_annotated(m)[0] == bare]
         if not same:
             return refined
-        old_bare, more = _flatten(same[0])
+        old_bare, more = split_annotated(same[0])
         old_metas = [*old_metas, *more]
     if old_bare != bare:
         return refined

@@ -23,13 +23,27 @@ from plait._optional import MissingDependencyError, require
 
 require("markupsafe", "templates", "plait.forms")
 
-from plait.forms._fields import URL, Email, FieldSpec, Hidden, Password, TextArea, Widget  # noqa: E402
-from plait.forms._form import NON_FIELD, BoundField, Form  # noqa: E402
+from plait.forms._boundfield import BoundField  # noqa: E402
+from plait.forms._fields import (  # noqa: E402
+    JSON,
+    URL,
+    Choices,
+    Email,
+    FieldSpec,
+    Hidden,
+    Password,
+    TextArea,
+    Widget,
+    WriteOnly,
+)
+from plait.forms._form import NON_FIELD, Form  # noqa: E402
 
 __all__ = [
+    "JSON",
     "NON_FIELD",
     "URL",
     "BoundField",
+    "Choices",
     "Email",
     "FieldSpec",
     "Form",
@@ -38,4 +52,5 @@ __all__ = [
     "Password",
     "TextArea",
     "Widget",
+    "WriteOnly",
 ]

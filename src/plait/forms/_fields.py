@@ -4,27 +4,32 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import decimal
 import enum
 import re
 import types
 import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import msgspec
 
 from plait import UploadFile
 from plait._formats import email_meta, url_meta
+from plait._signature import split_annotated
 
 __all__ = [
+    "JSON",
     "NO_DEFAULT",
     "URL",
+    "Choices",
     "Email",
     "FieldSpec",
     "Hidden",
     "Password",
     "TextArea",
     "Widget",
+    "WriteOnly",
     "check_names",
     "field_specs",
     "schema_specs",
@@ -68,6 +73,62 @@ URL = Annotated[str, url_meta(), Widget("url")]
 200 characters; a value typed without a scheme gets ``https://``; "Enter a valid URL."."""
 Hidden = Annotated[str, Widget("hidden")]
 """A value carried through the form without being shown."""
+JSON = Annotated[Any, Widget("json")]
+"""A JSON document typed in a ``<textarea>`` (shown indented); "Enter valid JSON." otherwise.
+``Annotated[dict[str, Any], forms.Widget("json")]`` also checks its shape."""
+
+
+class _KeepBlank:
+    """Marks a write-only field: left blank on an edit form, the stored value stays."""
+
+    def __repr__(self) -> str:
+        return "KEEP_BLANK"
+
+
+KEEP_BLANK = _KeepBlank()
+WriteOnly = Annotated[str, Widget("password", autocomplete="new-password"), KEEP_BLANK]
+"""A secret the form sets but never shows (an API token, a stored hash): a password input,
+never filled in. On an edit form (``initial`` holds a value) it is optional, and left blank
+it is left out of ``cleaned_data``, so ``apply(row, form.cleaned_data)`` keeps the stored
+value. A model's write-only column (``info={"write_only": True}``) is one."""
+
+
+class Choices:
+    """Choices known only per request (the rows of a table, what a user may pick)::
+
+        author_id: Annotated[int, forms.Choices(load_authors)]
+        tags: Annotated[list[int], forms.Choices(load_tags, key=lambda tag: tag.id)]
+
+    ``load`` is awaited by ``await form.load_choices(context)`` with that context (a
+    database session) and returns ``(key, label)`` pairs; or give them with
+    ``form.set_choices(name, pairs)``. The field is a ``<select>`` (``<select multiple>``
+    for a list), and a value that is not among the choices is refused ("Select a valid
+    choice."), even when none were given. ``key`` turns an initial value (a related row)
+    into the key its choice uses.
+    """
+
+    __slots__ = ("_key", "_load")
+
+    open = False
+    """Every value must be one of the choices (``RelatedChoices`` may create new rows)."""
+
+    def __init__(
+        self,
+        load: Callable[[Any], Awaitable[Iterable[tuple[Any, str]]]] | None = None,
+        *,
+        key: Callable[[Any], Any] | None = None,
+    ) -> None:
+        self._load = load
+        self._key = key
+
+    async def load(self, context: Any) -> list[tuple[str, str]]:
+        """The ``(key, label)`` pairs, keys as text (what the browser sends back)."""
+        if self._load is None:
+            return []
+        return [(str(key), str(label)) for key, label in await self._load(context)]
+
+    def key_of(self, value: Any) -> Any:
+        return value if self._key is None else self._key(value)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -88,8 +149,12 @@ class FieldSpec:
     aware: bool = False
     """A datetime that needs an offset: the browser's local value is taken as UTC."""
     source: Any = None
-    """Where the choices come from at request time (a model relationship's
-    ``RelatedChoices``: ``await form.load_choices(session)``)."""
+    """Where the choices come from at request time (:class:`Choices`, or a model
+    relationship's ``RelatedChoices``: ``await form.load_choices(session)``)."""
+    keep_blank: bool = False
+    """A write-only field (:data:`WriteOnly`): blank on an edit form keeps the stored value."""
+    blank_label: str = "---------"
+    """The label of a select's empty choice (``"Unknown"`` for a ``bool | None``)."""
 
     @property
     def required(self) -> bool:
@@ -98,15 +163,6 @@ class FieldSpec:
     @property
     def is_file(self) -> bool:
         return self.widget == "file"
-
-
-def _flatten(tp: Any) -> tuple[Any, list[Any]]:
-    """The bare type and the Annotated metadata around it (also inside ``X | None``)."""
-    metadata: list[Any] = []
-    while get_origin(tp) is Annotated:
-        tp, *extra = get_args(tp)
-        metadata.extend(extra)
-    return tp, metadata
 
 
 def _strip_none(tp: Any) -> tuple[Any, bool]:
@@ -131,6 +187,7 @@ _INPUT_TYPES: dict[Any, str] = {
     bool: "checkbox",
     int: "number",
     float: "number",
+    decimal.Decimal: "number",
     datetime.date: "date",
     datetime.datetime: "datetime-local",
     datetime.time: "time",
@@ -199,7 +256,7 @@ def _widget(
         schema.update(meta.extra_json_schema or {})
     if schema.get("writeOnly"):
         # A model's write-only column (a token, a password hash): never shown back.
-        return "password", {}
+        return "password", {"autocomplete": "new-password"}
     if schema.get("format") in _FORMAT_WIDGETS:
         # A model's EmailType/URLType column: the same input as forms.Email/forms.URL.
         return _FORMAT_WIDGETS[schema["format"]], {}
@@ -208,19 +265,24 @@ def _widget(
 
 def spec(name: str, annotation: Any, default: Any) -> FieldSpec:
     """Read a field's annotation (``Annotated[str, Meta(max_length=200)]``, ``int | None``…)."""
-    bare, metadata = _flatten(annotation)
+    bare, metadata = split_annotated(annotation)
     stripped, nullable = _strip_none(bare)
-    inner, more = _flatten(stripped)
+    inner, more = split_annotated(stripped)
     outer = [*more, *metadata]  # innermost first: an outer Meta refines an inner one
     multiple = get_origin(inner) in (list, set, frozenset, tuple)
-    item, item_meta = _flatten(get_args(inner)[0] if multiple and get_args(inner) else inner)
+    item, item_meta = split_annotated(get_args(inner)[0] if multiple and get_args(inner) else inner)
     metas = [m for m in (*item_meta, *outer) if isinstance(m, msgspec.Meta)]
     widgets = [m for m in (*item_meta, *outer) if isinstance(m, Widget)]
     sources = [m for m in (*item_meta, *outer) if hasattr(m, "load") and hasattr(m, "key_of")]
     choices = _choices(item) or (() if sources else None)
+    three_way = item is bool and nullable and not multiple and not widgets
+    if three_way:  # Django's NullBooleanSelect: a checkbox can't say "unknown"
+        choices = (("true", "Yes"), ("false", "No"))
     widget, extra = _widget(widgets, metas, item, choices)
-    if item is float and all(m.multiple_of is None for m in metas):
+    if item in (float, decimal.Decimal) and all(m.multiple_of is None for m in metas):
         extra.setdefault("step", "any")
+    if widget in ("datetime-local", "time"):
+        extra.setdefault("step", "1")  # the seconds are shown: let them be valid and edited
     title = next((m.title for m in reversed(metas) if m.title), None)
     label = title or re.sub(r"_+", " ", name).strip().capitalize()
     help_text = next((m.description for m in reversed(metas) if m.description), None)
@@ -248,7 +310,13 @@ def spec(name: str, annotation: Any, default: Any) -> FieldSpec:
         choices=choices,
         aware=any(m.tz for m in metas),
         source=sources[-1] if sources else None,
+        keep_blank=any(m is KEEP_BLANK for m in outer) or _write_only(metas),
+        blank_label="Unknown" if three_way else "---------",
     )
+
+
+def _write_only(metas: Sequence[msgspec.Meta]) -> bool:
+    return any((m.extra_json_schema or {}).get("writeOnly") for m in metas)
 
 
 def schema_specs(schema: type[msgspec.Struct], exclude: Sequence[str]) -> dict[str, FieldSpec]:

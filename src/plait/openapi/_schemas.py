@@ -10,7 +10,7 @@ their own ``model_json_schema``; pydantic itself is never imported.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import msgspec
@@ -149,36 +149,37 @@ def _markdown(text: str) -> str:
 def markdown_descriptions(node: Any) -> None:
     """Make every schema ``description`` (docstrings, by msgspec) Markdown, as OpenAPI's
     CommonMark expects, instead of the reST markup Python docstrings carry."""
-    if isinstance(node, dict):
-        text = node.get("description")
+    for schema in _schemas_in(node):
+        text = schema.get("description")
         if isinstance(text, str) and ("`" in text):
-            node["description"] = _markdown(text)
-        for key, value in node.items():
-            if key not in _VALUE_KEYS:
-                markdown_descriptions(value)
-    elif isinstance(node, list):
-        for value in node:
-            markdown_descriptions(value)
-
-
-_VALUE_KEYS = frozenset({"default", "example", "examples", "const", "enum"})
+            schema["description"] = _markdown(text)
 
 
 def add_enum_types(node: Any) -> None:
     """Give ``enum`` schemas the JSON type of their values (msgspec leaves it out), so the UIs
     show ``string`` rather than ``any``."""
-    if isinstance(node, dict):
-        values = node.get("enum")
-        if isinstance(values, list) and values and "type" not in node:
+    for schema in _schemas_in(node):
+        values = schema.get("enum")
+        if isinstance(values, list) and values and "type" not in schema:
             kinds = {_json_type(value) for value in values}
             if len(kinds) == 1 and None not in kinds:
-                node["type"] = kinds.pop()
+                schema["type"] = kinds.pop()
+
+
+_VALUE_KEYS = frozenset({"default", "example", "examples", "const", "enum"})
+
+
+def _schemas_in(node: Any) -> Iterator[dict[str, Any]]:
+    """Every dict in a JSON schema tree, parents first, except inside values (defaults,
+    examples, enums). The caller may change a dict it is given before its children come."""
+    if isinstance(node, dict):
+        yield node
         for key, value in node.items():
             if key not in _VALUE_KEYS:
-                add_enum_types(value)
+                yield from _schemas_in(value)
     elif isinstance(node, list):
         for value in node:
-            add_enum_types(value)
+            yield from _schemas_in(value)
 
 
 def _json_type(value: Any) -> str | None:

@@ -25,6 +25,7 @@ from taskiq import Context, TaskiqDepends, TaskiqEvents, TaskiqMessage, TaskiqMi
 from taskiq.kicker import AsyncKicker
 from taskiq.result import TaskiqResult
 
+from plait._concurrency import cancel_and_wait
 from plait.tasks._brokers import describe_url, make_broker
 from plait.tasks._embedded import failure_text
 from plait.tasks._execute import backoff, run_attempt
@@ -106,10 +107,7 @@ class BrokerBackend:
 
     async def stop(self) -> None:
         relay, self._relay_task = self._relay_task, None
-        if relay is not None:
-            relay.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await relay
+        await cancel_and_wait(relay)
         if self._connected:
             self._connected = False
             with contextlib.suppress(Exception):
@@ -121,10 +119,7 @@ class BrokerBackend:
 
     async def _worker_shutdown(self, state: Any) -> None:
         relay, self._relay_task = self._relay_task, None
-        if relay is not None:
-            relay.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await relay
+        await cancel_and_wait(relay)
         with contextlib.suppress(Exception):
             await self.tasks.database.disconnect()
 

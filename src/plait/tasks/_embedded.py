@@ -22,6 +22,7 @@ import pycron
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from plait._concurrency import cancel_and_wait
 from plait.tasks._execute import backoff, run_attempt
 from plait.tasks._records import DONE, FAILED, PENDING, new_row, task_table
 
@@ -71,10 +72,7 @@ class EmbeddedBackend:
 
     async def stop(self) -> None:
         loop_task, self._loop_task = self._loop_task, None
-        if loop_task is not None:
-            loop_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await loop_task
+        await cancel_and_wait(loop_task)
         running = list(self._running.values())
         for task in running:
             task.cancel()
