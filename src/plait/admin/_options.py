@@ -42,6 +42,8 @@ OPTIONS = (
     "inlines",
     "count_limit",
     "date_hierarchy",
+    "autocomplete_fields",
+    "autocomplete_above",
 )
 """The attributes ``Admin.register(Model, **options)`` accepts as keywords."""
 
@@ -114,6 +116,12 @@ class ModelAdmin:
     """A date or datetime column to drill down by, above the changelist: its years, then a
     year's months, then a month's days (Django's ``date_hierarchy``). On a big table, index
     the column."""
+    autocomplete_fields: Sequence[str] = ()
+    """Foreign keys searched as you type instead of chosen from a select (the related model
+    must be registered with ``search_fields``)."""
+    autocomplete_above: int | None = 1000
+    """Any other foreign key to a registered model with ``search_fields`` is searched as you
+    type too once that table holds more rows than this (``None``: never on its own)."""
     label: str | None = None
     """The model's name for people (``"blog post"``); by default from the class name."""
     label_plural: str | None = None
@@ -219,6 +227,11 @@ class ModelAdmin:
                     f"datetime column of {name}"
                 )
             self._check_readable("date_hierarchy", self.date_hierarchy)
+        for entry in self.autocomplete_fields:
+            if entry not in self.columns or not self.columns[entry].foreign_keys:
+                raise ValueError(
+                    f"{name} autocomplete_fields: {entry!r} is not a foreign key of {name}"
+                )
         if not isinstance(self.per_page, int) or self.per_page < 1:
             raise ValueError(f"{name} per_page must be a positive integer, got {self.per_page!r}")
 

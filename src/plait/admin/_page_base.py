@@ -15,6 +15,7 @@ from plait.admin._bound import (
     saved_text,
 )
 from plait.admin._options import Action, ModelAdmin
+from plait.admin._templates import HTMX_VERSION
 
 if TYPE_CHECKING:
     from plait.admin._site import Admin
@@ -72,6 +73,8 @@ class PageBase:
             "index_url": site.url(request),
             "static_url": site.url(request, "static", "admin.css").rstrip("/"),
             "script_url": site.url(request, "static", "admin.js").rstrip("/"),
+            "htmx_url": site.url(request, "static", "htmx.min.js").rstrip("/")
+            + f"?v={HTMX_VERSION}",
             "site_url": site.site_url,
             "logout_url": site.logout_url,
             "user_name": getattr(user, "username", None) or str(user or ""),

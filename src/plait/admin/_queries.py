@@ -31,6 +31,7 @@ __all__ = [
     "ChangeList",
     "Filter",
     "column_value",
+    "estimate_rows",
     "filtered",
     "load_changelist",
     "load_choices",
@@ -398,6 +399,15 @@ async def _capped_count(session: AsyncSession, query: sa.Select[Any], limit: int
     ones = query.with_only_columns(sa.literal(1), maintain_column_froms=True)
     capped = ones.limit(limit + 1).subquery()
     return int(await session.scalar(sa.select(sa.func.count()).select_from(capped)) or 0)
+
+
+async def estimate_rows(session: AsyncSession, admin: ModelAdmin, limit: int) -> int:
+    """About how many rows ``admin``'s table holds: PostgreSQL's estimate, else a count that
+    stops after ``limit + 1``."""
+    estimate = await _estimate(session, admin)
+    if estimate is not None:
+        return estimate
+    return await _capped_count(session, sa.select(admin.model), limit)
 
 
 async def _estimate(session: AsyncSession, admin: ModelAdmin) -> int | None:
