@@ -88,8 +88,9 @@ def data_markdown(results: dict[str, Any]) -> str:
         f"- **Method:** one server worker pinned to CPU {options['server_cpu']}, `wrk -t1"
         f" -c{options['connections']}` pinned to CPU {options['load_cpu']}; per endpoint a"
         f" {options['warmup']} s warm-up, then {options['repeats']} x {options['duration']} s"
-        " runs (servers restarted between repeats), the median shown. Pools of 4 connections"
-        " in every app. In brackets: the fraction of the raw SQL app on the same server.",
+        " runs (servers restarted between repeats), the median shown. A pool of 4 connections"
+        " in every app (FastAPI + SQLModel: up to 40, one per thread of FastAPI's pool). In"
+        " brackets: the fraction of the raw SQL app on the same server.",
         f"- **Versions:** {versions}",
         "",
         "![The data path: requests per CPU-second](benchmarks-datapath.png)",
