@@ -21,8 +21,8 @@ from msgspec import NODEFAULT, UNSET, Meta, UnsetType
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from plait import forms
-from plait.admin._options import ModelAdmin, humanize, related_model
-from plait.admin._queries import load_choices
+from plait.admin._options import ModelAdmin, humanize, object_label, related_model
+from plait.admin._queries import load_choices, model_value
 from plait.db import EmailType, URLType, model_schema
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "foreign_key_widget",
     "initial_values",
     "model_form",
+    "row_choice",
     "to_save",
 ]
 
@@ -54,11 +55,20 @@ class ModelForm:
     """Foreign keys and many-to-many fields: the model and attribute they refer to."""
     many: frozenset[str]
     """Many-to-many fields: their keys become the related rows."""
+    searched: frozenset[str] = frozenset()
+    """Foreign keys searched as you type: only the chosen row is read as their choice."""
 
 
-def foreign_key_widget(model_admin: ModelAdmin, name: str, target: type) -> forms.Widget:
+def foreign_key_widget(
+    model_admin: ModelAdmin, name: str, target: type, searched: bool = False
+) -> forms.Widget:
     """The control of the foreign key ``name`` (to ``target``'s rows): a select of them,
-    whose choices are read per request."""
+    whose choices are read per request; or, ``searched`` as you type, a text input holding
+    the key, which ``admin.js`` turns into a combobox asking the admin's autocomplete page
+    (its address is relative to the admin's index, ``<body data-admin-url>``)."""
+    if searched:
+        url = f"{model_admin.slug}/autocomplete/?field={name}"
+        return forms.Widget("text", **{"data-autocomplete": url, "autocomplete": "off"})
     return forms.Widget("select")
 
 
@@ -104,6 +114,7 @@ def _column_field(
     annotation: Any,
     omit_blank: bool,
     related: dict[str, tuple[type, str]],
+    searched: frozenset[str] = frozenset(),
 ) -> tuple[str, Any, Any]:
     """``(name, annotation, default)`` of a column's field."""
     column = model_admin.columns[name]
@@ -111,7 +122,8 @@ def _column_field(
     extra: list[Any] = []
     if target is not None:
         related[name] = target
-        extra += [_choices(*target), foreign_key_widget(model_admin, name, target[0])]
+        searching = name in searched
+        extra += [_choices(*target), foreign_key_widget(model_admin, name, target[0], searching)]
     elif (widget := _widget(column)) is not None:
         extra.append(widget)
     help_text = column.comment or column.doc or (_UTC_HINT if _is_datetime(column) else None)
@@ -140,9 +152,15 @@ def _many_field(
     return name, Annotated[list[item], _choices(target, key, rows=True), meta], []
 
 
-def model_form(model_admin: ModelAdmin, page: Page, exclude: Sequence[str] = ()) -> ModelForm:
+def model_form(
+    model_admin: ModelAdmin,
+    page: Page,
+    exclude: Sequence[str] = (),
+    searched: frozenset[str] = frozenset(),
+) -> ModelForm:
     """The form of the ``add``/``change`` page of ``model_admin.model`` (or its ``password``
-    page: the virtual fields alone); ``exclude`` names more columns to leave out."""
+    page: the virtual fields alone); ``exclude`` names more columns to leave out, and
+    ``searched`` the foreign keys searched as you type."""
     model = model_admin.model
     fields: list[tuple[str, Any, Any]] = []
     related: dict[str, tuple[type, str]] = {}
@@ -158,18 +176,18 @@ def model_form(model_admin: ModelAdmin, page: Page, exclude: Sequence[str] = ())
                 None,
             )
             annotation = _without_unset(info.type)
+            omit_blank = page == "add" and has_default
             fields.append(
-                _column_field(
-                    model_admin, info.name, annotation, page == "add" and has_default, related
-                )
+                _column_field(model_admin, info.name, annotation, omit_blank, related, searched)
             )
         for name in model_admin.extra_fields:
             column = model_admin.columns[name]
             python_type: Any = column.type.python_type
             annotation = python_type | None if column.nullable else python_type
             has_default = column.default is not None or column.server_default is not None
+            omit_blank = page == "add" and has_default
             fields.append(
-                _column_field(model_admin, name, annotation, page == "add" and has_default, related)
+                _column_field(model_admin, name, annotation, omit_blank, related, searched)
             )
         fields += [_many_field(model_admin, name, related) for name in model_admin.many_to_many]
     virtual = dict(model_admin.virtual_fields(page))
@@ -184,6 +202,7 @@ def model_form(model_admin: ModelAdmin, page: Page, exclude: Sequence[str] = ())
         virtual=frozenset(virtual),
         related=related,
         many=frozenset(model_admin.many_to_many),
+        searched=searched & frozenset(related),
     )
 
 
@@ -204,8 +223,27 @@ async def bind(
     initial: Any = None,
     prefix: str | None = None,
 ) -> forms.Form:
-    """The form, bound to ``data`` (None: unbound), with its choices read."""
-    return await spec.form(data, initial=initial, prefix=prefix).load_choices(session)
+    """The form, bound to ``data`` (None: unbound), with its choices read: for a foreign key
+    searched as you type, only the row it holds (posted, or initial), so that a table of
+    millions is never listed and a key that is no row is refused."""
+    form = spec.form(data, initial=initial, prefix=prefix)
+    for name in spec.searched:
+        text = data.get(form.add_prefix(name)) if data is not None else form.initial.get(name)
+        target, key = spec.related[name]
+        form.set_choices(name, await row_choice(session, target, key, text))
+    return await form.load_choices(session)
+
+
+async def row_choice(
+    session: AsyncSession, target: type, key: str, text: Any
+) -> list[tuple[str, str]]:
+    """``[(key, label)]`` of the ``target`` row whose ``key`` is ``text``; none if no row."""
+    value = model_value(target, key, str(text)) if text not in (None, "") else None
+    if value is None:
+        return []
+    attribute = getattr(target, key)
+    row = (await session.scalars(sa.select(target).where(attribute == value))).first()
+    return [] if row is None else [(str(getattr(row, key)), object_label(row))]
 
 
 def to_save(spec: ModelForm, form: forms.Form, change: bool) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from plait import Request, Response, forms
+from plait.admin._autocomplete import autocomplete_target, autocompleted
 from plait.admin._bound import get_object, inline_errors, inline_writer, readonly_values, saved_text
 from plait.admin._forms import ModelForm, Page, bind, initial_values, model_form, to_save
 from plait.admin._inlines import InlineRows, inline_rows
@@ -41,14 +42,29 @@ class ChangeFormPage(PageBase):
 
     def __init__(self, site: Admin) -> None:
         super().__init__(site)
-        self._forms: dict[tuple[type, Page], ModelForm] = {}
+        self._forms: dict[tuple[type, Page, frozenset[str]], ModelForm] = {}
 
-    def model_form(self, model_admin: ModelAdmin, page: Page) -> ModelForm:
-        """The form of ``page`` for ``model_admin``'s model, built once."""
-        key = (model_admin.model, page)
+    def model_form(
+        self, model_admin: ModelAdmin, page: Page, searched: frozenset[str] = frozenset()
+    ) -> ModelForm:
+        """The form of ``page`` for ``model_admin``'s model, built once (for each set of
+        foreign keys searched as you type)."""
+        key = (model_admin.model, page, searched)
         if key not in self._forms:
-            self._forms[key] = model_form(model_admin, page)
+            self._forms[key] = model_form(model_admin, page, searched=searched)
         return self._forms[key]
+
+    async def searched_form(self, model_admin: ModelAdmin, page: Page) -> ModelForm:
+        """The form of ``page``, its foreign keys to big tables searched as you type (see
+        :func:`~plait.admin._autocomplete.autocompleted`: a count per request, which
+        stops after ``autocomplete_above`` rows)."""
+        spec = self.model_form(model_admin, page)
+        names = [n for n in spec.related if n not in spec.many]
+        if not any(autocomplete_target(self.site, model_admin, n) for n in names):
+            return spec
+        async with self.site.db.session() as session:
+            searched = await autocompleted(self.site, session, model_admin, names)
+        return self.model_form(model_admin, page, searched)
 
     async def prepare(self, spec: ModelForm | None) -> None:
         """Before a form lists plait.auth's permissions, create the missing ones (so every
@@ -92,7 +108,7 @@ class ChangeFormPage(PageBase):
             model_admin = await self.authorize(request, "add", model)
         except Denied as denied:
             return denied.response
-        spec = self.model_form(model_admin, "add")
+        spec = await self.searched_form(model_admin, "add")
         await self.prepare(spec)
         async with self.site.db.session() as session:
             messages = await self.messages(request, model_admin, session)  # "add another"
@@ -123,7 +139,7 @@ class ChangeFormPage(PageBase):
         except Denied as denied:
             return denied.response
         can_change = await self.site.allowed(request, "change", model_admin.model)
-        spec = self.model_form(model_admin, "change") if can_change else None
+        spec = await self.searched_form(model_admin, "change") if can_change else None
         await self.prepare(spec)
         form = None
         inlines: list[InlineRows] = []
