@@ -4,7 +4,7 @@ The model's ``Create``/``Update`` schemas decide what is writable and how a valu
 checked, as in the JSON API; the column types decide the control (a textarea for an
 unbounded string, JSON in a textarea, a select of the related rows for a foreign key).
 plait.forms draws, parses and validates them; this module only says which fields there
-are. :func:`foreign_key_widget` is where a foreign key's control is chosen.
+are. :func:`foreign_key_field` is where a foreign key's control is chosen.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ __all__ = [
     "ModelForm",
     "Page",
     "bind",
-    "foreign_key_widget",
+    "foreign_key_field",
     "initial_values",
     "model_form",
     "to_save",
@@ -56,10 +56,18 @@ class ModelForm:
     """Many-to-many fields: their keys become the related rows."""
 
 
-def foreign_key_widget(model_admin: ModelAdmin, name: str, target: type) -> forms.Widget:
-    """The control of the foreign key ``name`` (to ``target``'s rows): a select of them,
-    whose choices are read per request."""
-    return forms.Widget("select")
+def foreign_key_field(
+    model_admin: ModelAdmin, name: str, target: type, key: str
+) -> tuple[Any, ...]:
+    """How the foreign key ``name`` (to ``target.<key>``) is drawn and checked: the
+    plait.forms markers of its annotation. Here a foreign key's control is chosen.
+
+    By default a select of ``target``'s rows, read per request (``forms.Choices``), which
+    refuses a key that is not among them. A control that does not list every row (an
+    autocomplete for a big table) returns its own ``forms.Widget`` instead, without the
+    choices: the database's foreign key then refuses a key that does not exist.
+    """
+    return (_choices(target, key), forms.Widget("select"))
 
 
 def _choices(target: type, key: str, *, rows: bool = False) -> forms.Choices:
@@ -111,7 +119,7 @@ def _column_field(
     extra: list[Any] = []
     if target is not None:
         related[name] = target
-        extra += [_choices(*target), foreign_key_widget(model_admin, name, target[0])]
+        extra += foreign_key_field(model_admin, name, *target)
     elif (widget := _widget(column)) is not None:
         extra.append(widget)
     help_text = column.comment or column.doc or (_UTC_HINT if _is_datetime(column) else None)
