@@ -29,6 +29,7 @@ __all__ = [
     "ModelForm",
     "Page",
     "bind",
+    "choices_of",
     "foreign_key_field",
     "initial_values",
     "model_form",
@@ -205,15 +206,31 @@ def initial_values(model_admin: ModelAdmin, spec: ModelForm) -> dict[str, Any]:
     return values
 
 
+async def choices_of(spec: ModelForm, session: AsyncSession) -> dict[str, list[tuple[str, str]]]:
+    """The choices of the form's fields that have them per request, read once (an
+    inline's rows share them)."""
+    return {
+        name: await field.source.load(session)
+        for name, field in spec.form.fields.items()
+        if field.source is not None
+    }
+
+
 async def bind(
     spec: ModelForm,
     session: AsyncSession,
     data: Any,
     initial: Any = None,
     prefix: str | None = None,
+    choices: Mapping[str, list[tuple[str, str]]] | None = None,
 ) -> forms.Form:
-    """The form, bound to ``data`` (None: unbound), with its choices read."""
-    return await spec.form(data, initial=initial, prefix=prefix).load_choices(session)
+    """The form, bound to ``data`` (None: unbound), with its choices (read unless given)."""
+    form = spec.form(data, initial=initial, prefix=prefix)
+    for name, pairs in (
+        choices if choices is not None else await choices_of(spec, session)
+    ).items():
+        form.set_choices(name, pairs)
+    return form
 
 
 def to_save(spec: ModelForm, form: forms.Form, change: bool) -> dict[str, Any]:
