@@ -4,7 +4,7 @@ The model's ``Create``/``Update`` schemas decide what is writable and how a valu
 checked, as in the JSON API; the column types decide the control (a textarea for an
 unbounded string, JSON in a textarea, a select of the related rows for a foreign key).
 plait.forms draws, parses and validates them; this module only says which fields there
-are. :func:`foreign_key_widget` is where a foreign key's control is chosen.
+are. :func:`foreign_key_field` is where a foreign key's control is chosen.
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ __all__ = [
     "ModelForm",
     "Page",
     "bind",
-    "foreign_key_widget",
+    "choices_of",
+    "foreign_key_field",
     "initial_values",
     "model_form",
     "row_choice",
@@ -59,17 +60,23 @@ class ModelForm:
     """Foreign keys searched as you type: only the chosen row is read as their choice."""
 
 
-def foreign_key_widget(
-    model_admin: ModelAdmin, name: str, target: type, searched: bool = False
-) -> forms.Widget:
-    """The control of the foreign key ``name`` (to ``target``'s rows): a select of them,
-    whose choices are read per request; or, ``searched`` as you type, a text input holding
-    the key, which ``admin.js`` turns into a combobox asking the admin's autocomplete page
-    (its address is relative to the admin's index, ``<body data-admin-url>``)."""
+def foreign_key_field(
+    model_admin: ModelAdmin, name: str, target: type, key: str, searched: bool = False
+) -> tuple[Any, ...]:
+    """How the foreign key ``name`` (to ``target.<key>``) is drawn and checked: the
+    plait.forms markers of its annotation. Here a foreign key's control is chosen.
+
+    By default a select of ``target``'s rows, read per request (``forms.Choices``), which
+    refuses a key that is not among them. ``searched`` as you type (a big table), a text
+    input holding the key, which ``admin.js`` turns into a combobox asking the admin's
+    autocomplete page (its address relative to the admin's index, ``<body
+    data-admin-url>``); its only choice is then the row it holds (:func:`bind`).
+    """
     if searched:
         url = f"{model_admin.slug}/autocomplete/?field={name}"
-        return forms.Widget("text", **{"data-autocomplete": url, "autocomplete": "off"})
-    return forms.Widget("select")
+        widget = forms.Widget("text", **{"data-autocomplete": url, "autocomplete": "off"})
+        return (_choices(target, key), widget)
+    return (_choices(target, key), forms.Widget("select"))
 
 
 def _choices(target: type, key: str, *, rows: bool = False) -> forms.Choices:
@@ -122,8 +129,7 @@ def _column_field(
     extra: list[Any] = []
     if target is not None:
         related[name] = target
-        searching = name in searched
-        extra += [_choices(*target), foreign_key_widget(model_admin, name, target[0], searching)]
+        extra += foreign_key_field(model_admin, name, *target, searched=name in searched)
     elif (widget := _widget(column)) is not None:
         extra.append(widget)
     help_text = column.comment or column.doc or (_UTC_HINT if _is_datetime(column) else None)
@@ -216,22 +222,40 @@ def initial_values(model_admin: ModelAdmin, spec: ModelForm) -> dict[str, Any]:
     return values
 
 
+async def choices_of(spec: ModelForm, session: AsyncSession) -> dict[str, list[tuple[str, str]]]:
+    """The choices of the form's fields that have them per request, read once (an
+    inline's rows share them)."""
+    return {
+        name: await field.source.load(session)
+        for name, field in spec.form.fields.items()
+        if field.source is not None and name not in spec.searched
+    }
+
+
 async def bind(
     spec: ModelForm,
     session: AsyncSession,
     data: Any,
     initial: Any = None,
     prefix: str | None = None,
+    choices: Mapping[str, list[tuple[str, str]]] | None = None,
 ) -> forms.Form:
-    """The form, bound to ``data`` (None: unbound), with its choices read: for a foreign key
-    searched as you type, only the row it holds (posted, or initial), so that a table of
-    millions is never listed and a key that is no row is refused."""
+    """The form, bound to ``data`` (None: unbound), with its choices (read unless given).
+
+    A foreign key searched as you type gets one choice: the row it holds (posted, or
+    initial), so that a table of millions is never listed and a key that is no row is
+    refused.
+    """
     form = spec.form(data, initial=initial, prefix=prefix)
+    for name, pairs in (
+        choices if choices is not None else await choices_of(spec, session)
+    ).items():
+        form.set_choices(name, pairs)
     for name in spec.searched:
         text = data.get(form.add_prefix(name)) if data is not None else form.initial.get(name)
         target, key = spec.related[name]
         form.set_choices(name, await row_choice(session, target, key, text))
-    return await form.load_choices(session)
+    return form
 
 
 async def row_choice(

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import sqlalchemy as sa
 
-from plait.admin._forms import ModelForm, bind, initial_values, model_form, to_save
+from plait.admin._forms import ModelForm, bind, choices_of, initial_values, model_form, to_save
 from plait.admin._options import ModelAdmin, object_label
 
 if TYPE_CHECKING:
@@ -112,6 +112,8 @@ class InlineRows:
     shown: list[dict[str, Any]] = field(default_factory=list)
     writes: list[tuple[str, Any, dict[str, Any]]] = field(default_factory=list)
     errors: bool = False
+    choices: dict[str, dict[str, list[tuple[str, str]]]] = field(default_factory=dict)
+    """The rows' per-request choices by page (``add``/``change``), read once."""
 
     def view(self) -> dict[str, Any]:
         """The template's view of this inline."""
@@ -131,9 +133,12 @@ async def _form(
     state: InlineRows, session: AsyncSession, data: Any, obj: Any, prefix: str
 ) -> forms.Form:
     """The form of one row: a stored row (``obj``) or a new one (its columns' defaults)."""
-    spec = state.inline.forms["change" if obj is not None else "add"]
+    page = "change" if obj is not None else "add"
+    spec = state.inline.forms[page]
+    if page not in state.choices:  # read once for all the rows
+        state.choices[page] = await choices_of(spec, session)
     initial = obj if obj is not None else initial_values(state.inline.admin, spec)
-    return await bind(spec, session, data, initial, prefix)
+    return await bind(spec, session, data, initial, prefix, state.choices[page])
 
 
 async def inline_rows(

@@ -391,11 +391,6 @@ class Form:
             return value
         return None if field.default in (NO_DEFAULT, msgspec.UNSET) else field.default
 
-    @property
-    def visible_fields(self) -> list[BoundField]:
-        """The fields drawn with a label (all but the hidden ones)."""
-        return [field for field in self if field.spec.widget != "hidden"]
-
     def __iter__(self) -> Iterator[BoundField]:
         return (BoundField(self, spec) for spec in self.fields.values())
 
