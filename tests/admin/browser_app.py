@@ -71,6 +71,7 @@ class PostAdmin(ModelAdmin):
     list_display = ("title", "author_id", "published", "created")
     search_fields = ("title", "body")
     list_filter = ("published", "author_id")
+    date_hierarchy = "created"
     actions = (publish,)
 
 

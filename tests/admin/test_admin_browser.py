@@ -270,3 +270,21 @@ def test_an_inline_add(page_as: Any, database: Path) -> None:
     assert "was changed successfully" in page.inner_text(".message")
     assert row(database, "SELECT post_id FROM comment WHERE body = 'Added inline'") == (1,)
     assert page.locator("#comment-group tbody tr").count() == 4
+
+
+def test_the_date_hierarchy_drills_down_and_keeps_the_sort(page_as: Any) -> None:
+    page = page_as("ada")
+    page.goto("/admin/post/?o=title")
+    total = page.locator("tbody tr").count()
+    dates = page.locator("nav.date-hierarchy a")
+    page.focus("nav.date-hierarchy a")  # by keyboard: the year (every post is from today)
+    page.keyboard.press("Enter")
+    page.wait_for_url("**created__year=*")
+    for level in ("month", "day"):  # after the link up a level
+        dates.nth(1).click()
+        page.wait_for_url(f"**created__{level}=*")
+    assert "o=title" in page.url
+    assert page.locator("tbody tr").count() == total
+    assert page.locator("nav.date-hierarchy [aria-current]").count() == 1
+    dates.first.click()  # up to the month
+    page.wait_for_url(lambda url: "created__month=" in url and "created__day" not in url)
