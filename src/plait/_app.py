@@ -14,7 +14,7 @@ from plait._formparser import DEFAULT_FORM_LIMITS, FormLimits
 from plait._hosts import AllowedHosts
 from plait._lifespan import Lifespan, LifespanContext
 from plait._matcher import WEBSOCKET, Matcher
-from plait._pipeline import CompiledRoute, Respond, compile_routes
+from plait._pipeline import ASGIResponder, CompiledRoute, Responder, compile_routes
 from plait._request import Request
 from plait._responses import RedirectResponse, Response, problem_response, same_site_path
 from plait._routing import Mount, Route, Router, WebSocketRoute
@@ -327,11 +327,7 @@ class App(Router):
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http":
-
-            def respond(response: Response) -> Awaitable[None]:
-                return response(scope, receive, send)
-
-            await self(scope, receive, send, respond)
+            await self(scope, receive, send, ASGIResponder(scope, receive, send))
         elif kind == "websocket":
             await self._websocket(scope, receive, send)
         elif kind == "lifespan":
@@ -349,7 +345,7 @@ class App(Router):
         scope: Scope,
         receive: Receive,
         send: Send,
-        respond: Respond | None = None,
+        respond: Responder | None = None,
     ) -> Awaitable[None]:
         """The ASGI entry point: route an HTTP request to its compiled pipeline
         (:meth:`CompiledRoute.handle <plait._pipeline.CompiledRoute.handle>`).
@@ -398,12 +394,14 @@ class App(Router):
         await self(scope, receive, send)
 
     async def _not_allowed(
-        self, allow: str, scope: Scope, receive: Receive, send: Send, respond: Respond | None
+        self, allow: str, scope: Scope, receive: Receive, send: Send, respond: Responder | None
     ) -> None:
         """405 (404 for a path that only has a WebSocket endpoint: not an HTTP resource)."""
         exc = HTTPException(405, headers={"Allow": allow}) if allow else HTTPException(404)
         response = await self.errors.respond(Request(scope, receive, self), exc)
-        pending = respond(response) if respond is not None else response(scope, receive, send)
+        pending = (
+            respond.respond(response) if respond is not None else response(scope, receive, send)
+        )
         if pending is not None:
             await pending
 

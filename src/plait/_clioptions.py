@@ -8,13 +8,20 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import click
 
-__all__ = ["APP_ENVVAR", "app_dir_option", "app_option", "app_options", "path_option"]
+__all__ = [
+    "APP_ENVVAR",
+    "app_dir_option",
+    "app_option",
+    "app_options",
+    "auto_choice",
+    "path_option",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -80,3 +87,9 @@ def path_option(
     :class:`~pathlib.Path`, ``None`` when not given: ``-o/--output``, ``--directory``."""
     kind = click.Path(file_okay=not folder, dir_okay=folder, writable=writable, path_type=Path)
     return click.option(*names, type=kind, default=None, help=help)
+
+
+def auto_choice(*names: str, choices: Sequence[str], help: str) -> Callable[[F], F]:
+    """An option picking one of ``choices``, or ``auto`` (the default: plait picks)."""
+    kind = click.Choice(["auto", *choices])
+    return click.option(*names, type=kind, default="auto", show_default=True, help=help)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import Any, Protocol
 
 from plait._hosts import AllowedHosts
@@ -53,7 +53,7 @@ class ServedApp(Protocol):
         scope: Scope,
         receive: Receive,
         send: Send,
-        respond: Callable[[Response], Awaitable[None] | None] | None = None,
+        respond: Any = None,  # a Responder (plait._pipeline, the layer above): the exchange
     ) -> Awaitable[None]: ...
 
 
@@ -157,6 +157,11 @@ class _HTTPExchange:
             )
             return response.background() if response.background is not None else None
         return response(self.scope, self.receive, self.send)
+
+    def write(self, start: Message, body: bytes) -> None:
+        """Send a whole response given as ASGI's start message and its body, in one call."""
+        self.stream = _DONE
+        self.protocol.response_bytes(start["status"], _str_headers(start["headers"]), body)
 
     async def send(self, message: Message) -> None:
         kind = message["type"]
@@ -353,7 +358,7 @@ async def serve_rsgi(app: ServedApp, scope: Any, protocol: Any) -> None:
         if app.user_middleware:
             await app.middleware_stack(asgi_scope.materialize(), exchange.receive, exchange.send)
         else:
-            await app(asgi_scope, exchange.receive, exchange.send, exchange.respond)
+            await app(asgi_scope, exchange.receive, exchange.send, exchange)
     except ClientGone:
         return
 

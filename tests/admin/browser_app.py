@@ -17,7 +17,7 @@ from sqlalchemy import ForeignKey, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from plait import App
-from plait.admin import Admin, ModelAdmin, TabularInline, action
+from plait.admin import Admin, ModelAdmin, TabularInline, UserAdmin, action
 from plait.auth import Auth, Group, Permission, User, _passwords, hash_password
 from plait.csrf import CSRF
 from plait.db import Database, Model
@@ -75,7 +75,8 @@ class PostAdmin(ModelAdmin):
     actions = (publish,)
 
 
-admin.register(Comment, list_display=("post_id", "author_id"))
+admin.register(Comment, list_display=("post_id", "author_id"), autocomplete_fields=("author_id",))
+admin.register(User, UserAdmin)
 
 
 @app.on_startup

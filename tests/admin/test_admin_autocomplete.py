@@ -118,3 +118,27 @@ def test_htmx_is_shipped_from_npm_and_checked() -> None:
         assert script.content == (STATIC / "htmx" / "htmx.min.js").read_bytes()
         assert "immutable" in script.headers["cache-control"]
         assert "BSD" in client.get("/admin/static/htmx-LICENSE").text
+
+
+def test_a_big_related_table_is_searched_and_only_its_chosen_row_read(db_url: str) -> None:
+    app, db, admin = make_app(db_url)
+    admin.unregister(Story)
+    admin.register(Story, StoryAdmin, autocomplete_above=2)  # more than 2 writers: searched
+    story = {"title": "t", "body": "b", "views": "0", "mood": "calm"}
+    with serve(app, db) as client:
+        ann, _ = add_writer(client, "Ann"), add_writer(client, "Bob")
+        assert '<select name="writer_id"' in client.get("/admin/story/add/").text
+        add_writer(client, "Cy")
+        form = client.get("/admin/story/add/").text
+        assert '<select name="writer_id"' not in form
+        assert 'data-autocomplete="story/autocomplete/?field=writer_id"' in form
+        assert ">Bob<" not in form  # no row is listed
+        for bad in ("999", "99999999999999999999", "x"):
+            refused = client.post("/admin/story/add/", data={**story, "writer_id": bad})
+            assert refused.status_code == 200
+            assert 'id="id_writer_id_error"' in refused.text
+        saved = client.post("/admin/story/add/", data={**story, "writer_id": str(ann)})
+        assert saved.status_code == 303
+        key = saved.headers["location"].rsplit("=", 1)[1]
+        change = client.get(f"/admin/story/{key}/change/").text
+        assert re.search(rf'<input type="text" value="{ann}" name="writer_id"', change)

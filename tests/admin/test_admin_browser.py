@@ -8,6 +8,7 @@ Playwright or /usr/bin/chromium is missing, unless CI requires them
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -288,3 +289,29 @@ def test_the_date_hierarchy_drills_down_and_keeps_the_sort(page_as: Any) -> None
     assert page.locator("nav.date-hierarchy [aria-current]").count() == 1
     dates.first.click()  # up to the month
     page.wait_for_url(lambda url: "created__month=" in url and "created__day" not in url)
+
+
+def test_a_foreign_key_searched_as_you_type(page_as: Any, database: Path) -> None:
+    page = page_as("ada")
+    page.goto("/admin/comment/add/")
+    page.fill("#id_body", "Typed, not picked from a list.")
+    page.select_option("#id_post_id", label="A second post")
+    box = page.get_by_role("combobox", name=re.compile("^Author"))
+    box.focus()
+    page.keyboard.type("ev")
+    eve = page.get_by_role("option", name="eve")
+    eve.wait_for()
+    assert box.get_attribute("aria-expanded") == "true"
+    page.keyboard.press("ArrowDown")
+    assert box.get_attribute("aria-activedescendant") == eve.get_attribute("id")
+    page.keyboard.press("Enter")  # picks the answer; it does not send the form
+    assert box.input_value() == "eve"
+    assert box.get_attribute("aria-expanded") == "false"
+    assert page.url.endswith("/admin/comment/add/")
+    page.click("button[name=_continue]")
+    assert "was added successfully" in page.inner_text(".message")
+    (eve_id,) = row(database, "SELECT id FROM auth_user WHERE username = 'eve'")
+    (author_id,) = row(database, "SELECT author_id FROM comment WHERE body LIKE 'Typed%'")
+    assert author_id == eve_id
+    # The change page shows the row's name (admin.js asks for it by key).
+    page.wait_for_function("document.querySelector('[role=combobox]').value === 'eve'")

@@ -248,10 +248,11 @@ class ModelAdmin:
 
     # ---------------------------------------------------------------- hooks
 
-    def virtual_fields(self, kind: str) -> list[Any]:
-        """Inputs of the ``add``/``change`` form (or ``password``) that are not columns
-        (``FormField`` objects); :meth:`apply_virtual` handles what was posted."""
-        return []
+    def virtual_fields(self, kind: str) -> dict[str, Any]:
+        """Inputs of the ``add``/``change`` form (or ``password``) that are not columns: their
+        names and plait.forms annotations (``Annotated[forms.Password, Meta(title=...)]``);
+        :meth:`apply_virtual` handles what was posted."""
+        return {}
 
     async def apply_virtual(self, obj: Any, values: dict[str, Any]) -> dict[str, str]:
         """Use the posted :meth:`virtual_fields` on ``obj``; return errors by field name."""

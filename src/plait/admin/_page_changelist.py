@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from plait import Request, Response
 from plait.admin._actions import actions_of
-from plait.admin._fields import (
-    format_value,
-)
+from plait.admin._display import format_value
 from plait.admin._keyset import CURSORS
 from plait.admin._links import date_links, filter_links, header_links, link, page_links
 from plait.admin._page_base import Denied, PageBase

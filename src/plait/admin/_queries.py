@@ -37,6 +37,7 @@ __all__ = [
     "load_choices",
     "load_dates",
     "load_filters",
+    "model_value",
     "order_entries",
     "ordered",
     "related_labels",
@@ -101,12 +102,18 @@ def sortable(admin: ModelAdmin) -> list[str]:
 def column_value(admin: ModelAdmin, name: str, text: str) -> Any:
     """``text`` (from a URL or a form) as a value of column ``name``, checked as the API checks
     it, bounds included (an out-of-range key is no row, not a database error); None if not."""
-    read = model_schema(admin.model, "read")
+    return model_value(admin.model, name, text)
+
+
+def model_value(model: type, name: str, text: str) -> Any:
+    """``text`` as a value of ``model``'s column ``name`` (see :func:`column_value`)."""
+    read = model_schema(model, "read")
     field = next((f for f in msgspec.structs.fields(read) if f.name == name), None)
     try:
-        target = field.type if field is not None else admin.columns[name].type.python_type
+        column: Any = sa.inspect(model).columns[name]
+        target = field.type if field is not None else column.type.python_type
         return msgspec.convert(text, target, strict=False)
-    except (msgspec.ValidationError, TypeError, NotImplementedError):
+    except (msgspec.ValidationError, TypeError, NotImplementedError, KeyError):
         return None
 
 
@@ -286,7 +293,7 @@ async def load_changelist(
     except ValueError:
         page = pages if params.get("p") == "last" else 1
     entries = order_entries(admin, params.get("o"))
-    keyset = keyset_of(admin, entries)
+    keyset = keyset_of(admin, entries, session.get_bind().dialect.name)
     cursor = _cursor(admin, keyset, params) if keyset is not None else None
     objects: list[Any] | None = None
     if keyset is not None and cursor is not None:

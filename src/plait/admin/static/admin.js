@@ -24,8 +24,10 @@
 (function () {
   "use strict";
   if (!window.htmx) { return; }
-  document.querySelectorAll("input[data-autocomplete-url]").forEach(function (keyInput) {
-    var url = keyInput.getAttribute("data-autocomplete-url");
+  // The input names the page relative to the admin's index (<body data-admin-url>).
+  var root = new URL(document.body.getAttribute("data-admin-url") || "", window.location.href);
+  document.querySelectorAll("input[data-autocomplete]").forEach(function (keyInput) {
+    var url = new URL(keyInput.getAttribute("data-autocomplete"), root).href;
     var wrap = document.createElement("div");
     var box = document.createElement("input");
     var list = document.createElement("ul");
