@@ -43,8 +43,8 @@ def install_lazy_begin(engine: Engine) -> None:
     which then opens the transaction as before; COMMIT and ROLLBACK are sent only if one
     was opened. Under READ COMMITTED (PostgreSQL's default) each SELECT takes its own
     snapshot in a transaction too, so a read sees the same rows either way; REPEATABLE READ
-    and SERIALIZABLE keep every read in the transaction. Once a transaction is open, every statement runs in it
-    (the flag is only read when one starts).
+    and SERIALIZABLE keep every read in the transaction. Once a transaction is open, every
+    statement runs in it (the flag is only read when one starts).
 
     PERF: the dialect's ``do_execute`` events, not the engine's ``before_cursor_execute``:
     any engine-level listener makes every execute, begin, commit and checkin dispatch the
