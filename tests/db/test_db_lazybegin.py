@@ -66,6 +66,11 @@ def lazy_app(url: str, **options: Any) -> tuple[App, Database]:
         await session.flush()  # ...then one UPDATE for many rows (executemany) begins
         raise HTTPException(409, "refused after the update")
 
+    @app.get("/streamed")
+    async def streamed(session: Session) -> list[str]:
+        # A server-side cursor: asyncpg opens one only inside a transaction.
+        return [note.text async for note in await session.stream_scalars(select(LazyBeginNote))]
+
     @app.get("/notes/{text}")
     async def count(text: str, session: Session) -> int:
         return int(await session.scalar(select(func.count()).where(LazyBeginNote.text == text)))
@@ -149,3 +154,11 @@ def test_a_many_row_update_after_reads_is_rolled_back_too(url: str) -> None:
         assert client.post("/renames").status_code == 409
         assert client.get("/notes/renamed").json() == 0
         assert client.get("/notes/first").json() == 1
+
+
+def test_a_streamed_read_runs_in_a_transaction(url: str) -> None:
+    app, db = lazy_app(url)
+    with TestClient(app) as client:
+        assert client.post("/notes/streamed").status_code == 200
+        assert client.get("/streamed").json() == ["streamed"]
+        assert db.engine.sync_engine.pool.checkedout() == 0  # type: ignore[attr-defined]

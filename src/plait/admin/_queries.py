@@ -293,7 +293,7 @@ async def load_changelist(
     except ValueError:
         page = pages if params.get("p") == "last" else 1
     entries = order_entries(admin, params.get("o"))
-    keyset = keyset_of(admin, entries)
+    keyset = keyset_of(admin, entries, session.get_bind().dialect.name)
     cursor = _cursor(admin, keyset, params) if keyset is not None else None
     objects: list[Any] | None = None
     if keyset is not None and cursor is not None:
