@@ -1,13 +1,18 @@
 """Where a database request's cost goes: CPU time of this process per request, in-process.
 
-Drives the ``bare``, ``plait`` and ``plaitdb`` apps' ``/db`` (and the others' database
-endpoints) through ASGI with no server and no sockets to the client, against PostgreSQL,
-and reports the Python process's CPU time per request (``time.process_time``: steady when
-other work shares the machine, unlike wall time) and the socket writes per request (round
-trips to the database), on asyncio's own event loop. Also the raw floor: one ``asyncpg`` ``fetchrow`` on a held
-connection.
+Drives the ``bare`` (raw asyncpg, the ceiling) and ``plaitdb`` apps' data-path endpoints
+(and ``fastapidb``'s with ``--apps``) through ASGI with no server and no sockets to the
+client, against PostgreSQL. Every app is started at once and the endpoints take turns, round
+after round, so that a change in the machine's load touches them all alike; the figure is
+the median over rounds of the Python process's CPU time per request (``time.process_time``:
+steadier than wall time when other work shares the machine). A profiled pass then counts,
+per request, the Python function calls (a deterministic measure of the work, like
+callgrind's instructions) and the socket writes (round trips to the database).
 
-    BENCH_DB=postgres bench/.venv/bin/python bench/db_probe.py [--requests 2000]
+    BENCH_DB=postgres bench/.venv/bin/python bench/db_probe.py [--rounds 7] [--requests 300]
+
+``--uvloop`` runs the timing on uvloop, as the servers do (the counts always run on
+asyncio's loop: uvloop's socket writes are not Python calls to count).
 """
 
 from __future__ import annotations
@@ -17,22 +22,18 @@ import asyncio
 import cProfile
 import os
 import pstats
+import statistics
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "apps"))
 
-
-def _writes(profile: cProfile.Profile) -> int:
-    stats = pstats.Stats(profile).stats  # type: ignore[attr-defined]
-    return sum(
-        value[0]
-        for key, value in stats.items()
-        if key[2] in ("<method 'send' of '_socket.socket' objects>",)
-    )
+ENDPOINTS = ["/db", "/worlds/42", "/queries?queries=20", "/cities", "/fortunes", "/updates?queries=20"]  # fmt: skip
+MANY = ("queries=", "/cities", "/updates")  # endpoints with 20 rows: a tenth of the requests
 
 
 async def _asgi_get(app: Any, path: str) -> int:
@@ -61,7 +62,7 @@ async def _asgi_get(app: Any, path: str) -> int:
     return status
 
 
-async def _lifespan(app: Any) -> Any:
+async def _lifespan(app: Any) -> Callable[[], Awaitable[None]]:
     inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     done = asyncio.Event()
 
@@ -81,64 +82,95 @@ async def _lifespan(app: Any) -> Any:
     return stop
 
 
-async def measure(name: str, path: str, count: int) -> tuple[float, float]:
-    module = __import__(f"{name}_app")
-    stop = await _lifespan(module.app)
+def _count(profile: cProfile.Profile, requests: int) -> tuple[float, float]:
+    stats = pstats.Stats(profile).stats  # type: ignore[attr-defined]
+    calls = sum(value[1] for value in stats.values())
+    writes = sum(
+        value[0]
+        for key, value in stats.items()
+        if key[2] == "<method 'send' of '_socket.socket' objects>"
+    )
+    return calls / requests, writes / requests
+
+
+async def _apps(names: list[str]) -> tuple[dict[str, Any], list[Callable[[], Awaitable[None]]]]:
+    apps, stops = {}, []
+    for name in names:
+        apps[name] = __import__(f"{name}_app").app
+        stops.append(await _lifespan(apps[name]))
+    return apps, stops
+
+
+async def timing(names: list[str], rounds: int, requests: int) -> dict[tuple[str, str], float]:
+    """Median CPU µs per request of each app and endpoint, the endpoints taking turns."""
+    apps, stops = await _apps(names)
+    samples: dict[tuple[str, str], list[float]] = {(n, p): [] for p in ENDPOINTS for n in names}
     try:
-        for _ in range(50):
-            assert await _asgi_get(module.app, path) == 200
-        began = time.process_time()
-        for _ in range(count):
-            await _asgi_get(module.app, path)
-        cpu = time.process_time() - began
-        profile = cProfile.Profile()  # a shorter run, profiled, counts the socket writes
-        profile.enable()
-        for _ in range(50):
-            await _asgi_get(module.app, path)
-        profile.disable()
+        for (name, path), _ in samples.items():
+            for _ in range(20):  # warm: connections open, statements prepared
+                assert await _asgi_get(apps[name], path) == 200, (name, path)
+        for _ in range(rounds):
+            for (name, path), found in samples.items():
+                count = max(1, requests // (10 if any(m in path for m in MANY) else 1))
+                began = time.process_time()
+                for _ in range(count):
+                    await _asgi_get(apps[name], path)
+                found.append((time.process_time() - began) / count * 1e6)
     finally:
-        await stop()
-    return cpu / count * 1e6, _writes(profile) / 50
+        for stop in stops:
+            await stop()
+    return {key: statistics.median(found) for key, found in samples.items()}
 
 
-async def raw_floor(count: int) -> float:
-    import asyncpg
-    from benchdb import WORLD_SQL_ASYNCPG, _pg_dsn, random_id
-
-    connection = await asyncpg.connect(_pg_dsn())
+async def counts(
+    names: list[str], requests: int = 50
+) -> dict[tuple[str, str], tuple[float, float]]:
+    """Python calls and socket writes per request (a profiled pass on asyncio's loop)."""
+    apps, stops = await _apps(names)
+    found = {}
     try:
-        statement = await connection.prepare(WORLD_SQL_ASYNCPG)
-        began = time.process_time()
-        for _ in range(count):
-            await statement.fetchrow(random_id())
-        return (time.process_time() - began) / count * 1e6
+        for path in ENDPOINTS:
+            for name in names:
+                for _ in range(5):
+                    await _asgi_get(apps[name], path)
+                profile = cProfile.Profile()
+                profile.enable()
+                for _ in range(requests):
+                    await _asgi_get(apps[name], path)
+                profile.disable()
+                found[name, path] = _count(profile, requests)
     finally:
-        await connection.close()
+        for stop in stops:
+            await stop()
+    return found
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--apps", default="bare,plaitdb", help="from bare,plaitdb,fastapidb")
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--requests", type=int, default=300, help="per round (a tenth for 20 rows)")
+    parser.add_argument("--uvloop", action="store_true", help="time on uvloop")
     args = parser.parse_args()
     os.environ.setdefault("BENCH_DB", "postgres")
-    run = asyncio.run  # not uvloop: its socket writes are not Python calls to count
-    print(
-        f"raw asyncpg fetchrow (prepared, held connection): {run(raw_floor(args.requests)):.0f} µs CPU"
-    )
-    print()
-    print("| app | endpoint | CPU µs per request (this process) | socket writes per request |")
-    print("|---|---|---:|---:|")
-    for name in ("bare", "plait", "plaitdb", "fastapidb"):
-        for path in ("/db", "/queries?queries=20", "/fortunes"):
-            cpu, writes = run(
-                measure(name, path, args.requests // (10 if "queries" in path else 1))
+    names = args.apps.split(",")
+    if args.uvloop:
+        import uvloop
+
+        cpu = uvloop.run(timing(names, args.rounds, args.requests))
+    else:
+        cpu = asyncio.run(timing(names, args.rounds, args.requests))
+    work = asyncio.run(counts(names))
+    print("| app | endpoint | CPU µs per request | of the raw app | Python calls | socket writes |")
+    print("|---|---|---:|---:|---:|---:|")
+    for path in ENDPOINTS:
+        for name in names:
+            ratio = cpu["bare", path] / cpu[name, path] if "bare" in names else float("nan")
+            calls, writes = work[name, path]
+            print(
+                f"| {name} | `{path}` | {cpu[name, path]:,.0f} | {ratio:.2f} | {calls:,.0f} |"
+                f" {writes:.1f} |"
             )
-            print(f"| {name} | `{path}` | {cpu:.0f} | {writes:.1f} |")
-    for name in ("plaitdb", "fastapidb"):
-        for path in ("/worlds/42", "/updates?queries=20"):
-            count = args.requests // (10 if "queries" in path else 1)
-            cpu, writes = run(measure(name, path, count))
-            print(f"| {name} | `{path}` | {cpu:.0f} | {writes:.1f} |")
 
 
 if __name__ == "__main__":

@@ -47,7 +47,7 @@ DEFAULT_PG_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 VERSIONED = (
     "plait", "fastapi", "litestar", "blacksheep", "starlette", "flask", "django", "uvicorn",
     "granian", "gunicorn", "uvloop", "httptools", "msgspec", "pydantic", "jinja2", "aiosqlite",
-    "asyncpg", "psycopg",
+    "asyncpg", "psycopg", "psycopg-pool", "sqlalchemy", "sqlmodel", "advanced-alchemy",
 )  # fmt: skip
 
 

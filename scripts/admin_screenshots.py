@@ -2,8 +2,8 @@
 
 It serves the browser tests' blog (tests/admin/browser_app.py) on a fresh SQLite file with
 uvicorn, and drives Debian's Chromium (``/usr/bin/chromium``, headless) with Playwright:
-the index, a changelist, a change form with an error, the phone layout (375 x 812) and the
-dark mode (``prefers-color-scheme: dark``).
+the index, a changelist, a change form with an error, a foreign key searched as you type,
+the phone layout (375 x 812) and the dark mode (``prefers-color-scheme: dark``).
 """
 
 from __future__ import annotations
@@ -68,6 +68,12 @@ def shoot(browser: object, url: str) -> None:
     page.fill("#id_title", "")
     page.click("button[name=_save]")
     page.screenshot(path=str(OUT / "change-form-errors.png"), full_page=True)
+    page.goto("/admin/comment/add/")
+    page.click("#id_author_id")
+    page.keyboard.type("e")
+    page.get_by_role("option", name="eve").wait_for()
+    page.keyboard.press("ArrowDown")
+    page.screenshot(path=str(OUT / "autocomplete.png"))
     state = desktop.storage_state()
     phone = browser.new_context(  # type: ignore[attr-defined]
         base_url=url,

@@ -1,14 +1,17 @@
-"""Fetch the Swagger UI and ReDoc assets from the npm registry into ``plait/openapi/static``.
+"""Fetch the front-end assets from the npm registry into the package: Swagger UI and ReDoc
+into ``plait/openapi/static``, htmx into ``plait/admin/static``.
 
-The docs pages (``/docs``, ``/redoc``) are served entirely by the app: no CDN at run time, so
-they work offline. The files come from the npm packages pinned below, taken with the ordinary
-npm client (``npm pack``), and only the files the pages need (plus the licenses) are copied.
-``static/manifest.json`` records the versions, the npm integrity of each tarball and the
-SHA-256 of every copied file; the app reads it to version asset URLs, and the test suite
+The docs pages (``/docs``, ``/redoc``) and the admin are served entirely by the app: no CDN
+at run time, so they work offline. The files come from the npm packages pinned below, taken
+with the ordinary npm client (``npm pack``), and only the files the pages need (plus the
+licenses) are copied.
+Each ``static/manifest.json`` records the versions, the npm integrity of each tarball and
+the SHA-256 of every copied file; the app reads it to version asset URLs, and the test suite
 checks the files against it.
 
-    python scripts/fetch_assets.py           # (re)write src/plait/openapi/static/
-    python scripts/fetch_assets.py --check   # fetch again and compare with what is there
+    python scripts/fetch_assets.py             # (re)write every package's files
+    python scripts/fetch_assets.py htmx.org    # only these packages
+    python scripts/fetch_assets.py --check     # fetch again and compare with what is there
 
 To upgrade, change a version below, run the script, look at the pages, commit the result.
 """
@@ -28,6 +31,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 STATIC = ROOT / "src" / "plait" / "openapi" / "static"
+ADMIN_STATIC = ROOT / "src" / "plait" / "admin" / "static"
 MANIFEST = "manifest.json"
 
 # package -> (exact version, directory under static/, {file in the package: name in static})
@@ -57,6 +61,13 @@ PACKAGES: dict[str, tuple[str, str, dict[str, str]]] = {
         },
     ),
 }
+# The admin's search-as-you-type foreign keys. htmx 2 (the maintained 2.x line): 4.0 renamed
+# its events and changed attribute inheritance, and is weeks old.
+ADMIN_PACKAGES: dict[str, tuple[str, str, dict[str, str]]] = {
+    "htmx.org": ("2.0.11", "htmx", {"dist/htmx.min.js": "htmx.min.js", "LICENSE": "LICENSE"}),
+}
+ROOTS = ((STATIC, PACKAGES), (ADMIN_STATIC, ADMIN_PACKAGES))
+"""Each static folder with the packages whose files (and manifest) it holds."""
 
 
 def _sha256(path: Path) -> str:
@@ -91,11 +102,13 @@ def _extract(tarball: Path, files: dict[str, str], dest: Path) -> None:
             (dest / target).write_bytes(handle.read())
 
 
-def fetch(into: Path) -> dict[str, Any]:
-    """Download the pinned packages and copy the needed files into ``into``."""
-    manifest: dict[str, Any] = {}
+def fetch(into: Path, packages: dict[str, tuple[str, str, dict[str, str]]]) -> dict[str, Any]:
+    """Download the pinned ``packages`` and copy the needed files into ``into``; the
+    manifest's entries for them are (re)written, the others kept."""
+    path = into / MANIFEST
+    manifest: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
     with tempfile.TemporaryDirectory(prefix="plait-assets-") as tmp:
-        for package, (version, folder, files) in PACKAGES.items():
+        for package, (version, folder, files) in packages.items():
             info = _npm_pack(f"{package}@{version}", Path(tmp))
             if info["version"] != version:
                 sys.exit(f"fetch_assets: asked for {package}@{version}, got {info['version']}")
@@ -106,7 +119,7 @@ def fetch(into: Path) -> dict[str, Any]:
                 "integrity": info["integrity"],
                 "files": {name: _sha256(into / folder / name) for name in files.values()},
             }
-    (into / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return manifest
 
 
@@ -117,30 +130,44 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="fetch into a temporary directory and compare with the installed assets",
     )
+    parser.add_argument("packages", nargs="*", help="only these packages (default: all)")
     args = parser.parse_args(argv)
-    if not args.check:
-        for package, (_, folder, _) in PACKAGES.items():
-            shutil.rmtree(STATIC / folder, ignore_errors=True)
+    failed = False
+    for static, pinned in ROOTS:
+        chosen = {k: v for k, v in pinned.items() if not args.packages or k in args.packages}
+        if not chosen:
+            continue
+        if args.check:
+            failed |= not _check(static, chosen)
+            continue
+        for package, (_, folder, _) in chosen.items():
+            shutil.rmtree(static / folder, ignore_errors=True)
             print(f"fetching {package}")
-        STATIC.mkdir(parents=True, exist_ok=True)
-        manifest = fetch(STATIC)
-        for package, entry in manifest.items():
+        static.mkdir(parents=True, exist_ok=True)
+        manifest = fetch(static, chosen)
+        for package in chosen:
+            entry = manifest[package]
             print(f"{package}@{entry['version']}: {', '.join(entry['files'])}")
-        return 0
+    return 1 if failed else 0
+
+
+def _check(static: Path, packages: dict[str, tuple[str, str, dict[str, str]]]) -> bool:
+    """The files in ``static`` are the pinned packages' (fetched again to compare)."""
     with tempfile.TemporaryDirectory(prefix="plait-assets-check-") as tmp:
-        fresh = fetch(Path(tmp))
-    installed_path = STATIC / MANIFEST
-    installed = json.loads(installed_path.read_text()) if installed_path.exists() else None
-    if installed != fresh:
-        print("fetch_assets: the docs assets differ from the pinned npm packages", file=sys.stderr)
-        return 1
-    for entry in fresh.values():
+        fresh = fetch(Path(tmp), packages)
+    installed_path = static / MANIFEST
+    installed = json.loads(installed_path.read_text()) if installed_path.exists() else {}
+    if any(installed.get(package) != fresh[package] for package in packages):
+        print(f"fetch_assets: {static} differs from the pinned npm packages", file=sys.stderr)
+        return False
+    for package in packages:
+        entry = fresh[package]
         for name, digest in entry["files"].items():
-            if _sha256(STATIC / entry["directory"] / name) != digest:
+            if _sha256(static / entry["directory"] / name) != digest:
                 print(f"fetch_assets: {entry['directory']}/{name} was modified", file=sys.stderr)
-                return 1
-    print("fetch_assets: the docs assets match the pinned npm packages")
-    return 0
+                return False
+    print(f"fetch_assets: {', '.join(packages)} match the pinned npm packages")
+    return True
 
 
 if __name__ == "__main__":

@@ -58,6 +58,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "_sse",
             "_fileresponse",
             "_staticfiles",
+            "_rsgiscope",
             "_rsgi",
             "_debug",
             "_signature",

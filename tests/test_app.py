@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import threading
 from typing import Any
 
@@ -267,15 +268,18 @@ def test_explicit_head_wins_over_automatic_head_in_any_order(head_first: bool) -
         assert client.get("/page").text == "page"
 
 
-def test_websocket_only_path_is_not_found_over_http() -> None:
+@pytest.mark.parametrize("method", ["GET", "WEBSOCKET"])
+@pytest.mark.parametrize("path", ["/ws", "/rooms/7"])
+def test_websocket_only_path_is_not_found_over_http(method: str, path: str) -> None:
     app = App()
 
     @app.websocket("/ws")
+    @app.websocket("/rooms/{room}")
     async def ws(websocket: WebSocket) -> None:
         await websocket.close()
 
     with TestClient(app) as client:
-        response = client.get("/ws")
+        response = client.request(method, path)
         assert response.status_code == 404
         assert "allow" not in response.headers
 
@@ -628,6 +632,37 @@ def test_unknown_scope_types_are_ignored() -> None:
         raise AssertionError("must not be called")
 
     asyncio.run(app({"type": "something-else"}, receive, send))
+
+
+def test_servers_see_an_asgi3_app() -> None:
+    """uvicorn, hypercorn and asgiref tell ASGI 3 from ASGI 2 (or WSGI) by whether
+    ``app.__call__`` is a coroutine function; called that way, it serves as ``app(...)`` does."""
+    from uvicorn.config import Config
+
+    app = App()
+
+    @app.get("/")
+    async def index() -> str:
+        return "hi"
+
+    assert inspect.iscoroutinefunction(app.__call__)  # hypercorn, uvicorn on Python 3.14
+    config = Config(app, log_config=None)
+    config.load()
+    assert config.interface == "asgi3"
+
+    sent: list[Any] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    for call in (app, app.__call__):
+        sent.clear()
+        scope = {"type": "http", "method": "GET", "path": "/", "headers": [], "query_string": b""}
+        asyncio.run(call(scope, receive, send))
+        assert [m.get("status") or m.get("body") for m in sent] == [200, b"hi"]
 
 
 # ------------------------------------------------------------------ middleware

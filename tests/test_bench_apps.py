@@ -405,9 +405,7 @@ def _postgres_schema() -> Iterator[str]:
         postgres_execute(POSTGRES_URL, f"DROP SCHEMA {schema} CASCADE")
 
 
-def test_bare_data_path_on_postgres(
-    bench_db: Path, served: dict[str, _Served], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_bare_data_path_on_postgres(bench_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The ceiling's own SQL for PostgreSQL (asyncpg), which SQLite never runs."""
     with _postgres_schema() as dsn:
         monkeypatch.setenv("BENCH_DB", "postgres")

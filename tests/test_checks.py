@@ -382,7 +382,7 @@ def test_a_database_that_does_not_answer_is_a_warning_not_a_hang(
 
     from plait.db import Database
     from plait.db import _checks as db_checks
-    from plait.db._migrations import init
+    from plait.db.migrations import init
 
     monkeypatch.setattr(db_checks, "CONNECT_TIMEOUT", 0.5)
     init(tmp_path / "migrations")

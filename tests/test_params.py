@@ -582,3 +582,22 @@ def test_a_decorated_handler_whose_wrapper_takes_keywords_gets_keywords() -> Non
         assert client.get("/items/7?q=y").json() == {"wrapped": True, "item_id": 7, "q": "y"}
         assert client.get("/positional/1/two?c=3").json() == {"a": 1, "b": "two", "c": 3}
         assert locs(client.get("/items/seven")) == [["path", "item_id"]]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["0", "42", "999999999999999999", "1000000000000000000", "9223372036854775807", "-5"],
+)
+def test_unbounded_int_parameters_read_as_msgspec_reads_them(raw: str) -> None:
+    """The short-digits fast path (no bounds to compare) gives what msgspec gives."""
+    app = App()
+
+    @app.get("/items/{item_id}")
+    async def item(item_id: int, limit: int = 0) -> dict[str, int]:
+        return {"item_id": item_id, "limit": limit}
+
+    expected = msgspec.convert(raw, int, strict=False)
+    with TestClient(app) as client:
+        assert client.get(f"/items/{raw}").json() == {"item_id": expected, "limit": 0}
+        assert client.get(f"/items/1?limit={raw}").json() == {"item_id": 1, "limit": expected}
+        assert client.get("/items/\u0663").status_code == 422  # a non-ASCII digit

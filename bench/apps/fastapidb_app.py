@@ -15,6 +15,7 @@ from benchdb import (
     DEFAULT_PG_DSN,
     DEFAULT_SQLITE,
     EXTRA_FORTUNE,
+    POOL_SIZE,
     RELATED_ROWS,
     query_count,
     random_city,
@@ -90,7 +91,8 @@ class WorldCreate(BaseModel):
     randomNumber: int
 
 
-engine = create_async_engine(_url(), pool_size=4)
+# The same pool as every app's: 4 connections, no overflow.
+engine = create_async_engine(_url(), pool_size=POOL_SIZE, max_overflow=0)
 SessionLocal = async_sessionmaker(engine, expire_on_commit=False)
 
 

@@ -44,7 +44,7 @@ def _config() -> SQLAlchemyAsyncConfig:
     if os.environ.get("BENCH_DB", "sqlite") == "postgres":
         dsn = os.environ.get("BENCH_PG_DSN", DEFAULT_PG_DSN)
         url = dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
-        engine_config = EngineConfig(pool_size=POOL_SIZE)
+        engine_config = EngineConfig(pool_size=POOL_SIZE, max_overflow=0)
     else:
         url = f"sqlite+aiosqlite:///{os.environ.get('BENCH_SQLITE', DEFAULT_SQLITE)}"
         engine_config = EngineConfig()

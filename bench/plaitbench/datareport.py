@@ -88,8 +88,9 @@ def data_markdown(results: dict[str, Any]) -> str:
         f"- **Method:** one server worker pinned to CPU {options['server_cpu']}, `wrk -t1"
         f" -c{options['connections']}` pinned to CPU {options['load_cpu']}; per endpoint a"
         f" {options['warmup']} s warm-up, then {options['repeats']} x {options['duration']} s"
-        " runs (servers restarted between repeats), the median shown. Pools of 4 connections"
-        " in every app. In brackets: the fraction of the raw SQL app on the same server.",
+        " runs (servers restarted between repeats), the median shown. A pool of 4 connections"
+        " in every app (FastAPI + SQLModel: up to 40, one per thread of FastAPI's pool). In"
+        " brackets: the fraction of the raw SQL app on the same server.",
         f"- **Versions:** {versions}",
         "",
         "![The data path: requests per CPU-second](benchmarks-datapath.png)",
@@ -118,7 +119,7 @@ def data_chart(results: dict[str, Any], path: Path) -> None:
     server = rows[0]["server"]
     rows = [row for row in rows if row["server"] == server]
     endpoints = _endpoints(rows)
-    fig, ax = plt.subplots(figsize=(12, 4.8))
+    fig, ax = plt.subplots(figsize=(12, 5.2))
     width = 0.8 / max(len(rows), 1)
     for i, row in enumerate(rows):
         values = [_per_cpu(row, name) or 0.0 for name in endpoints]
@@ -128,7 +129,7 @@ def data_chart(results: dict[str, Any], path: Path) -> None:
     ax.set_xticks(range(len(endpoints)), [ENDPOINTS[e].label for e in endpoints], fontsize=8)
     ax.set_ylabel("requests per CPU-second of the worker")
     ax.set_title(f"The data path on {DATABASE_LABELS[database].split(' (')[0]}, {server}")
-    ax.legend(fontsize=8, ncol=3)
+    ax.legend(fontsize=8, ncol=6, loc="upper center", bbox_to_anchor=(0.5, -0.08))
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=100)

@@ -14,7 +14,7 @@ from plait._formparser import DEFAULT_FORM_LIMITS, FormLimits
 from plait._hosts import AllowedHosts
 from plait._lifespan import Lifespan, LifespanContext
 from plait._matcher import WEBSOCKET, Matcher
-from plait._pipeline import CompiledRoute, Respond, compile_routes
+from plait._pipeline import ASGIResponder, CompiledRoute, Responder, compile_routes
 from plait._request import Request
 from plait._responses import RedirectResponse, Response, problem_response, same_site_path
 from plait._routing import Mount, Route, Router, WebSocketRoute
@@ -139,6 +139,10 @@ class App(Router):
         self.middleware_stack: ASGIApp = self._dispatch
         """The app wrapped in its middleware (built at start-up); what serves every
         connection that is not a bare app's HTTP request."""
+        # PERF: ``app(...)`` runs the class's plain ``__call__`` (Python looks it up on the
+        # type); ``app.__call__`` finds this coroutine function first, so servers that
+        # inspect it see an ASGI 3 app. Python 3.11's inspect knows no other way to say so.
+        vars(self)["__call__"] = self._asgi3
 
     # ---------------------------------------------------------------- registration
 
@@ -323,11 +327,7 @@ class App(Router):
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http":
-
-            def respond(response: Response) -> Awaitable[None]:
-                return response(scope, receive, send)
-
-            await self(scope, receive, send, respond)
+            await self(scope, receive, send, ASGIResponder(scope, receive, send))
         elif kind == "websocket":
             await self._websocket(scope, receive, send)
         elif kind == "lifespan":
@@ -340,25 +340,25 @@ class App(Router):
             path = path[len(root) :] or "/"
         return path
 
-    async def __call__(
+    def __call__(
         self,
         scope: Scope,
         receive: Receive,
         send: Send,
-        respond: Respond | None = None,
-    ) -> None:
+        respond: Responder | None = None,
+    ) -> Awaitable[None]:
         """The ASGI entry point: route an HTTP request to its compiled pipeline
         (:meth:`CompiledRoute.handle <plait._pipeline.CompiledRoute.handle>`).
 
-        ``respond`` (given over RSGI, and behind user middleware) sends the handler's response
-        its own way and returns what is left to await, if anything. Without it, a request
-        that is not HTTP, or meets middleware, goes through :meth:`_enter`.
+        ``respond`` (a :class:`~plait._pipeline.Responder`, given over RSGI and behind user
+        middleware) sends the response its own way. Without it, a request that is not HTTP,
+        or meets middleware, goes through :meth:`_enter`.
         """
-        # PERF: on a bare app, HTTP is routed right here, in the coroutine the server awaits;
-        # the compiled route's handle() is the only other coroutine of a request.
+        # PERF: a plain method that returns the coroutine to await: on a bare app, HTTP is
+        # routed here and the compiled route's handle() is the one coroutine of a request
+        # (servers still see a coroutine function: see :meth:`_asgi3`).
         if respond is None and (not self._bare or scope["type"] != "http"):
-            await self._enter(scope, receive, send)
-            return
+            return self._enter(scope, receive, send)
         # PERF: RSGI checks the host before calling (``respond`` given), middleware in _enter.
         hosts = self.hosts
         if respond is None and hosts is not None:
@@ -367,8 +367,7 @@ class App(Router):
             headers = scope["headers"]
             known = headers and headers[0][1] in hosts.seen and headers[0][0] == b"host"
             if not known and self.refuses_host(scope):
-                await self.send_bad_host(scope, send)
-                return
+                return self.send_bad_host(scope, send)
         # PERF: the common case (no root_path) reads the path straight from the scope.
         # dict.get, not scope.get: RSGI's lazy scope overrides get() in Python, and neither
         # "root_path" nor "state" is one of its lazy keys.
@@ -376,26 +375,35 @@ class App(Router):
         method = scope["method"]
         # PERF: static paths are one dict hit; only the rest walk the tree.
         leaf = self._static.get(path)
-        values: list[Any] | None = None
-        compiled = leaf.handlers.get(method) if leaf is not None else None
-        if compiled is None:
-            leaf, values = self._matcher.resolve(leaf, path, method)
-            if leaf is None:
-                await self._miss(path, scope, receive, send, Request(scope, receive, self))
-                return
+        if leaf is not None:
             compiled = leaf.handlers.get(method)
-            if compiled is None or compiled.__class__ is not CompiledRoute:
-                await self._not_allowed(leaf.allow, scope, receive, send, respond)
-                return
-        await compiled.handle(scope, receive, send, respond, values)
+            if compiled is not None:
+                return compiled.handle(scope, receive, send, respond, None)  # type: ignore[no-any-return]
+        leaf, values = self._matcher.resolve(leaf, path, method)
+        if leaf is None:
+            return self._miss(path, scope, receive, send, Request(scope, receive, self))
+        compiled = leaf.handlers.get(method)
+        if compiled is None or compiled.__class__ is not CompiledRoute:
+            return self._not_allowed(leaf.allow, scope, receive, send, respond)
+        return compiled.handle(scope, receive, send, respond, values)
+
+    async def _asgi3(
+        self, scope: Scope, receive: Receive, send: Send, respond: Responder | None = None
+    ) -> None:
+        """What ``app.__call__`` reads as: a coroutine function serving as :meth:`__call__`
+        does, for the servers that tell ASGI 3 from ASGI 2 or WSGI by
+        ``iscoroutinefunction(app.__call__)`` (uvicorn, hypercorn, asgiref)."""
+        await self(scope, receive, send, respond)
 
     async def _not_allowed(
-        self, allow: str, scope: Scope, receive: Receive, send: Send, respond: Respond | None
+        self, allow: str, scope: Scope, receive: Receive, send: Send, respond: Responder | None
     ) -> None:
         """405 (404 for a path that only has a WebSocket endpoint: not an HTTP resource)."""
         exc = HTTPException(405, headers={"Allow": allow}) if allow else HTTPException(404)
         response = await self.errors.respond(Request(scope, receive, self), exc)
-        pending = respond(response) if respond is not None else response(scope, receive, send)
+        pending = (
+            respond.respond(response) if respond is not None else response(scope, receive, send)
+        )
         if pending is not None:
             await pending
 

@@ -8,12 +8,20 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import click
 
-__all__ = ["APP_ENVVAR", "app_dir_option", "app_option", "app_options"]
+__all__ = [
+    "APP_ENVVAR",
+    "app_dir_option",
+    "app_option",
+    "app_options",
+    "auto_choice",
+    "path_option",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -70,3 +78,18 @@ def app_options(func: F) -> F:
         help=f"The app: 'module:attr', 'path/to/file.py:attr' or 'module' (${APP_ENVVAR}).",
     )(decorated)
     return cast(F, click.argument("app_spec", metavar="[APP]", required=False)(decorated))
+
+
+def path_option(
+    *names: str, help: str, folder: bool = False, writable: bool = False
+) -> Callable[[F], F]:
+    """An option naming a file (with ``folder``: a folder) the command writes, passed as a
+    :class:`~pathlib.Path`, ``None`` when not given: ``-o/--output``, ``--directory``."""
+    kind = click.Path(file_okay=not folder, dir_okay=folder, writable=writable, path_type=Path)
+    return click.option(*names, type=kind, default=None, help=help)
+
+
+def auto_choice(*names: str, choices: Sequence[str], help: str) -> Callable[[F], F]:
+    """An option picking one of ``choices``, or ``auto`` (the default: plait picks)."""
+    kind = click.Choice(["auto", *choices])
+    return click.option(*names, type=kind, default="auto", show_default=True, help=help)

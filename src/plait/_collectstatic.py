@@ -26,7 +26,7 @@ from typing import Any
 import click
 
 from plait._app import App
-from plait._clioptions import app_options
+from plait._clioptions import app_options, path_option
 from plait._collected import collected_directory, static_mounts
 from plait._loading import cli_load_app
 from plait._plugins import battery_entry_points
@@ -210,11 +210,10 @@ def collect_static(app: App, root: str | os.PathLike[str], *, compress: bool = T
 
 @click.command("collectstatic")
 @app_options
-@click.option(
+@path_option(
     "-o",
     "--output",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
+    folder=True,
     help="The folder to fill [default: the STATIC_ROOT setting, ./staticfiles].",
 )
 @click.option(

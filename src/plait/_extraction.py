@@ -48,6 +48,9 @@ def _split_scalar(annotation: Any) -> tuple[Any, list[Any]]:
     return annotation, metas
 
 
+_MAX_18_DIGITS = 10**18 - 1
+
+
 def _int_bounds(metas: list[Any]) -> tuple[float, float] | None:
     """``(low, high)`` inclusive bounds when the metadata is only numeric bounds on an int."""
     low: float = -(2**63)
@@ -159,13 +162,17 @@ def _extract(info: ParamInfo, target: str, src: _CodeWriter, scope: str) -> None
         # than msgspec.convert; anything unusual goes to msgspec for its message. Query,
         # header and cookie values are always strings; a path convertor may give an int.
         is_str = "" if info.source in ("query", "header", "cookie") else "type(raw) is str and "
-        low, high = src.name("low", bounds[0]), src.name("high", bounds[1])
-        src.add(
-            1,
-            f"{'if' if always_there else 'elif'} {is_str}raw.isascii() and raw.isdigit() "
-            f"and len(raw) < 19 and {low} <= ({target} := int(raw)) <= {high}:",
-            "    pass",
-        )
+        test = f"{'if' if always_there else 'elif'} {is_str}raw.isascii() and raw.isdigit()"
+        if bounds[0] <= 0 and bounds[1] >= _MAX_18_DIGITS:
+            # PERF: at most 18 digits is always within these bounds: no comparison.
+            src.add(1, f"{test} and len(raw) < 19:", f"    {target} = int(raw)")
+        else:
+            low, high = src.name("low", bounds[0]), src.name("high", bounds[1])
+            src.add(
+                1,
+                f"{test} and len(raw) < 19 and {low} <= ({target} := int(raw)) <= {high}:",
+                "    pass",
+            )
     elif always_there:
         src.add(1, *convert)
         return

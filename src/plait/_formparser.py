@@ -8,6 +8,7 @@ body's parts are counted, and its non-file data summed, as they stream by.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 
 from python_multipart.exceptions import FormParserError
@@ -30,6 +31,7 @@ FORM_SCOPE_KEY = "plait.form"
 handler's ``request.form()`` does not parse the body a second time."""
 
 
+@dataclasses.dataclass(slots=True, kw_only=True, eq=False)
 class FormLimits:
     """Caps on what one form may hold, checked while it is parsed (Django's defaults).
 
@@ -43,22 +45,11 @@ class FormLimits:
     - ``spool_size``: bytes of an upload kept in memory before it moves to a temporary file.
     """
 
-    __slots__ = ("max_data_size", "max_fields", "max_files", "max_part_size", "spool_size")
-
-    def __init__(
-        self,
-        *,
-        max_fields: int = 1000,
-        max_files: int = 1000,
-        max_data_size: int = 2_621_440,
-        max_part_size: int = 1024 * 1024,
-        spool_size: int = 1024 * 1024,
-    ) -> None:
-        self.max_fields = max_fields
-        self.max_files = max_files
-        self.max_data_size = max_data_size
-        self.max_part_size = max_part_size
-        self.spool_size = spool_size
+    max_fields: int = 1000
+    max_files: int = 1000
+    max_data_size: int = 2_621_440
+    max_part_size: int = 1024 * 1024
+    spool_size: int = 1024 * 1024
 
 
 DEFAULT_FORM_LIMITS = FormLimits()

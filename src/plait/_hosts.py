@@ -46,7 +46,7 @@ class AllowedHosts:
 
     def __init__(self, patterns: Sequence[str], *, setting: str = "allowed_hosts") -> None:
         if isinstance(patterns, str):
-            raise TypeError("allowed hosts must be a sequence of strings, not a single string")
+            raise TypeError(f"{setting} must be a sequence of strings, not a single string")
         exact: set[bytes] = set()
         suffixes: list[bytes] = []
         for pattern in patterns:

@@ -16,8 +16,9 @@ __all__ = ["Leaf", "Matcher", "RouteConflictError"]
 
 T = TypeVar("T")
 
-WEBSOCKET = "WEBSOCKET"
-"""The leaf key of a WebSocket endpoint, beside the HTTP methods."""
+WEBSOCKET = "<websocket>"
+"""The leaf key of a WebSocket endpoint, beside the HTTP methods: not a token (RFC 9110), so
+no HTTP request's method can name it (a request ``WEBSOCKET /ws`` is a 404, not a crash)."""
 
 
 class RouteConflictError(ValueError):

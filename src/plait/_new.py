@@ -20,6 +20,7 @@ from pathlib import Path
 import click
 
 from plait.__about__ import __version__
+from plait._clioptions import path_option
 from plait._progress import Progress
 
 __all__ = ["TEMPLATES", "new_command", "scaffold"]
@@ -101,12 +102,7 @@ def _install(directory: Path) -> None:
     show_default=True,
     help="api: a JSON API; site: HTML pages, templates and static files, and an API.",
 )
-@click.option(
-    "--directory",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Where to write the project (default: ./NAME).",
-)
+@path_option("--directory", folder=True, help="Where to write the project (default: ./NAME).")
 @click.option(
     "--install",
     is_flag=True,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from plait._binding import CompiledCall, compile_plan
 from plait._errorhandling import ErrorHandling
@@ -23,15 +23,41 @@ from plait._results import MessageWriter, PreparedResponse, make_message_writer,
 from plait._routing import Mount, Route, WebSocketRoute
 from plait._signature import CallPlan, analyze, response_type
 from plait._websockets import WebSocket
-from plait.types import Receive, Scope, Send
+from plait.types import Message, Receive, Scope, Send
 
-__all__ = ["CompiledRoute", "CompiledWebSocket", "Respond", "compile_routes"]
+__all__ = ["ASGIResponder", "CompiledRoute", "CompiledWebSocket", "Responder", "compile_routes"]
 
 logger = logging.getLogger("plait.error")
 
-Respond = Callable[[Response], Awaitable[None] | None]
-"""Sends a response the server's own way (RSGI, or behind user middleware); returns what is
-left to await, if anything."""
+
+class Responder(Protocol):
+    """Sends a request's response the server's own way (over RSGI, or behind user
+    middleware); each method returns what is left to await, if anything."""
+
+    def respond(self, response: Response) -> Awaitable[None] | None:
+        """Send ``response``."""
+
+    def write(self, start: Message, body: bytes) -> Awaitable[None] | None:
+        """Send a whole response given as ASGI's ``http.response.start`` message and the body
+        (what a plain handler's result becomes without a response object)."""
+
+
+class ASGIResponder:
+    """A :class:`Responder` over ASGI's ``send`` (the one behind user middleware)."""
+
+    __slots__ = ("receive", "scope", "send")
+
+    def __init__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.scope = scope
+        self.receive = receive
+        self.send = send
+
+    def respond(self, response: Response) -> Awaitable[None]:
+        return response(self.scope, self.receive, self.send)
+
+    async def write(self, start: Message, body: bytes) -> None:
+        await self.send(start)
+        await self.send({"type": "http.response.body", "body": body})
 
 
 class CompiledRoute:
@@ -82,7 +108,7 @@ class CompiledRoute:
         scope: Scope,
         receive: Receive,
         send: Send,
-        respond: Respond | None,
+        respond: Responder | None,
         values: list[Any] | None,
     ) -> None:
         """Serve one request: ``values`` are the path's, in the order of the route's
@@ -107,10 +133,10 @@ class CompiledRoute:
                 # PERF: handlers with only path and query parameters never need a Request:
                 # one is built only if they fail and error handlers need it.
                 result = await self.run(scope)
-            # PERF: with no middleware, a plain handler's str, dict or list result becomes
-            # the two ASGI messages directly; no response object, no defaults to apply.
+            # PERF: a plain handler's str, dict or list result becomes the two ASGI messages
+            # directly; no response object, no defaults to apply.
             direct = self.direct
-            if respond is None and direct is not None:
+            if direct is not None:
                 ready = direct(result)
             if ready is None:
                 response = self.render(result)
@@ -118,9 +144,14 @@ class CompiledRoute:
             request, response = await self._failed(request, scope, receive, exc)
         if ready is not None:
             try:
-                await send(ready[0])
                 body = b"" if scope["method"] == "HEAD" else ready[1]
-                await send({"type": "http.response.body", "body": body})
+                if respond is None:
+                    await send(ready[0])
+                    await send({"type": "http.response.body", "body": body})
+                else:
+                    pending = respond.write(ready[0], body)
+                    if pending is not None:
+                        await pending
             finally:
                 if request is not None and request.extras is not None:
                     await request.close()
@@ -130,7 +161,7 @@ class CompiledRoute:
             _apply_response_defaults(extras.response, response)
         try:
             if respond is not None:
-                pending = respond(response)
+                pending = respond.respond(response)
                 if pending is not None:
                     await pending
             elif response.__class__ is PreparedResponse and response.background is None:

@@ -1,9 +1,9 @@
 """granian's RSGI interface: the same compiled app, without ASGI's per-message dicts.
 
 granian calls ``await app.__rsgi__(scope, protocol)`` with a native scope object. This module
-turns it into the ASGI-style scope that requests read (built lazily: headers, client, server
-and the query string are converted only when something asks for them), runs the app's usual
-request pipeline, and hands a fully rendered response straight to ``protocol.response_bytes``.
+wraps it in the ASGI-style scope that requests read (:mod:`plait._rsgiscope`: converted
+lazily, key by key), runs the app's usual request pipeline, and hands a fully rendered
+response straight to ``protocol.response_bytes``.
 Streaming and file responses, mounted apps, user middleware (which is ASGI-only) and
 WebSockets run over small ``receive``/``send`` shims that translate ASGI messages to RSGI.
 
@@ -19,19 +19,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterator
-from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import quote
+from collections.abc import Awaitable
+from typing import Any, Protocol
 
-from plait._datastructures import Headers, header_separator
 from plait._hosts import AllowedHosts
 from plait._responses import Response
+from plait._rsgiscope import HTTP_SCOPE, RSGIScope, websocket_scope
 from plait.types import ASGIApp, Message, Receive, Scope, Send
 
-if TYPE_CHECKING:
-    from _collections_abc import dict_items, dict_keys, dict_values
-
-__all__ = ["RSGIScope", "rsgi_shutdown", "rsgi_startup", "serve_rsgi"]
+__all__ = ["ClientGone", "rsgi_shutdown", "rsgi_startup", "serve_rsgi"]
 
 logger = logging.getLogger("plait.error")
 
@@ -57,135 +53,8 @@ class ServedApp(Protocol):
         scope: Scope,
         receive: Receive,
         send: Send,
-        respond: Callable[[Response], Awaitable[None] | None] | None = None,
+        respond: Any = None,  # a Responder (plait._pipeline, the layer above): the exchange
     ) -> Awaitable[None]: ...
-
-
-_ASGI = {"version": "3.0", "spec_version": "2.4"}
-_HTTP_VERSIONS = {"1": "1.0", "1.0": "1.0", "1.1": "1.1", "2": "2", "3": "3"}
-_WS_SCHEMES = {"http": "ws", "https": "wss"}
-
-
-def _address(value: str) -> tuple[str, int] | None:
-    """``"127.0.0.1:8000"`` or ``"[::1]:8000"`` as ASGI's ``(host, port)``."""
-    host, sep, port = value.rpartition(":")
-    if not sep or not port.isdigit():
-        return None
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    return host, int(port)
-
-
-def _headers(scope: RSGIScope) -> list[tuple[bytes, bytes]]:
-    # granian has decoded the raw header bytes as UTF-8 (names come lower-cased): encoding
-    # them back gives the bytes the client sent, as an ASGI server passes them.
-    return [(k.encode(), v.encode()) for k, v in scope.rsgi.headers.items()]
-
-
-def _subprotocols(scope: RSGIScope) -> list[str]:
-    offered = scope.rsgi.headers.get("sec-websocket-protocol")
-    return [p.strip() for p in offered.split(",") if p.strip()] if offered else []
-
-
-_HTTP_LAZY: dict[str, Callable[[RSGIScope], Any]] = {
-    "headers": _headers,
-    "query_string": lambda scope: scope.rsgi.query_string.encode(),
-    "raw_path": lambda scope: quote(scope.rsgi.path, safe="/:@!$&'()*+,;=-._~").encode(),
-    "client": lambda scope: _address(scope.rsgi.client),
-    "server": lambda scope: _address(scope.rsgi.server),
-    "scheme": lambda scope: scope.rsgi.scheme,
-    "http_version": lambda scope: _HTTP_VERSIONS.get(scope.rsgi.http_version, "1.1"),
-    "extensions": lambda scope: {},
-}
-_WEBSOCKET_LAZY: dict[str, Callable[[RSGIScope], Any]] = {
-    **_HTTP_LAZY,
-    "scheme": lambda scope: _WS_SCHEMES.get(scope.rsgi.scheme, scope.rsgi.scheme),
-    "subprotocols": _subprotocols,
-}
-_dict_get = dict.get
-_dict_contains = dict.__contains__
-
-
-class RSGIScope(dict[str, Any]):
-    """An ASGI scope over granian's native scope; most keys are converted on first use.
-
-    # PERF: converting every header to bytes and parsing the client and server addresses
-    costs more than routing a request, and most handlers never look at them. Reads through
-    ``[]``, ``get``, ``in`` and ``setdefault`` convert one key; anything that lists the keys
-    or copies the scope (``dict(scope)``, ``{**scope}``, iteration) converts them all first.
-    """
-
-    __slots__ = ("rsgi",)
-    rsgi: Any
-    lazy: dict[str, Callable[[RSGIScope], Any]] = _HTTP_LAZY
-
-    def __missing__(self, key: str) -> Any:
-        make = self.lazy.get(key)
-        if make is None:
-            raise KeyError(key)
-        value = self[key] = make(self)
-        return value
-
-    def get(self, key: str, default: Any = None) -> Any:
-        if key in self.lazy:
-            return self[key]
-        return _dict_get(self, key, default)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self.lazy or _dict_contains(self, key)
-
-    def setdefault(self, key: str, default: Any = None) -> Any:
-        if key in self:
-            return self[key]
-        self[key] = default
-        return default
-
-    def rsgi_header(self, name: str) -> str | None:
-        """``Headers(self["headers"]).get(name)`` for a lower-case ``name``, without converting
-        the other headers (granian's names are lower-case already)."""
-        if _dict_contains(self, "headers"):
-            return Headers(self["headers"]).get(name)
-        values = self.rsgi.headers.get_all(name)
-        if not values:
-            return None
-        if len(values) == 1 and values[0].isascii():
-            return values[0]  # type: ignore[no-any-return]
-        # As the ASGI path sees them: the UTF-8 bytes the client sent, decoded as Latin-1.
-        values = [v if v.isascii() else v.encode().decode("latin-1") for v in values]
-        return values[0] if len(values) == 1 else header_separator(name).join(values)
-
-    def materialize(self) -> RSGIScope:
-        """Convert every lazy key now (before the scope is copied or handed to ASGI code)."""
-        for key, make in self.lazy.items():
-            if not _dict_contains(self, key):
-                self[key] = make(self)
-        return self
-
-    def __iter__(self) -> Iterator[str]:
-        return dict.__iter__(self.materialize())
-
-    def __len__(self) -> int:
-        return dict.__len__(self.materialize())
-
-    def keys(self) -> dict_keys[str, Any]:
-        return dict.keys(self.materialize())
-
-    def values(self) -> dict_values[str, Any]:
-        return dict.values(self.materialize())
-
-    def items(self) -> dict_items[str, Any]:
-        return dict.items(self.materialize())
-
-    def copy(self) -> dict[str, Any]:
-        return dict(self.materialize())
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({dict.__repr__(self.materialize())})"
-
-
-class _WebSocketScope(RSGIScope):
-    __slots__ = ()
-    lazy = _WEBSOCKET_LAZY
 
 
 class ClientGone(OSError):
@@ -288,6 +157,11 @@ class _HTTPExchange:
             )
             return response.background() if response.background is not None else None
         return response(self.scope, self.receive, self.send)
+
+    def write(self, start: Message, body: bytes) -> None:
+        """Send a whole response given as ASGI's start message and its body, in one call."""
+        self.stream = _DONE
+        self.protocol.response_bytes(start["status"], _str_headers(start["headers"]), body)
 
     async def send(self, message: Message) -> None:
         kind = message["type"]
@@ -423,8 +297,7 @@ class _WebSocketChannel:
 
 
 async def _serve_websocket(app: ServedApp, rsgi: Any, protocol: Any) -> None:
-    scope = _WebSocketScope(type="websocket", asgi=_ASGI, path=rsgi.path, root_path="")
-    scope.rsgi = rsgi
+    scope = websocket_scope(rsgi)
     channel = _WebSocketChannel(protocol)
     if app.user_middleware:
         scope.materialize()
@@ -476,7 +349,7 @@ async def serve_rsgi(app: ServedApp, scope: Any, protocol: Any) -> None:
         return
     # PERF: HTTP is served inline (no extra coroutine), over a scope converted lazily.
     # PERF: a copy of the fixed keys, then two stores, is cheaper than a keyword call.
-    asgi_scope = RSGIScope(_HTTP_SCOPE)
+    asgi_scope = RSGIScope(HTTP_SCOPE)
     asgi_scope["method"] = scope.method
     asgi_scope["path"] = scope.path
     asgi_scope.rsgi = scope
@@ -485,12 +358,9 @@ async def serve_rsgi(app: ServedApp, scope: Any, protocol: Any) -> None:
         if app.user_middleware:
             await app.middleware_stack(asgi_scope.materialize(), exchange.receive, exchange.send)
         else:
-            await app(asgi_scope, exchange.receive, exchange.send, exchange.respond)
+            await app(asgi_scope, exchange.receive, exchange.send, exchange)
     except ClientGone:
         return
-
-
-_HTTP_SCOPE = {"type": "http", "asgi": _ASGI, "root_path": ""}
 
 
 def _run(loop: asyncio.AbstractEventLoop, coro: Any, what: str) -> None:

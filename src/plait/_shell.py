@@ -23,7 +23,7 @@ from typing import Any
 
 import click
 
-from plait._clioptions import app_options
+from plait._clioptions import app_options, auto_choice
 from plait._loading import LoadedApp, app_settings, cli_load_app
 from plait._plugins import battery_entry_points
 
@@ -92,12 +92,10 @@ def _interface(choice: str) -> str:
 
 @click.command("shell")
 @app_options
-@click.option(
+@auto_choice(
     "-i",
     "--interface",
-    type=click.Choice(["auto", "ipython", "python"]),
-    default="auto",
-    show_default=True,
+    choices=("ipython", "python"),
     help="auto: IPython when installed, else the standard (asyncio) REPL.",
 )
 @click.option("-c", "--command", default=None, help="Run this code instead of a shell.")

@@ -161,27 +161,9 @@ class WebSocket(HTTPConnection):
             await self.close(1007, "Malformed JSON")
             raise WebSocketDisconnect(1007, "Malformed JSON") from None
 
-    async def iter_text(self) -> AsyncIterator[str]:
+    def iter_text(self) -> AsyncIterator[str]:
         """Yield text messages until the peer disconnects."""
-        try:
-            while True:
-                # PERF: once connected, read straight from the server (the loop of every
-                # echo and chat handler); other states take receive_text's checks.
-                if self.client_state is not WebSocketState.CONNECTED or (
-                    self.application_state is not WebSocketState.CONNECTED
-                ):
-                    yield await self.receive_text()
-                    continue
-                message = await self._receive()
-                text = message.get("text")
-                if text is None:
-                    if message["type"] == "websocket.disconnect":
-                        self.client_state = WebSocketState.DISCONNECTED
-                    yield str(self._data(message, "text"))
-                    continue
-                yield text
-        except WebSocketDisconnect:
-            pass
+        return self._iter_texts(decode=False)
 
     async def iter_bytes(self) -> AsyncIterator[bytes]:
         try:
@@ -190,23 +172,28 @@ class WebSocket(HTTPConnection):
         except WebSocketDisconnect:
             pass
 
-    async def iter_json(self) -> AsyncIterator[Any]:
+    def iter_json(self) -> AsyncIterator[Any]:
         """Yield JSON text messages until the peer disconnects (malformed JSON: 1007)."""
+        return self._iter_texts(decode=True)
+
+    async def _iter_texts(self, *, decode: bool) -> AsyncIterator[Any]:
+        """The text messages (``decode``: as JSON) until the peer disconnects."""
         try:
             while True:
-                # PERF: the same direct read as iter_text once connected.
-                if self.client_state is not WebSocketState.CONNECTED or (
-                    self.application_state is not WebSocketState.CONNECTED
+                # PERF: once connected, read straight from the server (the loop of every
+                # echo and chat handler); other states take receive_text's checks.
+                if self.client_state is WebSocketState.CONNECTED and (
+                    self.application_state is WebSocketState.CONNECTED
                 ):
-                    yield await self.receive_json()
-                    continue
-                message = await self._receive()
-                text = message.get("text")
-                if text is None:
-                    if message["type"] == "websocket.disconnect":
-                        self.client_state = WebSocketState.DISCONNECTED
-                    text = self._data(message, "text")  # raises: disconnected, or bytes
-                yield await self._decode(text)
+                    message = await self._receive()
+                    text = message.get("text")
+                    if text is None:
+                        if message["type"] == "websocket.disconnect":
+                            self.client_state = WebSocketState.DISCONNECTED
+                        text = self._data(message, "text")  # raises: disconnected, or bytes
+                else:
+                    text = await self.receive_text()
+                yield await self._decode(text) if decode else text
         except WebSocketDisconnect:
             pass
 

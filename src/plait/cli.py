@@ -33,7 +33,7 @@ import click
 from plait.__about__ import __version__
 from plait._checkcli import check_command, startup_checks
 from plait._clients._cli import client_command
-from plait._clioptions import app_options
+from plait._clioptions import app_options, auto_choice
 from plait._collectstatic import collectstatic_command
 from plait._loading import (
     AppLoadError,
@@ -250,20 +250,16 @@ def _limit_options(func: F) -> F:
     help="Name the server in a Server header [default: the SERVER_HEADER setting, on]. "
     "Off: an empty Server header (granian cannot drop its own).",
 )
-@click.option(
+@auto_choice(
     "--server",
-    type=click.Choice(["auto", "granian", "uvicorn"]),
-    default="auto",
-    show_default=True,
+    choices=("granian", "uvicorn"),
     help="Server to run the app on. 'auto': granian, measured fastest for HTTP; uvicorn for "
     "an app with WebSocket routes or mounts, measured fastest for WebSockets (see "
     "docs/benchmarks.md).",
 )
-@click.option(
+@auto_choice(
     "--interface",
-    type=click.Choice(["auto", "rsgi", "asgi"]),
-    default="auto",
-    show_default=True,
+    choices=("rsgi", "asgi"),
     help="granian only: RSGI (plait's native, fastest) or ASGI. 'auto' picks RSGI unless the "
     "app has WebSocket routes or mounts, which need ASGI's close codes and subprotocols.",
 )

@@ -333,9 +333,9 @@ class TestClient(httpx.Client):
             self._close_portal()
 
     def _close_portal(self) -> None:
-        if self._portal is not None:
-            self._portal.close()
-            self._portal = None
+        portal, self._portal = self._portal, None
+        if portal is not None:
+            portal.close()
 
     def close(self) -> None:
         super().close()

@@ -17,7 +17,7 @@ from sqlalchemy import ForeignKey, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from plait import App
-from plait.admin import Admin, ModelAdmin, TabularInline, action
+from plait.admin import Admin, ModelAdmin, TabularInline, UserAdmin, action
 from plait.auth import Auth, Group, Permission, User, _passwords, hash_password
 from plait.csrf import CSRF
 from plait.db import Database, Model
@@ -63,6 +63,7 @@ async def publish(request: object, session: object, rows: list[Post]) -> str:
 class CommentInline(TabularInline):
     model = Comment
     extra = 1
+    autocomplete_fields = ("author_id",)
 
 
 @admin.register(Post)
@@ -71,10 +72,12 @@ class PostAdmin(ModelAdmin):
     list_display = ("title", "author_id", "published", "created")
     search_fields = ("title", "body")
     list_filter = ("published", "author_id")
+    date_hierarchy = "created"
     actions = (publish,)
 
 
-admin.register(Comment, list_display=("post_id", "author_id"))
+admin.register(Comment, list_display=("post_id", "author_id"), autocomplete_fields=("author_id",))
+admin.register(User, UserAdmin)
 
 
 @app.on_startup

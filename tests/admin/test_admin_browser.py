@@ -8,6 +8,7 @@ Playwright or /usr/bin/chromium is missing, unless CI requires them
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -265,8 +266,60 @@ def test_an_inline_add(page_as: Any, database: Path) -> None:
     rows = page.locator("#comment-group tbody tr")
     assert rows.count() == 3  # its two comments and a blank row
     page.fill("#id_comment-2-body", "Added inline")
-    page.select_option("#id_comment-2-author_id", label="ada")
+    page.focus("#id_comment-2-author_id")  # searched as you type
+    page.keyboard.type("ad")
+    page.locator("#id_comment-2-author_id_listbox").get_by_role("option", name="ada").wait_for()
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
     page.click("button[name=_continue]")
     assert "was changed successfully" in page.inner_text(".message")
-    assert row(database, "SELECT post_id FROM comment WHERE body = 'Added inline'") == (1,)
+    added = "SELECT post_id, author_id FROM comment WHERE body = 'Added inline'"
+    assert row(database, added) == (
+        1,
+        row(database, "SELECT id FROM auth_user WHERE username = 'ada'")[0],
+    )
     assert page.locator("#comment-group tbody tr").count() == 4
+
+
+def test_the_date_hierarchy_drills_down_and_keeps_the_sort(page_as: Any) -> None:
+    page = page_as("ada")
+    page.goto("/admin/post/?o=title")
+    total = page.locator("tbody tr").count()
+    dates = page.locator("nav.date-hierarchy a")
+    page.focus("nav.date-hierarchy a")  # by keyboard: the year (every post is from today)
+    page.keyboard.press("Enter")
+    page.wait_for_url("**created__year=*")
+    for level in ("month", "day"):  # after the link up a level
+        dates.nth(1).click()
+        page.wait_for_url(f"**created__{level}=*")
+    assert "o=title" in page.url
+    assert page.locator("tbody tr").count() == total
+    assert page.locator("nav.date-hierarchy [aria-current]").count() == 1
+    dates.first.click()  # up to the month
+    page.wait_for_url(lambda url: "created__month=" in url and "created__day" not in url)
+
+
+def test_a_foreign_key_searched_as_you_type(page_as: Any, database: Path) -> None:
+    page = page_as("ada")
+    page.goto("/admin/comment/add/")
+    page.fill("#id_body", "Typed, not picked from a list.")
+    page.select_option("#id_post_id", label="A second post")
+    box = page.get_by_role("combobox", name=re.compile("^Author"))
+    box.focus()
+    page.keyboard.type("ev")
+    eve = page.get_by_role("option", name="eve")
+    eve.wait_for()
+    assert box.get_attribute("aria-expanded") == "true"
+    page.keyboard.press("ArrowDown")
+    assert box.get_attribute("aria-activedescendant") == eve.get_attribute("id")
+    page.keyboard.press("Enter")  # picks the answer; it does not send the form
+    assert box.input_value() == "eve"
+    assert box.get_attribute("aria-expanded") == "false"
+    assert page.url.endswith("/admin/comment/add/")
+    page.click("button[name=_continue]")
+    assert "was added successfully" in page.inner_text(".message")
+    (eve_id,) = row(database, "SELECT id FROM auth_user WHERE username = 'eve'")
+    (author_id,) = row(database, "SELECT author_id FROM comment WHERE body LIKE 'Typed%'")
+    assert author_id == eve_id
+    # The change page shows the row's name.
+    assert page.get_by_role("combobox", name=re.compile("^Author")).input_value() == "eve"

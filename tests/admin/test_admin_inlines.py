@@ -94,9 +94,9 @@ def test_adding_a_parent_with_its_rows(client: TestClient) -> None:
         "song-1-id": "",
         "song-1-title": "Two",
         "song-1-minutes": "",
-        "song-2-id": "",  # a blank extra row: left out
+        "song-2-id": "",  # a blank extra row (as shown: the default minutes): left out
         "song-2-title": "",
-        "song-2-minutes": "",
+        "song-2-minutes": "3",
         "csrf_token": CSRF_TOKEN,
     }
     done = client.post("/admin/record/add/", data=form)

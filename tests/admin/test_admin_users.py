@@ -126,8 +126,8 @@ def test_setting_a_password_never_shows_the_hash(client: TestClient) -> None:
 def test_promoting_a_user_and_assigning_groups_and_permissions(client: TestClient) -> None:
     carl = user_id(client, "carl")
     page = client.get(f"/admin/user/{carl}/change/").text
-    assert 'type="checkbox" name="is_staff"' in page
-    assert 'type="checkbox" name="is_superuser"' in page
+    assert 'type="checkbox" value="on" name="is_staff"' in page
+    assert 'type="checkbox" value="on" name="is_superuser"' in page
     assert '<select name="groups" id="id_groups" multiple' in page
     # Every registered model's permissions are offered (created when first shown).
     options = dict(re.findall(r'<option value="(\d+)"[^>]*>auth \| ([^<]+)</option>', page))

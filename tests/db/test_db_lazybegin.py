@@ -58,6 +58,19 @@ def lazy_app(url: str, **options: Any) -> tuple[App, Database]:
             raise HTTPException(409, "refused after the write")
         return {"seen": seen, "in_transaction": await in_transaction(session)}
 
+    @app.post("/renames")
+    async def rename_all(session: Session) -> None:
+        notes = list(await session.scalars(select(LazyBeginNote)))  # read outside...
+        for note in notes:
+            note.text = "renamed"
+        await session.flush()  # ...then one UPDATE for many rows (executemany) begins
+        raise HTTPException(409, "refused after the update")
+
+    @app.get("/streamed")
+    async def streamed(session: Session) -> list[str]:
+        # A server-side cursor: asyncpg opens one only inside a transaction.
+        return [note.text async for note in await session.stream_scalars(select(LazyBeginNote))]
+
     @app.get("/notes/{text}")
     async def count(text: str, session: Session) -> int:
         return int(await session.scalar(select(func.count()).where(LazyBeginNote.text == text)))
@@ -130,4 +143,22 @@ def test_reads_stay_in_the_transaction_when_asked_or_isolated(
 
     with TestClient(app) as client:
         assert client.get("/reads").json() is True
+        assert db.engine.sync_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+def test_a_many_row_update_after_reads_is_rolled_back_too(url: str) -> None:
+    app, _ = lazy_app(url)
+    with TestClient(app) as client:
+        assert client.post("/notes/first").status_code == 200
+        assert client.post("/notes/second").status_code == 200
+        assert client.post("/renames").status_code == 409
+        assert client.get("/notes/renamed").json() == 0
+        assert client.get("/notes/first").json() == 1
+
+
+def test_a_streamed_read_runs_in_a_transaction(url: str) -> None:
+    app, db = lazy_app(url)
+    with TestClient(app) as client:
+        assert client.post("/notes/streamed").status_code == 200
+        assert client.get("/streamed").json() == ["streamed"]
         assert db.engine.sync_engine.pool.checkedout() == 0  # type: ignore[attr-defined]

@@ -124,3 +124,12 @@ def test_bad_patterns_are_refused(pattern: str) -> None:
 def test_single_string_is_refused() -> None:
     with pytest.raises(TypeError):
         TrustedHostMiddleware(TextApp(), allowed_hosts="example.com")
+
+
+@pytest.mark.parametrize("host", ["example.net", "a.example.net"])
+def test_a_leading_dot_allows_the_domain_and_its_subdomains(host: str) -> None:
+    inner = TextApp()
+    app = TrustedHostMiddleware(inner, allowed_hosts=[".example.net"])
+    result = run(app, http_scope(headers=[("host", host)]), inner)
+    assert result.status == 200
+    assert run(app, http_scope(headers=[("host", "evil.net")]), TextApp()).status == 400

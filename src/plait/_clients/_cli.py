@@ -17,7 +17,7 @@ from plait._app import App
 from plait._clients._operations import operations, schemas
 from plait._clients._python import python_client
 from plait._clients._typescript import typescript_client
-from plait._clioptions import app_options
+from plait._clioptions import app_options, path_option
 from plait._loading import cli_load_app
 from plait._routing import Route
 from plait.openapi._generator import openapi_schema
@@ -93,13 +93,7 @@ def importable_types(app: App) -> dict[str, str]:
 @click.option(
     "--typescript", "language", flag_value="typescript", help="A TypeScript client (fetch)."
 )
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Write the client to this file instead of printing it.",
-)
+@path_option("-o", "--output", help="Write the client to this file instead of printing it.")
 @click.option(
     "--generate-models",
     is_flag=True,

@@ -7,10 +7,38 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["PROBLEM_SCHEMAS", "Operation", "Param", "operations", "schemas", "snake"]
+__all__ = [
+    "ERROR_CLASSES",
+    "PROBLEM_SCHEMAS",
+    "Operation",
+    "Param",
+    "error_map",
+    "operations",
+    "schemas",
+    "snake",
+]
 
 _METHODS = ("get", "post", "put", "patch", "delete", "head", "options")
 _JSON = ("application/json", "application/problem+json")
+
+ERROR_CLASSES = {
+    400: "BadRequestError",
+    401: "UnauthorizedError",
+    403: "ForbiddenError",
+    404: "NotFoundError",
+    409: "ConflictError",
+    422: "ValidationError",
+    429: "RateLimitedError",
+}
+"""The error class both clients raise for a status (another: ``ServerError`` for a 5xx,
+else ``ApiError``)."""
+
+
+def error_map(indent: str) -> str:
+    """The entries of a client's status-to-error-class map, one a line (Python and
+    TypeScript spell them alike)."""
+    return "\n".join(f"{indent}{status}: {name}," for status, name in ERROR_CLASSES.items())
+
 
 _PROBLEM_PROPERTIES: dict[str, Any] = {
     "type": {"type": "string"},

@@ -7,7 +7,7 @@ import json
 import re
 from typing import Any
 
-from plait._clients._operations import Operation, ref_name, snake
+from plait._clients._operations import Operation, error_map, ref_name, snake
 
 __all__ = ["typescript_client"]
 
@@ -40,13 +40,7 @@ export class RateLimitedError extends ApiError {}
 export class ServerError extends ApiError {}
 
 const ERRORS: Record<number, typeof ApiError> = {
-  400: BadRequestError,
-  401: UnauthorizedError,
-  403: ForbiddenError,
-  404: NotFoundError,
-  409: ConflictError,
-  422: ValidationError,
-  429: RateLimitedError,
+__ERROR_MAP__
 };
 
 export interface ClientOptions {
@@ -203,7 +197,7 @@ def typescript_client(
     ]
     for name, schema in schemas.items():
         lines += [*_interface(name, schema), ""]
-    lines += _RUNTIME.strip("\n").splitlines()
+    lines += _RUNTIME.strip("\n").replace("__ERROR_MAP__", error_map("  ")).splitlines()
     for operation in operations:
         lines += ["", *_method(operation)]
     lines.append("}")

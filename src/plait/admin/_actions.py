@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlalchemy as sa
 
-from plait.admin._fields import format_value
+from plait.admin._display import format_value
 from plait.admin._options import Action, ModelAdmin, humanize, object_label
 
 if TYPE_CHECKING:

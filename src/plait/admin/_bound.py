@@ -8,32 +8,30 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from plait.admin._fields import KEYS, FormField, format_value, input_value
+from plait import forms
+from plait.admin._display import format_value
 from plait.admin._inlines import InlineRows, apply_writes
 from plait.admin._options import ModelAdmin, humanize, object_label
-from plait.admin._queries import column_value, load_choices
+from plait.admin._queries import column_value
 
 __all__ = [
-    "bound_fields",
-    "default_value",
     "deleted_text",
-    "field_choices",
     "get_many",
     "get_object",
     "inline_errors",
     "inline_writer",
-    "non_field_errors",
     "readonly_values",
     "saved_text",
-    "submitted_values",
 ]
 
 
-def inline_errors(inlines: list[InlineRows], errors: dict[str, str]) -> None:
+def inline_errors(inlines: list[InlineRows], form: forms.Form) -> None:
+    """Say on the parent's form which of its inlines has errors (once)."""
     for state in inlines:
         if state.errors:
             title = str(state.inline.admin.label_plural)
-            errors.setdefault("__all__", f"Please correct the errors in the {title} below.")
+            form.add_error(None, f"Please correct the errors in the {title} below.")
+            return
 
 
 def inline_writer(session: AsyncSession, inlines: list[InlineRows]) -> Any:
@@ -79,74 +77,10 @@ async def get_many(session: AsyncSession, model_admin: ModelAdmin, texts: list[s
     return list(await session.scalars(query.order_by(attribute)))
 
 
-async def field_choices(session: AsyncSession, fields: list[FormField]) -> dict[str, list[Any]]:
-    """The options of the fields that list rows: foreign keys and many-to-many fields."""
-    return {
-        f.name: await load_choices(session, f.related, f.related_key)
-        for f in fields
-        if f.related is not None and f.related_key is not None
-    }
-
-
-def default_value(model_admin: ModelAdmin, form_field: FormField) -> str:
-    if form_field.name not in model_admin.columns:
-        return ""
-    default = model_admin.columns[form_field.name].default
-    arg = getattr(default, "arg", None)
-    if default is None or not getattr(default, "is_scalar", False):
-        return ""
-    return input_value(form_field, arg)
-
-
-def submitted_values(fields: list[FormField], form: Mapping[str, Any]) -> dict[str, str]:
-    """What was posted, as typed (an invalid form shows it back, never loses it)."""
-    values = {}
-    for f in fields:
-        posted = form.get(f.name, "")
-        if f.widget == "checkbox":
-            values[f.name] = "true" if f.name in form else "false"
-        elif f.many:
-            getlist = getattr(form, "getlist", None)
-            chosen = getlist(f.name) if getlist is not None else []
-            values[f.name] = KEYS.join(v for v in chosen if isinstance(v, str))
-        else:
-            values[f.name] = "" if f.widget == "password" or not isinstance(posted, str) else posted
-    return values
-
-
-def bound_fields(
-    fields: list[FormField],
-    values: Mapping[str, str],
-    errors: Mapping[str, str],
-    choices: Mapping[str, list[tuple[str, str]]],
-) -> list[dict[str, Any]]:
-    """Each field with its value, error and options: what the form template shows."""
-    bound = []
-    for f in fields:
-        options = list(choices.get(f.name) or f.choices)
-        blank = f.nullable or not values.get(f.name)  # nothing chosen yet: say so
-        if f.widget == "select" and blank and all(key != "" for key, _ in options):
-            options.insert(0, ("", "---------"))
-        bound.append(
-            {
-                "field": f,
-                "value": values.get(f.name, "").split(KEYS) if f.many else values.get(f.name, ""),
-                "error": errors.get(f.name),
-                "options": options,
-            }
-        )
-    return bound
-
-
-def non_field_errors(fields: list[FormField], errors: Mapping[str, str]) -> list[str]:
-    names = {f.name for f in fields}
-    return [message for key, message in errors.items() if key not in names]
-
-
 def readonly_values(
-    model_admin: ModelAdmin, fields: list[FormField], obj: Any
+    model_admin: ModelAdmin, editable: Mapping[str, Any], obj: Any
 ) -> list[tuple[str, str]]:
-    editable = {f.name for f in fields}
+    """The readable columns the form does not edit, as text."""
     shown = model_admin.readable
     return [
         (humanize(name), format_value(getattr(obj, name)))

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy import JSON, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from plait.admin._fields import format_value
+from plait.admin._display import format_value
 from plait.admin._options import ModelAdmin, humanize, object_label
 from plait.db import Model, SchemaOptions, UTCDateTime
 

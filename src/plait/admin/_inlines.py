@@ -8,14 +8,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import msgspec
 import sqlalchemy as sa
 
-from plait.admin._fields import FormField, Kind, form_fields, input_value, parse_form
+from plait.admin._forms import ModelForm, bind, choices_of, initial_values, model_form, to_save
 from plait.admin._options import ModelAdmin, object_label
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
+
+    from plait import forms
 
 __all__ = ["InlineModelAdmin", "InlineRows", "StackedInline", "TabularInline"]
 
@@ -34,7 +35,9 @@ class InlineModelAdmin:
             inlines = (CommentInline,)
 
     ``fk_name`` names the foreign-key column when ``model`` has several to the parent;
-    ``exclude`` leaves columns out; ``extra`` blank rows are offered for new ones.
+    ``exclude`` leaves columns out; ``extra`` blank rows are offered for new ones;
+    ``autocomplete_fields`` and ``autocomplete_above`` say which foreign keys are searched
+    as you type, as on a ``ModelAdmin``.
     """
 
     model: ClassVar[type]
@@ -42,10 +45,14 @@ class InlineModelAdmin:
     exclude: ClassVar[Sequence[str]] = ()
     extra: ClassVar[int] = 1
     style: ClassVar[str] = "tabular"
+    autocomplete_fields: ClassVar[Sequence[str]] = ()
+    autocomplete_above: ClassVar[int | None] = 1000
 
     def __init__(self, parent: ModelAdmin) -> None:
         model = self.model
         helper = _helper(model)  # the inline model's columns, labels and form fields
+        helper.autocomplete_fields = self.autocomplete_fields
+        helper.autocomplete_above = self.autocomplete_above
         self.admin = helper
         parent_table: Any = sa.inspect(parent.model).local_table
         candidates = [
@@ -63,11 +70,25 @@ class InlineModelAdmin:
         self.fk = candidates[0]
         self.parent = parent
         self.prefix = helper.slug
-        skipped = {self.fk, *self.exclude}
-        self.fields = {
-            kind: [f for f in form_fields(helper, kind) if f.name not in skipped and not f.many]
-            for kind in ("create", "update")
+        self._skipped = (self.fk, *self.exclude)
+        self.forms: dict[str, ModelForm] = {
+            page: model_form(helper, page, exclude=self._skipped) for page in ("add", "change")
         }
+        """The form of a new row (``add``) and of a stored one (``change``): plait.forms
+        forms, one per row, named ``{prefix}-{index}-{field}``."""
+        self._searched: dict[tuple[str, frozenset[str]], ModelForm] = {}
+
+    def form(self, page: str, searched: frozenset[str]) -> ModelForm:
+        """:attr:`forms` ``[page]``, with the foreign keys ``searched`` as you type."""
+        if not searched:
+            return self.forms[page]
+        key = (page, searched)
+        if key not in self._searched:
+            kind: Any = page
+            self._searched[key] = model_form(
+                self.admin, kind, exclude=self._skipped, searched=searched
+            )
+        return self._searched[key]
 
     async def rows(self, session: AsyncSession, parent_key: Any) -> list[Any]:
         """The rows that refer to the parent, in key order."""
@@ -110,29 +131,42 @@ class InlineRows:
     shown: list[dict[str, Any]] = field(default_factory=list)
     writes: list[tuple[str, Any, dict[str, Any]]] = field(default_factory=list)
     errors: bool = False
+    choices: dict[str, dict[str, list[tuple[str, str]]]] = field(default_factory=dict)
+    """The rows' per-request choices by page (``add``/``change``), read once."""
+    searched: frozenset[str] = frozenset()
+    """The foreign keys searched as you type in this request (big related tables)."""
 
-    def view(self, bound: Any) -> dict[str, Any]:
-        """The template's view of this inline (``bound`` makes a row's fields)."""
+    def view(self) -> dict[str, Any]:
+        """The template's view of this inline."""
         inline = self.inline
-        header = bound(inline.fields["create"], {}, {}, {})
         return {
             "prefix": inline.prefix,
             "title": str(inline.admin.label_plural).capitalize(),
             "label": inline.admin.label,
             "style": inline.style,
-            "header": header,
+            "header": list(inline.forms["add"].form()),
             "can_delete": self.can_delete,
             "rows": self.shown,
         }
+
+
+async def _form(
+    state: InlineRows, session: AsyncSession, data: Any, obj: Any, prefix: str
+) -> forms.Form:
+    """The form of one row: a stored row (``obj``) or a new one (its columns' defaults)."""
+    page = "change" if obj is not None else "add"
+    spec = state.inline.form(page, state.searched)
+    if page not in state.choices:  # read once for all the rows
+        state.choices[page] = await choices_of(spec, session)
+    initial = obj if obj is not None else initial_values(state.inline.admin, spec)
+    return await bind(spec, session, data, initial, prefix, state.choices[page])
 
 
 async def inline_rows(
     state: InlineRows,
     session: AsyncSession,
     parent_key: Any,
-    form: Mapping[str, Any] | None,
-    choices: Mapping[str, list[tuple[str, str]]],
-    bound: Any,
+    data: Mapping[str, Any] | None,
 ) -> None:
     """Fill ``state`` from the stored rows and, for a POST, from the posted ones."""
     inline = state.inline
@@ -140,93 +174,48 @@ async def inline_rows(
         str(getattr(o, inline.admin.pk_name)): o for o in await inline.rows(session, parent_key)
     }
     prefix = inline.prefix
-    if form is None:
+    if data is None:
         keys: list[str] = list(existing) + [""] * (inline.extra if state.can_add else 0)
         for i, key in enumerate(keys):
             obj = existing.get(key)
-            fields = inline.fields["update" if obj is not None else "create"]
-            values = {f.name: input_value(f, getattr(obj, f.name)) for f in fields} if obj else {}
-            state.shown.append(
-                _row(state, f"{prefix}-{i}", key, obj, fields, values, {}, False, bound, choices)
-            )
+            form = await _form(state, session, None, obj, f"{prefix}-{i}")
+            state.shown.append(_row(state, form, key, obj, False))
         return
     try:
-        total = min(int(str(form.get(f"{prefix}-TOTAL", "0"))), MAX_ROWS)
+        total = min(int(str(data.get(f"{prefix}-TOTAL", "0"))), MAX_ROWS)
     except ValueError:
         total = 0
     for i in range(max(total, 0)):
         row_prefix = f"{prefix}-{i}"
-        key = str(form.get(f"{row_prefix}-id", ""))
+        key = str(data.get(f"{row_prefix}-id", ""))
         obj = existing.get(key)
         if key and obj is None:
             continue  # not a row of this parent (any more): never touched
-        kind: Kind = "update" if obj is not None else "create"
-        fields = inline.fields[kind]
-        sub = {
-            f.name: form[f"{row_prefix}-{f.name}"]
-            for f in fields
-            if f"{row_prefix}-{f.name}" in form
-        }
-        delete = obj is not None and f"{row_prefix}-DELETE" in form and state.can_delete
-        if obj is None and not any(str(v).strip() for v in sub.values()):
-            state.shown.append(
-                _row(state, row_prefix, "", None, fields, {}, {}, False, bound, choices)
-            )
-            continue  # a blank extra row
-        shown = {f.name: input_value(f, getattr(obj, f.name)) for f in fields} if obj else None
-        converted: dict[str, Any] = {}
-        errors: dict[str, str] = {}
-        if delete:
-            state.writes.append(("delete", obj, {}))
-        elif (obj is None and not state.can_add) or (obj is not None and not state.can_change):
-            pass  # not allowed: shown as stored, never written
+        form = await _form(state, session, data, obj, row_prefix)
+        delete = obj is not None and f"{row_prefix}-DELETE" in data and state.can_delete
+        allowed = state.can_add if obj is None else state.can_change
+        if (obj is None and not form.has_changed()) or delete or not allowed:
+            # A blank extra row, a row going away, or one not to be written: as stored.
+            form = await _form(state, session, None, obj, row_prefix)
+            if delete:
+                state.writes.append(("delete", obj, {}))
+        elif not form.is_valid():
+            state.errors = True
         else:
-            raw, errors = parse_form(fields, sub, kind, choices, shown)
-            if not errors:
-                try:
-                    converted = {
-                        name: msgspec.convert(value, _field(fields, name).field_type, strict=False)
-                        for name, value in raw.items()
-                    }
-                except msgspec.ValidationError as exc:
-                    errors = {fields[0].name: str(exc)}
-            if errors:
-                state.errors = True
-            elif obj is None or converted:
-                state.writes.append(("add" if obj is None else "change", obj, converted))
-        posted = {
-            f.name: str(sub.get(f.name, ""))
-            if f.widget != "checkbox"
-            else ("true" if f.name in sub else "false")
-            for f in fields
-        }
-        state.shown.append(
-            _row(state, row_prefix, key, obj, fields, posted, errors, delete, bound, choices)
-        )
+            spec = inline.form("change" if obj is not None else "add", state.searched)
+            values = to_save(spec, form, change=obj is not None)
+            if obj is None or values:
+                state.writes.append(("add" if obj is None else "change", obj, values))
+        state.shown.append(_row(state, form, key if obj is not None else "", obj, delete))
 
 
-def _field(fields: list[FormField], name: str) -> FormField:
-    return next(f for f in fields if f.name == name)
-
-
-def _row(
-    state: InlineRows,
-    prefix: str,
-    key: str,
-    obj: Any,
-    fields: list[FormField],
-    values: Mapping[str, str],
-    errors: Mapping[str, str],
-    delete: bool,
-    bound: Any,
-    choices: Mapping[str, list[tuple[str, str]]],
-) -> dict[str, Any]:
+def _row(state: InlineRows, form: forms.Form, key: str, obj: Any, delete: bool) -> dict[str, Any]:
     return {
-        "prefix": prefix,
+        "prefix": form.prefix,
         "key": key,
         "label": object_label(obj) if obj is not None else "",
-        "fields": bound(fields, values, errors, choices),
-        "errors": bool(errors),
+        "fields": list(form),
+        "errors": bool(form.errors),
         "delete": delete,
         "readonly": obj is not None and not state.can_change,
     }

@@ -55,8 +55,16 @@ class Cursor:
     values: tuple[Any, ...]
 
 
-def keyset_of(admin: ModelAdmin, entries: Sequence[str]) -> Keyset | None:
-    """The keyset of an order (``["-title", "-id"]``), or None when one does not fit."""
+_MOMENTS = (datetime.date, datetime.time)  # datetime.datetime is a date
+
+
+def keyset_of(admin: ModelAdmin, entries: Sequence[str], dialect: str = "") -> Keyset | None:
+    """The keyset of an order (``["-title", "-id"]``), or None when one does not fit.
+
+    Not on SQLite for dates and times: it stores them as text, a server default
+    (``CURRENT_TIMESTAMP``) without the microseconds SQLAlchemy writes, so equal moments
+    compare unequal as text and a page would come round again.
+    """
     if len({entry.startswith("-") for entry in entries}) != 1:
         return None
     names = tuple(entry.lstrip("-") for entry in entries)
@@ -69,6 +77,8 @@ def keyset_of(admin: ModelAdmin, entries: Sequence[str]) -> Keyset | None:
         except NotImplementedError:
             return None
         if not issubclass(python_type, _COMPARABLE) or issubclass(python_type, bool):
+            return None
+        if dialect == "sqlite" and issubclass(python_type, _MOMENTS):
             return None
     return Keyset(names, entries[0].startswith("-"))
 

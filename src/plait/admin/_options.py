@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
     from plait import Request
 
-__all__ = ["Action", "ModelAdmin", "humanize", "model_columns", "object_label"]
+__all__ = ["Action", "ModelAdmin", "humanize", "model_columns", "object_label", "related_model"]
 
 Action = Literal["view", "add", "change", "delete"]
 """What a user is about to do to a model's rows."""
@@ -42,6 +42,8 @@ OPTIONS = (
     "inlines",
     "count_limit",
     "date_hierarchy",
+    "autocomplete_fields",
+    "autocomplete_above",
 )
 """The attributes ``Admin.register(Model, **options)`` accepts as keywords."""
 
@@ -50,6 +52,17 @@ def humanize(name: str) -> str:
     """``created_at`` -> ``Created at``; ``BlogPost`` -> ``Blog post``."""
     words = _WORD.sub(" ", name).replace("_", " ").strip().lower()
     return words[:1].upper() + words[1:]
+
+
+def related_model(column: sa.Column[Any], model: type) -> tuple[type, str] | None:
+    """The model a foreign-key column refers to, and the attribute it holds."""
+    for foreign_key in column.foreign_keys:
+        target = foreign_key.column
+        mappers: Any = sa.inspect(model).registry.mappers
+        for mapper in mappers:
+            if mapper.local_table is target.table:
+                return mapper.class_, mapper.get_property_by_column(target).key
+    return None
 
 
 def model_columns(model: type) -> dict[str, sa.Column[Any]]:
@@ -103,6 +116,12 @@ class ModelAdmin:
     """A date or datetime column to drill down by, above the changelist: its years, then a
     year's months, then a month's days (Django's ``date_hierarchy``). On a big table, index
     the column."""
+    autocomplete_fields: Sequence[str] = ()
+    """Foreign keys searched as you type instead of chosen from a select (the related model
+    must be registered with ``search_fields``)."""
+    autocomplete_above: int | None = 1000
+    """Any other foreign key to a registered model with ``search_fields`` is searched as you
+    type too once that table holds more rows than this (``None``: never on its own)."""
     label: str | None = None
     """The model's name for people (``"blog post"``); by default from the class name."""
     label_plural: str | None = None
@@ -208,6 +227,11 @@ class ModelAdmin:
                     f"datetime column of {name}"
                 )
             self._check_readable("date_hierarchy", self.date_hierarchy)
+        for entry in self.autocomplete_fields:
+            if entry not in self.columns or not self.columns[entry].foreign_keys:
+                raise ValueError(
+                    f"{name} autocomplete_fields: {entry!r} is not a foreign key of {name}"
+                )
         if not isinstance(self.per_page, int) or self.per_page < 1:
             raise ValueError(f"{name} per_page must be a positive integer, got {self.per_page!r}")
 
@@ -224,10 +248,11 @@ class ModelAdmin:
 
     # ---------------------------------------------------------------- hooks
 
-    def virtual_fields(self, kind: str) -> list[Any]:
-        """Inputs of the ``add``/``change`` form (or ``password``) that are not columns
-        (``FormField`` objects); :meth:`apply_virtual` handles what was posted."""
-        return []
+    def virtual_fields(self, kind: str) -> dict[str, Any]:
+        """Inputs of the ``add``/``change`` form (or ``password``) that are not columns: their
+        names and plait.forms annotations (``Annotated[forms.Password, Meta(title=...)]``);
+        :meth:`apply_virtual` handles what was posted."""
+        return {}
 
     async def apply_virtual(self, obj: Any, values: dict[str, Any]) -> dict[str, str]:
         """Use the posted :meth:`virtual_fields` on ``obj``; return errors by field name."""

@@ -21,9 +21,9 @@ from plait.admin._dates import (
     is_date,
     load_hierarchy,
 )
-from plait.admin._fields import format_value, related_model
+from plait.admin._display import format_value
 from plait.admin._keyset import CURSORS, Cursor, Keyset, decode_key, encode_key, keyset_of, seek
-from plait.admin._options import ModelAdmin, humanize, object_label
+from plait.admin._options import ModelAdmin, humanize, object_label, related_model
 from plait.db import model_schema
 
 __all__ = [
@@ -31,11 +31,13 @@ __all__ = [
     "ChangeList",
     "Filter",
     "column_value",
+    "estimate_rows",
     "filtered",
     "load_changelist",
     "load_choices",
     "load_dates",
     "load_filters",
+    "model_value",
     "order_entries",
     "ordered",
     "related_labels",
@@ -100,12 +102,18 @@ def sortable(admin: ModelAdmin) -> list[str]:
 def column_value(admin: ModelAdmin, name: str, text: str) -> Any:
     """``text`` (from a URL or a form) as a value of column ``name``, checked as the API checks
     it, bounds included (an out-of-range key is no row, not a database error); None if not."""
-    read = model_schema(admin.model, "read")
+    return model_value(admin.model, name, text)
+
+
+def model_value(model: type, name: str, text: str) -> Any:
+    """``text`` as a value of ``model``'s column ``name`` (see :func:`column_value`)."""
+    read = model_schema(model, "read")
     field = next((f for f in msgspec.structs.fields(read) if f.name == name), None)
     try:
-        target = field.type if field is not None else admin.columns[name].type.python_type
+        column: Any = sa.inspect(model).columns[name]
+        target = field.type if field is not None else column.type.python_type
         return msgspec.convert(text, target, strict=False)
-    except (msgspec.ValidationError, TypeError, NotImplementedError):
+    except (msgspec.ValidationError, TypeError, NotImplementedError, KeyError):
         return None
 
 
@@ -285,7 +293,7 @@ async def load_changelist(
     except ValueError:
         page = pages if params.get("p") == "last" else 1
     entries = order_entries(admin, params.get("o"))
-    keyset = keyset_of(admin, entries)
+    keyset = keyset_of(admin, entries, session.get_bind().dialect.name)
     cursor = _cursor(admin, keyset, params) if keyset is not None else None
     objects: list[Any] | None = None
     if keyset is not None and cursor is not None:
@@ -398,6 +406,15 @@ async def _capped_count(session: AsyncSession, query: sa.Select[Any], limit: int
     ones = query.with_only_columns(sa.literal(1), maintain_column_froms=True)
     capped = ones.limit(limit + 1).subquery()
     return int(await session.scalar(sa.select(sa.func.count()).select_from(capped)) or 0)
+
+
+async def estimate_rows(session: AsyncSession, admin: ModelAdmin, limit: int) -> int:
+    """About how many rows ``admin``'s table holds: PostgreSQL's estimate, else a count that
+    stops after ``limit + 1``."""
+    estimate = await _estimate(session, admin)
+    if estimate is not None:
+        return estimate
+    return await _capped_count(session, sa.select(admin.model), limit)
 
 
 async def _estimate(session: AsyncSession, admin: ModelAdmin) -> int | None:

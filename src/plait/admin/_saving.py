@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
@@ -12,7 +12,7 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from plait import Request
-from plait.admin._fields import FormField, convert_errors
+from plait.admin._forms import ModelForm
 from plait.admin._history import HIDDEN, changes, log, snapshot
 from plait.admin._options import ModelAdmin, humanize
 from plait.db import apply, describe_integrity_error, model_schema, sqlstate
@@ -20,13 +20,12 @@ from plait.db import apply, describe_integrity_error, model_schema, sqlstate
 __all__ = ["NON_FIELD", "integrity_errors", "save"]
 
 
-async def _direct_value(session: AsyncSession, form_field: FormField, value: Any) -> Any:
-    """A value set on the row as it is: converted, or the related rows of a many-to-many."""
-    value = msgspec.convert(value, form_field.field_type, strict=False)
-    if not form_field.many or form_field.related is None:
+async def _direct_value(session: AsyncSession, spec: ModelForm, name: str, value: Any) -> Any:
+    """A value set on the row as it is, or the related rows of a many-to-many's keys."""
+    if name not in spec.many:
         return value
-    key = getattr(form_field.related, form_field.related_key or "id")
-    rows: Any = await session.scalars(sa.select(form_field.related).where(key.in_(value)))
+    target, key = spec.related[name]
+    rows: Any = await session.scalars(sa.select(target).where(getattr(target, key).in_(value)))
     return list(rows)
 
 
@@ -61,37 +60,40 @@ async def save(
     model_admin: ModelAdmin,
     obj: Any,
     raw: dict[str, Any],
-    fields: Sequence[FormField] = (),
+    spec: ModelForm | None = None,
     history: bool = False,
     before_commit: Callable[[Any], Awaitable[list[dict[str, Any]]]] | None = None,
 ) -> tuple[Any, dict[str, str]]:
-    """Validate ``raw`` with the model's Create (``obj`` None) or Update schema, save, commit.
+    """Validate ``raw`` (a form's cleaned values) with the model's Create (``obj`` None) or
+    Update schema, save, commit.
 
-    The ``fields`` set directly (``extra_fields``, ``many_to_many``) and the ModelAdmin's
-    virtual ones are taken out of ``raw`` first. Returns the saved object, or ``None`` and
-    the errors to show on the form. With ``history``, a log entry of the change (the fields
-    that changed, old -> new) is committed with it.
+    The fields of ``spec`` set directly (``extra_fields``, ``many_to_many``) and the
+    ModelAdmin's virtual ones are taken out of ``raw`` first. Returns the saved object, or
+    ``None`` and the errors to show on the form. With ``history``, a log entry of the
+    change (the fields that changed, old -> new) is committed with it.
     """
     change = obj is not None
-    tracked = [f.name for f in fields if not f.virtual]
+    names = list(spec.form.fields) if spec is not None else []
+    virtual_names = spec.virtual if spec is not None else frozenset()
+    tracked = [name for name in names if name not in virtual_names]
     before = snapshot(model_admin, obj, tracked) if change else dict.fromkeys(tracked)
     schema = model_schema(model_admin.model, "update" if change else "create")
-    by_name = {f.name: f for f in fields}
-    direct = {k: raw.pop(k) for k in list(raw) if k in by_name and by_name[k].direct}
-    virtual = {k: raw.pop(k) for k in list(raw) if k in by_name and by_name[k].virtual}
+    direct = {k: raw.pop(k) for k in list(raw) if spec is not None and k in spec.direct}
+    virtual = {k: raw.pop(k) for k in list(raw) if k in virtual_names}
     try:
         data = msgspec.convert(raw, schema, strict=False)
-    except msgspec.ValidationError as exc:
+    except msgspec.ValidationError as exc:  # the schema's own checks, past the form's
         match = _PATH.search(str(exc))
         key = match.group(1) if match and match.group(1) in raw else NON_FIELD
-        return None, {key: convert_errors(str(exc))}
+        return None, {key: str(exc).split(" - at `", 1)[0]}
     if change:
         apply(obj, data)
     else:
         obj = model_admin.model(data)
     for name, value in direct.items():
-        setattr(obj, name, await _direct_value(session, by_name[name], value))
-    if virtual or any(f.virtual for f in fields):
+        assert spec is not None
+        setattr(obj, name, await _direct_value(session, spec, name, value))
+    if virtual_names:
         errors = await model_admin.apply_virtual(obj, virtual)
         if errors:
             return None, errors

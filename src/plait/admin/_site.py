@@ -10,11 +10,12 @@ from urllib.parse import quote
 import sqlalchemy as sa
 
 from plait import App, Request, Response
+from plait.admin._autocomplete import Autocomplete, autocomplete_target
 from plait.admin._bulk import BulkViews
 from plait.admin._login import LoginPages
 from plait.admin._options import Action, ModelAdmin
 from plait.admin._permissions import create_permissions, granted, user_codes
-from plait.admin._templates import STATIC, admin_templates, static_file
+from plait.admin._templates import HTMX_VERSION, STATIC, admin_templates, static_file
 from plait.admin._users import PasswordPage
 from plait.admin._views import Views
 
@@ -181,6 +182,15 @@ class Admin:
             "csrf" in cls.__name__.lower() for cls, _ in self.app.user_middleware
         ):
             raise RuntimeError(_CSRF_MISSING)
+        helpers = [i.admin for m in self.registry.values() for i in m.inline_instances]
+        for model_admin in [*self.registry.values(), *helpers]:
+            for name in model_admin.autocomplete_fields:
+                if autocomplete_target(self, model_admin, name) is None:
+                    raise RuntimeError(
+                        f"{model_admin.model.__name__} autocomplete_fields: {name!r} needs the "
+                        "model it refers to registered with search_fields (what typing "
+                        "searches): admin.register(Model, search_fields=(...))"
+                    )
 
     def _add_routes(self) -> None:
         views = Views(self)
@@ -198,6 +208,7 @@ class Admin:
             ("/{model}/delete/", views.delete_selected, ("POST",), "delete_selected"),
             ("/{model}/action/", bulk.action, ("POST",), "action"),
             ("/{model}/export/", bulk.export, ("GET",), "export"),
+            ("/{model}/autocomplete/", Autocomplete(self, views), ("GET",), "autocomplete"),
             ("/{model}/{pk}/change/", views.change, both, "change"),
             ("/{model}/{pk}/delete/", views.delete, both, "delete"),
             ("/{model}/{pk}/password/", PasswordPage(self, views), both, "password"),
@@ -217,6 +228,8 @@ class Admin:
         if name not in STATIC:
             return Response(b"Not found", status_code=404, media_type="text/plain")
         headers = {"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"}
+        if request.query_params.get("v") == HTMX_VERSION:  # the URL changes with the file
+            headers["Cache-Control"] = "public, max-age=31536000, immutable"
         return Response(static_file(name), media_type=STATIC[name], headers=headers)
 
     # ---------------------------------------------------------------- access

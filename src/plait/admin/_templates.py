@@ -10,6 +10,7 @@ a project needs no templates directory to use the admin.
 from __future__ import annotations
 
 import functools
+import json
 from importlib import resources
 
 from jinja2 import PackageLoader
@@ -17,7 +18,7 @@ from jinja2 import PackageLoader
 from plait import App
 from plait.templates import Templates
 
-__all__ = ["PACKAGE", "STATIC", "admin_templates", "static_file", "stylesheet"]
+__all__ = ["HTMX_VERSION", "PACKAGE", "STATIC", "admin_templates", "static_file", "stylesheet"]
 
 PACKAGE = "plait.admin"
 
@@ -56,14 +57,30 @@ def _autoescaped(templates: Templates, name: str) -> bool:
     return bool(autoescape(name) if callable(autoescape) else autoescape)
 
 
-STATIC = {"admin.css": "text/css", "admin.js": "text/javascript"}
+STATIC = {
+    "admin.css": "text/css",
+    "admin.js": "text/javascript",
+    "htmx.min.js": "text/javascript",
+    "htmx-LICENSE": "text/plain; charset=utf-8",
+}
 """The admin's static files (served under its prefix, no CDN) and their media types."""
+_VENDORED = {"htmx.min.js": "htmx/htmx.min.js", "htmx-LICENSE": "htmx/LICENSE"}
+"""Files from npm packages (``scripts/fetch_assets.py``): where they are in ``static/``."""
+
+
+def _htmx_version() -> str:
+    manifest = json.loads((resources.files(PACKAGE) / "static" / "manifest.json").read_text())
+    return str(manifest["htmx.org"]["version"])
+
+
+HTMX_VERSION = _htmx_version()
+"""The htmx the admin ships (``static/manifest.json``): its URL carries it, ``?v=2.0.11``."""
 
 
 @functools.cache
 def static_file(name: str) -> bytes:
     """One of :data:`STATIC`, read from the package once."""
-    return (resources.files(PACKAGE) / "static" / name).read_bytes()
+    return (resources.files(PACKAGE) / "static" / _VENDORED.get(name, name)).read_bytes()
 
 
 def stylesheet() -> bytes:

@@ -8,10 +8,11 @@ schemas, are edited here, with the user's groups and permissions.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from plait import Request, Response
-from plait.admin._fields import FormField, parse_form
+from msgspec import Meta
+
+from plait import Request, Response, forms
 from plait.admin._history import HIDDEN, log
 from plait.admin._options import ModelAdmin, object_label
 
@@ -24,18 +25,10 @@ __all__ = ["GroupAdmin", "PasswordPage", "UserAdmin"]
 MIN_LENGTH = 8
 
 
-def _password(name: str, label: str, help_text: str) -> FormField:
-    return FormField(
-        name=name,
-        label=label,
-        widget="password",
-        field_type=str,
-        required=True,
-        nullable=False,
-        has_default=False,
-        help_text=help_text,
-        virtual=True,
-    )
+def _password(label: str, help_text: str) -> Any:
+    """A new password's input (the ModelAdmin checks and hashes it)."""
+    widget = forms.Widget("password", autocomplete="new-password")
+    return Annotated[str, widget, Meta(title=label, description=help_text)]
 
 
 class UserAdmin(ModelAdmin):
@@ -55,17 +48,15 @@ class UserAdmin(ModelAdmin):
     extra_fields = ("is_staff", "is_superuser")
     many_to_many = ("groups", "user_permissions")
 
-    def virtual_fields(self, kind: str) -> list[Any]:
+    def virtual_fields(self, kind: str) -> dict[str, Any]:
         if kind not in ("add", "password"):
-            return []
-        return [
-            _password("password1", "Password", f"At least {MIN_LENGTH} characters."),
-            _password(
-                "password2",
-                "Password confirmation",
-                "Enter the same password as before, for verification.",
+            return {}
+        return {
+            "password1": _password("Password", f"At least {MIN_LENGTH} characters."),
+            "password2": _password(
+                "Password confirmation", "Enter the same password as before, for verification."
             ),
-        ]
+        }
 
     async def apply_virtual(self, obj: Any, values: dict[str, Any]) -> dict[str, str]:
         from plait.auth import hash_password
@@ -98,7 +89,8 @@ class PasswordPage:
         self.views = views
 
     async def __call__(self, request: Request, model: str, pk: str) -> Response:
-        from plait.admin._bound import bound_fields, get_object, non_field_errors
+        from plait.admin._bound import get_object
+        from plait.admin._page_changeform import form_context
         from plait.admin._views import Denied
 
         views = self.views
@@ -106,19 +98,19 @@ class PasswordPage:
             model_admin = await views.authorize(request, "change", model)
         except Denied as denied:
             return denied.response
-        fields = views.form_fields(model_admin, "password")
-        if not fields:
+        spec = views.model_form(model_admin, "password")
+        if not spec.form.fields:
             return views.error(request, 404, "There is no such page in the admin.")
-        errors: dict[str, str] = {}
         async with self.site.db.session() as session:
             obj = await get_object(session, model_admin, pk)
             if obj is None:
                 return views.error(request, 404, f"No {model_admin.label} with the key {pk!r}.")
             label = object_label(obj)
-            if request.method == "POST":
-                raw, errors = parse_form(fields, await request.form(), "create", {})
-                if not errors:
-                    errors = await model_admin.apply_virtual(obj, raw)
+            form = spec.form(await request.form() if request.method == "POST" else None)
+            if form.is_valid():
+                errors = await model_admin.apply_virtual(obj, dict(form.cleaned_data))
+                for name, message in errors.items():
+                    form.add_error(name if name in form.fields else None, message)
                 if not errors:
                     if self.site.history:
                         hidden = {"field": "Password", "old": HIDDEN, "new": HIDDEN}
@@ -133,9 +125,7 @@ class PasswordPage:
             "title": "Change password",
             "object_label": label,
             "model": model_admin,
-            "fields": bound_fields(fields, {}, errors, {}),
-            "errors": errors,
-            "non_field_errors": non_field_errors(fields, errors),
+            **form_context(form),
             "readonly": [],
             "messages": [],
             "delete_url": None,

@@ -6,7 +6,7 @@ import datetime
 import hashlib
 import hmac
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Unpack
 
 from plait import App, HTTPConnection, RedirectResponse, Request, Settings
 from plait.auth._models import User
@@ -18,8 +18,8 @@ from plait.types import ASGIApp, Receive, Scope, Send
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from plait.auth._jwt import JWTKey
-    from plait.auth._tokens import Tokens
+    from plait.auth._pages import PageOptions
+    from plait.auth._tokens import TokenOptions, Tokens
 
 __all__ = ["HASH_SESSION_KEY", "SESSION_KEY", "Auth", "AuthMiddleware", "LoginRedirect", "auth_of"]
 
@@ -138,17 +138,7 @@ class Auth:
         if self.tokens is None:
             check_sessions(self.app)
 
-    def add_pages(
-        self,
-        *,
-        prefix: str = "",
-        layout: str = "auth/base.html",
-        redirect_to: str = "/",
-        signup: bool = True,
-        signup_message: str = "Account created, please log in.",
-        login_limit: str | None = "5/minute",
-        signup_limit: str | None = "10/hour",
-    ) -> None:
+    def add_pages(self, **options: Unpack[PageOptions]) -> None:
         """Add the log-in, log-out and sign-up pages (Django's ``auth.urls``)::
 
             Auth(app, db).add_pages(layout="base.html")
@@ -171,31 +161,10 @@ class Auth:
         from plait.auth._pages import add_pages
 
         if self.login_url == "/login":  # the default: LoginRequired sends browsers here now
-            self.login_url = f"{prefix}/login"
-        add_pages(
-            self,
-            self.app,
-            prefix=prefix,
-            layout=layout,
-            redirect_to=redirect_to,
-            signup=signup,
-            signup_message=signup_message,
-            login_limit=login_limit,
-            signup_limit=signup_limit,
-        )
+            self.login_url = f"{options.get('prefix', '')}/login"
+        add_pages(self, self.app, options)
 
-    def add_tokens(
-        self,
-        *,
-        scheme: str = "Bearer",
-        keys: Sequence[JWTKey] | None = None,
-        lifetime: datetime.timedelta = datetime.timedelta(minutes=15),
-        audience: str | None = None,
-        issuer: str | None = None,
-        leeway: float = 0,
-        refresh_lifetime: datetime.timedelta = datetime.timedelta(days=14),
-        api_key_header: str = "X-API-Key",
-    ) -> Tokens:
+    def add_tokens(self, **options: Unpack[TokenOptions]) -> Tokens:
         """Let API clients log in with ``Authorization: <scheme> <token>`` (see
         :class:`~plait.auth.Tokens`)::
 
@@ -206,17 +175,7 @@ class Auth:
 
         if self.tokens is not None:
             raise RuntimeError("Auth.add_tokens() was already called for this app")
-        self.tokens = Tokens(
-            self,
-            scheme=scheme,
-            keys=keys,
-            lifetime=lifetime,
-            audience=audience,
-            issuer=issuer,
-            leeway=leeway,
-            refresh_lifetime=refresh_lifetime,
-            api_key_header=api_key_header,
-        )
+        self.tokens = Tokens(self, **options)
         tokens = self.tokens
         self.app.on_startup(lambda: tokens.exempt_from_csrf(self.app))
         return tokens

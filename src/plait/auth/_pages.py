@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypedDict
 
 import sqlalchemy as sa
 from msgspec import Meta
@@ -22,7 +22,14 @@ from plait.templates import Templates
 if TYPE_CHECKING:
     from plait.auth._auth import Auth
 
-__all__ = ["LoginForm", "SignUpForm", "add_pages", "csrf_ready", "templates_ready"]
+__all__ = [
+    "LoginForm",
+    "PageOptions",
+    "SignUpForm",
+    "add_pages",
+    "csrf_ready",
+    "templates_ready",
+]
 
 _USERNAME_HELP = "150 characters or fewer. Letters, digits and @/./+/-/_ only."
 _WRONG_LOGIN = (
@@ -76,22 +83,37 @@ class SignUpForm(forms.Form):
         return not problems
 
 
-def add_pages(
-    auth: Auth,
-    app: App,
-    *,
-    prefix: str,
-    layout: str,
-    redirect_to: str,
-    signup: bool,
-    signup_message: str,
-    login_limit: str | None,
-    signup_limit: str | None,
-) -> None:
+class PageOptions(TypedDict, total=False):
+    """The options of :meth:`Auth.add_pages <plait.auth.Auth.add_pages>`, listed once.
+
+    ``prefix`` (``""``) goes before ``/login``, ``/logout`` and ``/signup``; the pages extend
+    ``layout`` (``"auth/base.html"``); a log-in goes on to ``redirect_to`` (``"/"``);
+    ``signup`` (``True``) adds the sign-up page, which flashes ``signup_message``;
+    ``login_limit`` (``"5/minute"``) and ``signup_limit`` (``"10/hour"``) rate-limit the
+    POSTs per client address (``None``: no limit).
+    """
+
+    prefix: str
+    layout: str
+    redirect_to: str
+    signup: bool
+    signup_message: str
+    login_limit: str | None
+    signup_limit: str | None
+
+
+def add_pages(auth: Auth, app: App, options: PageOptions) -> None:
     """Add ``/login``, ``/logout`` and (with ``signup``) ``/signup`` under ``prefix``."""
+    unknown = options.keys() - PageOptions.__optional_keys__
+    if unknown:
+        raise TypeError(f"unknown page options: {', '.join(sorted(unknown))}")
+    prefix = options.get("prefix", "")
+    layout = options.get("layout", "auth/base.html")
+    redirect_to = options.get("redirect_to", "/")
+    signup_message = options.get("signup_message", "Account created, please log in.")
     ensure_limiter(app)
-    login_rule = attempt_rule(login_limit, "plait.auth.login")
-    signup_rule = attempt_rule(signup_limit, "plait.auth.signup")
+    login_rule = attempt_rule(options.get("login_limit", "5/minute"), "plait.auth.login")
+    signup_rule = attempt_rule(options.get("signup_limit", "10/hour"), "plait.auth.signup")
 
     def render(request: Request, name: str, form: forms.Form, status: int) -> HTMLResponse:
         context = {"form": form, "layout": layout}
@@ -137,11 +159,11 @@ def add_pages(
         return render(request, "auth/signup.html", form, 200)
 
     both = ("GET", "POST")
-    options: dict[str, Any] = {"include_in_schema": False}
-    app.add_route(f"{prefix}/login", login_page, methods=both, name="login", **options)
-    app.add_route(f"{prefix}/logout", logout_page, methods=("POST",), name="logout", **options)
-    if signup:
-        app.add_route(f"{prefix}/signup", signup_page, methods=both, name="signup", **options)
+    hidden: dict[str, Any] = {"include_in_schema": False}
+    app.add_route(f"{prefix}/login", login_page, methods=both, name="login", **hidden)
+    app.add_route(f"{prefix}/logout", logout_page, methods=("POST",), name="logout", **hidden)
+    if options.get("signup", True):
+        app.add_route(f"{prefix}/signup", signup_page, methods=both, name="signup", **hidden)
     app.on_startup(lambda: templates_ready(app))
     app.on_startup(lambda: csrf_ready(app))
 

@@ -17,7 +17,20 @@ _NO_PERMISSION = "You do not have permission to perform this action."
 """Django REST framework's words for a 403."""
 
 
-class require_scopes:
+class _Requirement:
+    """What both dependencies share: a login (in OpenAPI: the app's login schemes), and a
+    repr naming what they require."""
+
+    _required: tuple[str, ...]
+
+    def openapi_security_alternatives(self, app: App) -> list[tuple[str, dict[str, Any]]]:
+        return login_alternatives(app)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}{self._required!r}"
+
+
+class require_scopes(_Requirement):
     """A logged-in user whose credential grants every one of ``scopes``::
 
         @app.post("/articles")
@@ -35,7 +48,7 @@ class require_scopes:
     def __init__(self, *scopes: str) -> None:
         if not scopes or any(not s or " " in s for s in scopes):
             raise ValueError(f"require_scopes needs scope names without spaces: {scopes!r}")
-        self.scopes = tuple(scopes)
+        self.scopes = self._required = tuple(scopes)
 
     async def __call__(self, request: Request, user: LoginRequired) -> User:
         credentials = credentials_of(request)
@@ -54,18 +67,12 @@ class require_scopes:
             )
         return user
 
-    def openapi_security_alternatives(self, app: App) -> list[tuple[str, dict[str, Any]]]:
-        return login_alternatives(app)
-
     @property
     def openapi_scopes(self) -> list[str]:
         return list(self.scopes)
 
-    def __repr__(self) -> str:
-        return f"require_scopes{self.scopes!r}"
 
-
-class require_perm:
+class require_perm(_Requirement):
     """A logged-in user with every one of ``perms`` (Django's ``"app_label.codename"``
     names, checked as :func:`~plait.auth.has_perm` does: directly, through groups, or as a
     superuser)::
@@ -81,7 +88,7 @@ class require_perm:
     def __init__(self, *perms: str) -> None:
         if not perms or any(perm.count(".") < 1 for perm in perms):
             raise ValueError(f"permissions are named 'app_label.codename': {perms!r}")
-        self.perms = tuple(perms)
+        self.perms = self._required = tuple(perms)
 
     async def __call__(self, request: Request, user: LoginRequired) -> User:
         async with auth_of(request).db.session() as session:
@@ -90,12 +97,6 @@ class require_perm:
                     raise HTTPException(403, _NO_PERMISSION, extra={"required_perm": perm})
         return user
 
-    def openapi_security_alternatives(self, app: App) -> list[tuple[str, dict[str, Any]]]:
-        return login_alternatives(app)
-
     @property
     def openapi_roles(self) -> list[str]:
         return list(self.perms)
-
-    def __repr__(self) -> str:
-        return f"require_perm{self.perms!r}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import hmac
 from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 import msgspec
 import sqlalchemy as sa
@@ -30,6 +31,8 @@ __all__ = [
     "rotate_refresh",
     "split_scopes",
 ]
+
+StoredT = TypeVar("StoredT", Token, APIKey)
 
 LAST_USED_EVERY = datetime.timedelta(minutes=1)
 """``last_used_at`` is written at most this often per token (not one write per request)."""
@@ -62,6 +65,30 @@ def _expiry(lifetime: datetime.timedelta | None) -> datetime.datetime | None:
     return now() + lifetime if lifetime is not None else None
 
 
+async def _add(
+    session: AsyncSession,
+    model: type[StoredT],
+    user: User,
+    secret: str,
+    name: str,
+    scopes: Iterable[str] | None,
+    lifetime: datetime.timedelta | None,
+    **columns: Any,
+) -> StoredT:
+    """Store a new token or API key of ``user``: the digest of ``secret``, never itself."""
+    row = model(
+        user_id=user.id,
+        name=name,
+        digest=digest(secret),
+        scopes=join_scopes(scopes),
+        expires_at=_expiry(lifetime),
+        **columns,
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
 async def _active_user(session: AsyncSession, user_id: int) -> User:
     user = await session.get(User, user_id)
     if user is None or not user.is_active:
@@ -81,16 +108,7 @@ async def create_token(
     lifetime: datetime.timedelta | None,
 ) -> tuple[str, Token]:
     secret = new_secret()
-    row = Token(
-        user_id=user.id,
-        name=name,
-        digest=digest(secret),
-        scopes=join_scopes(scopes),
-        expires_at=_expiry(lifetime),
-    )
-    session.add(row)
-    await session.flush()
-    return secret, row
+    return secret, await _add(session, Token, user, secret, name, scopes, lifetime)
 
 
 async def _touch(session: AsyncSession, row: Token | APIKey) -> None:
@@ -197,16 +215,7 @@ async def create_api_key(
 ) -> tuple[str, APIKey]:
     prefix = new_secret()[:8].replace("-", "x").replace("_", "y")
     secret = new_secret()
-    row = APIKey(
-        user_id=user.id,
-        name=name,
-        prefix=prefix,
-        digest=digest(secret),
-        scopes=join_scopes(scopes),
-        expires_at=_expiry(lifetime),
-    )
-    session.add(row)
-    await session.flush()
+    row = await _add(session, APIKey, user, secret, name, scopes, lifetime, prefix=prefix)
     return f"{prefix}.{secret}", row
 
 

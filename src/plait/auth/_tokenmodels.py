@@ -32,22 +32,30 @@ def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-class Token(Model):
+class _Credential:
+    """The columns a token and an API key share: an id, whose it is and its name first, then
+    when it was made, expires (``None``: never) and was last used."""
+
+    id: Mapped[int] = mapped_column(primary_key=True, sort_order=-1)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("auth_user.id", ondelete="CASCADE"), index=True, sort_order=-1
+    )
+    name: Mapped[str] = mapped_column(String(100), default="", sort_order=-1)
+    created_at: Mapped[datetime.datetime] = mapped_column(default=now)
+    expires_at: Mapped[datetime.datetime | None] = mapped_column(default=None)
+    last_used_at: Mapped[datetime.datetime | None] = mapped_column(default=None)
+
+
+class Token(_Credential, Model):
     """An opaque access token (``auth_token``): random, stored hashed, revocable, with an
     optional expiry and the time it was last used. Made by :meth:`Tokens.create_token`."""
 
     __tablename__ = "auth_token"
     __schema_options__ = SchemaOptions(exclude=("digest",))
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("auth_user.id", ondelete="CASCADE"), index=True)
-    name: Mapped[str] = mapped_column(String(100), default="")
     digest: Mapped[str] = mapped_column(String(64), unique=True)
     scopes: Mapped[str] = mapped_column(String(1000), default="")
     """Space-separated; empty: all its user may do."""
-    created_at: Mapped[datetime.datetime] = mapped_column(default=now)
-    expires_at: Mapped[datetime.datetime | None] = mapped_column(default=None)
-    last_used_at: Mapped[datetime.datetime | None] = mapped_column(default=None)
 
     def __repr__(self) -> str:
         return f"<Token {self.id} {self.name!r} of user {self.user_id}>"
@@ -76,23 +84,17 @@ class RefreshToken(Model):
         return f"<RefreshToken {self.id} family {self.family} of user {self.user_id}>"
 
 
-class APIKey(Model):
+class APIKey(_Credential, Model):
     """An API key for a machine client (``auth_api_key``): ``<prefix>.<secret>``, the prefix
     kept in clear (to find and show the key), the secret as a digest, with scopes."""
 
     __tablename__ = "auth_api_key"
     __schema_options__ = SchemaOptions(exclude=("digest",))
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("auth_user.id", ondelete="CASCADE"), index=True)
-    name: Mapped[str] = mapped_column(String(100), default="")
     prefix: Mapped[str] = mapped_column(String(16), unique=True)
     digest: Mapped[str] = mapped_column(String(64))
     scopes: Mapped[str] = mapped_column(String(1000), default="")
     """Space-separated; an API key may do only what its scopes say."""
-    created_at: Mapped[datetime.datetime] = mapped_column(default=now)
-    expires_at: Mapped[datetime.datetime | None] = mapped_column(default=None)
-    last_used_at: Mapped[datetime.datetime | None] = mapped_column(default=None)
 
     def __repr__(self) -> str:
         return f"<APIKey {self.prefix} {self.name!r} of user {self.user_id}>"

@@ -7,7 +7,7 @@ import hmac
 import logging
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, Unpack
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,11 +33,31 @@ from plait.types import Scope
 if TYPE_CHECKING:
     from plait.auth._auth import Auth
 
-__all__ = ["Tokens"]
+__all__ = ["TokenOptions", "Tokens"]
 
 _USER_HASH_CLAIM = "uh"
 logger = logging.getLogger("plait.auth")
 StoredT = TypeVar("StoredT", Token, APIKey)
+
+
+class TokenOptions(TypedDict, total=False):
+    """The options of :class:`Tokens` and :meth:`Auth.add_tokens`, listed once.
+
+    ``scheme`` (``"Bearer"``) names the ``Authorization`` scheme; ``keys`` sign and verify
+    access tokens (default: an HS256 key derived from the ``SECRET_KEY``); ``lifetime``
+    (15 minutes) and ``refresh_lifetime`` (14 days) bound the tokens; ``audience``,
+    ``issuer`` and ``leeway`` (0 seconds) go to the JWT checks; ``api_key_header``
+    (``"X-API-Key"``) carries API keys.
+    """
+
+    scheme: str
+    keys: Sequence[JWTKey] | None
+    lifetime: datetime.timedelta
+    audience: str | None
+    issuer: str | None
+    leeway: float
+    refresh_lifetime: datetime.timedelta
+    api_key_header: str
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:
@@ -74,19 +94,13 @@ class Tokens:
     :func:`~plait.auth.logout` ends every token issued before it.
     """
 
-    def __init__(
-        self,
-        auth: Auth,
-        *,
-        scheme: str = "Bearer",
-        keys: Sequence[JWTKey] | None = None,
-        lifetime: datetime.timedelta = datetime.timedelta(minutes=15),
-        audience: str | None = None,
-        issuer: str | None = None,
-        leeway: float = 0,
-        refresh_lifetime: datetime.timedelta = datetime.timedelta(days=14),
-        api_key_header: str = "X-API-Key",
-    ) -> None:
+    def __init__(self, auth: Auth, **options: Unpack[TokenOptions]) -> None:
+        unknown = options.keys() - TokenOptions.__optional_keys__
+        if unknown:
+            raise TypeError(f"unknown token options: {', '.join(sorted(unknown))}")
+        scheme = options.get("scheme", "Bearer")
+        lifetime = options.get("lifetime", datetime.timedelta(minutes=15))
+        api_key_header = options.get("api_key_header", "X-API-Key")
         if not scheme or not scheme.isascii() or not scheme.replace("-", "").isalnum():
             raise ValueError(f"an Authorization scheme is one word, like 'Bearer': {scheme!r}")
         if lifetime <= datetime.timedelta(0):
@@ -94,11 +108,15 @@ class Tokens:
         self.auth = auth
         self.scheme = scheme
         self._prefix = scheme.lower().encode("latin-1") + b" "
-        if keys is None:
-            keys = [JWTKey.derived(auth.secret)]
-        self.jwt = JWTCodec(keys, audience=audience, issuer=issuer, leeway=leeway)
+        keys = options.get("keys")
+        self.jwt = JWTCodec(
+            [JWTKey.derived(auth.secret)] if keys is None else keys,
+            audience=options.get("audience"),
+            issuer=options.get("issuer"),
+            leeway=options.get("leeway", 0),
+        )
         self.lifetime = lifetime
-        self.refresh_lifetime = refresh_lifetime
+        self.refresh_lifetime = options.get("refresh_lifetime", datetime.timedelta(days=14))
         self.api_key_header = api_key_header
         self._key_header = api_key_header.lower().encode("latin-1")
         self.token_url: str | None = None

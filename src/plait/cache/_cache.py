@@ -247,9 +247,7 @@ class Cache:
                     fresh = await self._fresh(full_key, tp)
                     if fresh is not _MISSING:
                         return fresh
-                    value = await _compute(default)
-                    await self._store(full_key, value, ttl, stale)
-                    return value
+                    return await self._compute_and_store(full_key, default, ttl, stale)
                 finally:
                     await self.backend.delete(lock_key)
             if stale_value is not _MISSING:
@@ -260,6 +258,11 @@ class Cache:
             if fresh is not _MISSING:
                 return fresh
         # The process holding the lock died or is too slow: compute it here after all.
+        return await self._compute_and_store(full_key, default, ttl, stale)
+
+    async def _compute_and_store(
+        self, full_key: str, default: Any, ttl: float | None, stale: float
+    ) -> Any:
         value = await _compute(default)
         await self._store(full_key, value, ttl, stale)
         return value

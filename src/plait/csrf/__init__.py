@@ -12,35 +12,12 @@ Forms carry ``{{ csrf_input() }}`` (plait.templates) or ``csrf_token(request)``;
 the ``X-CSRF-Token`` header. No extra dependency.
 """
 
+from plait.csrf import _middleware
 from plait.csrf._csrf import CSRF, csrf_exempt, csrf_token, rotate_token
-from plait.csrf._middleware import (
-    REASON_BAD_ORIGIN,
-    REASON_BAD_REFERER,
-    REASON_INSECURE_REFERER,
-    REASON_MALFORMED_REFERER,
-    REASON_NO_CSRF_COOKIE,
-    REASON_NO_REFERER,
-    REASON_TOKEN_INCORRECT,
-    REASON_TOKEN_MISSING,
-    CSRFMiddleware,
-    CSRFOptions,
-    FailureHandler,
-)
 
-__all__ = [
-    "CSRF",
-    "REASON_BAD_ORIGIN",
-    "REASON_BAD_REFERER",
-    "REASON_INSECURE_REFERER",
-    "REASON_MALFORMED_REFERER",
-    "REASON_NO_CSRF_COOKIE",
-    "REASON_NO_REFERER",
-    "REASON_TOKEN_INCORRECT",
-    "REASON_TOKEN_MISSING",
-    "CSRFMiddleware",
-    "CSRFOptions",
-    "FailureHandler",
-    "csrf_exempt",
-    "csrf_token",
-    "rotate_token",
-]
+# The middleware, its options type and Django's failure reasons (REASON_*), as asyncio does it.
+from plait.csrf._middleware import *  # noqa: F403
+
+__all__ = ["CSRF"]
+__all__ += _middleware.__all__  # the forms type checkers follow (asyncio's)
+__all__ += ["csrf_exempt", "csrf_token", "rotate_token"]

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from plait._settings import Settings
 from plait.checks import Check, Finding, middleware_options
-from plait.sessions._checks import cookie_secure_finding
+from plait.sessions._checks import cookie_secure_findings
 
 if TYPE_CHECKING:
     from plait._app import App
@@ -16,17 +16,11 @@ __all__ = ["CHECKS"]
 
 
 def _csrf(app: App, settings: Settings) -> Iterator[Finding]:
+    option = "CSRF(app, cookie_secure=True)"
     for options in middleware_options(app, "CSRFMiddleware"):
-        finding = cookie_secure_finding(
-            app,
-            settings,
-            options.get("cookie_secure"),
-            what="CSRF",
-            option="CSRF(app, cookie_secure=True)",
-            id="csrf.W001",
+        yield from cookie_secure_findings(
+            app, settings, options.get("cookie_secure"), "CSRF", option, id="csrf.W001"
         )
-        if finding is not None:
-            yield finding
         plain = [o for o in options.get("trusted_origins", ()) if o.startswith("http://")]
         if plain:
             yield Finding(

@@ -33,7 +33,7 @@ def pending_migrations(db: Database) -> list[str]:
     (all of them for a SQLite file that does not exist yet: nothing is created to find out)."""
     from alembic.script import ScriptDirectory
 
-    from plait.db._migrations import has_migrations, make_config
+    from plait.db.migrations import has_migrations, make_config
 
     if not has_migrations(db.migrations):
         return []
@@ -110,7 +110,7 @@ def _unapplied(app: App, deploy: bool) -> Iterator[Finding]:
         if db.auto_migrate:
             continue
         option = "" if name == "default" else f" --database {name}"
-        from plait.db._migrations import has_migrations  # Alembic loads only when checked
+        from plait.db.migrations import has_migrations  # Alembic loads only when checked
 
         try:
             pending = pending_migrations(db)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from plait._clioptions import app_option
+from plait._clioptions import app_option, path_option
 from plait._progress import Progress
 
 if TYPE_CHECKING:
@@ -32,10 +32,9 @@ def _options(func: F) -> F:
             show_default=True,
             help="Which of the app's databases (Database(app, name=...)).",
         ),
-        click.option(
+        path_option(
             "--directory",
-            type=click.Path(file_okay=False, path_type=Path),
-            default=None,
+            folder=True,
             help="The migrations directory (default: the Database's, ./migrations).",
         ),
     ]
@@ -100,7 +99,7 @@ def _reporting(job: str | None = None) -> Iterator[None]:
 
 
 def _require_migrations(database: Any, directory: Path | None) -> None:
-    from plait.db._migrations import has_migrations
+    from plait.db.migrations import has_migrations
 
     where = directory or database.migrations
     if not has_migrations(where):
@@ -122,8 +121,8 @@ def makemigrations(
     app_spec: str, app_dir: str, database: str, directory: Path | None, message: str, empty: bool
 ) -> None:
     """Write a migration for the model changes since the last one."""
-    from plait.db._migrations import has_migrations
-    from plait.db._migrations import makemigrations as make
+    from plait.db.migrations import has_migrations
+    from plait.db.migrations import makemigrations as make
 
     target = app_database(app_spec, app_dir, database)
     where = directory or target.migrations
@@ -145,12 +144,12 @@ def _migration_command(name: str, default: str, summary: str, doing: str) -> cli
     def command(
         app_spec: str, app_dir: str, database: str, directory: Path | None, revision: str, sql: bool
     ) -> None:
-        from plait.db import _migrations  # Alembic loads only when a command runs
+        from plait.db import migrations  # Alembic loads only when a command runs
 
         target = app_database(app_spec, app_dir, database)
         _require_migrations(target, directory)
         with _reporting(None if sql else doing):
-            getattr(_migrations, name)(target, revision, directory=directory, sql=sql)
+            getattr(migrations, name)(target, revision, directory=directory, sql=sql)
 
     return command
 
@@ -175,12 +174,12 @@ def _listing_command(name: str, summary: str) -> click.Command:
     def command(
         app_spec: str, app_dir: str, database: str, directory: Path | None, verbose: bool
     ) -> None:
-        from plait.db import _migrations  # Alembic loads only when a command runs
+        from plait.db import migrations  # Alembic loads only when a command runs
 
         target = app_database(app_spec, app_dir, database)
         _require_migrations(target, directory)
         with _reporting():
-            getattr(_migrations, name)(target, directory=directory, verbose=verbose)
+            getattr(migrations, name)(target, directory=directory, verbose=verbose)
 
     return command
 

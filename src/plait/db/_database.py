@@ -306,7 +306,7 @@ class Database:
 
     async def migrate(self) -> None:
         """Bring the schema up to date: apply migrations, or ``create_all`` without any."""
-        from plait.db._migrations import has_migrations, upgrade_async
+        from plait.db.migrations import has_migrations, upgrade_async
 
         if has_migrations(self.migrations):
             await upgrade_async(self, "head")

@@ -19,8 +19,11 @@ inside a transaction as outside one (READ COMMITTED takes a snapshot per stateme
 
 
 def _plain_read(context: Any) -> bool:
-    """Whether the statement about to run is a ``select()`` that neither locks nor writes."""
-    compiled = context.compiled if context is not None else None
+    """Whether the statement about to run is a ``select()`` that neither locks nor writes,
+    read all at once (asyncpg opens a server-side cursor only inside a transaction)."""
+    if context is None or context._is_server_side:
+        return False
+    compiled = context.compiled
     # Driver SQL and text() may write; so may a CTE (INSERT ... RETURNING in a WITH).
     if compiled is None or getattr(compiled, "ctes", None):
         return False
@@ -36,24 +39,34 @@ def install_lazy_begin(engine: Engine) -> None:
     does not need (a one-row read through the ``Session`` dependency wrote three times to
     the socket, the raw asyncpg app once). Here the adapter is put in autocommit for a
     plain ``select()`` while no transaction is open, and back before any other statement
-    (an INSERT, a flush, a ``SAVEPOINT``, ``FOR UPDATE``, text SQL), which then opens the
-    transaction as before; COMMIT and ROLLBACK are sent only if one was opened. Under READ
-    COMMITTED (PostgreSQL's default) each SELECT takes its own snapshot in a transaction
-    too, so a read sees the same rows either way; REPEATABLE READ and SERIALIZABLE keep
-    every read in the transaction. Once a transaction is open, every statement runs in it
-    (the flag is only read when one starts).
+    (an INSERT, a flush, a ``SAVEPOINT``, ``FOR UPDATE``, text SQL, a streamed read),
+    which then opens the transaction as before; COMMIT and ROLLBACK are sent only if one
+    was opened. Under READ COMMITTED (PostgreSQL's default) each SELECT takes its own
+    snapshot in a transaction too, so a read sees the same rows either way; REPEATABLE READ
+    and SERIALIZABLE keep every read in the transaction. Once a transaction is open, every
+    statement runs in it (the flag is only read when one starts).
+
+    PERF: the dialect's ``do_execute`` events, not the engine's ``before_cursor_execute``:
+    any engine-level listener makes every execute, begin, commit and checkin dispatch the
+    engine's other events too (about 50 more Python calls per one-row request).
     """
 
-    @sa.event.listens_for(engine, "before_cursor_execute")
-    def _begin_when_needed(
-        connection: sa.Connection,
-        cursor: Any,
-        statement: str,
-        parameters: Any,
-        context: Any,
-        executemany: bool,
-    ) -> None:
-        adapter: Any = connection.connection.dbapi_connection
-        if getattr(adapter, "_isolation_setting", None) not in _SNAPSHOT_FREE:
-            return
-        adapter.autocommit = _plain_read(context)
+    def decide(cursor: Any, context: Any) -> None:
+        adapter: Any = context.root_connection.connection.dbapi_connection
+        if getattr(adapter, "_isolation_setting", None) in _SNAPSHOT_FREE:
+            adapter.autocommit = _plain_read(context)
+
+    def do_execute(cursor: Any, statement: str, parameters: Any, context: Any) -> None:
+        decide(cursor, context)
+
+    def do_execute_no_params(cursor: Any, statement: str, context: Any) -> None:
+        decide(cursor, context)
+
+    def do_executemany(cursor: Any, statement: str, parameters: Any, context: Any) -> None:
+        adapter: Any = context.root_connection.connection.dbapi_connection
+        if getattr(adapter, "_isolation_setting", None) in _SNAPSHOT_FREE:
+            adapter.autocommit = False  # many rows at once: always a write
+
+    sa.event.listen(engine, "do_execute", do_execute)
+    sa.event.listen(engine, "do_execute_no_params", do_execute_no_params)
+    sa.event.listen(engine, "do_executemany", do_executemany)

@@ -14,9 +14,10 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from plait import Depends, Query, Router
+from plait import Depends, HTTPException, Query, Router
 from plait.db._crud import get_or_404
 from plait.db._pagination import MAX_OFFSET, MAX_PAGE, MAX_PAGE_SIZE, OffsetPage, Page, paginate
+from plait.db._rowreads import row_columns
 from plait.db._schemas import apply, load_options, model_schema, schema_field_type
 from plait.db._session import get_session
 
@@ -162,6 +163,7 @@ def crud_router(
         query = query.options(*options)
         return (await db.scalars(query.execution_options(populate_existing=True))).one()
 
+    rows = row_columns(model, read) if not options else None
     if pagination not in ("page", "offset"):
         raise ValueError(f"crud_router: pagination is 'page' or 'offset', not {pagination!r}")
     if "list" in operations:
@@ -175,6 +177,7 @@ def crud_router(
             prefix,
             model,
             read,
+            rows,
             Session,
             filters,
             columns,
@@ -191,9 +194,16 @@ def crud_router(
     not_found = {404: f"No {name} with this {pk_name}", 503: _UNAVAILABLE}
 
     if "get" in operations:
+        by_key = None if rows is None else sa.select(*rows).where(pk_column == sa.bindparam("pk"))
 
         async def get_one(**kw: Any) -> Any:
-            return await get_or_404(kw["session"], model, kw[pk_name], options=options)
+            if by_key is None:
+                return await get_or_404(kw["session"], model, kw[pk_name], options=options)
+            # A row, converted to ``read`` on the way out like an ORM object.
+            row = (await kw["session"].execute(by_key, {"pk": kw[pk_name]})).first()
+            if row is None:
+                raise HTTPException(404, f"{name} {kw[pk_name]!r} not found")
+            return row
 
         router.add_route(
             pk_path,
@@ -357,6 +367,7 @@ def _list_endpoint(
     prefix: str,
     model: type,
     read: type[msgspec.Struct],
+    rows: list[sa.ColumnElement[Any]] | None,
     session_type: Any,
     filters: list[str],
     columns: dict[str, sa.Column[Any]],
@@ -389,21 +400,29 @@ def _list_endpoint(
         # No value means no filter: the default (None) is used as is, never validated.
         described: Any = Annotated[field_type, Query(description=f"Only rows whose {key} is this.")]
         params.append((key, described, None))
-    pk_attr = getattr(model, pk_name)
+    # Rows when the schema is flat (converted to ``read`` on the way out), else ORM objects.
+    mapper: sa.orm.Mapper[Any] = sa.inspect(model)
+    attrs = {
+        prop.key: getattr(model, prop.key) if rows is None else prop.columns[0]
+        for prop in mapper.column_attrs
+    }
+    selected: sa.Select[Any] = (
+        sa.select(model).options(*options) if rows is None else sa.select(*rows)
+    )
 
     async def list_all(**kw: Any) -> Any:
-        query: sa.Select[Any] = sa.select(model).options(*options)
+        query = selected
         for key in filters:
             value = kw[key]
             if value is not None:
-                query = query.where(getattr(model, key) == value)
+                query = query.where(attrs[key] == value)
         sort = kw["sort"]
         order = []
         if sort:
-            attr = getattr(model, sort.lstrip("-"))
+            attr = attrs[sort.lstrip("-")]
             order.append(attr.desc() if sort.startswith("-") else attr.asc())
         # The primary key last makes the order total, so pages never overlap.
-        order.append(pk_attr.asc())
+        order.append(attrs[pk_name].asc())
         if pagination == "offset":
             return await paginate(
                 kw["session"],

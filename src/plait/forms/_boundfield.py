@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -22,12 +21,14 @@ KEEP_NOTE = "Leave empty to keep the current value."
 class BoundField:
     """One field of a form with its value and errors; ``{{ field }}`` draws the whole row."""
 
-    __slots__ = ("errors", "form", "spec")
+    __slots__ = ("errors", "form", "keeps", "spec")
 
-    def __init__(self, form: Form, spec: FieldSpec) -> None:
+    def __init__(self, form: Form, spec: FieldSpec, *, keeps: bool = False) -> None:
         self.form = form
-        choices = form._choices.get(spec.name)
-        self.spec = spec if choices is None else dataclasses.replace(spec, choices=choices)
+        self.spec = spec
+        """The field, with the choices the form has for it in this request."""
+        self.keeps = keeps
+        """A write-only field with a stored value: left blank, the value stays."""
         self.errors: list[str] = form.errors.get(spec.name, [])
 
     @property
@@ -51,12 +52,12 @@ class BoundField:
     @property
     def required(self) -> bool:
         """Whether it must be filled in (a write-only field with a stored value need not)."""
-        return self.spec.required and not self.form._keeps(self.spec)
+        return self.spec.required and not self.keeps
 
     @property
     def help_text(self) -> str | None:
         """The help text; a write-only field with a stored value says blank keeps it."""
-        if self.form._keeps(self.spec):
+        if self.keeps:
             return f"{KEEP_NOTE} {self.spec.help}" if self.spec.help else KEEP_NOTE
         return self.spec.help
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -391,16 +392,17 @@ class Form:
             return value
         return None if field.default in (NO_DEFAULT, msgspec.UNSET) else field.default
 
-    @property
-    def visible_fields(self) -> list[BoundField]:
-        """The fields drawn with a label (all but the hidden ones)."""
-        return [field for field in self if field.spec.widget != "hidden"]
-
     def __iter__(self) -> Iterator[BoundField]:
-        return (BoundField(self, spec) for spec in self.fields.values())
+        return (self._bound(spec) for spec in self.fields.values())
 
     def __getitem__(self, name: str) -> BoundField:
-        return BoundField(self, self.fields[name])
+        return self._bound(self.fields[name])
+
+    def _bound(self, spec: FieldSpec) -> BoundField:
+        choices = self._choices.get(spec.name)
+        if choices is not None:
+            spec = dataclasses.replace(spec, choices=choices)
+        return BoundField(self, spec, keeps=self._keeps(spec))
 
     @property
     def enctype(self) -> str:

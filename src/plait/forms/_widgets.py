@@ -86,9 +86,9 @@ def _choices(field: FieldSpec, value: Any) -> Markup:
         )
         for key, label in field.choices or ()
     )
-    # Django's ModelChoiceField: choices read per request start blank until one is picked.
-    blank = field.nullable or (field.source is not None and not chosen)
-    if blank and not field.multiple:
+    # As Django's model forms: a select starts blank until a choice is made, so that the
+    # browser does not pick the first one unasked.
+    if (field.nullable or not chosen) and not field.multiple:
         selected = Markup(" selected") if not chosen else ""
         empty = Markup('<option value=""{}>{}</option>').format(selected, field.blank_label)
         options = empty + options

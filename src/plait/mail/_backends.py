@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import smtplib
 import ssl
@@ -68,6 +69,7 @@ class FileBackend:
         return len(messages)
 
 
+@dataclasses.dataclass(eq=False)
 class SMTPBackend:
     """Sends through an SMTP server with the standard library's ``smtplib`` (in a thread,
     one connection per batch)::
@@ -78,26 +80,18 @@ class SMTPBackend:
     the server's certificate. Errors propagate (``smtplib.SMTPException``, ``OSError``).
     """
 
-    def __init__(
-        self,
-        host: str = "localhost",
-        port: int = 25,
-        *,
-        username: str | None = None,
-        password: str | None = None,
-        use_tls: bool = False,
-        use_ssl: bool = False,
-        timeout: float = 10.0,
-    ) -> None:
-        if use_tls and use_ssl:
+    host: str = "localhost"
+    port: int = 25
+    _: dataclasses.KW_ONLY
+    username: str | None = None
+    password: str | None = dataclasses.field(default=None, repr=False)
+    use_tls: bool = False
+    use_ssl: bool = False
+    timeout: float = 10.0
+
+    def __post_init__(self) -> None:
+        if self.use_tls and self.use_ssl:
             raise ValueError("use_tls (STARTTLS) and use_ssl (implicit TLS) exclude each other")
-        self.host = host
-        self.port = port
-        self.username = username
-        self.password = password
-        self.use_tls = use_tls
-        self.use_ssl = use_ssl
-        self.timeout = timeout
 
     async def send(self, messages: Sequence[EmailMessage]) -> int:
         if not messages:

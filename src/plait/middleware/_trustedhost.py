@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from urllib.parse import quote
 
-from plait._hosts import split_host
+from plait._hosts import AllowedHosts, split_host
 from plait.middleware._headers import get_header, send_plain_text
 from plait.types import ASGIApp, Receive, Scope, Send
 
@@ -20,7 +20,8 @@ class TrustedHostMiddleware:
 
     ``allowed_hosts`` holds exact host names (``"example.com"``) and wildcard
     patterns (``"*.example.com"``, which matches any subdomain but not
-    ``example.com`` itself). ``"*"`` allows every host and is the default, so the
+    ``example.com`` itself; ``".example.com"``, which matches both, as the app's
+    ``ALLOWED_HOSTS`` do). ``"*"`` allows every host and is the default, so the
     middleware does nothing until configured. The port is ignored when matching.
     With ``www_redirect=True`` a request for ``example.com`` is redirected (307) to
     ``www.example.com`` when only the latter is allowed. WebSocket connections with
@@ -38,31 +39,11 @@ class TrustedHostMiddleware:
         allowed_hosts: Sequence[str] = ("*",),
         www_redirect: bool = True,
     ) -> None:
-        if isinstance(allowed_hosts, str):
-            raise TypeError("allowed_hosts must be a sequence of strings, not a single string")
-        exact: set[bytes] = set()
-        suffixes: list[bytes] = []
-        for pattern in allowed_hosts:
-            if pattern == "*":
-                continue
-            if not pattern.isascii():
-                raise ValueError(f"host pattern {pattern!r} must be ASCII (use the xn-- form)")
-            raw = pattern.strip().lower().encode("ascii")
-            if raw.startswith(b"*."):
-                if b"*" in raw[2:] or len(raw) == 2:
-                    raise ValueError(f"invalid host pattern {pattern!r}")
-                suffixes.append(raw[1:])  # "*.example.com" -> ".example.com"
-            elif b"*" in raw or not raw or (b":" in raw and not raw.startswith(b"[")):
-                raise ValueError(
-                    f"invalid host pattern {pattern!r}: use 'example.com', '*.example.com' "
-                    "or '*' (without a port)"
-                )
-            else:
-                exact.add(raw.rstrip(b"."))
         self.app = app
-        self.allow_any = "*" in allowed_hosts
-        self.exact_hosts = frozenset(exact)
-        self.suffixes = tuple(suffixes)
+        self.hosts = AllowedHosts(allowed_hosts)
+        self.allow_any = self.hosts.allow_any
+        self.exact_hosts = self.hosts.exact
+        self.suffixes = self.hosts.suffixes
         self.www_redirect = www_redirect
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -86,7 +67,7 @@ class TrustedHostMiddleware:
 
     def is_allowed(self, host: bytes) -> bool:
         """Return whether a bare host name (no port) matches ``allowed_hosts``."""
-        return host in self.exact_hosts or (bool(self.suffixes) and host.endswith(self.suffixes))
+        return self.hosts.matches(host)
 
     async def redirect(self, scope: Scope, netloc: bytes, send: Send) -> None:
         """Redirect to the same URL on ``netloc`` (307 keeps the method and body)."""

@@ -13,8 +13,8 @@ from typing import IO, TYPE_CHECKING, Any
 
 import msgspec
 
-from plait.observability._routes import route_template
-from plait.types import ASGIApp, Message, Receive, Scope, Send
+from plait.observability._routes import StatusSend, route_template
+from plait.types import ASGIApp, Receive, Scope, Send
 
 if TYPE_CHECKING:
     from plait._app import App
@@ -69,14 +69,8 @@ class AccessLogMiddleware:
         if not isinstance(rid, str):
             rid = uuid.uuid4().hex
         token = _request_id.set(rid)
-        status = 0
+        send_status = StatusSend(send)
         start = time.perf_counter()
-
-        async def send_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
 
         try:
             await self.app(scope, receive, send_status)
@@ -87,7 +81,7 @@ class AccessLogMiddleware:
                 "method": scope["method"],
                 "path": scope["path"],
                 "route": route_template(scope),
-                "status": status or 500,
+                "status": send_status.status or 500,
                 "duration_ms": round((time.perf_counter() - start) * 1000, 3),
                 "client": client[0] if client else None,
             }

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from plait._optional import require
 from plait._responses import Response
-from plait.observability._routes import route_template
-from plait.types import ASGIApp, Message, Receive, Scope, Send
+from plait.observability._routes import StatusSend, route_template
+from plait.types import ASGIApp, Receive, Scope, Send
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
@@ -37,20 +37,15 @@ class MetricsMiddleware:
             await self.app(scope, receive, send)
             return
         metrics = self.metrics
-        status = 500
+        send_status = StatusSend(send)
         start = time.perf_counter()
-
-        async def send_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
 
         metrics._in_flight.inc()
         try:
             await self.app(scope, receive, send_status)
         finally:
             metrics._in_flight.dec()
+            status = send_status.status or 500
             metrics._observe(
                 scope["method"], route_template(scope), status, time.perf_counter() - start
             )

@@ -6,8 +6,8 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from plait._optional import require
-from plait.observability._routes import UNMATCHED, route_template
-from plait.types import ASGIApp, Message, Receive, Scope, Send
+from plait.observability._routes import UNMATCHED, StatusSend, route_template
+from plait.types import ASGIApp, Receive, Scope, Send
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace.export import SpanExporter
@@ -66,13 +66,7 @@ class TracingMiddleware:
         if client:
             attributes["client.address"] = client[0]
         context = self._extract(scope, getter=self._getter)  # type: ignore[arg-type]
-        status = 0
-
-        async def send_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
+        send_status = StatusSend(send)
 
         with self.tracer.start_as_current_span(
             method, context=context, kind=self._server, attributes=attributes
@@ -84,6 +78,7 @@ class TracingMiddleware:
                 if template != UNMATCHED:
                     span.update_name(f"{method} {template}")
                     span.set_attribute("http.route", template)
+                status = send_status.status
                 span.set_attribute("http.response.status_code", status or 500)
                 if not status or status >= 500:
                     span.set_status(self._error)

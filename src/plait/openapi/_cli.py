@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from plait._clioptions import app_options
+from plait._clioptions import app_options, path_option
 from plait._loading import cli_load_app
 from plait.openapi._generator import openapi_schema
 
@@ -16,12 +16,8 @@ __all__ = ["openapi_command"]
 
 @click.command("openapi")
 @app_options
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, writable=True, path_type=Path),
-    default=None,
-    help="Write the document to this file instead of printing it.",
+@path_option(
+    "-o", "--output", writable=True, help="Write the document to this file instead of printing it."
 )
 @click.option("--indent", type=int, default=2, show_default=True, help="JSON indentation.")
 def openapi_command(app_spec: str, app_dir: str, output: Path | None, indent: int) -> None:

@@ -8,6 +8,7 @@ start their UI from a small script of ours (no inline script, so a strict
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from html import escape
 from pathlib import Path
@@ -63,15 +64,13 @@ _REDOC_INIT = """\
 """
 
 
+@dataclasses.dataclass(slots=True, eq=False)
 class Asset:
     """One file served under a docs page's ``static/`` URL."""
 
-    __slots__ = ("body", "media_type", "version")
-
-    def __init__(self, body: bytes, media_type: str, version: str) -> None:
-        self.body = body
-        self.media_type = media_type
-        self.version = version
+    body: bytes
+    media_type: str
+    version: str
 
 
 class AssetStore:

@@ -8,7 +8,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypedDict, TypeVar, Unpack, overload
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from plait.tasks._broker import BrokerBackend
     from plait.tasks._embedded import EmbeddedBackend
 
-__all__ = ["Tasks"]
+__all__ = ["TaskOptions", "Tasks"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 R = TypeVar("R")
@@ -35,12 +35,15 @@ logger = logging.getLogger("plait.tasks")
 _SCHEDULE_KEEP = 3600.0  # seconds a schedule's "ran in this slot" row is kept
 
 
-class _Default:
-    def __repr__(self) -> str:
-        return "the Tasks' timeout"
+class TaskOptions(TypedDict, total=False):
+    """The options of :meth:`Tasks.task`, listed once for its forms (see there)."""
 
-
-_DEFAULT = _Default()
+    name: str | None
+    retries: int
+    timeout: float | timedelta | None
+    backoff: float | None
+    cron: str | None
+    every: float | timedelta | None
 
 
 def _check_cron(cron: str) -> None:
@@ -238,30 +241,10 @@ class Tasks:
     def task(self, func: Callable[..., R], /) -> Task[R]: ...
 
     @overload
-    def task(
-        self,
-        func: None = None,
-        /,
-        *,
-        name: str | None = None,
-        retries: int = 0,
-        timeout: float | timedelta | _Default | None = _DEFAULT,
-        backoff: float | None = None,
-        cron: str | None = None,
-        every: float | timedelta | None = None,
-    ) -> _TaskDecorator: ...
+    def task(self, func: None = None, /, **options: Unpack[TaskOptions]) -> _TaskDecorator: ...
 
     def task(
-        self,
-        func: Callable[..., Any] | None = None,
-        /,
-        *,
-        name: str | None = None,
-        retries: int = 0,
-        timeout: float | timedelta | _Default | None = _DEFAULT,
-        backoff: float | None = None,
-        cron: str | None = None,
-        every: float | timedelta | None = None,
+        self, func: Callable[..., Any] | None = None, /, **options: Unpack[TaskOptions]
     ) -> Any:
         """Make a function (async, or sync: run in a thread) a task.
 
@@ -271,9 +254,13 @@ class Tasks:
         ``every=30`` (seconds) run it on a schedule (``plait beat`` with a broker, the
         app itself when embedded). ``name`` defaults to ``module.function``.
         """
+        unknown = options.keys() - TaskOptions.__optional_keys__
+        if unknown:
+            raise TypeError(f"unknown task options: {', '.join(sorted(unknown))}")
+        cron, every = options.get("cron"), options.get("every")
 
         def decorate(func: Callable[..., Any]) -> Task[Any]:
-            task_name = name or f"{func.__module__}.{func.__qualname__}"
+            task_name = options.get("name") or f"{func.__module__}.{func.__qualname__}"
             if task_name in self.registry:
                 raise ValueError(f"A task named {task_name!r} exists already")
             schedule = None
@@ -291,9 +278,9 @@ class Tasks:
                 self,
                 func,
                 name=task_name,
-                retries=retries,
-                timeout=self.default_timeout if isinstance(timeout, _Default) else timeout,
-                backoff=backoff,
+                retries=options.get("retries", 0),
+                timeout=options.get("timeout", self.default_timeout),
+                backoff=options.get("backoff"),
                 schedule=schedule,
             )
             if schedule is not None and new.signature.parameters:
