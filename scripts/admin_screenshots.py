@@ -69,7 +69,7 @@ def shoot(browser: object, url: str) -> None:
     page.click("button[name=_save]")
     page.screenshot(path=str(OUT / "change-form-errors.png"), full_page=True)
     page.goto("/admin/comment/add/")
-    page.click("#id_author_id_search")
+    page.click("#id_author_id")
     page.keyboard.type("e")
     page.get_by_role("option", name="eve").wait_for()
     page.keyboard.press("ArrowDown")

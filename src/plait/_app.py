@@ -350,9 +350,9 @@ class App(Router):
         """The ASGI entry point: route an HTTP request to its compiled pipeline
         (:meth:`CompiledRoute.handle <plait._pipeline.CompiledRoute.handle>`).
 
-        ``respond`` (given over RSGI, and behind user middleware) sends the handler's response
-        its own way and returns what is left to await, if anything. Without it, a request
-        that is not HTTP, or meets middleware, goes through :meth:`_enter`.
+        ``respond`` (a :class:`~plait._pipeline.Responder`, given over RSGI and behind user
+        middleware) sends the response its own way. Without it, a request that is not HTTP,
+        or meets middleware, goes through :meth:`_enter`.
         """
         # PERF: a plain method that returns the coroutine to await: on a bare app, HTTP is
         # routed here and the compiled route's handle() is the one coroutine of a request
@@ -387,11 +387,13 @@ class App(Router):
             return self._not_allowed(leaf.allow, scope, receive, send, respond)
         return compiled.handle(scope, receive, send, respond, values)
 
-    async def _asgi3(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _asgi3(
+        self, scope: Scope, receive: Receive, send: Send, respond: Responder | None = None
+    ) -> None:
         """What ``app.__call__`` reads as: a coroutine function serving as :meth:`__call__`
         does, for the servers that tell ASGI 3 from ASGI 2 or WSGI by
         ``iscoroutinefunction(app.__call__)`` (uvicorn, hypercorn, asgiref)."""
-        await self(scope, receive, send)
+        await self(scope, receive, send, respond)
 
     async def _not_allowed(
         self, allow: str, scope: Scope, receive: Receive, send: Send, respond: Responder | None

@@ -354,6 +354,14 @@ class _Invoker:
     def __init__(self, plan: CallPlan, index: dict[int, int], allow_generators: bool) -> None:
         self.func = plan.func
         self.kind = _kind(plan.func)
+        # PERF: the context-manager factory of a generator dependency is built once, not per
+        # request (``asynccontextmanager`` copies the function's metadata with
+        # ``functools.wraps``: ~17 Python calls a request).
+        self.manager: Callable[..., Any] | None = None
+        if self.kind == "asyncgen":
+            self.manager = contextlib.asynccontextmanager(plan.func)
+        elif self.kind == "gen":
+            self.manager = contextlib.contextmanager(plan.func)
         if self.kind in ("gen", "asyncgen") and not allow_generators:
             raise SignatureError(
                 f"{describe(plan.func)} is a generator: only dependencies may yield (to clean up)"
@@ -387,11 +395,10 @@ class _Invoker:
             return await run_in_threadpool(self.func, **kwargs)
         stack = ctx.function_stack if self.function_scoped else _exit_stack(ctx.conn)
         assert stack is not None
+        assert self.manager is not None
         if kind == "asyncgen":
-            return await stack.enter_async_context(
-                contextlib.asynccontextmanager(self.func)(**kwargs)
-            )
-        manager = contextlib.contextmanager(self.func)(**kwargs)
+            return await stack.enter_async_context(self.manager(**kwargs))
+        manager = self.manager(**kwargs)
         value = await run_in_threadpool(manager.__enter__)
 
         async def close(*exc_info: Any) -> bool | None:

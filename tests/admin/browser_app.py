@@ -63,6 +63,7 @@ async def publish(request: object, session: object, rows: list[Post]) -> str:
 class CommentInline(TabularInline):
     model = Comment
     extra = 1
+    autocomplete_fields = ("author_id",)
 
 
 @admin.register(Post)

@@ -1,8 +1,8 @@
 """Foreign keys too big for a select: search as you type, answered by the related model's
 admin (its ``search_fields``, its ``view`` permission).
 
-The form draws the foreign key as a text input holding the key (usable as it is without
-a script); ``admin.js`` turns it into a combobox whose typing asks
+The form draws the foreign key as a select of the one row it holds (as Django's
+autocomplete); ``admin.js`` turns it into a combobox whose typing asks
 ``{prefix}/<model>/autocomplete/?field=<column>&term=<text>`` through htmx (shipped in the
 package, ``static/htmx``) and lists the rows that answer. A foreign key is searched this way
 when the ModelAdmin lists it in ``autocomplete_fields``, or on its own when the related
@@ -14,19 +14,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from plait import Request, Response
 from plait.admin._options import ModelAdmin, object_label, related_model
 from plait.admin._page_base import Denied
-from plait.admin._queries import column_value, estimate_rows, filtered
+from plait.admin._queries import estimate_rows, filtered
 
 if TYPE_CHECKING:
     from plait.admin._site import Admin
     from plait.admin._views import Views
 
-__all__ = ["RESULTS", "Autocomplete", "autocomplete_target", "autocompleted"]
+__all__ = ["RESULTS", "Autocomplete", "autocomplete_target", "autocompleted", "inline_admin"]
 
 RESULTS = 20
 """Rows listed for one search (the first ones in the related admin's search order)."""
@@ -64,9 +63,20 @@ async def autocompleted(
     return frozenset(chosen)
 
 
+def inline_admin(site: Admin, slug: str) -> ModelAdmin | None:
+    """The ModelAdmin of an inline's model (not registered itself) whose URL segment is
+    ``slug``: its rows' foreign keys ask the autocomplete page too."""
+    for model_admin in site.registry.values():
+        for inline in getattr(model_admin, "inline_instances", ()):
+            if inline.admin.slug == slug:
+                helper: ModelAdmin = inline.admin
+                return helper
+    return None
+
+
 class Autocomplete:
     """``GET {prefix}/<model>/autocomplete/?field=<column>&term=<text>``: the related rows
-    matching ``term`` (or, with ``key=``, the row of that key) as the listbox's options."""
+    matching ``term`` as the listbox's options."""
 
     def __init__(self, site: Admin, views: Views) -> None:
         self.site, self.views = site, views
@@ -76,7 +86,7 @@ class Autocomplete:
             self.views.check_staff(request)
         except Denied as denied:
             return denied.response
-        source = self.site.model_admin(model)
+        source = self.site.model_admin(model) or inline_admin(self.site, model)
         name = request.query_params.get("field", "")
         target = autocomplete_target(self.site, source, name) if source is not None else None
         if source is None or target is None:
@@ -87,31 +97,21 @@ class Autocomplete:
         related = related_model(column, source.model)
         assert related is not None  # autocomplete_target found it
         key_name = related[1]
+        term = request.query_params.get("term", "")[:200]
         async with self.site.db.session() as session:
-            rows = await self._rows(session, target, key_name, request)
+            rows = await _matching(session, target, term)
         options = [(str(getattr(row, key_name)), object_label(row)) for row in rows]
         context = {"options": options, "field": name}
         return self.site.templates.render(
             request, "admin/autocomplete_options.html", context, headers=_HEADERS
         )
 
-    @staticmethod
-    async def _rows(
-        session: AsyncSession, target: ModelAdmin, key_name: str, request: Request
-    ) -> list[Any]:
-        key_text = request.query_params.get("key")
-        if key_text is not None:
-            key = column_value(target, key_name, key_text)
-            if key is None:
-                return []
-            by_key: sa.Select[Any] = sa.select(target.model)
-            by_key = by_key.where(getattr(target.model, key_name) == key)
-            return list(await session.scalars(by_key))
-        term = request.query_params.get("term", "")[:200]
-        query, _ = filtered(target, {"q": term})
-        # The first search field orders the answer: a prefix search on an indexed column
-        # then reads its first rows from the index, however big the table.
-        first = getattr(target.model, target.search_fields[0].removeprefix("^"))
-        key = getattr(target.model, target.pk_name)
-        query = query.order_by(first, key).limit(RESULTS)
-        return list(await session.scalars(query))
+
+async def _matching(session: AsyncSession, target: ModelAdmin, term: str) -> list[Any]:
+    """The first rows of ``target`` whose search fields match ``term``."""
+    query, _ = filtered(target, {"q": term})
+    # The first search field orders the answer: a prefix search on an indexed column then
+    # reads its first rows from the index, however big the table.
+    first = getattr(target.model, target.search_fields[0].removeprefix("^"))
+    key = getattr(target.model, target.pk_name)
+    return list(await session.scalars(query.order_by(first, key).limit(RESULTS)))

@@ -67,15 +67,14 @@ def foreign_key_field(
     plait.forms markers of its annotation. Here a foreign key's control is chosen.
 
     By default a select of ``target``'s rows, read per request (``forms.Choices``), which
-    refuses a key that is not among them. ``searched`` as you type (a big table), a text
-    input holding the key, which ``admin.js`` turns into a combobox asking the admin's
-    autocomplete page (its address relative to the admin's index, ``<body
-    data-admin-url>``); its only choice is then the row it holds (:func:`bind`).
+    refuses a key that is not among them. ``searched`` as you type (a big table), as
+    Django's autocomplete: a select of the one row it holds (:func:`bind`), which
+    ``admin.js`` turns into a combobox asking the admin's autocomplete page (its address
+    relative to the admin's index, ``<body data-admin-url>``).
     """
     if searched:
         url = f"{model_admin.slug}/autocomplete/?field={name}"
-        widget = forms.Widget("text", **{"data-autocomplete": url, "autocomplete": "off"})
-        return (_choices(target, key), widget)
+        return (_choices(target, key), forms.Widget("select", **{"data-autocomplete": url}))
     return (_choices(target, key), forms.Widget("select"))
 
 

@@ -35,7 +35,9 @@ class InlineModelAdmin:
             inlines = (CommentInline,)
 
     ``fk_name`` names the foreign-key column when ``model`` has several to the parent;
-    ``exclude`` leaves columns out; ``extra`` blank rows are offered for new ones.
+    ``exclude`` leaves columns out; ``extra`` blank rows are offered for new ones;
+    ``autocomplete_fields`` and ``autocomplete_above`` say which foreign keys are searched
+    as you type, as on a ``ModelAdmin``.
     """
 
     model: ClassVar[type]
@@ -43,10 +45,14 @@ class InlineModelAdmin:
     exclude: ClassVar[Sequence[str]] = ()
     extra: ClassVar[int] = 1
     style: ClassVar[str] = "tabular"
+    autocomplete_fields: ClassVar[Sequence[str]] = ()
+    autocomplete_above: ClassVar[int | None] = 1000
 
     def __init__(self, parent: ModelAdmin) -> None:
         model = self.model
         helper = _helper(model)  # the inline model's columns, labels and form fields
+        helper.autocomplete_fields = self.autocomplete_fields
+        helper.autocomplete_above = self.autocomplete_above
         self.admin = helper
         parent_table: Any = sa.inspect(parent.model).local_table
         candidates = [
@@ -64,12 +70,25 @@ class InlineModelAdmin:
         self.fk = candidates[0]
         self.parent = parent
         self.prefix = helper.slug
-        skipped = (self.fk, *self.exclude)
+        self._skipped = (self.fk, *self.exclude)
         self.forms: dict[str, ModelForm] = {
-            page: model_form(helper, page, exclude=skipped) for page in ("add", "change")
+            page: model_form(helper, page, exclude=self._skipped) for page in ("add", "change")
         }
         """The form of a new row (``add``) and of a stored one (``change``): plait.forms
         forms, one per row, named ``{prefix}-{index}-{field}``."""
+        self._searched: dict[tuple[str, frozenset[str]], ModelForm] = {}
+
+    def form(self, page: str, searched: frozenset[str]) -> ModelForm:
+        """:attr:`forms` ``[page]``, with the foreign keys ``searched`` as you type."""
+        if not searched:
+            return self.forms[page]
+        key = (page, searched)
+        if key not in self._searched:
+            kind: Any = page
+            self._searched[key] = model_form(
+                self.admin, kind, exclude=self._skipped, searched=searched
+            )
+        return self._searched[key]
 
     async def rows(self, session: AsyncSession, parent_key: Any) -> list[Any]:
         """The rows that refer to the parent, in key order."""
@@ -114,6 +133,8 @@ class InlineRows:
     errors: bool = False
     choices: dict[str, dict[str, list[tuple[str, str]]]] = field(default_factory=dict)
     """The rows' per-request choices by page (``add``/``change``), read once."""
+    searched: frozenset[str] = frozenset()
+    """The foreign keys searched as you type in this request (big related tables)."""
 
     def view(self) -> dict[str, Any]:
         """The template's view of this inline."""
@@ -134,7 +155,7 @@ async def _form(
 ) -> forms.Form:
     """The form of one row: a stored row (``obj``) or a new one (its columns' defaults)."""
     page = "change" if obj is not None else "add"
-    spec = state.inline.forms[page]
+    spec = state.inline.form(page, state.searched)
     if page not in state.choices:  # read once for all the rows
         state.choices[page] = await choices_of(spec, session)
     initial = obj if obj is not None else initial_values(state.inline.admin, spec)
@@ -181,7 +202,7 @@ async def inline_rows(
         elif not form.is_valid():
             state.errors = True
         else:
-            spec = inline.forms["change" if obj is not None else "add"]
+            spec = inline.form("change" if obj is not None else "add", state.searched)
             values = to_save(spec, form, change=obj is not None)
             if obj is None or values:
                 state.writes.append(("add" if obj is None else "change", obj, values))

@@ -99,6 +99,8 @@ class ChangeFormPage(PageBase):
             if not await can("view"):
                 continue
             state = InlineRows(inline, await can("add"), await can("change"), await can("delete"))
+            names = list(inline.forms["add"].related)
+            state.searched = await autocompleted(self.site, session, inline.admin, names)
             await inline_rows(state, session, parent_key, data)
             states.append(state)
         return states

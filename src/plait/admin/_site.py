@@ -182,7 +182,8 @@ class Admin:
             "csrf" in cls.__name__.lower() for cls, _ in self.app.user_middleware
         ):
             raise RuntimeError(_CSRF_MISSING)
-        for model_admin in self.registry.values():
+        helpers = [i.admin for m in self.registry.values() for i in m.inline_instances]
+        for model_admin in [*self.registry.values(), *helpers]:
             for name in model_admin.autocomplete_fields:
                 if autocomplete_target(self, model_admin, name) is None:
                     raise RuntimeError(

@@ -17,57 +17,62 @@
   });
 })();
 
-// Foreign keys searched as you type. The page draws a text input holding the related row's
-// key (usable as it is without scripts); here it becomes a combobox: typing asks the admin
-// through htmx (hx-get, answered with <li role="option"> rows), the arrow keys move through
-// the answers, Enter or a click picks one, Escape closes the list.
+// Foreign keys searched as you type. The page draws a select holding only the chosen row
+// (as Django's autocomplete); here it becomes a combobox: typing asks the admin through htmx
+// (hx-get, answered with <li role="option"> rows), the arrow keys move through the answers,
+// Enter or a click picks one, Escape closes the list.
 (function () {
   "use strict";
   if (!window.htmx) { return; }
-  // The input names the page relative to the admin's index (<body data-admin-url>).
+  // The select names the page relative to the admin's index (<body data-admin-url>).
   var root = new URL(document.body.getAttribute("data-admin-url") || "", window.location.href);
-  document.querySelectorAll("input[data-autocomplete]").forEach(function (keyInput) {
-    var url = new URL(keyInput.getAttribute("data-autocomplete"), root).href;
+  document.querySelectorAll("select[data-autocomplete]").forEach(function (select) {
+    var url = new URL(select.getAttribute("data-autocomplete"), root).href;
+    var current = select.selectedIndex >= 0 ? select.options[select.selectedIndex] : null;
+    var keyInput = document.createElement("input");
     var wrap = document.createElement("div");
     var box = document.createElement("input");
     var list = document.createElement("ul");
-    var label = keyInput.id ? document.querySelector('label[for="' + keyInput.id + '"]') : null;
-    var chosen = "";
+    var label = select.id ? document.querySelector('label[for="' + select.id + '"]') : null;
+    var chosen = current && current.value ? current.textContent : "";
     var active = -1;
 
+    keyInput.type = "hidden";
+    keyInput.name = select.name;
+    keyInput.value = select.value;
     wrap.className = "autocomplete";
     box.type = "text";
-    box.id = keyInput.id + "_search";
+    box.id = select.id;  // the field's label points at the box
+    box.value = chosen;
     // A form attribute naming no form: the search text is never sent with the form itself.
-    box.setAttribute("form", box.id + "_none");
+    box.setAttribute("form", select.id + "_none");
     box.name = "term";
     box.autocomplete = "off";
     box.setAttribute("role", "combobox");
     box.setAttribute("aria-autocomplete", "list");
     box.setAttribute("aria-expanded", "false");
-    box.setAttribute("aria-controls", keyInput.id + "_listbox");
-    box.required = keyInput.required;
-    ["aria-describedby", "aria-invalid"].forEach(function (name) {
-      if (keyInput.hasAttribute(name)) { box.setAttribute(name, keyInput.getAttribute(name)); }
+    box.setAttribute("aria-controls", select.id + "_listbox");
+    box.required = select.required;
+    var copied = ["aria-describedby", "aria-invalid", "aria-label", "aria-labelledby"];
+    copied.forEach(function (name) {
+      if (select.hasAttribute(name)) { box.setAttribute(name, select.getAttribute(name)); }
     });
     box.setAttribute("hx-get", url);
     box.setAttribute("hx-trigger", "input changed delay:250ms, open");
-    box.setAttribute("hx-target", "#" + keyInput.id + "_listbox");
+    box.setAttribute("hx-target", "#" + select.id + "_listbox");
     box.setAttribute("hx-swap", "innerHTML");
     box.setAttribute("hx-sync", "this:replace");
-    list.id = keyInput.id + "_listbox";
+    list.id = select.id + "_listbox";
     list.setAttribute("role", "listbox");
     if (label) {
-      label.htmlFor = box.id;
-      if (!label.id) { label.id = keyInput.id + "_label"; }
+      if (!label.id) { label.id = select.id + "_label"; }
       list.setAttribute("aria-labelledby", label.id);
     }
     list.hidden = true;
-    keyInput.type = "hidden";
-    keyInput.parentNode.insertBefore(wrap, keyInput);
     wrap.appendChild(keyInput);
     wrap.appendChild(box);
     wrap.appendChild(list);
+    select.replaceWith(wrap);
 
     var options = function () {
       return Array.prototype.filter.call(list.querySelectorAll('[role="option"]'), function (o) {
@@ -131,15 +136,6 @@
         box.value = chosen;  // typed but not picked: the choice stays
       }
     });
-    if (keyInput.value) {  // the current row's name
-      fetch(url + "&key=" + encodeURIComponent(keyInput.value), { credentials: "same-origin" })
-        .then(function (response) { return response.text(); })
-        .then(function (html) {
-          var found = new DOMParser().parseFromString("<ul>" + html + "</ul>", "text/html")
-            .querySelector('[role="option"][data-value]');
-          if (found && box.value === "") { chosen = box.value = found.textContent; }
-        });
-    }
     htmx.process(box);
   });
 })();
