@@ -186,3 +186,8 @@ def test_data_rows_merge_and_their_tables_compare_with_the_raw_app(
     assert "| raw SQL (bare ASGI) | 4.0k |" in text
     assert "| plait.db | 3.0k (0.75) |" in text
     assert "| Django async ORM | 2.0k (0.25) |" in text  # per CPU-second: at half a core
+    assert "Problems" not in text
+    final["data"]["postgres"]["rows"][2]["endpoints"]["related"]["non2xx"] = [7]
+    text = data_markdown(final)  # wrk counts error answers as requests: the cell says so
+    assert "| Django async ORM | 1.0k (0.25) ⚠ |" in text
+    assert "- Django async ORM (PostgreSQL, uvicorn) related: 7 non-2xx answers" in text

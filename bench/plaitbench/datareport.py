@@ -55,15 +55,18 @@ def _table(rows: list[dict[str, Any]], server: str, metric: str) -> list[str]:
             cell = _fmt_rps(mine)
             if mine and ref and row is not bare:
                 cell += f" ({mine / ref:.2f})"
+            if sum(row["endpoints"].get(endpoint, {}).get("non2xx", [])):
+                cell += " ⚠"  # errors counted in: see the problems under the tables
             cells.append(cell)
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
 
-def _problems(rows: list[dict[str, Any]]) -> list[str]:
+def _problems(database: str, rows: list[dict[str, Any]]) -> list[str]:
     found = []
     for row in rows:
-        label = f"{APP_LABELS.get(row['framework'], row['framework'])} ({row['server']})"
+        app = APP_LABELS.get(row["framework"], row["framework"])
+        label = f"{app} ({DATABASE_LABELS[database].split(' (')[0]}, {row['server']})"
         if row.get("error"):
             found.append(f"- {label}: {row['error']}")
         for name, data in row["endpoints"].items():
@@ -72,7 +75,7 @@ def _problems(rows: list[dict[str, Any]]) -> list[str]:
             bad = sum(data.get("non2xx", [])) + sum(data.get("socket_errors", []))
             if bad:
                 found.append(f"- {label} {name}: {bad} non-2xx answers or socket errors")
-    return ["Problems seen during the run:", "", *found, ""] if found else []
+    return found
 
 
 def data_markdown(results: dict[str, Any]) -> str:
@@ -96,13 +99,16 @@ def data_markdown(results: dict[str, Any]) -> str:
         "![The data path: requests per CPU-second](benchmarks-datapath.png)",
         "",
     ]
+    problems = []
     for database in _databases(results):
         rows = results["data"][database]["rows"]
         for server in dict.fromkeys(row["server"] for row in rows):
             for metric, (_, unit) in METRICS.items():
                 lines += [f"**{DATABASE_LABELS[database]}, {server}**: {unit}", ""]
                 lines += [*_table(rows, server, metric), ""]
-        lines += _problems(rows)
+        problems += _problems(database, rows)
+    if problems:  # wrk counts an error answer as a request: ⚠ marks those cells
+        lines += ["Problems seen during the run (⚠ in the tables):", "", *problems, ""]
     return "\n".join(lines).rstrip() + "\n"
 
 

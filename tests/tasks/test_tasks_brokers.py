@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pytest
 from tasks_app import TasksApp
-from tasks_helpers import query, wait_for
+from tasks_helpers import Processes, delete_queue, query, require_broker, wait_for
 
-from conftest import Processes, _delete_queue, require_broker
 from plait.testing import AsyncTestClient, TestClient
 
 pytestmark = [pytest.mark.postgres]
@@ -52,7 +51,7 @@ def deployment(
             yield Deployment(tasks_database, made, client, processes, env)
     finally:
         processes.stop_all()
-        asyncio.run(_delete_queue(url, queue))
+        asyncio.run(delete_queue(url, queue))
 
 
 def effects(database: str, kind: str, prefix: str) -> list[tuple[str, int]]:

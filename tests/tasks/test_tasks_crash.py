@@ -8,9 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tasks_helpers import query, wait_for
-
-from conftest import Processes, free_port
+from tasks_helpers import Processes, free_port, query, wait_for
 
 pytestmark = [pytest.mark.postgres]
 

@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pytest
 from tasks_app import TasksApp
-from tasks_helpers import query, wait_for
+from tasks_helpers import free_port, query, require_broker, wait_for
 
-from conftest import free_port, require_broker
 from plait import App
 from plait.db import Database
 from plait.tasks import Tasks

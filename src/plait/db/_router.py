@@ -27,6 +27,7 @@ Operation = Literal["list", "get", "create", "replace", "update", "delete"]
 _ALL: tuple[Operation, ...] = ("list", "get", "create", "replace", "update", "delete")
 _RESERVED = {"page", "size", "sort", "limit", "offset"}
 _FILTERABLE = (str, int, bool, uuid.UUID, datetime.date, decimal.Decimal, enum.Enum)
+_TAKEN = "A unique value is already taken by another row"
 _UNAVAILABLE = {
     "description": "The database is unavailable; retry after the given delay",
     "headers": {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}},
@@ -192,6 +193,30 @@ def crud_router(
         )
 
     not_found = {404: f"No {name} with this {pk_name}", 503: _UNAVAILABLE}
+    pk_param = (pk_name, pk_type, ...)
+    session_param = ("session", Session, ...)
+
+    def add(
+        method: str,
+        path: str,
+        operation: str,
+        func: Callable[..., Any],
+        params: list[tuple[str, Any, Any]],
+        returns: Any,
+        summary: str,
+        responses: dict[int, Any] | None = None,
+        status_code: int | None = None,
+    ) -> None:
+        """One route of the router: ``{operation}_{table}`` answering ``method`` at ``path``."""
+        router.add_route(
+            path,
+            _handler(f"{operation}_{table}", func, params, returns, summary),
+            methods=[method],
+            status_code=status_code,
+            responses=not_found if responses is None else responses,
+            dependencies=deps,
+            tags=route_tags,
+        )
 
     if "get" in operations:
         by_key = None if rows is None else sa.select(*rows).where(pk_column == sa.bindparam("pk"))
@@ -205,20 +230,7 @@ def crud_router(
                 raise HTTPException(404, f"{name} {kw[pk_name]!r} not found")
             return row
 
-        router.add_route(
-            pk_path,
-            _handler(
-                f"get_{table}",
-                get_one,
-                [(pk_name, pk_type, ...), ("session", Session, ...)],
-                read,
-                f"Get one {name}.",
-            ),
-            methods=["GET"],
-            responses=not_found,
-            dependencies=deps,
-            tags=route_tags,
-        )
+        add("GET", pk_path, "get", get_one, [pk_param, session_param], read, f"Get one {name}.")
 
     if "create" in operations:
 
@@ -229,20 +241,16 @@ def crud_router(
             await db.flush()
             return await reload(db, obj)
 
-        router.add_route(
+        add(
+            "POST",
             prefix,
-            _handler(
-                f"create_{table}",
-                create_one,
-                [("data", create_schema, ...), ("session", Session, ...)],
-                read,
-                f"Create a {name}.",
-            ),
-            methods=["POST"],
+            "create",
+            create_one,
+            [("data", create_schema, ...), session_param],
+            read,
+            f"Create a {name}.",
+            {409: _TAKEN, 503: _UNAVAILABLE},
             status_code=201,
-            responses={409: "A unique value is already taken by another row", 503: _UNAVAILABLE},
-            dependencies=deps,
-            tags=route_tags,
         )
 
     def add_change(method: str, verb: str, schema: Any, replace: bool, summary: str) -> None:
@@ -258,20 +266,8 @@ def crud_router(
             await db.flush()
             return await reload(db, obj)
 
-        router.add_route(
-            pk_path,
-            _handler(
-                f"{verb}_{table}",
-                change_one,
-                [(pk_name, pk_type, ...), ("data", schema, ...), ("session", Session, ...)],
-                read,
-                summary,
-            ),
-            methods=[method],
-            responses={**not_found, 409: "A unique value is already taken by another row"},
-            dependencies=deps,
-            tags=route_tags,
-        )
+        params = [pk_param, ("data", schema, ...), session_param]
+        add(method, pk_path, verb, change_one, params, read, summary, {**not_found, 409: _TAKEN})
 
     if "replace" in operations:
         add_change(
@@ -298,20 +294,16 @@ def crud_router(
             await db.delete(obj)
             await db.flush()
 
-        router.add_route(
+        add(
+            "DELETE",
             pk_path,
-            _handler(
-                f"delete_{table}",
-                delete_one,
-                [(pk_name, pk_type, ...), ("session", Session, ...)],
-                None,
-                f"Delete a {name}.",
-            ),
-            methods=["DELETE"],
+            "delete",
+            delete_one,
+            [pk_param, session_param],
+            None,
+            f"Delete a {name}.",
+            {**not_found, 409: f"Other rows still refer to this {name.lower()}"},
             status_code=204,
-            responses={**not_found, 409: f"Other rows still refer to this {name.lower()}"},
-            dependencies=deps,
-            tags=route_tags,
         )
     return router
 
@@ -410,6 +402,9 @@ def _list_endpoint(
         sa.select(model).options(*options) if rows is None else sa.select(*rows)
     )
 
+    # ``limit`` and ``offset``, or ``page`` and ``size``: the list's query parameters.
+    window_keys = ("limit", "offset") if pagination == "offset" else ("page", "size")
+
     async def list_all(**kw: Any) -> Any:
         query = selected
         for key in filters:
@@ -423,20 +418,9 @@ def _list_endpoint(
             order.append(attr.desc() if sort.startswith("-") else attr.asc())
         # The primary key last makes the order total, so pages never overlap.
         order.append(attrs[pk_name].asc())
-        if pagination == "offset":
-            return await paginate(
-                kw["session"],
-                query.order_by(*order),
-                limit=kw["limit"],
-                offset=kw["offset"],
-                max_size=max_page_size,
-            )
+        window = {key: kw[key] for key in window_keys}
         return await paginate(
-            kw["session"],
-            query.order_by(*order),
-            page=kw["page"],
-            size=kw["size"],
-            max_size=max_page_size,
+            kw["session"], query.order_by(*order), **window, max_size=max_page_size
         )
 
     table = getattr(model, "__tablename__", None) or name.lower()
