@@ -28,9 +28,10 @@ demo: install
 conduit: install
 	$(BIN)/plait run examples/conduit/app.py:app --host 127.0.0.1 --port 8000
 
-## test: install, then run the whole test suite with coverage (extra pytest options: ARGS=...)
+## test: install, then run the whole test suite with coverage, in two processes (pytest-xdist,
+## one test file per process at a time; extra pytest options: ARGS=..., ARGS="-n 0" runs serially)
 test: install
-	$(BIN)/python -m pytest --cov=plait --cov-report=term $(ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadfile --cov=plait --cov-report=term $(ARGS)
 
 ## lint: ruff (lint and format) and mypy --strict
 lint: install

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
+from _services import reset_postgres
 from plait import App, HTTPException
 from plait.db import Database, Model, Session
 from plait.testing import TestClient
@@ -80,6 +81,9 @@ def lazy_app(url: str, **options: Any) -> tuple[App, Database]:
 
 @pytest.fixture
 def url(postgres_server: str) -> Iterator[str]:
+    # The session's database, emptied: another test's create_all() of the whole (shared) model
+    # registry may have made this table already.
+    reset_postgres(postgres_server)
     app, db = lazy_app(postgres_server)
     with TestClient(app):
         db.run(lambda session: session.run_sync(lambda s: LazyBeginNote.__table__.create(s.bind)))

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 schemathesis = pytest.importorskip("schemathesis")
-from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import HealthCheck, given, settings, strategies  # noqa: E402
 from schemathesis.checks import (  # noqa: E402
     content_type_conformance,
     not_a_server_error,
@@ -58,13 +58,25 @@ def _config(max_examples: int) -> Any:
 
 
 schema = schemathesis.openapi.from_asgi("/openapi.json", _load_todo_app(), config=_config(40))
+# One test per operation, each a Hypothesis test of its own (``schema.parametrize()`` folds
+# them into one pytest item, which pytest-xdist reports after the first operation only).
+OPERATIONS = {op.label: op for op in (result.ok() for result in schema.get_all_operations())}
 
 
-@schema.parametrize()  # type: ignore[untyped-decorator]
-@FUZZ_SETTINGS
-def test_todo_api_conforms_to_its_document(case: Any) -> None:
-    response = case.call_and_validate(checks=CHECKS)
-    SEEN[case.operation.label, response.status_code // 100] += 1
+@pytest.mark.parametrize("label", list(OPERATIONS))
+def test_todo_api_conforms_to_its_document(label: str) -> None:
+    operation = OPERATIONS[label]
+    cases = strategies.one_of(
+        *(operation.as_strategy(generation_mode=mode) for mode in schemathesis.GenerationMode)
+    )
+
+    @given(cases)
+    @settings(parent=FUZZ_SETTINGS, max_examples=40)
+    def fuzz(case: Any) -> None:
+        response = case.call_and_validate(checks=CHECKS)
+        SEEN[case.operation.label, response.status_code // 100] += 1
+
+    fuzz()
 
 
 def test_the_fuzzer_sent_valid_and_invalid_requests() -> None:
