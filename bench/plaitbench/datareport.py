@@ -3,11 +3,10 @@ docs/benchmarks-datapath.png."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
-from plaitbench.report import _find, _fmt_rps, _per_cpu, _rps
+from plaitbench.report import _find, _fmt_rps, _per_cpu, _rps, replace_block
 from plaitbench.wrk import DATA_ENDPOINTS, ENDPOINTS
 
 __all__ = ["data_chart", "data_markdown", "write_data_docs"]
@@ -146,12 +145,5 @@ def write_data_docs(results: dict[str, Any], md_path: Path, png_path: Path) -> N
     """Replace the data block of ``md_path`` and draw its chart (when there are rows)."""
     if not _databases(results):
         return
-    text = md_path.read_text()
-    if START not in text or END not in text:
-        text = text.rstrip() + f"\n\n{START}\n{END}\n"
-    block = f"{START}\n{data_markdown(results)}{END}"
-    text = re.sub(
-        re.escape(START) + r".*?" + re.escape(END), lambda _: block, text, flags=re.DOTALL
-    )
-    md_path.write_text(text)
+    replace_block(md_path, START, END, data_markdown(results))
     data_chart(results, png_path)

@@ -319,14 +319,20 @@ def chart(results: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
-def write_docs(results: dict[str, Any], md_path: Path, png_path: Path) -> None:
-    """Replace what is between the markers in ``md_path`` (made if missing) and draw the chart."""
-    text = md_path.read_text() if md_path.exists() else f"# Benchmarks\n\n{START}\n{END}\n"
-    if START not in text or END not in text:
-        text = text.rstrip() + f"\n\n{START}\n{END}\n"
-    block = f"{START}\n{markdown(results)}{END}"
+def replace_block(md_path: Path, start: str, end: str, body: str) -> None:
+    """Put ``body`` between the ``start`` and ``end`` markers of ``md_path`` (the markers are
+    added at its end when missing; the file is made when it does not exist)."""
+    text = md_path.read_text() if md_path.exists() else "# Benchmarks\n"
+    if start not in text or end not in text:
+        text = text.rstrip() + f"\n\n{start}\n{end}\n"
+    block = f"{start}\n{body}{end}"
     text = re.sub(
-        re.escape(START) + r".*?" + re.escape(END), lambda _: block, text, flags=re.DOTALL
+        re.escape(start) + r".*?" + re.escape(end), lambda _: block, text, flags=re.DOTALL
     )
     md_path.write_text(text)
+
+
+def write_docs(results: dict[str, Any], md_path: Path, png_path: Path) -> None:
+    """Replace what is between the markers in ``md_path`` (made if missing) and draw the chart."""
+    replace_block(md_path, START, END, markdown(results))
     chart(results, png_path)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import re
 import statistics
 from pathlib import Path
 from typing import Any
+
+from plaitbench.report import replace_block
 
 __all__ = ["rt_chart", "rt_markdown", "write_rt_docs"]
 
@@ -238,12 +239,5 @@ def write_rt_docs(results: dict[str, Any], md_path: Path, png_path: Path) -> Non
     """Replace the real-time block of ``md_path`` and draw its chart (when there are rows)."""
     if not results.get("realtime", {}).get("rows"):
         return
-    text = md_path.read_text()
-    if START not in text or END not in text:
-        text = text.rstrip() + f"\n\n{START}\n{END}\n"
-    block = f"{START}\n{rt_markdown(results)}{END}"
-    text = re.sub(
-        re.escape(START) + r".*?" + re.escape(END), lambda _: block, text, flags=re.DOTALL
-    )
-    md_path.write_text(text)
+    replace_block(md_path, START, END, rt_markdown(results))
     rt_chart(results, png_path)
