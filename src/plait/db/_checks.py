@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
@@ -44,26 +44,18 @@ def pending_migrations(db: Database) -> list[str]:
     on_disk = db.is_sqlite and database != ":memory:" and not database.startswith("file:")
     if on_disk and not Path(database).exists():
         return every
-    # A database server that does not answer must not hold `plait run` up for a minute.
-    applied = _in_thread(asyncio.wait_for(_current_heads(db), CONNECT_TIMEOUT))
+    applied = _ask(db, _current_heads)
     if not applied:
         return every
     done = {rev.revision for head in applied for rev in scripts.iterate_revisions(head, "base")}
     return [revision for revision in every if revision not in done]
 
 
-async def _current_heads(db: Database) -> tuple[str, ...]:
+def _current_heads(sync: sa.Connection) -> tuple[str, ...]:
     from alembic.runtime.migration import MigrationContext
 
-    engine = db.create_engine(foreign_keys=False, pooled=False)
-    try:
-        async with engine.connect() as connection:
-            heads: tuple[str, ...] = await connection.run_sync(
-                lambda sync: MigrationContext.configure(sync).get_current_heads()
-            )
-            return heads
-    finally:
-        await engine.dispose()
+    heads: tuple[str, ...] = MigrationContext.configure(sync).get_current_heads()
+    return heads
 
 
 def missing_from_database(db: Database) -> list[str]:
@@ -71,19 +63,7 @@ def missing_from_database(db: Database) -> list[str]:
     database lacks: models changed or added (a battery's, say) with no migration that creates
     them, so requests that touch them fail. Only asked of a database whose migrations are all
     applied."""
-    return list(_in_thread(asyncio.wait_for(_missing(db), CONNECT_TIMEOUT)))
-
-
-async def _missing(db: Database) -> tuple[str, ...]:
-    engine = db.create_engine(foreign_keys=False, pooled=False)
-    try:
-        async with engine.connect() as connection:
-            found: tuple[str, ...] = await connection.run_sync(
-                lambda sync: tuple(_compare(sa.inspect(sync), db.metadata))
-            )
-            return found
-    finally:
-        await engine.dispose()
+    return list(_ask(db, lambda sync: tuple(_compare(sa.inspect(sync), db.metadata))))
 
 
 def _compare(inspector: sa.Inspector, metadata: sa.MetaData) -> Iterator[str]:
@@ -98,10 +78,21 @@ def _compare(inspector: sa.Inspector, metadata: sa.MetaData) -> Iterator[str]:
         yield from (f"{table.fullname}.{c.name}" for c in table.columns if c.name not in have)
 
 
-def _in_thread(coroutine: Coroutine[Any, Any, tuple[str, ...]]) -> tuple[str, ...]:
-    """Run ``coroutine`` to the end in a thread of its own (a loop may already run here)."""
+def _ask(db: Database, question: Callable[[sa.Connection], tuple[str, ...]]) -> tuple[str, ...]:
+    """``question`` answered on a connection of its own to ``db``, within
+    :data:`CONNECT_TIMEOUT` (a database server that does not answer must not hold `plait run`
+    up for a minute), in a thread of its own (a loop may already run here)."""
+
+    async def ask() -> tuple[str, ...]:
+        engine = db.create_engine(foreign_keys=False, pooled=False)
+        try:
+            async with engine.connect() as connection:
+                return await connection.run_sync(question)
+        finally:
+            await engine.dispose()
+
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coroutine).result()
+        return pool.submit(asyncio.run, asyncio.wait_for(ask(), CONNECT_TIMEOUT)).result()
 
 
 def _unapplied(app: App, deploy: bool) -> Iterator[Finding]:
