@@ -11,9 +11,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-__all__ = ["install_lazy_begin", "plain_read"]
+__all__ = ["SNAPSHOT_FREE", "install_lazy_begin", "plain_read"]
 
-_SNAPSHOT_FREE = (None, "read_committed", "autocommit")
+SNAPSHOT_FREE = (None, "read_committed", "autocommit")
 """The asyncpg adapter's isolation settings under which a plain SELECT sees the same rows
 inside a transaction as outside one (READ COMMITTED takes a snapshot per statement)."""
 
@@ -54,7 +54,7 @@ def install_lazy_begin(engine: Engine) -> None:
 
     def decide(cursor: Any, context: Any) -> None:
         adapter: Any = context.root_connection.connection.dbapi_connection
-        if getattr(adapter, "_isolation_setting", None) in _SNAPSHOT_FREE:
+        if getattr(adapter, "_isolation_setting", None) in SNAPSHOT_FREE:
             adapter.autocommit = plain_read(context)
 
     def do_execute(cursor: Any, statement: str, parameters: Any, context: Any) -> None:
@@ -65,7 +65,7 @@ def install_lazy_begin(engine: Engine) -> None:
 
     def do_executemany(cursor: Any, statement: str, parameters: Any, context: Any) -> None:
         adapter: Any = context.root_connection.connection.dbapi_connection
-        if getattr(adapter, "_isolation_setting", None) in _SNAPSHOT_FREE:
+        if getattr(adapter, "_isolation_setting", None) in SNAPSHOT_FREE:
             adapter.autocommit = False  # many rows at once: always a write
 
     sa.event.listen(engine, "do_execute", do_execute)
