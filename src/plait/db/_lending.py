@@ -52,10 +52,11 @@ class LentSession:
 
     async def loaded(self) -> None:
         """After the reads made before the handler: give the connection back to the pool,
-        unless keeping it costs nothing. On PostgreSQL with ``lazy_begin`` plain reads open
-        no transaction, so the connection is kept for the handler's queries (one checkout
-        per request); with SQLite, or once a transaction is open, it is committed and given
-        back, so that no lock or snapshot is held while the handler runs without it."""
+        unless keeping it costs nothing. With ``lazy_begin`` (PostgreSQL on asyncpg, SQLite)
+        plain reads open no transaction, so the connection is kept for the handler's
+        queries (one checkout per request); once a transaction is open, it is committed and
+        the connection given back, so that no lock or snapshot is held while the handler
+        runs without it."""
         if _transaction_open(self.session, self.database):
             await self.session.commit()
 
@@ -107,16 +108,20 @@ def lent_session_of(obj: Any, database: Database) -> LentSession | None:
 
 
 def _transaction_open(session: AsyncSession, database: Database) -> bool:
-    """Whether ``session`` holds a connection with a database transaction open: always with
-    SQLite (BEGIN is sent at the first statement) and under a test's outer transaction (a
-    SAVEPOINT); on PostgreSQL with lazy BEGIN only once a statement other than a plain read
-    ran (the asyncpg adapter's ``_transaction``); with any other driver, always."""
+    """Whether ``session`` holds a connection with a database transaction open. With lazy
+    BEGIN (asyncpg, SQLite) plain reads open none: then only once another statement ran
+    (asyncpg's adapter's ``_transaction``, sqlite3's ``in_transaction``). Always under a
+    test's outer transaction (a SAVEPOINT), with ``lazy_begin=False`` or another driver."""
     sync_session = session.sync_session
     if sync_session.get_transaction() is None:
         return False  # nothing ran: no connection was checked out
-    lazy = database.lazy_begin and database.url.get_driver_name() == "asyncpg"
+    lazy = database.lazy_begin and (
+        database.is_sqlite or database.url.get_driver_name() == "asyncpg"
+    )
     if not lazy or database._bind is not None:
         return True
-    # PERF: the connection the session holds already (no IO): its driver-level transaction.
-    adapter: Any = sync_session.connection().connection.dbapi_connection
-    return getattr(adapter, "_transaction", True) is not None
+    # PERF: the connection the session holds already (no IO), and a flag of its driver's.
+    pooled: Any = sync_session.connection().connection
+    if database.is_sqlite:
+        return bool(pooled.driver_connection.in_transaction)
+    return getattr(pooled.dbapi_connection, "_transaction", True) is not None
