@@ -156,6 +156,13 @@ def make_app(url: str, **options: Any) -> tuple[App, Database, list[str]]:
         assert again is not None
         return [*found, again]
 
+    @app.get("/many")
+    async def many(session: Session) -> list[ReadpathCity.Read | None]:
+        found = [await read_one(session, ReadpathCity.Read, key % 3 + 1) for key in range(20)]
+        session.add(ReadpathCity(id=20, name="Written"))  # the reads' connection writes it
+        await session.flush()
+        return found
+
     @app.get("/busy")
     async def busy(session: Session) -> ReadpathCity.Read | None:
         async with db.engine.connect() as held:  # the pool's only connection (pool_size=1)
@@ -287,3 +294,19 @@ def test_a_busy_pool_is_a_503(pg_url: str) -> None:
         assert response.status_code == 503
         assert response.headers["retry-after"] == "1"
         assert client.get("/fast/cities/1").status_code == 200  # the connection came back
+
+
+@pytest.mark.postgres
+def test_the_reads_of_a_request_share_one_connection(pg_url: str) -> None:
+    app, db, _ = make_app(pg_url, engine_options={"pool_size": 1, "pool_timeout": 0.5})
+    checkouts: list[object] = []
+    app.on_startup(
+        lambda: sa.event.listen(db.engine.sync_engine, "checkout", lambda *a: checkouts.append(a))
+    )
+    with TestClient(app) as client:
+        checkouts.clear()
+        response = client.get("/many")
+        assert response.status_code == 200, response.text
+        assert [city["id"] for city in response.json()] == [1, 2, 3] * 6 + [1, 2]
+    # The first read's own (given back at once), then the session's for the rest and the write.
+    assert len(checkouts) == 2
