@@ -2,14 +2,16 @@
 
 Drives the ``bare`` (raw asyncpg, the ceiling) and ``plaitdb`` apps' data-path endpoints
 (and ``fastapidb``'s with ``--apps``) through ASGI with no server and no sockets to the
-client, against PostgreSQL. Every app is started at once and the endpoints take turns, round
+client, against PostgreSQL or SQLite. Every app is started at once and the endpoints take turns, round
 after round, so that a change in the machine's load touches them all alike; the figure is
 the median over rounds of the Python process's CPU time per request (``time.process_time``:
 steadier than wall time when other work shares the machine). A profiled pass then counts,
 per request, the Python function calls (a deterministic measure of the work, like
-callgrind's instructions) and the socket writes (round trips to the database).
+callgrind's instructions) and the round trips to the database: socket writes to
+PostgreSQL; on SQLite the thread hops, calls queued to an aiosqlite connection's thread.
 
     BENCH_DB=postgres bench/.venv/bin/python bench/db_probe.py [--rounds 7] [--requests 300]
+    bench/.venv/bin/python bench/db_probe.py --db sqlite   # a SQLite file of its own
 
 ``--uvloop`` runs the timing on uvloop, as the servers do (the counts always run on
 asyncio's loop: uvloop's socket writes are not Python calls to count).
@@ -24,6 +26,7 @@ import os
 import pstats
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -32,16 +35,21 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "apps"))
 
-ENDPOINTS = ["/db", "/worlds/42", "/queries?queries=20", "/cities", "/fortunes", "/updates?queries=20"]  # fmt: skip
-MANY = ("queries=", "/cities", "/updates")  # endpoints with 20 rows: a tenth of the requests
+ENDPOINTS = ["/db", "/worlds/42", "/queries?queries=20", "/cities", "/fortunes", "/updates?queries=20", "POST /worlds"]  # fmt: skip
+MANY = ("queries=", "/cities", "/updates", "POST")  # 20 rows, or a write: a tenth of the requests
+CREATE = b'{"randomNumber": 42}'
 
 
 async def _asgi_get(app: Any, path: str) -> int:
+    """``path`` with a GET, or a ``"POST /worlds"`` with a small JSON body."""
     status = 0
     body_sent = False
+    method, _, path = path.rpartition(" ")
+    method = method or "GET"
+    body = CREATE if method == "POST" else b""
 
     async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
+        return {"type": "http.request", "body": body, "more_body": False}
 
     async def send(message: dict[str, Any]) -> None:
         nonlocal status, body_sent
@@ -52,9 +60,10 @@ async def _asgi_get(app: Any, path: str) -> int:
 
     path, _, query = path.partition("?")
     scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
         "scheme": "http", "path": path, "raw_path": path.encode(), "root_path": "",
-        "query_string": query.encode(), "headers": [(b"host", b"127.0.0.1")],
+        "query_string": query.encode(),
+        "headers": [(b"host", b"127.0.0.1"), (b"content-type", b"application/json")],
         "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 8000), "state": {},
     }  # fmt: skip
     await app(scope, receive, send)
@@ -82,14 +91,17 @@ async def _lifespan(app: Any) -> Callable[[], Awaitable[None]]:
     return stop
 
 
+_ROUND_TRIPS = {
+    "<method 'send' of '_socket.socket' objects>",  # a write to PostgreSQL's socket
+    # a call queued to an aiosqlite connection's thread (a thread hop there and back)
+    "<method 'put_nowait' of '_queue.SimpleQueue' objects>",
+}
+
+
 def _count(profile: cProfile.Profile, requests: int) -> tuple[float, float]:
     stats = pstats.Stats(profile).stats  # type: ignore[attr-defined]
     calls = sum(value[1] for value in stats.values())
-    writes = sum(
-        value[0]
-        for key, value in stats.items()
-        if key[2] == "<method 'send' of '_socket.socket' objects>"
-    )
+    writes = sum(value[0] for key, value in stats.items() if key[2] in _ROUND_TRIPS)
     return calls / requests, writes / requests
 
 
@@ -108,7 +120,7 @@ async def timing(names: list[str], rounds: int, requests: int) -> dict[tuple[str
     try:
         for (name, path), _ in samples.items():
             for _ in range(20):  # warm: connections open, statements prepared
-                assert await _asgi_get(apps[name], path) == 200, (name, path)
+                assert await _asgi_get(apps[name], path) in (200, 201), (name, path)
         for _ in range(rounds):
             for (name, path), found in samples.items():
                 count = max(1, requests // (10 if any(m in path for m in MANY) else 1))
@@ -151,8 +163,17 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--requests", type=int, default=300, help="per round (a tenth for 20 rows)")
     parser.add_argument("--uvloop", action="store_true", help="time on uvloop")
+    parser.add_argument(
+        "--db", choices=["postgres", "sqlite"], default=os.environ.get("BENCH_DB", "postgres")
+    )
     args = parser.parse_args()
-    os.environ.setdefault("BENCH_DB", "postgres")
+    os.environ["BENCH_DB"] = args.db
+    if args.db == "sqlite" and "BENCH_SQLITE" not in os.environ:
+        import benchdb
+
+        # A file of this run's own (the updates and creates write to it).
+        os.environ["BENCH_SQLITE"] = str(Path(tempfile.mkdtemp()) / "probe.sqlite3")
+        benchdb.create_sqlite(os.environ["BENCH_SQLITE"])
     names = args.apps.split(",")
     if args.uvloop:
         import uvloop
@@ -161,7 +182,8 @@ def main() -> None:
     else:
         cpu = asyncio.run(timing(names, args.rounds, args.requests))
     work = asyncio.run(counts(names))
-    print("| app | endpoint | CPU µs per request | of the raw app | Python calls | socket writes |")
+    trips = "thread hops" if args.db == "sqlite" else "socket writes"
+    print(f"| app | endpoint | CPU µs per request | of the raw app | Python calls | {trips} |")
     print("|---|---|---:|---:|---:|---:|")
     for path in ENDPOINTS:
         for name in names:

@@ -43,7 +43,7 @@ REQUIREMENTS = BENCH / "requirements.txt"
 RESULTS = BENCH / "results"
 DOCS = ROOT / "docs"
 SQLITE = BENCH / "bench.sqlite3"
-DEFAULT_PG_DSN = "postgresql://postgres@127.0.0.1:5432/test"
+DEFAULT_PG_DSN = "postgresql://postgres@127.0.0.1:5432/plait_bench"  # created on first use
 VERSIONED = (
     "plait", "fastapi", "litestar", "blacksheep", "starlette", "flask", "django", "uvicorn",
     "granian", "gunicorn", "uvloop", "httptools", "msgspec", "pydantic", "jinja2", "aiosqlite",

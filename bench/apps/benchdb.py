@@ -16,6 +16,7 @@ The settings are read when the connection opens, so tests can point them elsewhe
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import queue
 import random
@@ -52,7 +53,9 @@ COUNTRIES = 100
 RELATED_ROWS = 20  # GET /cities: this many cities from a random one on, each with its country
 POOL_SIZE = 4  # per server: all servers of a run are up at once, PostgreSQL allows 100
 DEFAULT_SQLITE = Path(__file__).resolve().parent.parent / "bench.sqlite3"
-DEFAULT_PG_DSN = "postgresql://postgres@127.0.0.1:5432/test"
+# A database of the bench's own (created on first use): a bench run recreates its tables, and
+# the test suite's database ("test") must not see them vanish under a concurrent run.
+DEFAULT_PG_DSN = "postgresql://postgres@127.0.0.1:5432/plait_bench"
 
 EXTRA_FORTUNE = "Additional fortune added at request time."
 FORTUNES = [
@@ -323,6 +326,25 @@ def create_sqlite(path: str | os.PathLike[str]) -> None:
     conn.close()
 
 
+def _ensure_database(dsn: str) -> None:
+    """CREATE DATABASE for ``dsn``'s database when the server does not have it yet."""
+    import psycopg
+    from psycopg import sql
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    params = conninfo_to_dict(dsn)
+    name = params.get("dbname")
+    if not name:
+        return
+    admin = make_conninfo(dsn, dbname="postgres", options="")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            return
+        # another run may have created it meanwhile
+        with contextlib.suppress(psycopg.errors.DuplicateDatabase):
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(str(name))))
+
+
 def create_postgres(dsn: str = DEFAULT_PG_DSN) -> None:
     """(Re)create the tables in PostgreSQL, unless they already hold the expected rows.
 
@@ -331,6 +353,7 @@ def create_postgres(dsn: str = DEFAULT_PG_DSN) -> None:
     """
     import psycopg
 
+    _ensure_database(dsn)
     with psycopg.connect(dsn, autocommit=True) as conn:
         try:
             counts = conn.execute(

@@ -1,6 +1,7 @@
 """plait.db: the database endpoints through plait's data layer, the way its docs teach.
 
-Models on the TechEmpower tables, the ``Session`` dependency, derived schemas and
+Models on the TechEmpower tables, the ``Session`` dependency, derived schemas, reads
+straight into them (``get_or_404(session, World.Read, id)``, ``read_all``) and
 ``crud_router``. The HTTP bench's ``/db``, ``/queries`` and ``/fortunes`` (so its rows
 compare with every other app's, which share ``benchdb.py``), plus the data-path endpoints:
 ``GET /worlds/{id}`` (``crud_router``), ``GET /cities`` (20 rows with their foreign-key
@@ -25,7 +26,7 @@ from sqlalchemy import ForeignKey, String, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from plait import App, HTMLResponse, Request
-from plait.db import Database, Model, Session, crud_router, load_options, model_schema
+from plait.db import Database, Model, Session, crud_router, get_or_404, model_schema, read_all
 from plait.templates import Templates
 
 
@@ -59,7 +60,6 @@ class City(Model):
 
 
 CityWithCountry = model_schema(City, "read", depth=1)  # nests country: CountryRead
-WITH_COUNTRY = load_options(City, depth=1)
 
 app = App()
 # A small pool: every server of a bench run is up at once, PostgreSQL allows 100.
@@ -75,18 +75,19 @@ async def plaintext() -> str:
 
 @app.get("/db")
 async def single_query(session: Session) -> World.Read:
-    return await session.get(World, random_id())
+    return await get_or_404(session, World.Read, random_id())  # the row, no ORM object
 
 
 @app.get("/queries")
 async def queries(session: Session, queries: str | None = None) -> list[World.Read]:
-    return [await session.get(World, random_id()) for _ in range(query_count(queries))]
+    count = query_count(queries)
+    return [await get_or_404(session, World.Read, random_id()) for _ in range(count)]
 
 
 @app.get("/cities")
 async def cities(session: Session) -> list[CityWithCountry]:  # type: ignore[valid-type]
-    query = select(City).where(City.id >= random_city()).order_by(City.id)
-    return list(await session.scalars(query.limit(RELATED_ROWS).options(*WITH_COUNTRY)))
+    query = select(City).where(City.id >= random_city()).order_by(City.id).limit(RELATED_ROWS)
+    return await read_all(session, CityWithCountry, query)  # the country joined, nested
 
 
 @app.get("/updates")
@@ -99,7 +100,7 @@ async def updates(session: Session, queries: str | None = None) -> list[World.Re
 
 @app.get("/fortunes")
 async def fortunes(request: Request, session: Session) -> HTMLResponse:
-    rows = list(await session.scalars(select(Fortune)))
-    rows.append(Fortune(id=0, message=EXTRA_FORTUNE))
+    rows = await read_all(session, Fortune.Read)
+    rows.append(Fortune.Read(id=0, message=EXTRA_FORTUNE))
     rows.sort(key=attrgetter("message"))
     return templates.render(request, "fortunes.html", {"fortunes": rows})

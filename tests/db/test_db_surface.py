@@ -45,6 +45,8 @@ PUBLIC = [
     "model_schema",
     "paginate",
     "paginate_keyset",
+    "read_all",
+    "read_one",
     "sqlstate",
     "values",
 ]

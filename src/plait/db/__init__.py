@@ -52,6 +52,7 @@ from plait.db._pagination import (  # noqa: E402
     paginate,
     paginate_keyset,
 )
+from plait.db._reads import read_all, read_one  # noqa: E402
 from plait.db._relations import Relation  # noqa: E402
 from plait.db._router import crud_router  # noqa: E402
 from plait.db._schemas import SchemaOptions, apply, load_options, model_schema, values  # noqa: E402
@@ -93,6 +94,8 @@ __all__ = [
     "model_schema",
     "paginate",
     "paginate_keyset",
+    "read_all",
+    "read_one",
     "sqlstate",
     "values",
 ]

@@ -10,6 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from plait import HTTPException
+from plait.db._readplan import model_of
+from plait.db._reads import read_one
 from plait.db._types import AnySelect
 
 __all__ = ["bulk_create", "count", "exists", "get_or_404"]
@@ -47,9 +49,18 @@ async def get_or_404(
 
         article = await get_or_404(session, Article, article_id)
         article = await get_or_404(session, select(Article).where(Article.slug == slug))
+        return await get_or_404(session, Article.Read, article_id)  # no ORM object
 
-    ``options`` are loader options (``selectinload(Article.author)``).
+    ``options`` are loader options (``selectinload(Article.author)``). A schema
+    (``Article.Read``) reads the row straight into it with :func:`~plait.db.read_one`:
+    for a handler that only answers the row, the cheapest read.
     """
+    if isinstance(target, type) and issubclass(target, msgspec.Struct):
+        row = await read_one(session, target, pk)
+        if row is None:
+            name = (model_of(target) or target).__name__
+            raise HTTPException(404, detail or f"{name} {pk!r} not found")
+        return row
     if isinstance(target, sa.Select):
         statement = target.options(*options) if options else target
         found = (await session.scalars(statement.limit(2))).all()

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from plait import HTTPException, Query
+from plait.db._reads import read_all
 from plait.db._types import AnySelect
 
 __all__ = [
@@ -105,7 +106,11 @@ def _single_entity(statement: AnySelect) -> bool:
     return len(statement.column_descriptions) == 1
 
 
-async def _fetch(session: AsyncSession, statement: AnySelect) -> list[Any]:
+async def _fetch(
+    session: AsyncSession, statement: AnySelect, schema: type[msgspec.Struct] | None
+) -> list[Any]:
+    if schema is not None:
+        return await read_all(session, schema, statement)
     if _single_entity(statement):
         return list((await session.scalars(statement)).all())
     return list((await session.execute(statement)).all())
@@ -119,6 +124,7 @@ async def paginate(
     page: int = 1,
     size: int = 20,
     max_size: int = MAX_PAGE_SIZE,
+    schema: type[msgspec.Struct] | None = None,
 ) -> Page[Any]: ...
 @overload
 async def paginate(
@@ -128,6 +134,7 @@ async def paginate(
     limit: int,
     offset: int = 0,
     max_size: int = MAX_PAGE_SIZE,
+    schema: type[msgspec.Struct] | None = None,
 ) -> OffsetPage[Any]: ...
 async def paginate(
     session: AsyncSession,
@@ -138,6 +145,7 @@ async def paginate(
     limit: int | None = None,
     offset: int = 0,
     max_size: int = MAX_PAGE_SIZE,
+    schema: type[msgspec.Struct] | None = None,
 ) -> Page[Any] | OffsetPage[Any]:
     """Run ``statement`` for one page, and count every row it matches::
 
@@ -160,6 +168,8 @@ async def paginate(
                                   offset=offset)
 
     An ``offset`` outside 0..:data:`MAX_OFFSET` is a 422 naming the ``offset`` parameter.
+    ``schema=Article.Read`` reads the items straight into it (:func:`~plait.db.read_all`)
+    instead of loading ORM objects.
     """
     total = int(
         await session.scalar(
@@ -176,11 +186,11 @@ async def paginate(
                 extra={"errors": [_range_error("offset", 0, MAX_OFFSET)]},
             )
         limit = max(1, min(limit, max_size))
-        found = await _fetch(session, statement.limit(limit).offset(offset))
+        found = await _fetch(session, statement.limit(limit).offset(offset), schema)
         return _LoadedOffsetPage(items=found, total=total, limit=limit, offset=offset)
     size = max(1, min(size, max_size))
     page = max(1, min(page, MAX_PAGE))
-    items = await _fetch(session, statement.limit(size).offset((page - 1) * size))
+    items = await _fetch(session, statement.limit(size).offset((page - 1) * size), schema)
     pages = (total + size - 1) // size
     return _LoadedPage(items=items, total=total, page=page, size=size, pages=pages)
 
@@ -259,7 +269,7 @@ async def paginate_keyset(
         )
         query = query.where(left < right if descending else left > right)
     ordering = [c.desc() if descending else c.asc() for c in columns]
-    rows = await _fetch(session, query.order_by(None).order_by(*ordering).limit(size + 1))
+    rows = await _fetch(session, query.order_by(None).order_by(*ordering).limit(size + 1), None)
     more = len(rows) > size
     rows = rows[:size]
     next_cursor = None

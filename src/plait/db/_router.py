@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from plait import Depends, HTTPException, Query, Router
 from plait.db._crud import get_or_404
 from plait.db._pagination import MAX_OFFSET, MAX_PAGE, MAX_PAGE_SIZE, OffsetPage, Page, paginate
-from plait.db._rowreads import row_columns
+from plait.db._readplan import shape_of
+from plait.db._reads import read_one
 from plait.db._schemas import apply, load_options, model_schema, schema_field_type
 from plait.db._session import get_session
 
@@ -164,7 +165,9 @@ def crud_router(
         query = query.options(*options)
         return (await db.scalars(query.execution_options(populate_existing=True))).one()
 
-    rows = row_columns(model, read) if not options else None
+    # Rows straight into ``read`` (read_one, read_all) when it shows the model's columns and
+    # its many-to-one relations; ORM objects and their loaders otherwise.
+    rows = shape_of(model, read) is not None
     if pagination not in ("page", "offset"):
         raise ValueError(f"crud_router: pagination is 'page' or 'offset', not {pagination!r}")
     if "list" in operations:
@@ -219,16 +222,14 @@ def crud_router(
         )
 
     if "get" in operations:
-        by_key = None if rows is None else sa.select(*rows).where(pk_column == sa.bindparam("pk"))
 
         async def get_one(**kw: Any) -> Any:
-            if by_key is None:
+            if not rows:
                 return await get_or_404(kw["session"], model, kw[pk_name], options=options)
-            # A row, converted to ``read`` on the way out like an ORM object.
-            row = (await kw["session"].execute(by_key, {"pk": kw[pk_name]})).first()
-            if row is None:
+            found = await read_one(kw["session"], read, kw[pk_name], model=model)
+            if found is None:
                 raise HTTPException(404, f"{name} {kw[pk_name]!r} not found")
-            return row
+            return found
 
         add("GET", pk_path, "get", get_one, [pk_param, session_param], read, f"Get one {name}.")
 
@@ -359,7 +360,7 @@ def _list_endpoint(
     prefix: str,
     model: type,
     read: type[msgspec.Struct],
-    rows: list[sa.ColumnElement[Any]] | None,
+    rows: bool,
     session_type: Any,
     filters: list[str],
     columns: dict[str, sa.Column[Any]],
@@ -392,15 +393,11 @@ def _list_endpoint(
         # No value means no filter: the default (None) is used as is, never validated.
         described: Any = Annotated[field_type, Query(description=f"Only rows whose {key} is this.")]
         params.append((key, described, None))
-    # Rows when the schema is flat (converted to ``read`` on the way out), else ORM objects.
+    # Rows straight into ``read`` when its shape allows, else ORM objects with their loaders.
     mapper: sa.orm.Mapper[Any] = sa.inspect(model)
-    attrs = {
-        prop.key: getattr(model, prop.key) if rows is None else prop.columns[0]
-        for prop in mapper.column_attrs
-    }
-    selected: sa.Select[Any] = (
-        sa.select(model).options(*options) if rows is None else sa.select(*rows)
-    )
+    attrs = {prop.key: getattr(model, prop.key) for prop in mapper.column_attrs}
+    selected: sa.Select[Any] = sa.select(model) if rows else sa.select(model).options(*options)
+    schema = read if rows else None
 
     # ``limit`` and ``offset``, or ``page`` and ``size``: the list's query parameters.
     window_keys = ("limit", "offset") if pagination == "offset" else ("page", "size")
@@ -420,7 +417,7 @@ def _list_endpoint(
         order.append(attrs[pk_name].asc())
         window = {key: kw[key] for key in window_keys}
         return await paginate(
-            kw["session"], query.order_by(*order), **window, max_size=max_page_size
+            kw["session"], query.order_by(*order), **window, max_size=max_page_size, schema=schema
         )
 
     table = getattr(model, "__tablename__", None) or name.lower()

@@ -1,0 +1,251 @@
+"""``read_one`` and ``read_all``: rows straight into a response schema, without ORM objects.
+
+On PostgreSQL (asyncpg) a read of a model's plain columns (and of the many-to-one rows
+its schema nests) runs as a prepared statement on the driver connection, compiled once per
+statement shape, and each row becomes the schema's Struct in one constructor call.
+Everything else runs through SQLAlchemy and gives the same result: SQLite, column types
+that convert the driver's value, SQL echo and engine listeners (OpenTelemetry's spans),
+schemas showing more than columns (the ORM reads those).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, TypeVar, cast
+
+import msgspec
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.util import greenlet_spawn
+
+from plait.db._lazybegin import SNAPSHOT_FREE
+from plait.db._readplan import Fast, Plan, model_of, plan_for_key, plan_for_query
+from plait.db._types import AnySelect
+
+__all__ = ["read_all", "read_one"]
+
+S = TypeVar("S", bound=msgspec.Struct)
+_FIRST_READ_DONE = "plait.db.read"
+"""Set in a session's ``info`` by its first read on a pooled connection."""
+
+
+async def read_one(
+    session: AsyncSession, schema: type[S], pk: Any, *, model: type | None = None
+) -> S | None:
+    """The row of ``schema``'s model with primary key ``pk``, read into ``schema``; ``None``
+    if there is none::
+
+        @app.get("/articles/{article_id}")
+        async def article(article_id: int, session: Session) -> Article.Read:
+            return await get_or_404(session, Article.Read, article_id)  # read_one, or a 404
+
+    ``schema`` is a model's ``Read`` (or any :func:`~plait.db.model_schema` of it);
+    another Struct names its model with ``model=``. The same Struct as converting
+    ``session.get(Article, pk)``, for a fraction of the work (see :func:`read_all`).
+    """
+    target = _model(schema, model)
+    plan = plan_for_key(target, schema)
+    if plan is None:
+        obj: Any = await session.get(cast(Any, target), pk)
+        return None if obj is None else await _converted(session, obj, schema)
+    found = _fast(session, target, plan)
+    if found is not None:
+        # PERF: one parameter, the key: no cache key to compute, no parameters to match.
+        fast, bind = found
+        process = fast.processors[0] if fast.processors else None
+        rows = await _run(session, bind, fast, [pk if process is None else process(pk)], 1)
+        if rows is not None:
+            return plan.shape.build(rows[0]) if rows else None
+    row = (await session.execute(plan.statement, {"pk": pk})).first()
+    return None if row is None else plan.shape.build(row)
+
+
+async def read_all(
+    session: AsyncSession, schema: type[S], query: AnySelect | None = None
+) -> list[S]:
+    """The rows ``query`` selects (a ``select()`` of one model), each read into ``schema``::
+
+        @app.get("/articles")
+        async def articles(session: Session) -> list[Article.Read]:
+            query = select(Article).where(Article.published).order_by(Article.id).limit(20)
+            return await read_all(session, Article.Read, query)
+
+    Without ``query``, every row of the model. Relationships ``schema`` nests one level
+    deep (``model_schema(City, "read", depth=1)`` nests the city's country) are joined into
+    the same query when they are many-to-one.
+
+    PERF: on PostgreSQL the query is compiled once per shape (queries that differ only in
+    their values share it) and runs as a prepared statement on asyncpg, each row building
+    the Struct directly: no ORM objects, no SQLAlchemy result. When the session has written
+    (pending changes, a flush) the read runs on its connection, after a flush, so it sees
+    those writes; otherwise on a connection of the pool, outside any transaction (like
+    plait's lazy ``BEGIN``). SQLite, converting column types (enums, JSON, a
+    ``TypeDecorator``), ``echo=True`` and traced engines run the same ``select()`` through
+    SQLAlchemy; schemas showing more than columns, through the ORM. The result is the same.
+    """
+    if query is None:
+        query = sa.select(_model(schema, None))
+    cache_key = query._generate_cache_key()
+    plan = None if cache_key is None else plan_for_query(schema, query, cache_key)
+    if plan is None:
+        found = list((await session.scalars(query)).all())
+        converted: list[S] = await _converted(session, found, list[schema])  # type: ignore[valid-type]
+        return converted
+    found_fast = _fast(session, plan.shape.model, plan)
+    if found_fast is not None:
+        fast, bind = found_fast
+        values: Any = cache_key.bindparams  # type: ignore[union-attr]
+        args = [
+            values[source].effective_value if process is None
+            else process(values[source].effective_value)
+            for source, process in zip(fast.sources, fast.processors, strict=True)
+        ]  # fmt: skip
+        rows = await _run(session, bind, fast, args, 0)
+        if rows is not None:
+            build = plan.shape.build
+            return [build(row) for row in rows]
+    build = plan.shape.build
+    return [build(row) for row in await session.execute(plan.shape.select(query))]
+
+
+def _model(schema: type[msgspec.Struct], model: type | None) -> type:
+    found = model or model_of(schema)
+    if found is None:
+        raise TypeError(
+            f"{schema.__name__} is not a model_schema(); pass the model it reads: model=..."
+        )
+    return found
+
+
+async def _converted(session: AsyncSession, found: Any, schema: Any) -> Any:
+    # Converted where lazy loads may run (relationships not loaded yet).
+    return await session.run_sync(lambda _: msgspec.convert(found, schema, from_attributes=True))
+
+
+def _fast(
+    session: AsyncSession, model: type, plan: Plan
+) -> tuple[Fast, Engine | sa.Connection] | None:
+    """``plan`` compiled for the session's engine, and the session's bind for ``model``; or
+    ``None`` when SQLAlchemy must run it: another driver, or an engine that logs its SQL or
+    has listeners on its statements."""
+    bind = session.sync_session.get_bind(model)
+    engine: Engine = bind if isinstance(bind, Engine) else bind.engine
+    fast = plan.fast_for(engine.dialect)
+    if fast is None:
+        return None
+    dispatch = engine.dispatch
+    if (
+        dispatch.before_cursor_execute
+        or dispatch.after_cursor_execute
+        or engine.dialect.dispatch.handle_error
+        or engine._should_log_info()
+    ):
+        return None
+    return fast, bind
+
+
+async def _run(
+    session: AsyncSession, bind: Engine | sa.Connection, fast: Fast, args: list[Any], limit: int
+) -> Sequence[Any] | None:
+    """The rows of ``fast`` (at most one if ``limit``), on a pooled connection when the
+    session holds none and has nothing to flush, else on the session's; ``None`` if the
+    connection's isolation needs SQLAlchemy's transaction handling."""
+    sync = session.sync_session
+    transaction = sync.get_transaction()
+    # The session's connection for ``bind``, if its transaction holds one (SQLAlchemy's
+    # bookkeeping: (connection, transaction, ...) by bind).
+    held = None if transaction is None else transaction._connections.get(bind)
+    # PERF: a session that has neither written nor opened a connection (plait.auth's user
+    # joining it starts a transaction, but holds no connection) needn't be involved in its
+    # first read: a connection straight from the pool costs a third of a session's
+    # checkout. From its second read on, the session checks out its own, which the reads
+    # share (a checkout and check-in per read cost more) and its writes then use too (a
+    # second connection per request could exhaust the pool).
+    if (
+        held is None
+        and isinstance(bind, Engine)
+        and (transaction is None or sync._is_clean())
+        and _FIRST_READ_DONE not in sync.info
+    ):
+        sync.info[_FIRST_READ_DONE] = True
+        try:
+            fairy = await greenlet_spawn(bind.raw_connection)
+        except bind.dialect.loaded_dbapi.Error as error:  # a refused connection: a 503
+            raise _wrapped(bind, None, (), error) from error
+        try:
+            return await _fetch(bind, fairy, fast.sql, args, limit)
+        except sa.exc.DBAPIError as error:
+            if error.connection_invalidated:
+                fairy.invalidate(error.orig)
+            raise
+        except Exception:
+            raise
+        except BaseException:
+            # Cancelled mid-query: the connection's state is unknown, so it is not reused.
+            fairy.invalidate()
+            raise
+        finally:
+            fairy.close()
+    if sync.autoflush and not sync._is_clean():
+        await session.flush()
+        held = sync.get_transaction()._connections.get(bind)  # type: ignore[union-attr]
+    if held is None:
+        await session.connection(bind_arguments={"bind": bind})
+        held = sync.get_transaction()._connections[bind]  # type: ignore[union-attr]
+    connection: sa.Connection = held[0]
+    try:
+        return await _fetch(connection.engine, connection.connection, fast.sql, args, limit)
+    except sa.exc.DBAPIError as error:
+        if error.connection_invalidated:
+            await greenlet_spawn(connection.invalidate, error)
+        raise
+
+
+async def _fetch(
+    engine: Engine, fairy: Any, sql: str, args: list[Any], limit: int
+) -> Sequence[Any] | None:
+    adapter = fairy.dbapi_connection
+    if adapter._transaction is None and adapter._isolation_setting not in SNAPSHOT_FREE:
+        return None  # REPEATABLE READ or SERIALIZABLE: the read belongs in the transaction
+    driver = adapter._connection
+    try:
+        if limit:
+            row = await driver.fetchrow(sql, *args)
+            return () if row is None else (row,)
+        rows: Sequence[Any] = await driver.fetch(sql, *args)
+        return rows
+    except Exception as error:
+        raise _dbapi_error(engine, fairy, sql, args, error) from error
+
+
+def _dbapi_error(
+    engine: Engine, fairy: Any, sql: str, args: list[Any], error: Exception
+) -> Exception:
+    """``error`` (asyncpg's) as SQLAlchemy raises it when it runs the statement: the
+    dialect's DBAPI error wrapped in a ``DBAPIError`` (so plait answers an outage with a
+    503), ``connection_invalidated`` when the error says the connection is gone."""
+    try:
+        fairy.dbapi_connection._handle_exception(error)
+    except engine.dialect.loaded_dbapi.Error as translated:
+        return _wrapped(engine, sql, tuple(args), translated, fairy.dbapi_connection)
+    except Exception as other:  # not a driver error: raised as it is
+        return other
+    return error  # pragma: no cover - _handle_exception always raises
+
+
+def _wrapped(
+    engine: Engine, sql: str | None, args: tuple[Any, ...], error: Exception, adapter: Any = None
+) -> sa.exc.StatementError:
+    """The dialect's DBAPI ``error`` as SQLAlchemy's ``DBAPIError`` (the class plait's
+    handlers answer), marked invalidated when it says the connection is gone."""
+    dialect = engine.dialect
+    return sa.exc.DBAPIError.instance(
+        sql,
+        args,
+        error,
+        dialect.loaded_dbapi.Error,
+        hide_parameters=engine.hide_parameters,
+        connection_invalidated=dialect.is_disconnect(cast(Any, error), adapter, None),
+        dialect=dialect,
+    )
