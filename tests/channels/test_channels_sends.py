@@ -10,7 +10,7 @@ native objects) and wait.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Generator
+from collections.abc import Awaitable, Callable, Generator
 from typing import Any
 
 from channels_helpers import eventually, run_started
@@ -72,6 +72,12 @@ def room_app() -> tuple[App, Channels]:
     return app, channels
 
 
+def in_room(test: Callable[[App, Channels], Awaitable[None]]) -> None:
+    """Run ``test(app, channels)`` on a new room app, started, in a new event loop."""
+    app, channels = room_app()
+    run_started(app, lambda: test(app, channels))
+
+
 async def join(app: App, channels: Channels, *sends: Send) -> list[Conn]:
     """Connect one client per server-side ``send`` to the room, and wait until all joined."""
     conns = [Conn(app, send) for send in sends]
@@ -80,9 +86,7 @@ async def join(app: App, channels: Channels, *sends: Send) -> list[Conn]:
 
 
 def test_a_subscriber_whose_client_went_away_is_skipped_without_an_error() -> None:
-    app, channels = room_app()
-
-    async def main() -> None:
+    async def main(app: App, channels: Channels) -> None:
         lost, kept = Recorder(), Recorder()
         gone, other = await join(app, channels, lost, kept)
         lost.gone = True  # its server's send now raises, as uvicorn's does for a closed socket
@@ -94,13 +98,11 @@ def test_a_subscriber_whose_client_went_away_is_skipped_without_an_error() -> No
         assert channels.subscribers("room") == 1
         await other.leave()
 
-    run_started(app, main)
+    in_room(main)
 
 
 def test_a_socket_the_handler_closed_gets_no_more_messages() -> None:
-    app, channels = room_app()
-
-    async def main() -> None:
+    async def main(app: App, channels: Channels) -> None:
         closing, watching = Recorder(), Recorder()
         closer, watcher = await join(app, channels, closing, watching)
         closer.inbox.put_nowait({"type": "websocket.receive", "text": "close"})
@@ -109,7 +111,7 @@ def test_a_socket_the_handler_closed_gets_no_more_messages() -> None:
         await eventually(lambda: watching.texts() == ["after close"])
         await watcher.leave()
 
-    run_started(app, main)
+    in_room(main)
 
 
 class NativeSend:
@@ -148,9 +150,7 @@ class _Sending:
 
 
 def test_a_native_send_that_waits_gets_every_message_in_order_and_can_be_left() -> None:
-    app, channels = room_app()
-
-    async def main() -> None:
+    async def main(app: App, channels: Channels) -> None:
         native, fast = NativeSend(), Recorder()
         slow, other = await join(app, channels, native, fast)
         native.hold()
@@ -166,4 +166,4 @@ def test_a_native_send_that_waits_gets_every_message_in_order_and_can_be_left() 
         assert channels.subscribers("room") == 1
         await other.leave()
 
-    run_started(app, main)
+    in_room(main)
