@@ -120,6 +120,12 @@ def make_app(url: str, **options: Any) -> tuple[App, Database, list[str]]:
         query = cities.where(ReadpathCity.id >= since).limit(5)
         return list(await session.scalars(query.options(*load_options(ReadpathCity, 1))))
 
+    since = cities.where(ReadpathCity.id >= sa.bindparam("since")).limit(5)  # built once
+
+    @app.get("/fast/since/{first}")
+    async def fast_since(first: int, session: Session) -> list[CityWithCountry]:  # type: ignore[valid-type]
+        return await read_all(session, CityWithCountry, since, {"since": first})
+
     @app.get("/fast/page")
     async def fast_page(session: Session) -> Page[ReadpathCity.Read]:
         return await paginate(session, cities, page=1, size=2, schema=ReadpathCity.Read)
@@ -192,6 +198,7 @@ def test_rows_read_into_schemas_answer_as_the_orm_does(
     for since in (0, 2):
         fast = client.get("/fast/cities", params={"since": since})
         assert fast.json() == client.get("/orm/cities", params={"since": since}).json()
+        assert client.get(f"/fast/since/{since}").json() == fast.json()
     nested = client.get("/fast/cities").json()
     countries = [c["country"] and c["country"]["name"] for c in nested]
     assert countries == [None, "Ruritania", "Ruritania"]
@@ -205,11 +212,12 @@ def test_rows_read_into_schemas_answer_as_the_orm_does(
     client.get("/fast/cities/1")
     client.get("/fast/cities?since=1")
     client.get("/fast/names")
+    client.get("/fast/since/2")
     if postgres:
         assert executed == []  # asyncpg, under SQLAlchemy's statements
     else:
         selects = [statement for statement in executed if statement.startswith("SELECT")]
-        assert len(selects) == 4  # SQLite: the same select()s through SQLAlchemy
+        assert len(selects) == 5  # SQLite: the same select()s through SQLAlchemy
 
 
 def test_converting_column_types_read_through_sqlalchemy(
