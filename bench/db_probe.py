@@ -13,6 +13,10 @@ PostgreSQL; on SQLite the thread hops, calls queued to an aiosqlite connection's
     BENCH_DB=postgres bench/.venv/bin/python bench/db_probe.py [--rounds 7] [--requests 300]
     bench/.venv/bin/python bench/db_probe.py --db sqlite   # a SQLite file of its own
 
+With ``plaitdb``, its reads through ORM objects (``/orm/db``: ``session.get``, and the
+``/orm/...`` twins of ``/queries``, ``/cities`` and ``/fortunes``) are timed too, each
+shown under the endpoint it twins and compared with the raw app's.
+
 ``--uvloop`` runs the timing on uvloop, as the servers do (the counts always run on
 asyncio's loop: uvloop's socket writes are not Python calls to count).
 """
@@ -36,6 +40,14 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "apps"))
 
 ENDPOINTS = ["/db", "/worlds/42", "/queries?queries=20", "/cities", "/fortunes", "/updates?queries=20", "POST /worlds"]  # fmt: skip
+ORM_TWINS = {
+    "/orm/db": "/db",
+    "/orm/queries?queries=20": "/queries?queries=20",
+    "/orm/cities": "/cities",
+    "/orm/fortunes": "/fortunes",
+}
+"""plaitdb's reads through ORM objects (``session.get``, ``session.scalars``), each timed
+beside the endpoint it twins and compared with the raw app's."""
 MANY = ("queries=", "/cities", "/updates", "POST")  # 20 rows, or a write: a tenth of the requests
 CREATE = b'{"randomNumber": 42}'
 
@@ -117,6 +129,8 @@ async def timing(names: list[str], rounds: int, requests: int) -> dict[tuple[str
     """Median CPU µs per request of each app and endpoint, the endpoints taking turns."""
     apps, stops = await _apps(names)
     samples: dict[tuple[str, str], list[float]] = {(n, p): [] for p in ENDPOINTS for n in names}
+    if "plaitdb" in names:
+        samples.update({("plaitdb", twin): [] for twin in ORM_TWINS})
     try:
         for (name, path), _ in samples.items():
             for _ in range(20):  # warm: connections open, statements prepared
@@ -141,16 +155,18 @@ async def counts(
     apps, stops = await _apps(names)
     found = {}
     try:
-        for path in ENDPOINTS:
-            for name in names:
-                for _ in range(5):
-                    await _asgi_get(apps[name], path)
-                profile = cProfile.Profile()
-                profile.enable()
-                for _ in range(requests):
-                    await _asgi_get(apps[name], path)
-                profile.disable()
-                found[name, path] = _count(profile, requests)
+        pairs = [(name, path) for path in ENDPOINTS for name in names]
+        if "plaitdb" in names:
+            pairs += [("plaitdb", twin) for twin in ORM_TWINS]
+        for name, path in pairs:
+            for _ in range(5):
+                await _asgi_get(apps[name], path)
+            profile = cProfile.Profile()
+            profile.enable()
+            for _ in range(requests):
+                await _asgi_get(apps[name], path)
+            profile.disable()
+            found[name, path] = _count(profile, requests)
     finally:
         for stop in stops:
             await stop()
@@ -185,12 +201,16 @@ def main() -> None:
     trips = "thread hops" if args.db == "sqlite" else "socket writes"
     print(f"| app | endpoint | CPU µs per request | of the raw app | Python calls | {trips} |")
     print("|---|---|---:|---:|---:|---:|")
+    twins = {path: twin for twin, path in ORM_TWINS.items()} if "plaitdb" in names else {}
     for path in ENDPOINTS:
-        for name in names:
-            ratio = cpu["bare", path] / cpu[name, path] if "bare" in names else float("nan")
-            calls, writes = work[name, path]
+        rows = [(name, path) for name in names]
+        if path in twins:
+            rows.append(("plaitdb", twins[path]))
+        for name, served in rows:
+            ratio = cpu["bare", path] / cpu[name, served] if "bare" in names else float("nan")
+            calls, writes = work[name, served]
             print(
-                f"| {name} | `{path}` | {cpu[name, path]:,.0f} | {ratio:.2f} | {calls:,.0f} |"
+                f"| {name} | `{served}` | {cpu[name, served]:,.0f} | {ratio:.2f} | {calls:,.0f} |"
                 f" {writes:.1f} |"
             )
 

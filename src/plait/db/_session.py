@@ -37,7 +37,10 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         if user is not None:
             adopted = _adopt_user(session, user)
         yield session
-        await session.run_sync(_commit_and_close)
+        # PERF: a session the handler never used (its reads went straight to the pool:
+        # plait.db.read_one, read_all) has nothing to commit or close: no greenlet hop.
+        if session.sync_session.get_transaction() is not None:
+            await session.run_sync(_commit_and_close)
     except BaseException:
         try:
             await session.rollback()
