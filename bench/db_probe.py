@@ -1,8 +1,9 @@
 """Where a database request's cost goes: CPU time of this process per request, in-process.
 
 Drives the ``bare`` (raw asyncpg, the ceiling) and ``plaitdb`` apps' data-path endpoints
-(and ``fastapidb``'s with ``--apps``) through ASGI with no server and no sockets to the
-client, against PostgreSQL. Every app is started at once and the endpoints take turns, round
+(and the peers' with ``--apps``: ``fastapidb``, ``djangodb``, ``litestardb``; ``--endpoints``
+picks some, ``"POST /worlds"`` being the create) through ASGI with no server and no
+sockets to the client, against PostgreSQL. Every app is started at once and the endpoints take turns, round
 after round, so that a change in the machine's load touches them all alike; the figure is
 the median over rounds of the Python process's CPU time per request (``time.process_time``:
 steadier than wall time when other work shares the machine). A profiled pass then counts,
@@ -32,16 +33,29 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "apps"))
 
-ENDPOINTS = ["/db", "/worlds/42", "/queries?queries=20", "/cities", "/fortunes", "/updates?queries=20"]  # fmt: skip
+ENDPOINTS = ["/db", "/worlds/42", "/queries?queries=20", "/cities", "/fortunes", "/updates?queries=20", "POST /worlds"]  # fmt: skip
+CREATE_BODY = b'{"randomNumber": 4242}'  # POST /worlds: a create, answered 201
 MANY = ("queries=", "/cities", "/updates")  # endpoints with 20 rows: a tenth of the requests
 
 
 async def _asgi_get(app: Any, path: str) -> int:
+    """One request to ``app``: ``path`` (a GET), or ``"POST /worlds"`` (a create); its status."""
     status = 0
     body_sent = False
+    method, _, post_path = path.partition("POST ")
+    method, path, body = ("POST", post_path, CREATE_BODY) if post_path else ("GET", path, b"")
+    headers = [(b"host", b"127.0.0.1")]
+    if body:
+        headers += [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+
+    received = False
 
     async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
+        nonlocal received
+        if received:  # Django listens for a disconnect while it answers: none comes
+            await asyncio.get_running_loop().create_future()
+        received = True
+        return {"type": "http.request", "body": body, "more_body": False}
 
     async def send(message: dict[str, Any]) -> None:
         nonlocal status, body_sent
@@ -52,9 +66,9 @@ async def _asgi_get(app: Any, path: str) -> int:
 
     path, _, query = path.partition("?")
     scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
         "scheme": "http", "path": path, "raw_path": path.encode(), "root_path": "",
-        "query_string": query.encode(), "headers": [(b"host", b"127.0.0.1")],
+        "query_string": query.encode(), "headers": headers,
         "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 8000), "state": {},
     }  # fmt: skip
     await app(scope, receive, send)
@@ -71,7 +85,14 @@ async def _lifespan(app: Any) -> Callable[[], Awaitable[None]]:
 
     task = asyncio.create_task(app({"type": "lifespan", "state": {}}, inbox.get, send))
     inbox.put_nowait({"type": "lifespan.startup"})
-    await done.wait()
+    await asyncio.wait([task, asyncio.create_task(done.wait())], return_when="FIRST_COMPLETED")
+    if task.done():  # an app without a lifespan (Django's raises): nothing to start or stop
+        task.exception()
+
+        async def nothing() -> None:
+            pass
+
+        return nothing
 
     async def stop() -> None:
         done.clear()
@@ -101,14 +122,16 @@ async def _apps(names: list[str]) -> tuple[dict[str, Any], list[Callable[[], Awa
     return apps, stops
 
 
-async def timing(names: list[str], rounds: int, requests: int) -> dict[tuple[str, str], float]:
+async def timing(
+    names: list[str], paths: list[str], rounds: int, requests: int
+) -> dict[tuple[str, str], float]:
     """Median CPU µs per request of each app and endpoint, the endpoints taking turns."""
     apps, stops = await _apps(names)
-    samples: dict[tuple[str, str], list[float]] = {(n, p): [] for p in ENDPOINTS for n in names}
+    samples: dict[tuple[str, str], list[float]] = {(n, p): [] for p in paths for n in names}
     try:
         for (name, path), _ in samples.items():
             for _ in range(20):  # warm: connections open, statements prepared
-                assert await _asgi_get(apps[name], path) == 200, (name, path)
+                assert await _asgi_get(apps[name], path) in (200, 201), (name, path)
         for _ in range(rounds):
             for (name, path), found in samples.items():
                 count = max(1, requests // (10 if any(m in path for m in MANY) else 1))
@@ -123,13 +146,13 @@ async def timing(names: list[str], rounds: int, requests: int) -> dict[tuple[str
 
 
 async def counts(
-    names: list[str], requests: int = 50
+    names: list[str], paths: list[str], requests: int = 50
 ) -> dict[tuple[str, str], tuple[float, float]]:
     """Python calls and socket writes per request (a profiled pass on asyncio's loop)."""
     apps, stops = await _apps(names)
     found = {}
     try:
-        for path in ENDPOINTS:
+        for path in paths:
             for name in names:
                 for _ in range(5):
                     await _asgi_get(apps[name], path)
@@ -147,23 +170,31 @@ async def counts(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--apps", default="bare,plaitdb", help="from bare,plaitdb,fastapidb")
+    parser.add_argument(
+        "--apps", default="bare,plaitdb", help="from bare,plaitdb,fastapidb,djangodb,litestardb"
+    )
+    parser.add_argument(
+        "--endpoints",
+        default=",".join(ENDPOINTS),
+        help=f"comma-separated, from {','.join(ENDPOINTS)} (default all)",
+    )
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--requests", type=int, default=300, help="per round (a tenth for 20 rows)")
     parser.add_argument("--uvloop", action="store_true", help="time on uvloop")
     args = parser.parse_args()
     os.environ.setdefault("BENCH_DB", "postgres")
     names = args.apps.split(",")
+    paths = args.endpoints.split(",")
     if args.uvloop:
         import uvloop
 
-        cpu = uvloop.run(timing(names, args.rounds, args.requests))
+        cpu = uvloop.run(timing(names, paths, args.rounds, args.requests))
     else:
-        cpu = asyncio.run(timing(names, args.rounds, args.requests))
-    work = asyncio.run(counts(names))
+        cpu = asyncio.run(timing(names, paths, args.rounds, args.requests))
+    work = asyncio.run(counts(names, paths))
     print("| app | endpoint | CPU µs per request | of the raw app | Python calls | socket writes |")
     print("|---|---|---:|---:|---:|---:|")
-    for path in ENDPOINTS:
+    for path in paths:
         for name in names:
             ratio = cpu["bare", path] / cpu[name, path] if "bare" in names else float("nan")
             calls, writes = work[name, path]

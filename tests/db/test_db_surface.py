@@ -34,6 +34,7 @@ PUBLIC = [
     "Violation",
     "apply",
     "bulk_create",
+    "bulk_update",
     "count",
     "crud_router",
     "describe_integrity_error",
