@@ -271,3 +271,32 @@ def test_unsupported_output_union_fails_at_start_up() -> None:
     app.get("/ambiguous")(ambiguous)
     with pytest.raises(TypeError, match="Cannot validate responses against"):
         app.build()
+
+
+def test_a_list_of_the_declared_class_is_sent_as_it_is() -> None:
+    """``list[Out]`` holding ``Out`` instances (rows read into Structs) is not converted
+    again, like a single ``Out``: the same object reaches the encoder."""
+    app = App()
+    seen: list[Any] = []
+    users = [UserOut(1, "ada"), UserOut(2, "bob")]
+
+    @app.get("/users")
+    async def listed() -> list[UserOut]:
+        return users
+
+    @app.get("/mixed")
+    async def mixed() -> list[UserOut]:
+        return [UserOut(1, "ada"), ROW]  # type: ignore[list-item]
+
+    original = msgspec.convert
+
+    def spy(value: Any, *args: Any, **kwargs: Any) -> Any:
+        seen.append(value)
+        return original(value, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch, TestClient(app) as client:
+        patch.setattr(msgspec, "convert", spy)
+        assert client.get("/users").json() == [{"id": 1, "name": "ada"}, {"id": 2, "name": "bob"}]
+        assert seen == []
+        assert client.get("/mixed").json() == [{"id": 1, "name": "ada"}, {"id": 1, "name": "ada"}]
+        assert len(seen) == 1

@@ -23,7 +23,7 @@ from benchdb import (
     random_id,
     random_ids,
 )
-from sqlalchemy import ForeignKey, String, select
+from sqlalchemy import ForeignKey, String, bindparam, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from plait import App, HTMLResponse, Request
@@ -34,6 +34,7 @@ from plait.db import (
     bulk_update,
     crud_router,
     get_or_404,
+    load_options,
     model_schema,
     read_all,
 )
@@ -94,10 +95,44 @@ async def queries(session: Session, queries: str | None = None) -> list[World.Re
     return [await get_or_404(session, World.Read, random_id()) for _ in range(count)]
 
 
+# Built once: each request gives only the value of its bindparam().
+NEXT_CITIES = (
+    select(City).where(City.id >= bindparam("first")).order_by(City.id).limit(RELATED_ROWS)
+)
+
+
 @app.get("/cities")
 async def cities(session: Session) -> list[CityWithCountry]:  # type: ignore[valid-type]
-    query = select(City).where(City.id >= random_city()).order_by(City.id).limit(RELATED_ROWS)
-    return await read_all(session, CityWithCountry, query)  # the country joined, nested
+    return await read_all(session, CityWithCountry, NEXT_CITIES, {"first": random_city()})
+
+
+# The same reads through ORM objects (session.get, session.scalars with load_options): not
+# part of bench/run.py; bench/db_probe.py measures them beside the rows read into schemas.
+WITH_COUNTRY = load_options(City, depth=1)
+
+
+@app.get("/orm/db")
+async def orm_single_query(session: Session) -> World.Read:
+    return await session.get(World, random_id())
+
+
+@app.get("/orm/queries")
+async def orm_queries(session: Session, queries: str | None = None) -> list[World.Read]:
+    return [await session.get(World, random_id()) for _ in range(query_count(queries))]
+
+
+@app.get("/orm/cities")
+async def orm_cities(session: Session) -> list[CityWithCountry]:  # type: ignore[valid-type]
+    query = select(City).where(City.id >= random_city()).order_by(City.id)
+    return list(await session.scalars(query.limit(RELATED_ROWS).options(*WITH_COUNTRY)))
+
+
+@app.get("/orm/fortunes")
+async def orm_fortunes(request: Request, session: Session) -> HTMLResponse:
+    rows = list(await session.scalars(select(Fortune)))
+    rows.append(Fortune(id=0, message=EXTRA_FORTUNE))
+    rows.sort(key=attrgetter("message"))
+    return templates.render(request, "fortunes.html", {"fortunes": rows})
 
 
 @app.get("/updates")

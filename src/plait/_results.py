@@ -63,9 +63,15 @@ def _output_converter(response_type: Any) -> Callable[[Any], Any] | None:
     except TypeError as exc:
         raise TypeError(f"Cannot validate responses against {response_type!r}: {exc}") from None
 
+    item = _list_item_class(response_type)
+
     def to_output(value: Any) -> Any:
-        # PERF: a value already of the declared class needs no conversion.
+        # PERF: a value already of the declared class needs no conversion; nor does a list
+        # of such values for ``list[Out]`` (rows read straight into Structs: converting 20
+        # of them again cost about 20 µs).
         if type(value) is response_type:
+            return value
+        if item is not None and type(value) is list and all(type(v) is item for v in value):
             return value
         try:
             return msgspec.convert(value, response_type, from_attributes=True)
@@ -75,6 +81,14 @@ def _output_converter(response_type: Any) -> Callable[[Any], Any] | None:
             ) from exc
 
     return to_output
+
+
+def _list_item_class(tp: Any) -> type | None:
+    """``Out`` for ``list[Out]`` where ``Out`` is a class (a Struct, a dataclass)."""
+    if get_origin(tp) is not list:
+        return None
+    (item,) = get_args(tp) or (None,)
+    return item if isinstance(item, type) else None
 
 
 def _without_responses(tp: Any) -> Any:

@@ -120,6 +120,12 @@ def make_app(url: str, **options: Any) -> tuple[App, Database, list[str]]:
         query = cities.where(ReadpathCity.id >= since).limit(5)
         return list(await session.scalars(query.options(*load_options(ReadpathCity, 1))))
 
+    since = cities.where(ReadpathCity.id >= sa.bindparam("since")).limit(5)  # built once
+
+    @app.get("/fast/since/{first}")
+    async def fast_since(first: int, session: Session) -> list[CityWithCountry]:  # type: ignore[valid-type]
+        return await read_all(session, CityWithCountry, since, {"since": first})
+
     @app.get("/fast/page")
     async def fast_page(session: Session) -> Page[ReadpathCity.Read]:
         return await paginate(session, cities, page=1, size=2, schema=ReadpathCity.Read)
@@ -156,6 +162,13 @@ def make_app(url: str, **options: Any) -> tuple[App, Database, list[str]]:
         assert again is not None
         return [*found, again]
 
+    @app.get("/many")
+    async def many(session: Session) -> list[ReadpathCity.Read | None]:
+        found = [await read_one(session, ReadpathCity.Read, key % 3 + 1) for key in range(20)]
+        session.add(ReadpathCity(id=20, name="Written"))  # the reads' connection writes it
+        await session.flush()
+        return found
+
     @app.get("/busy")
     async def busy(session: Session) -> ReadpathCity.Read | None:
         async with db.engine.connect() as held:  # the pool's only connection (pool_size=1)
@@ -185,6 +198,7 @@ def test_rows_read_into_schemas_answer_as_the_orm_does(
     for since in (0, 2):
         fast = client.get("/fast/cities", params={"since": since})
         assert fast.json() == client.get("/orm/cities", params={"since": since}).json()
+        assert client.get(f"/fast/since/{since}").json() == fast.json()
     nested = client.get("/fast/cities").json()
     countries = [c["country"] and c["country"]["name"] for c in nested]
     assert countries == [None, "Ruritania", "Ruritania"]
@@ -198,11 +212,12 @@ def test_rows_read_into_schemas_answer_as_the_orm_does(
     client.get("/fast/cities/1")
     client.get("/fast/cities?since=1")
     client.get("/fast/names")
+    client.get("/fast/since/2")
     if postgres:
         assert executed == []  # asyncpg, under SQLAlchemy's statements
     else:
         selects = [statement for statement in executed if statement.startswith("SELECT")]
-        assert len(selects) == 4  # SQLite: the same select()s through SQLAlchemy
+        assert len(selects) == 5  # SQLite: the same select()s through SQLAlchemy
 
 
 def test_converting_column_types_read_through_sqlalchemy(
@@ -287,3 +302,19 @@ def test_a_busy_pool_is_a_503(pg_url: str) -> None:
         assert response.status_code == 503
         assert response.headers["retry-after"] == "1"
         assert client.get("/fast/cities/1").status_code == 200  # the connection came back
+
+
+@pytest.mark.postgres
+def test_the_reads_of_a_request_share_one_connection(pg_url: str) -> None:
+    app, db, _ = make_app(pg_url, engine_options={"pool_size": 1, "pool_timeout": 0.5})
+    checkouts: list[object] = []
+    app.on_startup(
+        lambda: sa.event.listen(db.engine.sync_engine, "checkout", lambda *a: checkouts.append(a))
+    )
+    with TestClient(app) as client:
+        checkouts.clear()
+        response = client.get("/many")
+        assert response.status_code == 200, response.text
+        assert [city["id"] for city in response.json()] == [1, 2, 3] * 6 + [1, 2]
+    # The first read's own (given back at once), then the session's for the rest and the write.
+    assert len(checkouts) == 2

@@ -18,6 +18,7 @@ PUBLIC = [
     "Database",
     "EmailType",
     "KeysetPage",
+    "LentSession",
     "Limit",
     "MissingDependencyError",
     "Model",

@@ -38,6 +38,7 @@ from plait.db._errorhandling import (  # noqa: E402
     install_error_handlers,
     sqlstate,
 )
+from plait.db._lending import LentSession  # noqa: E402
 from plait.db._model import NAMING_CONVENTION, Model  # noqa: E402
 from plait.db._pagination import (  # noqa: E402
     MAX_OFFSET,
@@ -67,6 +68,7 @@ __all__ = [
     "Database",
     "EmailType",
     "KeysetPage",
+    "LentSession",
     "Limit",
     "MissingDependencyError",
     "Model",

@@ -21,7 +21,9 @@ from plait import App, Request, Settings
 from plait._optional import MissingDependencyError, require
 from plait.db._errorhandling import connect_errors_as_dbapi_errors, install_error_handlers
 from plait.db._lazybegin import install_lazy_begin
+from plait.db._lending import LentSession
 from plait.db._model import Model
+from plait.db._sqlite import SQLITE_PRAGMAS, install_sqlite, sqlite_connect_args
 
 __all__ = ["POOL_SIZE", "POOL_TIMEOUT", "Database", "normalize_url"]
 
@@ -61,22 +63,6 @@ def normalize_url(url: str | URL) -> URL:
     return parsed
 
 
-def _sqlite_listeners(engine: Engine, foreign_keys: bool) -> None:
-    """Make SQLite behave: enforce foreign keys, and let SQLAlchemy emit BEGIN itself so
-    that DDL is transactional and savepoints work (the sqlite3 driver's default does not)."""
-
-    @sa.event.listens_for(engine, "connect")
-    def _connect(dbapi_connection: Any, record: Any) -> None:
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
-        cursor.close()
-
-    @sa.event.listens_for(engine, "begin")
-    def _begin(connection: sa.Connection) -> None:
-        connection.exec_driver_sql("BEGIN")
-
-
 POOL_SIZE = 20
 """Connections each worker process keeps open to a server database (no overflow: a
 connection opened is kept). Four workers use 80 of PostgreSQL's default 100."""
@@ -96,10 +82,13 @@ class Database:
 
     ``url`` wins over ``settings.DATABASE_URL``, which wins over the ``PLAIT_DATABASE_URL``
     environment variable (or ``.env``); without any, a SQLite file named after the project
-    directory is used. SQLite (``aiosqlite``) runs with foreign keys on; PostgreSQL URLs use
-    ``asyncpg`` (``pip install 'plait[postgres]'``). On PostgreSQL a session's transaction
-    begins at its first statement that may write (``lazy_begin``): plain reads before it
-    run without ``BEGIN``/``COMMIT`` round trips (``lazy_begin=False`` keeps them in it).
+    directory is used. SQLite (``aiosqlite``) runs with foreign keys on, in WAL mode, with a
+    5 s busy timeout (``sqlite_pragmas`` and ``engine_options={"connect_args": {"timeout":
+    ...}}`` change them); PostgreSQL URLs use ``asyncpg`` (``pip install 'plait[postgres]'``).
+    A session's transaction begins at its first statement that may write (``lazy_begin``;
+    on SQLite with ``BEGIN IMMEDIATE``, so concurrent writers wait for each other instead of
+    failing): plain reads before it run outside a transaction (``lazy_begin=False`` keeps
+    them in it).
 
     Handlers get a session with the :data:`plait.db.Session` parameter type. The database
     also answers integrity errors with 409/422 problems and connection loss with 503 (see
@@ -121,6 +110,7 @@ class Database:
         name: str = "default",
         engine_options: Mapping[str, Any] | None = None,
         lazy_begin: bool = True,
+        sqlite_pragmas: Mapping[str, str | int | None] | None = None,
     ) -> None:
         if url is None:
             url = (settings or Settings.load(check=False)).DATABASE_URL
@@ -136,6 +126,7 @@ class Database:
         self.name = name
         self.engine_options = dict(engine_options or {})
         self.lazy_begin = lazy_begin
+        self.sqlite_pragmas = {**SQLITE_PRAGMAS, **(sqlite_pragmas or {})}
         # One engine per event loop (its connections belong to it): two test clients, or a
         # script's asyncio.run beside a server, each get theirs, closed by their shutdown.
         self._engines: dict[asyncio.AbstractEventLoop | None, AsyncEngine] = {}
@@ -193,8 +184,7 @@ class Database:
         if not pooled:
             options["poolclass"] = NullPool
         options.update(self.engine_options)
-        if self.backend == "postgresql":
-            options["connect_args"] = _utc_session(self.url, options.get("connect_args"))
+        self._connect_options(self.url, options)
         engine = create_async_engine(self.url, **options)
         if not self.is_sqlite and not options.get("pool_pre_ping"):
             _ping_when_idle(engine.sync_engine)
@@ -202,8 +192,25 @@ class Database:
         if self.lazy_begin and self.url.get_driver_name() == "asyncpg":
             install_lazy_begin(engine.sync_engine)
         if self.is_sqlite:
-            _sqlite_listeners(engine.sync_engine, foreign_keys)
+            self._install_sqlite(engine.sync_engine, foreign_keys)
         return engine
+
+    def _connect_options(self, url: URL, options: dict[str, Any]) -> None:
+        """Per-backend engine options: PostgreSQL sessions in UTC; SQLite's busy timeout,
+        and no pool reset on return (:func:`install_sqlite` rolls back only when needed)."""
+        if self.backend == "postgresql":
+            options["connect_args"] = _utc_session(url, options.get("connect_args"))
+        elif self.is_sqlite:
+            options["connect_args"] = sqlite_connect_args(options.get("connect_args"))
+            options.setdefault("pool_reset_on_return", None)
+
+    def _install_sqlite(self, engine: Engine, foreign_keys: bool) -> None:
+        install_sqlite(
+            engine,
+            foreign_keys=foreign_keys,
+            pragmas=self.sqlite_pragmas,
+            lazy_begin=self.lazy_begin,
+        )
 
     @property
     def engine(self) -> AsyncEngine:
@@ -234,11 +241,10 @@ class Database:
         if self._sync_engine is None:
             url = self.url.set(drivername=f"{self.backend}+{self._sync_driver()}")
             options = dict(self.engine_options)
-            if self.backend == "postgresql":
-                options["connect_args"] = _utc_session(url, options.get("connect_args"))
+            self._connect_options(url, options)
             engine = sa.create_engine(url, echo=self.echo, **options)
             if self.is_sqlite:
-                _sqlite_listeners(engine, foreign_keys=True)
+                self._install_sqlite(engine, foreign_keys=True)
             self._sync_engine = engine
         return self._sync_engine
 
@@ -343,6 +349,11 @@ class Database:
                 bind=self._bind, expire_on_commit=False, join_transaction_mode="create_savepoint"
             )
         return AsyncSession(self.engine, expire_on_commit=False)
+
+    def lend_session(self) -> LentSession:
+        """A session for a middleware to read in before the handler, which the request's
+        :data:`~plait.db.Session` then continues (see :class:`~plait.db.LentSession`)."""
+        return LentSession(self)
 
     @contextlib.asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:

@@ -11,16 +11,17 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-__all__ = ["SNAPSHOT_FREE", "install_lazy_begin"]
+__all__ = ["SNAPSHOT_FREE", "install_lazy_begin", "plain_read"]
 
 SNAPSHOT_FREE = (None, "read_committed", "autocommit")
 """The asyncpg adapter's isolation settings under which a plain SELECT sees the same rows
 inside a transaction as outside one (READ COMMITTED takes a snapshot per statement)."""
 
 
-def _plain_read(context: Any) -> bool:
+def plain_read(context: Any) -> bool:
     """Whether the statement about to run is a ``select()`` that neither locks nor writes,
-    read all at once (asyncpg opens a server-side cursor only inside a transaction)."""
+    read all at once (asyncpg opens a server-side cursor only inside a transaction): one
+    that may run outside a transaction (here, and on SQLite in :mod:`plait.db._sqlite`)."""
     if context is None or context._is_server_side:
         return False
     compiled = context.compiled
@@ -54,7 +55,7 @@ def install_lazy_begin(engine: Engine) -> None:
     def decide(cursor: Any, context: Any) -> None:
         adapter: Any = context.root_connection.connection.dbapi_connection
         if getattr(adapter, "_isolation_setting", None) in SNAPSHOT_FREE:
-            adapter.autocommit = _plain_read(context)
+            adapter.autocommit = plain_read(context)
 
     def do_execute(cursor: Any, statement: str, parameters: Any, context: Any) -> None:
         decide(cursor, context)

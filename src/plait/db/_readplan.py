@@ -55,7 +55,7 @@ class Fast:
     type's bind processor, if any."""
 
     sql: str
-    sources: tuple[int | str, ...]
+    sources: tuple[Any, ...]
     processors: tuple[Callable[[Any], Any] | None, ...]
 
 

@@ -10,7 +10,7 @@ schemas showing more than columns (the ORM reads those).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar, cast
 
 import msgspec
@@ -26,6 +26,8 @@ from plait.db._types import AnySelect
 __all__ = ["read_all", "read_one"]
 
 S = TypeVar("S", bound=msgspec.Struct)
+_FIRST_READ_DONE = "plait.db.read"
+"""Set in a session's ``info`` by its first read on a pooled connection."""
 
 
 async def read_one(
@@ -47,11 +49,12 @@ async def read_one(
     if plan is None:
         obj: Any = await session.get(cast(Any, target), pk)
         return None if obj is None else await _converted(session, obj, schema)
-    fast = _fast(session, target, plan)
-    if fast is not None:
+    found = _fast(session, target, plan)
+    if found is not None:
         # PERF: one parameter, the key: no cache key to compute, no parameters to match.
+        fast, bind = found
         process = fast.processors[0] if fast.processors else None
-        rows = await _run(session, target, fast, [pk if process is None else process(pk)], 1)
+        rows = await _run(session, bind, fast, [pk if process is None else process(pk)], 1)
         if rows is not None:
             return plan.shape.build(rows[0]) if rows else None
     row = (await session.execute(plan.statement, {"pk": pk})).first()
@@ -59,7 +62,10 @@ async def read_one(
 
 
 async def read_all(
-    session: AsyncSession, schema: type[S], query: AnySelect | None = None
+    session: AsyncSession,
+    schema: type[S],
+    query: AnySelect | None = None,
+    params: Mapping[str, Any] | None = None,
 ) -> list[S]:
     """The rows ``query`` selects (a ``select()`` of one model), each read into ``schema``::
 
@@ -70,7 +76,13 @@ async def read_all(
 
     Without ``query``, every row of the model. Relationships ``schema`` nests one level
     deep (``model_schema(City, "read", depth=1)`` nests the city's country) are joined into
-    the same query when they are many-to-one.
+    the same query when they are many-to-one. ``params`` gives the values of the query's
+    ``bindparam()`` parameters, as ``session.execute(query, params)`` does: a query built once, at
+    import, then costs nothing to build per request::
+
+        LATEST = select(Article).where(Article.author_id == bindparam("author")).limit(20)
+
+        articles = await read_all(session, Article.Read, LATEST, {"author": author_id})
 
     PERF: on PostgreSQL the query is compiled once per shape (queries that differ only in
     their values share it) and runs as a prepared statement on asyncpg, each row building
@@ -86,24 +98,31 @@ async def read_all(
     cache_key = query._generate_cache_key()
     plan = None if cache_key is None else plan_for_query(schema, query, cache_key)
     if plan is None:
-        found = list((await session.scalars(query)).all())
+        found = list((await session.scalars(query, params)).all())
         converted: list[S] = await _converted(session, found, list[schema])  # type: ignore[valid-type]
         return converted
-    target = plan.shape.model
-    fast = _fast(session, target, plan)
-    if fast is not None:
+    found_fast = _fast(session, plan.shape.model, plan)
+    if found_fast is not None:
+        fast, bind = found_fast
         values: Any = cache_key.bindparams  # type: ignore[union-attr]
+        if params:
+            names = plan.key_names
+            given = [
+                params[names[i]] if names[i] in params else values[i].effective_value
+                for i in fast.sources
+            ]  # fmt: skip
+        else:
+            given = [values[i].effective_value for i in fast.sources]
         args = [
-            values[source].effective_value if process is None
-            else process(values[source].effective_value)
-            for source, process in zip(fast.sources, fast.processors, strict=True)
+            value if process is None else process(value)
+            for value, process in zip(given, fast.processors, strict=True)
         ]  # fmt: skip
-        rows = await _run(session, target, fast, args, 0)
+        rows = await _run(session, bind, fast, args, 0)
         if rows is not None:
             build = plan.shape.build
             return [build(row) for row in rows]
     build = plan.shape.build
-    return [build(row) for row in await session.execute(plan.shape.select(query))]
+    return [build(row) for row in await session.execute(plan.shape.select(query), params)]
 
 
 def _model(schema: type[msgspec.Struct], model: type | None) -> type:
@@ -120,9 +139,12 @@ async def _converted(session: AsyncSession, found: Any, schema: Any) -> Any:
     return await session.run_sync(lambda _: msgspec.convert(found, schema, from_attributes=True))
 
 
-def _fast(session: AsyncSession, model: type, plan: Plan) -> Fast | None:
-    """``plan`` compiled for the session's engine, or ``None`` when SQLAlchemy must run it:
-    another driver, or an engine that logs its SQL or has listeners on its statements."""
+def _fast(
+    session: AsyncSession, model: type, plan: Plan
+) -> tuple[Fast, Engine | sa.Connection] | None:
+    """``plan`` compiled for the session's engine, and the session's bind for ``model``; or
+    ``None`` when SQLAlchemy must run it: another driver, or an engine that logs its SQL or
+    has listeners on its statements."""
     bind = session.sync_session.get_bind(model)
     engine: Engine = bind if isinstance(bind, Engine) else bind.engine
     fast = plan.fast_for(engine.dialect)
@@ -136,24 +158,33 @@ def _fast(session: AsyncSession, model: type, plan: Plan) -> Fast | None:
         or engine._should_log_info()
     ):
         return None
-    return fast
+    return fast, bind
 
 
 async def _run(
-    session: AsyncSession, model: type, fast: Fast, args: list[Any], limit: int
+    session: AsyncSession, bind: Engine | sa.Connection, fast: Fast, args: list[Any], limit: int
 ) -> Sequence[Any] | None:
     """The rows of ``fast`` (at most one if ``limit``), on a pooled connection when the
     session holds none and has nothing to flush, else on the session's; ``None`` if the
     connection's isolation needs SQLAlchemy's transaction handling."""
     sync = session.sync_session
-    bind = sync.get_bind(model)
     transaction = sync.get_transaction()
+    # The session's connection for ``bind``, if its transaction holds one (SQLAlchemy's
+    # bookkeeping: (connection, transaction, ...) by bind).
+    held = None if transaction is None else transaction._connections.get(bind)
     # PERF: a session that has neither written nor opened a connection (plait.auth's user
-    # joining it starts a transaction, but holds no connection) needn't be involved: a
-    # connection straight from the pool costs a third of a session's checkout.
-    if isinstance(bind, Engine) and (
-        transaction is None or (not transaction._connections and sync._is_clean())
+    # joining it starts a transaction, but holds no connection) needn't be involved in its
+    # first read: a connection straight from the pool costs a third of a session's
+    # checkout. From its second read on, the session checks out its own, which the reads
+    # share (a checkout and check-in per read cost more) and its writes then use too (a
+    # second connection per request could exhaust the pool).
+    if (
+        held is None
+        and isinstance(bind, Engine)
+        and (transaction is None or sync._is_clean())
+        and _FIRST_READ_DONE not in sync.info
     ):
+        sync.info[_FIRST_READ_DONE] = True
         try:
             fairy = await greenlet_spawn(bind.raw_connection)
         except bind.dialect.loaded_dbapi.Error as error:  # a refused connection: a 503
@@ -174,13 +205,16 @@ async def _run(
             fairy.close()
     if sync.autoflush and not sync._is_clean():
         await session.flush()
-    connection = await session.connection(bind_arguments={"mapper": model})
-    fairy = connection.sync_connection.connection  # type: ignore[union-attr]
+        held = sync.get_transaction()._connections.get(bind)  # type: ignore[union-attr]
+    if held is None:
+        await session.connection(bind_arguments={"bind": bind})
+        held = sync.get_transaction()._connections[bind]  # type: ignore[union-attr]
+    connection: sa.Connection = held[0]
     try:
-        return await _fetch(connection.sync_engine, fairy, fast.sql, args, limit)
+        return await _fetch(connection.engine, connection.connection, fast.sql, args, limit)
     except sa.exc.DBAPIError as error:
         if error.connection_invalidated:
-            await connection.invalidate(error)
+            await greenlet_spawn(connection.invalidate, error)
         raise
 
 
