@@ -191,3 +191,56 @@ def test_data_rows_merge_and_their_tables_compare_with_the_raw_app(
     text = data_markdown(final)  # wrk counts error answers as requests: the cell says so
     assert "| Django async ORM | 1.0k (0.25) ⚠ |" in text
     assert "- Django async ORM (PostgreSQL, uvicorn) related: 7 non-2xx answers" in text
+
+
+class _FakeFan:
+    """A fan-out whose p99 grows with the rate: 2 ms per message/s (the limit: 25 msg/s)."""
+
+    clients = 1000
+
+    def __init__(self) -> None:
+        self.rate = 0.0
+        self.pending: dict[int, int] = {}
+        self.lost = 0
+        self.rates: list[float] = []
+
+    async def run(self, warmup: float, duration: float) -> dict[str, Any]:
+        self.rates.append(self.rate)
+        return {
+            "rate": self.rate,
+            "p50_ms": self.rate,
+            "p99_ms": 2 * self.rate,
+            "deliveries_per_s": self.rate * self.clients,
+            "server_cpu_pct": 40.0,
+        }
+
+    async def drain(self) -> None:
+        return None
+
+
+def test_the_limit_sweep_finds_the_highest_rate_under_the_bound_and_reports_it() -> None:
+    import asyncio
+
+    sys.path.insert(0, str(RUN.parent))
+    try:
+        from plaitbench.rtreport import rt_markdown
+        from plaitbench.rtsweep import sweep
+    finally:
+        sys.path.remove(str(RUN.parent))
+    fan = _FakeFan()
+    found = asyncio.run(sweep(fan, slo_ms=50, budget=60, warmup=0, duration=0))  # type: ignore[arg-type]
+    # Doubling from 10 until 40 fails, then bisecting (geometric) to within 15 %.
+    assert [round(rate, 1) for rate in fan.rates] == [10, 20, 40, 28.3, 23.8, 25.9]
+    assert (found["max_rate"], found["first_failed_rate"]) == (23.8, 25.9)
+    slow = _FakeFan()
+    never = asyncio.run(sweep(slow, slo_ms=1, budget=60, warmup=0, duration=0))  # type: ignore[arg-type]
+    assert slow.rates == [10, 5, 2.5, 1.25]  # halved until under 1 msg/s
+    assert never["max_rate"] == 0
+    results = _realtime(("bare", "uvicorn", 50_000))
+    row = results["realtime"]["rows"][0]
+    row["scenarios"]["broadcast-limit"] = [found]
+    row["scenarios"]["sse-limit"] = [never]
+    text = rt_markdown(results)
+    assert "#### Fan-out limit: the highest publish rate with p99 under 50 ms" in text
+    cells = "24 msg/s (23.8k/s) · 24 / 48 ms · 40 % | none: p99 2 ms at 1.2 msg/s"
+    assert f"| bare | uvicorn | {cells} |" in text

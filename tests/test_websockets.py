@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 import re
 from pathlib import Path
@@ -11,6 +13,7 @@ import pytest
 
 from plait import App, HTTPException, WebSocket, WebSocketDisconnect, WebSocketException
 from plait.testing import TestClient, WebSocketDenied
+from plait.types import Message
 
 
 def make_app() -> App:
@@ -120,6 +123,18 @@ def make_app() -> App:
         await ws.accept()
         while True:
             await ws.send_json(await ws.receive_json())
+
+    @app.websocket("/json/binary")
+    async def json_binary(ws: WebSocket) -> None:
+        await ws.accept()
+        doc = await ws.receive_json(mode="binary")
+        problems = []
+        for call in (lambda: ws.receive_json(mode="xml"), lambda: ws.send_json(doc, mode="xml")):  # type: ignore[arg-type]
+            try:
+                await call()
+            except ValueError as exc:
+                problems.append(str(exc))
+        await ws.send_json({"doc": doc, "problems": problems}, mode="binary")
 
     @app.websocket("/wrong-type")
     async def wrong_type(ws: WebSocket) -> None:
@@ -380,6 +395,44 @@ def test_iter_json_stops_on_malformed_json(app: App, client: TestClient) -> None
             ws.receive_text()
     assert closed.value.code == 1007
     assert app.state.seen == [1, "loop ended"]
+
+
+def test_json_in_binary_messages_and_unknown_modes(client: TestClient) -> None:
+    with client.websocket_connect("/json/binary") as ws:
+        ws.send_bytes(b'{"n": 1}')
+        answer = ws.receive_bytes()
+    assert json.loads(answer) == {
+        "doc": {"n": 1},
+        "problems": ['mode must be "text" or "binary", not \'xml\''] * 2,
+    }
+
+
+@pytest.mark.parametrize("reply", ["text", "json"])
+def test_a_send_to_a_client_that_went_away_raises_disconnect_1006(reply: str) -> None:
+    app = App()
+    seen: list[Any] = []
+
+    @app.websocket("/talk")
+    async def talk(ws: WebSocket) -> None:
+        await ws.accept()
+        try:
+            await (ws.send_text("hi") if reply == "text" else ws.send_json({"hi": 1}))
+        except WebSocketDisconnect as exc:
+            seen.append((exc.code, ws.client_state.name, ws.application_state.name))
+
+    async def main() -> None:
+        async def receive() -> Message:
+            return {"type": "websocket.connect"}
+
+        async def send(message: Message) -> None:
+            if message["type"] == "websocket.send":  # as ASGI servers do for a closed socket
+                raise ConnectionResetError("the client went away")
+
+        scope = {"type": "websocket", "path": "/talk", "headers": [], "query_string": b""}
+        await app(scope, receive, send)
+
+    asyncio.run(main())
+    assert seen == [(1006, "DISCONNECTED", "DISCONNECTED")]
 
 
 def test_receive_text_when_bytes_sent_is_an_error(

@@ -49,7 +49,10 @@ class Scenario:
     metric: str  # the headline figure of the scenario's result
 
 
-def scenarios(rate: float, clients: int, idle: int) -> dict[str, Scenario]:
+def scenarios(
+    rate: float, clients: int, idle: int, slo: float = 50, budget: float = 60
+) -> dict[str, Scenario]:
+    limit = ("--sweep", f"{slo:g}", "--budget", f"{budget:g}")
     found = [
         Scenario("echo1", "echo, 1 conn, text", ("echo", "--connections", "1"), "msgs_per_s"),
         Scenario("echo1-json", "echo, 1 conn, JSON", ("echo", "--connections", "1", "--kind", "json"), "msgs_per_s"),
@@ -59,6 +62,8 @@ def scenarios(rate: float, clients: int, idle: int) -> dict[str, Scenario]:
         Scenario("broadcast-paced", f"broadcast to {clients:,}, {rate:g} msg/s", ("broadcast", "--clients", str(clients), "--rate", str(rate)), "p99_ms"),
         Scenario("sse", f"SSE to {clients:,}", ("sse", "--clients", str(clients)), "deliveries_per_s"),
         Scenario("sse-paced", f"SSE to {clients:,}, {rate:g} msg/s", ("sse", "--clients", str(clients), "--rate", str(rate)), "p99_ms"),
+        Scenario("broadcast-limit", f"broadcast to {clients:,}: highest rate with p99 < {slo:g} ms", ("broadcast", "--clients", str(clients), *limit), "max_rate"),
+        Scenario("sse-limit", f"SSE to {clients:,}: highest rate with p99 < {slo:g} ms", ("sse", "--clients", str(clients), *limit), "max_rate"),
         Scenario("idle", f"{idle:,} idle WebSockets", ("idle", "--clients", str(idle)), "rss_mib"),
     ]  # fmt: skip
     return {scenario.name: scenario for scenario in found}
@@ -127,7 +132,7 @@ def run_client(scenario: Scenario, server: Server, args: argparse.Namespace) -> 
     ]  # fmt: skip
     if args.load_cpu is not None:
         command = ["taskset", "-c", args.load_cpu, *command]
-    timeout = args.rt_duration + args.rt_warmup + 180
+    timeout = args.rt_duration + args.rt_warmup + 180 + args.rt_budget
     try:
         done = subprocess.run(
             command, cwd=BENCH, capture_output=True, text=True, timeout=timeout, check=False
@@ -147,7 +152,7 @@ def run_realtime(
     results: dict[str, Any], *, apps: Path, logs: Path,
 ) -> None:  # fmt: skip
     """Start every target's server, run each scenario on each, and stop them all."""
-    chosen = scenarios(args.rt_rate, args.rt_clients, args.rt_idle)
+    chosen = scenarios(args.rt_rate, args.rt_clients, args.rt_idle, args.rt_slo, args.rt_budget)
     say(f"real time, repeat {repeat + 1} of {args.repeats}")
     results.setdefault("realtime", {})["meta"] = {
         "command": results["meta"]["command"],
@@ -163,6 +168,9 @@ def run_realtime(
             " (saturated: 4 messages in flight, the next when all clients got one; paced:"
             f" {args.rt_rate:g} messages/s); SSE: the same to {args.rt_clients:,} event streams,"
             " published by POST. Latency: from the publish to each copy's arrival."
+            f" Limit: paced windows (0.5 s warm-up, 2 s measured) at rates doubling from 10"
+            f" messages/s, then bisected to within 15 %, at most {args.rt_budget:g} s: the highest"
+            f" rate whose p99 stayed under {args.rt_slo:g} ms with every copy delivered."
             f" Idle: RSS of the worker holding {args.rt_idle:,} open WebSockets."
         ),
     }
@@ -228,6 +236,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=20.0,
         help="messages/s of the paced broadcast and SSE runs (default 20)",
+    )
+    parser.add_argument(
+        "--rt-slo", type=float, default=50.0,
+        help="the p99 bound (ms) of the broadcast-limit and sse-limit sweeps (default 50)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--rt-budget", type=float, default=60.0, help="seconds per limit sweep (default 60)"
     )
     parser.add_argument(
         "--rt-idle",

@@ -21,6 +21,7 @@ THROUGHPUT = {  # scenario: (column label, result key)
     "broadcast": ("broadcast deliveries", "deliveries_per_s"),
     "sse": ("SSE deliveries", "deliveries_per_s"),
 }
+LIMITS = {"broadcast-limit": "broadcast", "sse-limit": "SSE"}
 LATENCY = {
     "broadcast": "broadcast, saturated",
     "broadcast-paced": "broadcast, paced",
@@ -104,6 +105,47 @@ def _absolute_table(rows: list[dict[str, Any]]) -> list[str]:
         rss, per = _value(row, "idle", "rss_mib"), _value(row, "idle", "kib_per_connection")
         cells.append(f"{rss:.0f} MiB ({per:.0f})" if rss is not None and per is not None else "-")
         out.append(f"| {row['framework']} | {row['server']} | " + " | ".join(cells) + " |")
+    return [*out, ""]
+
+
+def _limit_cell(row: dict[str, Any], scenario: str) -> str:
+    runs = [run for run in row["scenarios"].get(scenario, []) if "max_rate" in run]
+    if not runs:
+        return "-"
+    rate = _median([run["max_rate"] for run in runs])
+    if not rate:  # not even the lowest rate tried held: show how far off it was
+        lowest = min((step for run in runs for step in run["steps"]), key=lambda s: s["rate"])
+        return f"none: p99 {lowest['p99_ms']:.0f} ms at {lowest['rate']:.1f} msg/s"
+    held = [run for run in runs if run["max_rate"]]
+    p50, p99 = _median([r.get("p50_ms") for r in held]), _median([r.get("p99_ms") for r in held])
+    cpu = _median([r.get("server_cpu_pct") for r in held])
+    shown = f"{rate:.0f} msg/s ({_k(rate * int(runs[0].get('clients') or 1000))}/s)"
+    if p50 is not None and p99 is not None:
+        shown += f" · {p50:.0f} / {p99:.0f} ms"
+    return shown + (f" · {cpu:.0f} %" if cpu is not None else "")
+
+
+def _limit_table(rows: list[dict[str, Any]]) -> list[str]:
+    present = [s for s in LIMITS if any(s in r["scenarios"] for r in rows)]
+    if not present:
+        return []
+    slo = next(
+        (run["slo_ms"] for r in rows for s in present for run in r["scenarios"].get(s, []) if "slo_ms" in run),
+        50,
+    )  # fmt: skip
+    out = [
+        f"#### Fan-out limit: the highest publish rate with p99 under {slo:g} ms",
+        "",
+        "Median of the repeats: messages/s (deliveries/s to every client) · p50 / p99 at that"
+        " rate · the worker's CPU share then.",
+        "",
+        "| framework | server | " + " | ".join(LIMITS[s] for s in present) + " |",
+        "|---|---|" + "---:|" * len(present),
+    ]
+    for row in rows:
+        if any(s in row["scenarios"] for s in present):
+            cells = [_limit_cell(row, s) for s in present]
+            out.append(f"| {row['framework']} | {row['server']} | " + " | ".join(cells) + " |")
     return [*out, ""]
 
 
@@ -191,6 +233,7 @@ def rt_markdown(results: dict[str, Any]) -> str:
         "#### Every figure (medians of the repeats)",
         "",
         *_absolute_table(rows),
+        *_limit_table(rows),
         *_cpu_note(rows),
         *_problems(rows),
     ]

@@ -24,7 +24,7 @@ import re
 import resource
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 __all__ = ["main"]
@@ -203,6 +203,8 @@ class FanOut:
         self.latencies: list[float] = []
         self.primed = asyncio.get_running_loop().create_future()
         self.seen: set[int] = set()  # client ids that received anything (priming)
+        self.idle = asyncio.Event()  # set while no message is on its way
+        self.lost = 0  # clients the server closed (a slow consumer dropped)
 
     def publish_next(self) -> None:
         if self.stopped:
@@ -211,6 +213,7 @@ class FanOut:
         self.next_seq += 1
         self.pending[seq] = self.clients
         self.sent[seq] = time.perf_counter()
+        self.idle.clear()
         self._publish(seq)
 
     def arrived(self, client: int, seq: int) -> None:
@@ -233,15 +236,22 @@ class FanOut:
         del self.pending[seq], self.sent[seq]
         if not self.rate:
             self.publish_next()
+        elif not self.pending:
+            self.idle.set()
 
-    async def run(
-        self, warmup: float, duration: float, prime: Callable[[], None]
-    ) -> dict[str, Any]:
-        while not self.primed.done():  # every client subscribed and receiving
+    async def prime(self, prime: Callable[[], None]) -> None:
+        """Wait until every client is subscribed and receiving."""
+        while not self.primed.done():
             prime()
             await asyncio.wait([self.primed], timeout=2.0)
         await asyncio.sleep(0.2)
         self.next_seq = 1_000_000  # primed copies still arriving are not counted
+
+    async def run(self, warmup: float, duration: float) -> dict[str, Any]:
+        """One measured window: saturated, or paced at ``rate`` (then stopped)."""
+        self.stopped = False
+        self.deliveries = 0
+        self.latencies = []
         pacer = None
         if self.rate:
             pacer = asyncio.create_task(self._pace())
@@ -264,6 +274,10 @@ class FanOut:
             "clients": self.clients,
         }
 
+    async def drain(self) -> None:
+        """Wait until every published message reached every client."""
+        await self.idle.wait()
+
     async def _pace(self) -> None:
         interval = 1 / self.rate
         due = time.perf_counter()
@@ -273,8 +287,12 @@ class FanOut:
             await asyncio.sleep(max(0.0, due - time.perf_counter()))
 
 
+Measure = Callable[[FanOut], Awaitable[dict[str, Any]]]
+"""What a fan-out scenario measures once its clients are primed (one window, or a sweep)."""
+
+
 async def broadcast(
-    url: str, clients: int, window: int, rate: float, warmup: float, duration: float
+    url: str, clients: int, window: int, rate: float, measure: Measure
 ) -> dict[str, Any]:
     from picows import WSMsgType, ws_connect
 
@@ -291,6 +309,8 @@ async def broadcast(
             def on_ws_frame(self, transport: Any, frame: Any) -> None:
                 if frame.msg_type == WSMsgType.TEXT:
                     fan.arrived(client, int(frame.get_payload_as_bytes()))
+                elif frame.msg_type == WSMsgType.CLOSE:
+                    fan.lost += 1
 
         return Listener
 
@@ -301,7 +321,8 @@ async def broadcast(
         return transport
 
     transports += await _in_batches(clients, open_one)
-    result = await fan.run(warmup, duration, lambda: publish(0))
+    await fan.prime(lambda: publish(0))
+    result = await measure(fan)
     for transport in transports:
         transport.disconnect()
     return result
@@ -336,6 +357,9 @@ class _SSEClient(asyncio.Protocol):
             end = match.end()
         self.buffer = buffer[end:][-256:]
 
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.fan().lost += 1
+
 
 class _Publisher(asyncio.Protocol):
     """POSTs on one keep-alive connection; counts the answers (bodies are short)."""
@@ -358,7 +382,7 @@ class _Publisher(asyncio.Protocol):
 
 
 async def sse(
-    host: str, port: int, clients: int, window: int, rate: float, warmup: float, duration: float
+    host: str, port: int, clients: int, window: int, rate: float, measure: Measure
 ) -> dict[str, Any]:
     loop = asyncio.get_running_loop()
     _, publisher = await loop.create_connection(lambda: _Publisher("/sse/publish"), host, port)
@@ -371,7 +395,8 @@ async def sse(
         return transport, protocol
 
     opened = await _in_batches(clients, open_one)
-    result = await fan.run(warmup, duration, lambda: publisher.post(b"0"))
+    await fan.prime(lambda: publisher.post(b"0"))
+    result = await measure(fan)
     statuses = {protocol.status for _, protocol in opened}
     for transport, _ in opened:
         transport.close()
@@ -431,6 +456,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, default=1.0)
     parser.add_argument("--duration", type=float, default=3.0)
     parser.add_argument("--server-pid", type=int, default=0, help="for its CPU time and RSS")
+    parser.add_argument(
+        "--sweep", type=float, default=0.0, metavar="MS",
+        help="broadcast, sse: find the highest paced rate whose p99 stays under MS ms",
+    )  # fmt: skip
+    parser.add_argument("--budget", type=float, default=60.0, help="seconds a sweep may take")
+    parser.add_argument("--step", type=float, default=2.0, help="seconds measured per sweep rate")
     args = parser.parse_args(argv)
     _raise_nofile(max(args.clients, args.connections) + 1024)
     Window.server_pid = args.server_pid
@@ -439,14 +470,14 @@ def main(argv: list[str] | None = None) -> int:
         path = "/ws/json" if args.kind == "json" else "/ws/echo"
         run = echo_websockets if args.client == "websockets" else echo_picows
         coro = run(base + path, args.connections, args.kind, args.warmup, args.duration)
-    elif args.scenario == "broadcast":
-        coro = broadcast(
-            base + "/ws/room", args.clients, args.window, args.rate, args.warmup, args.duration
-        )
-    elif args.scenario == "sse":
-        coro = sse(
-            args.host, args.port, args.clients, args.window, args.rate, args.warmup, args.duration
-        )
+    elif args.scenario in ("broadcast", "sse"):
+        from plaitbench.rtsweep import measure_for
+
+        measure = measure_for(args)
+        if args.scenario == "broadcast":
+            coro = broadcast(base + "/ws/room", args.clients, args.window, args.rate, measure)
+        else:
+            coro = sse(args.host, args.port, args.clients, args.window, args.rate, measure)
     else:
         coro = idle(base + "/ws/echo", args.clients, args.server_pid)
     try:
@@ -455,7 +486,8 @@ def main(argv: list[str] | None = None) -> int:
         runner: Callable[[Any], Any] = uvloop.run
     except ImportError:
         runner = asyncio.run
-    result = runner(asyncio.wait_for(coro, args.warmup + args.duration + 120))
+    limit = args.warmup + args.duration + 120 + (args.budget if args.sweep else 0)
+    result = runner(asyncio.wait_for(coro, limit))
     print(json.dumps(result))
     return 0
 

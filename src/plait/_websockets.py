@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import enum
 from collections.abc import AsyncIterator, Iterable
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
 import msgspec
 
@@ -22,6 +22,9 @@ class WebSocketState(enum.Enum):
     CONNECTING = 0
     CONNECTED = 1
     DISCONNECTED = 2
+
+
+_CONNECTED = WebSocketState.CONNECTED
 
 
 class WebSocketDisconnect(Exception):
@@ -89,10 +92,8 @@ class WebSocket(HTTPConnection):
             self.application_state = WebSocketState.CONNECTED
         try:
             await self._send(message)
-        except OSError:
-            # ASGI servers raise an OSError when the client went away mid-send.
-            self.client_state = self.application_state = WebSocketState.DISCONNECTED
-            raise WebSocketDisconnect(1006, "The client went away") from None
+        except OSError:  # ASGI servers raise an OSError when the client went away mid-send
+            raise self._went_away() from None
 
     async def accept(
         self,
@@ -116,6 +117,7 @@ class WebSocket(HTTPConnection):
 
     def _data(self, message: Message, key: str) -> Any:
         if message["type"] == "websocket.disconnect":
+            self.client_state = WebSocketState.DISCONNECTED
             raise WebSocketDisconnect(message.get("code", 1000), message.get("reason") or "")
         value = message.get(key)
         if value is None:
@@ -135,31 +137,46 @@ class WebSocket(HTTPConnection):
         if self.application_state is WebSocketState.CONNECTING:
             raise RuntimeError('WebSocket is not connected: call "await websocket.accept()"')
 
+    async def _next(self, key: str) -> Any:
+        """The next message's ``key`` ("text" or "bytes"): a disconnect raises, the other kind
+        of message is a ``TypeError``.
+
+        PERF: on an open connection (the per-message path of every echo and chat handler)
+        this reads straight from the server, without ``receive``'s state machine.
+        """
+        if self.client_state is _CONNECTED and self.application_state is _CONNECTED:
+            message = await self._receive()
+            data = message.get(key)
+            return self._data(message, key) if data is None else data
+        self._check_accepted()
+        return self._data(await self.receive(), key)
+
     async def receive_text(self) -> str:
         """The next text message; a bytes message raises ``TypeError``."""
-        self._check_accepted()
-        return str(self._data(await self.receive(), "text"))
+        text: str = await self._next("text")
+        return text
 
     async def receive_bytes(self) -> bytes:
         """The next bytes message; a text message raises ``TypeError``."""
-        self._check_accepted()
-        return bytes(self._data(await self.receive(), "bytes"))
+        return bytes(await self._next("bytes"))
 
     async def receive_json(self, mode: Literal["text", "binary"] = "text") -> Any:
         """A JSON message; malformed JSON closes the connection with 1007 (invalid data)."""
-        if mode not in ("text", "binary"):
+        if mode == "text":
+            data = await self._next("text")
+        elif mode == "binary":
+            data = await self._next("bytes")
+        else:
             raise ValueError(f'mode must be "text" or "binary", not {mode!r}')
-        self._check_accepted()
-        message = await self.receive()
-        return await self._decode(self._data(message, "text" if mode == "text" else "bytes"))
-
-    async def _decode(self, data: str | bytes) -> Any:
-        """JSON ``data``; malformed JSON closes the connection with 1007 (invalid data)."""
         try:
             return _decode_json(data)
         except (msgspec.DecodeError, RecursionError):  # nested too deeply is malformed too
-            await self.close(1007, "Malformed JSON")
-            raise WebSocketDisconnect(1007, "Malformed JSON") from None
+            await self._malformed()
+
+    async def _malformed(self) -> NoReturn:
+        """Close with 1007 (invalid data) and end the conversation: the peer sent bad JSON."""
+        await self.close(1007, "Malformed JSON")
+        raise WebSocketDisconnect(1007, "Malformed JSON")
 
     def iter_text(self) -> AsyncIterator[str]:
         """Yield text messages until the peer disconnects."""
@@ -178,56 +195,78 @@ class WebSocket(HTTPConnection):
 
     async def _iter_texts(self, *, decode: bool) -> AsyncIterator[Any]:
         """The text messages (``decode``: as JSON) until the peer disconnects."""
+        receive = self._receive
         try:
             while True:
                 # PERF: once connected, read straight from the server (the loop of every
-                # echo and chat handler); other states take receive_text's checks.
-                if self.client_state is WebSocketState.CONNECTED and (
-                    self.application_state is WebSocketState.CONNECTED
-                ):
-                    message = await self._receive()
+                # echo and chat handler: no frame of ours per message); other states take
+                # _next's checks.
+                if self.client_state is _CONNECTED and self.application_state is _CONNECTED:
+                    message = await receive()
                     text = message.get("text")
                     if text is None:
-                        if message["type"] == "websocket.disconnect":
-                            self.client_state = WebSocketState.DISCONNECTED
                         text = self._data(message, "text")  # raises: disconnected, or bytes
                 else:
-                    text = await self.receive_text()
-                yield await self._decode(text) if decode else text
+                    text = await self._next("text")
+                if not decode:
+                    yield text
+                    continue
+                try:
+                    value = _decode_json(text)
+                except (msgspec.DecodeError, RecursionError):
+                    await self._malformed()
+                yield value
         except WebSocketDisconnect:
             pass
 
     async def send_text(self, data: str) -> None:
-        if self.application_state is WebSocketState.CONNECTED:
-            await self._send_data({"type": "websocket.send", "text": data})
-            return
-        self._check_can_send()
-        await self.send({"type": "websocket.send", "text": data})
+        """Send a text message."""
+        # PERF: on an open connection (every echo and chat reply) the server's send, with
+        # no other frame of ours.
+        send = self._send if self.application_state is _CONNECTED else self._send_checked
+        try:
+            await send({"type": "websocket.send", "text": data})
+        except OSError:
+            raise self._went_away() from None
 
     async def send_bytes(self, data: bytes) -> None:
-        if self.application_state is WebSocketState.CONNECTED:
-            await self._send_data({"type": "websocket.send", "bytes": data})
-            return
-        self._check_can_send()
-        await self.send({"type": "websocket.send", "bytes": data})
-
-    async def _send_data(self, message: Message) -> None:
-        """``send`` for a data message on an open connection (PERF: the per-message path)."""
-        try:
-            await self._send(message)
-        except OSError:
-            self.client_state = self.application_state = WebSocketState.DISCONNECTED
-            raise WebSocketDisconnect(1006, "The client went away") from None
+        """Send a bytes message."""
+        await self._send_checked({"type": "websocket.send", "bytes": data})
 
     async def send_json(self, data: Any, mode: Literal["text", "binary"] = "text") -> None:
         """Send ``data`` encoded as JSON (msgspec), in a text or a binary message."""
-        if mode not in ("text", "binary"):
-            raise ValueError(f'mode must be "text" or "binary", not {mode!r}')
-        encoded = _encode_json(data)
+        message: Message
         if mode == "text":
-            await self.send_text(encoded.decode())
+            message = {"type": "websocket.send", "text": _encode_json(data).decode()}
+        elif mode == "binary":
+            message = {"type": "websocket.send", "bytes": _encode_json(data)}
         else:
-            await self.send_bytes(encoded)
+            raise ValueError(f'mode must be "text" or "binary", not {mode!r}')
+        send = self._send if self.application_state is _CONNECTED else self._send_checked
+        try:
+            await send(message)  # PERF: as in send_text
+        except OSError:
+            raise self._went_away() from None
+
+    async def _send_checked(self, message: Message) -> None:
+        """Send a data message: an error before ``accept``, and as ``send`` after."""
+        self._check_can_send()
+        await self.send(message)
+
+    def _went_away(self) -> WebSocketDisconnect:
+        """What a send raises when the client went away (the server raised an OSError)."""
+        self.client_state = self.application_state = WebSocketState.DISCONNECTED
+        return WebSocketDisconnect(1006, "The client went away")
+
+    def __plait_sender__(self) -> Send:
+        """The server's ``send``, for a fan-out's data messages (``plait.channels``).
+
+        PERF: per delivery, no frame of ours: the caller checks ``application_state`` and
+        takes ``send`` when the connection is not open; the server's own errors (an
+        ``OSError`` for a client that went away) reach it as they are.
+        """
+        self._check_can_send()
+        return self._send
 
     async def _finish(self) -> None:
         """Called once the handler returned: close what it left open.

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from _services import service_unavailable
 
-__all__ = ["REDIS_URL", "eventually", "require_redis"]
+__all__ = ["REDIS_URL", "eventually", "require_redis", "run_started"]
 
 REDIS_URL = os.environ.get("PLAIT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -41,3 +42,16 @@ async def eventually(condition: Callable[[], bool], seconds: float = 5.0) -> Non
             return
         await asyncio.sleep(0.01)
     raise AssertionError("the condition did not become true in time")
+
+
+def run_started(app: Any, main: Callable[[], Awaitable[None]]) -> None:
+    """Run ``main()`` in a new event loop while ``app`` is started (10 s at most)."""
+
+    async def wrapped() -> None:
+        await app.startup()
+        try:
+            await asyncio.wait_for(main(), 10)
+        finally:
+            await app.shutdown()
+
+    asyncio.run(wrapped())

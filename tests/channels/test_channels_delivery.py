@@ -7,10 +7,9 @@ it while the socket's buffer is full), so what the others get, and in what order
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-from channels_helpers import eventually
+from channels_helpers import eventually, run_started
 
 from plait import App, EventSourceResponse, WebSocket
 from plait.channels import Channels, MemoryBackend
@@ -66,17 +65,6 @@ def room_app(max_buffer: int = 64) -> tuple[App, Channels]:
     return app, channels
 
 
-def run(app: App, main: Callable[[], Awaitable[None]]) -> None:
-    async def wrapped() -> None:
-        await app.startup()
-        try:
-            await asyncio.wait_for(main(), 10)
-        finally:
-            await app.shutdown()
-
-    asyncio.run(wrapped())
-
-
 def test_a_held_websocket_gets_every_message_in_order_and_holds_up_nobody() -> None:
     app, channels = room_app()
 
@@ -97,7 +85,7 @@ def test_a_held_websocket_gets_every_message_in_order_and_holds_up_nobody() -> N
         await asyncio.gather(slow.task, fast.task)
         assert channels.subscribers("room") == 0
 
-    run(app, main)
+    run_started(app, main)
 
 
 def test_a_websocket_that_leaves_while_its_send_waits_is_cleaned_up() -> None:
@@ -117,7 +105,7 @@ def test_a_websocket_that_leaves_while_its_send_waits_is_cleaned_up() -> None:
         await asyncio.wait([stuck.task, other.task])
         assert channels.subscribers("room") == 0
 
-    run(app, main)
+    run_started(app, main)
 
 
 def test_events_that_piled_up_behind_a_held_stream_go_out_in_one_write() -> None:
@@ -142,7 +130,7 @@ def test_events_that_piled_up_behind_a_held_stream_go_out_in_one_write() -> None
         await asyncio.gather(held.task, free.task)
         assert channels.subscribers("room") == 0
 
-    run(app, main)
+    run_started(app, main)
 
 
 def test_a_held_websocket_that_falls_too_far_behind_is_dropped() -> None:
@@ -163,4 +151,4 @@ def test_a_held_websocket_that_falls_too_far_behind_is_dropped() -> None:
         stuck.inbox.put_nowait({"type": "websocket.disconnect", "code": 1000})
         await asyncio.gather(stuck.task, fast.task)
 
-    run(app, main)
+    run_started(app, main)

@@ -13,7 +13,7 @@ from plait._exceptions import WebSocketException
 from plait._outages import ServiceUnavailable
 from plait._settings import Settings
 from plait._sse import EventSourceResponse
-from plait._websockets import WebSocket, WebSocketDisconnect
+from plait._websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from plait.channels._backends import ChannelBackend, MemoryBackend, RedisBackend
 from plait.channels._message import ChannelMessage, encode_payload
 from plait.channels._subscription import Subscription
@@ -271,8 +271,8 @@ class _EventBatches:
         return self._subscription._next_events()
 
     async def __plait_forward__(self, send_event: Callable[[bytes], Awaitable[None]]) -> None:
-        async def sender(message: ChannelMessage) -> None:
-            await send_event(message.event)
+        def sender(message: ChannelMessage) -> Awaitable[None]:
+            return send_event(message.event)  # PERF: no coroutine frame of ours per delivery
 
         async def batch(messages: list[ChannelMessage]) -> None:
             await send_event(b"".join([message.event for message in messages]))
@@ -284,11 +284,22 @@ class _EventBatches:
 
 
 async def _pump(websocket: WebSocket, subscription: Subscription, mode: str) -> None:
-    # PERF: the one ASGI message each published message carries, shared by every subscriber.
-    send = websocket.send
+    # PERF: a delivery is the server's own send of the one ASGI message each published
+    # message carries (shared by every subscriber), with no frame of WebSocket.send between:
+    # a fan-out to a thousand clients runs this a thousand times per message. Once the
+    # handler closed the socket, WebSocket.send refuses (RuntimeError) as before; a client
+    # that went away makes the server's send raise (OSError), which ends the pump too.
+    send = websocket.__plait_sender__()
+    connected = WebSocketState.CONNECTED
+    text = mode == "text"
 
-    def sender(message: ChannelMessage) -> Coroutine[Any, Any, None]:
-        return send(message._websocket_send(mode))
+    def sender(message: ChannelMessage) -> Awaitable[None]:
+        asgi = message._send_text if text else message._send_bytes
+        if asgi is None:
+            asgi = message._websocket_send(mode)  # the first subscriber builds it
+        if websocket.application_state is connected:
+            return send(asgi)
+        return websocket.send(asgi)
 
-    with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
         await subscription.forward(sender)

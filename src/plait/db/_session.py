@@ -12,6 +12,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from plait import Depends, Request
 from plait.db._database import Database
+from plait.db._lending import lent_session_of
 
 __all__ = ["Session", "get_session"]
 
@@ -25,10 +26,16 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     # PERF: the session's commit, rollback and close written out here rather than through
     # ``Database.transaction()`` (one async context manager less per request), and the
     # commit and close of a request that succeeded run in one greenlet, not two.
-    session = Database.of(app).new_session()
+    database = Database.of(app)
+    user = request.scope.get("user")
+    lent = lent_session_of(user, database) if user is not None else None
+    # PERF: the signed-in user's session (plait.auth loaded the user in it) is continued:
+    # one session and, on PostgreSQL, one pooled connection per request.
+    session = lent.take() if lent is not None else database.new_session()
     adopted: tuple[Any, dict[str, Any]] | None = None
     try:
-        adopted = _adopt_user(session, request)
+        if user is not None:
+            adopted = _adopt_user(session, user)
         yield session
         # PERF: a session the handler never used (its reads went straight to the pool:
         # plait.db.read_one, read_all) has nothing to commit or close: no greenlet hop.
@@ -49,26 +56,27 @@ def _commit_and_close(session: sa.orm.Session) -> None:
     session.close()
 
 
-def _adopt_user(session: AsyncSession, request: Request) -> tuple[Any, dict[str, Any]] | None:
-    """Let the signed-in user join this session; the user and its loaded values.
+def _adopt_user(session: AsyncSession, user: Any) -> tuple[Any, dict[str, Any]] | None:
+    """Let the signed-in user join this session, if it is not in it yet; the user and its
+    loaded values, or ``None`` for an object that is no mapped row or is in another session.
 
-    ``request.user`` (loaded by plait.auth in a session of its own, closed since) joins
-    the request's session. Linking a row to it (``Post(author=user)``) or loading that user
-    again then gives the same object; SQLAlchemy would otherwise refuse a second instance of
-    the same row.
+    ``request.user`` is in the request's session already when plait.auth loaded it in the
+    session lent to the request (see :class:`~plait.db.LentSession`); one loaded in a
+    session closed since (a WebSocket's, a user of a middleware of the app's own) joins
+    it here. Linking a row to it (``Post(author=user)``) or loading that user again then
+    gives the same object; SQLAlchemy would otherwise refuse a second instance of the same
+    row.
     """
-    user = request.scope.get("user")
-    if user is None:
-        return None
     try:
         state = sa.inspect(user)
     except NoInspectionAvailable:
         return None
-    if not state.detached:
+    if state.session is not None and state.session is not session.sync_session:
         return None
     columns = {prop.key for prop in state.mapper.column_attrs}
     snapshot = {key: value for key, value in state.dict.items() if key in columns}
-    session.add(user)
+    if state.detached:
+        session.add(user)
     return user, snapshot
 
 
