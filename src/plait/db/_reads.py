@@ -94,7 +94,7 @@ async def read_all(
     SQLAlchemy; schemas showing more than columns, through the ORM. The result is the same.
     """
     if query is None:
-        query = sa.select(_model(schema, None))
+        query = _every_row(schema)
     cache_key = query._generate_cache_key()
     plan = None if cache_key is None else plan_for_query(schema, query, cache_key)
     if plan is None:
@@ -125,6 +125,18 @@ async def read_all(
     return [build(row) for row in await session.execute(plan.shape.select(query), params)]
 
 
+_EVERY_ROW: dict[type, AnySelect] = {}
+
+
+def _every_row(schema: type[msgspec.Struct]) -> AnySelect:
+    """``select(model)`` of ``schema``'s model, built once: SQLAlchemy memoizes a
+    statement's cache key, which a new ``select()`` per call would compute again."""
+    query = _EVERY_ROW.get(schema)
+    if query is None:
+        query = _EVERY_ROW[schema] = sa.select(_model(schema, None))
+    return query
+
+
 def _model(schema: type[msgspec.Struct], model: type | None) -> type:
     found = model or model_of(schema)
     if found is None:
@@ -150,13 +162,15 @@ def _fast(
     fast = plan.fast_for(engine.dialect)
     if fast is None:
         return None
-    dispatch = engine.dispatch
-    if (
-        dispatch.before_cursor_execute
-        or dispatch.after_cursor_execute
-        or engine.dialect.dispatch.handle_error
-        or engine._should_log_info()
+    # PERF: the listener collections are read only when any listener was added (reading
+    # ``engine.dispatch.<event>`` joins the engine's and the pool's each time).
+    if engine._has_events and (
+        engine.dispatch.before_cursor_execute or engine.dispatch.after_cursor_execute
     ):
+        return None
+    if engine.dialect._has_events and engine.dialect.dispatch.handle_error:
+        return None
+    if engine._should_log_info():
         return None
     return fast, bind
 
