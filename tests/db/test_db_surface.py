@@ -35,6 +35,7 @@ PUBLIC = [
     "Violation",
     "apply",
     "bulk_create",
+    "bulk_update",
     "count",
     "crud_router",
     "describe_integrity_error",
