@@ -12,6 +12,7 @@ plait's default, readers and the writer do not block each other at all).
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
@@ -71,7 +72,12 @@ def install_sqlite(
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         for statement in statements:
-            cursor.execute(statement)
+            try:
+                cursor.execute(statement)
+            except sqlite3.OperationalError as exc:
+                # A read-only database keeps its journal mode (setting WAL writes the file).
+                if "readonly" not in str(exc) or not statement.startswith("PRAGMA journal_mode"):
+                    raise
         cursor.close()
 
     @sa.event.listens_for(engine, "reset")
