@@ -13,8 +13,13 @@ from sqlalchemy.orm.attributes import set_committed_value
 from plait import Depends, Request
 from plait.db._database import Database
 from plait.db._lending import lent_session_of
+from plait.db._onestatement import commit_and_close
 
-__all__ = ["Session", "get_session"]
+__all__ = ["COMMITTED_AFTER_HANDLER", "Session", "get_session"]
+
+COMMITTED_AFTER_HANDLER = "plait.committed_after_handler"
+"""In the ``info`` of a session :func:`get_session` gives: it is committed (flushing what is
+pending) when the handler returns, before its result becomes the response."""
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -33,6 +38,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     # one session and, on PostgreSQL, one pooled connection per request.
     session = lent.take() if lent is not None else database.new_session()
     adopted: tuple[Any, dict[str, Any]] | None = None
+    session.sync_session.info[COMMITTED_AFTER_HANDLER] = True
     try:
         if user is not None:
             adopted = _adopt_user(session, user)
@@ -40,7 +46,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         # PERF: a session the handler never used (its reads went straight to the pool:
         # plait.db.read_one, read_all) has nothing to commit or close: no greenlet hop.
         if session.sync_session.get_transaction() is not None:
-            await session.run_sync(_commit_and_close)
+            await session.run_sync(commit_and_close)
     except BaseException:
         try:
             await session.rollback()
@@ -49,11 +55,6 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         if adopted is not None:
             _restore_user(*adopted)
         raise
-
-
-def _commit_and_close(session: sa.orm.Session) -> None:
-    session.commit()
-    session.close()
 
 
 def _adopt_user(session: AsyncSession, user: Any) -> tuple[Any, dict[str, Any]] | None:
@@ -103,7 +104,8 @@ Session = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 The session commits after the handler returns and *before* the response is sent, so a failed
 commit (a unique constraint, a lost connection) reaches the client as an error response
-instead of a success followed by lost data. If the handler raises, it rolls back. Every
+instead of a success followed by lost data (a commit whose flush is one statement sends it
+alone, without ``BEGIN`` and ``COMMIT``). If the handler raises, it rolls back. Every
 dependency asking for ``Session`` in the same request shares the same session. Tests
 override ``get_session`` in ``app.dependency_overrides``, or use :mod:`plait.db.testing`.
 """
