@@ -142,7 +142,7 @@ async def empty(db: Any) -> None:
     await db.disconnect()
 
 
-async def probe(url: str, count: int, repeats: int) -> None:
+async def probe(url: str, count: int, repeats: int, only: str | None = None) -> None:
     import os
 
     os.environ["PLAIT_DATABASE_URL"] = url
@@ -176,6 +176,10 @@ async def probe(url: str, count: int, repeats: int) -> None:
                     assert status == expected, answer
 
             await run(20)  # warm: caches, the slug's suffix, the pool
+            if only is not None:
+                if label == only:
+                    await run(count)
+                continue
             statements, checkouts, writes, remove = statement_counter(db)
             await run(1)
             remove()
@@ -203,8 +207,11 @@ def main() -> None:
     parser.add_argument("--url", required=True)
     parser.add_argument("--count", type=int, default=300)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument(
+        "--only", help="just run --count requests of this endpoint (for valgrind --tool=callgrind)"
+    )
     args = parser.parse_args()
-    asyncio.run(probe(args.url, args.count, args.repeats))
+    asyncio.run(probe(args.url, args.count, args.repeats, args.only))
 
 
 if __name__ == "__main__":

@@ -21,8 +21,8 @@ _LENT = "plait.db.lent"
 
 class LentSession:
     """A session opened before the handler, for the request: the handler's
-    :data:`~plait.db.Session` continues it, so the request uses one session and, on
-    PostgreSQL, one pooled connection. plait.auth loads the signed-in user in one::
+    :data:`~plait.db.Session` continues it, so the request uses one session and one pooled
+    connection. plait.auth loads the signed-in user in one::
 
         lent = db.lend_session()
         try:

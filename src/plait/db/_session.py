@@ -35,7 +35,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     user = request.scope.get("user")
     lent = lent_session_of(user, database) if user is not None else None
     # PERF: the signed-in user's session (plait.auth loaded the user in it) is continued:
-    # one session and, on PostgreSQL, one pooled connection per request.
+    # one session and one pooled connection per request.
     session = lent.take() if lent is not None else database.new_session()
     adopted: tuple[Any, dict[str, Any]] | None = None
     session.sync_session.info[COMMITTED_AFTER_HANDLER] = True
