@@ -12,8 +12,8 @@ the status). Two users are registered; then for each endpoint (``GET /api/user``
 
 - one request with SQLAlchemy events listing its statements (``before_cursor_execute``, and
   the session's ``begin``/``commit``/``rollback``, which the driver may skip: lazy BEGIN),
-  counting pool checkouts, and the socket writes to the database (its round trips: asyncpg
-  sends each query's messages in one write; none on SQLite, whose driver is a thread);
+  counting pool checkouts, and the round trips to the database: socket writes on PostgreSQL
+  (asyncpg sends each query's messages in one write), hops to aiosqlite's thread on SQLite;
 - ``--count`` requests under cProfile: Python calls per request;
 - ``--repeats`` x ``--count`` requests without either: the median in-process CPU µs per
   request (``time.process_time``, so the database server's own work is left out).
@@ -75,10 +75,17 @@ def statement_counter(db: Any) -> tuple[list[str], list[int], list[int], Any]:
     writes = [0]
     transport: Any = asyncio.selector_events._SelectorSocketTransport  # type: ignore[attr-defined]
     write = transport.write
+    import aiosqlite
+
+    hop = aiosqlite.Connection._execute
 
     def counted_write(self: Any, data: Any) -> None:
         writes[0] += 1
         write(self, data)
+
+    async def counted_hop(self: Any, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        writes[0] += 1
+        return await hop(self, fn, *args, **kwargs)
 
     def executed(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         statements.append(" ".join(statement.split())[:90])
@@ -106,27 +113,32 @@ def statement_counter(db: Any) -> tuple[list[str], list[int], list[int], Any]:
         sa.event.listen(target, name, function)
 
     transport.write = counted_write
+    aiosqlite.Connection._execute = counted_hop  # type: ignore[method-assign]
 
     def remove() -> None:
         transport.write = write
+        aiosqlite.Connection._execute = hop  # type: ignore[method-assign]
         for target, name, function in listeners:
             sa.event.remove(target, name, function)
 
     return statements, checkouts, writes, remove
 
 
+def remove_sqlite(db: Any) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db.url.database}{suffix}").unlink(missing_ok=True)
+
+
 async def empty(db: Any) -> None:
-    """Drop everything in the database (its public schema, or its SQLite tables)."""
+    """Drop everything in the database: its public schema, or the SQLite file."""
     import sqlalchemy as sa
 
+    if db.is_sqlite:
+        remove_sqlite(db)
+        return
     async with db.engine.begin() as connection:
-        if db.is_sqlite:
-            tables = "SELECT name FROM sqlite_master WHERE type='table'"
-            for (name,) in (await connection.exec_driver_sql(tables)).all():
-                await connection.exec_driver_sql(f'DROP TABLE "{name}"')
-        else:
-            await connection.execute(sa.text("DROP SCHEMA public CASCADE"))
-            await connection.execute(sa.text("CREATE SCHEMA public"))
+        await connection.execute(sa.text("DROP SCHEMA public CASCADE"))
+        await connection.execute(sa.text("CREATE SCHEMA public"))
     await db.disconnect()
 
 
@@ -177,7 +189,8 @@ async def probe(url: str, count: int, repeats: int) -> None:
                 began = time.process_time()
                 await run(count)
                 times.append((time.process_time() - began) / count * 1e6)
-            print(f"{label}: {len(statements)} statements, {writes[0]} socket writes, "
+            trips = "thread hops" if db.is_sqlite else "socket writes"
+            print(f"{label}: {len(statements)} statements, {writes[0]} {trips}, "
                   f"{checkouts[0]} checkouts, "
                   f"{calls:,.0f} Python calls, {statistics.median(times):,.0f} CPU µs "
                   f"(median of {repeats} x {count})")  # fmt: skip

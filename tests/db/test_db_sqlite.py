@@ -196,3 +196,17 @@ def test_a_read_only_database_keeps_its_journal_mode(path: Path) -> None:
     read_only, _ = counter_app(f"file:{path}?mode=ro&uri=true")
     with TestClient(read_only) as client:
         assert client.get("/hits").json() == 0
+
+
+def test_a_connection_given_back_in_a_transaction_is_rolled_back(path: Path) -> None:
+    _, db = counter_app(path)
+    engine = db.sync_engine()  # the same connection set-up as the app's engine
+    try:
+        raw = engine.raw_connection()
+        raw.cursor().execute("BEGIN IMMEDIATE")
+        raw.cursor().execute("UPDATE lane_sqlite_counter SET note = 'dropped'")
+        raw.close()  # back to the pool with its transaction open
+        with engine.connect() as connection:  # the pool's one idle connection: the same
+            assert connection.exec_driver_sql("SELECT note FROM lane_sqlite_counter").scalar() == ""
+    finally:
+        engine.dispose()

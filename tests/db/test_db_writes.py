@@ -24,6 +24,12 @@ class WritePlain(Model):
     rank: Mapped[int] = mapped_column(server_default="7")
 
 
+class WriteNote(Model):
+    __tablename__ = "dbwrite_note"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    text: Mapped[str] = mapped_column(sa.String(50), unique=True)
+
+
 class WritePrice(Model):
     __tablename__ = "dbwrite_price"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -165,3 +171,30 @@ def test_bulk_update_takes_structs_and_mappings(db_url: str) -> None:
         "bulk_update(WritePlain): a row without its key ['id']",
         "bulk_update(WritePlain): no columns ['nickname']",
     ]
+
+
+def test_a_single_write_runs_outside_a_transaction(db_url: str) -> None:
+    """A request's one INSERT is its own transaction: on PostgreSQL no BEGIN and COMMIT
+    round trips, on SQLite no BEGIN IMMEDIATE (tests/db/test_db_onestatement.py has more)."""
+    app = App()
+    db = Database(app, db_url)
+    app.include_router(crud_router(WriteNote, prefix="/notes"))
+    db.run(lambda session: session.run_sync(lambda s: WriteNote.__table__.create(s.bind)))
+    seen: list[bool] = []
+
+    def record(conn: Any) -> None:  # when SQLAlchemy commits: is a transaction open?
+        pooled = conn.connection
+        if db_url.startswith("postgresql"):
+            seen.append(pooled.dbapi_connection._transaction is not None)
+        else:
+            seen.append(pooled.driver_connection.in_transaction)
+
+    sa.event.listen(sa.engine.Engine, "commit", record)
+    try:
+        with TestClient(app) as client:
+            assert client.post("/notes", json={"text": "a"}).json() == {"id": 1, "text": "a"}
+            assert seen == [False]
+            assert client.post("/notes", json={"text": "a"}).status_code == 409
+            assert client.get("/notes/1").json() == {"id": 1, "text": "a"}
+    finally:
+        sa.event.remove(sa.engine.Engine, "commit", record)

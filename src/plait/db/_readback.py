@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from plait.db._readplan import shape_of
 from plait.db._reads import read_one
 
-__all__ = ["read_back"]
+__all__ = ["known_when_inserted", "read_back"]
 
 _AS_SENT = frozenset(
     {
@@ -76,3 +76,24 @@ def _as_sent(mapper: sa.orm.Mapper[Any], field: str) -> bool:
         return False
     column = prop.columns[0]
     return isinstance(column, sa.Column) and type(column.type) in _AS_SENT
+
+
+def known_when_inserted(model: type, read: type[msgspec.Struct]) -> bool:
+    """Whether a new ``model`` object holds every field of ``read`` as stored once its INSERT
+    ran, whatever the database: each a column of a type in :data:`_AS_SENT` that the
+    database does not compute (no server default, SQL expression or ``Computed``), except
+    the primary key, which every INSERT hands back."""
+    mapper: sa.orm.Mapper[Any] = sa.inspect(model)
+    for field in read.__struct_fields__:
+        if not _as_sent(mapper, field):
+            return False
+        column = mapper.column_attrs[field].columns[0]
+        assert isinstance(column, sa.Column)
+        if column.primary_key:
+            continue
+        default = column.default
+        if column.server_default is not None or column.server_onupdate is not None:
+            return False
+        if default is not None and not (default.is_scalar or default.is_callable):
+            return False
+    return True

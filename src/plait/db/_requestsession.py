@@ -19,8 +19,10 @@ class RequestSession(AsyncSession):
     connection while the session is untouched) never needs it.
     """
 
-    def __init__(self, engine: AsyncEngine) -> None:  # the rest on first use
+    def __init__(self, engine: AsyncEngine, info: dict[str, Any] | None = None) -> None:
+        # The rest on first use: ``info`` becomes the SQLAlchemy session's.
         self._plait_engine: AsyncEngine | None = engine
+        self._plait_info = info
 
     def __getattr__(self, name: str) -> Any:
         # Reached only for what the instance and its class lack: before the first use,
@@ -29,7 +31,7 @@ class RequestSession(AsyncSession):
         if engine is None:
             raise AttributeError(name)
         self._plait_engine = None
-        AsyncSession.__init__(self, engine, expire_on_commit=False)
+        AsyncSession.__init__(self, engine, expire_on_commit=False, info=self._plait_info)
         return getattr(self, name)
 
 

@@ -17,11 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from plait import Depends, HTTPException, Query, Router
 from plait.db._crud import get_or_404
 from plait.db._pagination import MAX_OFFSET, MAX_PAGE, MAX_PAGE_SIZE, OffsetPage, Page, paginate
-from plait.db._readback import read_back
+from plait.db._readback import known_when_inserted, read_back
 from plait.db._readplan import shape_of
 from plait.db._reads import read_one
 from plait.db._schemas import apply, load_options, model_schema, schema_field_type
-from plait.db._session import get_session
+from plait.db._session import COMMITTED_AFTER_HANDLER, get_session
 
 __all__ = ["Operation", "crud_router"]
 
@@ -160,6 +160,7 @@ def crud_router(
     deps = list(dependencies or ())
 
     answer = read_back(model, read, options)
+    inserted_as_read = not options and known_when_inserted(model, read)
 
     # Rows straight into ``read`` (read_one, read_all) when it shows the model's columns and
     # its many-to-one relations; ORM objects and their loaders otherwise.
@@ -235,6 +236,11 @@ def crud_router(
             db: AsyncSession = kw["session"]
             obj = model(kw["data"])
             db.add(obj)
+            if inserted_as_read and COMMITTED_AFTER_HANDLER in db.sync_session.info:
+                # PERF: the Session's commit flushes it before ``obj`` becomes the answer
+                # (the id known, every other field as sent): on PostgreSQL its INSERT is
+                # then the one statement of a transaction without BEGIN or COMMIT.
+                return obj
             await db.flush()
             return await answer(db, obj)
 

@@ -13,9 +13,14 @@ from sqlalchemy.orm.attributes import set_committed_value
 from plait import Depends, Request
 from plait.db._database import Database
 from plait.db._lending import lent_session_of
+from plait.db._onestatement import commit_and_close
 from plait.db._requestsession import RequestSession, untouched
 
-__all__ = ["Session", "get_session"]
+__all__ = ["COMMITTED_AFTER_HANDLER", "Session", "get_session"]
+
+COMMITTED_AFTER_HANDLER = "plait.committed_after_handler"
+"""In the ``info`` of a session :func:`get_session` gives: it is committed (flushing what is
+pending) when the handler returns, before its result becomes the response."""
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -37,7 +42,9 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     elif database.bound_for_tests:
         session = database.new_session()
     else:
-        session = RequestSession(database.engine)
+        session = RequestSession(database.engine, info={COMMITTED_AFTER_HANDLER: True})
+    if untouched(session) is None:
+        session.sync_session.info[COMMITTED_AFTER_HANDLER] = True
     adopted: tuple[Any, dict[str, Any]] | None = None
     try:
         if user is not None:
@@ -46,7 +53,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         # PERF: a session the handler never used (its reads went straight to the pool:
         # plait.db.read_one, read_all) has nothing to commit or close: no greenlet hop.
         if not untouched(session) and session.sync_session.get_transaction() is not None:
-            await session.run_sync(_commit_and_close)
+            await session.run_sync(commit_and_close)
     except BaseException:
         if untouched(session) is not None:
             raise  # nothing was begun, nothing to roll back
@@ -57,11 +64,6 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         if adopted is not None:
             _restore_user(*adopted)
         raise
-
-
-def _commit_and_close(session: sa.orm.Session) -> None:
-    session.commit()
-    session.close()
 
 
 def _adopt_user(session: AsyncSession, user: Any) -> tuple[Any, dict[str, Any]] | None:
@@ -113,7 +115,8 @@ The session is built on first use (a handler whose reads all go straight to the 
 ``read_one``/``read_all`` never builds it). It commits after the handler returns and
 *before* the response is sent, so a failed
 commit (a unique constraint, a lost connection) reaches the client as an error response
-instead of a success followed by lost data. If the handler raises, it rolls back. Every
+instead of a success followed by lost data (a commit whose flush is one statement sends it
+alone, without ``BEGIN`` and ``COMMIT``). If the handler raises, it rolls back. Every
 dependency asking for ``Session`` in the same request shares the same session. Tests
 override ``get_session`` in ``app.dependency_overrides``, or use :mod:`plait.db.testing`.
 """

@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from plait.db._lazybegin import plain_read
+from plait.db._lazybegin import ONE_STATEMENT, plain_read
 
 __all__ = ["SQLITE_PRAGMAS", "SQLITE_TIMEOUT", "install_sqlite", "sqlite_connect_args"]
 
@@ -86,9 +86,12 @@ def install_sqlite(
             dbapi_connection.rollback()
 
     def begin(cursor: Any, context: Any) -> None:
+        options = context.execution_options
         if (
             (not lazy_begin or not plain_read(context))
-            and context.execution_options.get("isolation_level") != "AUTOCOMMIT"
+            and options.get("isolation_level") != "AUTOCOMMIT"
+            # A commit's one statement (plait.db._onestatement) is its own transaction.
+            and not (lazy_begin and options.get(ONE_STATEMENT))
             and not _in_transaction(context.root_connection.connection)
         ):
             cursor.execute("BEGIN IMMEDIATE")
