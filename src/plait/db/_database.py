@@ -340,6 +340,11 @@ class Database:
 
     # ------------------------------------------------------------------ sessions
 
+    @property
+    def bound_for_tests(self) -> bool:
+        """Whether sessions join a test's outer transaction (:mod:`plait.db.testing`)."""
+        return self._bind is not None
+
     def new_session(self) -> AsyncSession:
         """A new session on this database; you commit (or use :meth:`transaction`)."""
         if self._bind is not None:
