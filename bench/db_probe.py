@@ -1,7 +1,8 @@
 """Where a database request's cost goes: CPU time of this process per request, in-process.
 
 Drives the ``bare`` (raw asyncpg, the ceiling) and ``plaitdb`` apps' data-path endpoints
-(and ``fastapidb``'s with ``--apps``) through ASGI with no server and no sockets to the
+(and the peers' with ``--apps``: ``fastapidb``, ``djangodb``, ``litestardb``; some of the
+endpoints with ``--endpoints``) through ASGI with no server and no sockets to the
 client, against PostgreSQL or SQLite. Every app is started at once and the endpoints take turns, round
 after round, so that a change in the machine's load touches them all alike; the figure is
 the median over rounds of the Python process's CPU time per request (``time.process_time``:
@@ -60,7 +61,13 @@ async def _asgi_get(app: Any, path: str) -> int:
     method = method or "GET"
     body = CREATE if method == "POST" else b""
 
+    received = False
+
     async def receive() -> dict[str, Any]:
+        nonlocal received
+        if received:  # Django listens for a disconnect while it answers: none comes
+            await asyncio.get_running_loop().create_future()
+        received = True
         return {"type": "http.request", "body": body, "more_body": False}
 
     async def send(message: dict[str, Any]) -> None:
@@ -92,7 +99,16 @@ async def _lifespan(app: Any) -> Callable[[], Awaitable[None]]:
 
     task = asyncio.create_task(app({"type": "lifespan", "state": {}}, inbox.get, send))
     inbox.put_nowait({"type": "lifespan.startup"})
-    await done.wait()
+    started = asyncio.ensure_future(done.wait())
+    await asyncio.wait([task, started], return_when=asyncio.FIRST_COMPLETED)
+    if task.done():  # an app without a lifespan (Django's refuses it): nothing to stop
+        started.cancel()
+        task.exception()
+
+        async def nothing() -> None:
+            pass
+
+        return nothing
 
     async def stop() -> None:
         done.clear()
@@ -125,12 +141,14 @@ async def _apps(names: list[str]) -> tuple[dict[str, Any], list[Callable[[], Awa
     return apps, stops
 
 
-async def timing(names: list[str], rounds: int, requests: int) -> dict[tuple[str, str], float]:
+async def timing(
+    names: list[str], paths: list[str], rounds: int, requests: int
+) -> dict[tuple[str, str], float]:
     """Median CPU µs per request of each app and endpoint, the endpoints taking turns."""
     apps, stops = await _apps(names)
-    samples: dict[tuple[str, str], list[float]] = {(n, p): [] for p in ENDPOINTS for n in names}
+    samples: dict[tuple[str, str], list[float]] = {(n, p): [] for p in paths for n in names}
     if "plaitdb" in names:
-        samples.update({("plaitdb", twin): [] for twin in ORM_TWINS})
+        samples.update({("plaitdb", t): [] for t, path in ORM_TWINS.items() if path in paths})
     try:
         for (name, path), _ in samples.items():
             for _ in range(20):  # warm: connections open, statements prepared
@@ -149,15 +167,15 @@ async def timing(names: list[str], rounds: int, requests: int) -> dict[tuple[str
 
 
 async def counts(
-    names: list[str], requests: int = 50
+    names: list[str], paths: list[str], requests: int = 50
 ) -> dict[tuple[str, str], tuple[float, float]]:
     """Python calls and socket writes per request (a profiled pass on asyncio's loop)."""
     apps, stops = await _apps(names)
     found = {}
     try:
-        pairs = [(name, path) for path in ENDPOINTS for name in names]
+        pairs = [(name, path) for path in paths for name in names]
         if "plaitdb" in names:
-            pairs += [("plaitdb", twin) for twin in ORM_TWINS]
+            pairs += [("plaitdb", t) for t, path in ORM_TWINS.items() if path in paths]
         for name, path in pairs:
             for _ in range(5):
                 await _asgi_get(apps[name], path)
@@ -175,7 +193,14 @@ async def counts(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--apps", default="bare,plaitdb", help="from bare,plaitdb,fastapidb")
+    parser.add_argument(
+        "--apps", default="bare,plaitdb", help="from bare,plaitdb,fastapidb,djangodb,litestardb"
+    )
+    parser.add_argument(
+        "--endpoints",
+        default=",".join(ENDPOINTS),
+        help=f"comma-separated, from {','.join(ENDPOINTS)} (default all)",
+    )
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--requests", type=int, default=300, help="per round (a tenth for 20 rows)")
     parser.add_argument("--uvloop", action="store_true", help="time on uvloop")
@@ -191,18 +216,19 @@ def main() -> None:
         os.environ["BENCH_SQLITE"] = str(Path(tempfile.mkdtemp()) / "probe.sqlite3")
         benchdb.create_sqlite(os.environ["BENCH_SQLITE"])
     names = args.apps.split(",")
+    paths = args.endpoints.split(",")
     if args.uvloop:
         import uvloop
 
-        cpu = uvloop.run(timing(names, args.rounds, args.requests))
+        cpu = uvloop.run(timing(names, paths, args.rounds, args.requests))
     else:
-        cpu = asyncio.run(timing(names, args.rounds, args.requests))
-    work = asyncio.run(counts(names))
+        cpu = asyncio.run(timing(names, paths, args.rounds, args.requests))
+    work = asyncio.run(counts(names, paths))
     trips = "thread hops" if args.db == "sqlite" else "socket writes"
     print(f"| app | endpoint | CPU µs per request | of the raw app | Python calls | {trips} |")
     print("|---|---|---:|---:|---:|---:|")
     twins = {path: twin for twin, path in ORM_TWINS.items()} if "plaitdb" in names else {}
-    for path in ENDPOINTS:
+    for path in paths:
         rows = [(name, path) for name in names]
         if path in twins:
             rows.append(("plaitdb", twins[path]))

@@ -387,6 +387,20 @@ def test_bench_app_answers(framework: str, endpoint: str, served: dict[str, _Ser
     _drive(framework, CHECKS[endpoint], served)
 
 
+@pytest.mark.parametrize("endpoint", ["db", "queries", "related", "fortunes"])
+def test_plaitdb_orm_twins_answer_alike(endpoint: str, served: dict[str, _Served]) -> None:
+    """plaitdb's ``/orm/...`` reads (ORM objects, for bench/db_probe.py) answer as its
+    endpoints that read rows straight into schemas."""
+
+    async def check(fetch: Fetch) -> None:
+        async def twin(method: str, url: str, **kwargs: Any) -> httpx.Response:
+            return await fetch(method, "/orm" + url, **kwargs)
+
+        await CHECKS[endpoint](twin)
+
+    _drive("plaitdb", check, served)
+
+
 @contextlib.contextmanager
 def _postgres_schema() -> Iterator[str]:
     """A DSN whose tables live in a PostgreSQL schema of this test's own, seeded by benchdb

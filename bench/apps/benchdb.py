@@ -307,8 +307,14 @@ def _cities(seed: int = 7) -> list[tuple[int, str, int]]:
 
 
 def create_sqlite(path: str | os.PathLike[str]) -> None:
-    """(Re)create the two tables in a SQLite file."""
+    """(Re)create the tables in a SQLite file, in WAL mode.
+
+    WAL is stored in the file, and plait.db sets it on every connection it opens (its
+    default): set here, before any app runs, every app works on the file in the same mode,
+    whichever ran first.
+    """
     with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA journal_mode=WAL")
         conn.executescript(
             "DROP TABLE IF EXISTS world; DROP TABLE IF EXISTS fortune;"
             "DROP TABLE IF EXISTS city; DROP TABLE IF EXISTS country;"

@@ -4,7 +4,8 @@ function views with the async ORM (``select_related``, ``prefetch_related``, ``a
 (Django has no JWT of its own), and psycopg's connection pool (``OPTIONS: {"pool": True}``,
 Django's advice for ASGI).
 
-``POST /api/users``, ``GET /api/articles`` and ``POST /api/articles``, as in fastapi_app.py.
+``POST /api/users``, ``GET /api/user``, ``GET /api/articles`` and ``POST /api/articles``, as
+in fastapi_app.py.
 The database is PostgreSQL when ``RW_PG_DSN`` is set, else the SQLite file ``RW_SQLITE``.
 """
 
@@ -137,8 +138,22 @@ async def register(request: HttpRequest) -> JsonResponse:
     user = await User.objects.acreate(
         username=username, email=email, password=make_password(password)
     )
-    view = {"email": email, "token": token_for(user), "username": username}
-    return JsonResponse({"user": {**view, "bio": None, "image": None}}, status=201)
+    return JsonResponse({"user": user_json(user)}, status=201)
+
+
+def user_json(user: User) -> dict:
+    view = {"email": user.email, "token": token_for(user), "username": user.username}
+    return {**view, "bio": user.bio, "image": user.image}
+
+
+async def current_user(request: HttpRequest) -> JsonResponse:
+    try:
+        reader = await reader_of(request)
+    except Unauthorized:
+        return errors(401, body=["invalid token"])
+    if reader is None:
+        return errors(401, body=["authentication required"])
+    return JsonResponse({"user": user_json(reader)})
 
 
 def article_json(article: Article, with_body: bool) -> dict:
@@ -229,7 +244,11 @@ async def create_article(request: HttpRequest, author: User) -> JsonResponse:
     return JsonResponse({"article": article_json(article, with_body=True)}, status=201)
 
 
-urlpatterns = [path("api/users", register), path("api/articles", articles)]
+urlpatterns = [
+    path("api/users", register),
+    path("api/user", current_user),
+    path("api/articles", articles),
+]
 application = get_asgi_application()
 
 

@@ -226,14 +226,21 @@ async def register(data: NewUserRequest, session: SessionDep) -> UserResponse:
     )
     session.add(user)
     await session.commit()
-    return UserResponse(
-        user=UserOut(
-            email=user.email,
-            token=create_access_token(user),
-            username=user.username,
-            bio=user.bio,
-            image=user.image,
-        )
+    return UserResponse(user=user_out(user))
+
+
+@app.get("/api/user", response_model=UserResponse)
+async def current_user(user: Annotated[User, Depends(get_current_user)]) -> UserResponse:
+    return UserResponse(user=user_out(user))
+
+
+def user_out(user: User) -> UserOut:
+    return UserOut(
+        email=user.email,
+        token=create_access_token(user),
+        username=user.username,
+        bio=user.bio,
+        image=user.image,
     )
 
 

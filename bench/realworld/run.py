@@ -15,7 +15,11 @@ bodies. Then, endpoint by endpoint, frameworks in an order rotated at each repea
 
 - ``list``: ``GET /api/articles`` as an anonymous reader (20 articles, authors, tags, counts);
 - ``list-auth``: the same with bob's ``Authorization: Token`` (his favourite/follow flags);
-- ``create``: ``POST /api/articles`` by bob (its slug taken after the first: a suffixed one).
+- ``create``: ``POST /api/articles`` by bob (its slug taken after the first: a suffixed one);
+- ``user``: ``GET /api/user`` by bob (the logged-in user, with a new token).
+
+``--db-prefix`` names the databases (``<prefix>_<framework>``); ``--plait-src`` serves plait
+from another checkout's ``src`` (a before/after comparison in one run of the peers).
 
 It prints medians of requests/s and the ratios of plait to each peer, and writes
 ``bench/results/realworld.json``. Run it on a quiet machine; the numbers say how loaded it was.
@@ -50,6 +54,7 @@ FRAMEWORKS = {
     "fastapi": (HERE, "fastapi_app:app"),
     "django": (HERE, "django_app:application"),
 }
+ENDPOINTS = ("list", "list-auth", "create", "user")
 ARTICLE = {"title": "How to train your dragon", "description": "Ever wonder how?"}
 ARTICLE |= {"body": "You have to believe", "tagList": ["dragons", "training", "angular"]}
 
@@ -75,7 +80,7 @@ def reset_database(dsn: str, name: str) -> None:
 SECRET = secrets.token_urlsafe(48)
 
 
-def environment(framework: str, url: str) -> dict[str, str]:
+def environment(framework: str, url: str, plait_src: Path | None = None) -> dict[str, str]:
     env = dict(os.environ)
     asyncpg_url = url.replace("postgresql://", "postgresql+asyncpg://", 1)
     env.update(
@@ -86,6 +91,8 @@ def environment(framework: str, url: str) -> dict[str, str]:
         RW_SECRET_KEY=SECRET,
         PYTHONPATH=str(HERE),
     )
+    if plait_src is not None and framework == "plait":
+        env["PYTHONPATH"] = f"{plait_src}{os.pathsep}{HERE}"
     return env
 
 
@@ -118,10 +125,12 @@ def caller(port: int) -> Call:
 class App:
     """One framework's server: started in its own process group, stopped by its PID."""
 
-    def __init__(self, framework: str, port: int, url: str, cpu: str) -> None:
+    def __init__(
+        self, framework: str, port: int, url: str, cpu: str, plait_src: Path | None = None
+    ) -> None:
         self.framework, self.port = framework, port
         directory, target = FRAMEWORKS[framework]
-        self.env = environment(framework, url)
+        self.env = environment(framework, url, plait_src)
         self.command = [
             "taskset", "-c", cpu, sys.executable, "-m", "uvicorn", target,
             "--app-dir", str(directory), "--port", str(port), "--loop", "uvloop",
@@ -190,6 +199,8 @@ def check(call: Call, token: str) -> None:
             assert "body" not in article
             assert article["favorited"] is False
             assert article["author"]["following"] is False
+    me = call("GET", "/api/user", token=token)["user"]
+    assert (me["username"], me["email"], bool(me["token"])) == ("bob", "bob@example.com", True)
     made = call("POST", "/api/articles", {"article": ARTICLE}, token)["article"]
     assert made["author"]["username"] == "bob"
     assert made["tagList"] == ["angular", "dragons", "training"]
@@ -203,6 +214,7 @@ def scripts(token: str) -> dict[str, tuple[str, str | None]]:
         "list": ("/api/articles", None),
         "list-auth": ("/api/articles", auth),
         "create": ("/api/articles", create + f"wrk.body = {body}\n"),
+        "user": ("/api/user", auth),
     }
 
 
@@ -214,6 +226,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--connections", type=int, default=16)  # below every app's pool size
     parser.add_argument("--pg-dsn", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--db-prefix", default="realworld")
+    parser.add_argument("--plait-src", type=Path, default=None)
     parser.add_argument(
         "--output", type=Path, default=ROOT / "bench" / "results" / "realworld.json"
     )
@@ -225,16 +239,17 @@ def main(argv: list[str] | None = None) -> int:
     runs: dict[str, dict[str, list[dict[str, float]]]] = {f: {} for f in frameworks}
     try:
         for port, framework in enumerate(frameworks, start=18_601):
-            name = f"realworld_{framework}"
+            name = f"{args.db_prefix}_{framework}"
             reset_database(args.pg_dsn, name)
-            apps[framework] = App(framework, port, database_url(args.pg_dsn, name), "1")
+            url = database_url(args.pg_dsn, name)
+            apps[framework] = App(framework, port, url, "1", args.plait_src)
             apps[framework].start()
             tokens[framework] = seed(caller(port))["bob"]
             check(caller(port), tokens[framework])
             print(f"{framework}: seeded and checked", flush=True)
         for repeat in range(args.repeats):
             order = frameworks[repeat % len(frameworks) :] + frameworks[: repeat % len(frameworks)]
-            for endpoint in ("list", "list-auth", "create"):
+            for endpoint in ENDPOINTS:
                 for framework in order:
                     app = apps[framework]
                     path, script = scripts(tokens[framework])[endpoint]
@@ -283,7 +298,7 @@ def markdown(results: dict[str, Any]) -> str:
     head = ["endpoint", *(f"{f} req/s (per CPU-s)" for f in frameworks)]
     head += [f"plait / {p} (per CPU-s)" for p in peers]
     lines = ["| " + " | ".join(head) + " |", "| --- " * len(head) + "|"]
-    for endpoint in ("list", "list-auth", "create"):
+    for endpoint in ENDPOINTS:
         rps, per_cpu = {}, {}
         for f in frameworks:
             measured = runs[f].get(endpoint, [])

@@ -10,7 +10,7 @@ import contextlib
 import copy
 import inspect
 from collections.abc import Awaitable, Callable
-from typing import Any, get_args, get_origin
+from typing import Any, NoReturn, get_args, get_origin
 
 import msgspec
 
@@ -377,6 +377,11 @@ class _Invoker:
     def kwargs(self, values: list[Any]) -> dict[str, Any]:
         return {name: values[i] for name, i in self.slots}
 
+    async def resolve(self, ctx: _Context) -> None:
+        """Resolve the dependencies alone (they may refuse the request), not the function."""
+        for dep, invoker in self.deps:
+            await _resolve(dep, invoker, ctx)
+
     async def __call__(self, ctx: _Context) -> Any:
         kwargs = {name: ctx.values[i] for name, i in self.slots}
         for dep, invoker in self.deps:
@@ -441,6 +446,43 @@ def _injected(kind: str, conn: HTTPConnection) -> Any:
     raise AssertionError(kind)
 
 
+class _DependenciesFirst:
+    """A route's dependencies, run before its invalid values are refused: a request that
+    must log in hears 401, not what is wrong with its body (as in FastAPI and DRF).
+
+    Only dependencies whose own values are all valid can run: an error located in one of
+    theirs (or any body error, when a dependency reads the body) is answered at once.
+    """
+
+    __slots__ = ("function_scoped", "invoker", "locs", "reads_body")
+
+    def __init__(self, plan: CallPlan, invoker: _Invoker, function_scoped: bool) -> None:
+        own = [p for dep in plan.dependencies for p in dep.plan.all_params()]
+        self.locs = {(p.source, p.key) for p in own if p.source in SCALAR_SOURCES}
+        self.reads_body = any(p.source not in SCALAR_SOURCES for p in own)
+        self.invoker = invoker
+        self.function_scoped = function_scoped
+
+    def can_run(self, errors: Errors) -> bool:
+        for error in errors:
+            loc = error["loc"]
+            if loc[0] == "body" and self.reads_body:
+                return False
+            if len(loc) > 1 and (loc[0], loc[1]) in self.locs:
+                return False
+        return True
+
+    async def refuse(self, conn: Any, values: list[Any], errors: Errors) -> NoReturn:
+        """Run the dependencies, then refuse the values with a 422. Function-scoped ones
+        clean up seeing that refusal (a ``Session`` rolls back)."""
+        if not self.function_scoped:
+            await self.invoker.resolve(_Context(conn, values))
+            raise validation_error(errors)
+        async with contextlib.AsyncExitStack() as stack:
+            await self.invoker.resolve(_Context(conn, values, stack))
+            raise validation_error(errors)
+
+
 def compile_plan(plan: CallPlan) -> CompiledCall:
     """The per-request call for ``plan``: extract, validate, resolve, call."""
     params = plan.all_params()
@@ -473,6 +515,7 @@ def compile_plan(plan: CallPlan) -> CompiledCall:
 
     extract = compile_extraction(params, describe(plan.func))
     body_slots = [i for i, p in enumerate(params) if p.source not in SCALAR_SOURCES]
+    first = _DependenciesFirst(plan, invoker, function_scoped) if plan.dependencies else None
 
     async def call(conn: Any) -> Any:
         errors: Errors = []
@@ -481,6 +524,8 @@ def compile_plan(plan: CallPlan) -> CompiledCall:
             for i, value in zip(body_slots, await reader.read(conn, errors), strict=True):
                 values[i] = value
         if errors:
+            if first is not None and first.can_run(errors):
+                await first.refuse(conn, values, errors)
             raise validation_error(errors)
         if not function_scoped:
             return await invoker(_Context(conn, values))

@@ -33,7 +33,7 @@ class SqliteCounter(Model):
     note: Mapped[str] = mapped_column(default="")
 
 
-def counter_app(path: Path, **options: Any) -> tuple[App, Database]:
+def counter_app(path: Path | str, **options: Any) -> tuple[App, Database]:
     app = App()
     db = Database(app, f"sqlite:///{path}", **options)
 
@@ -189,3 +189,24 @@ def test_the_journal_mode_and_timeout_can_be_changed(path: Path) -> None:
         engine_options={"connect_args": {"timeout": 20}},
     )
     assert journal_mode_and_timeout(app) == ["delete", 20000, 1]
+
+
+def test_a_read_only_database_keeps_its_journal_mode(path: Path) -> None:
+    # Setting WAL writes to the file: on a read-only one the mode stays (here "delete").
+    read_only, _ = counter_app(f"file:{path}?mode=ro&uri=true")
+    with TestClient(read_only) as client:
+        assert client.get("/hits").json() == 0
+
+
+def test_a_connection_given_back_in_a_transaction_is_rolled_back(path: Path) -> None:
+    _, db = counter_app(path)
+    engine = db.sync_engine()  # the same connection set-up as the app's engine
+    try:
+        raw = engine.raw_connection()
+        raw.cursor().execute("BEGIN IMMEDIATE")
+        raw.cursor().execute("UPDATE lane_sqlite_counter SET note = 'dropped'")
+        raw.close()  # back to the pool with its transaction open
+        with engine.connect() as connection:  # the pool's one idle connection: the same
+            assert connection.exec_driver_sql("SELECT note FROM lane_sqlite_counter").scalar() == ""
+    finally:
+        engine.dispose()

@@ -233,15 +233,20 @@ class Auth:
         material = f"{user.session_generation or 0}:{user.password}".encode()
         return hmac.new(self._key, material, hashlib.sha256).hexdigest()
 
-    async def load_user(self, session: SessionData) -> User | None:
+    async def load_user(
+        self, session: SessionData, db_session: AsyncSession | None = None
+    ) -> User | None:
         """The active user logged in to ``session``, or ``None``; a session whose user is gone
-        or whose password changed since the login is flushed."""
+        or whose password changed since the login is flushed. The user is read in
+        ``db_session`` (the middleware passes the request's), else in a session of its own."""
         data = session.to_dict()  # PERF: reading it this way does not make the response vary
         user_id = data.get(SESSION_KEY)
         if not isinstance(user_id, int):
             return None
-        async with self.db.session() as db_session:
-            user = await db_session.get(User, user_id)
+        if db_session is None:
+            async with self.db.session() as own:
+                return await self.load_user(session, own)
+        user = await db_session.get(User, user_id)
         if user is None or not hmac.compare_digest(
             str(data.get(HASH_SESSION_KEY, "")), self.session_hash(user)
         ):
@@ -294,7 +299,9 @@ async def _redirect_to_login(request: Request, exc: LoginRedirect) -> RedirectRe
 
 
 class AuthMiddleware:
-    """Put the session's user in ``scope["user"]`` (added by :class:`Auth`)."""
+    """Put the request's user in ``scope["user"]`` (added by :class:`Auth`): the token's, or
+    the session's. The user is loaded in the session the database lends the request
+    (:meth:`plait.db.Database.lend_session`), which the handler's ``Session`` continues."""
 
     def __init__(self, app: ASGIApp, *, auth: Auth) -> None:
         self.app = app
@@ -304,13 +311,31 @@ class AuthMiddleware:
         tokens = self.auth.tokens
         # Authenticated by the token alone, never by a cookie it comes with: these requests
         # skip CSRF, so the session must not speak for them.
-        if tokens is not None and await tokens.authenticate(scope):
-            await self.app(scope, receive, send)
-            return
+        by_token = tokens is not None and tokens.carries_credentials(scope)
         session = scope.get("session")
         # PERF: a request whose session has no user costs a dict lookup.
-        if isinstance(session, SessionData) and SESSION_KEY in session.to_dict():
-            user = await self.auth.load_user(session)
-            if user is not None:
-                scope["user"] = user
-        await self.app(scope, receive, send)
+        if not by_token and not (
+            isinstance(session, SessionData) and SESSION_KEY in session.to_dict()
+        ):
+            await self.app(scope, receive, send)
+            return
+        lent = self.auth.db.lend_session()
+        try:
+            if by_token:
+                assert tokens is not None
+                await tokens.authenticate(scope, lent.session)
+            else:
+                assert isinstance(session, SessionData)
+                user = await self.auth.load_user(session, lent.session)
+                if user is not None:
+                    scope["user"] = user
+            if scope.get("user") is None:
+                await lent.release()
+            else:
+                await lent.loaded()
+                send = lent.releasing(send)
+            await self.app(scope, receive, send)
+        except BaseException:
+            await lent.release(failed=True)
+            raise
+        await lent.release()

@@ -111,24 +111,30 @@ async def create_token(
     return secret, await _add(session, Token, user, secret, name, scopes, lifetime)
 
 
-async def _touch(session: AsyncSession, row: Token | APIKey) -> None:
-    """Record the use, at most once per :data:`LAST_USED_EVERY`."""
+async def _touch(db: Database, reading: AsyncSession, row: Token | APIKey) -> None:
+    """Record the use, at most once per :data:`LAST_USED_EVERY`, in a transaction of its own
+    (the request's session, ``reading``, stays free of writes and their locks while the
+    handler runs); ``reading``'s transaction ends first (SQLite's read lock would block it)."""
     moment = now()
     if row.last_used_at is None or moment - row.last_used_at >= LAST_USED_EVERY:
-        await session.execute(
-            sa.update(type(row)).where(type(row).id == row.id).values(last_used_at=moment)
-        )
+        await reading.commit()
+        async with db.transaction() as session:
+            await session.execute(
+                sa.update(type(row)).where(type(row).id == row.id).values(last_used_at=moment)
+            )
 
 
-async def check_opaque(db: Database, secret: str) -> tuple[User, Credentials]:
-    async with db.transaction() as session:
-        row = await session.scalar(sa.select(Token).where(Token.digest == digest(secret)))
-        if row is None:
-            raise TokenError("The token is invalid or revoked")
-        if row.expires_at is not None and row.expires_at <= now():
-            raise TokenError("The token has expired")
-        user = await _active_user(session, row.user_id)
-        await _touch(session, row)
+async def check_opaque(
+    db: Database, secret: str, session: AsyncSession
+) -> tuple[User, Credentials]:
+    """The user and credentials of the opaque token ``secret``, read in ``session``."""
+    row = await session.scalar(sa.select(Token).where(Token.digest == digest(secret)))
+    if row is None:
+        raise TokenError("The token is invalid or revoked")
+    if row.expires_at is not None and row.expires_at <= now():
+        raise TokenError("The token has expired")
+    user = await _active_user(session, row.user_id)
+    await _touch(db, session, row)
     scopes = split_scopes(row.scopes) or None
     return user, Credentials("token", scopes=scopes, token_id=row.id)
 
@@ -219,17 +225,17 @@ async def create_api_key(
     return f"{prefix}.{secret}", row
 
 
-async def check_api_key(db: Database, key: str) -> tuple[User, Credentials]:
+async def check_api_key(db: Database, key: str, session: AsyncSession) -> tuple[User, Credentials]:
+    """The user and credentials of the API key ``key``, read in ``session``."""
     prefix, dot, secret = key.partition(".")
     if not dot or not prefix or not secret:
         raise TokenError("The API key is malformed")
-    async with db.transaction() as session:
-        row = await session.scalar(sa.select(APIKey).where(APIKey.prefix == prefix))
-        # The digests compare in constant time: the prefix is no secret, the rest is.
-        if row is None or not hmac.compare_digest(row.digest, digest(secret)):
-            raise TokenError("The API key is invalid or revoked")
-        if row.expires_at is not None and row.expires_at <= now():
-            raise TokenError("The API key has expired")
-        user = await _active_user(session, row.user_id)
-        await _touch(session, row)
+    row = await session.scalar(sa.select(APIKey).where(APIKey.prefix == prefix))
+    # The digests compare in constant time: the prefix is no secret, the rest is.
+    if row is None or not hmac.compare_digest(row.digest, digest(secret)):
+        raise TokenError("The API key is invalid or revoked")
+    if row.expires_at is not None and row.expires_at <= now():
+        raise TokenError("The API key has expired")
+    user = await _active_user(session, row.user_id)
+    await _touch(db, session, row)
     return user, Credentials("api_key", scopes=split_scopes(row.scopes), token_id=row.id)

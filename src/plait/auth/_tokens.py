@@ -285,22 +285,27 @@ class Tokens:
         """Whether the request authenticates by token (so it needs no CSRF check)."""
         return self.credential_of(scope) is not None
 
-    async def authenticate(self, scope: Scope) -> bool:
+    async def authenticate(self, scope: Scope, session: AsyncSession | None = None) -> bool:
         """Whether the request carries a credential; if so ``scope["user"]`` is its user
         when it is good, and ``scope["auth"]`` the :class:`Credentials` (with ``error`` when
-        it is not). A JWT has two dots, an API key one, an opaque token none."""
+        it is not). A JWT has two dots, an API key one, an opaque token none. The user is
+        loaded in ``session`` (plait.auth's middleware passes the request's, see
+        :meth:`plait.db.Database.lend_session`), else in a session of its own."""
         credential = self.credential_of(scope)
         if credential is None:
             return False
+        if session is None:
+            async with self.auth.db.session() as own:
+                return await self.authenticate(scope, own)
         dots = credential.count(".")
         method: Method = "jwt" if dots == 2 else "api_key" if dots == 1 else "token"
         try:
             if method == "jwt":
-                user, credentials = await self._check_jwt(credential)
+                user, credentials = await self._check_jwt(credential, session)
             elif method == "api_key":
-                user, credentials = await check_api_key(self.auth.db, credential)
+                user, credentials = await check_api_key(self.auth.db, credential, session)
             elif credential:
-                user, credentials = await check_opaque(self.auth.db, credential)
+                user, credentials = await check_opaque(self.auth.db, credential, session)
             else:
                 raise TokenError("The token is missing")
         except TokenError as exc:
@@ -310,13 +315,12 @@ class Tokens:
         scope["user"] = user
         return True
 
-    async def _check_jwt(self, token: str) -> tuple[User, Credentials]:
+    async def _check_jwt(self, token: str, session: AsyncSession) -> tuple[User, Credentials]:
         claims = self.jwt.decode(token)
         subject = claims.get("sub")
         if not isinstance(subject, str) or not subject.isdigit():
             raise TokenError("The token is invalid")
-        async with self.auth.db.session() as session:
-            user = await session.get(User, int(subject))
+        user = await session.get(User, int(subject))
         if user is None or not user.is_active:
             raise TokenError("The token's user is inactive or gone")
         if not hmac.compare_digest(str(claims.get(_USER_HASH_CLAIM, "")), self._user_hash(user)):

@@ -29,7 +29,7 @@ from plait._optional import MissingDependencyError, require
 require("sqlalchemy", "db", "plait.db")
 
 from plait.db._columntypes import EmailType, URLType  # noqa: E402
-from plait.db._crud import bulk_create, count, exists, get_or_404  # noqa: E402
+from plait.db._crud import bulk_create, bulk_update, count, exists, get_or_404  # noqa: E402
 from plait.db._database import POOL_SIZE, POOL_TIMEOUT, Database  # noqa: E402
 from plait.db._datetime import UTCDateTime  # noqa: E402
 from plait.db._errorhandling import (  # noqa: E402
@@ -38,6 +38,7 @@ from plait.db._errorhandling import (  # noqa: E402
     install_error_handlers,
     sqlstate,
 )
+from plait.db._lending import LentSession  # noqa: E402
 from plait.db._model import NAMING_CONVENTION, Model  # noqa: E402
 from plait.db._pagination import (  # noqa: E402
     MAX_OFFSET,
@@ -67,6 +68,7 @@ __all__ = [
     "Database",
     "EmailType",
     "KeysetPage",
+    "LentSession",
     "Limit",
     "MissingDependencyError",
     "Model",
@@ -83,6 +85,7 @@ __all__ = [
     "Violation",
     "apply",
     "bulk_create",
+    "bulk_update",
     "count",
     "crud_router",
     "describe_integrity_error",

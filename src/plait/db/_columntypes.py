@@ -44,6 +44,7 @@ class EmailType(FormattedString):
     email: Mapped[str] = mapped_column(EmailType, unique=True)
     """
 
+    cache_ok = True  # SQLAlchemy reads it from each class's own namespace
     default_length = EMAIL_MAX_LENGTH
 
     def schema_meta(self) -> msgspec.Meta:
@@ -56,6 +57,7 @@ class URLType(FormattedString):
     url: Mapped[str] = mapped_column(URLType(2000))
     """
 
+    cache_ok = True
     default_length = URL_MAX_LENGTH
 
     def schema_meta(self) -> msgspec.Meta:

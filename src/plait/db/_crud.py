@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any, TypeVar, overload
 
 import msgspec
@@ -14,7 +14,7 @@ from plait.db._readplan import model_of
 from plait.db._reads import read_one
 from plait.db._types import AnySelect
 
-__all__ = ["bulk_create", "count", "exists", "get_or_404"]
+__all__ = ["bulk_create", "bulk_update", "count", "exists", "get_or_404"]
 
 M = TypeVar("M")
 
@@ -119,3 +119,59 @@ async def bulk_create(
     session.add_all(objects)
     await session.flush()
     return objects
+
+
+async def bulk_update(
+    session: AsyncSession,
+    model: type,
+    rows: Iterable[msgspec.Struct | Mapping[str, Any]],
+    *,
+    fields: Collection[str] | None = None,
+) -> None:
+    """Write many rows at once by primary key: one batched UPDATE per set of fields::
+
+        worlds = [await get_or_404(session, World.Read, pk) for pk in ids]  # rows, not objects
+        for world in worlds:
+            world.randomNumber = random_number()
+        await bulk_update(session, World, worlds)
+
+    Each row names its primary key and the values to write: a Struct (a model's ``Read`` or
+    ``Update``; ``UNSET`` fields and fields that are not columns are left alone) or a
+    mapping of attribute names; ``fields`` (as Django's ``bulk_update``) writes only those
+    columns, so a concurrent change to another column is kept. The rows are written in
+    primary-key order, so concurrent transactions updating the same rows lock them in one
+    order instead of deadlocking.
+    ORM objects of the session are not refreshed: for those, set their attributes instead
+    and let the request's commit write them.
+
+    PERF: rows read with :func:`get_or_404` or :func:`~plait.db.read_all` and written this
+    way skip the ORM's identity map and change tracking; on PostgreSQL the UPDATEs go out
+    as one asyncpg ``executemany``. TechEmpower's 20 updates cost about half the CPU time
+    of loading and changing 20 ORM objects (``bench/db_probe.py``).
+    """
+    mapper: sa.orm.Mapper[Any] = sa.inspect(model)
+    keys = [mapper.get_property_by_column(column).key for column in mapper.primary_key]
+    columns = {prop.key for prop in mapper.column_attrs}
+    if fields is not None:
+        unknown = set(fields) - columns
+        if unknown:
+            raise ValueError(f"bulk_update({model.__name__}): no columns {sorted(unknown)}")
+        columns = {*fields, *keys}
+    values: list[dict[str, Any]] = []
+    for row in rows:
+        if isinstance(row, msgspec.Struct):
+            found = {
+                name: value
+                for name in row.__struct_fields__
+                if name in columns and (value := getattr(row, name)) is not msgspec.UNSET
+            }
+        elif fields is None:
+            found = dict(row)  # a name that is no column is SQLAlchemy's error
+        else:
+            found = {name: value for name, value in row.items() if name in columns}
+        if any(key not in found for key in keys):
+            raise ValueError(f"bulk_update({model.__name__}): a row without its key {keys}")
+        values.append(found)
+    if values:
+        values.sort(key=lambda value: [value[key] for key in keys])
+        await session.execute(sa.update(model), values)

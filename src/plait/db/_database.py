@@ -21,6 +21,7 @@ from plait import App, Request, Settings
 from plait._optional import MissingDependencyError, require
 from plait.db._errorhandling import connect_errors_as_dbapi_errors, install_error_handlers
 from plait.db._lazybegin import install_lazy_begin
+from plait.db._lending import LentSession
 from plait.db._model import Model
 from plait.db._sqlite import SQLITE_PRAGMAS, install_sqlite, sqlite_connect_args
 
@@ -339,6 +340,11 @@ class Database:
 
     # ------------------------------------------------------------------ sessions
 
+    @property
+    def bound_for_tests(self) -> bool:
+        """Whether sessions join a test's outer transaction (:mod:`plait.db.testing`)."""
+        return self._bind is not None
+
     def new_session(self) -> AsyncSession:
         """A new session on this database; you commit (or use :meth:`transaction`)."""
         if self._bind is not None:
@@ -348,6 +354,11 @@ class Database:
                 bind=self._bind, expire_on_commit=False, join_transaction_mode="create_savepoint"
             )
         return AsyncSession(self.engine, expire_on_commit=False)
+
+    def lend_session(self) -> LentSession:
+        """A session for a middleware to read in before the handler, which the request's
+        :data:`~plait.db.Session` then continues (see :class:`~plait.db.LentSession`)."""
+        return LentSession(self)
 
     @contextlib.asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:

@@ -11,11 +11,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-__all__ = ["SNAPSHOT_FREE", "install_lazy_begin", "plain_read"]
+__all__ = ["ONE_STATEMENT", "SNAPSHOT_FREE", "install_lazy_begin", "plain_read"]
 
 SNAPSHOT_FREE = (None, "read_committed", "autocommit")
 """The asyncpg adapter's isolation settings under which a plain SELECT sees the same rows
 inside a transaction as outside one (READ COMMITTED takes a snapshot per statement)."""
+
+ONE_STATEMENT = "plait_one_statement"
+"""An execution option of a session's connection while its commit flushes a single
+statement (:mod:`plait.db._onestatement`): that write then goes without a transaction."""
 
 
 def plain_read(context: Any) -> bool:
@@ -55,7 +59,10 @@ def install_lazy_begin(engine: Engine) -> None:
     def decide(cursor: Any, context: Any) -> None:
         adapter: Any = context.root_connection.connection.dbapi_connection
         if getattr(adapter, "_isolation_setting", None) in SNAPSHOT_FREE:
-            adapter.autocommit = plain_read(context)
+            # A commit's one statement (plait.db._onestatement) is its own transaction.
+            adapter.autocommit = plain_read(context) or (
+                adapter._transaction is None and context.execution_options.get(ONE_STATEMENT, False)
+            )
 
     def do_execute(cursor: Any, statement: str, parameters: Any, context: Any) -> None:
         decide(cursor, context)

@@ -20,7 +20,7 @@ from plait.db._datetime import UTCDateTime
 from plait.db._relations import resolve_pending, set_relations
 from plait.db._schemas import Kind, model_schema, options_of, schema_field_type, values
 
-__all__ = ["NAMING_CONVENTION", "Model", "table_name"]
+__all__ = ["NAMING_CONVENTION", "Model", "resolve_relations", "table_name"]
 
 NAMING_CONVENTION: dict[str, str] = {
     "ix": "ix_%(column_0_N_label)s",
@@ -178,7 +178,7 @@ class Model(DeclarativeBase):
 
 
 @sa.event.listens_for(sa.orm.Session, "before_flush")
-def _resolve_relations(session: sa.orm.Session, context: Any, instances: Any) -> None:
+def resolve_relations(session: sa.orm.Session, context: Any, instances: Any) -> None:
     # Keys written to relationships (``Bookmark(tags=["python"])``) become rows here, in the
     # flush's own transaction (see plait.db._relations).
     resolve_pending(session, lambda model: options_of(model).relations)

@@ -20,9 +20,18 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import MANYTOONE, Mapper
 
 from plait.db import _schemas
-from plait.db._datetime import UTCDateTime
 
-__all__ = ["Plan", "Shape", "model_of", "plan_for_key", "plan_for_query", "shape_of"]
+__all__ = [
+    "Constant",
+    "Fast",
+    "Layout",
+    "Plan",
+    "Shape",
+    "model_of",
+    "plan_for_key",
+    "plan_for_query",
+    "shape_of",
+]
 
 _MAX_PLANS = 1000
 """Plans kept per process: beyond, the cache starts again (a query built with varying
@@ -37,7 +46,13 @@ class Shape:
     columns: tuple[sa.ColumnElement[Any], ...]
     joins: tuple[tuple[Any, Any, bool], ...]
     """``(relationship attribute, aliased target, outer)`` for each many-to-one joined in."""
+    layout: Layout
     build: Callable[[Sequence[Any]], Any]
+    """A row of SQLAlchemy's (values converted already) to the schema."""
+
+    def builder(self, converters: dict[int, Callable[[Any], Any]]) -> Callable[[Any], Any]:
+        """A row of the driver's to the schema, ``converters`` applied by column index."""
+        return _generate(self.layout, converters) if converters else self.build
 
     def select(self, query: sa.Select[Any]) -> sa.Select[Any]:
         """``query`` (a ``select()`` of the model, with its where/order/limit) selecting
@@ -48,15 +63,61 @@ class Shape:
         return shaped
 
 
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """Where each field of a schema is in a row: ``(field, column index)``, and per nested
+    Struct ``(field, Struct, its fields, index of its key)``."""
+
+    schema: type[msgspec.Struct]
+    fields: tuple[tuple[str, int], ...]
+    nested: tuple[tuple[str, type[msgspec.Struct], tuple[tuple[str, int], ...], int], ...]
+
+
+def _generate(
+    layout: Layout, converters: dict[int, Callable[[Any], Any]]
+) -> Callable[[Sequence[Any]], Any]:
+    """The row-to-Struct function of ``layout``, written out: ``S(id=r[0], name=C1(r[1]))``.
+
+    PERF: one Struct constructor call per row, no dict, no per-field loop (like the
+    generated extractors); a converter only where the column's type has one.
+    """
+    namespace: dict[str, Any] = {"S": layout.schema}
+    for index, convert in converters.items():
+        namespace[f"C{index}"] = convert
+
+    def value(index: int) -> str:
+        return f"C{index}(r[{index}])" if index in converters else f"r[{index}]"
+
+    arguments = [f"{name}={value(index)}" for name, index in layout.fields]
+    for number, (name, target, fields, key) in enumerate(layout.nested):
+        namespace[f"T{number}"] = target
+        inner = ", ".join(f"{field}={value(index)}" for field, index in fields)
+        arguments.append(f"{name}=None if r[{key}] is None else T{number}({inner})")
+    source = f"def build(r):\n    return S({', '.join(arguments)})\n"
+    exec(compile(source, f"<plait.db read of {layout.schema.__name__}>", "exec"), namespace)
+    build: Callable[[Sequence[Any]], Any] = namespace["build"]
+    return build
+
+
+@dataclass(frozen=True, slots=True)
+class Constant:
+    """A parameter whose value the compiled statement fixes (not in the query's cache key)."""
+
+    value: Any
+
+
 @dataclass(slots=True)
 class Fast:
-    """A plan compiled for asyncpg: the SQL, and per positional parameter where its value
-    comes from (an index into the query's cache-key parameters, or the key ``"pk"``) and the
-    type's bind processor, if any."""
+    """A plan compiled for asyncpg or aiosqlite: the SQL, and per positional parameter where
+    its value comes from (an index into the query's cache-key parameters, the key ``"pk"``,
+    or a :class:`Constant`) and the type's bind processor, if any."""
 
     sql: str
     sources: tuple[Any, ...]
     processors: tuple[Callable[[Any], Any] | None, ...]
+    build: Callable[[Sequence[Any]], Any]
+    """A row of the driver's to the schema, with the column types' result processors."""
+    driver: str
 
 
 @dataclass(slots=True)
@@ -142,8 +203,8 @@ def _make_shape(model: type, schema: type[msgspec.Struct]) -> Shape | None:
     if own is None or not all(n.isidentifier() and not keyword.iskeyword(n) for n in names):
         return None  # a generated builder passes them as keyword arguments
     columns: list[sa.ColumnElement[Any]] = [c.label(n) for c, n in zip(own, flat, strict=True)]
-    arguments = [f"{name}=r[{index}]" for index, name in enumerate(flat)]
-    namespace: dict[str, Any] = {"S": schema}
+    fields = tuple((name, index) for index, name in enumerate(flat))
+    nested_layout = []
     joins = []
     for nested in (f for f in info.fields if f.name not in mapper.column_attrs):
         rel = mapper.relationships.get(nested.name)
@@ -155,24 +216,20 @@ def _make_shape(model: type, schema: type[msgspec.Struct]) -> Shape | None:
         target_columns = _plain_columns(target_mapper, target_fields)
         if target_columns is None or len(target_mapper.primary_key) != 1:
             return None
+        key_name = target_mapper.get_property_by_column(target_mapper.primary_key[0]).key
+        if key_name not in target_fields:
+            return None
         alias = sa.orm.aliased(target_mapper.class_)
         outer = not all(c.foreign_keys and not c.nullable for c in rel.local_columns)
         joins.append((rel.class_attribute, alias, outer))
         start = len(columns)
-        key_name = target_mapper.get_property_by_column(target_mapper.primary_key[0]).key
-        if key_name not in target_fields:
-            return None
         for name in target_fields:
             columns.append(getattr(alias, name).label(f"{nested.name}__{name}"))
-        inner = ", ".join(f"{name}=r[{start + i}]" for i, name in enumerate(target_fields))
-        test = start + target_fields.index(key_name)
-        namespace[f"T{len(joins)}"] = target_schema
-        arguments.append(f"{nested.name}=None if r[{test}] is None else T{len(joins)}({inner})")
-    # PERF: a builder written out per shape (``S(id=r[0], name=r[1])``): one Struct
-    # constructor call per row, no dict, no per-field loop (like the generated extractors).
-    source = f"def build(r):\n    return S({', '.join(arguments)})\n"
-    exec(compile(source, f"<plait.db read of {schema.__name__}>", "exec"), namespace)
-    return Shape(model, tuple(columns), tuple(joins), namespace["build"])
+        inner = tuple((name, start + i) for i, name in enumerate(target_fields))
+        key = start + target_fields.index(key_name)
+        nested_layout.append((nested.name, target_schema, inner, key))
+    layout = Layout(schema, fields, tuple(nested_layout))
+    return Shape(model, tuple(columns), tuple(joins), layout, _generate(layout, {}))
 
 
 def plan_for_key(model: type, schema: type[msgspec.Struct]) -> Plan | None:
@@ -221,24 +278,27 @@ def _single_entity(query: sa.Select[Any]) -> type | None:
     return entity if entity is not None and described[0].get("expr") is entity else None
 
 
+_DRIVERS = ("asyncpg", "aiosqlite")
+
+
 def _compile(plan: Plan, dialect: Dialect) -> Fast | None:
-    """``plan``'s statement compiled for asyncpg, or ``None`` (another driver; a column
-    whose type converts the driver's value; parameters expanded at execution, ``IN``)."""
-    if dialect.driver != "asyncpg":
+    """``plan``'s statement compiled for asyncpg or aiosqlite, or ``None`` (another
+    driver; a column whose conversion needs the driver's type code, asyncpg's numerics;
+    parameters expanded at execution, ``IN``)."""
+    if dialect.driver not in _DRIVERS:
         return None
-    for column in plan.shape.columns:
-        if isinstance(column.type, UTCDateTime):
-            continue  # asyncpg reads timestamptz as aware UTC already: the type's own result
+    converters: dict[int, Callable[[Any], Any]] = {}
+    for index, column in enumerate(plan.shape.columns):
         try:
-            converts = column.type.dialect_impl(dialect).result_processor(dialect, None)
-        except Exception:  # wants the driver's type code (numeric): it converts
+            convert = column.type.dialect_impl(dialect).result_processor(dialect, None)
+        except Exception:  # wants the driver's type code (asyncpg's numeric)
             return None
-        if converts is not None:
-            return None
+        if convert is not None:
+            converters[index] = convert  # what SQLAlchemy's result would apply
     compiled: Any = plan.statement.compile(dialect=dialect)
     if compiled.post_compile_params or compiled.literal_execute_params:
         return None
-    sources: list[int | str] = []
+    sources: list[int | str | Constant] = []
     processors = []
     for name in compiled.positiontup or ():
         bind = compiled.binds[name]
@@ -246,7 +306,10 @@ def _compile(plan: Plan, dialect: Dialect) -> Fast | None:
             sources.append("pk")
         elif bind.key in plan.key_names:
             sources.append(plan.key_names.index(bind.key))
+        elif bind.value is not None and not bind.required and not callable(bind.value):
+            sources.append(Constant(bind.value))  # one the dialect adds (SQLite's OFFSET 0)
         else:
             return None
         processors.append(bind.type.dialect_impl(dialect).bind_processor(dialect))
-    return Fast(compiled.string, tuple(sources), tuple(processors))
+    build = plan.shape.builder(converters)
+    return Fast(compiled.string, tuple(sources), tuple(processors), build, dialect.driver)

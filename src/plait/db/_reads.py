@@ -1,11 +1,13 @@
 """``read_one`` and ``read_all``: rows straight into a response schema, without ORM objects.
 
-On PostgreSQL (asyncpg) a read of a model's plain columns (and of the many-to-one rows
-its schema nests) runs as a prepared statement on the driver connection, compiled once per
-statement shape, and each row becomes the schema's Struct in one constructor call.
-Everything else runs through SQLAlchemy and gives the same result: SQLite, column types
-that convert the driver's value, SQL echo and engine listeners (OpenTelemetry's spans),
-schemas showing more than columns (the ORM reads those).
+On PostgreSQL (asyncpg) and SQLite (aiosqlite) a read of a model's columns (and of the
+many-to-one rows its schema nests) runs on the driver connection under SQLAlchemy: a
+prepared statement on asyncpg, one ``execute_fetchall`` (one hop to its thread) on
+aiosqlite, compiled once per statement shape; each row becomes the schema's Struct in one
+constructor call, through SQLAlchemy's own result processors where a column type converts.
+Everything else runs through SQLAlchemy and gives the same result: other drivers, asyncpg's
+numerics, SQL echo and engine listeners (OpenTelemetry's spans), schemas showing more than
+columns (the ORM reads those).
 """
 
 from __future__ import annotations
@@ -20,14 +22,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.util import greenlet_spawn
 
 from plait.db._lazybegin import SNAPSHOT_FREE
-from plait.db._readplan import Fast, Plan, model_of, plan_for_key, plan_for_query
+from plait.db._readplan import Constant, Fast, Plan, model_of, plan_for_key, plan_for_query
+from plait.db._requestsession import untouched
 from plait.db._types import AnySelect
 
 __all__ = ["read_all", "read_one"]
 
 S = TypeVar("S", bound=msgspec.Struct)
-_FIRST_READ_DONE = "plait.db.read"
-"""Set in a session's ``info`` by its first read on a pooled connection."""
+_FIRST_READ_DONE = "_plait_first_read"
+"""Set on a session by its first read, which took a pooled connection."""
 
 
 async def read_one(
@@ -53,10 +56,14 @@ async def read_one(
     if found is not None:
         # PERF: one parameter, the key: no cache key to compute, no parameters to match.
         fast, bind = found
-        process = fast.processors[0] if fast.processors else None
-        rows = await _run(session, bind, fast, [pk if process is None else process(pk)], 1)
+        if len(fast.sources) == 1:
+            process = fast.processors[0]
+            args = [pk if process is None else process(pk)]
+        else:  # with parameters the dialect added
+            args = _arguments(fast, [pk if s == "pk" else s.value for s in fast.sources])
+        rows = await _run(session, bind, fast, args, 1)
         if rows is not None:
-            return plan.shape.build(rows[0]) if rows else None
+            return fast.build(rows[0]) if rows else None
     row = (await session.execute(plan.statement, {"pk": pk})).first()
     return None if row is None else plan.shape.build(row)
 
@@ -84,17 +91,18 @@ async def read_all(
 
         articles = await read_all(session, Article.Read, LATEST, {"author": author_id})
 
-    PERF: on PostgreSQL the query is compiled once per shape (queries that differ only in
-    their values share it) and runs as a prepared statement on asyncpg, each row building
-    the Struct directly: no ORM objects, no SQLAlchemy result. When the session has written
-    (pending changes, a flush) the read runs on its connection, after a flush, so it sees
-    those writes; otherwise on a connection of the pool, outside any transaction (like
-    plait's lazy ``BEGIN``). SQLite, converting column types (enums, JSON, a
-    ``TypeDecorator``), ``echo=True`` and traced engines run the same ``select()`` through
-    SQLAlchemy; schemas showing more than columns, through the ORM. The result is the same.
+    PERF: the query is compiled once per shape (queries that differ only in their values
+    share it) and runs on the driver connection (a prepared statement on asyncpg, one
+    ``execute_fetchall`` on aiosqlite), each row building the Struct directly: no ORM
+    objects, no SQLAlchemy result. When the session has written (pending changes, a flush)
+    the read runs on its connection, after a flush, so it sees those writes; otherwise its
+    first read takes a connection of the pool, outside any transaction (like plait's lazy
+    ``BEGIN``), and later ones share the session's. Other drivers, asyncpg's numerics,
+    ``echo=True`` and traced engines run the same ``select()`` through SQLAlchemy; schemas
+    showing more than columns, through the ORM. The result is the same.
     """
     if query is None:
-        query = sa.select(_model(schema, None))
+        query = _every_row(schema)
     cache_key = query._generate_cache_key()
     plan = None if cache_key is None else plan_for_query(schema, query, cache_key)
     if plan is None:
@@ -105,24 +113,39 @@ async def read_all(
     if found_fast is not None:
         fast, bind = found_fast
         values: Any = cache_key.bindparams  # type: ignore[union-attr]
-        if params:
-            names = plan.key_names
-            given = [
-                params[names[i]] if names[i] in params else values[i].effective_value
-                for i in fast.sources
-            ]  # fmt: skip
-        else:
-            given = [values[i].effective_value for i in fast.sources]
-        args = [
-            value if process is None else process(value)
-            for value, process in zip(given, fast.processors, strict=True)
+        names = plan.key_names
+        given = [
+            i.value if type(i) is Constant
+            else params[names[i]] if params and names[i] in params
+            else values[i].effective_value
+            for i in fast.sources
         ]  # fmt: skip
-        rows = await _run(session, bind, fast, args, 0)
+        rows = await _run(session, bind, fast, _arguments(fast, given), 0)
         if rows is not None:
-            build = plan.shape.build
+            build = fast.build
             return [build(row) for row in rows]
     build = plan.shape.build
     return [build(row) for row in await session.execute(plan.shape.select(query), params)]
+
+
+_EVERY_ROW: dict[type, AnySelect] = {}
+
+
+def _every_row(schema: type[msgspec.Struct]) -> AnySelect:
+    """``select(model)`` of ``schema``'s model, built once: SQLAlchemy memoizes a
+    statement's cache key, which a new ``select()`` per call would compute again."""
+    query = _EVERY_ROW.get(schema)
+    if query is None:
+        query = _EVERY_ROW[schema] = sa.select(_model(schema, None))
+    return query
+
+
+def _arguments(fast: Fast, given: list[Any]) -> list[Any]:
+    """``given`` values through the parameters' bind processors."""
+    return [
+        value if process is None else process(value)
+        for value, process in zip(given, fast.processors, strict=True)
+    ]
 
 
 def _model(schema: type[msgspec.Struct], model: type | None) -> type:
@@ -145,18 +168,22 @@ def _fast(
     """``plan`` compiled for the session's engine, and the session's bind for ``model``; or
     ``None`` when SQLAlchemy must run it: another driver, or an engine that logs its SQL or
     has listeners on its statements."""
-    bind = session.sync_session.get_bind(model)
+    lazy = untouched(session)
+    # An untouched request session is not built to ask it (see RequestSession).
+    bind = lazy.sync_engine if lazy is not None else session.sync_session.get_bind(model)
     engine: Engine = bind if isinstance(bind, Engine) else bind.engine
     fast = plan.fast_for(engine.dialect)
     if fast is None:
         return None
-    dispatch = engine.dispatch
-    if (
-        dispatch.before_cursor_execute
-        or dispatch.after_cursor_execute
-        or engine.dialect.dispatch.handle_error
-        or engine._should_log_info()
+    # PERF: the listener collections are read only when any listener was added (reading
+    # ``engine.dispatch.<event>`` joins the engine's and the pool's each time).
+    if engine._has_events and (
+        engine.dispatch.before_cursor_execute or engine.dispatch.after_cursor_execute
     ):
+        return None
+    if engine.dialect._has_events and engine.dialect.dispatch.handle_error:
+        return None
+    if engine._should_log_info():
         return None
     return fast, bind
 
@@ -167,6 +194,10 @@ async def _run(
     """The rows of ``fast`` (at most one if ``limit``), on a pooled connection when the
     session holds none and has nothing to flush, else on the session's; ``None`` if the
     connection's isolation needs SQLAlchemy's transaction handling."""
+    first = _FIRST_READ_DONE not in session.__dict__
+    if first and untouched(session) is not None and isinstance(bind, Engine):
+        session.__dict__[_FIRST_READ_DONE] = True
+        return await _pooled(bind, fast, args, limit)
     sync = session.sync_session
     transaction = sync.get_transaction()
     # The session's connection for ``bind``, if its transaction holds one (SQLAlchemy's
@@ -178,31 +209,10 @@ async def _run(
     # checkout. From its second read on, the session checks out its own, which the reads
     # share (a checkout and check-in per read cost more) and its writes then use too (a
     # second connection per request could exhaust the pool).
-    if (
-        held is None
-        and isinstance(bind, Engine)
-        and (transaction is None or sync._is_clean())
-        and _FIRST_READ_DONE not in sync.info
-    ):
-        sync.info[_FIRST_READ_DONE] = True
-        try:
-            fairy = await greenlet_spawn(bind.raw_connection)
-        except bind.dialect.loaded_dbapi.Error as error:  # a refused connection: a 503
-            raise _wrapped(bind, None, (), error) from error
-        try:
-            return await _fetch(bind, fairy, fast.sql, args, limit)
-        except sa.exc.DBAPIError as error:
-            if error.connection_invalidated:
-                fairy.invalidate(error.orig)
-            raise
-        except Exception:
-            raise
-        except BaseException:
-            # Cancelled mid-query: the connection's state is unknown, so it is not reused.
-            fairy.invalidate()
-            raise
-        finally:
-            fairy.close()
+    clean = transaction is None or sync._is_clean()
+    if first and held is None and isinstance(bind, Engine) and clean:
+        session.__dict__[_FIRST_READ_DONE] = True
+        return await _pooled(bind, fast, args, limit)
     if sync.autoflush and not sync._is_clean():
         await session.flush()
         held = sync.get_transaction()._connections.get(bind)  # type: ignore[union-attr]
@@ -211,28 +221,55 @@ async def _run(
         held = sync.get_transaction()._connections[bind]  # type: ignore[union-attr]
     connection: sa.Connection = held[0]
     try:
-        return await _fetch(connection.engine, connection.connection, fast.sql, args, limit)
+        return await _fetch(connection.engine, connection.connection, fast, args, limit)
     except sa.exc.DBAPIError as error:
         if error.connection_invalidated:
             await greenlet_spawn(connection.invalidate, error)
         raise
 
 
-async def _fetch(
-    engine: Engine, fairy: Any, sql: str, args: list[Any], limit: int
-) -> Sequence[Any] | None:
-    adapter = fairy.dbapi_connection
-    if adapter._transaction is None and adapter._isolation_setting not in SNAPSHOT_FREE:
-        return None  # REPEATABLE READ or SERIALIZABLE: the read belongs in the transaction
-    driver = adapter._connection
+async def _pooled(engine: Engine, fast: Fast, args: list[Any], limit: int) -> Sequence[Any] | None:
+    """The rows on a connection of ``engine``'s pool, given back at once."""
     try:
+        fairy = await greenlet_spawn(engine.raw_connection)
+    except engine.dialect.loaded_dbapi.Error as error:  # a refused connection: a 503
+        raise _wrapped(engine, None, (), error) from error
+    try:
+        return await _fetch(engine, fairy, fast, args, limit)
+    except sa.exc.DBAPIError as error:
+        if error.connection_invalidated:
+            fairy.invalidate(error.orig)
+        raise
+    except Exception:
+        raise
+    except BaseException:
+        # Cancelled mid-query: the connection's state is unknown, so it is not reused.
+        fairy.invalidate()
+        raise
+    finally:
+        fairy.close()
+
+
+async def _fetch(
+    engine: Engine, fairy: Any, fast: Fast, args: list[Any], limit: int
+) -> Sequence[Any] | None:
+    """The rows, on the driver connection: a prepared statement on asyncpg, one
+    ``execute_fetchall`` (one hop to its thread) on aiosqlite."""
+    driver = fairy.driver_connection
+    try:
+        if fast.driver == "aiosqlite":
+            found: Sequence[Any] = await driver.execute_fetchall(fast.sql, args)
+            return found
+        adapter = fairy.dbapi_connection
+        if adapter._transaction is None and adapter._isolation_setting not in SNAPSHOT_FREE:
+            return None  # REPEATABLE READ or SERIALIZABLE: the read belongs in the transaction
         if limit:
-            row = await driver.fetchrow(sql, *args)
+            row = await driver.fetchrow(fast.sql, *args)
             return () if row is None else (row,)
-        rows: Sequence[Any] = await driver.fetch(sql, *args)
+        rows: Sequence[Any] = await driver.fetch(fast.sql, *args)
         return rows
     except Exception as error:
-        raise _dbapi_error(engine, fairy, sql, args, error) from error
+        raise _dbapi_error(engine, fairy, fast.sql, args, error) from error
 
 
 def _dbapi_error(
@@ -241,9 +278,12 @@ def _dbapi_error(
     """``error`` (asyncpg's) as SQLAlchemy raises it when it runs the statement: the
     dialect's DBAPI error wrapped in a ``DBAPIError`` (so plait answers an outage with a
     503), ``connection_invalidated`` when the error says the connection is gone."""
+    dbapi_error = engine.dialect.loaded_dbapi.Error
+    if isinstance(error, dbapi_error):  # sqlite3's, as aiosqlite raises them
+        return _wrapped(engine, sql, tuple(args), error, fairy.dbapi_connection)
     try:
-        fairy.dbapi_connection._handle_exception(error)
-    except engine.dialect.loaded_dbapi.Error as translated:
+        fairy.dbapi_connection._handle_exception(error)  # asyncpg's, as the adapter translates
+    except dbapi_error as translated:
         return _wrapped(engine, sql, tuple(args), translated, fairy.dbapi_connection)
     except Exception as other:  # not a driver error: raised as it is
         return other

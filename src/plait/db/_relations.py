@@ -25,6 +25,7 @@ __all__ = [
     "Relation",
     "declared_relations",
     "eager_loader",
+    "has_pending_relations",
     "keys_attribute",
     "relation_fields",
     "relation_load_options",
@@ -272,6 +273,11 @@ def _rows(session: sa.orm.Session, declared: _Declared, wanted: list[Any]) -> di
         session.add(row)
         rows[key] = row
     return rows
+
+
+def has_pending_relations(obj: object) -> bool:
+    """Whether ``obj`` holds keys of related rows that its flush turns into rows."""
+    return _PENDING in obj.__dict__
 
 
 def resolve_pending(session: sa.orm.Session, options_of: Callable[[type], Any]) -> None:

@@ -17,10 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from plait import Depends, HTTPException, Query, Router
 from plait.db._crud import get_or_404
 from plait.db._pagination import MAX_OFFSET, MAX_PAGE, MAX_PAGE_SIZE, OffsetPage, Page, paginate
+from plait.db._readback import known_when_inserted, read_back
 from plait.db._readplan import shape_of
 from plait.db._reads import read_one
 from plait.db._schemas import apply, load_options, model_schema, schema_field_type
-from plait.db._session import get_session
+from plait.db._session import COMMITTED_AFTER_HANDLER, get_session
 
 __all__ = ["Operation", "crud_router"]
 
@@ -155,15 +156,11 @@ def crud_router(
     router = Router()
     route_tags = list(tags) if tags is not None else [name]
     Session = Annotated[AsyncSession, Depends(session, scope="function")]
-    pk_attr = getattr(model, pk_name)
     pk_path = f"{prefix}/{{{pk_name}}}"
     deps = list(dependencies or ())
 
-    async def reload(db: AsyncSession, obj: Any) -> Any:
-        # Server defaults, onupdate values and nested relationships, freshly read.
-        query: sa.Select[Any] = sa.select(model).where(pk_attr == getattr(obj, pk_name))
-        query = query.options(*options)
-        return (await db.scalars(query.execution_options(populate_existing=True))).one()
+    answer = read_back(model, read, options)
+    inserted_as_read = not options and known_when_inserted(model, read)
 
     # Rows straight into ``read`` (read_one, read_all) when it shows the model's columns and
     # its many-to-one relations; ORM objects and their loaders otherwise.
@@ -239,8 +236,13 @@ def crud_router(
             db: AsyncSession = kw["session"]
             obj = model(kw["data"])
             db.add(obj)
+            if inserted_as_read and COMMITTED_AFTER_HANDLER in db.sync_session.info:
+                # PERF: the Session's commit flushes it before ``obj`` becomes the answer
+                # (the id known, every other field as sent): on PostgreSQL its INSERT is
+                # then the one statement of a transaction without BEGIN or COMMIT.
+                return obj
             await db.flush()
-            return await reload(db, obj)
+            return await answer(db, obj)
 
         add(
             "POST",
@@ -265,7 +267,7 @@ def crud_router(
             if replace:
                 _reset_to_defaults(obj, kw["data"], mapper)
             await db.flush()
-            return await reload(db, obj)
+            return await answer(db, obj)
 
         params = [pk_param, ("data", schema, ...), session_param]
         add(method, pk_path, verb, change_one, params, read, summary, {**not_found, 409: _TAKEN})

@@ -12,13 +12,14 @@ plait's default, readers and the writer do not block each other at all).
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from plait.db._lazybegin import plain_read
+from plait.db._lazybegin import ONE_STATEMENT, plain_read
 
 __all__ = ["SQLITE_PRAGMAS", "SQLITE_TIMEOUT", "install_sqlite", "sqlite_connect_args"]
 
@@ -71,7 +72,12 @@ def install_sqlite(
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         for statement in statements:
-            cursor.execute(statement)
+            try:
+                cursor.execute(statement)
+            except sqlite3.OperationalError as exc:
+                # A read-only database keeps its journal mode (setting WAL writes the file).
+                if "readonly" not in str(exc) or not statement.startswith("PRAGMA journal_mode"):
+                    raise
         cursor.close()
 
     @sa.event.listens_for(engine, "reset")
@@ -80,9 +86,12 @@ def install_sqlite(
             dbapi_connection.rollback()
 
     def begin(cursor: Any, context: Any) -> None:
+        options = context.execution_options
         if (
             (not lazy_begin or not plain_read(context))
-            and context.execution_options.get("isolation_level") != "AUTOCOMMIT"
+            and options.get("isolation_level") != "AUTOCOMMIT"
+            # A commit's one statement (plait.db._onestatement) is its own transaction.
+            and not (lazy_begin and options.get(ONE_STATEMENT))
             and not _in_transaction(context.root_connection.connection)
         ):
             cursor.execute("BEGIN IMMEDIATE")
