@@ -123,7 +123,10 @@ def test_one_insert_needs_no_transaction(url: str, statements: list[Any]) -> Non
         statements.clear()
         assert client.post("/renames/1").json() == {"id": 1, "text": "renamed"}
         assert statements == [("SELECT", False), ("UPDATE", False)]
-        assert client.get("/notes").json() == ["renamed", "b"]
+        statements.clear()
+        assert client.patch("/crud/2", json={"text": "c"}).json() == {"id": 2, "text": "c"}
+        assert statements == [("SELECT", False), ("UPDATE", False)]  # crud_router's, too
+        assert client.get("/notes").json() == ["renamed", "c"]
 
 
 def test_two_writes_share_one_transaction(url: str, statements: list[Any]) -> None:

@@ -30,6 +30,13 @@ class WriteNote(Model):
     text: Mapped[str] = mapped_column(sa.String(50), unique=True)
 
 
+class WriteCounted(Model):
+    __tablename__ = "dbwrite_counted"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(sa.String(50))
+    edits: Mapped[int] = mapped_column(default=0, onupdate=sa.text("edits + 1"))
+
+
 class WritePrice(Model):
     __tablename__ = "dbwrite_price"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -73,6 +80,7 @@ def client(db_url: str) -> Iterator[TestClient]:
     db = Database(app, db_url)
     app.include_router(crud_router(WritePlain, prefix="/plain"))
     app.include_router(crud_router(WritePrice, prefix="/prices"))
+    app.include_router(crud_router(WriteCounted, prefix="/counted"))
 
     @app.post("/ranks")
     async def rerank(data: Ids, session: Session, fail: bool = False) -> list[WritePlain.Read]:
@@ -112,11 +120,24 @@ def test_a_value_the_database_changes_is_answered_as_stored(client: TestClient) 
     assert client.get("/prices/1").json() == patched.json()
 
 
+def test_a_value_the_database_computes_on_update_is_answered(client: TestClient) -> None:
+    created = client.post("/counted", json={"title": "a"}).json()
+    assert created == {"id": 1, "title": "a", "edits": 0}
+    assert client.patch("/counted/1", json={"title": "b"}).json()["edits"] == 1
+    assert client.put("/counted/1", json={"title": "c"}).json() == {
+        "id": 1, "title": "c", "edits": 2
+    }  # fmt: skip
+
+
 def test_a_conflict_is_still_409(client: TestClient) -> None:
     assert client.post("/plain", json={"name": "a"}).status_code == 201
     again = client.post("/plain", json={"name": "a"})
     assert again.status_code == 409
     assert again.json()["errors"][0]["loc"] == ["body", "name"]
+    other = client.post("/plain", json={"name": "b"}).json()["id"]
+    renamed = client.patch(f"/plain/{other}", json={"name": "a"})  # the UPDATE, at the commit
+    assert renamed.status_code == 409
+    assert client.get(f"/plain/{other}").json()["name"] == "b"
 
 
 def test_bulk_update_writes_rows_in_one_batch_in_key_order(

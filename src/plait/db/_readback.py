@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from plait.db._readplan import shape_of
 from plait.db._reads import read_one
 
-__all__ = ["known_when_inserted", "read_back"]
+__all__ = ["known_when_inserted", "known_when_updated", "read_back"]
 
 _AS_SENT = frozenset(
     {
@@ -83,16 +83,30 @@ def known_when_inserted(model: type, read: type[msgspec.Struct]) -> bool:
     ran, whatever the database: each a column of a type in :data:`_AS_SENT` that the
     database does not compute (no server default, SQL expression or ``Computed``), except
     the primary key, which every INSERT hands back."""
+    return _known_after(model, read, "insert")
+
+
+def known_when_updated(model: type, read: type[msgspec.Struct]) -> bool:
+    """Whether a loaded ``model`` object, changed, holds every field of ``read`` as stored
+    once its UPDATE ran: each a column of a type in :data:`_AS_SENT` whose new value is not
+    computed by the database (no SQL expression ``onupdate``, no ``server_onupdate``)."""
+    return _known_after(model, read, "update")
+
+
+def _known_after(model: type, read: type[msgspec.Struct], statement: str) -> bool:
     mapper: sa.orm.Mapper[Any] = sa.inspect(model)
     for field in read.__struct_fields__:
         if not _as_sent(mapper, field):
             return False
         column = mapper.column_attrs[field].columns[0]
         assert isinstance(column, sa.Column)
-        if column.primary_key:
-            continue
-        default = column.default
-        if column.server_default is not None or column.server_onupdate is not None:
+        if statement == "insert":
+            if column.primary_key:
+                continue
+            default, server = column.default, column.server_default
+        else:
+            default, server = column.onupdate, column.server_onupdate
+        if server is not None:
             return False
         if default is not None and not (default.is_scalar or default.is_callable):
             return False

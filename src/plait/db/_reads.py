@@ -23,13 +23,14 @@ from sqlalchemy.util import greenlet_spawn
 
 from plait.db._lazybegin import SNAPSHOT_FREE
 from plait.db._readplan import Constant, Fast, Plan, model_of, plan_for_key, plan_for_query
+from plait.db._requestsession import untouched
 from plait.db._types import AnySelect
 
 __all__ = ["read_all", "read_one"]
 
 S = TypeVar("S", bound=msgspec.Struct)
-_FIRST_READ_DONE = "plait.db.read"
-"""Set in a session's ``info`` by its first read on a pooled connection."""
+_FIRST_READ_DONE = "_plait_first_read"
+"""Set on a session by its first read, which took a pooled connection."""
 
 
 async def read_one(
@@ -167,7 +168,9 @@ def _fast(
     """``plan`` compiled for the session's engine, and the session's bind for ``model``; or
     ``None`` when SQLAlchemy must run it: another driver, or an engine that logs its SQL or
     has listeners on its statements."""
-    bind = session.sync_session.get_bind(model)
+    lazy = untouched(session)
+    # An untouched request session is not built to ask it (see RequestSession).
+    bind = lazy.sync_engine if lazy is not None else session.sync_session.get_bind(model)
     engine: Engine = bind if isinstance(bind, Engine) else bind.engine
     fast = plan.fast_for(engine.dialect)
     if fast is None:
@@ -191,6 +194,10 @@ async def _run(
     """The rows of ``fast`` (at most one if ``limit``), on a pooled connection when the
     session holds none and has nothing to flush, else on the session's; ``None`` if the
     connection's isolation needs SQLAlchemy's transaction handling."""
+    first = _FIRST_READ_DONE not in session.__dict__
+    if first and untouched(session) is not None and isinstance(bind, Engine):
+        session.__dict__[_FIRST_READ_DONE] = True
+        return await _pooled(bind, fast, args, limit)
     sync = session.sync_session
     transaction = sync.get_transaction()
     # The session's connection for ``bind``, if its transaction holds one (SQLAlchemy's
@@ -202,31 +209,10 @@ async def _run(
     # checkout. From its second read on, the session checks out its own, which the reads
     # share (a checkout and check-in per read cost more) and its writes then use too (a
     # second connection per request could exhaust the pool).
-    if (
-        held is None
-        and isinstance(bind, Engine)
-        and (transaction is None or sync._is_clean())
-        and _FIRST_READ_DONE not in sync.info
-    ):
-        sync.info[_FIRST_READ_DONE] = True
-        try:
-            fairy = await greenlet_spawn(bind.raw_connection)
-        except bind.dialect.loaded_dbapi.Error as error:  # a refused connection: a 503
-            raise _wrapped(bind, None, (), error) from error
-        try:
-            return await _fetch(bind, fairy, fast, args, limit)
-        except sa.exc.DBAPIError as error:
-            if error.connection_invalidated:
-                fairy.invalidate(error.orig)
-            raise
-        except Exception:
-            raise
-        except BaseException:
-            # Cancelled mid-query: the connection's state is unknown, so it is not reused.
-            fairy.invalidate()
-            raise
-        finally:
-            fairy.close()
+    clean = transaction is None or sync._is_clean()
+    if first and held is None and isinstance(bind, Engine) and clean:
+        session.__dict__[_FIRST_READ_DONE] = True
+        return await _pooled(bind, fast, args, limit)
     if sync.autoflush and not sync._is_clean():
         await session.flush()
         held = sync.get_transaction()._connections.get(bind)  # type: ignore[union-attr]
@@ -240,6 +226,28 @@ async def _run(
         if error.connection_invalidated:
             await greenlet_spawn(connection.invalidate, error)
         raise
+
+
+async def _pooled(engine: Engine, fast: Fast, args: list[Any], limit: int) -> Sequence[Any] | None:
+    """The rows on a connection of ``engine``'s pool, given back at once."""
+    try:
+        fairy = await greenlet_spawn(engine.raw_connection)
+    except engine.dialect.loaded_dbapi.Error as error:  # a refused connection: a 503
+        raise _wrapped(engine, None, (), error) from error
+    try:
+        return await _fetch(engine, fairy, fast, args, limit)
+    except sa.exc.DBAPIError as error:
+        if error.connection_invalidated:
+            fairy.invalidate(error.orig)
+        raise
+    except Exception:
+        raise
+    except BaseException:
+        # Cancelled mid-query: the connection's state is unknown, so it is not reused.
+        fairy.invalidate()
+        raise
+    finally:
+        fairy.close()
 
 
 async def _fetch(

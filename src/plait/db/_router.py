@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from plait import Depends, HTTPException, Query, Router
 from plait.db._crud import get_or_404
 from plait.db._pagination import MAX_OFFSET, MAX_PAGE, MAX_PAGE_SIZE, OffsetPage, Page, paginate
-from plait.db._readback import known_when_inserted, read_back
+from plait.db._readback import known_when_inserted, known_when_updated, read_back
 from plait.db._readplan import shape_of
 from plait.db._reads import read_one
 from plait.db._schemas import apply, load_options, model_schema, schema_field_type
@@ -161,6 +161,8 @@ def crud_router(
 
     answer = read_back(model, read, options)
     inserted_as_read = not options and known_when_inserted(model, read)
+    updated_as_read = not options and known_when_updated(model, read)
+    read_fields = frozenset(read.__struct_fields__)
 
     # Rows straight into ``read`` (read_one, read_all) when it shows the model's columns and
     # its many-to-one relations; ORM objects and their loaders otherwise.
@@ -266,6 +268,14 @@ def crud_router(
             apply(obj, kw["data"])
             if replace:
                 _reset_to_defaults(obj, kw["data"], mapper)
+            if (
+                updated_as_read
+                and COMMITTED_AFTER_HANDLER in db.sync_session.info
+                and read_fields.isdisjoint(sa.inspect(obj).unloaded)
+            ):
+                # PERF: as create_one: the Session's commit flushes the UPDATE (on its own,
+                # without BEGIN or COMMIT) before ``obj`` becomes the answer.
+                return obj
             await db.flush()
             return await answer(db, obj)
 

@@ -14,6 +14,7 @@ from plait import Depends, Request
 from plait.db._database import Database
 from plait.db._lending import lent_session_of
 from plait.db._onestatement import commit_and_close
+from plait.db._requestsession import RequestSession, untouched
 
 __all__ = ["COMMITTED_AFTER_HANDLER", "Session", "get_session"]
 
@@ -36,18 +37,26 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     lent = lent_session_of(user, database) if user is not None else None
     # PERF: the signed-in user's session (plait.auth loaded the user in it) is continued:
     # one session and one pooled connection per request.
-    session = lent.take() if lent is not None else database.new_session()
+    if lent is not None:
+        session = lent.take()
+    elif database.bound_for_tests:
+        session = database.new_session()
+    else:
+        session = RequestSession(database.engine, info={COMMITTED_AFTER_HANDLER: True})
+    if untouched(session) is None:
+        session.sync_session.info[COMMITTED_AFTER_HANDLER] = True
     adopted: tuple[Any, dict[str, Any]] | None = None
-    session.sync_session.info[COMMITTED_AFTER_HANDLER] = True
     try:
         if user is not None:
             adopted = _adopt_user(session, user)
         yield session
         # PERF: a session the handler never used (its reads went straight to the pool:
         # plait.db.read_one, read_all) has nothing to commit or close: no greenlet hop.
-        if session.sync_session.get_transaction() is not None:
+        if not untouched(session) and session.sync_session.get_transaction() is not None:
             await session.run_sync(commit_and_close)
     except BaseException:
+        if untouched(session) is not None:
+            raise  # nothing was begun, nothing to roll back
         try:
             await session.rollback()
         finally:
@@ -102,7 +111,9 @@ Session = Annotated[AsyncSession, Depends(get_session, scope="function")]
         session.add(article)
         return article
 
-The session commits after the handler returns and *before* the response is sent, so a failed
+The session is built on first use (a handler whose reads all go straight to the pool with
+``read_one``/``read_all`` never builds it). It commits after the handler returns and
+*before* the response is sent, so a failed
 commit (a unique constraint, a lost connection) reaches the client as an error response
 instead of a success followed by lost data (a commit whose flush is one statement sends it
 alone, without ``BEGIN`` and ``COMMIT``). If the handler raises, it rolls back. Every
