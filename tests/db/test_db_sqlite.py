@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import select, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from plait import App, HTTPException
-from plait.db import Database, Model, Session
+from plait.db import POOL_SIZE, Database, Model, Session
 from plait.testing import AsyncTestClient, TestClient
 
 CLIENTS = 24
@@ -97,6 +98,30 @@ def test_concurrent_read_then_write_requests_queue_instead_of_failing(path: Path
     assert asyncio.run(burst()) == [200] * CLIENTS
     with TestClient(app) as client:
         assert client.get("/hits").json() == CLIENTS
+
+
+def test_a_burst_reuses_the_pooled_connections_instead_of_opening_more(path: Path) -> None:
+    app, db = counter_app(path)
+    opened: list[object] = []
+
+    @app.get("/slow")
+    async def slow(session: Session) -> int:
+        hits = int(await session.scalar(select(SqliteCounter.hits)) or 0)
+        await asyncio.sleep(0.01)  # holds its connection while the others arrive
+        return hits
+
+    async def burst() -> list[int]:
+        async with AsyncTestClient(app) as client:
+            sa.event.listen(db.engine.sync_engine, "connect", lambda *args: opened.append(args))
+            responses = await asyncio.wait_for(
+                asyncio.gather(*(client.get("/slow") for _ in range(2 * POOL_SIZE))), 20
+            )
+            # Every connection opened is kept for the next requests (none closed as overflow).
+            assert db.engine.sync_engine.pool.checkedin() == len(opened)  # type: ignore[attr-defined]
+            return [response.status_code for response in responses]
+
+    assert asyncio.run(burst()) == [200] * 2 * POOL_SIZE
+    assert 1 <= len(opened) <= POOL_SIZE
 
 
 def test_a_request_sees_its_own_write_and_an_error_rolls_it_back(path: Path) -> None:

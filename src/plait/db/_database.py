@@ -15,7 +15,7 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.orm import Session as SyncSession
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import NullPool, QueuePool
 
 from plait import App, Request, Settings
 from plait._optional import MissingDependencyError, require
@@ -64,8 +64,8 @@ def normalize_url(url: str | URL) -> URL:
 
 
 POOL_SIZE = 20
-"""Connections each worker process keeps open to a server database (no overflow: a
-connection opened is kept). Four workers use 80 of PostgreSQL's default 100."""
+"""Connections each worker process keeps open to a server database or a SQLite file (no
+overflow: a connection opened is kept). Four workers use 80 of PostgreSQL's default 100."""
 POOL_TIMEOUT = 5
 """Seconds a request waits for a free connection before a 503 "busy" with
 ``Retry-After: 1``."""
@@ -177,7 +177,7 @@ class Database:
     def create_engine(self, *, foreign_keys: bool = True, pooled: bool = True) -> AsyncEngine:
         """A new async engine for this database's URL (the app's is :attr:`engine`)."""
         options: dict[str, Any] = {"echo": self.echo}
-        if not self.is_sqlite and pooled:
+        if pooled and self._queue_pooled():
             # Connections are kept (no overflow opened and closed per request), and a
             # request waits a bounded time for one before a "busy" 503.
             options.update(pool_size=POOL_SIZE, max_overflow=0, pool_timeout=POOL_TIMEOUT)
@@ -194,6 +194,21 @@ class Database:
         if self.is_sqlite:
             self._install_sqlite(engine.sync_engine, foreign_keys)
         return engine
+
+    def _queue_pooled(self) -> bool:
+        """Whether the engine pools connections in a queue: a server database, or a SQLite
+        file (an in-memory SQLite database is one connection, a ``StaticPool``), unless
+        ``engine_options`` names another pool.
+
+        PERF: SQLAlchemy's default overflow of 10 made a SQLite file's pool open and close
+        a connection (a thread, ``sqlite3.connect``, the PRAGMAs) for about one request in
+        six at 64 concurrent ones; without it the bench's plaitdb served 2.4x the one-row
+        reads per CPU-second, and 3x the updates per second (docs/benchmarks.md).
+        """
+        if "poolclass" in self.engine_options:
+            return False
+        dialect: Any = self.url.get_dialect()
+        return issubclass(dialect.get_pool_class(self.url), QueuePool)
 
     def _connect_options(self, url: URL, options: dict[str, Any]) -> None:
         """Per-backend engine options: PostgreSQL sessions in UTC; SQLite's busy timeout,
