@@ -64,6 +64,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "_signature",
             "_results",
             "_extraction",
+            "_bodyparams",
         ],
     ),
     ("routing and error handling", ["_routing", "_collected", "_errorhandling", "_outages"]),
