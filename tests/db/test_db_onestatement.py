@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from _services import reset_postgres
 from plait import App, HTTPException
@@ -45,7 +45,44 @@ def _audit(mapper: Any, connection: sa.Connection, target: OneAudited) -> None:
     connection.execute(sa.insert(OneNote).values(text=f"audit {target.text}"))
 
 
-TABLES = [OneNote.__table__, OneOther.__table__, OneAudited.__table__]
+onestatement_tagging = sa.Table(
+    "onestatement_tagging",
+    Model.metadata,
+    sa.Column("post_id", sa.ForeignKey("onestatement_post.id"), primary_key=True),
+    sa.Column("tag_id", sa.ForeignKey("onestatement_tag.id"), primary_key=True),
+)
+
+
+class OneTag(Model):
+    __tablename__ = "onestatement_tag"
+    id: Mapped[int] = mapped_column(primary_key=True)
+
+
+class OnePost(Model):
+    """Deleting a post deletes its tagging rows too: two statements from one object."""
+
+    __tablename__ = "onestatement_post"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tags: Mapped[list[OneTag]] = relationship(secondary=onestatement_tagging)
+
+
+class OnePin(Model):
+    """Holds a post: deleting that post fails (a foreign key, no relationship mapped)."""
+
+    __tablename__ = "onestatement_pin"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(sa.ForeignKey("onestatement_post.id"))
+
+
+TABLES = [
+    OneNote.__table__,
+    OneOther.__table__,
+    OneAudited.__table__,
+    OneTag.__table__,
+    OnePost.__table__,
+    onestatement_tagging,
+    OnePin.__table__,
+]
 
 
 def note_app(url: str) -> tuple[App, Database]:
@@ -72,6 +109,14 @@ def note_app(url: str) -> tuple[App, Database]:
     @app.post("/audited/{text}", status_code=201)
     async def audited(text: str, session: Session) -> None:
         session.add(OneAudited(text=text))
+
+    @app.delete("/posts/{post_id}", status_code=204)
+    async def delete_post(post_id: int, session: Session) -> None:
+        await session.delete(await session.get(OnePost, post_id))
+
+    @app.get("/taggings")
+    async def taggings(session: Session) -> int:
+        return len((await session.execute(sa.select(onestatement_tagging))).all())
 
     @app.get("/notes")
     async def texts(session: Session) -> list[str]:
@@ -157,3 +202,26 @@ def test_a_listener_that_writes_keeps_the_transaction(url: str, statements: list
         assert client.post("/audited/a").status_code == 201
         assert statements == [("INSERT", True), ("INSERT", True)]
         assert client.get("/notes").json() == ["audit a"]
+
+
+def test_deleting_a_row_with_collections_keeps_the_transaction(
+    url: str, statements: list[Any]
+) -> None:
+    """One object deleted, but SQLAlchemy deletes its many-to-many rows first: two writes.
+    When the second fails, the first must roll back with it (no tagging rows lost)."""
+    app, db = note_app(url)
+
+    async def seed(session: Any) -> None:
+        session.add(OnePost(id=1, tags=[OneTag(id=1)]))  # one row: no executemany
+        await session.flush()
+        session.add(OnePin(id=1, post_id=1))
+        await session.commit()
+
+    db.run(seed)
+    with TestClient(app) as client:
+        statements.clear()
+        assert client.delete("/posts/1").status_code == 409
+        # The tagging row's DELETE ran (the post's failed, so is not recorded) inside the
+        # transaction, which the failure rolled back.
+        assert [opened for verb, opened in statements if verb == "DELETE"] == [True]
+        assert client.get("/taggings").json() == 1

@@ -34,8 +34,9 @@ def flush_is_one_statement(session: sa.orm.Session) -> sa.orm.Mapper[Any] | None
     """The mapper of the one object ``session`` would flush with a single statement, or
     ``None`` when the flush may send several (or none, or the session can't tell).
 
-    Conservative: one object new, changed or deleted; a model of one table; no relationship
-    change but a many-to-one to a row already stored (only its key column is written); no
+    Conservative: one object new, changed or deleted (a deleted one with no relationship but
+    many-to-one ones); a model of one table; no relationship change but a many-to-one to a
+    row already stored (only its key column is written); no
     keys of related rows waiting to become rows (``Relation()``); and no listener that could
     write too (mapper insert/update/delete events, the session's flush and commit events
     but plait's own).
@@ -49,6 +50,10 @@ def flush_is_one_statement(session: sa.orm.Session) -> sa.orm.Mapper[Any] | None
     if len(mapper.tables) != 1 or has_pending_relations(obj):
         return None
     for rel in mapper.relationships:
+        if deleted and rel.direction is not MANYTOONE:
+            # Deleting the row also writes its collections' rows (a many-to-many's
+            # association rows, children's foreign keys) in statements of their own.
+            return None
         history = state.attrs[rel.key].history
         if not history.has_changes():
             continue
