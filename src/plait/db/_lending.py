@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import NoInspectionAvailable
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from plait.db._sqlite import in_transaction
 from plait.types import Message, Send
 
 if TYPE_CHECKING:
@@ -118,10 +119,10 @@ def _transaction_open(session: AsyncSession, database: Database) -> bool:
     lazy = database.lazy_begin and (
         database.is_sqlite or database.url.get_driver_name() == "asyncpg"
     )
-    if not lazy or database._bind is not None:
+    if not lazy or database.bound_for_tests:
         return True
     # PERF: the connection the session holds already (no IO), and a flag of its driver's.
     pooled: Any = sync_session.connection().connection
     if database.is_sqlite:
-        return bool(pooled.driver_connection.in_transaction)
+        return in_transaction(pooled)
     return getattr(pooled.dbapi_connection, "_transaction", True) is not None

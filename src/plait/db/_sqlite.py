@@ -21,7 +21,13 @@ from sqlalchemy.engine import Engine
 
 from plait.db._lazybegin import ONE_STATEMENT, plain_read
 
-__all__ = ["SQLITE_PRAGMAS", "SQLITE_TIMEOUT", "install_sqlite", "sqlite_connect_args"]
+__all__ = [
+    "SQLITE_PRAGMAS",
+    "SQLITE_TIMEOUT",
+    "in_transaction",
+    "install_sqlite",
+    "sqlite_connect_args",
+]
 
 SQLITE_TIMEOUT = 5.0
 """Seconds a connection waits for another's write lock (SQLite's busy timeout; the
@@ -82,7 +88,7 @@ def install_sqlite(
 
     @sa.event.listens_for(engine, "reset")
     def _reset(dbapi_connection: Any, record: Any, state: Any) -> None:
-        if state.asyncio_safe and not state.transaction_was_reset and _in_transaction(record):
+        if state.asyncio_safe and not state.transaction_was_reset and in_transaction(record):
             dbapi_connection.rollback()
 
     def begin(cursor: Any, context: Any) -> None:
@@ -92,7 +98,7 @@ def install_sqlite(
             and options.get("isolation_level") != "AUTOCOMMIT"
             # A commit's one statement (plait.db._onestatement) is its own transaction.
             and not (lazy_begin and options.get(ONE_STATEMENT))
-            and not _in_transaction(context.root_connection.connection)
+            and not in_transaction(context.root_connection.connection)
         ):
             cursor.execute("BEGIN IMMEDIATE")
 
@@ -107,7 +113,7 @@ def install_sqlite(
     sa.event.listen(engine, "do_executemany", do_execute)
 
 
-def _in_transaction(connection: Any) -> bool:
+def in_transaction(connection: Any) -> bool:
     """Whether SQLite has a transaction open on a pooled connection (a pool record or a
     proxied connection): sqlite3's and aiosqlite's ``in_transaction`` read a flag, no hop."""
     try:
